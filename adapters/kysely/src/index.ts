@@ -1,0 +1,5 @@
+export { kyselyStorage, type KyselyStorageOptions } from './kysely-storage.js'
+export { migrations } from './migrations.js'
+export { type PreparedQuery, param, prepare } from './prepared-query.js'
+export type * from './schema.js'
+export { kyselyExecutor, type SqlExecutor } from './sql-executor.js'

@@ -1,0 +1,174 @@
+import type {
+  AccountRow,
+  AssignmentRow,
+  AuditEvent,
+  ChallengeRow,
+  SystemRow,
+  UserRow,
+} from '@flexsecure/core'
+
+// Columns of each table, and how a row read from any dialect becomes a core row. Dialects differ in
+// what they return for bigint (PostgreSQL: strings) and integers used as booleans, hence Number().
+
+export const SYSTEM_COLUMNS = ['id', 'account_id', 'name', 'policies', 'created_at', 'updated_at'] as const
+export const USER_COLUMNS = [
+  'id',
+  'account_id',
+  'authid',
+  'display_name',
+  'email',
+  'phone',
+  'status',
+  'created_at',
+  'updated_at',
+] as const
+export const ASSIGNMENT_COLUMNS = ['user_id', 'system_id', 'method', 'channel', 'challenge_id'] as const
+export const CHALLENGE_COLUMNS = [
+  'id',
+  'account_id',
+  'system_id',
+  'user_id',
+  'system_name',
+  'authid',
+  'method',
+  'channel',
+  'status',
+  'link_hash',
+  'pin_hash',
+  'pin_length',
+  'attempts',
+  'max_attempts',
+  'created_at',
+  'expires_at',
+  'completed_at',
+  'outcome_reported',
+  'context',
+] as const
+export const AUDIT_COLUMNS = [
+  'account_id',
+  'seq',
+  'at',
+  'type',
+  'actor',
+  'system',
+  'authid',
+  'challenge_id',
+  'outcome',
+  'reason',
+  'ip',
+  'user_agent',
+  'details',
+] as const
+
+// biome-ignore lint/suspicious/noExplicitAny: rows arrive untyped from the driver
+type Raw = Record<string, any>
+
+const num = (value: unknown) => Number(value)
+const numOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value))
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.parse(String(value)))
+
+/** `["s.id as s_id", …]`: one table's columns, prefixed so a join keeps them apart. */
+export function prefixed(alias: string, columns: readonly string[]): string[] {
+  return columns.map((column) => `${alias}.${column} as ${alias}_${column}`)
+}
+
+/** The `${prefix}_`-prefixed columns of a joined row, with the prefix removed; null when the join found nothing. */
+export function unprefix(row: Raw, prefix: string, key: string): Raw | null {
+  if (row[`${prefix}_${key}`] === null || row[`${prefix}_${key}`] === undefined) return null
+  const out: Raw = {}
+  const start = prefix.length + 1
+  for (const name in row) if (name.startsWith(`${prefix}_`)) out[name.slice(start)] = row[name]
+  return out
+}
+
+export const toAccount = (r: Raw): AccountRow => ({ id: r.id, name: r.name, createdAt: num(r.created_at) })
+
+export const toSystem = (r: Raw): SystemRow => ({
+  id: r.id,
+  accountId: r.account_id,
+  name: r.name,
+  policies: json(r.policies),
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+})
+
+export const toUser = (r: Raw): UserRow => ({
+  id: r.id,
+  accountId: r.account_id,
+  authid: r.authid,
+  displayName: r.display_name ?? null,
+  email: r.email ?? null,
+  phone: r.phone ?? null,
+  status: r.status,
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+})
+
+export const toAssignment = (r: Raw): AssignmentRow => ({
+  userId: r.user_id,
+  systemId: r.system_id,
+  method: r.method,
+  channel: r.channel ?? null,
+  challengeId: r.challenge_id ?? null,
+})
+
+export const toChallenge = (r: Raw): ChallengeRow => ({
+  id: r.id,
+  accountId: r.account_id,
+  systemId: r.system_id,
+  userId: r.user_id,
+  systemName: r.system_name,
+  authid: r.authid,
+  method: r.method,
+  channel: r.channel,
+  status: r.status,
+  linkHash: r.link_hash ?? null,
+  pinHash: r.pin_hash ?? null,
+  pinLength: numOrNull(r.pin_length),
+  attempts: num(r.attempts),
+  maxAttempts: num(r.max_attempts),
+  createdAt: num(r.created_at),
+  expiresAt: num(r.expires_at),
+  completedAt: numOrNull(r.completed_at),
+  outcomeReported: num(r.outcome_reported) === 1,
+  context: json(r.context),
+})
+
+/** A challenge row as named parameters for the insert. */
+export const challengeParams = (c: ChallengeRow) => ({
+  id: c.id,
+  account_id: c.accountId,
+  system_id: c.systemId,
+  user_id: c.userId,
+  system_name: c.systemName,
+  authid: c.authid,
+  method: c.method,
+  channel: c.channel,
+  status: c.status,
+  link_hash: c.linkHash,
+  pin_hash: c.pinHash,
+  pin_length: c.pinLength,
+  attempts: c.attempts,
+  max_attempts: c.maxAttempts,
+  created_at: c.createdAt,
+  expires_at: c.expiresAt,
+  completed_at: c.completedAt,
+  outcome_reported: c.outcomeReported ? 1 : 0,
+  context: c.context === null ? null : JSON.stringify(c.context),
+})
+
+export const toAuditEvent = (r: Raw): AuditEvent => ({
+  accountId: r.account_id,
+  seq: num(r.seq),
+  at: num(r.at),
+  type: r.type,
+  actor: r.actor,
+  system: r.system ?? null,
+  authid: r.authid ?? null,
+  challengeId: r.challenge_id ?? null,
+  outcome: r.outcome,
+  reason: r.reason ?? null,
+  ip: r.ip ?? null,
+  userAgent: r.user_agent ?? null,
+  details: json(r.details),
+})

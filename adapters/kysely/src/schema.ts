@@ -1,0 +1,93 @@
+import type { Generated } from 'kysely'
+
+// Tables are prefixed `fs_` so FlexSecure can share a database with its host. Times are epoch
+// milliseconds in bigint columns; booleans are 0/1 integers; JSON is text. Portable across dialects.
+
+export interface AccountsTable {
+  id: string
+  name: string
+  created_at: number
+}
+
+export interface SystemsTable {
+  id: string
+  account_id: string
+  name: string
+  policies: string
+  created_at: number
+  updated_at: number
+}
+
+export interface UsersTable {
+  id: string
+  account_id: string
+  authid: string
+  display_name: string | null
+  email: string | null
+  phone: string | null
+  status: string
+  created_at: number
+  updated_at: number
+}
+
+export interface AssignmentsTable {
+  user_id: string
+  system_id: string
+  method: string
+  channel: string | null
+  challenge_id: string | null
+}
+
+export interface ChallengesTable {
+  id: string
+  account_id: string
+  system_id: string
+  user_id: string
+  system_name: string
+  authid: string
+  method: string
+  channel: string
+  status: string
+  link_hash: string | null
+  pin_hash: string | null
+  pin_length: number | null
+  attempts: number
+  max_attempts: number
+  created_at: number
+  expires_at: number
+  completed_at: number | null
+  outcome_reported: number
+  context: string | null
+}
+
+export interface AuditEventsTable {
+  account_id: string
+  seq: number
+  at: number
+  type: string
+  actor: string
+  system: string | null
+  authid: string | null
+  challenge_id: string | null
+  outcome: string
+  reason: string | null
+  ip: string | null
+  user_agent: string | null
+  details: string | null
+}
+
+/** The last sequence number written to each account's audit trail. */
+export interface AuditHeadsTable {
+  account_id: string
+  seq: Generated<number>
+}
+
+export interface Database {
+  fs_accounts: AccountsTable
+  fs_systems: SystemsTable
+  fs_users: UsersTable
+  fs_assignments: AssignmentsTable
+  fs_challenges: ChallengesTable
+  fs_audit_events: AuditEventsTable
+  fs_audit_heads: AuditHeadsTable
+}

@@ -1,0 +1,1 @@
+export { applyPragmas, type SqliteStorageOptions, sqliteStorage } from './sqlite-storage.js'

@@ -1,0 +1,266 @@
+import { normalizeEmail, normalizePhone } from './contact-points.js'
+import type { EngineContext } from './engine-context.js'
+import { NotFoundError, ValidationError } from './errors.js'
+import { requireName } from './login-input.js'
+import {
+  type Assignment,
+  CHANNELS,
+  type Channel,
+  METHODS,
+  type Method,
+  type System,
+  type User,
+  type UserStatus,
+} from './model.js'
+import { type PoliciesInput, resolvePolicies } from './policies.js'
+import { newId } from './secrets.js'
+import type { AuditDraft, SystemRow, UserRow } from './storage.js'
+
+export interface SystemInput {
+  readonly name: string
+  readonly policies?: PoliciesInput
+}
+
+export interface UserInput {
+  readonly authid: string
+  readonly displayName?: string | null
+  readonly email?: string | null
+  readonly phone?: string | null
+  readonly status?: UserStatus
+}
+
+export type UserChanges = Partial<Omit<UserInput, 'authid'>>
+
+export interface AssignmentInput {
+  readonly system: string
+  readonly method: Method
+  readonly channel?: Channel | null
+}
+
+/** Manages an account's systems and their policies. */
+export interface SystemsAdmin {
+  create(input: SystemInput): Promise<System>
+  /** Merges `changes.policies` over the current ones; the next `start` uses them. */
+  update(name: string, changes: { readonly policies?: PoliciesInput }): Promise<System>
+  get(name: string): Promise<System | null>
+  list(): Promise<System[]>
+}
+
+/** Manages an account's users and which systems they may access. */
+export interface UsersAdmin {
+  create(input: UserInput): Promise<User>
+  /** `null` removes a contact point or the display name. */
+  update(authid: string, changes: UserChanges): Promise<User>
+  get(authid: string): Promise<User | null>
+  /** Users by authid; pass the returned `next` as `after` for the following page. */
+  list(options?: { readonly after?: string; readonly limit?: number }): Promise<{ users: User[]; next: string | null }>
+  /** Grants several systems at once, each with one method the system enables; all or none. */
+  assign(authid: string, assignments: readonly AssignmentInput[]): Promise<Assignment[]>
+  assignments(authid: string): Promise<Assignment[]>
+}
+
+const toSystem = (row: SystemRow): System => ({
+  id: row.id,
+  name: row.name,
+  policies: row.policies,
+  createdAt: new Date(row.createdAt),
+  updatedAt: new Date(row.updatedAt),
+})
+
+const toUser = (row: UserRow): User => ({
+  id: row.id,
+  authid: row.authid,
+  displayName: row.displayName,
+  email: row.email,
+  phone: row.phone,
+  status: row.status,
+  createdAt: new Date(row.createdAt),
+  updatedAt: new Date(row.updatedAt),
+})
+
+function adminAudit(accountId: string, at: number, type: string, fields: Partial<AuditDraft>): AuditDraft {
+  return {
+    accountId,
+    at,
+    type,
+    actor: 'admin',
+    system: null,
+    authid: null,
+    challengeId: null,
+    outcome: 'success',
+    reason: null,
+    ip: null,
+    userAgent: null,
+    details: null,
+    ...fields,
+  }
+}
+
+function optionalText(value: unknown, field: string, max: number): string | null {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'string') throw new ValidationError(field, 'must be a string')
+  const text = value.normalize('NFKC').trim()
+  if (text.length > max) throw new ValidationError(field, `must be at most ${max} characters`)
+  return text.length === 0 ? null : text
+}
+
+function requireStatus(value: unknown): UserStatus {
+  if (value !== 'active' && value !== 'disabled') throw new ValidationError('status', "must be 'active' or 'disabled'")
+  return value
+}
+
+function contactFields(input: UserChanges, current: UserRow | null) {
+  const has = (key: keyof UserChanges) => Object.hasOwn(input, key)
+  return {
+    displayName: has('displayName') ? optionalText(input.displayName, 'displayName', 256) : (current?.displayName ?? null),
+    email: has('email') && input.email !== null ? normalizeEmail(String(input.email ?? '')) : has('email') ? null : (current?.email ?? null),
+    phone: has('phone') && input.phone !== null ? normalizePhone(String(input.phone ?? '')) : has('phone') ? null : (current?.phone ?? null),
+    status: has('status') ? requireStatus(input.status) : (current?.status ?? 'active'),
+  }
+}
+
+function requireObject(value: unknown, field: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ValidationError(field, 'must be an object')
+}
+
+/** The systems admin of one account. */
+export function systemsAdmin(ctx: EngineContext, accountId: string, ready: () => Promise<void>): SystemsAdmin {
+  const { storage, clock } = ctx
+  const load = async (name: string) => {
+    const row = await storage.getSystem(accountId, requireName(name, 'name'))
+    if (!row) throw new NotFoundError('system', name)
+    return row
+  }
+  return {
+    async create(input) {
+      requireObject(input, 'system')
+      await ready()
+      const now = clock.now()
+      const row: SystemRow = {
+        id: newId(),
+        accountId,
+        name: requireName(input.name, 'name'),
+        policies: resolvePolicies(input.policies),
+        createdAt: now,
+        updatedAt: now,
+      }
+      await storage.insertSystem(row, [
+        adminAudit(accountId, now, 'system.created', { system: row.name, details: { policies: row.policies } }),
+      ])
+      return toSystem(row)
+    },
+    async update(name, changes) {
+      requireObject(changes, 'changes')
+      const current = await load(name)
+      const now = clock.now()
+      const row = { ...current, policies: resolvePolicies(changes.policies, current.policies), updatedAt: now }
+      await storage.updateSystem(row, [
+        adminAudit(accountId, now, 'system.updated', { system: row.name, details: { policies: row.policies } }),
+      ])
+      return toSystem(row)
+    },
+    async get(name) {
+      const row = await storage.getSystem(accountId, requireName(name, 'name'))
+      return row ? toSystem(row) : null
+    },
+    async list() {
+      return (await storage.listSystems(accountId)).map(toSystem)
+    },
+  }
+}
+
+/** The users admin of one account. */
+export function usersAdmin(ctx: EngineContext, accountId: string, ready: () => Promise<void>): UsersAdmin {
+  const { storage, clock } = ctx
+  const load = async (authid: string) => {
+    const row = await storage.getUser(accountId, requireName(authid, 'authid'))
+    if (!row) throw new NotFoundError('user', authid)
+    return row
+  }
+  const named = async (rows: Awaited<ReturnType<typeof storage.listAssignments>>) => {
+    const systems = new Map((await storage.listSystems(accountId)).map((s) => [s.id, s.name]))
+    return rows.map((a) => ({ system: systems.get(a.systemId) ?? a.systemId, method: a.method, channel: a.channel }))
+  }
+  return {
+    async create(input) {
+      requireObject(input, 'user')
+      await ready()
+      const now = clock.now()
+      const row: UserRow = {
+        id: newId(),
+        accountId,
+        authid: requireName(input.authid, 'authid'),
+        ...contactFields(input, null),
+        createdAt: now,
+        updatedAt: now,
+      }
+      await storage.insertUser(row, [adminAudit(accountId, now, 'user.created', { authid: row.authid })])
+      return toUser(row)
+    },
+    async update(authid, changes) {
+      requireObject(changes, 'changes')
+      const current = await load(authid)
+      const now = clock.now()
+      const row: UserRow = { ...current, ...contactFields(changes, current), updatedAt: now }
+      const changed = Object.keys(changes).filter((key) => key !== 'authid')
+      await storage.updateUser(row, [
+        adminAudit(accountId, now, 'user.updated', { authid: row.authid, details: { changed } }),
+      ])
+      return toUser(row)
+    },
+    async get(authid) {
+      const row = await storage.getUser(accountId, requireName(authid, 'authid'))
+      return row ? toUser(row) : null
+    },
+    async list(options = {}) {
+      const limit = options.limit ?? 100
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new ValidationError('limit', 'must be a whole number from 1 to 1000')
+      const rows = await storage.listUsers(accountId, {
+        ...(options.after !== undefined ? { afterAuthid: requireName(options.after, 'after') } : {}),
+        limit: limit + 1,
+      })
+      const page = rows.slice(0, limit)
+      return { users: page.map(toUser), next: rows.length > limit ? (page[page.length - 1]?.authid ?? null) : null }
+    },
+    async assign(authid, assignments) {
+      if (!Array.isArray(assignments) || assignments.length === 0)
+        throw new ValidationError('assignments', 'must list at least one system')
+      const user = await load(authid)
+      const seen = new Set<string>()
+      const rows = []
+      for (const [i, item] of (assignments as readonly AssignmentInput[]).entries()) {
+        const field = `assignments[${i}]`
+        requireObject(item, field)
+        const systemName = requireName(item.system, `${field}.system`)
+        if (seen.has(systemName)) throw new ValidationError(`${field}.system`, 'is listed twice')
+        seen.add(systemName)
+        const system = await storage.getSystem(accountId, systemName)
+        if (!system) throw new ValidationError(`${field}.system`, `no system named '${systemName}'`)
+        if (!METHODS.includes(item.method)) throw new ValidationError(`${field}.method`, `must be one of ${METHODS.join(', ')}`)
+        const policy = system.policies[item.method]
+        if (!policy.enabled) throw new ValidationError(`${field}.method`, `'${item.method}' is not enabled on '${systemName}'`)
+        const channel = item.channel ?? null
+        if (channel !== null && !CHANNELS.includes(channel))
+          throw new ValidationError(`${field}.channel`, `must be one of ${CHANNELS.join(', ')}`)
+        if (channel !== null && !policy.channels.includes(channel))
+          throw new ValidationError(`${field}.channel`, `'${channel}' is not allowed for ${item.method} on '${systemName}'`)
+        const usable = (channel ? [channel] : policy.channels).filter((c: Channel) => (c === 'email' ? user.email : user.phone))
+        if (usable.length === 0)
+          throw new ValidationError(`${field}.channel`, `the user has no ${channel ? channel : policy.channels.join(' or ')} contact point`)
+        rows.push({ userId: user.id, systemId: system.id, method: item.method, channel })
+      }
+      await storage.saveAssignments(user.id, rows, [
+        adminAudit(accountId, clock.now(), 'user.assigned', {
+          authid: user.authid,
+          details: { assignments: assignments.map((a) => ({ system: a.system, method: a.method, channel: a.channel ?? null })) },
+        }),
+      ])
+      return named(await storage.listAssignments(user.id))
+    },
+    async assignments(authid) {
+      return named(await storage.listAssignments((await load(authid)).id))
+    },
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Thrown by the admin surface when an argument is invalid; `field` names the offending input
+ * (`email`, `assignments[1].system`, …) so an HTTP layer can report it as a 400.
+ */
+export class ValidationError extends Error {
+  override readonly name: string = 'ValidationError'
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`)
+  }
+}
+
+/** Thrown when a unique name is taken (a system name, a user's authid). */
+export class ConflictError extends ValidationError {
+  override readonly name = 'ConflictError'
+}
+
+/** Thrown by the admin surface when a named system or user does not exist. */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError'
+  constructor(
+    readonly entity: 'account' | 'system' | 'user',
+    readonly key: string,
+  ) {
+    super(`${entity} not found: ${key}`)
+  }
+}
+
+/** Any failure of the storage backend (I/O, constraint, connection). The operation had no effect. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/**
+ * Thrown by a Notifier. `temporary` failures may succeed on retry (a 4xx SMTP reply, a timeout);
+ * `permanent` ones will not (a rejected address).
+ */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError'
+  constructor(
+    readonly kind: 'temporary' | 'permanent',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}

@@ -1,0 +1,88 @@
+import { type EngineContext, emit } from './engine-context.js'
+import { sha256Hex } from './secrets.js'
+import type { ChallengeRow } from './storage.js'
+
+/** What a link's confirm page may show. Never the token or anything secret. */
+export interface LinkView {
+  /** `pending` can be confirmed; the others explain why it cannot. */
+  readonly status: 'pending' | 'used' | 'expired' | 'superseded' | 'unknown'
+  readonly accountId?: string
+  readonly system?: string
+  readonly startedAt?: Date
+  readonly expiresAt?: Date
+  /** Where the attempt came from, as the host passed it in the start context. */
+  readonly ip?: string
+  readonly userAgent?: string
+}
+
+export type ConfirmResult =
+  | { readonly result: 'confirmed'; readonly accountId: string; readonly system: string }
+  | { readonly result: Exclude<LinkView['status'], 'pending'> }
+
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{32}$/
+
+function viewOf(row: ChallengeRow | null, now: number): LinkView {
+  if (!row || row.method !== 'passwordless') return { status: 'unknown' }
+  const status: LinkView['status'] =
+    row.status === 'pending'
+      ? now >= row.expiresAt
+        ? 'expired'
+        : 'pending'
+      : row.status === 'expired'
+        ? 'expired'
+        : row.status === 'superseded'
+          ? 'superseded'
+          : 'used'
+  const ip = row.context?.ip
+  const userAgent = row.context?.userAgent
+  return {
+    status,
+    accountId: row.accountId,
+    system: row.systemName,
+    startedAt: new Date(row.createdAt),
+    expiresAt: new Date(row.expiresAt),
+    ...(typeof ip === 'string' ? { ip } : {}),
+    ...(typeof userAgent === 'string' ? { userAgent } : {}),
+  }
+}
+
+/** Reads what a link would confirm. Changes nothing: mail scanners fetch links too (S11). */
+export async function inspectLink(ctx: EngineContext, token: string): Promise<LinkView> {
+  if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return { status: 'unknown' }
+  return viewOf(await ctx.storage.getChallengeByLinkHash(sha256Hex(token)), ctx.clock.now())
+}
+
+/** Consumes a link once: one conditional write moves its challenge from `pending` to `confirmed`. */
+export async function confirmLink(ctx: EngineContext, token: string): Promise<ConfirmResult> {
+  if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return { result: 'unknown' }
+  const hash = sha256Hex(token)
+  const now = ctx.clock.now()
+  const confirmed = await ctx.storage.confirmLink(hash, now, (row) => ({
+    accountId: row.accountId,
+    at: now,
+    type: 'link.confirmed',
+    actor: 'user',
+    system: row.systemName,
+    authid: row.authid,
+    challengeId: row.id,
+    outcome: 'success',
+    reason: null,
+    ip: null,
+    userAgent: null,
+    details: null,
+  }))
+  if (confirmed) {
+    emit(ctx, 'challenge.confirmed', {
+      accountId: confirmed.accountId,
+      challengeId: confirmed.id,
+      system: confirmed.systemName,
+      authid: confirmed.authid,
+      method: confirmed.method,
+      at: new Date(now),
+    })
+    return { result: 'confirmed', accountId: confirmed.accountId, system: confirmed.systemName }
+  }
+  const view = viewOf(await ctx.storage.getChallengeByLinkHash(hash), now)
+  // A row still `pending` here means it expired between our write and this read.
+  return { result: view.status === 'pending' ? 'expired' : view.status }
+}

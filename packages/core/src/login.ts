@@ -1,0 +1,316 @@
+import { maskDestination } from './contact-points.js'
+import { type EngineContext, emit } from './engine-context.js'
+import type { ChallengeEvent } from './events.js'
+import { contextString, requireContext, requireName } from './login-input.js'
+import { composeMessage } from './messages.js'
+import type { Channel, CheckResult, SecurityReason, StartResult } from './model.js'
+import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
+import type { AuditDraft, ChallengeRow, LoginSubject, UserRow } from './storage.js'
+import { StorageError } from './errors.js'
+
+/** What a host passes to `start`. */
+export interface StartInput {
+  readonly system: string
+  readonly authid: string
+  readonly context?: Readonly<Record<string, string | number | boolean>>
+}
+
+/** What a host passes to `check`; `pin` only for PIN challenges. */
+export interface CheckInput {
+  readonly system: string
+  readonly authid: string
+  readonly pin?: string
+}
+
+/** How many times `start` re-reads and retries when another `start` for the same user won the race. */
+const ISSUE_RETRIES = 3
+/** How many times `check` re-reads a challenge that moved under it before giving up. */
+const CHECK_REREADS = 3
+
+type Refusal = { readonly reason: SecurityReason }
+
+/** The checks shared by `start` and `check`, in the order the reasons are reported. */
+function refuseSubject(subject: LoginSubject | null): Refusal | null {
+  if (!subject) return { reason: 'unknown_system' }
+  if (!subject.user) return { reason: 'unknown_user' }
+  if (subject.user.status === 'disabled') return { reason: 'user_disabled' }
+  if (!subject.assignment) return { reason: 'not_assigned' }
+  return null
+}
+
+/** The channel of a new challenge: the assignment's, else the policy's first the user can receive. */
+function pickChannel(fixed: Channel | null, allowed: readonly Channel[], user: UserRow): Channel | null {
+  const reachable = (channel: Channel) => (channel === 'email' ? user.email !== null : user.phone !== null)
+  if (fixed) return allowed.includes(fixed) && reachable(fixed) ? fixed : null
+  return allowed.find(reachable) ?? null
+}
+
+function challengeEvent(row: ChallengeRow, at: number): ChallengeEvent {
+  return {
+    accountId: row.accountId,
+    challengeId: row.id,
+    system: row.systemName,
+    authid: row.authid,
+    method: row.method,
+    at: new Date(at),
+  }
+}
+
+/** Starts a login: issues a challenge (superseding the live one) and sends its link or PIN. */
+export async function startLogin(
+  ctx: EngineContext,
+  accountId: string,
+  input: StartInput,
+  actor: string,
+): Promise<StartResult> {
+  const systemName = requireName(input?.system, 'system')
+  const authid = requireName(input.authid, 'authid')
+  const context = requireContext(input.context)
+  const audit = (at: number, fields: Partial<AuditDraft> & Pick<AuditDraft, 'outcome'>): AuditDraft => ({
+    accountId,
+    at,
+    type: 'challenge.started',
+    actor,
+    system: systemName,
+    authid,
+    challengeId: null,
+    reason: null,
+    ip: contextString(context, 'ip'),
+    userAgent: contextString(context, 'userAgent'),
+    details: null,
+    ...fields,
+  })
+  const refuse = async (at: number, reason: SecurityReason): Promise<StartResult> => {
+    await ctx.storage.appendAudit([audit(at, { outcome: 'security error', reason })])
+    return { result: 'security error', reason }
+  }
+
+  for (let attempt = 0; attempt < ISSUE_RETRIES; attempt++) {
+    const subject = await ctx.storage.resolveLogin(accountId, systemName, authid)
+    const now = ctx.clock.now()
+    const refusal = refuseSubject(subject)
+    if (refusal) return refuse(now, refusal.reason)
+    const { system, user, assignment } = subject as Required<{ [K in keyof LoginSubject]: NonNullable<LoginSubject[K]> }>
+    const policy = system.policies[assignment.method]
+    const channel = policy.enabled ? pickChannel(assignment.channel, policy.channels, user) : null
+    if (!channel) return refuse(now, 'method_not_enabled')
+    const destination = (channel === 'email' ? user.email : user.phone) as string
+
+    const isPin = assignment.method === 'pin'
+    const token = isPin ? null : newLinkToken()
+    const pin = isPin ? newPin(system.policies.pin.pinLength) : null
+    const row: ChallengeRow = {
+      id: newId(),
+      accountId,
+      systemId: system.id,
+      userId: user.id,
+      systemName: system.name,
+      authid: user.authid,
+      method: assignment.method,
+      channel,
+      status: 'pending',
+      linkHash: token ? sha256Hex(token) : null,
+      pinHash: pin ? await ctx.hasher.hash(pin) : null,
+      pinLength: pin ? pin.length : null,
+      attempts: 0,
+      maxAttempts: isPin ? system.policies.pin.attempts : 0,
+      createdAt: now,
+      expiresAt: now + policy.lifetimeSeconds * 1000,
+      completedAt: null,
+      outcomeReported: false,
+      context,
+    }
+    const started = audit(now, {
+      challengeId: row.id,
+      outcome: 'success',
+      details: { method: row.method, channel, destination: maskDestination(destination), expiresAt: row.expiresAt },
+    })
+    if (!(await ctx.storage.issueChallenge(row, assignment.challengeId, [started]))) continue
+
+    const message = composeMessage({
+      method: row.method,
+      channel,
+      to: destination,
+      systemName: system.name,
+      challengeId: row.id,
+      lifetimeMinutes: Math.round(policy.lifetimeSeconds / 60),
+      secret: token ? { link: ctx.linkUrl(token) } : { pin: pin as string },
+    })
+    const delivery = await deliver(ctx, row, message)
+    emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
+    return {
+      result: 'success',
+      challengeId: row.id,
+      expiresAt: new Date(row.expiresAt),
+      method: row.method,
+      channel,
+      delivery,
+    }
+  }
+  throw new StorageError(`start lost ${ISSUE_RETRIES} races in a row for one user; giving up`)
+}
+
+/** Hands the message to the notifier and audits the outcome. The outbox issue makes this durable. */
+async function deliver(
+  ctx: EngineContext,
+  row: ChallengeRow,
+  message: Parameters<EngineContext['notifier']['send']>[0],
+): Promise<'sent' | 'failed'> {
+  let outcome: 'sent' | 'failed' = 'sent'
+  let details: Record<string, unknown>
+  try {
+    const { providerId } = await ctx.notifier.send(message)
+    details = { channel: message.channel, destination: maskDestination(message.to), providerId }
+  } catch (error) {
+    outcome = 'failed'
+    const kind = (error as { kind?: unknown }).kind
+    details = {
+      channel: message.channel,
+      destination: maskDestination(message.to),
+      error: error instanceof Error ? error.message : String(error),
+      kind: kind === 'temporary' || kind === 'permanent' ? kind : 'unknown',
+    }
+    ctx.logger.warn('delivery failed', { challengeId: row.id, ...details })
+  }
+  await ctx.storage.appendAudit([
+    {
+      accountId: row.accountId,
+      at: ctx.clock.now(),
+      type: 'delivery',
+      actor: 'engine',
+      system: row.systemName,
+      authid: row.authid,
+      challengeId: row.id,
+      outcome,
+      reason: null,
+      ip: null,
+      userAgent: null,
+      details,
+    },
+  ])
+  return outcome
+}
+
+/**
+ * Answers a host's poll or PIN submission for the current challenge of (system, authid), moving it
+ * with one conditional write when the answer changes its state.
+ */
+export async function checkLogin(
+  ctx: EngineContext,
+  accountId: string,
+  input: CheckInput,
+  actor: string,
+): Promise<CheckResult> {
+  const systemName = requireName(input?.system, 'system')
+  const authid = requireName(input.authid, 'authid')
+  const pin = input.pin === undefined || input.pin === null ? null : String(input.pin)
+  const subject = await ctx.storage.resolveLogin(accountId, systemName, authid)
+  const refusal = refuseSubject(subject)
+  const draft = (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null): AuditDraft => ({
+    accountId,
+    at,
+    type: 'challenge.checked',
+    actor,
+    system: systemName,
+    authid,
+    challengeId: row?.id ?? null,
+    outcome,
+    reason,
+    ip: null,
+    userAgent: null,
+    details: row?.method === 'pin' && outcome === 'security error' ? { attempts: row.attempts } : null,
+  })
+  const refuse = async (row: ChallengeRow | null, reason: SecurityReason, final = true): Promise<CheckResult> => {
+    const at = ctx.clock.now()
+    await ctx.storage.appendAudit([draft(at, row, 'security error', reason)])
+    if (row) emit(ctx, 'challenge.failed', { ...challengeEvent(row, at), reason, final })
+    return { result: 'security error', reason }
+  }
+  if (refusal) return refuse(null, refusal.reason)
+
+  let row = subject?.challenge ?? null
+  for (let reread = 0; row && reread < CHECK_REREADS; reread++) {
+    const now = ctx.clock.now()
+    const live = row.status === 'pending' || row.status === 'confirmed'
+
+    if (live && now >= row.expiresAt) {
+      const expired = draft(now, row, 'expired', null)
+      if (await ctx.storage.transitionChallenge({ id: row.id, from: ['pending', 'confirmed'], to: 'expired', at: now, reported: true }, [expired])) {
+        emit(ctx, 'challenge.expired', challengeEvent(row, now))
+        return { result: 'expired' }
+      }
+    } else if (row.status === 'expired' && !row.outcomeReported) {
+      // Swept by runDue before anyone asked: the first check still hears `expired`.
+      if (await ctx.storage.transitionChallenge({ id: row.id, from: ['expired'], to: 'expired', at: now, reported: true }, [draft(now, row, 'expired', null)]))
+        return { result: 'expired' }
+    } else if (row.status === 'confirmed') {
+      const done = draft(now, row, 'authenticated', null)
+      if (await ctx.storage.transitionChallenge({ id: row.id, from: ['confirmed'], to: 'authenticated', at: now, reported: true }, [done])) {
+        emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
+        return { result: 'authenticated', challengeId: row.id }
+      }
+    } else if (row.status === 'pending') {
+      if (pin === null) return { result: 'pending', challengeId: row.id, method: row.method }
+      if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
+      const verdict = await verifyPin(ctx, row, pin, draft)
+      if (verdict) return verdict
+    } else {
+      return refuse(row, 'no_pending_challenge')
+    }
+    // The challenge moved between our read and our write: read it again and answer for its new state.
+    row = await ctx.storage.getChallenge(row.id)
+  }
+  if (row) throw new StorageError('the challenge kept changing under check; giving up')
+  return refuse(null, 'no_pending_challenge')
+}
+
+/**
+ * Takes an attempt, then verifies. Reserving first is what keeps concurrent guesses within the
+ * attempt budget: a guess that cannot reserve is never verified. Returns null when the challenge
+ * moved and must be read again.
+ */
+async function verifyPin(
+  ctx: EngineContext,
+  row: ChallengeRow,
+  pin: string,
+  draft: (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null) => AuditDraft,
+): Promise<CheckResult | null> {
+  const reserved = await ctx.storage.reserveAttempt(row.id, ctx.clock.now())
+  if (reserved === null) {
+    const current = await ctx.storage.getChallenge(row.id)
+    if (current?.status === 'pending' && current.attempts >= current.maxAttempts && ctx.clock.now() < current.expiresAt)
+      return refuseFinal(ctx, current, 'attempts_exhausted', draft)
+    return null
+  }
+  const correct = row.pinHash !== null && pin.length === row.pinLength && (await ctx.hasher.verify(row.pinHash, pin))
+  const now = ctx.clock.now()
+  const counted = { ...row, attempts: reserved }
+  if (correct) {
+    const done = draft(now, counted, 'authenticated', null)
+    if (!(await ctx.storage.transitionChallenge({ id: row.id, from: ['pending'], to: 'authenticated', at: now, reported: true }, [done])))
+      return null
+    emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
+    return { result: 'authenticated', challengeId: row.id }
+  }
+  if (reserved < row.maxAttempts) {
+    await ctx.storage.appendAudit([draft(now, counted, 'security error', 'wrong_pin')])
+    emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'wrong_pin', final: false })
+    return { result: 'security error', reason: 'wrong_pin' }
+  }
+  const burned = draft(now, counted, 'security error', 'attempts_exhausted')
+  // If a concurrent correct PIN won, this guess was still wrong and the last one: record it all the same.
+  if (!(await ctx.storage.transitionChallenge({ id: row.id, from: ['pending'], to: 'failed', at: now, reported: true }, [burned])))
+    await ctx.storage.appendAudit([burned])
+  emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'attempts_exhausted', final: true })
+  return { result: 'security error', reason: 'attempts_exhausted' }
+}
+
+async function refuseFinal(
+  ctx: EngineContext,
+  row: ChallengeRow,
+  reason: SecurityReason,
+  draft: (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null) => AuditDraft,
+): Promise<CheckResult> {
+  await ctx.storage.appendAudit([draft(ctx.clock.now(), row, 'security error', reason)])
+  return { result: 'security error', reason }
+}

@@ -1,0 +1,105 @@
+/** The ways a user can prove who they are. `memorized_pin` arrives with the policy issue. */
+export type Method = 'passwordless' | 'pin'
+export const METHODS: readonly Method[] = ['passwordless', 'pin']
+
+/** Where a link or one-time PIN is delivered. */
+export type Channel = 'email' | 'sms'
+export const CHANNELS: readonly Channel[] = ['email', 'sms']
+
+export type UserStatus = 'active' | 'disabled'
+
+/** The challenge lifecycle of ARCHITECTURE.md section 2. */
+export type ChallengeStatus = 'pending' | 'confirmed' | 'authenticated' | 'failed' | 'expired' | 'superseded'
+
+/** Machine-readable reasons for a `security error`, for the API key holder only (S21). */
+export type SecurityReason =
+  | 'unknown_system'
+  | 'unknown_user'
+  | 'not_assigned'
+  | 'method_not_enabled'
+  | 'user_disabled'
+  | 'locked'
+  | 'wrong_pin'
+  | 'attempts_exhausted'
+  | 'wrong_method'
+  | 'no_pending_challenge'
+  | 'policy_denied'
+  | 'invalid_key'
+  | 'forbidden_scope'
+
+/** A flat map of request attributes (at most 32 keys) passed to `start`. */
+export type RequestContext = Readonly<Record<string, string | number | boolean>>
+
+/** Settings of one login method on one system. */
+export interface MethodPolicy {
+  readonly enabled: boolean
+  /** Channels in order of preference; the first one the user has a contact point for is used. */
+  readonly channels: readonly Channel[]
+  /** Seconds from `start` until the challenge expires (S4: at most 600). */
+  readonly lifetimeSeconds: number
+}
+
+export interface PinPolicy extends MethodPolicy {
+  /** Digits in a one-time PIN, 6 to 10 (S2). */
+  readonly pinLength: number
+  /** Wrong PINs before the challenge burns, 1 to 5 (S16). */
+  readonly attempts: number
+}
+
+export interface SystemPolicies {
+  readonly passwordless: MethodPolicy
+  readonly pin: PinPolicy
+}
+
+export interface Account {
+  readonly id: string
+  readonly name: string
+  readonly createdAt: Date
+}
+
+export interface System {
+  readonly id: string
+  readonly name: string
+  readonly policies: SystemPolicies
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+export interface User {
+  readonly id: string
+  readonly authid: string
+  readonly displayName: string | null
+  readonly email: string | null
+  readonly phone: string | null
+  readonly status: UserStatus
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+/** One system a user may access, and how. */
+export interface Assignment {
+  readonly system: string
+  readonly method: Method
+  /** A fixed channel, or null to take the policy's first channel the user can receive. */
+  readonly channel: Channel | null
+}
+
+/** What `start` answers. */
+export type StartResult =
+  | {
+      readonly result: 'success'
+      readonly challengeId: string
+      readonly expiresAt: Date
+      readonly method: Method
+      readonly channel: Channel
+      /** Whether the notifier accepted the message; the durable outbox replaces this later. */
+      readonly delivery: 'sent' | 'failed'
+    }
+  | { readonly result: 'security error'; readonly reason: SecurityReason }
+
+/** What `check` answers. `authenticated` is answered once per challenge. */
+export type CheckResult =
+  | { readonly result: 'authenticated'; readonly challengeId: string }
+  | { readonly result: 'pending'; readonly challengeId: string; readonly method: Method }
+  | { readonly result: 'expired' }
+  | { readonly result: 'security error'; readonly reason: SecurityReason }
