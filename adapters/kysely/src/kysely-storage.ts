@@ -1,10 +1,4 @@
-import {
-  type AuditDraft,
-  ConflictError,
-  type Storage,
-  StorageError,
-  ValidationError,
-} from '@flexsecure/core'
+import { type AuditDraft, ConflictError, type Storage, StorageError, ValidationError } from '@flexsecure/core'
 import { type Kysely, Migrator, sql } from 'kysely'
 import { migrations } from './migrations.js'
 import { param, prepare } from './prepared-query.js'
@@ -42,7 +36,12 @@ class Rollback extends Error {}
 /** Unique-constraint violations, however the dialect spells them. The one dialect-specific check. */
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505' || code === 'ER_DUP_ENTRY'
+  return (
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === '23505' ||
+    code === 'ER_DUP_ENTRY'
+  )
 }
 
 const LIVE = ['pending', 'confirmed'] as const
@@ -63,15 +62,21 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
 
   const q = {
     insertAccount: prepare<{ id: string; name: string; created_at: number }>(
-      db.insertInto('fs_accounts').values({ id: param('id'), name: param('name'), created_at: param('created_at') }),
+      db
+        .insertInto('fs_accounts')
+        .values({ id: param('id'), name: param('name'), created_at: param('created_at') }),
     ),
     insertAuditHead: prepare<{ account_id: string }>(
       db.insertInto('fs_audit_heads').values({ account_id: param('account_id'), seq: 0 }),
     ),
-    getAccount: prepare<{ id: string }>(db.selectFrom('fs_accounts').selectAll().where('id', '=', param('id'))),
+    getAccount: prepare<{ id: string }>(
+      db.selectFrom('fs_accounts').selectAll().where('id', '=', param('id')),
+    ),
 
     insertSystem: prepare<Record<string, unknown>>(
-      db.insertInto('fs_systems').values(Object.fromEntries(SYSTEM_COLUMNS.map((c) => [c, param(c)])) as never),
+      db
+        .insertInto('fs_systems')
+        .values(Object.fromEntries(SYSTEM_COLUMNS.map((c) => [c, param(c)])) as never),
     ),
     updateSystem: prepare<{ id: string; policies: string; updated_at: number }>(
       db
@@ -87,7 +92,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .where('name', '=', param('name')),
     ),
     listSystems: prepare<{ account_id: string }>(
-      db.selectFrom('fs_systems').select(cols(SYSTEM_COLUMNS)).where('account_id', '=', param('account_id')).orderBy('name'),
+      db
+        .selectFrom('fs_systems')
+        .select(cols(SYSTEM_COLUMNS))
+        .where('account_id', '=', param('account_id'))
+        .orderBy('name'),
     ),
 
     insertUser: prepare<Record<string, unknown>>(
@@ -133,11 +142,16 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           challenge_id: null,
         })
         .onConflict((oc) =>
-          oc.columns(['user_id', 'system_id']).doUpdateSet({ method: param('method'), channel: param('channel') }),
+          oc
+            .columns(['user_id', 'system_id'])
+            .doUpdateSet({ method: param('method'), channel: param('channel') }),
         ),
     ),
     listAssignments: prepare<{ user_id: string }>(
-      db.selectFrom('fs_assignments').select(cols(ASSIGNMENT_COLUMNS)).where('user_id', '=', param('user_id')),
+      db
+        .selectFrom('fs_assignments')
+        .select(cols(ASSIGNMENT_COLUMNS))
+        .where('user_id', '=', param('user_id')),
     ),
 
     resolveLogin: prepare<{ account_id: string; system: string; authid: string }>(
@@ -146,7 +160,9 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .leftJoin('fs_users as u', (join) =>
           join.onRef('u.account_id', '=', 's.account_id').on('u.authid', '=', param('authid')),
         )
-        .leftJoin('fs_assignments as a', (join) => join.onRef('a.user_id', '=', 'u.id').onRef('a.system_id', '=', 's.id'))
+        .leftJoin('fs_assignments as a', (join) =>
+          join.onRef('a.user_id', '=', 'u.id').onRef('a.system_id', '=', 's.id'),
+        )
         .leftJoin('fs_challenges as c', 'c.id', 'a.challenge_id')
         .select(
           cols([
@@ -160,37 +176,34 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .where('s.name', '=', param('system')),
     ),
 
-    supersede: prepare<{ id: string; at: number }>(
+    supersede: prepare<{ user_id: string; system_id: string; at: number }>(
       db
         .updateTable('fs_challenges')
         .set({ status: 'superseded', completed_at: param('at') })
-        .where('id', '=', param('id'))
+        .where('user_id', '=', param('user_id'))
+        .where('system_id', '=', param('system_id'))
         .where('status', 'in', LIVE),
     ),
     insertChallenge: prepare<ReturnType<typeof challengeParams>>(
-      db.insertInto('fs_challenges').values(Object.fromEntries(CHALLENGE_COLUMNS.map((c) => [c, param(c)])) as never),
+      db
+        .insertInto('fs_challenges')
+        .values(Object.fromEntries(CHALLENGE_COLUMNS.map((c) => [c, param(c)])) as never),
     ),
-    pointAssignment: prepare<{ user_id: string; system_id: string; challenge_id: string; previous_id: string }>(
+    pointAssignment: prepare<{ user_id: string; system_id: string; challenge_id: string }>(
       db
         .updateTable('fs_assignments')
         .set({ challenge_id: param('challenge_id') })
         .where('user_id', '=', param('user_id'))
-        .where('system_id', '=', param('system_id'))
-        .where('challenge_id', '=', param('previous_id')),
-    ),
-    pointFreshAssignment: prepare<{ user_id: string; system_id: string; challenge_id: string }>(
-      db
-        .updateTable('fs_assignments')
-        .set({ challenge_id: param('challenge_id') })
-        .where('user_id', '=', param('user_id'))
-        .where('system_id', '=', param('system_id'))
-        .where('challenge_id', 'is', null),
+        .where('system_id', '=', param('system_id')),
     ),
     getChallenge: prepare<{ id: string }>(
       db.selectFrom('fs_challenges').select(cols(CHALLENGE_COLUMNS)).where('id', '=', param('id')),
     ),
     getChallengeByLinkHash: prepare<{ link_hash: string }>(
-      db.selectFrom('fs_challenges').select(cols(CHALLENGE_COLUMNS)).where('link_hash', '=', param('link_hash')),
+      db
+        .selectFrom('fs_challenges')
+        .select(cols(CHALLENGE_COLUMNS))
+        .where('link_hash', '=', param('link_hash')),
     ),
     confirmLink: prepare<{ link_hash: string; at: number }>(
       db
@@ -211,7 +224,14 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .whereRef('attempts', '<', 'max_attempts')
         .returning('attempts'),
     ),
-    transition: prepare<{ id: string; from1: string; from2: string; to: string; at: number; reported: number }>(
+    transition: prepare<{
+      id: string
+      from1: string
+      from2: string
+      to: string
+      at: number
+      reported: number
+    }>(
       db
         .updateTable('fs_challenges')
         .set((eb) => ({
@@ -247,7 +267,9 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .returning('seq'),
     ),
     insertAudit: prepare<Record<string, unknown>>(
-      db.insertInto('fs_audit_events').values(Object.fromEntries(AUDIT_COLUMNS.map((c) => [c, param(c)])) as never),
+      db
+        .insertInto('fs_audit_events')
+        .values(Object.fromEntries(AUDIT_COLUMNS.map((c) => [c, param(c)])) as never),
     ),
     listAudit: prepare<{ account_id: string; after: number; limit: number }>(
       db
@@ -306,8 +328,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       return await work()
     } catch (error) {
       if (error instanceof ValidationError || error instanceof StorageError) throw error
-      if (conflictField && isUniqueViolation(error)) throw new ConflictError(conflictField, 'is already taken')
-      throw new StorageError(`${what} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+      if (conflictField && isUniqueViolation(error))
+        throw new ConflictError(conflictField, 'is already taken')
+      throw new StorageError(`${what} failed: ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+      })
     }
   }
 
@@ -319,7 +344,10 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
   const storage: Storage = {
     async migrate() {
       await guard('migrate', async () => {
-        const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest()
+        const { error } = await new Migrator({
+          db,
+          provider: { getMigrations: async () => migrations },
+        }).migrateToLatest()
         if (error) throw error
       })
     },
@@ -330,11 +358,15 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     insertAccount: (row) =>
       guard('insertAccount', () =>
         exec.transaction(async (tx) => {
-          await tx.run(q.insertAccount.sql, q.insertAccount.bind({ id: row.id, name: row.name, created_at: row.createdAt }))
+          await tx.run(
+            q.insertAccount.sql,
+            q.insertAccount.bind({ id: row.id, name: row.name, created_at: row.createdAt }),
+          )
           await tx.run(q.insertAuditHead.sql, q.insertAuditHead.bind({ account_id: row.id }))
         }),
       ),
-    getAccount: (id) => guard('getAccount', () => one(q.getAccount.sql, q.getAccount.bind({ id }), toAccount)),
+    getAccount: (id) =>
+      guard('getAccount', () => one(q.getAccount.sql, q.getAccount.bind({ id }), toAccount)),
 
     insertSystem: (row, audit) =>
       guard(
@@ -361,13 +393,19 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         exec.transaction(async (tx) => {
           await tx.run(
             q.updateSystem.sql,
-            q.updateSystem.bind({ id: row.id, policies: JSON.stringify(row.policies), updated_at: row.updatedAt }),
+            q.updateSystem.bind({
+              id: row.id,
+              policies: JSON.stringify(row.policies),
+              updated_at: row.updatedAt,
+            }),
           )
           await appendAudit(tx, audit)
         }),
       ),
     getSystem: (accountId, name) =>
-      guard('getSystem', () => one(q.getSystem.sql, q.getSystem.bind({ account_id: accountId, name }), toSystem)),
+      guard('getSystem', () =>
+        one(q.getSystem.sql, q.getSystem.bind({ account_id: accountId, name }), toSystem),
+      ),
     listSystems: (accountId) =>
       guard('listSystems', async () =>
         (await exec.all(q.listSystems.sql, q.listSystems.bind({ account_id: accountId }))).map(toSystem),
@@ -417,9 +455,12 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       guard('getUser', () => one(q.getUser.sql, q.getUser.bind({ account_id: accountId, authid }), toUser)),
     listUsers: (accountId, { afterAuthid = '', limit }) =>
       guard('listUsers', async () =>
-        (await exec.all(q.listUsers.sql, q.listUsers.bind({ account_id: accountId, after: afterAuthid, limit }))).map(
-          toUser,
-        ),
+        (
+          await exec.all(
+            q.listUsers.sql,
+            q.listUsers.bind({ account_id: accountId, after: afterAuthid, limit }),
+          )
+        ).map(toUser),
       ),
 
     saveAssignments: (_userId, rows, audit) =>
@@ -440,12 +481,17 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       ),
     listAssignments: (userId) =>
       guard('listAssignments', async () =>
-        (await exec.all(q.listAssignments.sql, q.listAssignments.bind({ user_id: userId }))).map(toAssignment),
+        (await exec.all(q.listAssignments.sql, q.listAssignments.bind({ user_id: userId }))).map(
+          toAssignment,
+        ),
       ),
 
     resolveLogin: (accountId, system, authid) =>
       guard('resolveLogin', async () => {
-        const [row] = await exec.all(q.resolveLogin.sql, q.resolveLogin.bind({ account_id: accountId, system, authid }))
+        const [row] = await exec.all(
+          q.resolveLogin.sql,
+          q.resolveLogin.bind({ account_id: accountId, system, authid }),
+        )
         if (!row) return null
         const user = unprefix(row, 'u', 'id')
         const assignment = unprefix(row, 'a', 'user_id')
@@ -458,20 +504,20 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         }
       }),
 
-    issueChallenge: (challenge, previousId, audit) =>
+    issueChallenge: (challenge, audit) =>
       guard('issueChallenge', async () => {
         try {
           return await exec.transaction(async (tx) => {
-            if (previousId !== null)
-              await tx.run(q.supersede.sql, q.supersede.bind({ id: previousId, at: challenge.createdAt }))
-            await tx.run(q.insertChallenge.sql, q.insertChallenge.bind(challengeParams(challenge)))
-            const keys = { user_id: challenge.userId, system_id: challenge.systemId, challenge_id: challenge.id }
-            const pointed =
-              previousId === null
-                ? await tx.run(q.pointFreshAssignment.sql, q.pointFreshAssignment.bind(keys))
-                : await tx.run(q.pointAssignment.sql, q.pointAssignment.bind({ ...keys, previous_id: previousId }))
-            // Another start moved the assignment's pointer since we read it: undo ours, let the caller retry.
+            const pair = { user_id: challenge.userId, system_id: challenge.systemId }
+            // Pointing the assignment first write-locks its row, so a concurrent start for the same pair
+            // waits here and then supersedes this challenge, never leaving two live ones.
+            const pointed = await tx.run(
+              q.pointAssignment.sql,
+              q.pointAssignment.bind({ ...pair, challenge_id: challenge.id }),
+            )
             if (pointed !== 1) throw new Rollback()
+            await tx.run(q.supersede.sql, q.supersede.bind({ ...pair, at: challenge.createdAt }))
+            await tx.run(q.insertChallenge.sql, q.insertChallenge.bind(challengeParams(challenge)))
             await appendAudit(tx, audit)
             return true
           })
@@ -481,10 +527,15 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         }
       }),
 
-    getChallenge: (id) => guard('getChallenge', () => one(q.getChallenge.sql, q.getChallenge.bind({ id }), toChallenge)),
+    getChallenge: (id) =>
+      guard('getChallenge', () => one(q.getChallenge.sql, q.getChallenge.bind({ id }), toChallenge)),
     getChallengeByLinkHash: (linkHash) =>
       guard('getChallengeByLinkHash', () =>
-        one(q.getChallengeByLinkHash.sql, q.getChallengeByLinkHash.bind({ link_hash: linkHash }), toChallenge),
+        one(
+          q.getChallengeByLinkHash.sql,
+          q.getChallengeByLinkHash.bind({ link_hash: linkHash }),
+          toChallenge,
+        ),
       ),
 
     confirmLink: (linkHash, at, audit) =>
@@ -500,7 +551,10 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
 
     reserveAttempt: (id, at) =>
       guard('reserveAttempt', async () => {
-        const [row] = await exec.all<{ attempts: number }>(q.reserveAttempt.sql, q.reserveAttempt.bind({ id, at }))
+        const [row] = await exec.all<{ attempts: number }>(
+          q.reserveAttempt.sql,
+          q.reserveAttempt.bind({ id, at }),
+        )
         return row ? Number(row.attempts) : null
       }),
 
@@ -536,9 +590,10 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     appendAudit: (audit) => guard('appendAudit', () => exec.transaction((tx) => appendAudit(tx, audit))),
     listAudit: ({ accountId, after = 0, limit }) =>
       guard('listAudit', async () =>
-        (await exec.all(q.listAudit.sql, q.listAudit.bind({ account_id: accountId, after, limit }))).map(toAuditEvent),
+        (await exec.all(q.listAudit.sql, q.listAudit.bind({ account_id: accountId, after, limit }))).map(
+          toAuditEvent,
+        ),
       ),
   }
   return storage
 }
-

@@ -15,7 +15,9 @@ export const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('fs_systems')
         .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
-        .addColumn('account_id', 'varchar(32)', (c) => c.notNull().references('fs_accounts.id').onDelete('cascade'))
+        .addColumn('account_id', 'varchar(32)', (c) =>
+          c.notNull().references('fs_accounts.id').onDelete('cascade'),
+        )
         .addColumn('name', 'varchar(256)', (c) => c.notNull())
         .addColumn('policies', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -26,7 +28,9 @@ export const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('fs_users')
         .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
-        .addColumn('account_id', 'varchar(32)', (c) => c.notNull().references('fs_accounts.id').onDelete('cascade'))
+        .addColumn('account_id', 'varchar(32)', (c) =>
+          c.notNull().references('fs_accounts.id').onDelete('cascade'),
+        )
         .addColumn('authid', 'varchar(256)', (c) => c.notNull())
         .addColumn('display_name', 'varchar(256)')
         .addColumn('email', 'varchar(254)')
@@ -41,7 +45,9 @@ export const migrations: Record<string, Migration> = {
         .createTable('fs_challenges')
         .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
         .addColumn('account_id', 'varchar(32)', (c) => c.notNull())
-        .addColumn('system_id', 'varchar(32)', (c) => c.notNull().references('fs_systems.id').onDelete('cascade'))
+        .addColumn('system_id', 'varchar(32)', (c) =>
+          c.notNull().references('fs_systems.id').onDelete('cascade'),
+        )
         .addColumn('user_id', 'varchar(32)', (c) => c.notNull().references('fs_users.id').onDelete('cascade'))
         .addColumn('system_name', 'varchar(256)', (c) => c.notNull())
         .addColumn('authid', 'varchar(256)', (c) => c.notNull())
@@ -59,12 +65,23 @@ export const migrations: Record<string, Migration> = {
         .addColumn('outcome_reported', 'integer', (c) => c.notNull())
         .addColumn('context', 'text')
         .execute()
-      await db.schema.createIndex('fs_challenges_due').on('fs_challenges').columns(['status', 'expires_at']).execute()
+      await db.schema
+        .createIndex('fs_challenges_due')
+        .on('fs_challenges')
+        .columns(['status', 'expires_at'])
+        .execute()
+      await db.schema
+        .createIndex('fs_challenges_pair')
+        .on('fs_challenges')
+        .columns(['user_id', 'system_id', 'status'])
+        .execute()
 
       await db.schema
         .createTable('fs_assignments')
         .addColumn('user_id', 'varchar(32)', (c) => c.notNull().references('fs_users.id').onDelete('cascade'))
-        .addColumn('system_id', 'varchar(32)', (c) => c.notNull().references('fs_systems.id').onDelete('cascade'))
+        .addColumn('system_id', 'varchar(32)', (c) =>
+          c.notNull().references('fs_systems.id').onDelete('cascade'),
+        )
         .addColumn('method', 'varchar(16)', (c) => c.notNull())
         .addColumn('channel', 'varchar(16)')
         .addColumn('challenge_id', 'varchar(32)')
@@ -73,7 +90,9 @@ export const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('fs_audit_heads')
-        .addColumn('account_id', 'varchar(32)', (c) => c.primaryKey().references('fs_accounts.id').onDelete('cascade'))
+        .addColumn('account_id', 'varchar(32)', (c) =>
+          c.primaryKey().references('fs_accounts.id').onDelete('cascade'),
+        )
         .addColumn('seq', 'bigint', (c) => c.notNull())
         .execute()
 

@@ -22,7 +22,9 @@ export function prepare<Args extends object>(query: Compilable): PreparedQuery<A
   const compiled = query.compile()
   type Slot = { readonly name: string } | { readonly name: null; readonly value: unknown }
   const slots: Slot[] = compiled.parameters.map((value) =>
-    typeof value === 'string' && value.startsWith(MARK) ? { name: value.slice(MARK.length) } : { name: null, value },
+    typeof value === 'string' && value.startsWith(MARK)
+      ? { name: value.slice(MARK.length) }
+      : { name: null, value },
   )
   return {
     sql: compiled.sql,

@@ -53,7 +53,10 @@ export interface UsersAdmin {
   update(authid: string, changes: UserChanges): Promise<User>
   get(authid: string): Promise<User | null>
   /** Users by authid; pass the returned `next` as `after` for the following page. */
-  list(options?: { readonly after?: string; readonly limit?: number }): Promise<{ users: User[]; next: string | null }>
+  list(options?: {
+    readonly after?: string
+    readonly limit?: number
+  }): Promise<{ users: User[]; next: string | null }>
   /** Grants several systems at once, each with one method the system enables; all or none. */
   assign(authid: string, assignments: readonly AssignmentInput[]): Promise<Assignment[]>
   assignments(authid: string): Promise<Assignment[]>
@@ -105,16 +108,29 @@ function optionalText(value: unknown, field: string, max: number): string | null
 }
 
 function requireStatus(value: unknown): UserStatus {
-  if (value !== 'active' && value !== 'disabled') throw new ValidationError('status', "must be 'active' or 'disabled'")
+  if (value !== 'active' && value !== 'disabled')
+    throw new ValidationError('status', "must be 'active' or 'disabled'")
   return value
 }
 
 function contactFields(input: UserChanges, current: UserRow | null) {
   const has = (key: keyof UserChanges) => Object.hasOwn(input, key)
   return {
-    displayName: has('displayName') ? optionalText(input.displayName, 'displayName', 256) : (current?.displayName ?? null),
-    email: has('email') && input.email !== null ? normalizeEmail(String(input.email ?? '')) : has('email') ? null : (current?.email ?? null),
-    phone: has('phone') && input.phone !== null ? normalizePhone(String(input.phone ?? '')) : has('phone') ? null : (current?.phone ?? null),
+    displayName: has('displayName')
+      ? optionalText(input.displayName, 'displayName', 256)
+      : (current?.displayName ?? null),
+    email:
+      has('email') && input.email !== null
+        ? normalizeEmail(String(input.email ?? ''))
+        : has('email')
+          ? null
+          : (current?.email ?? null),
+    phone:
+      has('phone') && input.phone !== null
+        ? normalizePhone(String(input.phone ?? ''))
+        : has('phone')
+          ? null
+          : (current?.phone ?? null),
     status: has('status') ? requireStatus(input.status) : (current?.status ?? 'active'),
   }
 }
@@ -125,7 +141,11 @@ function requireObject(value: unknown, field: string): void {
 }
 
 /** The systems admin of one account. */
-export function systemsAdmin(ctx: EngineContext, accountId: string, ready: () => Promise<void>): SystemsAdmin {
+export function systemsAdmin(
+  ctx: EngineContext,
+  accountId: string,
+  ready: () => Promise<void>,
+): SystemsAdmin {
   const { storage, clock } = ctx
   const load = async (name: string) => {
     const row = await storage.getSystem(accountId, requireName(name, 'name'))
@@ -146,7 +166,10 @@ export function systemsAdmin(ctx: EngineContext, accountId: string, ready: () =>
         updatedAt: now,
       }
       await storage.insertSystem(row, [
-        adminAudit(accountId, now, 'system.created', { system: row.name, details: { policies: row.policies } }),
+        adminAudit(accountId, now, 'system.created', {
+          system: row.name,
+          details: { policies: row.policies },
+        }),
       ])
       return toSystem(row)
     },
@@ -154,9 +177,16 @@ export function systemsAdmin(ctx: EngineContext, accountId: string, ready: () =>
       requireObject(changes, 'changes')
       const current = await load(name)
       const now = clock.now()
-      const row = { ...current, policies: resolvePolicies(changes.policies, current.policies), updatedAt: now }
+      const row = {
+        ...current,
+        policies: resolvePolicies(changes.policies, current.policies),
+        updatedAt: now,
+      }
       await storage.updateSystem(row, [
-        adminAudit(accountId, now, 'system.updated', { system: row.name, details: { policies: row.policies } }),
+        adminAudit(accountId, now, 'system.updated', {
+          system: row.name,
+          details: { policies: row.policies },
+        }),
       ])
       return toSystem(row)
     },
@@ -180,7 +210,11 @@ export function usersAdmin(ctx: EngineContext, accountId: string, ready: () => P
   }
   const named = async (rows: Awaited<ReturnType<typeof storage.listAssignments>>) => {
     const systems = new Map((await storage.listSystems(accountId)).map((s) => [s.id, s.name]))
-    return rows.map((a) => ({ system: systems.get(a.systemId) ?? a.systemId, method: a.method, channel: a.channel }))
+    return rows.map((a) => ({
+      system: systems.get(a.systemId) ?? a.systemId,
+      method: a.method,
+      channel: a.channel,
+    }))
   }
   return {
     async create(input) {
@@ -222,7 +256,10 @@ export function usersAdmin(ctx: EngineContext, accountId: string, ready: () => P
         limit: limit + 1,
       })
       const page = rows.slice(0, limit)
-      return { users: page.map(toUser), next: rows.length > limit ? (page[page.length - 1]?.authid ?? null) : null }
+      return {
+        users: page.map(toUser),
+        next: rows.length > limit ? (page[page.length - 1]?.authid ?? null) : null,
+      }
     },
     async assign(authid, assignments) {
       if (!Array.isArray(assignments) || assignments.length === 0)
@@ -238,23 +275,39 @@ export function usersAdmin(ctx: EngineContext, accountId: string, ready: () => P
         seen.add(systemName)
         const system = await storage.getSystem(accountId, systemName)
         if (!system) throw new ValidationError(`${field}.system`, `no system named '${systemName}'`)
-        if (!METHODS.includes(item.method)) throw new ValidationError(`${field}.method`, `must be one of ${METHODS.join(', ')}`)
+        if (!METHODS.includes(item.method))
+          throw new ValidationError(`${field}.method`, `must be one of ${METHODS.join(', ')}`)
         const policy = system.policies[item.method]
-        if (!policy.enabled) throw new ValidationError(`${field}.method`, `'${item.method}' is not enabled on '${systemName}'`)
+        if (!policy.enabled)
+          throw new ValidationError(`${field}.method`, `'${item.method}' is not enabled on '${systemName}'`)
         const channel = item.channel ?? null
         if (channel !== null && !CHANNELS.includes(channel))
           throw new ValidationError(`${field}.channel`, `must be one of ${CHANNELS.join(', ')}`)
         if (channel !== null && !policy.channels.includes(channel))
-          throw new ValidationError(`${field}.channel`, `'${channel}' is not allowed for ${item.method} on '${systemName}'`)
-        const usable = (channel ? [channel] : policy.channels).filter((c: Channel) => (c === 'email' ? user.email : user.phone))
+          throw new ValidationError(
+            `${field}.channel`,
+            `'${channel}' is not allowed for ${item.method} on '${systemName}'`,
+          )
+        const usable = (channel ? [channel] : policy.channels).filter((c: Channel) =>
+          c === 'email' ? user.email : user.phone,
+        )
         if (usable.length === 0)
-          throw new ValidationError(`${field}.channel`, `the user has no ${channel ? channel : policy.channels.join(' or ')} contact point`)
+          throw new ValidationError(
+            `${field}.channel`,
+            `the user has no ${channel ? channel : policy.channels.join(' or ')} contact point`,
+          )
         rows.push({ userId: user.id, systemId: system.id, method: item.method, channel })
       }
       await storage.saveAssignments(user.id, rows, [
         adminAudit(accountId, clock.now(), 'user.assigned', {
           authid: user.authid,
-          details: { assignments: assignments.map((a) => ({ system: a.system, method: a.method, channel: a.channel ?? null })) },
+          details: {
+            assignments: assignments.map((a) => ({
+              system: a.system,
+              method: a.method,
+              channel: a.channel ?? null,
+            })),
+          },
         }),
       ])
       return named(await storage.listAssignments(user.id))

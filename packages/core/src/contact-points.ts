@@ -32,7 +32,8 @@ export function normalizeEmail(input: string, field = 'email'): string {
 /** Validates an international phone number and returns it in E.164 (`+14155552671`). */
 export function normalizePhone(input: string, field = 'phone'): string {
   const value = input.normalize('NFKC').trim()
-  if (!value.startsWith('+')) throw new ValidationError(field, 'must be in international form, starting with +')
+  if (!value.startsWith('+'))
+    throw new ValidationError(field, 'must be in international form, starting with +')
   const parsed = parsePhoneNumberFromString(value)
   if (!parsed?.isValid()) throw new ValidationError(field, 'is not a valid phone number')
   return parsed.number

@@ -121,7 +121,8 @@ export function createEngine(options: EngineOptions): Engine {
     accounts: {
       async create(input) {
         const name = typeof input?.name === 'string' ? input.name.normalize('NFKC').trim() : ''
-        if (name.length === 0 || name.length > 200) throw new ValidationError('name', 'must be 1 to 200 characters')
+        if (name.length === 0 || name.length > 200)
+          throw new ValidationError('name', 'must be 1 to 200 characters')
         const row = { id: newId(), name, createdAt: clock.now() }
         await storage.insertAccount(row)
         return { id: row.id, name: row.name, createdAt: new Date(row.createdAt) }

@@ -12,10 +12,14 @@ export interface ChallengeEvent {
 
 /** The engine's typed events, on an eventemitter3 emitter (`engine.events`). */
 export interface EngineEvents {
-  'challenge.started': (event: ChallengeEvent & { readonly channel: Channel; readonly expiresAt: Date }) => void
+  'challenge.started': (
+    event: ChallengeEvent & { readonly channel: Channel; readonly expiresAt: Date },
+  ) => void
   'challenge.confirmed': (event: ChallengeEvent) => void
   'challenge.authenticated': (event: ChallengeEvent) => void
   /** A check refused with a security error on a live challenge; `final` when it burned the challenge. */
-  'challenge.failed': (event: ChallengeEvent & { readonly reason: SecurityReason; readonly final: boolean }) => void
+  'challenge.failed': (
+    event: ChallengeEvent & { readonly reason: SecurityReason; readonly final: boolean },
+  ) => void
   'challenge.expired': (event: ChallengeEvent) => void
 }

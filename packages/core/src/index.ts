@@ -1,4 +1,11 @@
-export type { SystemsAdmin, UsersAdmin, SystemInput, UserInput, UserChanges, AssignmentInput } from './account-admin.js'
+export type {
+  SystemsAdmin,
+  UsersAdmin,
+  SystemInput,
+  UserInput,
+  UserChanges,
+  AssignmentInput,
+} from './account-admin.js'
 export { type Clock, systemClock } from './clock.js'
 export { maskDestination, normalizeEmail, normalizePhone } from './contact-points.js'
 export type { Logger } from './engine-context.js'

@@ -11,20 +11,23 @@ export function requireName(value: unknown, field: string): string {
   if (value.length === 0 || value.length > MAX_NAME)
     throw new ValidationError(field, `must be 1 to ${MAX_NAME} characters long`)
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(value)) throw new ValidationError(field, 'must not contain control characters')
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    throw new ValidationError(field, 'must not contain control characters')
   return value
 }
 
 /** The request context of `start`: a flat map of at most 32 keys to strings, numbers or booleans. */
 export function requireContext(value: unknown): RequestContext | null {
   if (value === undefined || value === null) return null
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ValidationError('context', 'must be an object')
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ValidationError('context', 'must be an object')
   const entries = Object.entries(value)
   if (entries.length > MAX_CONTEXT_KEYS)
     throw new ValidationError('context', `must have at most ${MAX_CONTEXT_KEYS} keys`)
   const context: Record<string, string | number | boolean> = Object.create(null)
   for (const [key, item] of entries) {
-    if (key.length === 0 || key.length > 64) throw new ValidationError('context', 'keys must be 1 to 64 characters')
+    if (key.length === 0 || key.length > 64)
+      throw new ValidationError('context', 'keys must be 1 to 64 characters')
     if (key === '__proto__' || key === 'constructor' || key === 'prototype')
       throw new ValidationError(`context.${key}`, 'is not an allowed key')
     if (typeof item === 'string') {

@@ -22,8 +22,6 @@ export interface CheckInput {
   readonly pin?: string
 }
 
-/** How many times `start` re-reads and retries when another `start` for the same user won the race. */
-const ISSUE_RETRIES = 3
 /** How many times `check` re-reads a challenge that moved under it before giving up. */
 const CHECK_REREADS = 3
 
@@ -85,69 +83,74 @@ export async function startLogin(
     return { result: 'security error', reason }
   }
 
-  for (let attempt = 0; attempt < ISSUE_RETRIES; attempt++) {
-    const subject = await ctx.storage.resolveLogin(accountId, systemName, authid)
-    const now = ctx.clock.now()
-    const refusal = refuseSubject(subject)
-    if (refusal) return refuse(now, refusal.reason)
-    const { system, user, assignment } = subject as Required<{ [K in keyof LoginSubject]: NonNullable<LoginSubject[K]> }>
-    const policy = system.policies[assignment.method]
-    const channel = policy.enabled ? pickChannel(assignment.channel, policy.channels, user) : null
-    if (!channel) return refuse(now, 'method_not_enabled')
-    const destination = (channel === 'email' ? user.email : user.phone) as string
+  const subject = await ctx.storage.resolveLogin(accountId, systemName, authid)
+  const now = ctx.clock.now()
+  const refusal = refuseSubject(subject)
+  if (refusal) return refuse(now, refusal.reason)
+  const { system, user, assignment } = subject as Required<{
+    [K in keyof LoginSubject]: NonNullable<LoginSubject[K]>
+  }>
+  const policy = system.policies[assignment.method]
+  const channel = policy.enabled ? pickChannel(assignment.channel, policy.channels, user) : null
+  if (!channel) return refuse(now, 'method_not_enabled')
+  const destination = (channel === 'email' ? user.email : user.phone) as string
 
-    const isPin = assignment.method === 'pin'
-    const token = isPin ? null : newLinkToken()
-    const pin = isPin ? newPin(system.policies.pin.pinLength) : null
-    const row: ChallengeRow = {
-      id: newId(),
-      accountId,
-      systemId: system.id,
-      userId: user.id,
-      systemName: system.name,
-      authid: user.authid,
-      method: assignment.method,
-      channel,
-      status: 'pending',
-      linkHash: token ? sha256Hex(token) : null,
-      pinHash: pin ? await ctx.hasher.hash(pin) : null,
-      pinLength: pin ? pin.length : null,
-      attempts: 0,
-      maxAttempts: isPin ? system.policies.pin.attempts : 0,
-      createdAt: now,
-      expiresAt: now + policy.lifetimeSeconds * 1000,
-      completedAt: null,
-      outcomeReported: false,
-      context,
-    }
-    const started = audit(now, {
-      challengeId: row.id,
-      outcome: 'success',
-      details: { method: row.method, channel, destination: maskDestination(destination), expiresAt: row.expiresAt },
-    })
-    if (!(await ctx.storage.issueChallenge(row, assignment.challengeId, [started]))) continue
-
-    const message = composeMessage({
-      method: row.method,
-      channel,
-      to: destination,
-      systemName: system.name,
-      challengeId: row.id,
-      lifetimeMinutes: Math.round(policy.lifetimeSeconds / 60),
-      secret: token ? { link: ctx.linkUrl(token) } : { pin: pin as string },
-    })
-    const delivery = await deliver(ctx, row, message)
-    emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
-    return {
-      result: 'success',
-      challengeId: row.id,
-      expiresAt: new Date(row.expiresAt),
-      method: row.method,
-      channel,
-      delivery,
-    }
+  const isPin = assignment.method === 'pin'
+  const token = isPin ? null : newLinkToken()
+  const pin = isPin ? newPin(system.policies.pin.pinLength) : null
+  const row: ChallengeRow = {
+    id: newId(),
+    accountId,
+    systemId: system.id,
+    userId: user.id,
+    systemName: system.name,
+    authid: user.authid,
+    method: assignment.method,
+    channel,
+    status: 'pending',
+    linkHash: token ? sha256Hex(token) : null,
+    pinHash: pin ? await ctx.hasher.hash(pin) : null,
+    pinLength: pin ? pin.length : null,
+    attempts: 0,
+    maxAttempts: isPin ? system.policies.pin.attempts : 0,
+    createdAt: now,
+    expiresAt: now + policy.lifetimeSeconds * 1000,
+    completedAt: null,
+    outcomeReported: false,
+    context,
   }
-  throw new StorageError(`start lost ${ISSUE_RETRIES} races in a row for one user; giving up`)
+  const started = audit(now, {
+    challengeId: row.id,
+    outcome: 'success',
+    details: {
+      method: row.method,
+      channel,
+      destination: maskDestination(destination),
+      expiresAt: row.expiresAt,
+    },
+  })
+  // False only when an administrator removed the assignment since we read it.
+  if (!(await ctx.storage.issueChallenge(row, [started]))) return refuse(now, 'not_assigned')
+
+  const message = composeMessage({
+    method: row.method,
+    channel,
+    to: destination,
+    systemName: system.name,
+    challengeId: row.id,
+    lifetimeMinutes: Math.round(policy.lifetimeSeconds / 60),
+    secret: token ? { link: ctx.linkUrl(token) } : { pin: pin as string },
+  })
+  const delivery = await deliver(ctx, row, message)
+  emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
+  return {
+    result: 'success',
+    challengeId: row.id,
+    expiresAt: new Date(row.expiresAt),
+    method: row.method,
+    channel,
+    delivery,
+  }
 }
 
 /** Hands the message to the notifier and audits the outcome. The outbox issue makes this durable. */
@@ -206,7 +209,12 @@ export async function checkLogin(
   const pin = input.pin === undefined || input.pin === null ? null : String(input.pin)
   const subject = await ctx.storage.resolveLogin(accountId, systemName, authid)
   const refusal = refuseSubject(subject)
-  const draft = (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null): AuditDraft => ({
+  const draft = (
+    at: number,
+    row: ChallengeRow | null,
+    outcome: string,
+    reason: SecurityReason | null,
+  ): AuditDraft => ({
     accountId,
     at,
     type: 'challenge.checked',
@@ -220,7 +228,11 @@ export async function checkLogin(
     userAgent: null,
     details: row?.method === 'pin' && outcome === 'security error' ? { attempts: row.attempts } : null,
   })
-  const refuse = async (row: ChallengeRow | null, reason: SecurityReason, final = true): Promise<CheckResult> => {
+  const refuse = async (
+    row: ChallengeRow | null,
+    reason: SecurityReason,
+    final = true,
+  ): Promise<CheckResult> => {
     const at = ctx.clock.now()
     await ctx.storage.appendAudit([draft(at, row, 'security error', reason)])
     if (row) emit(ctx, 'challenge.failed', { ...challengeEvent(row, at), reason, final })
@@ -235,17 +247,32 @@ export async function checkLogin(
 
     if (live && now >= row.expiresAt) {
       const expired = draft(now, row, 'expired', null)
-      if (await ctx.storage.transitionChallenge({ id: row.id, from: ['pending', 'confirmed'], to: 'expired', at: now, reported: true }, [expired])) {
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['pending', 'confirmed'], to: 'expired', at: now, reported: true },
+          [expired],
+        )
+      ) {
         emit(ctx, 'challenge.expired', challengeEvent(row, now))
         return { result: 'expired' }
       }
     } else if (row.status === 'expired' && !row.outcomeReported) {
       // Swept by runDue before anyone asked: the first check still hears `expired`.
-      if (await ctx.storage.transitionChallenge({ id: row.id, from: ['expired'], to: 'expired', at: now, reported: true }, [draft(now, row, 'expired', null)]))
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['expired'], to: 'expired', at: now, reported: true },
+          [draft(now, row, 'expired', null)],
+        )
+      )
         return { result: 'expired' }
     } else if (row.status === 'confirmed') {
       const done = draft(now, row, 'authenticated', null)
-      if (await ctx.storage.transitionChallenge({ id: row.id, from: ['confirmed'], to: 'authenticated', at: now, reported: true }, [done])) {
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['confirmed'], to: 'authenticated', at: now, reported: true },
+          [done],
+        )
+      ) {
         emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
         return { result: 'authenticated', challengeId: row.id }
       }
@@ -278,16 +305,26 @@ async function verifyPin(
   const reserved = await ctx.storage.reserveAttempt(row.id, ctx.clock.now())
   if (reserved === null) {
     const current = await ctx.storage.getChallenge(row.id)
-    if (current?.status === 'pending' && current.attempts >= current.maxAttempts && ctx.clock.now() < current.expiresAt)
+    if (
+      current?.status === 'pending' &&
+      current.attempts >= current.maxAttempts &&
+      ctx.clock.now() < current.expiresAt
+    )
       return refuseFinal(ctx, current, 'attempts_exhausted', draft)
     return null
   }
-  const correct = row.pinHash !== null && pin.length === row.pinLength && (await ctx.hasher.verify(row.pinHash, pin))
+  const correct =
+    row.pinHash !== null && pin.length === row.pinLength && (await ctx.hasher.verify(row.pinHash, pin))
   const now = ctx.clock.now()
   const counted = { ...row, attempts: reserved }
   if (correct) {
     const done = draft(now, counted, 'authenticated', null)
-    if (!(await ctx.storage.transitionChallenge({ id: row.id, from: ['pending'], to: 'authenticated', at: now, reported: true }, [done])))
+    if (
+      !(await ctx.storage.transitionChallenge(
+        { id: row.id, from: ['pending'], to: 'authenticated', at: now, reported: true },
+        [done],
+      ))
+    )
       return null
     emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
     return { result: 'authenticated', challengeId: row.id }
@@ -299,7 +336,12 @@ async function verifyPin(
   }
   const burned = draft(now, counted, 'security error', 'attempts_exhausted')
   // If a concurrent correct PIN won, this guess was still wrong and the last one: record it all the same.
-  if (!(await ctx.storage.transitionChallenge({ id: row.id, from: ['pending'], to: 'failed', at: now, reported: true }, [burned])))
+  if (
+    !(await ctx.storage.transitionChallenge(
+      { id: row.id, from: ['pending'], to: 'failed', at: now, reported: true },
+      [burned],
+    ))
+  )
     await ctx.storage.appendAudit([burned])
   emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'attempts_exhausted', final: true })
   return { result: 'security error', reason: 'attempts_exhausted' }

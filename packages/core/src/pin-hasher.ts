@@ -13,7 +13,9 @@ export const ARGON2_DEFAULTS = { memoryCost: 19456, timeCost: 2, parallelism: 1 
  * The default PinHasher: argon2id with a fresh salt per hash, run on libuv's thread pool so it never
  * blocks the event loop.
  */
-export function argon2PinHasher(options: Partial<typeof ARGON2_DEFAULTS> = {}): PinHasher {
+export function argon2PinHasher(
+  options: { readonly memoryCost?: number; readonly timeCost?: number; readonly parallelism?: number } = {},
+): PinHasher {
   const params = { ...ARGON2_DEFAULTS, ...options, type: argon2.argon2id as 2 }
   return {
     hash: (pin) => argon2.hash(pin, params),

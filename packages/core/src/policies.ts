@@ -17,7 +17,10 @@ const MAX_LIFETIME_SECONDS = 600
 const MIN_LIFETIME_SECONDS = 30
 
 /** Merges `input` over `base` and validates the result; throws `ValidationError` naming the field. */
-export function resolvePolicies(input: PoliciesInput | undefined, base: SystemPolicies = DEFAULT_POLICIES): SystemPolicies {
+export function resolvePolicies(
+  input: PoliciesInput | undefined,
+  base: SystemPolicies = DEFAULT_POLICIES,
+): SystemPolicies {
   if (input !== undefined && (typeof input !== 'object' || input === null))
     throw new ValidationError('policies', 'must be an object')
   const passwordless = resolveMethod('policies.passwordless', input?.passwordless, base.passwordless)
@@ -28,15 +31,24 @@ export function resolvePolicies(input: PoliciesInput | undefined, base: SystemPo
   return { passwordless, pin: { ...pinBase, pinLength, attempts } }
 }
 
-function resolveMethod(field: string, input: Partial<MethodPolicy> | undefined, base: MethodPolicy): MethodPolicy {
+function resolveMethod(
+  field: string,
+  input: Partial<MethodPolicy> | undefined,
+  base: MethodPolicy,
+): MethodPolicy {
   if (input === undefined) return base
   if (typeof input !== 'object' || input === null) throw new ValidationError(field, 'must be an object')
   const enabled = input.enabled ?? base.enabled
   if (typeof enabled !== 'boolean') throw new ValidationError(`${field}.enabled`, 'must be true or false')
   const channels = input.channels ?? base.channels
-  if (!Array.isArray(channels) || channels.length === 0 || channels.some((c) => !CHANNELS.includes(c as Channel)))
+  if (
+    !Array.isArray(channels) ||
+    channels.length === 0 ||
+    channels.some((c) => !CHANNELS.includes(c as Channel))
+  )
     throw new ValidationError(`${field}.channels`, `must list one or more of ${CHANNELS.join(', ')}`)
-  if (new Set(channels).size !== channels.length) throw new ValidationError(`${field}.channels`, 'has a duplicate')
+  if (new Set(channels).size !== channels.length)
+    throw new ValidationError(`${field}.channels`, 'has a duplicate')
   const lifetimeSeconds = integerIn(
     `${field}.lifetimeSeconds`,
     input.lifetimeSeconds ?? base.lifetimeSeconds,

@@ -160,11 +160,11 @@ export interface Storage {
   resolveLogin(accountId: string, system: string, authid: string): Promise<LoginSubject | null>
 
   /**
-   * In one transaction: moves `previousId` (the assignment's current challenge) to `superseded` if it
-   * is still live, inserts `challenge`, and points the assignment at it, only if the assignment still
-   * points at `previousId`. Returns false, changing nothing, when another `start` won that race.
+   * In one transaction: points the (user, system) assignment at `challenge` first (which serializes
+   * concurrent starts for that pair on the assignment row), moves every live challenge of the pair to
+   * `superseded`, then inserts `challenge`. Returns false, changing nothing, when the assignment is gone.
    */
-  issueChallenge(challenge: ChallengeRow, previousId: string | null, audit: readonly AuditDraft[]): Promise<boolean>
+  issueChallenge(challenge: ChallengeRow, audit: readonly AuditDraft[]): Promise<boolean>
 
   getChallenge(id: string): Promise<ChallengeRow | null>
   getChallengeByLinkHash(linkHash: string): Promise<ChallengeRow | null>
@@ -173,7 +173,11 @@ export interface Storage {
    * One conditional write: `pending` → `confirmed` for the challenge with this link hash, only while
    * it has not expired at `at`. Returns the confirmed row, or null when nothing moved.
    */
-  confirmLink(linkHash: string, at: number, audit: (confirmed: ChallengeRow) => AuditDraft): Promise<ChallengeRow | null>
+  confirmLink(
+    linkHash: string,
+    at: number,
+    audit: (confirmed: ChallengeRow) => AuditDraft,
+  ): Promise<ChallengeRow | null>
 
   /**
    * One conditional write that takes one PIN attempt before the PIN is verified, so concurrent guesses

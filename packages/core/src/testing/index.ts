@@ -1,0 +1,27 @@
+// Test kit for FlexSecure and its adapters. Imports vitest: use it from test files only.
+export {
+  type CapturedMessage,
+  type CaptureNotifier,
+  captureNotifier,
+  parseSecret,
+} from './capture-notifier.js'
+export { type ManualClock, manualClock } from './manual-clock.js'
+export {
+  cheapHasher,
+  raceAcrossProcesses,
+  raceLinkConfirms,
+  racePinChecks,
+  type RaceReport,
+  raceStarts,
+  type SharedDatabase,
+} from './login-races.js'
+export {
+  type NotifierConformanceOptions,
+  type NotifierUnderTest,
+  runNotifierConformance,
+} from './notifier-conformance.js'
+export {
+  runStorageConformance,
+  type StorageConformanceOptions,
+  type StorageUnderTest,
+} from './storage-conformance.js'

@@ -1,0 +1,187 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { createEngine, type Engine } from '../engine.js'
+import { argon2PinHasher } from '../pin-hasher.js'
+import type { ChallengeRow, Storage } from '../storage.js'
+import { captureNotifier } from './capture-notifier.js'
+
+// Races that only separate processes can run: better-sqlite3 is synchronous, so Promise.all in one
+// process never interleaves two statements. Each race sets up a login in this process, then has
+// several child processes, each with its own storage on the same database, hit it at once.
+
+/** How a child process opens the same database: a module exporting `openStorage(options)`. */
+export interface SharedDatabase {
+  /** A file URL or path of a module whose `openStorage(options)` returns a Storage (or a promise of one). */
+  readonly module: string
+  /** JSON-serializable options for `openStorage` (a file name, a connection string). */
+  readonly options: unknown
+}
+
+export interface RaceOptions {
+  /** This process's storage on the database, already migrated. */
+  readonly storage: Storage
+  readonly shared: SharedDatabase
+  readonly processes?: number
+  /** Calls in all, spread across the processes. */
+  readonly total?: number
+}
+
+export type RaceJob =
+  | { readonly kind: 'confirm'; readonly token: string }
+  | { readonly kind: 'check'; readonly accountId: string; readonly pin: string }
+  | { readonly kind: 'start'; readonly accountId: string }
+
+export const RACE_SYSTEM = 'race-system'
+export const RACE_USER = 'racer'
+export const RACE_SECRET = 'race-secret-race-secret-race-secret'
+export const RACE_BASE_URL = 'https://race.example.com'
+/** Cheap argon2 parameters: verifying a hash reads its parameters from the hash itself. */
+export const cheapHasher = () => argon2PinHasher({ memoryCost: 1024, timeCost: 1 })
+
+const childModule = fileURLToPath(
+  new URL(`./race-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+)
+
+/** What the children answered, and how many PINs their hashers verified in all. */
+export interface RaceAnswers {
+  readonly results: string[]
+  readonly verifications: number
+}
+
+/** Runs `job` `total` times across `processes` children at once; returns every call's answer. */
+export async function raceAcrossProcesses(
+  shared: SharedDatabase,
+  job: RaceJob,
+  processes = 4,
+  total = 50,
+): Promise<RaceAnswers> {
+  const execArgv = childModule.endsWith('.ts') ? ['--import', 'tsx'] : []
+  const children: ChildProcess[] = []
+  try {
+    const counts = Array.from(
+      { length: processes },
+      (_, i) => Math.floor(total / processes) + (i < total % processes ? 1 : 0),
+    )
+    const ready = counts.map(() => {
+      const child = fork(childModule, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      children.push(child)
+      return new Promise<ChildProcess>((resolve, reject) => {
+        child.once('error', reject)
+        child.once('exit', (code) => reject(new Error(`race process exited early with code ${code}`)))
+        child.once('message', () => resolve(child))
+        child.send({ type: 'open', module: shared.module, options: shared.options })
+      })
+    })
+    await Promise.all(ready)
+    // Every process has its storage open: now release them together.
+    const answers = await Promise.all(
+      children.map(
+        (child, i) =>
+          new Promise<RaceAnswers>((resolve, reject) => {
+            child.removeAllListeners('exit')
+            child.once('exit', (code) =>
+              reject(new Error(`race process exited with code ${code} before answering`)),
+            )
+            child.once(
+              'message',
+              (message: { type: string; results?: string[]; verifications?: number; error?: string }) =>
+                message.type === 'done'
+                  ? resolve({ results: message.results ?? [], verifications: message.verifications ?? 0 })
+                  : reject(new Error(message.error)),
+            )
+            child.send({ type: 'go', job, count: counts[i] })
+          }),
+      ),
+    )
+    return {
+      results: answers.flatMap((a) => a.results),
+      verifications: answers.reduce((sum, a) => sum + a.verifications, 0),
+    }
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill()
+  }
+}
+
+interface PreparedLogin {
+  readonly engine: Engine
+  readonly accountId: string
+  readonly challengeId: string
+  readonly secret: string
+}
+
+/** One account, one system with both methods, one user assigned `method`, and a started challenge. */
+async function prepareLogin(storage: Storage, method: 'passwordless' | 'pin'): Promise<PreparedLogin> {
+  const notifier = captureNotifier()
+  const engine = createEngine({
+    storage,
+    notifier,
+    secret: RACE_SECRET,
+    links: { baseUrl: RACE_BASE_URL },
+    hasher: cheapHasher(),
+  })
+  const { id: accountId } = await engine.accounts.create({ name: 'Race' })
+  const account = engine.account(accountId)
+  await account.systems.create({
+    name: RACE_SYSTEM,
+    policies: { passwordless: { enabled: true }, pin: { enabled: true } },
+  })
+  await account.users.create({ authid: RACE_USER, email: 'racer@example.com' })
+  await account.users.assign(RACE_USER, [{ system: RACE_SYSTEM, method }])
+  const started = await account.start({ system: RACE_SYSTEM, authid: RACE_USER })
+  if (started.result !== 'success') throw new Error(`race setup could not start: ${started.reason}`)
+  const message = notifier.last()
+  const secret = method === 'pin' ? message.pin : message.token
+  if (!secret) throw new Error('race setup found no secret in the message')
+  return { engine, accountId, challengeId: started.challengeId, secret }
+}
+
+export interface RaceReport extends RaceAnswers {
+  /** The challenge as storage holds it after the race. */
+  readonly final: ChallengeRow | null
+}
+
+/** `total` confirms of one link at once. Exactly one may answer `confirmed`. */
+export async function raceLinkConfirms(options: RaceOptions): Promise<RaceReport> {
+  const login = await prepareLogin(options.storage, 'passwordless')
+  const answers = await raceAcrossProcesses(
+    options.shared,
+    { kind: 'confirm', token: login.secret },
+    options.processes,
+    options.total,
+  )
+  return { ...answers, final: await options.storage.getChallenge(login.challengeId) }
+}
+
+/** `total` checks of one PIN at once, correct or wrong. At most one `authenticated`; guesses within the budget. */
+export async function racePinChecks(
+  options: RaceOptions & { readonly correct: boolean },
+): Promise<RaceReport> {
+  const login = await prepareLogin(options.storage, 'pin')
+  const pin = options.correct
+    ? login.secret
+    : login.secret.replace(/\d$/, (d) => String((Number(d) + 1) % 10))
+  const answers = await raceAcrossProcesses(
+    options.shared,
+    { kind: 'check', accountId: login.accountId, pin },
+    options.processes,
+    options.total,
+  )
+  return { ...answers, final: await options.storage.getChallenge(login.challengeId) }
+}
+
+/** `total` starts for one user at once. Afterwards exactly one of its challenges may be live. */
+export async function raceStarts(options: RaceOptions): Promise<RaceReport & { readonly live: number }> {
+  const login = await prepareLogin(options.storage, 'passwordless')
+  const answers = await raceAcrossProcesses(
+    options.shared,
+    { kind: 'start', accountId: login.accountId },
+    options.processes,
+    options.total,
+  )
+  const results = answers.results
+  const subject = await options.storage.resolveLogin(login.accountId, RACE_SYSTEM, RACE_USER)
+  const ids = results.filter((r) => r.startsWith('success:')).map((r) => r.slice('success:'.length))
+  const rows = await Promise.all([login.challengeId, ...ids].map((id) => options.storage.getChallenge(id)))
+  const live = rows.filter((row) => row?.status === 'pending' || row?.status === 'confirmed').length
+  return { ...answers, final: subject?.challenge ?? null, live }
+}

@@ -1,0 +1,72 @@
+// A child process of the login races: opens its own storage on the shared database, waits for the
+// word, runs its share of the calls at once, and reports every answer.
+import { pathToFileURL } from 'node:url'
+import { createEngine } from '../engine.js'
+import type { Storage } from '../storage.js'
+import { captureNotifier } from './capture-notifier.js'
+import {
+  cheapHasher,
+  RACE_BASE_URL,
+  RACE_SECRET,
+  RACE_SYSTEM,
+  RACE_USER,
+  type RaceJob,
+} from './login-races.js'
+
+let storage: Storage | undefined
+
+process.on(
+  'message',
+  async (message: { type: string; module?: string; options?: unknown; job?: RaceJob; count?: number }) => {
+    try {
+      if (message.type === 'open') {
+        const specifier = String(message.module)
+        const mod = await import(specifier.startsWith('file:') ? specifier : pathToFileURL(specifier).href)
+        storage = (await mod.openStorage(message.options)) as Storage
+        process.send?.({ type: 'ready' })
+        return
+      }
+      if (message.type !== 'go' || !storage || !message.job) return
+      const job = message.job
+      const hasher = cheapHasher()
+      let verifications = 0
+      const engine = createEngine({
+        storage,
+        notifier: captureNotifier(),
+        secret: RACE_SECRET,
+        links: { baseUrl: RACE_BASE_URL },
+        hasher: {
+          hash: (pin) => hasher.hash(pin),
+          verify: (hash, pin) => {
+            verifications++
+            return hasher.verify(hash, pin)
+          },
+        },
+        logger: { warn: () => {}, error: () => {} },
+      })
+      const call = async (): Promise<string> => {
+        if (job.kind === 'confirm') return (await engine.links.confirm(job.token)).result
+        const account = engine.account(job.accountId)
+        if (job.kind === 'start') {
+          const started = await account.start({ system: RACE_SYSTEM, authid: RACE_USER })
+          return started.result === 'success'
+            ? `success:${started.challengeId}`
+            : `security error:${started.reason}`
+        }
+        const checked = await account.check({ system: RACE_SYSTEM, authid: RACE_USER, pin: job.pin })
+        return checked.result === 'security error' ? `security error:${checked.reason}` : checked.result
+      }
+      const results = await Promise.all(
+        Array.from({ length: message.count ?? 1 }, () =>
+          call().catch((error: Error) => `threw:${error.name}:${error.message}`),
+        ),
+      )
+      await storage.close()
+      process.send?.({ type: 'done', results, verifications }, () => process.exit(0))
+    } catch (error) {
+      process.send?.({ type: 'error', error: String((error as Error)?.stack ?? error) }, () =>
+        process.exit(1),
+      )
+    }
+  },
+)

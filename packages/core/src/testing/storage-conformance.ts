@@ -1,0 +1,552 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { ConflictError, StorageError } from '../errors.js'
+import { resolvePolicies } from '../policies.js'
+import { newId, sha256Hex } from '../secrets.js'
+import type { AuditDraft, ChallengeRow, Storage, SystemRow, UserRow } from '../storage.js'
+import { raceLinkConfirms, racePinChecks, raceStarts, type SharedDatabase } from './login-races.js'
+
+/** A storage under test, on a fresh, empty database. */
+export interface StorageUnderTest {
+  readonly storage: Storage
+  /** How other processes open this same database; omit when they cannot (`:memory:`). */
+  readonly shared?: SharedDatabase
+  /** Releases the database (closing the storage is the suite's job). */
+  cleanup?(): Promise<void>
+}
+
+export interface StorageConformanceOptions {
+  /** Names the suite: `sqlite file`, `postgres`. */
+  readonly name: string
+  /** Opens a storage on a fresh, empty database; called before every test. */
+  open(): Promise<StorageUnderTest>
+  /**
+   * Why the cross-process races cannot run here (`:memory:` cannot be shared), or omit to run them;
+   * then `open()` must return `shared`.
+   */
+  readonly noSharedDatabase?: string
+}
+
+const T0 = Date.UTC(2026, 0, 1, 9)
+
+const draft = (accountId: string, type: string, fields: Partial<AuditDraft> = {}): AuditDraft => ({
+  accountId,
+  at: T0,
+  type,
+  actor: 'test',
+  system: null,
+  authid: null,
+  challengeId: null,
+  outcome: 'success',
+  reason: null,
+  ip: null,
+  userAgent: null,
+  details: null,
+  ...fields,
+})
+
+/**
+ * The contract every Storage adapter must keep, as a vitest suite. Run it from your adapter's tests:
+ *
+ * ```ts
+ * runStorageConformance({ name: 'my adapter', open: async () => ({ storage: myStorage() }) })
+ * ```
+ * With `shared`, the races also run across child processes each holding its own storage.
+ */
+export function runStorageConformance(options: StorageConformanceOptions): void {
+  describe(`Storage conformance: ${options.name}`, () => {
+    let under: StorageUnderTest
+    let storage: Storage
+    let accountId: string
+    let system: SystemRow
+    let user: UserRow
+
+    beforeEach(async () => {
+      under = await options.open()
+      storage = under.storage
+      await storage.migrate()
+      accountId = newId()
+      await storage.insertAccount({ id: accountId, name: 'Acme', createdAt: T0 })
+      system = {
+        id: newId(),
+        accountId,
+        name: 'payroll',
+        policies: resolvePolicies({ passwordless: { enabled: true }, pin: { enabled: true } }),
+        createdAt: T0,
+        updatedAt: T0,
+      }
+      await storage.insertSystem(system, [])
+      user = {
+        id: newId(),
+        accountId,
+        authid: 'alice',
+        displayName: 'Alice',
+        email: 'alice@example.com',
+        phone: null,
+        status: 'active',
+        createdAt: T0,
+        updatedAt: T0,
+      }
+      await storage.insertUser(user, [])
+    })
+
+    afterEach(async () => {
+      await storage.close()
+      await under.cleanup?.()
+    })
+
+    const assign = (method: 'passwordless' | 'pin' = 'passwordless') =>
+      storage.saveAssignments(user.id, [{ userId: user.id, systemId: system.id, method, channel: null }], [])
+
+    const challenge = (fields: Partial<ChallengeRow> = {}): ChallengeRow => {
+      const id = newId()
+      return {
+        id,
+        accountId,
+        systemId: system.id,
+        userId: user.id,
+        systemName: system.name,
+        authid: user.authid,
+        method: 'passwordless',
+        channel: 'email',
+        status: 'pending',
+        linkHash: sha256Hex(id),
+        pinHash: null,
+        pinLength: null,
+        attempts: 0,
+        maxAttempts: 5,
+        createdAt: T0,
+        expiresAt: T0 + 600_000,
+        completedAt: null,
+        outcomeReported: false,
+        context: { ip: '203.0.113.7', trusted: true, score: 3 },
+        ...fields,
+      }
+    }
+
+    /** Assigns the user and issues a challenge as its current one. */
+    const issued = async (fields: Partial<ChallengeRow> = {}) => {
+      await assign(fields.method ?? 'passwordless')
+      const row = challenge(fields)
+      expect(await storage.issueChallenge(row, [])).toBe(true)
+      return row
+    }
+
+    describe('schema', () => {
+      it('migrates twice without error', async () => {
+        await expect(storage.migrate()).resolves.toBeUndefined()
+      })
+    })
+
+    describe('accounts, systems and users', () => {
+      it('reads back an account, and null for an unknown one', async () => {
+        expect(await storage.getAccount(accountId)).toEqual({ id: accountId, name: 'Acme', createdAt: T0 })
+        expect(await storage.getAccount('nope')).toBeNull()
+      })
+
+      it('reads back a system with its policies, and lists systems by name', async () => {
+        expect(await storage.getSystem(accountId, 'payroll')).toEqual(system)
+        await storage.insertSystem({ ...system, id: newId(), name: 'crm' }, [])
+        expect((await storage.listSystems(accountId)).map((s) => s.name)).toEqual(['crm', 'payroll'])
+      })
+
+      it('refuses a second system of the same name in an account with ConflictError', async () => {
+        await expect(storage.insertSystem({ ...system, id: newId() }, [])).rejects.toBeInstanceOf(
+          ConflictError,
+        )
+      })
+
+      it('allows the same system name in another account', async () => {
+        const other = newId()
+        await storage.insertAccount({ id: other, name: 'Other', createdAt: T0 })
+        await storage.insertSystem({ ...system, id: newId(), accountId: other }, [])
+        expect((await storage.getSystem(other, 'payroll'))?.accountId).toBe(other)
+      })
+
+      it('updates a system’s policies', async () => {
+        const policies = resolvePolicies({ pin: { pinLength: 10 } }, system.policies)
+        await storage.updateSystem({ ...system, policies, updatedAt: T0 + 1 }, [])
+        expect(await storage.getSystem(accountId, 'payroll')).toEqual({
+          ...system,
+          policies,
+          updatedAt: T0 + 1,
+        })
+      })
+
+      it('refuses a duplicate authid with ConflictError and updates a user', async () => {
+        await expect(storage.insertUser({ ...user, id: newId() }, [])).rejects.toBeInstanceOf(ConflictError)
+        const changed = {
+          ...user,
+          email: null,
+          phone: '+14155552671',
+          status: 'disabled' as const,
+          updatedAt: T0 + 5,
+        }
+        await storage.updateUser(changed, [])
+        expect(await storage.getUser(accountId, 'alice')).toEqual(changed)
+      })
+
+      it('pages users by authid', async () => {
+        for (const authid of ['carol', 'bob', 'dave'])
+          await storage.insertUser({ ...user, id: newId(), authid }, [])
+        const first = await storage.listUsers(accountId, { limit: 2 })
+        expect(first.map((u) => u.authid)).toEqual(['alice', 'bob'])
+        const next = await storage.listUsers(accountId, { afterAuthid: 'bob', limit: 10 })
+        expect(next.map((u) => u.authid)).toEqual(['carol', 'dave'])
+      })
+
+      it('saves several assignments at once and replaces one’s method', async () => {
+        const crm = { ...system, id: newId(), name: 'crm' }
+        await storage.insertSystem(crm, [])
+        await storage.saveAssignments(
+          user.id,
+          [
+            { userId: user.id, systemId: system.id, method: 'pin', channel: 'email' },
+            { userId: user.id, systemId: crm.id, method: 'passwordless', channel: null },
+          ],
+          [],
+        )
+        await storage.saveAssignments(
+          user.id,
+          [{ userId: user.id, systemId: crm.id, method: 'pin', channel: null }],
+          [],
+        )
+        const rows = await storage.listAssignments(user.id)
+        expect(rows.map((a) => [a.systemId, a.method, a.channel]).sort()).toEqual(
+          [
+            [system.id, 'pin', 'email'],
+            [crm.id, 'pin', null],
+          ].sort(),
+        )
+      })
+    })
+
+    describe('resolveLogin', () => {
+      it('answers null for an unknown system', async () => {
+        expect(await storage.resolveLogin(accountId, 'nope', 'alice')).toBeNull()
+      })
+
+      it('finds the system but no user for an unknown authid', async () => {
+        const subject = await storage.resolveLogin(accountId, 'payroll', 'nobody')
+        expect(subject?.system).toEqual(system)
+        expect(subject?.user).toBeNull()
+      })
+
+      it('finds the user but no assignment until one is saved', async () => {
+        expect((await storage.resolveLogin(accountId, 'payroll', 'alice'))?.assignment).toBeNull()
+        await assign()
+        const subject = await storage.resolveLogin(accountId, 'payroll', 'alice')
+        expect(subject?.user).toEqual(user)
+        expect(subject?.assignment).toMatchObject({ method: 'passwordless', challengeId: null })
+        expect(subject?.challenge).toBeNull()
+      })
+
+      it('never sees another account’s system', async () => {
+        const other = newId()
+        await storage.insertAccount({ id: other, name: 'Other', createdAt: T0 })
+        expect(await storage.resolveLogin(other, 'payroll', 'alice')).toBeNull()
+      })
+    })
+
+    describe('issueChallenge', () => {
+      it('stores the challenge as the assignment’s current one, context included', async () => {
+        const row = await issued()
+        expect((await storage.resolveLogin(accountId, 'payroll', 'alice'))?.challenge).toEqual(row)
+        expect(await storage.getChallenge(row.id)).toEqual(row)
+        expect(await storage.getChallengeByLinkHash(row.linkHash as string)).toEqual(row)
+      })
+
+      it('supersedes the live challenge it replaces, and only that pair’s', async () => {
+        const crm = { ...system, id: newId(), name: 'crm' }
+        await storage.insertSystem(crm, [])
+        await storage.saveAssignments(
+          user.id,
+          [{ userId: user.id, systemId: crm.id, method: 'passwordless', channel: null }],
+          [],
+        )
+        const elsewhere = challenge({ systemId: crm.id, systemName: 'crm' })
+        await storage.issueChallenge(elsewhere, [])
+        const first = await issued()
+        const second = challenge()
+        expect(await storage.issueChallenge(second, [])).toBe(true)
+        expect(await storage.getChallenge(first.id)).toMatchObject({
+          status: 'superseded',
+          completedAt: second.createdAt,
+        })
+        expect((await storage.getChallenge(elsewhere.id))?.status).toBe('pending')
+        expect((await storage.resolveLogin(accountId, 'payroll', 'alice'))?.challenge?.id).toBe(second.id)
+      })
+
+      it('changes nothing and answers false when the user is not assigned', async () => {
+        const row = challenge()
+        expect(await storage.issueChallenge(row, [draft(accountId, 'challenge.started')])).toBe(false)
+        expect(await storage.getChallenge(row.id)).toBeNull()
+        expect(await storage.listAudit({ accountId, limit: 100 })).toEqual([])
+      })
+
+      it('leaves one live challenge after many concurrent issues for one pair', async () => {
+        await assign()
+        const rows = Array.from({ length: 20 }, () => challenge())
+        expect(await Promise.all(rows.map((row) => storage.issueChallenge(row, [])))).toEqual(
+          rows.map(() => true),
+        )
+        const statuses = await Promise.all(
+          rows.map(async (row) => (await storage.getChallenge(row.id))?.status),
+        )
+        expect(statuses.filter((status) => status === 'pending')).toHaveLength(1)
+      })
+    })
+
+    describe('confirmLink', () => {
+      it('confirms a pending link once and writes its audit event', async () => {
+        const row = await issued()
+        const audit = (c: ChallengeRow) => draft(accountId, 'link.confirmed', { challengeId: c.id })
+        const confirmed = await storage.confirmLink(row.linkHash as string, T0 + 1000, audit)
+        expect(confirmed).toEqual({ ...row, status: 'confirmed' })
+        expect(await storage.confirmLink(row.linkHash as string, T0 + 2000, audit)).toBeNull()
+        const events = await storage.listAudit({ accountId, limit: 100 })
+        expect(events.filter((e) => e.type === 'link.confirmed').map((e) => e.challengeId)).toEqual([row.id])
+      })
+
+      it('refuses a link at or after its expiry', async () => {
+        const row = await issued()
+        expect(
+          await storage.confirmLink(row.linkHash as string, row.expiresAt, () => draft(accountId, 'x')),
+        ).toBeNull()
+        expect((await storage.getChallenge(row.id))?.status).toBe('pending')
+      })
+
+      it('refuses a superseded link', async () => {
+        const first = await issued()
+        await storage.issueChallenge(challenge(), [])
+        expect(
+          await storage.confirmLink(first.linkHash as string, T0, () => draft(accountId, 'x')),
+        ).toBeNull()
+      })
+    })
+
+    describe('reserveAttempt', () => {
+      it('counts attempts up to the maximum, then refuses', async () => {
+        const row = await issued({
+          method: 'pin',
+          linkHash: null,
+          pinHash: 'h',
+          pinLength: 8,
+          maxAttempts: 3,
+        })
+        const taken = []
+        for (let i = 0; i < 5; i++) taken.push(await storage.reserveAttempt(row.id, T0))
+        expect(taken).toEqual([1, 2, 3, null, null])
+        expect((await storage.getChallenge(row.id))?.attempts).toBe(3)
+      })
+
+      it('refuses an expired or no longer pending challenge', async () => {
+        const row = await issued({ method: 'pin', linkHash: null, pinHash: 'h', pinLength: 8 })
+        expect(await storage.reserveAttempt(row.id, row.expiresAt)).toBeNull()
+        await storage.transitionChallenge(
+          { id: row.id, from: ['pending'], to: 'failed', at: T0, reported: true },
+          [],
+        )
+        expect(await storage.reserveAttempt(row.id, T0)).toBeNull()
+      })
+
+      it('never hands out more attempts than the maximum to concurrent callers', async () => {
+        const row = await issued({
+          method: 'pin',
+          linkHash: null,
+          pinHash: 'h',
+          pinLength: 8,
+          maxAttempts: 5,
+        })
+        const taken = await Promise.all(Array.from({ length: 50 }, () => storage.reserveAttempt(row.id, T0)))
+        expect(taken.filter((n) => n !== null).sort()).toEqual([1, 2, 3, 4, 5])
+      })
+    })
+
+    describe('transitionChallenge', () => {
+      it('moves only from the listed statuses, writing audit only when it moves', async () => {
+        const row = await issued()
+        const audit = [draft(accountId, 'moved')]
+        expect(
+          await storage.transitionChallenge(
+            { id: row.id, from: ['confirmed'], to: 'authenticated', at: T0, reported: true },
+            audit,
+          ),
+        ).toBe(false)
+        expect(await storage.listAudit({ accountId, limit: 10 })).toEqual([])
+        expect(
+          await storage.transitionChallenge(
+            { id: row.id, from: ['pending', 'confirmed'], to: 'expired', at: T0 + 5, reported: false },
+            audit,
+          ),
+        ).toBe(true)
+        expect(await storage.getChallenge(row.id)).toMatchObject({
+          status: 'expired',
+          completedAt: T0 + 5,
+          outcomeReported: false,
+        })
+        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.type)).toEqual(['moved'])
+      })
+
+      it('moves a challenge whose outcome was reported no further', async () => {
+        const row = await issued()
+        await storage.transitionChallenge(
+          { id: row.id, from: ['pending'], to: 'expired', at: T0, reported: false },
+          [],
+        )
+        expect(
+          await storage.transitionChallenge(
+            { id: row.id, from: ['expired'], to: 'expired', at: T0 + 9, reported: true },
+            [],
+          ),
+        ).toBe(true)
+        expect(
+          await storage.transitionChallenge(
+            { id: row.id, from: ['expired'], to: 'expired', at: T0, reported: true },
+            [],
+          ),
+        ).toBe(false)
+        expect(await storage.getChallenge(row.id)).toMatchObject({ completedAt: T0, outcomeReported: true })
+      })
+
+      it('lets exactly one of many concurrent moves win', async () => {
+        const row = await issued()
+        const moves = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            storage.transitionChallenge(
+              { id: row.id, from: ['pending'], to: 'authenticated', at: T0, reported: true },
+              [],
+            ),
+          ),
+        )
+        expect(moves.filter(Boolean)).toHaveLength(1)
+      })
+    })
+
+    describe('expireDue', () => {
+      it('expires live challenges that are due, audits each, and leaves the rest', async () => {
+        const due = await issued({ expiresAt: T0 + 1000 })
+        const crm = { ...system, id: newId(), name: 'crm' }
+        await storage.insertSystem(crm, [])
+        await storage.saveAssignments(
+          user.id,
+          [{ userId: user.id, systemId: crm.id, method: 'passwordless', channel: null }],
+          [],
+        )
+        const later = challenge({ systemId: crm.id, systemName: 'crm', expiresAt: T0 + 5000 })
+        await storage.issueChallenge(later, [])
+        const expired = await storage.expireDue(T0 + 1000, 100, (c) =>
+          draft(accountId, 'challenge.expired', { challengeId: c.id }),
+        )
+        expect(expired.map((c) => [c.id, c.status])).toEqual([[due.id, 'expired']])
+        expect((await storage.getChallenge(later.id))?.status).toBe('pending')
+        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.challengeId)).toEqual([
+          due.id,
+        ])
+      })
+
+      it('takes at most `limit` challenges per call', async () => {
+        for (let i = 0; i < 3; i++) {
+          const s = { ...system, id: newId(), name: `s${i}` }
+          await storage.insertSystem(s, [])
+          await storage.saveAssignments(
+            user.id,
+            [{ userId: user.id, systemId: s.id, method: 'passwordless', channel: null }],
+            [],
+          )
+          await storage.issueChallenge(challenge({ systemId: s.id, systemName: s.name, expiresAt: T0 }), [])
+        }
+        expect(
+          await storage.expireDue(T0, 2, (c) => draft(accountId, 'x', { challengeId: c.id })),
+        ).toHaveLength(2)
+        expect(
+          await storage.expireDue(T0, 2, (c) => draft(accountId, 'x', { challengeId: c.id })),
+        ).toHaveLength(1)
+        expect(
+          await storage.expireDue(T0, 2, (c) => draft(accountId, 'x', { challengeId: c.id })),
+        ).toHaveLength(0)
+      })
+    })
+
+    describe('audit trail', () => {
+      it('numbers each account’s events from 1 without gaps and pages them by sequence', async () => {
+        const other = newId()
+        await storage.insertAccount({ id: other, name: 'Other', createdAt: T0 })
+        await storage.appendAudit([draft(accountId, 'a'), draft(other, 'x'), draft(accountId, 'b')])
+        await storage.appendAudit([
+          draft(accountId, 'c', { details: { nested: { n: 1 } }, reason: 'wrong_pin' }),
+        ])
+        const events = await storage.listAudit({ accountId, limit: 10 })
+        expect(events.map((e) => [e.seq, e.type])).toEqual([
+          [1, 'a'],
+          [2, 'b'],
+          [3, 'c'],
+        ])
+        expect(events[2]).toMatchObject({ details: { nested: { n: 1 } }, reason: 'wrong_pin' })
+        expect((await storage.listAudit({ accountId, after: 1, limit: 1 })).map((e) => e.seq)).toEqual([2])
+        expect((await storage.listAudit({ accountId: other, limit: 10 })).map((e) => e.seq)).toEqual([1])
+      })
+
+      it('keeps sequence numbers unique under concurrent appends', async () => {
+        await Promise.all(
+          Array.from({ length: 30 }, (_, i) => storage.appendAudit([draft(accountId, `e${i}`)])),
+        )
+        const seqs = (await storage.listAudit({ accountId, limit: 100 })).map((e) => e.seq)
+        expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+      })
+    })
+
+    describe('failures', () => {
+      it('surfaces a failure of the backend as StorageError', async () => {
+        await storage.close()
+        await expect(storage.getAccount(accountId)).rejects.toBeInstanceOf(StorageError)
+      })
+    })
+
+    const races = options.noSharedDatabase
+      ? (body: () => void) => describe.skip(`races across processes: not run, ${options.noSharedDatabase}`, body)
+      : (body: () => void) => describe('races across processes', body)
+    races(() => {
+      const shared = () => {
+        if (!under.shared)
+          throw new Error(`${options.name}: open() returned no 'shared' database for the races`)
+        return under.shared
+      }
+
+      it('lets exactly one of 50 concurrent confirms of one link succeed', async () => {
+        const { results, final } = await raceLinkConfirms({ storage, shared: shared() })
+        expect(results).toHaveLength(50)
+        expect(results.filter((r) => r === 'confirmed')).toHaveLength(1)
+        expect(results.filter((r) => r !== 'confirmed' && r !== 'used')).toEqual([])
+        expect(final?.status).toBe('confirmed')
+      }, 60_000)
+
+      it('lets exactly one of 50 concurrent correct PIN checks authenticate', async () => {
+        const { results, final } = await racePinChecks({ storage, shared: shared(), correct: true })
+        expect(results).toHaveLength(50)
+        expect(results.filter((r) => r === 'authenticated')).toHaveLength(1)
+        expect(results.filter((r) => r.startsWith('threw'))).toEqual([])
+        expect(final?.status).toBe('authenticated')
+      }, 60_000)
+
+      it('evaluates no more wrong PINs than the attempt limit out of 50 concurrent ones', async () => {
+        const { results, final, verifications } = await racePinChecks({
+          storage,
+          shared: shared(),
+          correct: false,
+        })
+        expect(results).toHaveLength(50)
+        expect(results.filter((r) => r === 'authenticated' || r.startsWith('threw'))).toEqual([])
+        expect(verifications).toBe(5)
+        expect(results.filter((r) => r === 'security error:wrong_pin')).toHaveLength(4)
+        expect(final).toMatchObject({ status: 'failed', attempts: 5 })
+      }, 60_000)
+
+      it('leaves exactly one live challenge after 20 concurrent starts for one user', async () => {
+        const { results, live, final } = await raceStarts({ storage, shared: shared(), total: 20 })
+        expect(results.filter((r) => r.startsWith('success:'))).toHaveLength(20)
+        expect(live).toBe(1)
+        expect(final?.status).toBe('pending')
+      }, 60_000)
+    })
+  })
+}
