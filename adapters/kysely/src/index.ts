@@ -1,4 +1,4 @@
-export { kyselyStorage, type KyselyStorageOptions } from './kysely-storage.js'
+export { type KyselyStorageOptions, kyselyStorage } from './kysely-storage.js'
 export { migrations } from './migrations.js'
 export { type PreparedQuery, param, prepare } from './prepared-query.js'
 export type * from './schema.js'

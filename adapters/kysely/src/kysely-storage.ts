@@ -15,8 +15,8 @@ import {
   toChallenge,
   toSystem,
   toUser,
-  unprefix,
   USER_COLUMNS,
+  unprefix,
 } from './row-mapping.js'
 import type { Database } from './schema.js'
 import { kyselyExecutor, type SqlExecutor } from './sql-executor.js'

@@ -14,7 +14,7 @@ export function openStorage(options: { filename: string }): Storage {
     ...real,
     async confirmLink(linkHash, at, audit) {
       const row = await real.getChallengeByLinkHash(linkHash)
-      if (!row || row.status !== 'pending' || at >= row.expiresAt) return null
+      if (row?.status !== 'pending' || at >= row.expiresAt) return null
       await yieldToOthers()
       db.prepare(`UPDATE fs_challenges SET status = 'confirmed' WHERE id = ?`).run(row.id)
       await real.appendAudit([audit(row)])
@@ -22,8 +22,7 @@ export function openStorage(options: { filename: string }): Storage {
     },
     async reserveAttempt(id, at) {
       const row = await real.getChallenge(id)
-      if (!row || row.status !== 'pending' || at >= row.expiresAt || row.attempts >= row.maxAttempts)
-        return null
+      if (row?.status !== 'pending' || at >= row.expiresAt || row.attempts >= row.maxAttempts) return null
       await yieldToOthers()
       db.prepare('UPDATE fs_challenges SET attempts = ? WHERE id = ?').run(row.attempts + 1, id)
       return row.attempts + 1

@@ -1,15 +1,15 @@
 export type {
-  SystemsAdmin,
-  UsersAdmin,
-  SystemInput,
-  UserInput,
-  UserChanges,
   AssignmentInput,
+  SystemInput,
+  SystemsAdmin,
+  UserChanges,
+  UserInput,
+  UsersAdmin,
 } from './account-admin.js'
 export { type Clock, systemClock } from './clock.js'
 export { maskDestination, normalizeEmail, normalizePhone } from './contact-points.js'
-export type { Logger } from './engine-context.js'
 export { type AccountHandle, createEngine, type Engine, type EngineOptions } from './engine.js'
+export type { Logger } from './engine-context.js'
 export { ConflictError, DeliveryError, NotFoundError, StorageError, ValidationError } from './errors.js'
 export type { ChallengeEvent, EngineEvents } from './events.js'
 export type { ConfirmResult, LinkView } from './links.js'

@@ -22,7 +22,7 @@ export type ConfirmResult =
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{32}$/
 
 function viewOf(row: ChallengeRow | null, now: number): LinkView {
-  if (!row || row.method !== 'passwordless') return { status: 'unknown' }
+  if (row?.method !== 'passwordless') return { status: 'unknown' }
   const status: LinkView['status'] =
     row.status === 'pending'
       ? now >= row.expiresAt

@@ -1,12 +1,12 @@
 import { maskDestination } from './contact-points.js'
 import { type EngineContext, emit } from './engine-context.js'
+import { StorageError } from './errors.js'
 import type { ChallengeEvent } from './events.js'
 import { contextString, requireContext, requireName } from './login-input.js'
 import { composeMessage } from './messages.js'
 import type { Channel, CheckResult, SecurityReason, StartResult } from './model.js'
 import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, UserRow } from './storage.js'
-import { StorageError } from './errors.js'
 
 /** What a host passes to `start`. */
 export interface StartInput {

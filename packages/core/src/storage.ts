@@ -1,6 +1,6 @@
 import type {
-  Channel,
   ChallengeStatus,
+  Channel,
   Method,
   RequestContext,
   SecurityReason,

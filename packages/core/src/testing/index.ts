@@ -5,16 +5,16 @@ export {
   captureNotifier,
   parseSecret,
 } from './capture-notifier.js'
-export { type ManualClock, manualClock } from './manual-clock.js'
 export {
   cheapHasher,
+  type RaceReport,
   raceAcrossProcesses,
   raceLinkConfirms,
   racePinChecks,
-  type RaceReport,
   raceStarts,
   type SharedDatabase,
 } from './login-races.js'
+export { type ManualClock, manualClock } from './manual-clock.js'
 export {
   type NotifierConformanceOptions,
   type NotifierUnderTest,

@@ -503,7 +503,8 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     })
 
     const races = options.noSharedDatabase
-      ? (body: () => void) => describe.skip(`races across processes: not run, ${options.noSharedDatabase}`, body)
+      ? (body: () => void) =>
+          describe.skip(`races across processes: not run, ${options.noSharedDatabase}`, body)
       : (body: () => void) => describe('races across processes', body)
     races(() => {
       const shared = () => {

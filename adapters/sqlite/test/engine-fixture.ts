@@ -1,0 +1,50 @@
+// An engine on a real in-memory SQLite database, an injected clock and a capturing notifier: what the
+// core's tests run against. Lives here so that @flexsecure/core never depends on an adapter.
+import { type Clock, createEngine, type Notifier, type PinHasher } from '@flexsecure/core'
+import { captureNotifier, cheapHasher, manualClock } from '@flexsecure/core/testing'
+import BetterSqlite3 from 'better-sqlite3'
+import { sqliteStorage } from '../src/index.js'
+
+export const TEST_SECRET = 'test-secret-test-secret-test-secret'
+export const BASE_URL = 'https://auth.example.com'
+
+export async function engineFixture(
+  options: { hasher?: PinHasher; notifier?: Notifier; clock?: Clock } = {},
+) {
+  const database = new BetterSqlite3(':memory:')
+  const storage = sqliteStorage({ database })
+  const clock = manualClock()
+  const notifier = captureNotifier()
+  const warnings: string[] = []
+  const engine = createEngine({
+    storage,
+    notifier: options.notifier ?? notifier,
+    clock: options.clock ?? clock,
+    secret: TEST_SECRET,
+    links: { baseUrl: BASE_URL },
+    hasher: options.hasher ?? cheapHasher(),
+    logger: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
+  })
+  await engine.migrate()
+  const { id } = await engine.accounts.create({ name: 'Acme' })
+  const acme = engine.account(id)
+  await acme.systems.create({
+    name: 'payroll',
+    policies: { passwordless: { enabled: true }, pin: { enabled: true } },
+  })
+  await acme.users.create({ authid: 'alice', email: 'alice@example.com', phone: '+14155552671' })
+  return {
+    engine,
+    acme,
+    clock,
+    notifier,
+    storage,
+    database,
+    warnings,
+    /** Every row of a table, straight from SQLite. */
+    rows: (table: string) => database.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[],
+    close: () => engine.close().then(() => database.close()),
+  }
+}
+
+export type EngineFixture = Awaited<ReturnType<typeof engineFixture>>
