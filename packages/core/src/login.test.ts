@@ -352,8 +352,7 @@ describe('events and audit', () => {
       'challenge.failed',
       'challenge.expired',
     ] as const)
-      // biome-ignore lint/suspicious/noExplicitAny: one recording listener for every event type
-      f.engine.events.on(name, ((event: unknown) => seen.push([name, event])) as any)
+      f.engine.events.on(name, ((event: unknown) => seen.push([name, event])) as never)
     const { message } = await startWith('passwordless')
     await f.engine.links.confirm(message.token as string)
     await f.acme.check(login)
