@@ -63,7 +63,7 @@ step(
   await acme.check({ system: 'payroll', authid: 'alice', pin: sms.pin ?? '' }),
 )
 
-const trail = await acme.audit.list()
+const { events: trail } = await acme.audit.list()
 step(`audit trail: ${trail.length} events`)
 for (const event of trail)
   console.log(`    #${event.seq} ${event.type} ${event.outcome}${event.reason ? ` (${event.reason})` : ''}`)

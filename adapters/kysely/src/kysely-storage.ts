@@ -1,8 +1,19 @@
-import { type AuditDraft, ConflictError, type Storage, StorageError, ValidationError } from '@flexsecure/core'
+import {
+  type AuditDraft,
+  type AuditEvent,
+  type AuditSealer,
+  ConflictError,
+  type IssueOutcome,
+  type Storage,
+  StorageError,
+  ValidationError,
+} from '@flexsecure/core'
 import { type Kysely, Migrator, sql } from 'kysely'
 import { migrations } from './migrations.js'
 import { param, prepare } from './prepared-query.js'
 import {
+  ACCOUNT_COLUMNS,
+  API_KEY_COLUMNS,
   ASSIGNMENT_COLUMNS,
   AUDIT_COLUMNS,
   CHALLENGE_COLUMNS,
@@ -10,6 +21,7 @@ import {
   prefixed,
   SYSTEM_COLUMNS,
   toAccount,
+  toApiKey,
   toAssignment,
   toAuditEvent,
   toChallenge,
@@ -30,10 +42,14 @@ export interface KyselyStorageOptions {
   readonly onClose?: () => Promise<void>
 }
 
-/** Signals a transaction that must roll back without it being an error. */
-class Rollback extends Error {}
+/** Ends a transaction with a rollback that is an answer, not an error. */
+class Rollback<T> extends Error {
+  constructor(readonly outcome: T) {
+    super('rollback')
+  }
+}
 
-/** Unique-constraint violations, however the dialect spells them. The one dialect-specific check. */
+/** Unique-constraint violations, however the dialect spells them. */
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code
   return (
@@ -45,10 +61,13 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 const LIVE = ['pending', 'confirmed'] as const
+// biome-ignore lint/suspicious/noExplicitAny: prefixed column lists are checked at run time by the tests
+const cols = (list: readonly string[]) => list as any
+const columnParams = (list: readonly string[]) => Object.fromEntries(list.map((c) => [c, param(c)])) as never
 
 /**
- * The Storage port over any Kysely dialect. Every query is compiled once here; each challenge move is
- * one conditional UPDATE, and audit rows join the transaction of the change they record.
+ * The Storage port over any Kysely dialect. Every hot query is compiled once here; each challenge move
+ * is one conditional UPDATE, and audit rows join the transaction of the change they record.
  *
  * ```ts
  * const storage = kyselyStorage({ db: new Kysely<Database>({ dialect }) })
@@ -57,27 +76,59 @@ const LIVE = ['pending', 'confirmed'] as const
 export function kyselyStorage(options: KyselyStorageOptions): Storage {
   const { db } = options
   const exec = options.executor ?? kyselyExecutor(db as Kysely<unknown>)
-  // biome-ignore lint/suspicious/noExplicitAny: prefixed column lists are checked at run time by the tests
-  const cols = (list: readonly string[]) => list as any
+  let seal: AuditSealer | null = null
 
   const q = {
-    insertAccount: prepare<{ id: string; name: string; created_at: number }>(
-      db
-        .insertInto('fs_accounts')
-        .values({ id: param('id'), name: param('name'), created_at: param('created_at') }),
-    ),
+    insertAccount: prepare(db.insertInto('fs_accounts').values(columnParams(ACCOUNT_COLUMNS))),
     insertAuditHead: prepare<{ account_id: string }>(
-      db.insertInto('fs_audit_heads').values({ account_id: param('account_id'), seq: 0 }),
+      db
+        .insertInto('fs_audit_heads')
+        .values({ account_id: param('account_id'), seq: 0, mac: null, anchor_mac: null }),
     ),
     getAccount: prepare<{ id: string }>(
-      db.selectFrom('fs_accounts').selectAll().where('id', '=', param('id')),
+      db.selectFrom('fs_accounts').select(cols(ACCOUNT_COLUMNS)).where('id', '=', param('id')),
+    ),
+    listAccounts: prepare<Record<string, never>>(
+      db.selectFrom('fs_accounts').select(cols(ACCOUNT_COLUMNS)).orderBy('id'),
+    ),
+    updateAccountSettings: prepare<{ id: string; settings: string }>(
+      db
+        .updateTable('fs_accounts')
+        .set({ settings: param('settings') })
+        .where('id', '=', param('id')),
     ),
 
-    insertSystem: prepare<Record<string, unknown>>(
+    insertApiKey: prepare(db.insertInto('fs_api_keys').values(columnParams(API_KEY_COLUMNS))),
+    listApiKeys: prepare<{ account_id: string }>(
       db
-        .insertInto('fs_systems')
-        .values(Object.fromEntries(SYSTEM_COLUMNS.map((c) => [c, param(c)])) as never),
+        .selectFrom('fs_api_keys')
+        .select(cols(API_KEY_COLUMNS))
+        .where('account_id', '=', param('account_id'))
+        .orderBy('created_at')
+        .orderBy('id'),
     ),
+    getApiKeyBySha256: prepare<{ sha256: string }>(
+      db.selectFrom('fs_api_keys').select(cols(API_KEY_COLUMNS)).where('sha256', '=', param('sha256')),
+    ),
+    revokeApiKey: prepare<{ account_id: string; id: string; at: number }>(
+      db
+        .updateTable('fs_api_keys')
+        .set({ revoked_at: param('at') })
+        .where('id', '=', param('id'))
+        .where('account_id', '=', param('account_id'))
+        .where('revoked_at', 'is', null),
+    ),
+    touchApiKey: prepare<{ id: string; at: number; stale_before: number }>(
+      db
+        .updateTable('fs_api_keys')
+        .set({ last_used_at: param('at') })
+        .where('id', '=', param('id'))
+        .where((eb) =>
+          eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', param('stale_before'))]),
+        ),
+    ),
+
+    insertSystem: prepare(db.insertInto('fs_systems').values(columnParams(SYSTEM_COLUMNS))),
     updateSystem: prepare<{ id: string; policies: string; updated_at: number }>(
       db
         .updateTable('fs_systems')
@@ -99,9 +150,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .orderBy('name'),
     ),
 
-    insertUser: prepare<Record<string, unknown>>(
-      db.insertInto('fs_users').values(Object.fromEntries(USER_COLUMNS.map((c) => [c, param(c)])) as never),
-    ),
+    insertUser: prepare(db.insertInto('fs_users').values(columnParams(USER_COLUMNS))),
     updateUser: prepare<Record<string, unknown>>(
       db
         .updateTable('fs_users')
@@ -130,6 +179,47 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .orderBy('authid')
         .limit(param('limit')),
     ),
+    addFailure: prepare<{ id: string }>(
+      db
+        .updateTable('fs_users')
+        .set((eb) => ({ failure_streak: eb('failure_streak', '+', 1) }))
+        .where('id', '=', param('id'))
+        .returning('failure_streak'),
+    ),
+    applyFailure: prepare<{ id: string; retry_after: number | null; lock: number; at: number }>(
+      db
+        .updateTable('fs_users')
+        .set({
+          // Never shorten a delay already running.
+          retry_after: sql`CASE WHEN ${sql.ref('retry_after')} IS NULL OR ${sql.ref('retry_after')} < ${param('retry_after')} THEN ${param('retry_after')} ELSE ${sql.ref('retry_after')} END`,
+          status: sql`CASE WHEN ${param('lock')} = 1 THEN 'locked' ELSE ${sql.ref('status')} END`,
+          updated_at: param('at'),
+        })
+        .where('id', '=', param('id')),
+    ),
+    resetFailures: prepare<{ id: string }>(
+      db
+        .updateTable('fs_users')
+        .set({ failure_streak: 0, retry_after: null })
+        .where('id', '=', param('id'))
+        .where((eb) => eb.or([eb('failure_streak', '>', 0), eb('retry_after', 'is not', null)])),
+    ),
+    unlockUser: prepare<{ id: string; at: number }>(
+      db
+        .updateTable('fs_users')
+        .set({
+          status: sql`CASE WHEN ${sql.ref('status')} = 'locked' THEN 'active' ELSE ${sql.ref('status')} END`,
+          failure_streak: 0,
+          retry_after: null,
+          updated_at: param('at'),
+        })
+        .where('id', '=', param('id'))
+        .returning(sql<number>`0`.as('done')),
+    ),
+    userStatus: prepare<{ id: string }>(
+      db.selectFrom('fs_users').select('status').where('id', '=', param('id')),
+    ),
+    removeUser: prepare<{ id: string }>(db.deleteFrom('fs_users').where('id', '=', param('id'))),
 
     upsertAssignment: prepare<{ user_id: string; system_id: string; method: string; channel: string | null }>(
       db
@@ -140,6 +230,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           method: param('method'),
           channel: param('channel'),
           challenge_id: null,
+          previous_challenge_id: null,
         })
         .onConflict((oc) =>
           oc
@@ -154,11 +245,16 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .where('user_id', '=', param('user_id')),
     ),
 
+    // One read for start and check: the account, then whatever exists of system, user, assignment and
+    // the assignment's current challenge.
     resolveLogin: prepare<{ account_id: string; system: string; authid: string }>(
       db
-        .selectFrom('fs_systems as s')
+        .selectFrom('fs_accounts as acc')
+        .leftJoin('fs_systems as s', (join) =>
+          join.onRef('s.account_id', '=', 'acc.id').on('s.name', '=', param('system')),
+        )
         .leftJoin('fs_users as u', (join) =>
-          join.onRef('u.account_id', '=', 's.account_id').on('u.authid', '=', param('authid')),
+          join.onRef('u.account_id', '=', 'acc.id').on('u.authid', '=', param('authid')),
         )
         .leftJoin('fs_assignments as a', (join) =>
           join.onRef('a.user_id', '=', 'u.id').onRef('a.system_id', '=', 's.id'),
@@ -166,35 +262,65 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .leftJoin('fs_challenges as c', 'c.id', 'a.challenge_id')
         .select(
           cols([
+            ...prefixed('acc', ACCOUNT_COLUMNS),
             ...prefixed('s', SYSTEM_COLUMNS),
             ...prefixed('u', USER_COLUMNS),
             ...prefixed('a', ASSIGNMENT_COLUMNS),
             ...prefixed('c', CHALLENGE_COLUMNS),
           ]),
         )
-        .where('s.account_id', '=', param('account_id'))
-        .where('s.name', '=', param('system')),
+        .where('acc.id', '=', param('account_id')),
     ),
 
+    consumeLimit: prepare<{ key: string; now: number; window_end: number; limit: number }>(
+      db
+        .insertInto('fs_rate_limits')
+        .values({ key: param('key'), window_end: param('window_end'), count: 1 })
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            .doUpdateSet({
+              count: sql`CASE WHEN ${sql.ref('fs_rate_limits.window_end')} <= ${param('now')} THEN 1 ELSE ${sql.ref('fs_rate_limits.count')} + 1 END`,
+              window_end: sql`CASE WHEN ${sql.ref('fs_rate_limits.window_end')} <= ${param('now')} THEN ${param('window_end')} ELSE ${sql.ref('fs_rate_limits.window_end')} END`,
+            })
+            .where((eb) =>
+              eb.or([
+                eb('fs_rate_limits.window_end', '<=', param('now')),
+                eb('fs_rate_limits.count', '<', param('limit')),
+              ]),
+            ),
+        ),
+    ),
+    limitWindowEnd: prepare<{ key: string }>(
+      db.selectFrom('fs_rate_limits').select('window_end').where('key', '=', param('key')),
+    ),
+    sweepRateLimits: prepare<{ at: number }>(
+      db.deleteFrom('fs_rate_limits').where('window_end', '<=', param('at')),
+    ),
+
+    // Issuing: the pointer moves first (locking the assignment row) and remembers what it replaced.
+    pointAssignment: prepare<{ user_id: string; system_id: string; challenge_id: string }>(
+      db
+        .updateTable('fs_assignments')
+        .set((eb) => ({ previous_challenge_id: eb.ref('challenge_id'), challenge_id: param('challenge_id') }))
+        .where('user_id', '=', param('user_id'))
+        .where('system_id', '=', param('system_id')),
+    ),
     supersede: prepare<{ user_id: string; system_id: string; at: number }>(
       db
         .updateTable('fs_challenges')
         .set({ status: 'superseded', completed_at: param('at') })
-        .where('user_id', '=', param('user_id'))
-        .where('system_id', '=', param('system_id'))
+        .where('id', '=', (eb) =>
+          eb
+            .selectFrom('fs_assignments')
+            .select('previous_challenge_id')
+            .where('user_id', '=', param('user_id'))
+            .where('system_id', '=', param('system_id')),
+        )
         .where('status', 'in', LIVE),
     ),
     insertChallenge: prepare<ReturnType<typeof challengeParams>>(
-      db
-        .insertInto('fs_challenges')
-        .values(Object.fromEntries(CHALLENGE_COLUMNS.map((c) => [c, param(c)])) as never),
-    ),
-    pointAssignment: prepare<{ user_id: string; system_id: string; challenge_id: string }>(
-      db
-        .updateTable('fs_assignments')
-        .set({ challenge_id: param('challenge_id') })
-        .where('user_id', '=', param('user_id'))
-        .where('system_id', '=', param('system_id')),
+      db.insertInto('fs_challenges').values(columnParams(CHALLENGE_COLUMNS)),
     ),
     getChallenge: prepare<{ id: string }>(
       db.selectFrom('fs_challenges').select(cols(CHALLENGE_COLUMNS)).where('id', '=', param('id')),
@@ -264,27 +390,49 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .updateTable('fs_audit_heads')
         .set((eb) => ({ seq: eb('seq', '+', param<number>('count')) }))
         .where('account_id', '=', param('account_id'))
-        .returning('seq'),
+        .returning(['seq', 'mac']),
     ),
-    insertAudit: prepare<Record<string, unknown>>(
+    setAuditHeadMac: prepare<{ account_id: string; mac: string }>(
       db
-        .insertInto('fs_audit_events')
-        .values(Object.fromEntries(AUDIT_COLUMNS.map((c) => [c, param(c)])) as never),
+        .updateTable('fs_audit_heads')
+        .set({ mac: param('mac') })
+        .where('account_id', '=', param('account_id')),
     ),
-    listAudit: prepare<{ account_id: string; after: number; limit: number }>(
+    insertAudit: prepare(db.insertInto('fs_audit_events').values(columnParams(AUDIT_COLUMNS))),
+    getAuditHead: prepare<{ account_id: string }>(
+      db
+        .selectFrom('fs_audit_heads')
+        .select(['seq', 'mac', 'anchor_seq', 'anchor_mac'])
+        .where('account_id', '=', param('account_id')),
+    ),
+    lastAuditBefore: prepare<{ account_id: string; before: number }>(
       db
         .selectFrom('fs_audit_events')
-        .select(cols(AUDIT_COLUMNS))
+        .select(['seq', 'mac'])
         .where('account_id', '=', param('account_id'))
-        .where('seq', '>', param('after'))
-        .orderBy('seq')
-        .limit(param('limit')),
+        .where('at', '<', param('before'))
+        .orderBy('seq', 'desc')
+        .limit(1),
+    ),
+    deleteAuditThrough: prepare<{ account_id: string; seq: number }>(
+      db
+        .deleteFrom('fs_audit_events')
+        .where('account_id', '=', param('account_id'))
+        .where('seq', '<=', param('seq')),
+    ),
+    setAuditAnchor: prepare<{ account_id: string; seq: number; mac: string }>(
+      db
+        .updateTable('fs_audit_heads')
+        .set({ anchor_seq: param('seq'), anchor_mac: param('mac') })
+        .where('account_id', '=', param('account_id')),
     ),
   }
 
-  /** Appends drafts to their accounts' trails: one head move per account gives the sequence numbers. */
+  /** Appends drafts to their accounts' chains: one head move per account, then each event sealed in turn. */
   async function appendAudit(tx: SqlExecutor, drafts: readonly AuditDraft[]): Promise<void> {
     if (drafts.length === 0) return
+    if (!seal)
+      throw new StorageError('no audit sealer: create an engine on this storage before writing to it')
     const byAccount = new Map<string, AuditDraft[]>()
     for (const draft of drafts) {
       const list = byAccount.get(draft.accountId)
@@ -292,33 +440,42 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       else byAccount.set(draft.accountId, [draft])
     }
     for (const [accountId, list] of byAccount) {
-      const [head] = await tx.all<{ seq: number }>(
+      const [head] = await tx.all<{ seq: number; mac: string | null }>(
         q.advanceAuditHead.sql,
         q.advanceAuditHead.bind({ account_id: accountId, count: list.length }),
       )
       if (!head) throw new StorageError(`no audit trail for account ${accountId}`)
       let seq = Number(head.seq) - list.length
-      for (const d of list) {
+      let previous = head.mac ?? null
+      for (const draft of list) {
         seq += 1
+        const mac = seal(previous, { ...draft, seq })
         await tx.run(
           q.insertAudit.sql,
           q.insertAudit.bind({
-            account_id: d.accountId,
+            account_id: draft.accountId,
             seq,
-            at: d.at,
-            type: d.type,
-            actor: d.actor,
-            system: d.system,
-            authid: d.authid,
-            challenge_id: d.challengeId,
-            outcome: d.outcome,
-            reason: d.reason,
-            ip: d.ip,
-            user_agent: d.userAgent,
-            details: d.details === null ? null : JSON.stringify(d.details),
+            at: draft.at,
+            type: draft.type,
+            actor: draft.actor,
+            system: draft.system,
+            authid: draft.authid,
+            challenge_id: draft.challengeId,
+            outcome: draft.outcome,
+            reason: draft.reason,
+            ip: draft.ip,
+            user_agent: draft.userAgent,
+            details: draft.details === null ? null : JSON.stringify(draft.details),
+            prev_mac: previous,
+            mac,
           }),
         )
+        previous = mac
       }
+      await tx.run(
+        q.setAuditHeadMac.sql,
+        q.setAuditHeadMac.bind({ account_id: accountId, mac: previous as string }),
+      )
     }
   }
 
@@ -333,6 +490,16 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       throw new StorageError(`${what} failed: ${(error as Error)?.message ?? String(error)}`, {
         cause: error,
       })
+    }
+  }
+
+  /** A transaction whose `Rollback` is an answer: rolls back and returns its outcome. */
+  async function answering<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    try {
+      return await exec.transaction(work)
+    } catch (error) {
+      if (error instanceof Rollback) return error.outcome as T
+      throw error
     }
   }
 
@@ -354,19 +521,87 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     async close() {
       await options.onClose?.()
     },
+    sealAuditWith(sealer) {
+      seal = sealer
+    },
 
     insertAccount: (row) =>
       guard('insertAccount', () =>
         exec.transaction(async (tx) => {
           await tx.run(
             q.insertAccount.sql,
-            q.insertAccount.bind({ id: row.id, name: row.name, created_at: row.createdAt }),
+            q.insertAccount.bind({
+              id: row.id,
+              name: row.name,
+              settings: JSON.stringify(row.settings),
+              created_at: row.createdAt,
+            }),
           )
           await tx.run(q.insertAuditHead.sql, q.insertAuditHead.bind({ account_id: row.id }))
         }),
       ),
     getAccount: (id) =>
       guard('getAccount', () => one(q.getAccount.sql, q.getAccount.bind({ id }), toAccount)),
+    listAccounts: () =>
+      guard('listAccounts', async () =>
+        (await exec.all(q.listAccounts.sql, q.listAccounts.bind({}))).map(toAccount),
+      ),
+    updateAccountSettings: (id, settings, audit) =>
+      guard('updateAccountSettings', () =>
+        exec.transaction(async (tx) => {
+          await tx.run(
+            q.updateAccountSettings.sql,
+            q.updateAccountSettings.bind({ id, settings: JSON.stringify(settings) }),
+          )
+          await appendAudit(tx, audit)
+        }),
+      ),
+
+    insertApiKey: (row, audit) =>
+      guard('insertApiKey', () =>
+        exec.transaction(async (tx) => {
+          await tx.run(
+            q.insertApiKey.sql,
+            q.insertApiKey.bind({
+              id: row.id,
+              account_id: row.accountId,
+              name: row.name,
+              prefix: row.prefix,
+              sha256: row.sha256,
+              scopes: row.scopes.join(' '),
+              created_at: row.createdAt,
+              last_used_at: row.lastUsedAt,
+              expires_at: row.expiresAt,
+              revoked_at: row.revokedAt,
+            }),
+          )
+          await appendAudit(tx, audit)
+        }),
+      ),
+    listApiKeys: (accountId) =>
+      guard('listApiKeys', async () =>
+        (await exec.all(q.listApiKeys.sql, q.listApiKeys.bind({ account_id: accountId }))).map(toApiKey),
+      ),
+    getApiKeyBySha256: (sha256) =>
+      guard('getApiKeyBySha256', () =>
+        one(q.getApiKeyBySha256.sql, q.getApiKeyBySha256.bind({ sha256 }), toApiKey),
+      ),
+    revokeApiKey: (accountId, id, at, audit) =>
+      guard('revokeApiKey', () =>
+        answering(async (tx) => {
+          const revoked = await tx.run(
+            q.revokeApiKey.sql,
+            q.revokeApiKey.bind({ account_id: accountId, id, at }),
+          )
+          if (revoked !== 1) throw new Rollback(false)
+          await appendAudit(tx, audit)
+          return true
+        }),
+      ),
+    touchApiKey: (id, at, minIntervalMs) =>
+      guard('touchApiKey', async () => {
+        await exec.run(q.touchApiKey.sql, q.touchApiKey.bind({ id, at, stale_before: at - minIntervalMs }))
+      }),
 
     insertSystem: (row, audit) =>
       guard(
@@ -426,6 +661,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
                 email: row.email,
                 phone: row.phone,
                 status: row.status,
+                failure_streak: row.failureStreak,
+                retry_after: row.retryAfter,
                 created_at: row.createdAt,
                 updated_at: row.updatedAt,
               }),
@@ -462,6 +699,50 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           )
         ).map(toUser),
       ),
+    recordFailure: (userId, decide, audit, lockAudit) =>
+      guard('recordFailure', () =>
+        exec.transaction(async (tx) => {
+          const [row] = await tx.all<{ failure_streak: number }>(
+            q.addFailure.sql,
+            q.addFailure.bind({ id: userId }),
+          )
+          if (!row) {
+            await appendAudit(tx, audit)
+            return { streak: 0, locked: false }
+          }
+          const streak = Number(row.failure_streak)
+          const { retryAfter, lock } = decide(streak)
+          const at = audit[0]?.at ?? 0
+          await tx.run(
+            q.applyFailure.sql,
+            q.applyFailure.bind({ id: userId, retry_after: retryAfter, lock: lock ? 1 : 0, at }),
+          )
+          await appendAudit(tx, lock ? [...audit, lockAudit(streak)] : audit)
+          return { streak, locked: lock }
+        }),
+      ),
+    unlockUser: (userId, at, audit) =>
+      guard('unlockUser', () =>
+        exec.transaction(async (tx) => {
+          const [before] = await tx.all<{ status: string }>(
+            q.userStatus.sql,
+            q.userStatus.bind({ id: userId }),
+          )
+          if (!before) return false
+          await tx.all(q.unlockUser.sql, q.unlockUser.bind({ id: userId, at }))
+          await appendAudit(tx, audit)
+          return before.status === 'locked'
+        }),
+      ),
+    removeUser: (userId, audit) =>
+      guard('removeUser', () =>
+        answering(async (tx) => {
+          if ((await tx.run(q.removeUser.sql, q.removeUser.bind({ id: userId }))) !== 1)
+            throw new Rollback(false)
+          await appendAudit(tx, audit)
+          return true
+        }),
+      ),
 
     saveAssignments: (_userId, rows, audit) =>
       guard('saveAssignments', () =>
@@ -493,39 +774,61 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           q.resolveLogin.bind({ account_id: accountId, system, authid }),
         )
         if (!row) return null
-        const user = unprefix(row, 'u', 'id')
-        const assignment = unprefix(row, 'a', 'user_id')
-        const challenge = unprefix(row, 'c', 'id')
+        const found = (prefix: string, key: string) => unprefix(row, prefix, key)
+        const systemRow = found('s', 'id')
+        const user = found('u', 'id')
+        const assignment = found('a', 'user_id')
+        const challenge = found('c', 'id')
         return {
-          system: toSystem(unprefix(row, 's', 'id') as Record<string, unknown>),
+          account: toAccount(found('acc', 'id') as Record<string, unknown>),
+          system: systemRow ? toSystem(systemRow) : null,
           user: user ? toUser(user) : null,
           assignment: assignment ? toAssignment(assignment) : null,
           challenge: challenge ? toChallenge(challenge) : null,
         }
       }),
 
-    issueChallenge: (challenge, audit) =>
-      guard('issueChallenge', async () => {
-        try {
-          return await exec.transaction(async (tx) => {
-            const pair = { user_id: challenge.userId, system_id: challenge.systemId }
-            // Pointing the assignment first write-locks its row, so a concurrent start for the same pair
-            // waits here and then supersedes this challenge, never leaving two live ones.
-            const pointed = await tx.run(
-              q.pointAssignment.sql,
-              q.pointAssignment.bind({ ...pair, challenge_id: challenge.id }),
+    issueChallenge: (challenge, audit, limits) =>
+      guard('issueChallenge', () =>
+        answering<IssueOutcome>(async (tx) => {
+          const now = challenge.createdAt
+          for (const limit of limits) {
+            const taken = await tx.run(
+              q.consumeLimit.sql,
+              q.consumeLimit.bind({
+                key: limit.key,
+                now,
+                window_end: now + limit.windowMs,
+                limit: limit.limit,
+              }),
             )
-            if (pointed !== 1) throw new Rollback()
-            await tx.run(q.supersede.sql, q.supersede.bind({ ...pair, at: challenge.createdAt }))
-            await tx.run(q.insertChallenge.sql, q.insertChallenge.bind(challengeParams(challenge)))
-            await appendAudit(tx, audit)
-            return true
-          })
-        } catch (error) {
-          if (error instanceof Rollback) return false
-          throw error
-        }
-      }),
+            if (taken !== 1) {
+              const [window] = await tx.all<{ window_end: number }>(
+                q.limitWindowEnd.sql,
+                q.limitWindowEnd.bind({ key: limit.key }),
+              )
+              throw new Rollback<IssueOutcome>({
+                issued: false,
+                reason: 'rate_limited',
+                key: limit.key,
+                retryAfter: Number(window?.window_end ?? now + limit.windowMs),
+              })
+            }
+          }
+          const pair = { user_id: challenge.userId, system_id: challenge.systemId }
+          // Pointing the assignment first write-locks its row, so a concurrent start for the same pair
+          // waits here; it remembers the challenge it replaced, which is superseded next.
+          const pointed = await tx.run(
+            q.pointAssignment.sql,
+            q.pointAssignment.bind({ ...pair, challenge_id: challenge.id }),
+          )
+          if (pointed !== 1) throw new Rollback<IssueOutcome>({ issued: false, reason: 'not_assigned' })
+          await tx.run(q.supersede.sql, q.supersede.bind({ ...pair, at: now }))
+          await tx.run(q.insertChallenge.sql, q.insertChallenge.bind(challengeParams(challenge)))
+          await appendAudit(tx, audit)
+          return { issued: true }
+        }),
+      ),
 
     getChallenge: (id) =>
       guard('getChallenge', () => one(q.getChallenge.sql, q.getChallenge.bind({ id }), toChallenge)),
@@ -558,7 +861,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         return row ? Number(row.attempts) : null
       }),
 
-    transitionChallenge: (move, audit) =>
+    transitionChallenge: (move, audit, resetFailuresOf) =>
       guard('transitionChallenge', () =>
         exec.transaction(async (tx) => {
           const moved = await tx.run(
@@ -573,6 +876,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
             }),
           )
           if (moved !== 1) return false
+          if (resetFailuresOf !== undefined)
+            await tx.run(q.resetFailures.sql, q.resetFailures.bind({ id: resetFailuresOf }))
           await appendAudit(tx, audit)
           return true
         }),
@@ -586,13 +891,56 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           return rows
         }),
       ),
+    sweepRateLimits: (at) =>
+      guard('sweepRateLimits', () => exec.run(q.sweepRateLimits.sql, q.sweepRateLimits.bind({ at }))),
 
     appendAudit: (audit) => guard('appendAudit', () => exec.transaction((tx) => appendAudit(tx, audit))),
-    listAudit: ({ accountId, after = 0, limit }) =>
-      guard('listAudit', async () =>
-        (await exec.all(q.listAudit.sql, q.listAudit.bind({ account_id: accountId, after, limit }))).map(
-          toAuditEvent,
-        ),
+    listAudit: (query) =>
+      guard('listAudit', async () => {
+        // Admin queries vary in shape, so this one is compiled per call; it is not on the login path.
+        let select = db
+          .selectFrom('fs_audit_events')
+          .select(cols(AUDIT_COLUMNS))
+          .where('account_id', '=', query.accountId)
+          .where('seq', '>', query.after ?? 0)
+        if (query.since !== undefined) select = select.where('at', '>=', query.since)
+        if (query.until !== undefined) select = select.where('at', '<', query.until)
+        if (query.system !== undefined) select = select.where('system', '=', query.system)
+        if (query.authid !== undefined) select = select.where('authid', '=', query.authid)
+        if (query.type !== undefined) select = select.where('type', '=', query.type)
+        if (query.outcome !== undefined) select = select.where('outcome', '=', query.outcome)
+        const compiled = select.orderBy('seq').limit(query.limit).compile()
+        return (await exec.all(compiled.sql, compiled.parameters)).map(toAuditEvent) as AuditEvent[]
+      }),
+    getAuditHead: (accountId) =>
+      guard('getAuditHead', () =>
+        one(q.getAuditHead.sql, q.getAuditHead.bind({ account_id: accountId }), (r) => ({
+          seq: Number(r.seq),
+          mac: (r.mac as string | null) ?? null,
+          anchorSeq: Number(r.anchor_seq ?? 0),
+          anchorMac: (r.anchor_mac as string | null) ?? null,
+        })),
+      ),
+    purgeAudit: (accountId, before, audit) =>
+      guard('purgeAudit', () =>
+        exec.transaction(async (tx) => {
+          const [last] = await tx.all<{ seq: number; mac: string }>(
+            q.lastAuditBefore.sql,
+            q.lastAuditBefore.bind({ account_id: accountId, before }),
+          )
+          if (!last) return 0
+          const seq = Number(last.seq)
+          const purged = await tx.run(
+            q.deleteAuditThrough.sql,
+            q.deleteAuditThrough.bind({ account_id: accountId, seq }),
+          )
+          await tx.run(
+            q.setAuditAnchor.sql,
+            q.setAuditAnchor.bind({ account_id: accountId, seq, mac: last.mac }),
+          )
+          await appendAudit(tx, audit)
+          return purged
+        }),
       ),
   }
   return storage

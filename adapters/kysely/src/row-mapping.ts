@@ -1,10 +1,12 @@
-import type {
-  AccountRow,
-  AssignmentRow,
-  AuditEvent,
-  ChallengeRow,
-  SystemRow,
-  UserRow,
+import {
+  type AccountRow,
+  type ApiKeyRow,
+  type AssignmentRow,
+  type AuditEvent,
+  type ChallengeRow,
+  resolveSettings,
+  type SystemRow,
+  type UserRow,
 } from '@flexsecure/core'
 
 // Columns of each table, and how a row read from any dialect becomes a core row. Dialects differ in
@@ -19,8 +21,23 @@ export const USER_COLUMNS = [
   'email',
   'phone',
   'status',
+  'failure_streak',
+  'retry_after',
   'created_at',
   'updated_at',
+] as const
+export const ACCOUNT_COLUMNS = ['id', 'name', 'settings', 'created_at'] as const
+export const API_KEY_COLUMNS = [
+  'id',
+  'account_id',
+  'name',
+  'prefix',
+  'sha256',
+  'scopes',
+  'created_at',
+  'last_used_at',
+  'expires_at',
+  'revoked_at',
 ] as const
 export const ASSIGNMENT_COLUMNS = ['user_id', 'system_id', 'method', 'channel', 'challenge_id'] as const
 export const CHALLENGE_COLUMNS = [
@@ -58,6 +75,8 @@ export const AUDIT_COLUMNS = [
   'ip',
   'user_agent',
   'details',
+  'prev_mac',
+  'mac',
 ] as const
 
 // biome-ignore lint/suspicious/noExplicitAny: rows arrive untyped from the driver
@@ -81,7 +100,26 @@ export function unprefix(row: Raw, prefix: string, key: string): Raw | null {
   return out
 }
 
-export const toAccount = (r: Raw): AccountRow => ({ id: r.id, name: r.name, createdAt: num(r.created_at) })
+export const toAccount = (r: Raw): AccountRow => ({
+  id: r.id,
+  name: r.name,
+  // Settings are stored as given and resolved on read, so new defaults reach old accounts.
+  settings: resolveSettings(json(r.settings) ?? undefined),
+  createdAt: num(r.created_at),
+})
+
+export const toApiKey = (r: Raw): ApiKeyRow => ({
+  id: r.id,
+  accountId: r.account_id,
+  name: r.name,
+  prefix: r.prefix,
+  sha256: r.sha256,
+  scopes: String(r.scopes).split(' ') as ApiKeyRow['scopes'],
+  createdAt: num(r.created_at),
+  lastUsedAt: numOrNull(r.last_used_at),
+  expiresAt: numOrNull(r.expires_at),
+  revokedAt: numOrNull(r.revoked_at),
+})
 
 export const toSystem = (r: Raw): SystemRow => ({
   id: r.id,
@@ -100,6 +138,8 @@ export const toUser = (r: Raw): UserRow => ({
   email: r.email ?? null,
   phone: r.phone ?? null,
   status: r.status,
+  failureStreak: num(r.failure_streak ?? 0),
+  retryAfter: numOrNull(r.retry_after),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
 })
@@ -171,4 +211,6 @@ export const toAuditEvent = (r: Raw): AuditEvent => ({
   ip: r.ip ?? null,
   userAgent: r.user_agent ?? null,
   details: json(r.details),
+  prevMac: r.prev_mac ?? null,
+  mac: r.mac ?? null,
 })

@@ -6,7 +6,27 @@ import type { Generated } from 'kysely'
 export interface AccountsTable {
   id: string
   name: string
+  settings: string | null
   created_at: number
+}
+
+export interface ApiKeysTable {
+  id: string
+  account_id: string
+  name: string
+  prefix: string
+  sha256: string
+  scopes: string
+  created_at: number
+  last_used_at: number | null
+  expires_at: number | null
+  revoked_at: number | null
+}
+
+export interface RateLimitsTable {
+  key: string
+  window_end: number
+  count: number
 }
 
 export interface SystemsTable {
@@ -26,6 +46,8 @@ export interface UsersTable {
   email: string | null
   phone: string | null
   status: string
+  failure_streak: Generated<number>
+  retry_after: number | null
   created_at: number
   updated_at: number
 }
@@ -36,6 +58,7 @@ export interface AssignmentsTable {
   method: string
   channel: string | null
   challenge_id: string | null
+  previous_challenge_id: string | null
 }
 
 export interface ChallengesTable {
@@ -74,16 +97,23 @@ export interface AuditEventsTable {
   ip: string | null
   user_agent: string | null
   details: string | null
+  prev_mac: string | null
+  mac: string
 }
 
-/** The last sequence number written to each account's audit trail. */
+/** The end of each account's audit chain, and the anchor it resumes from after a purge. */
 export interface AuditHeadsTable {
   account_id: string
-  seq: Generated<number>
+  seq: number
+  mac: string | null
+  anchor_seq: Generated<number>
+  anchor_mac: string | null
 }
 
 export interface Database {
   fs_accounts: AccountsTable
+  fs_api_keys: ApiKeysTable
+  fs_rate_limits: RateLimitsTable
   fs_systems: SystemsTable
   fs_users: UsersTable
   fs_assignments: AssignmentsTable

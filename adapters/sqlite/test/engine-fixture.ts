@@ -48,3 +48,8 @@ export async function engineFixture(
 }
 
 export type EngineFixture = Awaited<ReturnType<typeof engineFixture>>
+
+/** A read-only connection to a database file, for tests that inspect what was written. */
+export function openReadOnly(filename: string): BetterSqlite3.Database {
+  return new BetterSqlite3(filename, { readonly: true })
+}

@@ -60,6 +60,10 @@ export interface UsersAdmin {
   /** Grants several systems at once, each with one method the system enables; all or none. */
   assign(authid: string, assignments: readonly AssignmentInput[]): Promise<Assignment[]>
   assignments(authid: string): Promise<Assignment[]>
+  /** Lifts a lock (S17) and clears the failure streak and any delay; audited. */
+  unlock(authid: string): Promise<{ wasLocked: boolean }>
+  /** Deletes the user, their contact points, assignments and challenges; the audit keeps its events. */
+  remove(authid: string): Promise<void>
 }
 
 const toSystem = (row: SystemRow): System => ({
@@ -81,12 +85,18 @@ const toUser = (row: UserRow): User => ({
   updatedAt: new Date(row.updatedAt),
 })
 
-function adminAudit(accountId: string, at: number, type: string, fields: Partial<AuditDraft>): AuditDraft {
+export function adminAudit(
+  accountId: string,
+  actor: string,
+  at: number,
+  type: string,
+  fields: Partial<AuditDraft>,
+): AuditDraft {
   return {
     accountId,
     at,
     type,
-    actor: 'admin',
+    actor,
     system: null,
     authid: null,
     challengeId: null,
@@ -107,9 +117,12 @@ function optionalText(value: unknown, field: string, max: number): string | null
   return text.length === 0 ? null : text
 }
 
-function requireStatus(value: unknown): UserStatus {
+/** Administrators set `active` or `disabled`; `locked` comes only from failures and leaves only by `unlock`. */
+function requireStatus(value: unknown, current: UserStatus | null): UserStatus {
   if (value !== 'active' && value !== 'disabled')
     throw new ValidationError('status', "must be 'active' or 'disabled'")
+  if (current === 'locked' && value === 'active')
+    throw new ValidationError('status', 'a locked user is unlocked with users.unlock')
   return value
 }
 
@@ -131,7 +144,9 @@ function contactFields(input: UserChanges, current: UserRow | null) {
         : has('phone')
           ? null
           : (current?.phone ?? null),
-    status: has('status') ? requireStatus(input.status) : (current?.status ?? 'active'),
+    status: has('status')
+      ? requireStatus(input.status, current?.status ?? null)
+      : (current?.status ?? 'active'),
   }
 }
 
@@ -144,6 +159,7 @@ function requireObject(value: unknown, field: string): void {
 export function systemsAdmin(
   ctx: EngineContext,
   accountId: string,
+  actor: string,
   ready: () => Promise<void>,
 ): SystemsAdmin {
   const { storage, clock } = ctx
@@ -166,7 +182,7 @@ export function systemsAdmin(
         updatedAt: now,
       }
       await storage.insertSystem(row, [
-        adminAudit(accountId, now, 'system.created', {
+        adminAudit(accountId, actor, now, 'system.created', {
           system: row.name,
           details: { policies: row.policies },
         }),
@@ -183,7 +199,7 @@ export function systemsAdmin(
         updatedAt: now,
       }
       await storage.updateSystem(row, [
-        adminAudit(accountId, now, 'system.updated', {
+        adminAudit(accountId, actor, now, 'system.updated', {
           system: row.name,
           details: { policies: row.policies },
         }),
@@ -201,7 +217,12 @@ export function systemsAdmin(
 }
 
 /** The users admin of one account. */
-export function usersAdmin(ctx: EngineContext, accountId: string, ready: () => Promise<void>): UsersAdmin {
+export function usersAdmin(
+  ctx: EngineContext,
+  accountId: string,
+  actor: string,
+  ready: () => Promise<void>,
+): UsersAdmin {
   const { storage, clock } = ctx
   const load = async (authid: string) => {
     const row = await storage.getUser(accountId, requireName(authid, 'authid'))
@@ -226,10 +247,14 @@ export function usersAdmin(ctx: EngineContext, accountId: string, ready: () => P
         accountId,
         authid: requireName(input.authid, 'authid'),
         ...contactFields(input, null),
+        failureStreak: 0,
+        retryAfter: null,
         createdAt: now,
         updatedAt: now,
       }
-      await storage.insertUser(row, [adminAudit(accountId, now, 'user.created', { authid: row.authid })])
+      await storage.insertUser(row, [
+        adminAudit(accountId, actor, now, 'user.created', { authid: row.authid }),
+      ])
       return toUser(row)
     },
     async update(authid, changes) {
@@ -239,7 +264,7 @@ export function usersAdmin(ctx: EngineContext, accountId: string, ready: () => P
       const row: UserRow = { ...current, ...contactFields(changes, current), updatedAt: now }
       const changed = Object.keys(changes).filter((key) => key !== 'authid')
       await storage.updateUser(row, [
-        adminAudit(accountId, now, 'user.updated', { authid: row.authid, details: { changed } }),
+        adminAudit(accountId, actor, now, 'user.updated', { authid: row.authid, details: { changed } }),
       ])
       return toUser(row)
     },
@@ -299,7 +324,7 @@ export function usersAdmin(ctx: EngineContext, accountId: string, ready: () => P
         rows.push({ userId: user.id, systemId: system.id, method: item.method, channel })
       }
       await storage.saveAssignments(user.id, rows, [
-        adminAudit(accountId, clock.now(), 'user.assigned', {
+        adminAudit(accountId, actor, clock.now(), 'user.assigned', {
           authid: user.authid,
           details: {
             assignments: assignments.map((a) => ({
@@ -314,6 +339,27 @@ export function usersAdmin(ctx: EngineContext, accountId: string, ready: () => P
     },
     async assignments(authid) {
       return named(await storage.listAssignments((await load(authid)).id))
+    },
+    async unlock(authid) {
+      const user = await load(authid)
+      const now = clock.now()
+      const wasLocked = await storage.unlockUser(user.id, now, [
+        adminAudit(accountId, actor, now, 'user.unlocked', {
+          authid: user.authid,
+          details: { status: user.status },
+        }),
+      ])
+      return { wasLocked }
+    },
+    async remove(authid) {
+      const user = await load(authid)
+      const now = clock.now()
+      if (
+        !(await storage.removeUser(user.id, [
+          adminAudit(accountId, actor, now, 'user.removed', { authid: user.authid }),
+        ]))
+      )
+        throw new NotFoundError('user', authid)
     },
   }
 }

@@ -1,16 +1,24 @@
 import { EventEmitter } from 'eventemitter3'
-import { type SystemsAdmin, systemsAdmin, type UsersAdmin, usersAdmin } from './account-admin.js'
+import { adminAudit, type SystemsAdmin, systemsAdmin, type UsersAdmin, usersAdmin } from './account-admin.js'
+import {
+  type AccountSettings,
+  type AccountSettingsInput,
+  DEFAULT_SETTINGS,
+  resolveSettings,
+} from './account-settings.js'
+import { type ApiKeysAdmin, apiKeysAdmin, authenticateKey, type KeyIdentity } from './api-keys-admin.js'
+import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
 import { type Clock, systemClock } from './clock.js'
 import { type EngineContext, emit, type Logger } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
 import type { EngineEvents } from './events.js'
 import { type ConfirmResult, confirmLink, inspectLink, type LinkView } from './links.js'
-import { type CheckInput, checkLogin, type StartInput, startLogin } from './login.js'
+import { type CheckInput, checkLogin, type StartInput, type StartOptions, startLogin } from './login.js'
 import type { Account, CheckResult, StartResult } from './model.js'
 import type { Notifier } from './notifier.js'
 import { argon2PinHasher, type PinHasher } from './pin-hasher.js'
 import { newId } from './secrets.js'
-import type { AuditEvent, Storage } from './storage.js'
+import type { AuditEvent, AuditQuery, Storage } from './storage.js'
 
 export interface EngineOptions {
   readonly storage: Storage
@@ -24,18 +32,40 @@ export interface EngineOptions {
   readonly logger?: Logger
 }
 
+/** Filters of `audit.list`; times are Dates, `after` is the `next` cursor of the previous page. */
+export interface AuditFilters {
+  readonly since?: Date
+  readonly until?: Date
+  readonly system?: string
+  readonly authid?: string
+  readonly type?: string
+  readonly outcome?: string
+  readonly after?: number
+  readonly limit?: number
+}
+
 /** Everything a host or an administrator does within one account. */
 export interface AccountHandle {
   readonly id: string
   readonly systems: SystemsAdmin
   readonly users: UsersAdmin
+  readonly apiKeys: ApiKeysAdmin
+  readonly settings: {
+    get(): Promise<AccountSettings>
+    /** Merges over the current settings; audited. */
+    update(input: AccountSettingsInput): Promise<AccountSettings>
+  }
   /** Starts a login: sends a link or a PIN. Expected refusals are results, never exceptions. */
-  start(input: StartInput): Promise<StartResult>
+  start(input: StartInput, options?: StartOptions): Promise<StartResult>
   /** Polls a login, or submits its PIN. Answers `authenticated` once per challenge. */
   check(input: CheckInput): Promise<CheckResult>
   readonly audit: {
-    /** Audit events in order; pass the last `seq` as `after` for the next page. */
-    list(options?: { readonly after?: number; readonly limit?: number }): Promise<AuditEvent[]>
+    /** Events in order, filtered; `next` is the cursor for the following page, or null at the end. */
+    list(filters?: AuditFilters): Promise<{ events: AuditEvent[]; next: number | null }>
+    /** Deletes events older than `before`, keeping the rest verifiable from an anchor; audited. */
+    purge(options: { readonly before: Date }): Promise<{ purged: number }>
+    /** Verifies this account's chain with the engine's secret. */
+    verify(): Promise<AuditVerdict>
   }
 }
 
@@ -43,23 +73,32 @@ export interface Engine {
   /** Creates or upgrades the database schema. */
   migrate(): Promise<void>
   readonly accounts: {
-    create(input: { readonly name: string }): Promise<Account>
+    create(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
     get(id: string): Promise<Account | null>
+    /** The account, scopes and key id an API key speaks for, or null for an unknown, revoked or expired key. */
+    authenticateKey(key: string): Promise<KeyIdentity | null>
   }
-  /** A handle scoped to one account. Cheap; no I/O until used. */
-  account(id: string): AccountHandle
+  /**
+   * A handle scoped to one account. Cheap; no I/O until used. `actor` names who acts in the audit
+   * trail (an API key's id, an administrator); by default `admin` for admin calls and `api` for logins.
+   */
+  account(id: string, options?: { readonly actor?: string }): AccountHandle
   /** What a link's confirm page needs (`inspect`, changes nothing) and its one-time consumption (`confirm`). */
   readonly links: {
     inspect(token: string): Promise<LinkView>
     confirm(token: string): Promise<ConfirmResult>
   }
-  /** Expires live challenges whose time has passed. A server calls it on a timer; tests with a clock. */
-  runDue(): Promise<{ expired: number }>
+  /**
+   * Periodic work: expires live challenges whose time has passed, forgets ended send-limit windows, and
+   * purges audit events past each account's retention. A server calls it on a timer; tests with a clock.
+   */
+  runDue(): Promise<{ expired: number; auditPurged: number }>
   readonly events: EventEmitter<EngineEvents>
   close(): Promise<void>
 }
 
 const SWEEP_BATCH = 500
+const DAY = 86_400_000
 
 const consoleLogger: Logger = {
   warn: (message, fields) => console.warn(`[flexsecure] ${message}`, fields ?? ''),
@@ -90,8 +129,11 @@ export function createEngine(options: EngineOptions): Engine {
     linkUrl: options.links.url ?? ((token) => `${baseUrl}/v1/links/${token}`),
   }
   const { storage, clock } = ctx
+  const secret = options.secret
+  storage.sealAuditWith(auditSealer(secret))
 
-  const account = (id: string): AccountHandle => {
+  const account = (id: string, handleOptions: { readonly actor?: string } = {}): AccountHandle => {
+    const actor = handleOptions.actor ?? 'admin'
     let known: Promise<void> | undefined
     // Admin writes check once that the account exists, so they fail with NotFoundError, not a storage error.
     const ready = () => {
@@ -103,15 +145,59 @@ export function createEngine(options: EngineOptions): Engine {
       })
       return known
     }
+    const audit = (type: string, fields: Parameters<typeof adminAudit>[4]) =>
+      adminAudit(id, actor, clock.now(), type, fields)
+    const settings = async () => {
+      const row = await storage.getAccount(id)
+      if (!row) throw new NotFoundError('account', id)
+      return row.settings
+    }
     return {
       id,
-      systems: systemsAdmin(ctx, id, ready),
-      users: usersAdmin(ctx, id, ready),
-      start: (input) => startLogin(ctx, id, input, 'api'),
-      check: (input) => checkLogin(ctx, id, input, 'api'),
+      systems: systemsAdmin(ctx, id, actor, ready),
+      users: usersAdmin(ctx, id, actor, ready),
+      apiKeys: apiKeysAdmin(ctx, id, ready, audit),
+      settings: {
+        get: settings,
+        async update(input) {
+          const next = resolveSettings(input, await settings())
+          await storage.updateAccountSettings(id, next, [
+            audit('account.settings.updated', { details: { settings: next } }),
+          ])
+          return next
+        },
+      },
+      start: (input, startOptions = {}) =>
+        startLogin(ctx, id, input, startOptions, startOptions.apiKeyId ?? handleOptions.actor ?? 'api'),
+      check: (input) => checkLogin(ctx, id, input, handleOptions.actor ?? 'api'),
       audit: {
-        list: ({ after, limit = 100 } = {}) =>
-          storage.listAudit({ accountId: id, ...(after !== undefined ? { after } : {}), limit }),
+        async list(filters = {}) {
+          const limit = filters.limit ?? 100
+          if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+            throw new ValidationError('limit', 'must be a whole number from 1 to 1000')
+          const query: AuditQuery = {
+            accountId: id,
+            limit,
+            ...(filters.after !== undefined ? { after: filters.after } : {}),
+            ...(filters.since ? { since: filters.since.getTime() } : {}),
+            ...(filters.until ? { until: filters.until.getTime() } : {}),
+            ...(filters.system !== undefined ? { system: filters.system } : {}),
+            ...(filters.authid !== undefined ? { authid: filters.authid } : {}),
+            ...(filters.type !== undefined ? { type: filters.type } : {}),
+            ...(filters.outcome !== undefined ? { outcome: filters.outcome } : {}),
+          }
+          const events = await storage.listAudit(query)
+          return { events, next: events.length === limit ? (events.at(-1)?.seq ?? null) : null }
+        },
+        async purge({ before }) {
+          if (!(before instanceof Date) || Number.isNaN(before.getTime()))
+            throw new ValidationError('before', 'must be a date')
+          const purged = await storage.purgeAudit(id, before.getTime(), [
+            audit('audit.purged', { details: { before: before.getTime() } }),
+          ])
+          return { purged }
+        },
+        verify: () => verifyAuditChain(storage, secret, id),
       },
     }
   }
@@ -123,7 +209,12 @@ export function createEngine(options: EngineOptions): Engine {
         const name = typeof input?.name === 'string' ? input.name.normalize('NFKC').trim() : ''
         if (name.length === 0 || name.length > 200)
           throw new ValidationError('name', 'must be 1 to 200 characters')
-        const row = { id: newId(), name, createdAt: clock.now() }
+        const row = {
+          id: newId(),
+          name,
+          settings: resolveSettings(input.settings, DEFAULT_SETTINGS),
+          createdAt: clock.now(),
+        }
         await storage.insertAccount(row)
         return { id: row.id, name: row.name, createdAt: new Date(row.createdAt) }
       },
@@ -131,6 +222,7 @@ export function createEngine(options: EngineOptions): Engine {
         const row = await storage.getAccount(id)
         return row ? { id: row.id, name: row.name, createdAt: new Date(row.createdAt) } : null
       },
+      authenticateKey: (key) => authenticateKey(ctx, key),
     },
     account,
     links: {
@@ -165,8 +257,20 @@ export function createEngine(options: EngineOptions): Engine {
             at: new Date(at),
           })
         expired += rows.length
-        if (rows.length < SWEEP_BATCH) return { expired }
+        if (rows.length < SWEEP_BATCH) break
       }
+      const now = clock.now()
+      await storage.sweepRateLimits(now)
+      let auditPurged = 0
+      for (const row of await storage.listAccounts()) {
+        const days = row.settings.auditRetentionDays
+        if (days === null) continue
+        const before = now - days * DAY
+        auditPurged += await storage.purgeAudit(row.id, before, [
+          adminAudit(row.id, 'system', now, 'audit.purged', { details: { before, retentionDays: days } }),
+        ])
+      }
+      return { expired, auditPurged }
     },
     events: ctx.events,
     close: () => storage.close(),

@@ -6,14 +6,31 @@ export type {
   UserInput,
   UsersAdmin,
 } from './account-admin.js'
+export {
+  type AccountSettings,
+  type AccountSettingsInput,
+  DEFAULT_SETTINGS,
+  type LockoutPolicy,
+  resolveSettings,
+  type SendLimits,
+} from './account-settings.js'
+export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './api-keys.js'
+export type { ApiKeyInfo, ApiKeysAdmin, KeyIdentity } from './api-keys-admin.js'
+export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
 export { type Clock, systemClock } from './clock.js'
 export { maskDestination, normalizeEmail, normalizePhone } from './contact-points.js'
-export { type AccountHandle, createEngine, type Engine, type EngineOptions } from './engine.js'
+export {
+  type AccountHandle,
+  type AuditFilters,
+  createEngine,
+  type Engine,
+  type EngineOptions,
+} from './engine.js'
 export type { Logger } from './engine-context.js'
 export { ConflictError, DeliveryError, NotFoundError, StorageError, ValidationError } from './errors.js'
 export type { ChallengeEvent, EngineEvents } from './events.js'
 export type { ConfirmResult, LinkView } from './links.js'
-export type { CheckInput, StartInput } from './login.js'
+export type { CheckInput, StartInput, StartOptions } from './login.js'
 export * from './model.js'
 export type { Message, Notifier } from './notifier.js'
 export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './pin-hasher.js'

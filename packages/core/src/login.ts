@@ -1,12 +1,14 @@
+import type { AccountSettings } from './account-settings.js'
+import { delayAfter } from './account-settings.js'
 import { maskDestination } from './contact-points.js'
 import { type EngineContext, emit } from './engine-context.js'
-import { StorageError } from './errors.js'
+import { NotFoundError, StorageError } from './errors.js'
 import type { ChallengeEvent } from './events.js'
 import { contextString, requireContext, requireName } from './login-input.js'
 import { composeMessage } from './messages.js'
 import type { Channel, CheckResult, SecurityReason, StartResult } from './model.js'
 import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
-import type { AuditDraft, ChallengeRow, LoginSubject, UserRow } from './storage.js'
+import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from './storage.js'
 
 /** What a host passes to `start`. */
 export interface StartInput {
@@ -27,13 +29,36 @@ const CHECK_REREADS = 3
 
 type Refusal = { readonly reason: SecurityReason }
 
+/** How the caller reached `start`: the HTTP layer passes the API key's id, for its send limit and the audit. */
+export interface StartOptions {
+  readonly apiKeyId?: string
+}
+
+/** The refusals `uniformResponses` hides behind a plain `success` (S20). */
+const MASKED: ReadonlySet<SecurityReason> = new Set(['unknown_system', 'unknown_user', 'not_assigned'])
+
+const HOUR = 3_600_000
+
 /** The checks shared by `start` and `check`, in the order the reasons are reported. */
-function refuseSubject(subject: LoginSubject | null): Refusal | null {
-  if (!subject) return { reason: 'unknown_system' }
+function refuseSubject(subject: LoginSubject): Refusal | null {
+  if (!subject.system) return { reason: 'unknown_system' }
   if (!subject.user) return { reason: 'unknown_user' }
   if (subject.user.status === 'disabled') return { reason: 'user_disabled' }
+  if (subject.user.status === 'locked') return { reason: 'locked' }
   if (!subject.assignment) return { reason: 'not_assigned' }
   return null
+}
+
+/** The subject of a known account; an unknown account is a caller's bug, not a login outcome. */
+async function resolve(
+  ctx: EngineContext,
+  accountId: string,
+  system: string,
+  authid: string,
+): Promise<LoginSubject> {
+  const subject = await ctx.storage.resolveLogin(accountId, system, authid)
+  if (!subject) throw new NotFoundError('account', accountId)
+  return subject
 }
 
 /** The channel of a new challenge: the assignment's, else the policy's first the user can receive. */
@@ -41,6 +66,27 @@ function pickChannel(fixed: Channel | null, allowed: readonly Channel[], user: U
   const reachable = (channel: Channel) => (channel === 'email' ? user.email !== null : user.phone !== null)
   if (fixed) return allowed.includes(fixed) && reachable(fixed) ? fixed : null
   return allowed.find(reachable) ?? null
+}
+
+/** The send limits of SECURITY.md S18 that one start must fit under, counted in storage. */
+function sendLimits(
+  settings: AccountSettings,
+  accountId: string,
+  userId: string,
+  destination: string,
+  apiKeyId?: string,
+): SendLimit[] {
+  const limits = settings.sendLimits
+  return [
+    { key: `user:${userId}`, limit: limits.perUserPerHour, windowMs: HOUR },
+    {
+      key: `dest:${accountId}:${sha256Hex(destination).slice(0, 32)}`,
+      limit: limits.perDestinationPerHour,
+      windowMs: HOUR,
+    },
+    ...(apiKeyId ? [{ key: `key:${apiKeyId}`, limit: limits.perApiKeyPerMinute, windowMs: 60_000 }] : []),
+    { key: `account:${accountId}`, limit: limits.perAccountPerDay, windowMs: 24 * HOUR },
+  ]
 }
 
 function challengeEvent(row: ChallengeRow, at: number): ChallengeEvent {
@@ -54,11 +100,14 @@ function challengeEvent(row: ChallengeRow, at: number): ChallengeEvent {
   }
 }
 
+const UNIFORM_SUCCESS: StartResult = Object.freeze({ result: 'success' })
+
 /** Starts a login: issues a challenge (superseding the live one) and sends its link or PIN. */
 export async function startLogin(
   ctx: EngineContext,
   accountId: string,
   input: StartInput,
+  options: StartOptions,
   actor: string,
 ): Promise<StartResult> {
   const systemName = requireName(input?.system, 'system')
@@ -78,26 +127,48 @@ export async function startLogin(
     details: null,
     ...fields,
   })
-  const refuse = async (at: number, reason: SecurityReason): Promise<StartResult> => {
-    await ctx.storage.appendAudit([audit(at, { outcome: 'security error', reason })])
-    return { result: 'security error', reason }
-  }
 
-  const subject = await ctx.storage.resolveLogin(accountId, systemName, authid)
+  const subject = await resolve(ctx, accountId, systemName, authid)
+  const { uniformResponses } = subject.account.settings
+  // S20: in uniform mode every start costs one PIN hash, real or not, so timing tells nothing either.
+  const hashAnyway = () => ctx.hasher.hash(newPin(8))
   const now = ctx.clock.now()
   const refusal = refuseSubject(subject)
-  if (refusal) return refuse(now, refusal.reason)
-  const { system, user, assignment } = subject as Required<{
+  if (refusal) {
+    const masked = uniformResponses && MASKED.has(refusal.reason)
+    if (masked) await hashAnyway()
+    await ctx.storage.appendAudit([
+      audit(now, {
+        outcome: 'security error',
+        reason: refusal.reason,
+        details: masked ? { answered: 'success' } : null,
+      }),
+    ])
+    return masked ? UNIFORM_SUCCESS : { result: 'security error', reason: refusal.reason }
+  }
+  const refuse = async (reason: SecurityReason): Promise<StartResult> => {
+    await ctx.storage.appendAudit([audit(now, { outcome: 'security error', reason })])
+    return { result: 'security error', reason }
+  }
+  const throttle = async (retryAfter: number, limit: string): Promise<StartResult> => {
+    await ctx.storage.appendAudit([audit(now, { outcome: 'rate limited', details: { limit, retryAfter } })])
+    return { result: 'rate limited', retryAfter: new Date(retryAfter) }
+  }
+
+  const { account, system, user, assignment } = subject as Required<{
     [K in keyof LoginSubject]: NonNullable<LoginSubject[K]>
   }>
+  if (user.retryAfter !== null && now < user.retryAfter) return throttle(user.retryAfter, 'failures')
   const policy = system.policies[assignment.method]
   const channel = policy.enabled ? pickChannel(assignment.channel, policy.channels, user) : null
-  if (!channel) return refuse(now, 'method_not_enabled')
+  if (!channel) return refuse('method_not_enabled')
   const destination = (channel === 'email' ? user.email : user.phone) as string
 
   const isPin = assignment.method === 'pin'
   const token = isPin ? null : newLinkToken()
   const pin = isPin ? newPin(system.policies.pin.pinLength) : null
+  const pinHash = pin ? await ctx.hasher.hash(pin) : null
+  if (!pin && uniformResponses) await hashAnyway()
   const row: ChallengeRow = {
     id: newId(),
     accountId,
@@ -109,7 +180,7 @@ export async function startLogin(
     channel,
     status: 'pending',
     linkHash: token ? sha256Hex(token) : null,
-    pinHash: pin ? await ctx.hasher.hash(pin) : null,
+    pinHash,
     pinLength: pin ? pin.length : null,
     attempts: 0,
     maxAttempts: isPin ? system.policies.pin.attempts : 0,
@@ -129,8 +200,13 @@ export async function startLogin(
       expiresAt: row.expiresAt,
     },
   })
-  // False only when an administrator removed the assignment since we read it.
-  if (!(await ctx.storage.issueChallenge(row, [started]))) return refuse(now, 'not_assigned')
+  const limits = sendLimits(account.settings, accountId, user.id, destination, options.apiKeyId)
+  const issued = await ctx.storage.issueChallenge(row, [started], limits)
+  if (!issued.issued)
+    return issued.reason === 'rate_limited'
+      ? throttle(issued.retryAfter, issued.key.slice(0, issued.key.indexOf(':')))
+      : // An administrator removed the assignment since we read it.
+        refuse('not_assigned')
 
   const message = composeMessage({
     method: row.method,
@@ -141,8 +217,15 @@ export async function startLogin(
     lifetimeMinutes: Math.round(policy.lifetimeSeconds / 60),
     secret: token ? { link: ctx.linkUrl(token) } : { pin: pin as string },
   })
-  const delivery = await deliver(ctx, row, message)
   emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
+  if (uniformResponses) {
+    // The answer must not wait on the provider, or a slow mailbox would tell real users from unknown ones.
+    void deliver(ctx, row, message).catch((error) =>
+      ctx.logger.error('delivery could not be recorded', { challengeId: row.id, error: String(error) }),
+    )
+    return UNIFORM_SUCCESS
+  }
+  const delivery = await deliver(ctx, row, message)
   return {
     result: 'success',
     challengeId: row.id,
@@ -207,8 +290,24 @@ export async function checkLogin(
   const systemName = requireName(input?.system, 'system')
   const authid = requireName(input.authid, 'authid')
   const pin = input.pin === undefined || input.pin === null ? null : String(input.pin)
-  const subject = await ctx.storage.resolveLogin(accountId, systemName, authid)
+  const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
+  const { lockout } = subject.account.settings
+  /** S17: one more consecutive failure for this user; delays grow and the 100th locks. */
+  const countFailure = async (row: ChallengeRow, audit: AuditDraft[]) => {
+    const at = ctx.clock.now()
+    await ctx.storage.recordFailure(
+      row.userId,
+      (streak) => delayAfter(streak, lockout, at),
+      audit,
+      (streak) => ({
+        ...draft(at, row, 'locked', 'locked'),
+        type: 'user.locked',
+        actor: 'engine',
+        details: { consecutiveFailures: streak },
+      }),
+    )
+  }
   const draft = (
     at: number,
     row: ChallengeRow | null,
@@ -240,7 +339,7 @@ export async function checkLogin(
   }
   if (refusal) return refuse(null, refusal.reason)
 
-  let row = subject?.challenge ?? null
+  let row = subject.challenge
   for (let reread = 0; row && reread < CHECK_REREADS; reread++) {
     const now = ctx.clock.now()
     const live = row.status === 'pending' || row.status === 'confirmed'
@@ -271,6 +370,7 @@ export async function checkLogin(
         await ctx.storage.transitionChallenge(
           { id: row.id, from: ['confirmed'], to: 'authenticated', at: now, reported: true },
           [done],
+          row.userId,
         )
       ) {
         emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
@@ -279,7 +379,7 @@ export async function checkLogin(
     } else if (row.status === 'pending') {
       if (pin === null) return { result: 'pending', challengeId: row.id, method: row.method }
       if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
-      const verdict = await verifyPin(ctx, row, pin, draft)
+      const verdict = await verifyPin(ctx, row, pin, draft, countFailure)
       if (verdict) return verdict
     } else {
       return refuse(row, 'no_pending_challenge')
@@ -301,6 +401,7 @@ async function verifyPin(
   row: ChallengeRow,
   pin: string,
   draft: (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null) => AuditDraft,
+  countFailure: (row: ChallengeRow, audit: AuditDraft[]) => Promise<void>,
 ): Promise<CheckResult | null> {
   const reserved = await ctx.storage.reserveAttempt(row.id, ctx.clock.now())
   if (reserved === null) {
@@ -323,6 +424,7 @@ async function verifyPin(
       !(await ctx.storage.transitionChallenge(
         { id: row.id, from: ['pending'], to: 'authenticated', at: now, reported: true },
         [done],
+        row.userId,
       ))
     )
       return null
@@ -330,19 +432,17 @@ async function verifyPin(
     return { result: 'authenticated', challengeId: row.id }
   }
   if (reserved < row.maxAttempts) {
-    await ctx.storage.appendAudit([draft(now, counted, 'security error', 'wrong_pin')])
+    await countFailure(row, [draft(now, counted, 'security error', 'wrong_pin')])
     emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'wrong_pin', final: false })
     return { result: 'security error', reason: 'wrong_pin' }
   }
   const burned = draft(now, counted, 'security error', 'attempts_exhausted')
   // If a concurrent correct PIN won, this guess was still wrong and the last one: record it all the same.
-  if (
-    !(await ctx.storage.transitionChallenge(
-      { id: row.id, from: ['pending'], to: 'failed', at: now, reported: true },
-      [burned],
-    ))
+  const moved = await ctx.storage.transitionChallenge(
+    { id: row.id, from: ['pending'], to: 'failed', at: now, reported: true },
+    [burned],
   )
-    await ctx.storage.appendAudit([burned])
+  await countFailure(row, moved ? [] : [burned])
   emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'attempts_exhausted', final: true })
   return { result: 'security error', reason: 'attempts_exhausted' }
 }

@@ -6,7 +6,8 @@ export const METHODS: readonly Method[] = ['passwordless', 'pin']
 export type Channel = 'email' | 'sms'
 export const CHANNELS: readonly Channel[] = ['email', 'sms']
 
-export type UserStatus = 'active' | 'disabled'
+/** `locked` is set by 100 consecutive failures (S17) and cleared only by `users.unlock`. */
+export type UserStatus = 'active' | 'disabled' | 'locked'
 
 /** The challenge lifecycle of ARCHITECTURE.md section 2. */
 export type ChallengeStatus = 'pending' | 'confirmed' | 'authenticated' | 'failed' | 'expired' | 'superseded'
@@ -95,6 +96,10 @@ export type StartResult =
       /** Whether the notifier accepted the message; the durable outbox replaces this later. */
       readonly delivery: 'sent' | 'failed'
     }
+  /** With `uniformResponses`, every success and every masked refusal is exactly this (S20). */
+  | { readonly result: 'success'; readonly challengeId?: undefined }
+  /** Throttled: a send limit (S18) or a delay after failures (S17). Not a security error. */
+  | { readonly result: 'rate limited'; readonly retryAfter: Date }
   | { readonly result: 'security error'; readonly reason: SecurityReason }
 
 /** What `check` answers. `authenticated` is answered once per challenge. */

@@ -1,3 +1,6 @@
+import type { AccountSettings } from './account-settings.js'
+import type { Scope } from './api-keys.js'
+import type { AuditSealer } from './audit-chain.js'
 import type {
   ChallengeStatus,
   Channel,
@@ -13,7 +16,48 @@ import type {
 export interface AccountRow {
   readonly id: string
   readonly name: string
+  readonly settings: AccountSettings
   readonly createdAt: number
+}
+
+export interface ApiKeyRow {
+  readonly id: string
+  readonly accountId: string
+  readonly name: string
+  /** The first characters of the key, for people to tell keys apart. */
+  readonly prefix: string
+  readonly sha256: string
+  readonly scopes: readonly Scope[]
+  readonly createdAt: number
+  readonly lastUsedAt: number | null
+  readonly expiresAt: number | null
+  readonly revokedAt: number | null
+}
+
+/** One send limit a `start` must fit under: at most `limit` per window, counted under `key`. */
+export interface SendLimit {
+  readonly key: string
+  readonly limit: number
+  readonly windowMs: number
+}
+
+/** How `issueChallenge` ended. */
+export type IssueOutcome =
+  | { readonly issued: true }
+  | { readonly issued: false; readonly reason: 'not_assigned' }
+  | {
+      readonly issued: false
+      readonly reason: 'rate_limited'
+      readonly key: string
+      readonly retryAfter: number
+    }
+
+/** The last link of an account's audit chain, and where the chain starts after a purge. */
+export interface AuditHead {
+  readonly seq: number
+  readonly mac: string | null
+  readonly anchorSeq: number
+  readonly anchorMac: string | null
 }
 
 export interface SystemRow {
@@ -33,6 +77,10 @@ export interface UserRow {
   readonly email: string | null
   readonly phone: string | null
   readonly status: UserStatus
+  /** Consecutive failures across challenges (S17); a success resets it. */
+  readonly failureStreak: number
+  /** Until when `start` answers `rate limited` after failures, or null. */
+  readonly retryAfter: number | null
   readonly createdAt: number
   readonly updatedAt: number
 }
@@ -75,7 +123,8 @@ export interface ChallengeRow {
 
 /** Everything `start` and `check` need to know, read in one query. */
 export interface LoginSubject {
-  readonly system: SystemRow
+  readonly account: AccountRow
+  readonly system: SystemRow | null
   readonly user: UserRow | null
   readonly assignment: AssignmentRow | null
   /** The assignment's current challenge, if any. */
@@ -102,6 +151,9 @@ export interface AuditDraft {
 
 export interface AuditEvent extends AuditDraft {
   readonly seq: number
+  /** The previous event's MAC (or the purge anchor's), and this event's (S27). */
+  readonly prevMac: string | null
+  readonly mac: string | null
 }
 
 export interface AuditQuery {
@@ -109,6 +161,13 @@ export interface AuditQuery {
   /** Events after this sequence number (a cursor). */
   readonly after?: number
   readonly limit: number
+  /** Inclusive lower and exclusive upper bounds on `at`. */
+  readonly since?: number
+  readonly until?: number
+  readonly system?: string
+  readonly authid?: string
+  readonly type?: string
+  readonly outcome?: string
 }
 
 /** A conditional move of a challenge: it happens only when the row is in one of `from`. */
@@ -131,9 +190,24 @@ export interface Storage {
   /** Creates or upgrades the schema. Safe to call from several processes at once. */
   migrate(): Promise<void>
   close(): Promise<void>
+  /**
+   * Sets how audit events are sealed into their account's chain; the engine calls it once when it is
+   * created. Appending an audit event before this throws StorageError.
+   */
+  sealAuditWith(sealer: AuditSealer): void
 
   insertAccount(row: AccountRow): Promise<void>
   getAccount(id: string): Promise<AccountRow | null>
+  listAccounts(): Promise<AccountRow[]>
+  updateAccountSettings(id: string, settings: AccountSettings, audit: readonly AuditDraft[]): Promise<void>
+
+  insertApiKey(row: ApiKeyRow, audit: readonly AuditDraft[]): Promise<void>
+  listApiKeys(accountId: string): Promise<ApiKeyRow[]>
+  getApiKeyBySha256(sha256: string): Promise<ApiKeyRow | null>
+  /** Sets `revokedAt` once; false when the key is unknown in the account or already revoked. */
+  revokeApiKey(accountId: string, id: string, at: number, audit: readonly AuditDraft[]): Promise<boolean>
+  /** Records use at `at` only if the last recorded use is older than `minIntervalMs`: at most one write per interval. */
+  touchApiKey(id: string, at: number, minIntervalMs: number): Promise<void>
 
   /** Throws `ConflictError` (field `name`) when the account already has a system of that name. */
   insertSystem(row: SystemRow, audit: readonly AuditDraft[]): Promise<void>
@@ -148,6 +222,22 @@ export interface Storage {
   /** Users ordered by authid, after `afterAuthid` when given. */
   listUsers(accountId: string, options: { afterAuthid?: string; limit: number }): Promise<UserRow[]>
 
+  /**
+   * Counts one more consecutive failure for the user and applies `decide(streak)`: a delay before the
+   * next start (never shortening one already set) and possibly the lock. Writes `audit` plus, when it
+   * locks, `lockAudit`, in the same transaction.
+   */
+  recordFailure(
+    userId: string,
+    decide: (streak: number) => { retryAfter: number | null; lock: boolean },
+    audit: readonly AuditDraft[],
+    lockAudit: (streak: number) => AuditDraft,
+  ): Promise<{ streak: number; locked: boolean }>
+  /** Clears the lock, the streak and any delay. Returns whether the user was locked. */
+  unlockUser(userId: string, at: number, audit: readonly AuditDraft[]): Promise<boolean>
+  /** Deletes the user with their assignments and challenges; the audit trail keeps its events. */
+  removeUser(userId: string, audit: readonly AuditDraft[]): Promise<boolean>
+
   /** Adds or replaces several of a user's assignments at once, all or none. */
   saveAssignments(
     userId: string,
@@ -156,15 +246,20 @@ export interface Storage {
   ): Promise<void>
   listAssignments(userId: string): Promise<AssignmentRow[]>
 
-  /** The system by name, and the user, assignment and current challenge when they exist. */
+  /** The account, and the system, user, assignment and current challenge when they exist; null for an unknown account. */
   resolveLogin(accountId: string, system: string, authid: string): Promise<LoginSubject | null>
 
   /**
-   * In one transaction: points the (user, system) assignment at `challenge` first (which serializes
-   * concurrent starts for that pair on the assignment row), moves every live challenge of the pair to
-   * `superseded`, then inserts `challenge`. Returns false, changing nothing, when the assignment is gone.
+   * In one transaction: takes one unit of each send limit, points the (user, system) assignment at
+   * `challenge` (which serializes concurrent starts for that pair on the assignment row), moves every
+   * live challenge of the pair to `superseded`, then inserts `challenge`. When a limit is spent or the
+   * assignment is gone, nothing at all changes.
    */
-  issueChallenge(challenge: ChallengeRow, audit: readonly AuditDraft[]): Promise<boolean>
+  issueChallenge(
+    challenge: ChallengeRow,
+    audit: readonly AuditDraft[],
+    limits: readonly SendLimit[],
+  ): Promise<IssueOutcome>
 
   getChallenge(id: string): Promise<ChallengeRow | null>
   getChallengeByLinkHash(linkHash: string): Promise<ChallengeRow | null>
@@ -186,8 +281,15 @@ export interface Storage {
    */
   reserveAttempt(id: string, at: number): Promise<number | null>
 
-  /** One conditional write; returns whether it moved the challenge. `audit` is written only if it did. */
-  transitionChallenge(move: ChallengeTransition, audit: readonly AuditDraft[]): Promise<boolean>
+  /**
+   * One conditional write; returns whether it moved the challenge. `audit` is written only if it did,
+   * and then, with `resetFailuresOf`, that user's failure streak and delay are cleared too.
+   */
+  transitionChallenge(
+    move: ChallengeTransition,
+    audit: readonly AuditDraft[],
+    resetFailuresOf?: string,
+  ): Promise<boolean>
 
   /**
    * Moves up to `limit` live challenges whose `expiresAt` ≤ `at` to `expired`, writing `audit(row)` for
@@ -195,6 +297,16 @@ export interface Storage {
    */
   expireDue(at: number, limit: number, audit: (expired: ChallengeRow) => AuditDraft): Promise<ChallengeRow[]>
 
+  /** Forgets send-limit windows that ended at or before `at`. */
+  sweepRateLimits(at: number): Promise<number>
+
   appendAudit(audit: readonly AuditDraft[]): Promise<void>
+  /** Events by ascending sequence number, filtered. */
   listAudit(query: AuditQuery): Promise<AuditEvent[]>
+  getAuditHead(accountId: string): Promise<AuditHead | null>
+  /**
+   * Deletes the account's events older than `before` (a prefix of the chain), records the last
+   * deleted one as the anchor, and appends `audit` (the purge's own record). Returns how many went.
+   */
+  purgeAudit(accountId: string, before: number, audit: readonly AuditDraft[]): Promise<number>
 }

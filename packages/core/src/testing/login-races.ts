@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { AccountSettingsInput } from '../account-settings.js'
 import { createEngine, type Engine } from '../engine.js'
 import { argon2PinHasher } from '../pin-hasher.js'
 import type { ChallengeRow, Storage } from '../storage.js'
@@ -110,7 +111,11 @@ interface PreparedLogin {
 }
 
 /** One account, one system with both methods, one user assigned `method`, and a started challenge. */
-async function prepareLogin(storage: Storage, method: 'passwordless' | 'pin'): Promise<PreparedLogin> {
+async function prepareLogin(
+  storage: Storage,
+  method: 'passwordless' | 'pin',
+  settings: AccountSettingsInput = {},
+): Promise<PreparedLogin> {
   const notifier = captureNotifier()
   const engine = createEngine({
     storage,
@@ -119,7 +124,7 @@ async function prepareLogin(storage: Storage, method: 'passwordless' | 'pin'): P
     links: { baseUrl: RACE_BASE_URL },
     hasher: cheapHasher(),
   })
-  const { id: accountId } = await engine.accounts.create({ name: 'Race' })
+  const { id: accountId } = await engine.accounts.create({ name: 'Race', settings })
   const account = engine.account(accountId)
   await account.systems.create({
     name: RACE_SYSTEM,
@@ -128,7 +133,8 @@ async function prepareLogin(storage: Storage, method: 'passwordless' | 'pin'): P
   await account.users.create({ authid: RACE_USER, email: 'racer@example.com' })
   await account.users.assign(RACE_USER, [{ system: RACE_SYSTEM, method }])
   const started = await account.start({ system: RACE_SYSTEM, authid: RACE_USER })
-  if (started.result !== 'success') throw new Error(`race setup could not start: ${started.reason}`)
+  if (started.result !== 'success' || started.challengeId === undefined)
+    throw new Error(`race setup could not start: ${JSON.stringify(started)}`)
   const message = notifier.last()
   const secret = method === 'pin' ? message.pin : message.token
   if (!secret) throw new Error('race setup found no secret in the message')
@@ -169,9 +175,17 @@ export async function racePinChecks(
   return { ...answers, final: await options.storage.getChallenge(login.challengeId) }
 }
 
-/** `total` starts for one user at once. Afterwards exactly one of its challenges may be live. */
-export async function raceStarts(options: RaceOptions): Promise<RaceReport & { readonly live: number }> {
-  const login = await prepareLogin(options.storage, 'passwordless')
+/**
+ * `total` starts for one user at once, under a per-user send limit (default: no practical limit).
+ * Afterwards exactly one of its challenges may be live, and no more than the limit were issued.
+ */
+export async function raceStarts(
+  options: RaceOptions & { readonly perUserPerHour?: number },
+): Promise<RaceReport & { readonly live: number }> {
+  const perUserPerHour = options.perUserPerHour ?? 1_000_000
+  const login = await prepareLogin(options.storage, 'passwordless', {
+    sendLimits: { perUserPerHour, perDestinationPerHour: perUserPerHour },
+  })
   const answers = await raceAcrossProcesses(
     options.shared,
     { kind: 'start', accountId: login.accountId },

@@ -49,9 +49,8 @@ process.on(
         const account = engine.account(job.accountId)
         if (job.kind === 'start') {
           const started = await account.start({ system: RACE_SYSTEM, authid: RACE_USER })
-          return started.result === 'success'
-            ? `success:${started.challengeId}`
-            : `security error:${started.reason}`
+          if (started.result === 'success') return `success:${started.challengeId}`
+          return started.result === 'security error' ? `security error:${started.reason}` : started.result
         }
         const checked = await account.check({ system: RACE_SYSTEM, authid: RACE_USER, pin: job.pin })
         return checked.result === 'security error' ? `security error:${checked.reason}` : checked.result

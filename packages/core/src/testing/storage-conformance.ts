@@ -1,4 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { DEFAULT_SETTINGS, resolveSettings } from '../account-settings.js'
+import { apiKeyDigest, newApiKey } from '../api-keys.js'
+import { auditSealer, verifyAuditChain } from '../audit-chain.js'
 import { ConflictError, StorageError } from '../errors.js'
 import { resolvePolicies } from '../policies.js'
 import { newId, sha256Hex } from '../secrets.js'
@@ -27,6 +30,7 @@ export interface StorageConformanceOptions {
 }
 
 const T0 = Date.UTC(2026, 0, 1, 9)
+const SECRET = 'conformance-secret-conformance-secret'
 
 const draft = (accountId: string, type: string, fields: Partial<AuditDraft> = {}): AuditDraft => ({
   accountId,
@@ -63,9 +67,10 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     beforeEach(async () => {
       under = await options.open()
       storage = under.storage
+      storage.sealAuditWith(auditSealer(SECRET))
       await storage.migrate()
       accountId = newId()
-      await storage.insertAccount({ id: accountId, name: 'Acme', createdAt: T0 })
+      await storage.insertAccount({ id: accountId, name: 'Acme', settings: DEFAULT_SETTINGS, createdAt: T0 })
       system = {
         id: newId(),
         accountId,
@@ -83,6 +88,8 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         email: 'alice@example.com',
         phone: null,
         status: 'active',
+        failureStreak: 0,
+        retryAfter: null,
         createdAt: T0,
         updatedAt: T0,
       }
@@ -127,7 +134,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     const issued = async (fields: Partial<ChallengeRow> = {}) => {
       await assign(fields.method ?? 'passwordless')
       const row = challenge(fields)
-      expect(await storage.issueChallenge(row, [])).toBe(true)
+      expect(await storage.issueChallenge(row, [], [])).toEqual({ issued: true })
       return row
     }
 
@@ -139,7 +146,12 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
 
     describe('accounts, systems and users', () => {
       it('reads back an account, and null for an unknown one', async () => {
-        expect(await storage.getAccount(accountId)).toEqual({ id: accountId, name: 'Acme', createdAt: T0 })
+        expect(await storage.getAccount(accountId)).toEqual({
+          id: accountId,
+          name: 'Acme',
+          settings: DEFAULT_SETTINGS,
+          createdAt: T0,
+        })
         expect(await storage.getAccount('nope')).toBeNull()
       })
 
@@ -157,7 +169,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
 
       it('allows the same system name in another account', async () => {
         const other = newId()
-        await storage.insertAccount({ id: other, name: 'Other', createdAt: T0 })
+        await storage.insertAccount({ id: other, name: 'Other', settings: DEFAULT_SETTINGS, createdAt: T0 })
         await storage.insertSystem({ ...system, id: newId(), accountId: other }, [])
         expect((await storage.getSystem(other, 'payroll'))?.accountId).toBe(other)
       })
@@ -221,8 +233,16 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     })
 
     describe('resolveLogin', () => {
-      it('answers null for an unknown system', async () => {
-        expect(await storage.resolveLogin(accountId, 'nope', 'alice')).toBeNull()
+      it('answers null for an unknown account, and no system for an unknown system', async () => {
+        expect(await storage.resolveLogin('no-such-account', 'payroll', 'alice')).toBeNull()
+        const subject = await storage.resolveLogin(accountId, 'nope', 'alice')
+        expect(subject?.account).toEqual({
+          id: accountId,
+          name: 'Acme',
+          settings: DEFAULT_SETTINGS,
+          createdAt: T0,
+        })
+        expect(subject?.system).toBeNull()
       })
 
       it('finds the system but no user for an unknown authid', async () => {
@@ -240,10 +260,11 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect(subject?.challenge).toBeNull()
       })
 
-      it('never sees another account’s system', async () => {
+      it('never sees another account’s system or user', async () => {
         const other = newId()
-        await storage.insertAccount({ id: other, name: 'Other', createdAt: T0 })
-        expect(await storage.resolveLogin(other, 'payroll', 'alice')).toBeNull()
+        await storage.insertAccount({ id: other, name: 'Other', settings: DEFAULT_SETTINGS, createdAt: T0 })
+        const subject = await storage.resolveLogin(other, 'payroll', 'alice')
+        expect([subject?.system, subject?.user]).toEqual([null, null])
       })
     })
 
@@ -264,10 +285,10 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           [],
         )
         const elsewhere = challenge({ systemId: crm.id, systemName: 'crm' })
-        await storage.issueChallenge(elsewhere, [])
+        await storage.issueChallenge(elsewhere, [], [])
         const first = await issued()
         const second = challenge()
-        expect(await storage.issueChallenge(second, [])).toBe(true)
+        expect(await storage.issueChallenge(second, [], [])).toEqual({ issued: true })
         expect(await storage.getChallenge(first.id)).toMatchObject({
           status: 'superseded',
           completedAt: second.createdAt,
@@ -278,7 +299,10 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
 
       it('changes nothing and answers false when the user is not assigned', async () => {
         const row = challenge()
-        expect(await storage.issueChallenge(row, [draft(accountId, 'challenge.started')])).toBe(false)
+        expect(await storage.issueChallenge(row, [draft(accountId, 'challenge.started')], [])).toEqual({
+          issued: false,
+          reason: 'not_assigned',
+        })
         expect(await storage.getChallenge(row.id)).toBeNull()
         expect(await storage.listAudit({ accountId, limit: 100 })).toEqual([])
       })
@@ -286,8 +310,8 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       it('leaves one live challenge after many concurrent issues for one pair', async () => {
         await assign()
         const rows = Array.from({ length: 20 }, () => challenge())
-        expect(await Promise.all(rows.map((row) => storage.issueChallenge(row, [])))).toEqual(
-          rows.map(() => true),
+        expect(await Promise.all(rows.map((row) => storage.issueChallenge(row, [], [])))).toEqual(
+          rows.map(() => ({ issued: true })),
         )
         const statuses = await Promise.all(
           rows.map(async (row) => (await storage.getChallenge(row.id))?.status),
@@ -317,7 +341,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
 
       it('refuses a superseded link', async () => {
         const first = await issued()
-        await storage.issueChallenge(challenge(), [])
+        await storage.issueChallenge(challenge(), [], [])
         expect(
           await storage.confirmLink(first.linkHash as string, T0, () => draft(accountId, 'x')),
         ).toBeNull()
@@ -433,7 +457,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           [],
         )
         const later = challenge({ systemId: crm.id, systemName: 'crm', expiresAt: T0 + 5000 })
-        await storage.issueChallenge(later, [])
+        await storage.issueChallenge(later, [], [])
         const expired = await storage.expireDue(T0 + 1000, 100, (c) =>
           draft(accountId, 'challenge.expired', { challengeId: c.id }),
         )
@@ -453,7 +477,11 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
             [{ userId: user.id, systemId: s.id, method: 'passwordless', channel: null }],
             [],
           )
-          await storage.issueChallenge(challenge({ systemId: s.id, systemName: s.name, expiresAt: T0 }), [])
+          await storage.issueChallenge(
+            challenge({ systemId: s.id, systemName: s.name, expiresAt: T0 }),
+            [],
+            [],
+          )
         }
         expect(
           await storage.expireDue(T0, 2, (c) => draft(accountId, 'x', { challengeId: c.id })),
@@ -470,7 +498,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     describe('audit trail', () => {
       it('numbers each account’s events from 1 without gaps and pages them by sequence', async () => {
         const other = newId()
-        await storage.insertAccount({ id: other, name: 'Other', createdAt: T0 })
+        await storage.insertAccount({ id: other, name: 'Other', settings: DEFAULT_SETTINGS, createdAt: T0 })
         await storage.appendAudit([draft(accountId, 'a'), draft(other, 'x'), draft(accountId, 'b')])
         await storage.appendAudit([
           draft(accountId, 'c', { details: { nested: { n: 1 } }, reason: 'wrong_pin' }),
@@ -492,6 +520,280 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         )
         const seqs = (await storage.listAudit({ accountId, limit: 100 })).map((e) => e.seq)
         expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+      })
+    })
+
+    describe('account settings and API keys', () => {
+      it('lists accounts and updates an account’s settings', async () => {
+        const settings = resolveSettings({ uniformResponses: true, sendLimits: { perUserPerHour: 9 } })
+        await storage.updateAccountSettings(accountId, settings, [
+          draft(accountId, 'account.settings.updated'),
+        ])
+        expect((await storage.getAccount(accountId))?.settings).toEqual(settings)
+        expect((await storage.listAccounts()).map((a) => a.id)).toContain(accountId)
+      })
+
+      it('stores a key by its SHA-256, finds it, and revokes it once', async () => {
+        const key = newApiKey()
+        const row = {
+          id: newId(),
+          accountId,
+          name: 'web',
+          ...apiKeyDigest(key),
+          scopes: ['admin', 'auth'] as const,
+          createdAt: T0,
+          lastUsedAt: null,
+          expiresAt: T0 + 1000,
+          revokedAt: null,
+        }
+        await storage.insertApiKey(row, [])
+        expect(await storage.getApiKeyBySha256(row.sha256)).toEqual(row)
+        expect(await storage.listApiKeys(accountId)).toEqual([row])
+        expect(await storage.revokeApiKey('other-account', row.id, T0 + 5, [])).toBe(false)
+        expect(
+          await storage.revokeApiKey(accountId, row.id, T0 + 5, [draft(accountId, 'apikey.revoked')]),
+        ).toBe(true)
+        expect(await storage.revokeApiKey(accountId, row.id, T0 + 9, [])).toBe(false)
+        expect((await storage.getApiKeyBySha256(row.sha256))?.revokedAt).toBe(T0 + 5)
+        await expect(storage.insertApiKey({ ...row, id: newId() }, [])).rejects.toThrow()
+      })
+
+      it('records a key’s use at most once per interval', async () => {
+        const row = {
+          id: newId(),
+          accountId,
+          name: 'web',
+          ...apiKeyDigest(newApiKey()),
+          scopes: ['auth'] as const,
+          createdAt: T0,
+          lastUsedAt: null,
+          expiresAt: null,
+          revokedAt: null,
+        }
+        await storage.insertApiKey(row, [])
+        for (const at of [T0 + 10, T0 + 20_000, T0 + 59_999, T0 + 60_010, T0 + 60_020])
+          await storage.touchApiKey(row.id, at, 60_000)
+        expect((await storage.getApiKeyBySha256(row.sha256))?.lastUsedAt).toBe(T0 + 60_010)
+      })
+    })
+
+    describe('failure streaks and users', () => {
+      const decide = (streak: number) => ({
+        retryAfter: streak >= 2 ? T0 + streak * 1000 : null,
+        lock: streak >= 4,
+      })
+      const lockAudit = (streak: number) => draft(accountId, 'user.locked', { details: { streak } })
+
+      it('counts consecutive failures, sets delays that never shrink, and locks', async () => {
+        const results = []
+        for (let i = 0; i < 4; i++)
+          results.push(await storage.recordFailure(user.id, decide, [draft(accountId, 'f')], lockAudit))
+        expect(results).toEqual([
+          { streak: 1, locked: false },
+          { streak: 2, locked: false },
+          { streak: 3, locked: false },
+          { streak: 4, locked: true },
+        ])
+        expect(await storage.getUser(accountId, 'alice')).toMatchObject({
+          failureStreak: 4,
+          retryAfter: T0 + 4000,
+          status: 'locked',
+        })
+        await storage.recordFailure(user.id, () => ({ retryAfter: T0 + 1, lock: false }), [], lockAudit)
+        expect((await storage.getUser(accountId, 'alice'))?.retryAfter).toBe(T0 + 4000)
+        expect((await storage.listAudit({ accountId, limit: 100 })).map((e) => e.type)).toEqual([
+          'f',
+          'f',
+          'f',
+          'f',
+          'user.locked',
+        ])
+      })
+
+      it('counts every one of many concurrent failures', async () => {
+        await Promise.all(
+          Array.from({ length: 20 }, () =>
+            storage.recordFailure(user.id, () => ({ retryAfter: null, lock: false }), [], lockAudit),
+          ),
+        )
+        expect((await storage.getUser(accountId, 'alice'))?.failureStreak).toBe(20)
+      })
+
+      it('resets the streak and delay with a successful transition', async () => {
+        const row = await issued()
+        await storage.recordFailure(user.id, decide, [], lockAudit)
+        await storage.recordFailure(user.id, decide, [], lockAudit)
+        await storage.transitionChallenge(
+          { id: row.id, from: ['pending'], to: 'authenticated', at: T0, reported: true },
+          [],
+          user.id,
+        )
+        expect(await storage.getUser(accountId, 'alice')).toMatchObject({
+          failureStreak: 0,
+          retryAfter: null,
+        })
+      })
+
+      it('unlocks a locked user and says whether it was locked', async () => {
+        for (let i = 0; i < 4; i++) await storage.recordFailure(user.id, decide, [], lockAudit)
+        expect(await storage.unlockUser(user.id, T0 + 1, [draft(accountId, 'user.unlocked')])).toBe(true)
+        expect(await storage.getUser(accountId, 'alice')).toMatchObject({
+          status: 'active',
+          failureStreak: 0,
+          retryAfter: null,
+        })
+        expect(await storage.unlockUser(user.id, T0 + 2, [])).toBe(false)
+      })
+
+      it('removes a user with assignments and challenges, keeping the audit trail', async () => {
+        const row = await issued()
+        await storage.appendAudit([draft(accountId, 'before')])
+        expect(await storage.removeUser(user.id, [draft(accountId, 'user.removed')])).toBe(true)
+        expect(await storage.getUser(accountId, 'alice')).toBeNull()
+        expect(await storage.getChallenge(row.id)).toBeNull()
+        expect(await storage.listAssignments(user.id)).toEqual([])
+        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.type)).toEqual([
+          'before',
+          'user.removed',
+        ])
+        expect(await storage.removeUser(user.id, [])).toBe(false)
+      })
+    })
+
+    describe('send limits', () => {
+      const limit = { key: 'user:x', limit: 2, windowMs: 60_000 }
+
+      it('issues within a limit, then refuses with the window’s end and changes nothing', async () => {
+        await assign()
+        const outcomes = []
+        for (let i = 0; i < 3; i++)
+          outcomes.push(await storage.issueChallenge(challenge({ createdAt: T0 + i }), [], [limit]))
+        expect(outcomes).toEqual([
+          { issued: true },
+          { issued: true },
+          { issued: false, reason: 'rate_limited', key: 'user:x', retryAfter: T0 + 60_000 },
+        ])
+        const current = (await storage.resolveLogin(accountId, 'payroll', 'alice'))?.challenge
+        expect(current?.createdAt).toBe(T0 + 1)
+      })
+
+      it('spends no limit when another limit refuses', async () => {
+        await assign()
+        const other = { key: 'account:x', limit: 1, windowMs: 60_000 }
+        await storage.issueChallenge(challenge(), [], [other])
+        expect(await storage.issueChallenge(challenge(), [], [limit, other])).toMatchObject({
+          issued: false,
+          key: 'account:x',
+        })
+        expect(await storage.issueChallenge(challenge(), [], [limit])).toEqual({ issued: true })
+        expect(await storage.issueChallenge(challenge(), [], [limit])).toEqual({ issued: true })
+      })
+
+      it('starts a new window when the old one ends, and sweeps ended windows', async () => {
+        await assign()
+        await storage.issueChallenge(challenge({ createdAt: T0 }), [], [limit])
+        await storage.issueChallenge(challenge({ createdAt: T0 }), [], [limit])
+        expect(await storage.issueChallenge(challenge({ createdAt: T0 + 60_000 }), [], [limit])).toEqual({
+          issued: true,
+        })
+        expect(await storage.sweepRateLimits(T0 + 60_000)).toBe(0)
+        expect(await storage.sweepRateLimits(T0 + 120_000)).toBe(1)
+      })
+
+      it('never issues more than the limit to concurrent starts', async () => {
+        await assign()
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, () => storage.issueChallenge(challenge(), [], [limit])),
+        )
+        expect(outcomes.filter((o) => o.issued)).toHaveLength(2)
+      })
+    })
+
+    describe('audit chain', () => {
+      it('chains each event to the previous one and verifies', async () => {
+        await storage.appendAudit([
+          draft(accountId, 'a'),
+          draft(accountId, 'b', { details: { z: 1, a: [1, { y: 2, b: 3 }] } }),
+        ])
+        await storage.appendAudit([draft(accountId, 'c')])
+        const events = await storage.listAudit({ accountId, limit: 10 })
+        expect(events[0]?.prevMac).toBeNull()
+        expect(events[1]?.prevMac).toBe(events[0]?.mac)
+        expect(events[2]?.prevMac).toBe(events[1]?.mac)
+        expect(await storage.getAuditHead(accountId)).toEqual({
+          seq: 3,
+          mac: events[2]?.mac,
+          anchorSeq: 0,
+          anchorMac: null,
+        })
+        expect(await verifyAuditChain(storage, SECRET, accountId)).toEqual({
+          ok: true,
+          events: 3,
+          lastSeq: 3,
+        })
+        expect(await verifyAuditChain(storage, `${SECRET}-other`, accountId)).toMatchObject({
+          ok: false,
+          firstBadSeq: 1,
+        })
+      })
+
+      it('filters events by time, system, authid, type and outcome', async () => {
+        await storage.appendAudit([
+          draft(accountId, 'challenge.started', { at: T0, system: 'payroll', authid: 'alice' }),
+          draft(accountId, 'challenge.checked', {
+            at: T0 + 10,
+            system: 'crm',
+            authid: 'bob',
+            outcome: 'security error',
+          }),
+          draft(accountId, 'challenge.checked', {
+            at: T0 + 20,
+            system: 'payroll',
+            authid: 'alice',
+            outcome: 'authenticated',
+          }),
+        ])
+        const seqs = async (filters: object) =>
+          (await storage.listAudit({ accountId, limit: 10, ...filters })).map((e) => e.seq)
+        expect(await seqs({ since: T0 + 10 })).toEqual([2, 3])
+        expect(await seqs({ until: T0 + 10 })).toEqual([1])
+        expect(await seqs({ system: 'payroll' })).toEqual([1, 3])
+        expect(await seqs({ authid: 'bob' })).toEqual([2])
+        expect(await seqs({ type: 'challenge.checked', outcome: 'authenticated' })).toEqual([3])
+      })
+
+      it('purges a prefix, leaves an anchor, and still verifies', async () => {
+        await storage.appendAudit([1, 2, 3, 4].map((i) => draft(accountId, `e${i}`, { at: T0 + i * 1000 })))
+        expect(
+          await storage.purgeAudit(accountId, T0 + 3000, [
+            draft(accountId, 'audit.purged', { at: T0 + 9000 }),
+          ]),
+        ).toBe(2)
+        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.type)).toEqual([
+          'e3',
+          'e4',
+          'audit.purged',
+        ])
+        expect(await storage.getAuditHead(accountId)).toMatchObject({ seq: 5, anchorSeq: 2 })
+        expect(await verifyAuditChain(storage, SECRET, accountId)).toEqual({
+          ok: true,
+          events: 3,
+          lastSeq: 5,
+        })
+        expect(await storage.purgeAudit(accountId, T0, [])).toBe(0)
+      })
+
+      it('refuses to append before a sealer is set', async () => {
+        const fresh = await options.open()
+        try {
+          await fresh.storage.migrate()
+          await expect(fresh.storage.appendAudit([draft(accountId, 'x')])).rejects.toBeInstanceOf(
+            StorageError,
+          )
+        } finally {
+          await fresh.storage.close()
+          await fresh.cleanup?.()
+        }
       })
     })
 
@@ -547,6 +849,19 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect(results.filter((r) => r.startsWith('success:'))).toHaveLength(20)
         expect(live).toBe(1)
         expect(final?.status).toBe('pending')
+      }, 60_000)
+
+      it('issues no more than the send limit to 20 concurrent starts for one user', async () => {
+        // One challenge is issued by the setup, so 4 of the 20 fit under a limit of 5.
+        const { results, live } = await raceStarts({
+          storage,
+          shared: shared(),
+          total: 20,
+          perUserPerHour: 5,
+        })
+        expect(results.filter((r) => r.startsWith('success:'))).toHaveLength(4)
+        expect(results.filter((r) => r === 'rate limited')).toHaveLength(16)
+        expect(live).toBe(1)
       }, 60_000)
     })
   })

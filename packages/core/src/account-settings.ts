@@ -1,0 +1,115 @@
+import { ValidationError } from './errors.js'
+
+/** Send limits (S18): how many messages may go out, per subject and window. */
+export interface SendLimits {
+  readonly perUserPerHour: number
+  readonly perDestinationPerHour: number
+  readonly perApiKeyPerMinute: number
+  readonly perAccountPerDay: number
+}
+
+/** Growing delays after consecutive failures, and the lock (S17). */
+export interface LockoutPolicy {
+  /** Failures allowed before any delay (typos happen). */
+  readonly freeFailures: number
+  /** The first delay; each further failure doubles it, up to `maxDelaySeconds`. */
+  readonly baseDelaySeconds: number
+  readonly maxDelaySeconds: number
+  /** Consecutive failures at which the user is locked until an administrator unlocks. */
+  readonly lockAfter: number
+}
+
+export interface AccountSettings {
+  /** S20: `start` answers `success` for unknown users and systems and unassigned users, sends nothing. */
+  readonly uniformResponses: boolean
+  readonly sendLimits: SendLimits
+  readonly lockout: LockoutPolicy
+  /** Days audit events are kept; `runDue` purges older ones, leaving an anchor. Null keeps everything. */
+  readonly auditRetentionDays: number | null
+}
+
+export interface AccountSettingsInput {
+  readonly uniformResponses?: boolean
+  readonly sendLimits?: Partial<SendLimits>
+  readonly lockout?: Partial<LockoutPolicy>
+  readonly auditRetentionDays?: number | null
+}
+
+/** SECURITY.md S17 and S18 defaults. */
+export const DEFAULT_SETTINGS: AccountSettings = {
+  uniformResponses: false,
+  sendLimits: {
+    perUserPerHour: 5,
+    perDestinationPerHour: 10,
+    perApiKeyPerMinute: 120,
+    perAccountPerDay: 10_000,
+  },
+  lockout: { freeFailures: 4, baseDelaySeconds: 30, maxDelaySeconds: 3600, lockAfter: 100 },
+  auditRetentionDays: null,
+}
+
+function whole(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw new ValidationError(field, `must be a whole number from ${min} to ${max}`)
+  return value
+}
+
+function object(field: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ValidationError(field, 'must be an object')
+  return value as Record<string, unknown>
+}
+
+/** Merges `input` over `base`, validating every field; throws `ValidationError` naming it. */
+export function resolveSettings(input: unknown, base: AccountSettings = DEFAULT_SETTINGS): AccountSettings {
+  if (input === undefined || input === null) return base
+  const given = object('settings', input) as AccountSettingsInput
+  const limits = given.sendLimits === undefined ? {} : object('settings.sendLimits', given.sendLimits)
+  const lockout = given.lockout === undefined ? {} : object('settings.lockout', given.lockout)
+  const uniformResponses = given.uniformResponses ?? base.uniformResponses
+  if (typeof uniformResponses !== 'boolean')
+    throw new ValidationError('settings.uniformResponses', 'must be true or false')
+  const limit = (key: keyof SendLimits) =>
+    whole(`settings.sendLimits.${key}`, limits[key] ?? base.sendLimits[key], 1, 10_000_000)
+  const lock = (key: keyof LockoutPolicy, min: number, max: number) =>
+    whole(`settings.lockout.${key}`, lockout[key] ?? base.lockout[key], min, max)
+  const retention = Object.hasOwn(given, 'auditRetentionDays')
+    ? given.auditRetentionDays
+    : base.auditRetentionDays
+  const resolved: AccountSettings = {
+    uniformResponses,
+    sendLimits: {
+      perUserPerHour: limit('perUserPerHour'),
+      perDestinationPerHour: limit('perDestinationPerHour'),
+      perApiKeyPerMinute: limit('perApiKeyPerMinute'),
+      perAccountPerDay: limit('perAccountPerDay'),
+    },
+    lockout: {
+      freeFailures: lock('freeFailures', 0, 99),
+      baseDelaySeconds: lock('baseDelaySeconds', 1, 86_400),
+      maxDelaySeconds: lock('maxDelaySeconds', 1, 86_400),
+      // S17: never more than 100 consecutive failures before a lock.
+      lockAfter: lock('lockAfter', 1, 100),
+    },
+    auditRetentionDays:
+      retention === null || retention === undefined
+        ? null
+        : whole('settings.auditRetentionDays', retention, 1, 36_500),
+  }
+  if (resolved.lockout.maxDelaySeconds < resolved.lockout.baseDelaySeconds)
+    throw new ValidationError('settings.lockout.maxDelaySeconds', 'must be at least baseDelaySeconds')
+  return resolved
+}
+
+/** What a failure streak means: when the user may start again, and whether they are now locked. */
+export function delayAfter(
+  streak: number,
+  lockout: LockoutPolicy,
+  now: number,
+): { retryAfter: number | null; lock: boolean } {
+  if (streak >= lockout.lockAfter) return { retryAfter: null, lock: true }
+  if (streak <= lockout.freeFailures) return { retryAfter: null, lock: false }
+  const doublings = Math.min(streak - lockout.freeFailures - 1, 30)
+  const seconds = Math.min(lockout.baseDelaySeconds * 2 ** doublings, lockout.maxDelaySeconds)
+  return { retryAfter: now + seconds * 1000, lock: false }
+}

@@ -1,0 +1,127 @@
+import { apiKeyDigest, isWellFormedApiKey, newApiKey, SCOPES, type Scope } from './api-keys.js'
+import type { EngineContext } from './engine-context.js'
+import { ValidationError } from './errors.js'
+import type { Account } from './model.js'
+import { newId } from './secrets.js'
+import type { ApiKeyRow, AuditDraft } from './storage.js'
+
+/** A key as listed: never the key itself, nor its hash. */
+export interface ApiKeyInfo {
+  readonly id: string
+  readonly name: string
+  /** Enough of the key to tell keys apart (`fsk_3fQ9aZ`). */
+  readonly prefix: string
+  readonly scopes: readonly Scope[]
+  readonly createdAt: Date
+  readonly lastUsedAt: Date | null
+  readonly expiresAt: Date | null
+  readonly revokedAt: Date | null
+}
+
+/** Manages an account's API keys (S22–S23). */
+export interface ApiKeysAdmin {
+  /** Creates a key and returns it, the only time it is ever shown. */
+  create(input: {
+    readonly name: string
+    readonly scopes: readonly Scope[]
+    readonly expiresAt?: Date | null
+  }): Promise<ApiKeyInfo & { readonly key: string }>
+  list(): Promise<ApiKeyInfo[]>
+  /** Revokes at once. Returns false when the key is unknown or already revoked. */
+  revoke(id: string): Promise<boolean>
+}
+
+/** Who an API key speaks for, as `engine.accounts.authenticateKey` answers. */
+export interface KeyIdentity {
+  readonly account: Account
+  readonly scopes: readonly Scope[]
+  readonly keyId: string
+}
+
+/** `lastUsedAt` is written at most once a minute per key, not on every call. */
+const LAST_USED_RESOLUTION_MS = 60_000
+
+const info = (row: ApiKeyRow): ApiKeyInfo => ({
+  id: row.id,
+  name: row.name,
+  prefix: row.prefix,
+  scopes: row.scopes,
+  createdAt: new Date(row.createdAt),
+  lastUsedAt: row.lastUsedAt === null ? null : new Date(row.lastUsedAt),
+  expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt),
+  revokedAt: row.revokedAt === null ? null : new Date(row.revokedAt),
+})
+
+export function apiKeysAdmin(
+  ctx: EngineContext,
+  accountId: string,
+  ready: () => Promise<void>,
+  audit: (type: string, fields: Partial<AuditDraft>) => AuditDraft,
+): ApiKeysAdmin {
+  const { storage, clock } = ctx
+  return {
+    async create(input) {
+      if (typeof input !== 'object' || input === null)
+        throw new ValidationError('apiKey', 'must be an object')
+      const name = typeof input.name === 'string' ? input.name.normalize('NFKC').trim() : ''
+      if (name.length === 0 || name.length > 200)
+        throw new ValidationError('name', 'must be 1 to 200 characters')
+      if (
+        !Array.isArray(input.scopes) ||
+        input.scopes.length === 0 ||
+        input.scopes.some((s) => !SCOPES.includes(s))
+      )
+        throw new ValidationError('scopes', `must list one or more of ${SCOPES.join(', ')}`)
+      const now = clock.now()
+      const expiresAt = input.expiresAt ?? null
+      if (
+        expiresAt !== null &&
+        (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now)
+      )
+        throw new ValidationError('expiresAt', 'must be a date in the future')
+      await ready()
+      const key = newApiKey()
+      const row: ApiKeyRow = {
+        id: newId(),
+        accountId,
+        name,
+        ...apiKeyDigest(key),
+        scopes: [...new Set(input.scopes)].sort(),
+        createdAt: now,
+        lastUsedAt: null,
+        expiresAt: expiresAt?.getTime() ?? null,
+        revokedAt: null,
+      }
+      await storage.insertApiKey(row, [
+        audit('apikey.created', { details: { keyId: row.id, name, prefix: row.prefix, scopes: row.scopes } }),
+      ])
+      return { ...info(row), key }
+    },
+    async list() {
+      return (await storage.listApiKeys(accountId)).map(info)
+    },
+    async revoke(id) {
+      if (typeof id !== 'string' || id.length === 0) throw new ValidationError('id', 'must be a key id')
+      return storage.revokeApiKey(accountId, id, clock.now(), [
+        audit('apikey.revoked', { details: { keyId: id } }),
+      ])
+    },
+  }
+}
+
+/** Resolves a presented key to its account and scopes, or null; records use at most once a minute. */
+export async function authenticateKey(ctx: EngineContext, key: unknown): Promise<KeyIdentity | null> {
+  if (!isWellFormedApiKey(key)) return null
+  const row = await ctx.storage.getApiKeyBySha256(apiKeyDigest(key).sha256)
+  const now = ctx.clock.now()
+  if (!row || row.revokedAt !== null || (row.expiresAt !== null && now >= row.expiresAt)) return null
+  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS)
+    await ctx.storage.touchApiKey(row.id, now, LAST_USED_RESOLUTION_MS)
+  const account = await ctx.storage.getAccount(row.accountId)
+  if (!account) return null
+  return {
+    account: { id: account.id, name: account.name, createdAt: new Date(account.createdAt) },
+    scopes: row.scopes,
+    keyId: row.id,
+  }
+}
