@@ -22,4 +22,8 @@ export interface EngineEvents {
     event: ChallengeEvent & { readonly reason: SecurityReason; readonly final: boolean },
   ) => void
   'challenge.expired': (event: ChallengeEvent) => void
+  /** The notifier accepted (`sent`) or refused (`failed`) a challenge's message. */
+  'challenge.delivery': (
+    event: ChallengeEvent & { readonly channel: Channel; readonly status: 'sent' | 'failed' },
+  ) => void
 }

@@ -410,3 +410,25 @@ describe('events and audit', () => {
     expect(everything).not.toContain('+14155552671')
   })
 })
+
+describe('check with a numeric PIN', () => {
+  it('pads a JSON-number PIN with leading zeros to the policy’s length', async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin' }])
+    await f.acme.settings.update({ sendLimits: { perUserPerHour: 1000, perDestinationPerHour: 1000 } })
+    // Find a PIN with a leading zero, as the guide's numeric form loses it.
+    for (let i = 0; i < 200; i++) {
+      await f.acme.start(login)
+      const pin = f.notifier.last().pin as string
+      if (!pin.startsWith('0')) continue
+      expect(await f.acme.check({ ...login, pin: Number(pin) })).toMatchObject({ result: 'authenticated' })
+      return
+    }
+    throw new Error('no PIN with a leading zero in 200 starts')
+  })
+
+  it('refuses a PIN that is neither digits nor a whole number', async () => {
+    await expect(f.acme.check({ ...login, pin: 1.5 })).rejects.toMatchObject({ field: 'pin' })
+    await expect(f.acme.check({ ...login, pin: -1 })).rejects.toMatchObject({ field: 'pin' })
+    await expect(f.acme.check({ ...login, pin: {} as never })).rejects.toMatchObject({ field: 'pin' })
+  })
+})

@@ -2,7 +2,7 @@ import type { AccountSettings } from './account-settings.js'
 import { delayAfter } from './account-settings.js'
 import { maskDestination } from './contact-points.js'
 import { type EngineContext, emit } from './engine-context.js'
-import { NotFoundError, StorageError } from './errors.js'
+import { NotFoundError, StorageError, ValidationError } from './errors.js'
 import type { ChallengeEvent } from './events.js'
 import { contextString, requireContext, requireName } from './login-input.js'
 import { composeMessage } from './messages.js'
@@ -17,11 +17,14 @@ export interface StartInput {
   readonly context?: Readonly<Record<string, string | number | boolean>>
 }
 
-/** What a host passes to `check`; `pin` only for PIN challenges. */
+/**
+ * What a host passes to `check`; `pin` only for PIN challenges. A number (the product guide sends
+ * `"pin": 12345678`) is left-padded with zeros to the challenge's PIN length.
+ */
 export interface CheckInput {
   readonly system: string
   readonly authid: string
-  readonly pin?: string
+  readonly pin?: string | number
 }
 
 /** How many times `check` re-reads a challenge that moved under it before giving up. */
@@ -38,6 +41,19 @@ export interface StartOptions {
 const MASKED: ReadonlySet<SecurityReason> = new Set(['unknown_system', 'unknown_user', 'not_assigned'])
 
 const HOUR = 3_600_000
+
+/** A PIN as typed: a string of at most 32 characters, or a whole number that fits a 10-digit PIN. */
+function requirePin(value: unknown): string | number | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0 || value >= 1e10)
+      throw new ValidationError('pin', 'must be a string of digits or a whole number of at most 10 digits')
+    return value
+  }
+  if (typeof value !== 'string' || value.length > 32)
+    throw new ValidationError('pin', 'must be a string of at most 32 characters')
+  return value
+}
 
 /** The checks shared by `start` and `check`, in the order the reasons are reported. */
 function refuseSubject(subject: LoginSubject): Refusal | null {
@@ -258,6 +274,11 @@ async function deliver(
     }
     ctx.logger.warn('delivery failed', { challengeId: row.id, ...details })
   }
+  emit(ctx, 'challenge.delivery', {
+    ...challengeEvent(row, ctx.clock.now()),
+    channel: message.channel,
+    status: outcome,
+  })
   await ctx.storage.appendAudit([
     {
       accountId: row.accountId,
@@ -289,7 +310,7 @@ export async function checkLogin(
 ): Promise<CheckResult> {
   const systemName = requireName(input?.system, 'system')
   const authid = requireName(input.authid, 'authid')
-  const pin = input.pin === undefined || input.pin === null ? null : String(input.pin)
+  const pin = requirePin(input.pin)
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
   const { lockout } = subject.account.settings
@@ -379,7 +400,8 @@ export async function checkLogin(
     } else if (row.status === 'pending') {
       if (pin === null) return { result: 'pending', challengeId: row.id, method: row.method }
       if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
-      const verdict = await verifyPin(ctx, row, pin, draft, countFailure)
+      const typed = typeof pin === 'number' ? String(pin).padStart(row.pinLength ?? 0, '0') : pin
+      const verdict = await verifyPin(ctx, row, typed, draft, countFailure)
       if (verdict) return verdict
     } else {
       return refuse(row, 'no_pending_challenge')

@@ -1,0 +1,160 @@
+import {
+  type AccountHandle,
+  type CheckResult,
+  ConflictError,
+  type Engine,
+  type KeyIdentity,
+  NotFoundError,
+  type Scope,
+  type StartResult,
+  ValidationError,
+} from '@flexsecure/core'
+import { type Context, Hono } from 'hono'
+import { adminRoutes } from './admin-routes.js'
+import { BadRequest, readJson } from './json-body.js'
+import {
+  badFormPage,
+  confirmPage,
+  deadEndPage,
+  formTokens,
+  LINK_PAGE_HEADERS,
+  outcomePage,
+} from './link-pages.js'
+import { metrics as createMetrics } from './metrics.js'
+import { openApiDocument } from './openapi.js'
+import { pollLimiter } from './poll-limiter.js'
+import { CheckBody, StartBody } from './schemas.js'
+
+export interface HttpHandlerOptions {
+  readonly engine: Engine
+  /** The engine's secret: keys the link pages' form tokens. */
+  readonly secret: string
+  /** Milliseconds since the epoch; injectable for tests. */
+  readonly now?: () => number
+  /** S19: polls per (account, system, authid): a burst, refilled per second. */
+  readonly polling?: { readonly burst?: number; readonly perSecond?: number }
+}
+
+type Env = { Variables: { identity: KeyIdentity; account: AccountHandle } }
+
+const json = (c: Context, body: unknown, status: number, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  })
+
+const retryAfterSeconds = (until: number, now: number) => String(Math.max(1, Math.ceil((until - now) / 1000)))
+
+/**
+ * FlexSecure's HTTP API (ARCHITECTURE.md section 4) as a web-standard handler: `POST /v1/start`,
+ * `POST /v1/check`, the link pages, `/v1/admin/…`, `/v1/openapi.json`, `/healthz` and `/metrics`.
+ *
+ * ```ts
+ * const handler = createHttpHandler({ engine, secret })
+ * const response = await handler(new Request('https://auth.example.com/healthz'))
+ * ```
+ */
+export function createHttpHandler(options: HttpHandlerOptions): (request: Request) => Promise<Response> {
+  const { engine } = options
+  const now = options.now ?? Date.now
+  const counters = createMetrics(engine)
+  const polls = pollLimiter(options.polling)
+  const forms = formTokens(options.secret)
+  const openapi = JSON.stringify(openApiDocument())
+  const app = new Hono<Env>()
+
+  app.onError((error, c) => {
+    if (error instanceof BadRequest)
+      return json(
+        c,
+        { result: 'bad request', error: error.message, ...(error.field ? { field: error.field } : {}) },
+        error.status,
+      )
+    if (error instanceof ConflictError)
+      return json(c, { result: 'conflict', error: error.message, field: error.field }, 409)
+    if (error instanceof ValidationError)
+      return json(c, { result: 'bad request', error: error.message, field: error.field }, 400)
+    if (error instanceof NotFoundError) return json(c, { result: 'not found', error: error.message }, 404)
+    console.error('[flexsecure] request failed', c.req.method, new URL(c.req.url).pathname, error)
+    return json(c, { result: 'error', error: 'the server could not complete the request' }, 500)
+  })
+  app.notFound((c) =>
+    json(
+      c,
+      { result: 'not found', error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` },
+      404,
+    ),
+  )
+
+  /** The `apikey` header (never the URL, S22) resolved to its account; `scope` must be among its scopes. */
+  const requireKey = (scope: Scope) => async (c: Context<Env>, next: () => Promise<void>) => {
+    const identity = await engine.accounts.authenticateKey(c.req.header('apikey') ?? '')
+    if (!identity) return json(c, { result: 'security error', reason: 'invalid_key' }, 403)
+    if (!identity.scopes.includes(scope))
+      return json(c, { result: 'security error', reason: 'forbidden_scope' }, 403)
+    c.set('identity', identity)
+    c.set('account', engine.account(identity.account.id, { actor: identity.keyId }))
+    await next()
+  }
+
+  app.get('/healthz', (c) => json(c, { status: 'ok' }, 200))
+  app.get(
+    '/metrics',
+    () => new Response(counters.render(), { headers: { 'content-type': 'text/plain; version=0.0.4' } }),
+  )
+  app.get(
+    '/v1/openapi.json',
+    () => new Response(openapi, { headers: { 'content-type': 'application/json' } }),
+  )
+
+  app.post('/v1/start', requireKey('auth'), async (c) => {
+    const body = await readJson(c.req.raw, StartBody)
+    const answer: StartResult = await c.var.account.start(body, { apiKeyId: c.var.identity.keyId })
+    counters.count('starts', answer.result)
+    if (answer.result === 'rate limited')
+      return json(c, answer, 429, { 'retry-after': retryAfterSeconds(answer.retryAfter.getTime(), now()) })
+    return json(c, answer, answer.result === 'success' ? 200 : 403)
+  })
+
+  app.post('/v1/check', requireKey('auth'), async (c) => {
+    const body = await readJson(c.req.raw, CheckBody)
+    const wait = polls.take(`${c.var.identity.account.id}\u0000${body.system}\u0000${body.authid}`, now())
+    if (wait > 0) {
+      counters.count('checks', 'rate limited')
+      return json(c, { result: 'rate limited', retryAfter: new Date(now() + wait) }, 429, {
+        'retry-after': retryAfterSeconds(now() + wait, now()),
+      })
+    }
+    const answer: CheckResult = await c.var.account.check(body)
+    counters.count('checks', answer.result)
+    const status = answer.result === 'authenticated' ? 200 : answer.result === 'pending' ? 202 : 403
+    return json(c, answer, status)
+  })
+
+  app.get('/v1/links/:token', async (c) => {
+    const token = c.req.param('token')
+    const view = await engine.links.inspect(token)
+    if (view.status !== 'pending') {
+      const dead = deadEndPage(view.status)
+      return new Response(dead.html, { status: dead.status, headers: LINK_PAGE_HEADERS })
+    }
+    return new Response(confirmPage(view, forms.make(token)), { status: 200, headers: LINK_PAGE_HEADERS })
+  })
+
+  app.post('/v1/links/:token', async (c) => {
+    const token = c.req.param('token')
+    const type = c.req.header('content-type') ?? ''
+    const form = /^application\/x-www-form-urlencoded/i.test(type) ? await c.req.parseBody() : {}
+    if (!forms.verify(token, form.form)) {
+      const bad = badFormPage()
+      return new Response(bad.html, { status: bad.status, headers: LINK_PAGE_HEADERS })
+    }
+    const outcome = outcomePage(await engine.links.confirm(token))
+    return new Response(outcome.html, { status: outcome.status, headers: LINK_PAGE_HEADERS })
+  })
+
+  app.use('/v1/admin/*', requireKey('admin'))
+  app.route('/v1/admin', adminRoutes())
+
+  return async (request) => app.fetch(request)
+}

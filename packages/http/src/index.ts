@@ -1,0 +1,2 @@
+export { createHttpHandler, type HttpHandlerOptions } from './http-handler.js'
+export { openApiDocument } from './openapi.js'

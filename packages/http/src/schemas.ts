@@ -1,0 +1,81 @@
+import { z } from 'zod'
+
+// Every request body is checked against one of these (S28). They are also the source of the
+// OpenAPI document, so what is documented is what is enforced.
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+export const Name = z.string().min(1).max(256)
+
+/** `context` on start: a flat map of at most 32 keys to short strings, numbers or booleans. */
+export const Context = z
+  .record(z.string().min(1).max(64), z.union([z.string().max(1024), z.number(), z.boolean()]))
+  .refine((value) => Object.keys(value).length <= 32, 'must have at most 32 keys')
+  .refine((value) => !Object.keys(value).some((key) => FORBIDDEN_KEYS.has(key)), 'has a forbidden key')
+
+export const StartBody = z.strictObject({ system: Name, authid: Name, context: Context.optional() })
+
+export const CheckBody = z.strictObject({
+  system: Name,
+  authid: Name,
+  /** A string as typed, or a JSON number (left-padded with zeros to the PIN length). */
+  pin: z.union([z.string().max(32), z.number().int().min(0).max(9_999_999_999)]).optional(),
+})
+
+const Channel = z.enum(['email', 'sms'])
+const Method = z.enum(['passwordless', 'pin'])
+const MethodPolicy = z.strictObject({
+  enabled: z.boolean().optional(),
+  channels: z.array(Channel).min(1).max(2).optional(),
+  lifetimeSeconds: z.number().int().optional(),
+})
+const PinPolicy = MethodPolicy.extend({
+  pinLength: z.number().int().optional(),
+  attempts: z.number().int().optional(),
+})
+export const Policies = z.strictObject({ passwordless: MethodPolicy.optional(), pin: PinPolicy.optional() })
+
+export const SystemCreate = z.strictObject({ name: Name, policies: Policies.optional() })
+export const SystemUpdate = z.strictObject({ policies: Policies.optional() })
+
+const Contact = z.string().max(320).nullable()
+export const UserCreate = z.strictObject({
+  authid: Name,
+  displayName: z.string().max(256).nullable().optional(),
+  email: Contact.optional(),
+  phone: Contact.optional(),
+  status: z.enum(['active', 'disabled']).optional(),
+})
+export const UserUpdate = UserCreate.omit({ authid: true })
+
+export const AssignBody = z.strictObject({
+  assignments: z
+    .array(z.strictObject({ system: Name, method: Method, channel: Channel.nullable().optional() }))
+    .min(1)
+    .max(100),
+})
+
+export const KeyCreate = z.strictObject({
+  name: z.string().min(1).max(200),
+  scopes: z
+    .array(z.enum(['auth', 'admin']))
+    .min(1)
+    .max(2),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+})
+
+export const SettingsUpdate = z.strictObject({
+  uniformResponses: z.boolean().optional(),
+  sendLimits: z.record(z.string().max(64), z.number().int()).optional(),
+  lockout: z.record(z.string().max(64), z.number().int()).optional(),
+  auditRetentionDays: z.number().int().nullable().optional(),
+})
+
+/** The first problem in a body, as one line naming the field. */
+export function describeIssue(error: z.ZodError): { error: string; field: string } {
+  const issue = error.issues[0]
+  const field = issue?.path.map(String).join('.') || 'body'
+  if (issue?.code === 'unrecognized_keys')
+    return { field, error: `unknown field ${issue.keys.map((k) => `'${k}'`).join(', ')}` }
+  return { field, error: `${field}: ${issue?.message ?? 'is invalid'}` }
+}
