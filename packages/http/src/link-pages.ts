@@ -21,14 +21,14 @@ export const LINK_PAGE_HEADERS: Record<string, string> = {
   'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
 }
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
   )
 
 function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${escape(title)}</title><style>${STYLE}</style></head><body><h1>${escape(title)}</h1>${body}</body></html>`
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`
 }
 
 /** Binds the confirm form to its link, so the POST must come from a page we served (S14). */
@@ -77,7 +77,7 @@ export function deadEndPage(status: Exclude<LinkView['status'], 'pending'>): {
   html: string
 } {
   const { status: code, title, text } = DEAD_ENDS[status]
-  return { status: code, html: page(title, `<p>${escape(text)}</p>`) }
+  return { status: code, html: page(title, `<p>${escapeHtml(text)}</p>`) }
 }
 
 /** The confirm page: which system, when and from where the attempt started, and one button. */
@@ -93,8 +93,8 @@ export function confirmPage(view: LinkView, formToken: string): string {
   ]
   return page(
     `Sign in to ${view.system ?? 'your account'}?`,
-    `<dl>${rows.map(([k, v]) => `<dt>${escape(k as string)}</dt><dd>${escape(v as string)}</dd>`).join('')}</dl>` +
-      `<form method="post"><input type="hidden" name="form" value="${escape(formToken)}"><button type="submit">Confirm sign-in</button></form>` +
+    `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k as string)}</dt><dd>${escapeHtml(v as string)}</dd>`).join('')}</dl>` +
+      `<form method="post"><input type="hidden" name="form" value="${escapeHtml(formToken)}"><button type="submit">Confirm sign-in</button></form>` +
       `<p class="note">If you did not just try to sign in, close this page: nothing happens unless you confirm.</p>`,
   )
 }
@@ -105,7 +105,7 @@ export function outcomePage(result: ConfirmResult): { status: number; html: stri
     status: 200,
     html: page(
       'You are signed in',
-      `<p>Return to the device where you started signing in to ${escape(result.system)}; it continues on its own.</p><p class="note">You can close this page.</p>`,
+      `<p>Return to the device where you started signing in to ${escapeHtml(result.system)}; it continues on its own.</p><p class="note">You can close this page.</p>`,
     ),
   }
 }
