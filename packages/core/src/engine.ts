@@ -75,6 +75,7 @@ export interface Engine {
   readonly accounts: {
     create(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
     get(id: string): Promise<Account | null>
+    list(): Promise<Account[]>
     /** The account, scopes and key id an API key speaks for, or null for an unknown, revoked or expired key. */
     authenticateKey(key: string): Promise<KeyIdentity | null>
   }
@@ -221,6 +222,9 @@ export function createEngine(options: EngineOptions): Engine {
       async get(id) {
         const row = await storage.getAccount(id)
         return row ? { id: row.id, name: row.name, createdAt: new Date(row.createdAt) } : null
+      },
+      async list() {
+        return (await storage.listAccounts()).map((row) => ({ id: row.id, name: row.name, createdAt: new Date(row.createdAt) }))
       },
       authenticateKey: (key) => authenticateKey(ctx, key),
     },

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+
+/** The server's settings. Only this package reads the environment (STYLE.md 3). */
+export interface ServerConfig {
+  /** SQLite file; its directory is created. */
+  readonly database: string
+  readonly host: string
+  /** 0 picks a free port. */
+  readonly port: number
+  /** Where links point; never taken from a request (S13). Defaults to http://localhost:<port>. */
+  readonly baseUrl: string | null
+  readonly secret: string
+  /** Where the secret came from, for the start-up message. */
+  readonly secretSource: 'environment' | 'config file' | 'generated file' | 'existing file'
+  readonly sweepSeconds: number
+}
+
+/** The configuration table of the README, one row per key: environment variable and config-file key. */
+export const SETTINGS = {
+  database: { env: 'FLEXSECURE_DB', default: './data/flexsecure.db' },
+  host: { env: 'FLEXSECURE_HOST', default: '127.0.0.1' },
+  port: { env: 'FLEXSECURE_PORT', default: '8080' },
+  baseUrl: { env: 'FLEXSECURE_BASE_URL', default: '' },
+  secret: { env: 'FLEXSECURE_SECRET', default: '' },
+  sweepSeconds: { env: 'FLEXSECURE_SWEEP_SECONDS', default: '30' },
+} as const
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+/**
+ * Reads `FLEXSECURE_CONFIG` (a JSON file with the keys of SETTINGS) if set, then the environment,
+ * which wins. Without a secret, one is generated once into `secret` beside the database (mode 0600).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  let file: Record<string, unknown> = {}
+  if (env.FLEXSECURE_CONFIG) {
+    try {
+      file = JSON.parse(readFileSync(env.FLEXSECURE_CONFIG, 'utf8'))
+    } catch (error) {
+      throw new ConfigError(
+        `cannot read FLEXSECURE_CONFIG ${env.FLEXSECURE_CONFIG}: ${(error as Error).message}`,
+      )
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file))
+      throw new ConfigError('FLEXSECURE_CONFIG must hold a JSON object')
+    const unknown = Object.keys(file).filter((key) => !(key in SETTINGS))
+    if (unknown.length) throw new ConfigError(`unknown keys in FLEXSECURE_CONFIG: ${unknown.join(', ')}`)
+  }
+  const read = (key: keyof typeof SETTINGS): string => {
+    const fromEnv = env[SETTINGS[key].env]
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+    const fromFile = file[key]
+    return fromFile === undefined || fromFile === null ? SETTINGS[key].default : String(fromFile)
+  }
+  const port = Number(read('port'))
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`${SETTINGS.port.env} must be a port number`)
+  const sweepSeconds = Number(read('sweepSeconds'))
+  if (!Number.isInteger(sweepSeconds) || sweepSeconds < 1)
+    throw new ConfigError(`${SETTINGS.sweepSeconds.env} must be a whole number of seconds`)
+  const database = resolve(read('database'))
+  const baseUrl = read('baseUrl') || null
+  if (baseUrl !== null && !/^https?:\/\//.test(baseUrl))
+    throw new ConfigError(`${SETTINGS.baseUrl.env} must be an http(s) URL`)
+
+  const configured = read('secret')
+  const fromEnv = Boolean(env[SETTINGS.secret.env])
+  if (configured) {
+    if (configured.length < 32) throw new ConfigError(`${SETTINGS.secret.env} must be at least 32 characters`)
+    return {
+      database,
+      host: read('host'),
+      port,
+      baseUrl,
+      secret: configured,
+      secretSource: fromEnv ? 'environment' : 'config file',
+      sweepSeconds,
+    }
+  }
+  mkdirSync(dirname(database), { recursive: true })
+  const secretFile = join(dirname(database), 'secret')
+  if (existsSync(secretFile))
+    return {
+      database,
+      host: read('host'),
+      port,
+      baseUrl,
+      secret: readFileSync(secretFile, 'utf8').trim(),
+      secretSource: 'existing file',
+      sweepSeconds,
+    }
+  const secret = randomBytes(32).toString('base64url')
+  writeFileSync(secretFile, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+  return { database, host: read('host'), port, baseUrl, secret, secretSource: 'generated file', sweepSeconds }
+}

@@ -1,0 +1,59 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createEngine, type Engine, type Notifier } from '@flexsecure/core'
+import { createHttpHandler } from '@flexsecure/http'
+import { sqliteStorage } from '@flexsecure/sqlite'
+import { getRequestListener } from '@hono/node-server'
+import type { ServerConfig } from './config.js'
+
+export interface RunningServer {
+  readonly url: string
+  readonly engine: Engine
+  /** Stops accepting, lets in-flight requests finish, stops the sweep, closes the database. */
+  close(): Promise<void>
+}
+
+/** Opens the engine on the configured SQLite file and serves the HTTP API on a Node listener. */
+export async function startServer(config: ServerConfig, notifier: Notifier): Promise<RunningServer> {
+  const storage = sqliteStorage({ filename: config.database })
+  const server: Server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  const engine = createEngine({
+    storage,
+    notifier,
+    secret: config.secret,
+    links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
+  })
+  await engine.migrate()
+  const handler = createHttpHandler({ engine, secret: config.secret })
+  // The Node listener only translates between node:http and the web-standard handler (STYLE.md 5).
+  server.on('request', getRequestListener(handler))
+
+  let sweeping: Promise<unknown> = Promise.resolve()
+  const sweep = setInterval(() => {
+    sweeping = engine.runDue().catch((error) => console.error('[flexsecure] periodic sweep failed', error))
+  }, config.sweepSeconds * 1000)
+  sweep.unref()
+
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    engine,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep)
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeIdleConnections()
+        await closed
+        await sweeping
+        await engine.close()
+      })()
+      return closing
+    },
+  }
+}
