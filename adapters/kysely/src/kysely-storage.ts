@@ -80,10 +80,14 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
 
   const q = {
     insertAccount: prepare(db.insertInto('fs_accounts').values(columnParams(ACCOUNT_COLUMNS))),
-    insertAuditHead: prepare<{ account_id: string }>(
-      db
-        .insertInto('fs_audit_heads')
-        .values({ account_id: param('account_id'), seq: 0, mac: null, anchor_mac: null }),
+    insertAuditHead: prepare<{ account_id: string; head_mac: string }>(
+      db.insertInto('fs_audit_heads').values({
+        account_id: param('account_id'),
+        seq: 0,
+        mac: null,
+        anchor_mac: null,
+        head_mac: param('head_mac'),
+      }),
     ),
     getAccount: prepare<{ id: string }>(
       db.selectFrom('fs_accounts').select(cols(ACCOUNT_COLUMNS)).where('id', '=', param('id')),
@@ -158,7 +162,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           display_name: param('display_name'),
           email: param('email'),
           phone: param('phone'),
-          status: param('status'),
+          // A lock that lands between an admin's read and this write stays: only unlockUser lifts it.
+          status: sql`CASE WHEN ${sql.ref('status')} = 'locked' THEN 'locked' ELSE ${param('status')} END`,
           updated_at: param('updated_at'),
         })
         .where('id', '=', param('id')),
@@ -204,20 +209,18 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .where('id', '=', param('id'))
         .where((eb) => eb.or([eb('failure_streak', '>', 0), eb('retry_after', 'is not', null)])),
     ),
-    unlockUser: prepare<{ id: string; at: number }>(
+    unlockLocked: prepare<{ id: string; at: number }>(
       db
         .updateTable('fs_users')
-        .set({
-          status: sql`CASE WHEN ${sql.ref('status')} = 'locked' THEN 'active' ELSE ${sql.ref('status')} END`,
-          failure_streak: 0,
-          retry_after: null,
-          updated_at: param('at'),
-        })
+        .set({ status: 'active', failure_streak: 0, retry_after: null, updated_at: param('at') })
         .where('id', '=', param('id'))
-        .returning(sql<number>`0`.as('done')),
+        .where('status', '=', 'locked'),
     ),
-    userStatus: prepare<{ id: string }>(
-      db.selectFrom('fs_users').select('status').where('id', '=', param('id')),
+    clearFailures: prepare<{ id: string; at: number }>(
+      db
+        .updateTable('fs_users')
+        .set({ failure_streak: 0, retry_after: null, updated_at: param('at') })
+        .where('id', '=', param('id')),
     ),
     removeUser: prepare<{ id: string }>(db.deleteFrom('fs_users').where('id', '=', param('id'))),
 
@@ -390,19 +393,26 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .updateTable('fs_audit_heads')
         .set((eb) => ({ seq: eb('seq', '+', param<number>('count')) }))
         .where('account_id', '=', param('account_id'))
-        .returning(['seq', 'mac']),
+        .returning(['seq', 'mac', 'anchor_seq', 'anchor_mac']),
     ),
-    setAuditHeadMac: prepare<{ account_id: string; mac: string }>(
+    setAuditHeadMac: prepare<{ account_id: string; mac: string; head_mac: string }>(
       db
         .updateTable('fs_audit_heads')
-        .set({ mac: param('mac') })
+        .set({ mac: param('mac'), head_mac: param('head_mac') })
         .where('account_id', '=', param('account_id')),
+    ),
+    lockAuditHead: prepare<{ account_id: string }>(
+      db
+        .updateTable('fs_audit_heads')
+        .set((eb) => ({ anchor_seq: eb.ref('anchor_seq') }))
+        .where('account_id', '=', param('account_id'))
+        .returning(['seq', 'mac', 'anchor_seq']),
     ),
     insertAudit: prepare(db.insertInto('fs_audit_events').values(columnParams(AUDIT_COLUMNS))),
     getAuditHead: prepare<{ account_id: string }>(
       db
         .selectFrom('fs_audit_heads')
-        .select(['seq', 'mac', 'anchor_seq', 'anchor_mac'])
+        .select(['seq', 'mac', 'anchor_seq', 'anchor_mac', 'head_mac'])
         .where('account_id', '=', param('account_id')),
     ),
     lastAuditBefore: prepare<{ account_id: string; before: number }>(
@@ -420,19 +430,19 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .where('account_id', '=', param('account_id'))
         .where('seq', '<=', param('seq')),
     ),
-    setAuditAnchor: prepare<{ account_id: string; seq: number; mac: string }>(
+    setAuditAnchor: prepare<{ account_id: string; seq: number; mac: string; head_mac: string }>(
       db
         .updateTable('fs_audit_heads')
-        .set({ anchor_seq: param('seq'), anchor_mac: param('mac') })
-        .where('account_id', '=', param('account_id')),
+        .set({ anchor_seq: param('seq'), anchor_mac: param('mac'), head_mac: param('head_mac') })
+        .where('account_id', '=', param('account_id'))
+        .where('anchor_seq', '<', param('seq')),
     ),
   }
 
   /** Appends drafts to their accounts' chains: one head move per account, then each event sealed in turn. */
   async function appendAudit(tx: SqlExecutor, drafts: readonly AuditDraft[]): Promise<void> {
     if (drafts.length === 0) return
-    if (!seal)
-      throw new StorageError('no audit sealer: create an engine on this storage before writing to it')
+    const sealer = requireSealer()
     const byAccount = new Map<string, AuditDraft[]>()
     for (const draft of drafts) {
       const list = byAccount.get(draft.accountId)
@@ -440,16 +450,21 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       else byAccount.set(draft.accountId, [draft])
     }
     for (const [accountId, list] of byAccount) {
-      const [head] = await tx.all<{ seq: number; mac: string | null }>(
-        q.advanceAuditHead.sql,
-        q.advanceAuditHead.bind({ account_id: accountId, count: list.length }),
-      )
+      const [head] = await tx.all<{
+        seq: number
+        mac: string | null
+        anchor_seq: number
+        anchor_mac: string | null
+      }>(q.advanceAuditHead.sql, q.advanceAuditHead.bind({ account_id: accountId, count: list.length }))
       if (!head) throw new StorageError(`no audit trail for account ${accountId}`)
       let seq = Number(head.seq) - list.length
       let previous = head.mac ?? null
       for (const draft of list) {
         seq += 1
-        const mac = seal(previous, { ...draft, seq })
+        // Seal exactly what is stored: details as they will read back from their JSON text.
+        const detailsText = draft.details === null ? null : JSON.stringify(draft.details)
+        const details = detailsText === null ? null : JSON.parse(detailsText)
+        const mac = sealer.event(previous, { ...draft, details, seq })
         await tx.run(
           q.insertAudit.sql,
           q.insertAudit.bind({
@@ -465,18 +480,26 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
             reason: draft.reason,
             ip: draft.ip,
             user_agent: draft.userAgent,
-            details: draft.details === null ? null : JSON.stringify(draft.details),
+            details: detailsText,
             prev_mac: previous,
             mac,
           }),
         )
         previous = mac
       }
+      const anchor = { anchorSeq: Number(head.anchor_seq ?? 0), anchorMac: head.anchor_mac ?? null }
+      const head_mac = sealer.head({ accountId, seq, mac: previous, ...anchor })
       await tx.run(
         q.setAuditHeadMac.sql,
-        q.setAuditHeadMac.bind({ account_id: accountId, mac: previous as string }),
+        q.setAuditHeadMac.bind({ account_id: accountId, mac: previous as string, head_mac }),
       )
     }
+  }
+
+  function requireSealer(): AuditSealer {
+    if (!seal)
+      throw new StorageError('no audit sealer: create an engine on this storage before writing to it')
+    return seal
   }
 
   /** Runs `work` and turns driver failures into StorageError, and unique violations into ConflictError. */
@@ -537,7 +560,14 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
               created_at: row.createdAt,
             }),
           )
-          await tx.run(q.insertAuditHead.sql, q.insertAuditHead.bind({ account_id: row.id }))
+          const head_mac = requireSealer().head({
+            accountId: row.id,
+            seq: 0,
+            mac: null,
+            anchorSeq: 0,
+            anchorMac: null,
+          })
+          await tx.run(q.insertAuditHead.sql, q.insertAuditHead.bind({ account_id: row.id, head_mac }))
         }),
       ),
     getAccount: (id) =>
@@ -724,14 +754,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     unlockUser: (userId, at, audit) =>
       guard('unlockUser', () =>
         exec.transaction(async (tx) => {
-          const [before] = await tx.all<{ status: string }>(
-            q.userStatus.sql,
-            q.userStatus.bind({ id: userId }),
-          )
-          if (!before) return false
-          await tx.all(q.unlockUser.sql, q.unlockUser.bind({ id: userId, at }))
+          // One conditional write answers "was it locked", whatever else runs at the same time.
+          const wasLocked = (await tx.run(q.unlockLocked.sql, q.unlockLocked.bind({ id: userId, at }))) === 1
+          if (!wasLocked) await tx.run(q.clearFailures.sql, q.clearFailures.bind({ id: userId, at }))
           await appendAudit(tx, audit)
-          return before.status === 'locked'
+          return wasLocked
         }),
       ),
     removeUser: (userId, audit) =>
@@ -919,24 +946,40 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           mac: (r.mac as string | null) ?? null,
           anchorSeq: Number(r.anchor_seq ?? 0),
           anchorMac: (r.anchor_mac as string | null) ?? null,
+          headMac: (r.head_mac as string | null) ?? null,
         })),
       ),
     purgeAudit: (accountId, before, audit) =>
       guard('purgeAudit', () =>
         exec.transaction(async (tx) => {
+          const sealer = requireSealer()
+          // Lock the head first: two purges at once (runDue in several processes) then run one after
+          // the other, and the second sees the first's anchor, never moving it backwards.
+          const [head] = await tx.all<{ seq: number; mac: string | null; anchor_seq: number }>(
+            q.lockAuditHead.sql,
+            q.lockAuditHead.bind({ account_id: accountId }),
+          )
+          if (!head) return 0
           const [last] = await tx.all<{ seq: number; mac: string }>(
             q.lastAuditBefore.sql,
             q.lastAuditBefore.bind({ account_id: accountId, before }),
           )
-          if (!last) return 0
+          if (!last || Number(last.seq) <= Number(head.anchor_seq)) return 0
           const seq = Number(last.seq)
           const purged = await tx.run(
             q.deleteAuditThrough.sql,
             q.deleteAuditThrough.bind({ account_id: accountId, seq }),
           )
+          const head_mac = sealer.head({
+            accountId,
+            seq: Number(head.seq),
+            mac: head.mac,
+            anchorSeq: seq,
+            anchorMac: last.mac,
+          })
           await tx.run(
             q.setAuditAnchor.sql,
-            q.setAuditAnchor.bind({ account_id: accountId, seq, mac: last.mac }),
+            q.setAuditAnchor.bind({ account_id: accountId, seq, mac: last.mac, head_mac }),
           )
           await appendAudit(tx, audit)
           return purged

@@ -160,7 +160,8 @@ export const migrations: Record<string, Migration> = {
           .addColumn('seq', 'bigint', (c) => c.notNull())
           .addColumn('mac', 'char(64)')
           .addColumn('anchor_seq', 'bigint', (c) => c.notNull().defaultTo(0))
-          .addColumn('anchor_mac', 'char(64)'),
+          .addColumn('anchor_mac', 'char(64)')
+          .addColumn('head_mac', 'char(64)', (c) => c.notNull()),
       ).execute()
 
       await keyed(
@@ -178,7 +179,7 @@ export const migrations: Record<string, Migration> = {
           .addColumn('outcome', 'varchar(32)', (c) => c.notNull())
           .addColumn('reason', 'varchar(32)')
           .addColumn('ip', 'varchar(64)')
-          .addColumn('user_agent', 'varchar(512)')
+          .addColumn('user_agent', 'varchar(1024)')
           .addColumn('details', 'text')
           .addColumn('prev_mac', 'char(64)')
           .addColumn('mac', 'char(64)', (c) => c.notNull())

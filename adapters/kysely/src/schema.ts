@@ -108,6 +108,7 @@ export interface AuditHeadsTable {
   mac: string | null
   anchor_seq: Generated<number>
   anchor_mac: string | null
+  head_mac: string
 }
 
 export interface Database {

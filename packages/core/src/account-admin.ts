@@ -1,7 +1,7 @@
 import { normalizeEmail, normalizePhone } from './contact-points.js'
 import type { EngineContext } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
-import { requireName } from './login-input.js'
+import { requireName, requireWellFormed } from './login-input.js'
 import {
   type Assignment,
   CHANNELS,
@@ -112,7 +112,7 @@ export function adminAudit(
 function optionalText(value: unknown, field: string, max: number): string | null {
   if (value === undefined || value === null) return null
   if (typeof value !== 'string') throw new ValidationError(field, 'must be a string')
-  const text = value.normalize('NFKC').trim()
+  const text = requireWellFormed(value, field).normalize('NFKC').trim()
   if (text.length > max) throw new ValidationError(field, `must be at most ${max} characters`)
   return text.length === 0 ? null : text
 }
@@ -121,8 +121,8 @@ function optionalText(value: unknown, field: string, max: number): string | null
 function requireStatus(value: unknown, current: UserStatus | null): UserStatus {
   if (value !== 'active' && value !== 'disabled')
     throw new ValidationError('status', "must be 'active' or 'disabled'")
-  if (current === 'locked' && value === 'active')
-    throw new ValidationError('status', 'a locked user is unlocked with users.unlock')
+  if (current === 'locked')
+    throw new ValidationError('status', 'a locked user leaves that status only by users.unlock')
   return value
 }
 

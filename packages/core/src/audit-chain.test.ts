@@ -53,12 +53,46 @@ describe('verifyAuditChain', () => {
     const events = (await f.storage.listAudit({ accountId: f.acme.id, limit: 1000 })) as AuditEvent[]
     let previous: string | null = null
     for (const event of events) {
-      const mac = forge(previous, event)
+      const mac: string = forge.event(previous, event)
       sql('UPDATE fs_audit_events SET prev_mac = ?, mac = ? WHERE seq = ?', previous, mac, event.seq)
       previous = mac
     }
-    sql('UPDATE fs_audit_heads SET mac = ?', previous)
+    const head = f.rows('fs_audit_heads')[0] as Record<string, unknown>
+    const headMac = forge.head({
+      accountId: f.acme.id,
+      seq: Number(head.seq),
+      mac: previous,
+      anchorSeq: 0,
+      anchorMac: null,
+    })
+    sql('UPDATE fs_audit_heads SET mac = ?, head_mac = ?', previous, headMac)
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 1 })
+  })
+
+  it('notices a trimmed tail whose head was rewritten to match, by the head’s own MAC', async () => {
+    const last = Number(f.rows('fs_audit_heads')[0]?.seq)
+    const kept = f.rows('fs_audit_events').find((e) => Number(e.seq) === last - 2) as Record<string, unknown>
+    sql('DELETE FROM fs_audit_events WHERE seq > ?', last - 2)
+    sql('UPDATE fs_audit_heads SET seq = ?, mac = ?', last - 2, kept.mac)
+    expect(await verify()).toMatchObject({
+      ok: false,
+      firstBadSeq: last - 1,
+      problem: expect.stringContaining('head'),
+    })
+  })
+
+  it('notices old events deleted behind a forged anchor', async () => {
+    const kept = f.rows('fs_audit_events').find((e) => Number(e.seq) === 4) as Record<string, unknown>
+    sql('DELETE FROM fs_audit_events WHERE seq <= 4')
+    sql('UPDATE fs_audit_heads SET anchor_seq = 4, anchor_mac = ?', kept.mac)
+    expect(await verify()).toMatchObject({ ok: false, problem: expect.stringContaining('head') })
+  })
+
+  it('verifies nothing at all as broken when every event and the anchor were wiped', async () => {
+    const head = f.rows('fs_audit_heads')[0] as Record<string, unknown>
+    sql('DELETE FROM fs_audit_events')
+    sql('UPDATE fs_audit_heads SET anchor_seq = seq, anchor_mac = ?', head.mac)
+    expect(await verify()).toMatchObject({ ok: false })
   })
 
   it('verifies after a purge, from the anchor', async () => {

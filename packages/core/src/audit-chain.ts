@@ -5,8 +5,23 @@ import type { AuditEvent, Storage } from './storage.js'
 // with the key derived from the engine secret. The account's head (last seq and MAC) is stored apart,
 // so an edit, a deleted middle event, a deleted tail and a chain recomputed without the key all show.
 
-/** Computes an event's MAC from the previous one. Storage calls it inside the appending transaction. */
-export type AuditSealer = (previousMac: string | null, event: Omit<AuditEvent, 'mac' | 'prevMac'>) => string
+/** The head as sealed: its own MAC covers where the chain ends and where it starts after a purge. */
+export interface SealedHead {
+  readonly accountId: string
+  readonly seq: number
+  readonly mac: string | null
+  readonly anchorSeq: number
+  readonly anchorMac: string | null
+}
+
+/**
+ * Computes MACs inside the appending transaction: an event's from the previous MAC, and the head's,
+ * so that rewriting the head or the anchor without the key shows too.
+ */
+export interface AuditSealer {
+  event(previousMac: string | null, event: Omit<AuditEvent, 'mac' | 'prevMac'>): string
+  head(head: SealedHead): string
+}
 
 /** The audit key: HKDF-SHA256 of the engine secret, so the secret itself never keys anything directly. */
 export function auditKey(secret: string): Buffer {
@@ -27,7 +42,7 @@ function canonical(value: unknown): string {
 /** The sealer for an engine secret. */
 export function auditSealer(secret: string): AuditSealer {
   const key = auditKey(secret)
-  return (previousMac, e) =>
+  const event: AuditSealer['event'] = (previousMac, e) =>
     createHmac('sha256', key)
       .update(previousMac ?? '')
       .update('\n')
@@ -49,6 +64,12 @@ export function auditSealer(secret: string): AuditSealer {
         ]),
       )
       .digest('hex')
+  const head: AuditSealer['head'] = (h) =>
+    createHmac('sha256', key)
+      .update('head\n')
+      .update(canonical([h.accountId, h.seq, h.mac, h.anchorSeq, h.anchorMac]))
+      .digest('hex')
+  return { event, head }
 }
 
 export type AuditVerdict =
@@ -80,7 +101,7 @@ export async function verifyAuditChain(
         return { ok: false, firstBadSeq: expectedSeq, problem: `event ${expectedSeq} is missing` }
       if (event.prevMac !== previousMac)
         return { ok: false, firstBadSeq: event.seq, problem: 'it does not follow the previous event' }
-      if (!sameMac(event.mac, seal(previousMac, event)))
+      if (!sameMac(event.mac, seal.event(previousMac, event)))
         return { ok: false, firstBadSeq: event.seq, problem: 'its MAC does not match its content' }
       previousMac = event.mac
       expectedSeq += 1
@@ -96,5 +117,13 @@ export async function verifyAuditChain(
     }
   if (head.seq > head.anchorSeq && !sameMac(head.mac, previousMac))
     return { ok: false, firstBadSeq: head.seq, problem: 'the head MAC does not match the last event' }
+  // The head (end and anchor) carries its own MAC: a rewritten head, a moved anchor, or a trimmed tail
+  // with a head made to match all fail here without the key.
+  if (!sameMac(head.headMac, seal.head({ accountId, ...head })))
+    return {
+      ok: false,
+      firstBadSeq: head.seq + 1,
+      problem: 'the chain head was altered: events after it may be gone',
+    }
   return { ok: true, events, lastSeq: head.seq }
 }

@@ -20,6 +20,8 @@ export interface EngineContext {
   readonly events: EventEmitter<EngineEvents>
   readonly logger: Logger
   readonly linkUrl: (token: string) => string
+  /** HMAC-SHA256 under a key derived from the engine secret: names a destination without revealing it. */
+  readonly keyedDigest: (value: string) => string
 }
 
 /** Emits after the state change is committed; a throwing listener is logged, never undoes the change. */

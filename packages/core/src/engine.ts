@@ -1,3 +1,4 @@
+import { createHmac, hkdfSync } from 'node:crypto'
 import { EventEmitter } from 'eventemitter3'
 import { adminAudit, type SystemsAdmin, systemsAdmin, type UsersAdmin, usersAdmin } from './account-admin.js'
 import {
@@ -128,6 +129,7 @@ export function createEngine(options: EngineOptions): Engine {
     events: new EventEmitter<EngineEvents>(),
     logger: options.logger ?? consoleLogger,
     linkUrl: options.links.url ?? ((token) => `${baseUrl}/v1/links/${token}`),
+    keyedDigest: keyedDigest(options.secret),
   }
   const { storage, clock } = ctx
   const secret = options.secret
@@ -176,12 +178,14 @@ export function createEngine(options: EngineOptions): Engine {
           const limit = filters.limit ?? 100
           if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
             throw new ValidationError('limit', 'must be a whole number from 1 to 1000')
+          if (filters.after !== undefined && (!Number.isSafeInteger(filters.after) || filters.after < 0))
+            throw new ValidationError('after', 'must be a sequence number')
           const query: AuditQuery = {
             accountId: id,
             limit,
             ...(filters.after !== undefined ? { after: filters.after } : {}),
-            ...(filters.since ? { since: filters.since.getTime() } : {}),
-            ...(filters.until ? { until: filters.until.getTime() } : {}),
+            ...(filters.since !== undefined ? { since: optionalDate(filters.since, 'since') } : {}),
+            ...(filters.until !== undefined ? { until: optionalDate(filters.until, 'until') } : {}),
             ...(filters.system !== undefined ? { system: filters.system } : {}),
             ...(filters.authid !== undefined ? { authid: filters.authid } : {}),
             ...(filters.type !== undefined ? { type: filters.type } : {}),
@@ -224,7 +228,11 @@ export function createEngine(options: EngineOptions): Engine {
         return row ? { id: row.id, name: row.name, createdAt: new Date(row.createdAt) } : null
       },
       async list() {
-        return (await storage.listAccounts()).map((row) => ({ id: row.id, name: row.name, createdAt: new Date(row.createdAt) }))
+        return (await storage.listAccounts()).map((row) => ({
+          id: row.id,
+          name: row.name,
+          createdAt: new Date(row.createdAt),
+        }))
       },
       authenticateKey: (key) => authenticateKey(ctx, key),
     },
@@ -279,6 +287,18 @@ export function createEngine(options: EngineOptions): Engine {
     events: ctx.events,
     close: () => storage.close(),
   }
+}
+
+function keyedDigest(secret: string): (value: string) => string {
+  const key = Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'destination-digest-v1', 32))
+  return (value) => createHmac('sha256', key).update(value).digest('hex')
+}
+
+function optionalDate(value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined
+  if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+    throw new ValidationError(field, 'must be a valid date')
+  return value.getTime()
 }
 
 function parseBaseUrl(value: unknown): string {

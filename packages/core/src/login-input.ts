@@ -5,6 +5,15 @@ const MAX_NAME = 256
 const MAX_CONTEXT_KEYS = 32
 const MAX_CONTEXT_VALUE = 1024
 
+/** A lone UTF-16 surrogate: storage would turn it into U+FFFD, and the audit MAC would no longer match. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Refuses text that is not well-formed Unicode. */
+export function requireWellFormed(value: string, field: string): string {
+  if (LONE_SURROGATE.test(value)) throw new ValidationError(field, 'is not well-formed Unicode')
+  return value
+}
+
 /** A system name or authid: a non-empty string of at most 256 characters without control characters. */
 export function requireName(value: unknown, field: string): string {
   if (typeof value !== 'string') throw new ValidationError(field, 'must be a string')
@@ -13,7 +22,7 @@ export function requireName(value: unknown, field: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(value))
     throw new ValidationError(field, 'must not contain control characters')
-  return value
+  return requireWellFormed(value, field)
 }
 
 /** The request context of `start`: a flat map of at most 32 keys to strings, numbers or booleans. */
@@ -30,9 +39,11 @@ export function requireContext(value: unknown): RequestContext | null {
       throw new ValidationError('context', 'keys must be 1 to 64 characters')
     if (key === '__proto__' || key === 'constructor' || key === 'prototype')
       throw new ValidationError(`context.${key}`, 'is not an allowed key')
+    requireWellFormed(key, 'context')
     if (typeof item === 'string') {
       if (item.length > MAX_CONTEXT_VALUE)
         throw new ValidationError(`context.${key}`, `must be at most ${MAX_CONTEXT_VALUE} characters`)
+      requireWellFormed(item, `context.${key}`)
     } else if (typeof item === 'number') {
       if (!Number.isFinite(item)) throw new ValidationError(`context.${key}`, 'must be a finite number')
     } else if (typeof item !== 'boolean') {
@@ -43,8 +54,8 @@ export function requireContext(value: unknown): RequestContext | null {
   return { ...context }
 }
 
-/** Reads a string attribute of the context (`ip`, `userAgent`) for the audit. */
-export function contextString(context: RequestContext | null, key: string): string | null {
+/** Reads a string attribute of the context (`ip`, `userAgent`) for the audit, cut to what its column holds. */
+export function contextString(context: RequestContext | null, key: 'ip' | 'userAgent'): string | null {
   const value = context?.[key]
-  return typeof value === 'string' ? value : null
+  return typeof value === 'string' ? value.slice(0, key === 'ip' ? 64 : 1024) : null
 }

@@ -86,6 +86,7 @@ function pickChannel(fixed: Channel | null, allowed: readonly Channel[], user: U
 
 /** The send limits of SECURITY.md S18 that one start must fit under, counted in storage. */
 function sendLimits(
+  ctx: EngineContext,
   settings: AccountSettings,
   accountId: string,
   userId: string,
@@ -96,7 +97,8 @@ function sendLimits(
   return [
     { key: `user:${userId}`, limit: limits.perUserPerHour, windowMs: HOUR },
     {
-      key: `dest:${accountId}:${sha256Hex(destination).slice(0, 32)}`,
+      // Keyed, so the table never holds a phone number that a plain hash would give back.
+      key: `dest:${accountId}:${ctx.keyedDigest(destination).slice(0, 32)}`,
       limit: limits.perDestinationPerHour,
       windowMs: HOUR,
     },
@@ -167,14 +169,24 @@ export async function startLogin(
     return { result: 'security error', reason }
   }
   const throttle = async (retryAfter: number, limit: string): Promise<StartResult> => {
-    await ctx.storage.appendAudit([audit(now, { outcome: 'rate limited', details: { limit, retryAfter } })])
+    await ctx.storage.appendAudit([
+      audit(now, {
+        outcome: 'rate limited',
+        details: { limit, retryAfter, ...(uniformResponses ? { answered: 'success' } : {}) },
+      }),
+    ])
+    // In uniform mode a throttled real user must look like an unknown one, who is never throttled (S20).
+    if (uniformResponses) return UNIFORM_SUCCESS
     return { result: 'rate limited', retryAfter: new Date(retryAfter) }
   }
 
   const { account, system, user, assignment } = subject as Required<{
     [K in keyof LoginSubject]: NonNullable<LoginSubject[K]>
   }>
-  if (user.retryAfter !== null && now < user.retryAfter) return throttle(user.retryAfter, 'failures')
+  if (user.retryAfter !== null && now < user.retryAfter) {
+    if (uniformResponses) await hashAnyway()
+    return throttle(user.retryAfter, 'failures')
+  }
   const policy = system.policies[assignment.method]
   const channel = policy.enabled ? pickChannel(assignment.channel, policy.channels, user) : null
   if (!channel) return refuse('method_not_enabled')
@@ -216,7 +228,7 @@ export async function startLogin(
       expiresAt: row.expiresAt,
     },
   })
-  const limits = sendLimits(account.settings, accountId, user.id, destination, options.apiKeyId)
+  const limits = sendLimits(ctx, account.settings, accountId, user.id, destination, options.apiKeyId)
   const issued = await ctx.storage.issueChallenge(row, [started], limits)
   if (!issued.issued)
     return issued.reason === 'rate_limited'
@@ -224,6 +236,7 @@ export async function startLogin(
       : // An administrator removed the assignment since we read it.
         refuse('not_assigned')
 
+  const secretText = token ? ctx.linkUrl(token) : (pin as string)
   const message = composeMessage({
     method: row.method,
     channel,
@@ -231,17 +244,17 @@ export async function startLogin(
     systemName: system.name,
     challengeId: row.id,
     lifetimeMinutes: Math.round(policy.lifetimeSeconds / 60),
-    secret: token ? { link: ctx.linkUrl(token) } : { pin: pin as string },
+    secret: token ? { link: secretText } : { pin: secretText },
   })
   emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
   if (uniformResponses) {
     // The answer must not wait on the provider, or a slow mailbox would tell real users from unknown ones.
-    void deliver(ctx, row, message).catch((error) =>
+    void deliver(ctx, row, message, secretText).catch((error) =>
       ctx.logger.error('delivery could not be recorded', { challengeId: row.id, error: String(error) }),
     )
     return UNIFORM_SUCCESS
   }
-  const delivery = await deliver(ctx, row, message)
+  const delivery = await deliver(ctx, row, message, secretText)
   return {
     result: 'success',
     challengeId: row.id,
@@ -252,11 +265,23 @@ export async function startLogin(
   }
 }
 
+/**
+ * A provider's error text, safe to keep: a provider may echo the message back, so the secret (and the
+ * link that holds it) and the destination are cut out, and the text is capped (S26).
+ */
+function redact(text: string, secrets: readonly string[]): string {
+  let safe = text
+  for (const secret of secrets) if (secret) safe = safe.split(secret).join('[redacted]')
+  const token = /\/v1\/links\/[A-Za-z0-9_-]{8,}/g
+  return safe.replace(token, '/v1/links/[redacted]').slice(0, 300)
+}
+
 /** Hands the message to the notifier and audits the outcome. The outbox issue makes this durable. */
 async function deliver(
   ctx: EngineContext,
   row: ChallengeRow,
   message: Parameters<EngineContext['notifier']['send']>[0],
+  secret: string,
 ): Promise<'sent' | 'failed'> {
   let outcome: 'sent' | 'failed' = 'sent'
   let details: Record<string, unknown>
@@ -269,7 +294,7 @@ async function deliver(
     details = {
       channel: message.channel,
       destination: maskDestination(message.to),
-      error: error instanceof Error ? error.message : String(error),
+      error: redact(error instanceof Error ? error.message : String(error), [secret, message.to]),
       kind: kind === 'temporary' || kind === 'permanent' ? kind : 'unknown',
     }
     ctx.logger.warn('delivery failed', { challengeId: row.id, ...details })

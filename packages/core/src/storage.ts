@@ -58,6 +58,8 @@ export interface AuditHead {
   readonly mac: string | null
   readonly anchorSeq: number
   readonly anchorMac: string | null
+  /** The sealer's MAC over the four fields above and the account id. */
+  readonly headMac: string | null
 }
 
 export interface SystemRow {

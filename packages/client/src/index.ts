@@ -1,0 +1,5 @@
+export type { AdminClient } from './admin-client.js'
+export type { AuthenticateOptions } from './authentication.js'
+export { type ClientOptions, createClient, type FlexSecureClient } from './client.js'
+export { FlexSecureHttpError } from './http-error.js'
+export type * from './types.js'
