@@ -24,7 +24,7 @@ describe('the README example', () => {
   }, 30_000)
 })
 
-describe('the demo (pnpm start)', () => {
+describe('the demo (pnpm demo)', () => {
   it('walks both methods to authenticated on a SQLite file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flexsecure-demo-'))
     try {

@@ -1,5 +1,5 @@
-// `pnpm start`: a scripted walk through both login methods on a SQLite file, printing each step.
-// The self-hosted HTTP server replaces this as the run command once it exists.
+// `pnpm demo`: a scripted walk through both login methods on a SQLite file, printing each step.
+// `pnpm start` runs the HTTP server instead.
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { createEngine } from '@flexsecure/core'

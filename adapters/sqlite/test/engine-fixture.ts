@@ -53,3 +53,8 @@ export type EngineFixture = Awaited<ReturnType<typeof engineFixture>>
 export function openReadOnly(filename: string): BetterSqlite3.Database {
   return new BetterSqlite3(filename, { readonly: true })
 }
+
+/** A read-write connection to a database file, for tests that tamper with what was written. */
+export function openForTampering(filename: string): BetterSqlite3.Database {
+  return new BetterSqlite3(filename)
+}

@@ -37,7 +37,7 @@ export interface HttpHandlerOptions {
 
 type Env = { Variables: { identity: KeyIdentity; account: AccountHandle } }
 
-const json = (c: Context, body: unknown, status: number, headers: Record<string, string> = {}) =>
+const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
@@ -66,38 +66,33 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
   app.onError((error, c) => {
     if (error instanceof BadRequest)
       return json(
-        c,
         { result: 'bad request', error: error.message, ...(error.field ? { field: error.field } : {}) },
         error.status,
       )
     if (error instanceof ConflictError)
-      return json(c, { result: 'conflict', error: error.message, field: error.field }, 409)
+      return json({ result: 'conflict', error: error.message, field: error.field }, 409)
     if (error instanceof ValidationError)
-      return json(c, { result: 'bad request', error: error.message, field: error.field }, 400)
-    if (error instanceof NotFoundError) return json(c, { result: 'not found', error: error.message }, 404)
+      return json({ result: 'bad request', error: error.message, field: error.field }, 400)
+    if (error instanceof NotFoundError) return json({ result: 'not found', error: error.message }, 404)
     console.error('[flexsecure] request failed', c.req.method, new URL(c.req.url).pathname, error)
-    return json(c, { result: 'error', error: 'the server could not complete the request' }, 500)
+    return json({ result: 'error', error: 'the server could not complete the request' }, 500)
   })
   app.notFound((c) =>
-    json(
-      c,
-      { result: 'not found', error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` },
-      404,
-    ),
+    json({ result: 'not found', error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404),
   )
 
   /** The `apikey` header (never the URL, S22) resolved to its account; `scope` must be among its scopes. */
   const requireKey = (scope: Scope) => async (c: Context<Env>, next: () => Promise<void>) => {
     const identity = await engine.accounts.authenticateKey(c.req.header('apikey') ?? '')
-    if (!identity) return json(c, { result: 'security error', reason: 'invalid_key' }, 403)
+    if (!identity) return json({ result: 'security error', reason: 'invalid_key' }, 403)
     if (!identity.scopes.includes(scope))
-      return json(c, { result: 'security error', reason: 'forbidden_scope' }, 403)
+      return json({ result: 'security error', reason: 'forbidden_scope' }, 403)
     c.set('identity', identity)
     c.set('account', engine.account(identity.account.id, { actor: identity.keyId }))
     await next()
   }
 
-  app.get('/healthz', (c) => json(c, { status: 'ok' }, 200))
+  app.get('/healthz', () => json({ status: 'ok' }, 200))
   app.get(
     '/metrics',
     () => new Response(counters.render(), { headers: { 'content-type': 'text/plain; version=0.0.4' } }),
@@ -112,8 +107,8 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
     const answer: StartResult = await c.var.account.start(body, { apiKeyId: c.var.identity.keyId })
     counters.count('starts', answer.result)
     if (answer.result === 'rate limited')
-      return json(c, answer, 429, { 'retry-after': retryAfterSeconds(answer.retryAfter.getTime(), now()) })
-    return json(c, answer, answer.result === 'success' ? 200 : 403)
+      return json(answer, 429, { 'retry-after': retryAfterSeconds(answer.retryAfter.getTime(), now()) })
+    return json(answer, answer.result === 'success' ? 200 : 403)
   })
 
   app.post('/v1/check', requireKey('auth'), async (c) => {
@@ -121,14 +116,14 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
     const wait = polls.take(`${c.var.identity.account.id}\u0000${body.system}\u0000${body.authid}`, now())
     if (wait > 0) {
       counters.count('checks', 'rate limited')
-      return json(c, { result: 'rate limited', retryAfter: new Date(now() + wait) }, 429, {
+      return json({ result: 'rate limited', retryAfter: new Date(now() + wait) }, 429, {
         'retry-after': retryAfterSeconds(now() + wait, now()),
       })
     }
     const answer: CheckResult = await c.var.account.check(body)
     counters.count('checks', answer.result)
     const status = answer.result === 'authenticated' ? 200 : answer.result === 'pending' ? 202 : 403
-    return json(c, answer, status)
+    return json(answer, status)
   })
 
   app.get('/v1/links/:token', async (c) => {
