@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createEngine, type Engine, type Notifier } from '@flexsecure/core'
-import { createHttpHandler } from '@flexsecure/http'
+import { createHttpHandler, type HttpHandlerOptions } from '@flexsecure/http'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { getRequestListener } from '@hono/node-server'
 import type { ServerConfig } from './config.js'
@@ -13,8 +13,15 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
+/** Tuning the HTTP layer: the poll limiter (S19) for load tests, say. */
+export type ServerHttpOptions = Pick<HttpHandlerOptions, 'polling'>
+
 /** Opens the engine on the configured SQLite file and serves the HTTP API on a Node listener. */
-export async function startServer(config: ServerConfig, notifier: Notifier): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  notifier: Notifier,
+  http: ServerHttpOptions = {},
+): Promise<RunningServer> {
   const storage = sqliteStorage({ filename: config.database })
   const server: Server = createServer()
   await new Promise<void>((resolve, reject) => {
@@ -30,7 +37,7 @@ export async function startServer(config: ServerConfig, notifier: Notifier): Pro
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
   })
   await engine.migrate()
-  const handler = createHttpHandler({ engine, secret: config.secret })
+  const handler = createHttpHandler({ engine, secret: config.secret, ...http })
   // The Node listener only translates between node:http and the web-standard handler (STYLE.md 5).
   server.on('request', getRequestListener(handler))
 
