@@ -46,6 +46,7 @@ describe('apiKeys', () => {
       account: await f.engine.accounts.get(f.acme.id),
       scopes: ['admin', 'auth'],
       keyId: created.id,
+      lastUsedAt: null,
     })
     expect(await f.engine.accounts.authenticateKey('fsk_nope')).toBeNull()
     expect(await f.engine.accounts.authenticateKey(created.key.replace(/.$/, '0'))).toBeNull()

@@ -36,6 +36,8 @@ export interface KeyIdentity {
   readonly account: Account
   readonly scopes: readonly Scope[]
   readonly keyId: string
+  /** When the key's use was last recorded (at most once a minute), or null. */
+  readonly lastUsedAt: Date | null
 }
 
 /** `lastUsedAt` is written at most once a minute per key, not on every call. */
@@ -109,19 +111,36 @@ export function apiKeysAdmin(
   }
 }
 
-/** Resolves a presented key to its account and scopes, or null; records use at most once a minute. */
-export async function authenticateKey(ctx: EngineContext, key: unknown): Promise<KeyIdentity | null> {
+/**
+ * Resolves a presented key to its account and scopes, or null. With `recordUse` (the default) it
+ * records the use, at most once a minute; a caller that may still refuse the request passes false
+ * and calls `recordKeyUse` once it has accepted it, so a refused request changes nothing.
+ */
+export async function authenticateKey(
+  ctx: EngineContext,
+  key: unknown,
+  { recordUse = true }: { readonly recordUse?: boolean } = {},
+): Promise<KeyIdentity | null> {
   if (!isWellFormedApiKey(key)) return null
   const row = await ctx.storage.getApiKeyBySha256(apiKeyDigest(key).sha256)
   const now = ctx.clock.now()
   if (!row || row.revokedAt !== null || (row.expiresAt !== null && now >= row.expiresAt)) return null
-  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS)
-    await ctx.storage.touchApiKey(row.id, now, LAST_USED_RESOLUTION_MS)
   const account = await ctx.storage.getAccount(row.accountId)
   if (!account) return null
-  return {
+  const identity: KeyIdentity = {
     account: { id: account.id, name: account.name, createdAt: new Date(account.createdAt) },
     scopes: row.scopes,
     keyId: row.id,
+    lastUsedAt: row.lastUsedAt === null ? null : new Date(row.lastUsedAt),
   }
+  if (recordUse) await recordKeyUse(ctx, identity)
+  return identity
+}
+
+/** Records a key's use unless it was recorded within the last minute (one conditional write). */
+export async function recordKeyUse(ctx: EngineContext, identity: KeyIdentity): Promise<void> {
+  const now = ctx.clock.now()
+  const last = identity.lastUsedAt?.getTime() ?? null
+  if (last === null || now - last >= LAST_USED_RESOLUTION_MS)
+    await ctx.storage.touchApiKey(identity.keyId, now, LAST_USED_RESOLUTION_MS)
 }

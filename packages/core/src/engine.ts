@@ -7,7 +7,13 @@ import {
   DEFAULT_SETTINGS,
   resolveSettings,
 } from './account-settings.js'
-import { type ApiKeysAdmin, apiKeysAdmin, authenticateKey, type KeyIdentity } from './api-keys-admin.js'
+import {
+  type ApiKeysAdmin,
+  apiKeysAdmin,
+  authenticateKey,
+  type KeyIdentity,
+  recordKeyUse,
+} from './api-keys-admin.js'
 import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
 import { type Clock, systemClock } from './clock.js'
 import { type EngineContext, emit, type Logger } from './engine-context.js'
@@ -77,8 +83,12 @@ export interface Engine {
     create(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
     get(id: string): Promise<Account | null>
     list(): Promise<Account[]>
-    /** The account, scopes and key id an API key speaks for, or null for an unknown, revoked or expired key. */
-    authenticateKey(key: string): Promise<KeyIdentity | null>
+    /**
+     * The account, scopes and key id an API key speaks for, or null for an unknown, revoked or expired
+     * key. Records the use unless `recordUse: false`; then call `recordKeyUse` once the request is accepted.
+     */
+    authenticateKey(key: string, options?: { readonly recordUse?: boolean }): Promise<KeyIdentity | null>
+    recordKeyUse(identity: KeyIdentity): Promise<void>
   }
   /**
    * A handle scoped to one account. Cheap; no I/O until used. `actor` names who acts in the audit
@@ -234,7 +244,8 @@ export function createEngine(options: EngineOptions): Engine {
           createdAt: new Date(row.createdAt),
         }))
       },
-      authenticateKey: (key) => authenticateKey(ctx, key),
+      authenticateKey: (key, keyOptions) => authenticateKey(ctx, key, keyOptions),
+      recordKeyUse: (identity) => recordKeyUse(ctx, identity),
     },
     account,
     links: {

@@ -166,6 +166,14 @@ describe('bad requests: a documented 4xx, a clear error, no state change', () =>
     noChallenges()
   })
 
+  it('records a key’s use only for requests it accepts', async () => {
+    const lastUsed = () => f.rows('fs_api_keys').find((k) => k.name === 'host')?.last_used_at ?? null
+    await call('/v1/start', '{"system":')
+    expect(lastUsed()).toBeNull()
+    await call('/v1/start', login)
+    expect(lastUsed()).toBe(f.clock.now())
+  })
+
   it('refuses a body over 64 KiB with 413', async () => {
     const big = JSON.stringify({ ...login, context: { pad: 'x'.repeat(70_000) } })
     expect(await call('/v1/start', big)).toMatchObject({ status: 413, body: { result: 'bad request' } })

@@ -83,13 +83,15 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
 
   /** The `apikey` header (never the URL, S22) resolved to its account; `scope` must be among its scopes. */
   const requireKey = (scope: Scope) => async (c: Context<Env>, next: () => Promise<void>) => {
-    const identity = await engine.accounts.authenticateKey(c.req.header('apikey') ?? '')
+    const identity = await engine.accounts.authenticateKey(c.req.header('apikey') ?? '', { recordUse: false })
     if (!identity) return json({ result: 'security error', reason: 'invalid_key' }, 403)
     if (!identity.scopes.includes(scope))
       return json({ result: 'security error', reason: 'forbidden_scope' }, 403)
     c.set('identity', identity)
     c.set('account', engine.account(identity.account.id, { actor: identity.keyId }))
     await next()
+    // A request refused before the engine (400, 413, 415) changes nothing, not even the key's last use.
+    if (![400, 413, 415].includes(c.res.status)) await engine.accounts.recordKeyUse(identity)
   }
 
   app.get('/healthz', () => json({ status: 'ok' }, 200))
