@@ -12,10 +12,11 @@ const started: Exchange = {
   body: login,
   json: { result: 'success', challengeId: 'ch_1', expiresAt: '2026-01-01T09:10:00.000Z' },
 }
+// Polls are pinned to the challenge start returned.
 const check = (status: number, json: unknown, headers?: Record<string, string>): Exchange => ({
   method: 'POST',
   path: '/v1/check',
-  body: login,
+  body: { ...login, challengeId: 'ch_1' },
   status,
   json,
   ...(headers && { headers }),

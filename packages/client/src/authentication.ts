@@ -94,7 +94,12 @@ export async function authenticate(
       stopIfAborted()
       await driver.sleep(waitMs, signal)
       stopIfAborted()
-      const { answer, retryAfterMs } = await driver.check({ system, authid }, signal)
+      // Pinned to this login's challenge, so a newer login for the same user can never answer this one.
+      const pinned =
+        begun.challengeId === undefined
+          ? { system, authid }
+          : { system, authid, challengeId: begun.challengeId }
+      const { answer, retryAfterMs } = await driver.check(pinned, signal)
       switch (answer.result) {
         case 'pending':
           await onPending?.(answer)

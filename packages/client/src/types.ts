@@ -46,6 +46,8 @@ export interface CheckInput {
   readonly system: string
   readonly authid: string
   readonly pin?: string | number
+  /** The challenge to answer for (from start); a superseded one answers `no_pending_challenge`. */
+  readonly challengeId?: string
 }
 
 /** A challenge was issued. With uniform responses the server may answer only `result`. */

@@ -432,3 +432,22 @@ describe('check with a numeric PIN', () => {
     await expect(f.acme.check({ ...login, pin: {} as never })).rejects.toMatchObject({ field: 'pin' })
   })
 })
+
+describe('check with the challenge id from start', () => {
+  it('answers for that challenge only: a superseded one gets no_pending_challenge, never the newer outcome', async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    const first = await f.acme.start(login)
+    const second = await f.acme.start(login)
+    await f.engine.links.confirm(f.notifier.last().token as string)
+    const firstId = (first as { challengeId: string }).challengeId
+    const secondId = (second as { challengeId: string }).challengeId
+    expect(await f.acme.check({ ...login, challengeId: firstId })).toEqual({
+      result: 'security error',
+      reason: 'no_pending_challenge',
+    })
+    expect(await f.acme.check({ ...login, challengeId: secondId })).toEqual({
+      result: 'authenticated',
+      challengeId: secondId,
+    })
+  })
+})

@@ -25,6 +25,12 @@ export interface CheckInput {
   readonly system: string
   readonly authid: string
   readonly pin?: string | number
+  /**
+   * The challenge this poller waits for, as `start` returned it. When given and no longer current (a
+   * newer start superseded it), `check` answers `no_pending_challenge` instead of the newer login's
+   * outcome, so one session can never be answered with another's `authenticated`.
+   */
+  readonly challengeId?: string
 }
 
 /** How many times `check` re-reads a challenge that moved under it before giving up. */
@@ -385,6 +391,11 @@ export async function checkLogin(
   }
   if (refusal) return refuse(null, refusal.reason)
 
+  if (input.challengeId !== undefined) {
+    if (typeof input.challengeId !== 'string' || input.challengeId.length > 64)
+      throw new ValidationError('challengeId', 'must be a challenge id')
+    if (subject.challenge?.id !== input.challengeId) return refuse(null, 'no_pending_challenge')
+  }
   let row = subject.challenge
   for (let reread = 0; row && reread < CHECK_REREADS; reread++) {
     const now = ctx.clock.now()

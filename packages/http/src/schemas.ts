@@ -20,6 +20,8 @@ export const CheckBody = z.strictObject({
   authid: Name,
   /** A string as typed, or a JSON number (left-padded with zeros to the PIN length). */
   pin: z.union([z.string().max(32), z.number().int().min(0).max(9_999_999_999)]).optional(),
+  /** Optional: the challenge this poller waits for (from start's answer). */
+  challengeId: z.string().min(1).max(64).optional(),
 })
 
 const Channel = z.enum(['email', 'sms'])
