@@ -2,11 +2,10 @@
 // The `flexsecure` command: serve, init, migrate, keys create|list|revoke, audit verify.
 import { parseArgs } from 'node:util'
 import { createEngine, type Engine, SCOPES, type Scope } from '@flexsecure/core'
-import { sqliteStorage } from '@flexsecure/sqlite'
 import { ConfigError, loadConfig, type ServerConfig } from './config.js'
 import { consoleNotifier } from './dev-notifier.js'
 import { bootstrap, howToCall } from './first-run.js'
-import { startServer } from './server.js'
+import { openStorage, startServer } from './server.js'
 
 const USAGE = `usage: flexsecure <command> [options]
 
@@ -25,7 +24,7 @@ class UsageError extends Error {}
 /** An engine for the one-shot commands; they send nothing, so the notifier only refuses. */
 function openEngine(config: ServerConfig): Engine {
   return createEngine({
-    storage: sqliteStorage({ filename: config.database }),
+    storage: openStorage(config.database),
     notifier: { send: async () => Promise.reject(new Error('the CLI sends no messages')) },
     secret: config.secret,
     links: { baseUrl: config.baseUrl ?? 'http://localhost' },

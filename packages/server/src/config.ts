@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path'
 
 /** The server's settings. Only this package reads the environment (STYLE.md 3). */
 export interface ServerConfig {
-  /** SQLite file; its directory is created. */
+  /** A SQLite file (its directory is created), or a `postgres://` URL. */
   readonly database: string
   readonly host: string
   /** 0 picks a free port. */
@@ -26,6 +26,11 @@ export const SETTINGS = {
   secret: { env: 'FLEXSECURE_SECRET', default: '' },
   sweepSeconds: { env: 'FLEXSECURE_SWEEP_SECONDS', default: '30' },
 } as const
+
+/** Whether `database` names a PostgreSQL server rather than a SQLite file. */
+export function isPostgresUrl(database: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(database)
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -62,7 +67,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const sweepSeconds = Number(read('sweepSeconds'))
   if (!Number.isInteger(sweepSeconds) || sweepSeconds < 1)
     throw new ConfigError(`${SETTINGS.sweepSeconds.env} must be a whole number of seconds`)
-  const database = resolve(read('database'))
+  const rawDatabase = read('database')
+  const postgres = isPostgresUrl(rawDatabase)
+  const database = postgres ? rawDatabase : resolve(rawDatabase)
   const baseUrl = read('baseUrl') || null
   if (baseUrl !== null && !/^https?:\/\//.test(baseUrl))
     throw new ConfigError(`${SETTINGS.baseUrl.env} must be an http(s) URL`)
@@ -81,6 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       sweepSeconds,
     }
   }
+  // Instances sharing a PostgreSQL database must share the secret too, or their audit MACs disagree.
+  if (postgres)
+    throw new ConfigError(
+      `${SETTINGS.secret.env} is required with a PostgreSQL database: every instance must use the same one`,
+    )
   mkdirSync(dirname(database), { recursive: true })
   const secretFile = join(dirname(database), 'secret')
   if (existsSync(secretFile))

@@ -1,16 +1,24 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createEngine, type Engine, type Notifier } from '@flexsecure/core'
+import { createEngine, type Engine, type Notifier, type Storage } from '@flexsecure/core'
 import { createHttpHandler, type HttpHandlerOptions } from '@flexsecure/http'
+import { postgresStorage } from '@flexsecure/postgres'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { getRequestListener } from '@hono/node-server'
-import type { ServerConfig } from './config.js'
+import { isPostgresUrl, type ServerConfig } from './config.js'
 
 export interface RunningServer {
   readonly url: string
   readonly engine: Engine
   /** Stops accepting, lets in-flight requests finish, stops the sweep, closes the database. */
   close(): Promise<void>
+}
+
+/** The storage `database` names: a PostgreSQL URL, or a SQLite file. */
+export function openStorage(database: string): Storage {
+  return isPostgresUrl(database)
+    ? postgresStorage({ connectionString: database })
+    : sqliteStorage({ filename: database })
 }
 
 /** Tuning the HTTP layer: the poll limiter (S19) for load tests, say. */
@@ -22,7 +30,7 @@ export async function startServer(
   notifier: Notifier,
   http: ServerHttpOptions = {},
 ): Promise<RunningServer> {
-  const storage = sqliteStorage({ filename: config.database })
+  const storage = openStorage(config.database)
   const server: Server = createServer()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { AccountSettingsInput } from '../account-settings.js'
+import { type AuditVerdict, verifyAuditChain } from '../audit-chain.js'
 import { createEngine, type Engine } from '../engine.js'
 import { argon2PinHasher } from '../pin-hasher.js'
 import type { ChallengeRow, Storage } from '../storage.js'
@@ -142,6 +143,8 @@ async function prepareLogin(
 }
 
 export interface RaceReport extends RaceAnswers {
+  /** The race account's audit chain, verified after the race: every process appended to it at once. */
+  readonly audit: AuditVerdict
   /** The challenge as storage holds it after the race. */
   readonly final: ChallengeRow | null
 }
@@ -155,7 +158,11 @@ export async function raceLinkConfirms(options: RaceOptions): Promise<RaceReport
     options.processes,
     options.total,
   )
-  return { ...answers, final: await options.storage.getChallenge(login.challengeId) }
+  return {
+    ...answers,
+    final: await options.storage.getChallenge(login.challengeId),
+    audit: await verifyAuditChain(options.storage, RACE_SECRET, login.accountId),
+  }
 }
 
 /** `total` checks of one PIN at once, correct or wrong. At most one `authenticated`; guesses within the budget. */
@@ -172,7 +179,11 @@ export async function racePinChecks(
     options.processes,
     options.total,
   )
-  return { ...answers, final: await options.storage.getChallenge(login.challengeId) }
+  return {
+    ...answers,
+    final: await options.storage.getChallenge(login.challengeId),
+    audit: await verifyAuditChain(options.storage, RACE_SECRET, login.accountId),
+  }
 }
 
 /**
@@ -197,5 +208,10 @@ export async function raceStarts(
   const ids = results.filter((r) => r.startsWith('success:')).map((r) => r.slice('success:'.length))
   const rows = await Promise.all([login.challengeId, ...ids].map((id) => options.storage.getChallenge(id)))
   const live = rows.filter((row) => row?.status === 'pending' || row?.status === 'confirmed').length
-  return { ...answers, final: subject?.challenge ?? null, live }
+  return {
+    ...answers,
+    final: subject?.challenge ?? null,
+    live,
+    audit: await verifyAuditChain(options.storage, RACE_SECRET, login.accountId),
+  }
 }

@@ -817,7 +817,8 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       }
 
       it('lets exactly one of 50 concurrent confirms of one link succeed', async () => {
-        const { results, final } = await raceLinkConfirms({ storage, shared: shared() })
+        const { results, final, audit } = await raceLinkConfirms({ storage, shared: shared() })
+        expect(audit).toMatchObject({ ok: true })
         expect(results).toHaveLength(50)
         expect(results.filter((r) => r === 'confirmed')).toHaveLength(1)
         expect(results.filter((r) => r !== 'confirmed' && r !== 'used')).toEqual([])
@@ -825,7 +826,8 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       }, 60_000)
 
       it('lets exactly one of 50 concurrent correct PIN checks authenticate', async () => {
-        const { results, final } = await racePinChecks({ storage, shared: shared(), correct: true })
+        const { results, final, audit } = await racePinChecks({ storage, shared: shared(), correct: true })
+        expect(audit).toMatchObject({ ok: true })
         expect(results).toHaveLength(50)
         expect(results.filter((r) => r === 'authenticated')).toHaveLength(1)
         expect(results.filter((r) => r.startsWith('threw'))).toEqual([])
@@ -833,7 +835,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       }, 60_000)
 
       it('evaluates no more wrong PINs than the attempt limit out of 50 concurrent ones', async () => {
-        const { results, final, verifications } = await racePinChecks({
+        const { results, final, verifications, audit } = await racePinChecks({
           storage,
           shared: shared(),
           correct: false,
@@ -841,12 +843,14 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect(results).toHaveLength(50)
         expect(results.filter((r) => r === 'authenticated' || r.startsWith('threw'))).toEqual([])
         expect(verifications).toBe(5)
+        expect(audit).toMatchObject({ ok: true })
         expect(results.filter((r) => r === 'security error:wrong_pin')).toHaveLength(4)
         expect(final).toMatchObject({ status: 'failed', attempts: 5 })
       }, 60_000)
 
       it('leaves exactly one live challenge after 20 concurrent starts for one user', async () => {
-        const { results, live, final } = await raceStarts({ storage, shared: shared(), total: 20 })
+        const { results, live, final, audit } = await raceStarts({ storage, shared: shared(), total: 20 })
+        expect(audit).toMatchObject({ ok: true })
         expect(results.filter((r) => r.startsWith('success:'))).toHaveLength(20)
         expect(live).toBe(1)
         expect(final?.status).toBe('pending')
@@ -854,7 +858,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
 
       it('issues no more than the send limit to 20 concurrent starts for one user', async () => {
         // One challenge is issued by the setup, so 4 of the 20 fit under a limit of 5.
-        const { results, live } = await raceStarts({
+        const { results, live, audit } = await raceStarts({
           storage,
           shared: shared(),
           total: 20,
@@ -862,6 +866,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         })
         expect(results.filter((r) => r.startsWith('success:'))).toHaveLength(4)
         expect(results.filter((r) => r === 'rate limited')).toHaveLength(16)
+        expect(audit).toMatchObject({ ok: true })
         expect(live).toBe(1)
       }, 60_000)
     })

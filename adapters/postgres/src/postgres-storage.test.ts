@@ -1,0 +1,27 @@
+import { runStorageConformance } from '@flexsecure/core/testing'
+import { afterAll, describe } from 'vitest'
+import { postgresReachable, SERVER_URL, testDatabase } from '../test/test-database.js'
+import { postgresStorage } from './postgres-storage.js'
+
+const reachable = await postgresReachable()
+
+if (!reachable) {
+  describe.skip(`PostgreSQL storage: not run, no server at ${SERVER_URL} (set FLEXSECURE_TEST_PG_URL)`, () => {})
+} else {
+  const database = testDatabase()
+  afterAll(() => database.drop())
+
+  runStorageConformance({
+    name: 'postgres',
+    open: async () => {
+      await database.reset()
+      return {
+        storage: postgresStorage({ connectionString: database.url }),
+        shared: {
+          module: new URL('../test/shared-postgres.ts', import.meta.url).href,
+          options: { connectionString: database.url },
+        },
+      }
+    },
+  })
+}

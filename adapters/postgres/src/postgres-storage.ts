@@ -1,0 +1,36 @@
+import type { Storage } from '@flexsecure/core'
+import { type Database, kyselyStorage } from '@flexsecure/kysely'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+
+export interface PostgresStorageOptions {
+  /** Your own pool; `close()` leaves it open. */
+  readonly pool?: pg.Pool
+  /** Or a connection string (`postgres://user@host:5432/db`); the storage then owns its pool. */
+  readonly connectionString?: string
+  /** Connections in the owned pool. Default 10. */
+  readonly max?: number
+}
+
+/**
+ * Storage on PostgreSQL through `pg`: safe for many app instances on one database, since every race
+ * is settled by a conditional statement or a row lock in the database (see this package's README).
+ *
+ * ```ts
+ * const storage = postgresStorage({ connectionString: process.env.DATABASE_URL })
+ * ```
+ */
+export function postgresStorage(options: PostgresStorageOptions): Storage {
+  if (!options.pool && !options.connectionString)
+    throw new TypeError('postgresStorage needs a pool or a connectionString')
+  const owned = !options.pool
+  const pool =
+    options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return kyselyStorage({
+    db,
+    onClose: async () => {
+      if (owned) await db.destroy()
+    },
+  })
+}

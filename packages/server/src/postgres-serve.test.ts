@@ -1,0 +1,62 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { createClient } from '@flexsecure/client'
+import { afterAll, describe, expect, it } from 'vitest'
+import { postgresReachable, SERVER_URL, testDatabase } from '../../../adapters/postgres/test/test-database.js'
+
+const packageDir = new URL('..', import.meta.url).pathname
+const reachable = await postgresReachable()
+
+describe('flexsecure with a PostgreSQL database', () => {
+  it('refuses to start without a configured secret, which every instance must share', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], {
+      cwd: packageDir,
+      env: { ...process.env, FLEXSECURE_DB: 'postgres://nobody@127.0.0.1:1/none', FLEXSECURE_SECRET: '' },
+      encoding: 'utf8',
+    })
+    expect(run.status).toBe(2)
+    expect(run.stderr).toContain('FLEXSECURE_SECRET is required with a PostgreSQL database')
+  })
+})
+
+if (!reachable) {
+  describe.skip(`flexsecure serve on PostgreSQL: not run, no server at ${SERVER_URL}`, () => {})
+} else {
+  const database = testDatabase()
+  afterAll(() => database.drop())
+
+  describe('flexsecure serve on PostgreSQL', () => {
+    it('serves logins from a postgres:// URL', async () => {
+      await database.reset()
+      const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+        cwd: packageDir,
+        env: {
+          ...process.env,
+          FLEXSECURE_DB: database.url,
+          FLEXSECURE_PORT: '0',
+          FLEXSECURE_SECRET: 's'.repeat(40),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let output = ''
+      server.stdout.on('data', (chunk) => {
+        output += chunk
+      })
+      server.stderr.on('data', (chunk) => {
+        output += chunk
+      })
+      try {
+        for (let i = 0; i < 200 && !/auth key: {2}fsk_/.test(output); i++)
+          await new Promise((r) => setTimeout(r, 50))
+        const url = /listening on (http:\/\/[\d.:]+)/.exec(output)?.[1] as string
+        const key = /auth key: {2}(fsk_\w+)/.exec(output)?.[1] as string
+        expect(output).toContain(`database ${database.url}`)
+        const client = createClient({ baseUrl: url, apiKey: key })
+        expect(await client.start({ system: 'demo', authid: 'demo' })).toMatchObject({ result: 'success' })
+        expect(await client.check({ system: 'demo', authid: 'demo' })).toMatchObject({ result: 'pending' })
+      } finally {
+        server.kill('SIGTERM')
+        await new Promise((resolve) => server.once('exit', resolve))
+      }
+    }, 30_000)
+  })
+}
