@@ -1,0 +1,478 @@
+// Pending `check` polls through the real server (startServer: node:http, @hono/node-server, the HTTP
+// handler, the engine on a SQLite file), as a ratio to a floor measured in the same run with the same load
+// generator: a bare node:http server that parses the JSON body and answers 202 with a body of the same shape.
+// Run it with `pnpm bench:http` in this package (or `pnpm bench` from the root, which runs both benches).
+// See README.md for how to read the output.
+//
+// Three processes: this one drives autocannon; each server runs in a child process of its own (this file,
+// forked with a role argument), so neither server shares an event loop with the load generator.
+
+import { type ChildProcess, fork } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Notifier } from '@flexsecure/core'
+import { startServer } from '@flexsecure/server'
+import autocannon from 'autocannon'
+
+const TARGET = 0.5
+const ROUNDS = setting('BENCH_HTTP_ROUNDS', 3)
+const SECONDS = setting('BENCH_HTTP_SECONDS', 5)
+const WARMUP_SECONDS = setting('BENCH_HTTP_WARMUP_SECONDS', 2)
+const CONNECTIONS = setting('BENCH_HTTP_CONNECTIONS', 10)
+const USERS = setting('BENCH_HTTP_USERS', 200)
+/** A directory: both server processes run with `--cpu-prof`, writing to its `floor/` and `server/`. */
+const CPU_PROF = process.env.BENCH_HTTP_CPU_PROF || null
+
+const SYSTEM = 'app'
+const PIPELINING = 1
+
+function setting(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`)
+  return value
+}
+
+/** What a server process tells this one once it listens and its data is in place. */
+interface Ready {
+  readonly url: string
+  /** The `apikey` header to send. */
+  readonly key: string
+  readonly users: readonly string[]
+}
+
+type Side = 'floor' | 'server'
+
+// ---------------------------------------------------------------------------------------------------
+// The server processes.
+
+/** Tells the parent where to send load, then serves until it says `stop` (or goes away). */
+function serveUntilStopped(ready: Ready, close: () => Promise<void>): void {
+  let closing = false
+  const stop = () => {
+    if (closing) return
+    closing = true
+    close()
+      .catch((error) => {
+        console.error('[bench] server process: close failed', error)
+        process.exitCode = 1
+      })
+      // Exiting on its own (no process.exit) lets --cpu-prof write its profile.
+      .finally(() => process.disconnect?.())
+  }
+  process.on('message', (message) => {
+    if (message === 'stop') stop()
+    // CPU time this process has used so far, µs: the parent asks before and after each run.
+    else if (message === 'cpu') {
+      const { user, system } = process.cpuUsage()
+      process.send?.({ cpu: user + system })
+    }
+  })
+  process.on('disconnect', stop)
+  process.send?.(ready)
+}
+
+/** The real server, with the data every poll needs: one pending passwordless challenge per user. */
+async function serveEngine(dir: string): Promise<void> {
+  const notifier: Notifier = { send: async () => ({ providerId: null }) }
+  const server = await startServer(
+    {
+      database: join(dir, 'bench.db'),
+      host: '127.0.0.1',
+      port: 0,
+      baseUrl: null,
+      secret: 'x'.repeat(40),
+      secretSource: 'environment',
+      sweepSeconds: 3600,
+    },
+    notifier,
+    // The bench measures polls, not the poll limiter's 429s (S19): lift it far above the load.
+    { polling: { burst: 1e9, perSecond: 1e9 } },
+  )
+  const { engine } = server
+  // Nor the send limits (S18), which the seeding starts would otherwise meet.
+  const { id } = await engine.accounts.create({
+    name: 'Bench',
+    settings: { sendLimits: { perUserPerHour: 1e7, perDestinationPerHour: 1e7, perAccountPerDay: 1e7 } },
+  })
+  const account = engine.account(id)
+  const { key } = await account.apiKeys.create({ name: 'bench', scopes: ['auth'] })
+  await account.systems.create({ name: SYSTEM, policies: { passwordless: { enabled: true } } })
+  const users: string[] = []
+  for (let i = 0; i < USERS; i++) {
+    const authid = `u${i}`
+    await account.users.create({ authid, email: `${authid}@example.com` })
+    await account.users.assign(authid, [{ system: SYSTEM, method: 'passwordless' }])
+    const started = await account.start({ system: SYSTEM, authid })
+    if (started.result !== 'success')
+      throw new Error(`seeding: start for ${authid} answered ${started.result}`)
+    users.push(authid)
+  }
+  serveUntilStopped({ url: server.url, key, users }, () => server.close())
+}
+
+/** The floor: read the body, JSON.parse it, answer 202 with a pending answer of the same shape. */
+async function serveFloor(): Promise<void> {
+  // 24 characters, like the engine's challenge ids.
+  const challengeId = 'AAAAAAAAAAAAAAAAAAAAAAAA'
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        system?: unknown
+        authid?: unknown
+      }
+      if (typeof body.system !== 'string' || typeof body.authid !== 'string') {
+        response.writeHead(400).end()
+        return
+      }
+      const text = JSON.stringify({ result: 'pending', challengeId, method: 'passwordless' })
+      // The server's headers: content-type and cache-control, then node's date, connection and keep-alive.
+      response.writeHead(202, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-length': Buffer.byteLength(text),
+      })
+      response.end(text)
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  const users = Array.from({ length: USERS }, (_, i) => `u${i}`)
+  serveUntilStopped({ url: `http://127.0.0.1:${port}`, key: 'floor', users }, async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
+    await closed
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The load generator and the report.
+
+interface Child {
+  readonly process: ChildProcess
+  readonly ready: Ready
+}
+
+/** Forks this file as a server process (with this process's tsx loader) and waits until it is ready. */
+function spawnServer(role: Side, dir: string): Promise<Child> {
+  const execArgv = [...process.execArgv]
+  if (CPU_PROF) execArgv.push('--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF, role)}`)
+  const child = fork(fileURLToPath(import.meta.url), [role, dir], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  return new Promise((resolve, reject) => {
+    const exited = (code: number | null) =>
+      reject(new Error(`the ${role} process exited (${code}) before it was ready`))
+    child.once('error', reject)
+    child.once('exit', exited)
+    child.once('message', (ready) => {
+      child.off('exit', exited)
+      resolve({ process: child, ready: ready as Ready })
+    })
+  })
+}
+
+/** CPU time (user + system, µs) a server process has used so far. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (message) => resolve((message as { cpu: number }).cpu))
+    child.send('cpu')
+  })
+}
+
+/** Asks a server process to stop, and waits for it to exit. */
+function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    if (child.connected) child.send('stop')
+    else child.kill('SIGTERM')
+  })
+}
+
+const body = (authid: string) => JSON.stringify({ system: SYSTEM, authid })
+
+/** Every user's poll, answered once: it must be 202 with `result: pending`, on both sides. */
+async function verifyPending(side: Side, ready: Ready): Promise<void> {
+  for (const authid of ready.users) {
+    const response = await fetch(`${ready.url}/v1/check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', apikey: ready.key },
+      body: body(authid),
+    })
+    const text = await response.text()
+    const answer = (() => {
+      try {
+        return JSON.parse(text) as { result?: unknown }
+      } catch {
+        return {}
+      }
+    })()
+    if (response.status !== 202 || answer.result !== 'pending')
+      throw new Error(`${side}: the poll for ${authid} answered ${response.status} ${text}, not 202 pending`)
+  }
+}
+
+interface Run {
+  readonly rate: number
+  readonly p50: number
+  readonly p99: number
+  readonly requests: number
+  /** Answers other than 202, by status. */
+  readonly other: Record<string, number>
+  readonly errors: number
+  readonly timeouts: number
+  /** CPU the server process used during the run, as a share of one core. */
+  readonly serverCpu: number
+  /** CPU the load generator (this process) used during the run, as a share of one core. */
+  readonly generatorCpu: number
+  /** Server CPU time per answered poll, µs. */
+  readonly cpuPerPoll: number
+}
+
+/** Response times in 10 µs buckets (autocannon's own histogram keeps whole milliseconds only). */
+class Latencies {
+  static readonly BUCKET_MS = 0.01
+  private readonly counts = new Uint32Array(1_000_000)
+  private total = 0
+
+  record(ms: number): void {
+    const bucket = Math.min(this.counts.length - 1, Math.floor(ms / Latencies.BUCKET_MS))
+    this.counts[bucket] = (this.counts[bucket] as number) + 1
+    this.total++
+  }
+
+  /** The upper edge of the bucket holding the `p`th percentile, in ms. */
+  percentile(p: number): number {
+    const rank = Math.ceil((p / 100) * this.total)
+    let seen = 0
+    for (let bucket = 0; bucket < this.counts.length; bucket++) {
+      seen += this.counts[bucket] as number
+      if (seen >= rank && seen > 0) return (bucket + 1) * Latencies.BUCKET_MS
+    }
+    return Number.NaN
+  }
+}
+
+/** One autocannon run: CONNECTIONS keep-alive connections, each cycling through every user's poll. */
+async function load({ process: child, ready }: Child, seconds: number): Promise<Run> {
+  const serverBefore = await cpuOf(child)
+  const generatorBefore = process.cpuUsage()
+  const requests = ready.users.map((authid) => ({ body: body(authid) }))
+  const latencies = new Latencies()
+  let client = 0
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `${ready.url}/v1/check`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', apikey: ready.key },
+        connections: CONNECTIONS,
+        pipelining: PIPELINING,
+        duration: seconds,
+        requests,
+        // Each connection starts at a different user, so they do not poll in lockstep.
+        setupClient: (c) => {
+          const offset = Math.floor((client++ * requests.length) / CONNECTIONS)
+          c.setRequests([...requests.slice(offset), ...requests.slice(0, offset)])
+        },
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    )
+    // The event passes the client first (the type definitions leave it out).
+    ;(instance as NodeJS.EventEmitter).on('response', (_client, _status, _bytes, ms: number) =>
+      latencies.record(ms),
+    )
+  })
+  const generator = process.cpuUsage(generatorBefore)
+  const serverCpu = (await cpuOf(child)) - serverBefore
+  const other: Record<string, number> = {}
+  for (const [status, stats] of Object.entries(result.statusCodeStats ?? {}))
+    if (status !== '202') other[status] = Number(stats.count ?? 0)
+  return {
+    rate: result.requests.total / result.duration,
+    p50: latencies.percentile(50),
+    p99: latencies.percentile(99),
+    requests: result.requests.total,
+    other,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    serverCpu: serverCpu / (result.duration * 1e6),
+    generatorCpu: (generator.user + generator.system) / (result.duration * 1e6),
+    cpuPerPoll: serverCpu / Math.max(1, result.requests.total),
+  }
+}
+
+/** Throws, naming the side, unless every answer of the run was a 202. */
+function expectAllPending(side: Side, run: Run): void {
+  const other = Object.entries(run.other).filter(([, count]) => count > 0)
+  const problems = [
+    ...other.map(([status, count]) => `${fmt(count)} answers ${status}`),
+    ...(run.errors > 0 ? [`${fmt(run.errors)} errors`] : []),
+    ...(run.timeouts > 0 ? [`${fmt(run.timeouts)} timeouts`] : []),
+  ]
+  if (problems.length > 0 || run.requests === 0)
+    throw new Error(
+      `${side}: not every poll was answered 202 pending (${problems.join(', ') || 'no answers'}); ` +
+        'the bench would not measure what it claims',
+    )
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+const fmt = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+
+/** A text table; `align` has one letter per column, `l` or `r`. */
+function table(align: string, header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)))
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) =>
+        align[i] === 'r' ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number),
+      )
+      .join('   ')
+      .trimEnd()
+  return [line(header), ...rows.map(line)].map((l) => `  ${l}`).join('\n')
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'flexsecure-bench-http-'))
+  const children: ChildProcess[] = []
+  try {
+    const floor = await spawnServer('floor', dir)
+    children.push(floor.process)
+    const server = await spawnServer('server', dir)
+    children.push(server.process)
+    const sides: Record<Side, Child> = { floor, server }
+    await verifyPending('floor', floor.ready)
+    await verifyPending('server', server.ready)
+
+    const cores = availableParallelism()
+    const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU'
+    console.log(
+      [
+        'FlexSecure bench: pending `check` polls over HTTP, the real server against a bare node:http floor',
+        `  node ${process.version}, ${cores} cores (${cpu})`,
+        '  server: startServer: node:http + @hono/node-server + the HTTP handler + the engine on SQLite;',
+        `          POST /v1/check with an auth key, rotating over ${fmt(USERS)} users, each with a pending`,
+        '          passwordless challenge; poll limiter (S19) lifted; every answer must be 202 pending',
+        '  floor:  a bare node:http server: read the body, JSON.parse it, answer 202 with a body of the',
+        '          same shape and the same content-type and cache-control headers',
+        `  load:   autocannon, ${CONNECTIONS} connections, pipelining ${PIPELINING}; ${ROUNDS} rounds of`,
+        `          ${SECONDS} s per side, alternating which goes first, after ${WARMUP_SECONDS} s of warm-up`,
+        `  the generator and the servers are separate processes sharing these ${cores} cores: absolute`,
+        '  req/s understate a dedicated server; the ratio is what to track',
+        '',
+      ].join('\n'),
+    )
+
+    for (const side of ['floor', 'server'] as const)
+      expectAllPending(side, await load(sides[side], WARMUP_SECONDS))
+
+    const runs: Record<Side, Run[]> = { floor: [], server: [] }
+    const ratios: number[] = []
+    const rows: string[][] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const order: Side[] = round % 2 === 0 ? ['floor', 'server'] : ['server', 'floor']
+      for (const side of order) {
+        const run = await load(sides[side], SECONDS)
+        expectAllPending(side, run)
+        runs[side].push(run)
+      }
+      const f = runs.floor[round] as Run
+      const s = runs.server[round] as Run
+      ratios.push(s.rate / f.rate)
+      rows.push([String(round + 1), order[0] as string, fmt(f.rate), fmt(s.rate), fmt(s.rate / f.rate, 3)])
+    }
+    // The answers must still be pending after the load (statuses were checked throughout; bodies too, now).
+    await verifyPending('server', server.ready)
+
+    /** Medians over the rounds of one side. */
+    const summary = (side: Side) => {
+      const mid = (value: (run: Run) => number) => median(runs[side].map(value))
+      return {
+        rate: mid((r) => r.rate),
+        p50: mid((r) => r.p50),
+        p99: mid((r) => r.p99),
+        serverCpu: mid((r) => r.serverCpu),
+        generatorCpu: mid((r) => r.generatorCpu),
+        cpuPerPoll: mid((r) => r.cpuPerPoll),
+        polls: runs[side].reduce((total, r) => total + r.requests, 0),
+      }
+    }
+    const medians = { floor: summary('floor'), server: summary('server') }
+    const ratio = median(ratios)
+    rows.push(['median', '', fmt(medians.floor.rate), fmt(medians.server.rate), fmt(ratio, 3)])
+    console.log(table('llrrr', ['round', 'first', 'floor req/s', 'server req/s', 'server/floor'], rows))
+    console.log()
+
+    const percent = (share: number) => `${fmt(share * 100)}%`
+    console.log('per side, median over rounds: latency in ms, CPU as a share of one core')
+    console.log(
+      table(
+        'lrrrrrrr',
+        ['', 'req/s', 'p50 ms', 'p99 ms', 'server CPU', 'generator CPU', 'CPU/poll', 'polls (all 202)'],
+        (['floor', 'server'] as const).map((side) => [
+          side,
+          fmt(medians[side].rate),
+          fmt(medians[side].p50, 2),
+          fmt(medians[side].p99, 2),
+          percent(medians[side].serverCpu),
+          percent(medians[side].generatorCpu),
+          `${fmt(medians[side].cpuPerPoll, 1)} µs`,
+          fmt(medians[side].polls),
+        ]),
+      ),
+    )
+    console.log(
+      [
+        `  the ${cores} cores are shared: a side near 100% server CPU is bound by its server process; one`,
+        '  near 100% generator CPU by autocannon (then that floor is a floor for this generator, not for',
+        '  node:http). CPU time per poll depends less on a busy machine: the line below compares it.',
+        '',
+      ].join('\n'),
+    )
+    if (CPU_PROF)
+      console.log(
+        `CPU profiles: ${resolve(CPU_PROF)}/{floor,server}/CPU.*.cpuprofile, the main thread's with '.0.'`,
+      )
+
+    const cpuRatio = medians.floor.cpuPerPoll / medians.server.cpuPerPoll
+    console.log(`CPU per poll, floor/server: ${cpuRatio.toFixed(2)} (for reading only, no target)`)
+    console.log(`ratio server/floor: ${ratio.toFixed(2)} (target >= ${TARGET})`)
+  } finally {
+    await Promise.all(children.map(stopServer))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const [role, dir] = process.argv.slice(2)
+if (role === 'server') await serveEngine(dir as string)
+else if (role === 'floor') await serveFloor()
+else
+  await main().catch((error: unknown) => {
+    console.error('\nFAIL:', error)
+    process.exitCode = 1
+  })
