@@ -10,7 +10,8 @@ import {
 } from '@flexsecure/core'
 import { type Kysely, Migrator, sql } from 'kysely'
 import { migrations } from './migrations.js'
-import { param, prepare } from './prepared-query.js'
+import { mysqlVariants, type ReturningUpdate } from './mysql-variants.js'
+import { type PreparedQuery, param, prepare } from './prepared-query.js'
 import {
   ACCOUNT_COLUMNS,
   API_KEY_COLUMNS,
@@ -40,6 +41,12 @@ export interface KyselyStorageOptions {
   readonly executor?: SqlExecutor
   /** Called by `close()`, e.g. to close the driver's connection. */
   readonly onClose?: () => Promise<void>
+  /**
+   * Whether the database has `UPDATE … RETURNING` and `INSERT … ON CONFLICT … DO UPDATE … WHERE`
+   * (SQLite, PostgreSQL). Without them (MySQL, MariaDB) the few statements that need them take the
+   * variants in `mysql-variants.ts`. Default true.
+   */
+  readonly standardSql?: boolean
 }
 
 /** Ends a transaction with a rollback that is an answer, not an error. */
@@ -77,6 +84,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
   const { db } = options
   const exec = options.executor ?? kyselyExecutor(db as Kysely<unknown>)
   let seal: AuditSealer | null = null
+  const mysql = options.standardSql === false ? mysqlVariants(db) : null
 
   const q = {
     insertAccount: prepare(db.insertInto('fs_accounts').values(columnParams(ACCOUNT_COLUMNS))),
@@ -439,6 +447,17 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     ),
   }
 
+  /** `UPDATE … RETURNING`; on MySQL, the UPDATE and then a read of the row it locked, in the same transaction. */
+  function updateReturning<R = Record<string, unknown>>(
+    tx: SqlExecutor,
+    name: ReturningUpdate,
+    args: Record<string, unknown>,
+  ): Promise<R[]> {
+    if (mysql) return mysql.updateThenRead<R>(tx, name, args)
+    const query = q[name] as PreparedQuery<Record<string, unknown>>
+    return tx.all<R>(query.sql, query.bind(args))
+  }
+
   /** Appends drafts to their accounts' chains: one head move per account, then each event sealed in turn. */
   async function appendAudit(tx: SqlExecutor, drafts: readonly AuditDraft[]): Promise<void> {
     if (drafts.length === 0) return
@@ -450,12 +469,12 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       else byAccount.set(draft.accountId, [draft])
     }
     for (const [accountId, list] of byAccount) {
-      const [head] = await tx.all<{
+      const [head] = await updateReturning<{
         seq: number
         mac: string | null
         anchor_seq: number
         anchor_mac: string | null
-      }>(q.advanceAuditHead.sql, q.advanceAuditHead.bind({ account_id: accountId, count: list.length }))
+      }>(tx, 'advanceAuditHead', { account_id: accountId, count: list.length })
       if (!head) throw new StorageError(`no audit trail for account ${accountId}`)
       let seq = Number(head.seq) - list.length
       let previous = head.mac ?? null
@@ -732,10 +751,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     recordFailure: (userId, decide, audit, lockAudit) =>
       guard('recordFailure', () =>
         exec.transaction(async (tx) => {
-          const [row] = await tx.all<{ failure_streak: number }>(
-            q.addFailure.sql,
-            q.addFailure.bind({ id: userId }),
-          )
+          const [row] = await updateReturning<{ failure_streak: number }>(tx, 'addFailure', { id: userId })
           if (!row) {
             await appendAudit(tx, audit)
             return { streak: 0, locked: false }
@@ -776,8 +792,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         exec.transaction(async (tx) => {
           for (const row of rows)
             await tx.run(
-              q.upsertAssignment.sql,
-              q.upsertAssignment.bind({
+              (mysql ?? q).upsertAssignment.sql,
+              (mysql ?? q).upsertAssignment.bind({
                 user_id: row.userId,
                 system_id: row.systemId,
                 method: row.method,
@@ -820,15 +836,10 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         answering<IssueOutcome>(async (tx) => {
           const now = challenge.createdAt
           for (const limit of limits) {
-            const taken = await tx.run(
-              q.consumeLimit.sql,
-              q.consumeLimit.bind({
-                key: limit.key,
-                now,
-                window_end: now + limit.windowMs,
-                limit: limit.limit,
-              }),
-            )
+            const args = { key: limit.key, now, window_end: now + limit.windowMs, limit: limit.limit }
+            const taken = mysql
+              ? await mysql.takeLimit(tx, args)
+              : await tx.run(q.consumeLimit.sql, q.consumeLimit.bind(args))
             if (taken !== 1) {
               const [window] = await tx.all<{ window_end: number }>(
                 q.limitWindowEnd.sql,
@@ -871,7 +882,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     confirmLink: (linkHash, at, audit) =>
       guard('confirmLink', () =>
         exec.transaction(async (tx) => {
-          const [row] = await tx.all(q.confirmLink.sql, q.confirmLink.bind({ link_hash: linkHash, at }))
+          const [row] = await updateReturning(tx, 'confirmLink', { link_hash: linkHash, at })
           if (!row) return null
           const confirmed = toChallenge(row)
           await appendAudit(tx, [audit(confirmed)])
@@ -881,10 +892,12 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
 
     reserveAttempt: (id, at) =>
       guard('reserveAttempt', async () => {
-        const [row] = await exec.all<{ attempts: number }>(
-          q.reserveAttempt.sql,
-          q.reserveAttempt.bind({ id, at }),
-        )
+        // On MySQL the update and the read of its result need one transaction; elsewhere it is one statement.
+        const [row] = mysql
+          ? await exec.transaction((tx) =>
+              updateReturning<{ attempts: number }>(tx, 'reserveAttempt', { id, at }),
+            )
+          : await exec.all<{ attempts: number }>(q.reserveAttempt.sql, q.reserveAttempt.bind({ id, at }))
         return row ? Number(row.attempts) : null
       }),
 
@@ -913,7 +926,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     expireDue: (at, limit, audit) =>
       guard('expireDue', () =>
         exec.transaction(async (tx) => {
-          const rows = (await tx.all(q.expireDue.sql, q.expireDue.bind({ at, limit }))).map(toChallenge)
+          const rows = (
+            mysql
+              ? await mysql.expireDue(tx, at, limit)
+              : await tx.all(q.expireDue.sql, q.expireDue.bind({ at, limit }))
+          ).map(toChallenge)
           await appendAudit(tx, rows.map(audit))
           return rows
         }),
@@ -955,9 +972,10 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           const sealer = requireSealer()
           // Lock the head first: two purges at once (runDue in several processes) then run one after
           // the other, and the second sees the first's anchor, never moving it backwards.
-          const [head] = await tx.all<{ seq: number; mac: string | null; anchor_seq: number }>(
-            q.lockAuditHead.sql,
-            q.lockAuditHead.bind({ account_id: accountId }),
+          const [head] = await updateReturning<{ seq: number; mac: string | null; anchor_seq: number }>(
+            tx,
+            'lockAuditHead',
+            { account_id: accountId },
           )
           if (!head) return 0
           const [last] = await tx.all<{ seq: number; mac: string }>(

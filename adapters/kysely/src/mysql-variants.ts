@@ -1,0 +1,199 @@
+import type { Kysely } from 'kysely'
+import { param, prepare } from './prepared-query.js'
+import { CHALLENGE_COLUMNS } from './row-mapping.js'
+import type { Database } from './schema.js'
+import type { SqlExecutor } from './sql-executor.js'
+
+// The only dialect-specific statements of the shared storage. MySQL and MariaDB have neither
+// `UPDATE … RETURNING` nor `ON CONFLICT … DO UPDATE … WHERE`, and cannot update a table through a
+// LIMIT subquery on itself. Each variant keeps the guarantee of the statement it replaces: the UPDATE
+// takes the row lock first, and what is read back afterwards in the same transaction is this
+// transaction's own write.
+
+/** The `UPDATE … RETURNING` statements of the shared storage. */
+export type ReturningUpdate =
+  | 'addFailure'
+  | 'confirmLink'
+  | 'reserveAttempt'
+  | 'advanceAuditHead'
+  | 'lockAuditHead'
+
+// biome-ignore lint/suspicious/noExplicitAny: column lists are checked at run time by the tests
+const cols = (list: readonly string[]) => list as any
+const LIVE = ['pending', 'confirmed'] as const
+
+export function mysqlVariants(db: Kysely<Database>) {
+  const pairs = {
+    addFailure: {
+      update: prepare(
+        db
+          .updateTable('fs_users')
+          .set((eb) => ({ failure_streak: eb('failure_streak', '+', 1) }))
+          .where('id', '=', param('id')),
+      ),
+      read: prepare(db.selectFrom('fs_users').select('failure_streak').where('id', '=', param('id'))),
+    },
+    confirmLink: {
+      update: prepare(
+        db
+          .updateTable('fs_challenges')
+          .set({ status: 'confirmed' })
+          .where('link_hash', '=', param('link_hash'))
+          .where('status', '=', 'pending')
+          .where('expires_at', '>', param('at')),
+      ),
+      read: prepare(
+        db
+          .selectFrom('fs_challenges')
+          .select(cols(CHALLENGE_COLUMNS))
+          .where('link_hash', '=', param('link_hash')),
+      ),
+    },
+    reserveAttempt: {
+      update: prepare(
+        db
+          .updateTable('fs_challenges')
+          .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+          .where('id', '=', param('id'))
+          .where('status', '=', 'pending')
+          .where('expires_at', '>', param('at'))
+          .whereRef('attempts', '<', 'max_attempts'),
+      ),
+      read: prepare(db.selectFrom('fs_challenges').select('attempts').where('id', '=', param('id'))),
+    },
+    advanceAuditHead: {
+      update: prepare(
+        db
+          .updateTable('fs_audit_heads')
+          .set((eb) => ({ seq: eb('seq', '+', param<number>('count')) }))
+          .where('account_id', '=', param('account_id')),
+      ),
+      read: prepare(
+        db
+          .selectFrom('fs_audit_heads')
+          .select(['seq', 'mac', 'anchor_seq', 'anchor_mac'])
+          .where('account_id', '=', param('account_id')),
+      ),
+    },
+    lockAuditHead: {
+      // A no-op write takes the row lock (an UPDATE that changes nothing still locks it in InnoDB).
+      update: prepare(
+        db
+          .updateTable('fs_audit_heads')
+          .set((eb) => ({ anchor_seq: eb.ref('anchor_seq') }))
+          .where('account_id', '=', param('account_id')),
+      ),
+      read: prepare(
+        db
+          .selectFrom('fs_audit_heads')
+          .select(['seq', 'mac', 'anchor_seq'])
+          .where('account_id', '=', param('account_id')),
+      ),
+    },
+  }
+  const limits = {
+    // Makes the counter exist and write-locks it in one step. (INSERT IGNORE would take a shared lock
+    // on an existing row, and upgrading it to the FOR UPDATE lock deadlocks concurrent starts.)
+    ensure: prepare<{ key: string }>(
+      db
+        .insertInto('fs_rate_limits')
+        .values({ key: param('key'), window_end: 0, count: 0 })
+        .onDuplicateKeyUpdate((eb) => ({ count: eb.ref('count') })),
+    ),
+    lock: prepare<{ key: string }>(
+      db
+        .selectFrom('fs_rate_limits')
+        .select(['window_end', 'count'])
+        .where('key', '=', param('key'))
+        .forUpdate(),
+    ),
+    set: prepare<{ key: string; window_end: number; count: number }>(
+      db
+        .updateTable('fs_rate_limits')
+        .set({ window_end: param('window_end'), count: param('count') })
+        .where('key', '=', param('key')),
+    ),
+  }
+  const candidates = prepare<{ at: number; limit: number }>(
+    db
+      .selectFrom('fs_challenges')
+      .select('id')
+      .where('status', 'in', LIVE)
+      .where('expires_at', '<=', param('at'))
+      .orderBy('expires_at')
+      .limit(param('limit'))
+      .forUpdate()
+      .skipLocked(),
+  )
+
+  return {
+    /** The UPDATE, and when it changed a row, the row read back. */
+    async updateThenRead<R>(
+      tx: SqlExecutor,
+      name: ReturningUpdate,
+      args: Record<string, unknown>,
+    ): Promise<R[]> {
+      const pair = pairs[name]
+      if ((await tx.run(pair.update.sql, pair.update.bind(args as never))) === 0) return []
+      return tx.all<R>(pair.read.sql, pair.read.bind(args as never))
+    },
+
+    /** A send-limit counter: made to exist and locked, read, then moved. Returns 1 when a unit was taken. */
+    async takeLimit(
+      tx: SqlExecutor,
+      args: { key: string; now: number; window_end: number; limit: number },
+    ): Promise<number> {
+      await tx.run(limits.ensure.sql, limits.ensure.bind({ key: args.key }))
+      const [row] = await tx.all<{ window_end: number; count: number }>(
+        limits.lock.sql,
+        limits.lock.bind({ key: args.key }),
+      )
+      const ended = Number(row?.window_end ?? 0) <= args.now
+      if (!ended && Number(row?.count ?? 0) >= args.limit) return 0
+      await tx.run(
+        limits.set.sql,
+        limits.set.bind({
+          key: args.key,
+          window_end: ended ? args.window_end : Number(row?.window_end),
+          count: ended ? 1 : Number(row?.count) + 1,
+        }),
+      )
+      return 1
+    },
+
+    /** Locks up to `limit` due challenges (skipping ones another sweeper holds), expires and returns them. */
+    async expireDue(tx: SqlExecutor, at: number, limit: number): Promise<Record<string, unknown>[]> {
+      const ids = (await tx.all<{ id: string }>(candidates.sql, candidates.bind({ at, limit }))).map(
+        (r) => r.id,
+      )
+      if (ids.length === 0) return []
+      const update = db
+        .updateTable('fs_challenges')
+        .set({ status: 'expired', completed_at: at })
+        .where('id', 'in', ids)
+        .where('status', 'in', LIVE)
+        .compile()
+      await tx.run(update.sql, update.parameters)
+      const read = db
+        .selectFrom('fs_challenges')
+        .select(cols(CHALLENGE_COLUMNS))
+        .where('id', 'in', ids)
+        .compile()
+      return tx.all(read.sql, read.parameters)
+    },
+
+    upsertAssignment: prepare<{ user_id: string; system_id: string; method: string; channel: string | null }>(
+      db
+        .insertInto('fs_assignments')
+        .values({
+          user_id: param('user_id'),
+          system_id: param('system_id'),
+          method: param('method'),
+          channel: param('channel'),
+          challenge_id: null,
+          previous_challenge_id: null,
+        })
+        .onDuplicateKeyUpdate({ method: param('method'), channel: param('channel') }),
+    ),
+  }
+}

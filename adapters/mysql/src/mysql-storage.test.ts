@@ -1,0 +1,27 @@
+import { runStorageConformance } from '@flexsecure/core/testing'
+import { afterAll, describe } from 'vitest'
+import { mysqlReachable, SERVER_URL, testDatabase } from '../test/test-database.js'
+import { mysqlStorage } from './mysql-storage.js'
+
+const reachable = await mysqlReachable()
+
+if (!reachable) {
+  describe.skip(`MySQL storage: not run, no server at ${SERVER_URL} (set FLEXSECURE_TEST_MYSQL_URL)`, () => {})
+} else {
+  const database = testDatabase()
+  afterAll(() => database.drop())
+
+  runStorageConformance({
+    name: 'mysql',
+    open: async () => {
+      await database.reset()
+      return {
+        storage: mysqlStorage({ uri: database.url }),
+        shared: {
+          module: new URL('../test/shared-mysql.ts', import.meta.url).href,
+          options: { uri: database.url },
+        },
+      }
+    },
+  })
+}
