@@ -19,6 +19,7 @@ import {
   AUDIT_COLUMNS,
   CHALLENGE_COLUMNS,
   challengeParams,
+  columnsOf,
   prefixed,
   SYSTEM_COLUMNS,
   toAccount,
@@ -29,7 +30,6 @@ import {
   toSystem,
   toUser,
   USER_COLUMNS,
-  unprefix,
 } from './row-mapping.js'
 import type { Database } from './schema.js'
 import { kyselyExecutor, type SqlExecutor } from './sql-executor.js'
@@ -550,6 +550,15 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     return row ? map(row) : null
   }
 
+  // How resolveLogin's joined row splits back into its tables.
+  const joined = {
+    account: columnsOf('acc', ACCOUNT_COLUMNS, 'id'),
+    system: columnsOf('s', SYSTEM_COLUMNS, 'id'),
+    user: columnsOf('u', USER_COLUMNS, 'id'),
+    assignment: columnsOf('a', ASSIGNMENT_COLUMNS, 'user_id'),
+    challenge: columnsOf('c', CHALLENGE_COLUMNS, 'id'),
+  }
+
   const storage: Storage = {
     async migrate() {
       await guard('migrate', async () => {
@@ -817,13 +826,12 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           q.resolveLogin.bind({ account_id: accountId, system, authid }),
         )
         if (!row) return null
-        const found = (prefix: string, key: string) => unprefix(row, prefix, key)
-        const systemRow = found('s', 'id')
-        const user = found('u', 'id')
-        const assignment = found('a', 'user_id')
-        const challenge = found('c', 'id')
+        const systemRow = joined.system(row)
+        const user = joined.user(row)
+        const assignment = joined.assignment(row)
+        const challenge = joined.challenge(row)
         return {
-          account: toAccount(found('acc', 'id') as Record<string, unknown>),
+          account: toAccount(joined.account(row) as Record<string, unknown>),
           system: systemRow ? toSystem(systemRow) : null,
           user: user ? toUser(user) : null,
           assignment: assignment ? toAssignment(assignment) : null,

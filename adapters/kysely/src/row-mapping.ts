@@ -91,20 +91,48 @@ export function prefixed(alias: string, columns: readonly string[]): string[] {
   return columns.map((column) => `${alias}.${column} as ${alias}_${column}`)
 }
 
-/** The `${prefix}_`-prefixed columns of a joined row, with the prefix removed; null when the join found nothing. */
-export function unprefix(row: Raw, prefix: string, key: string): Raw | null {
-  if (row[`${prefix}_${key}`] === null || row[`${prefix}_${key}`] === undefined) return null
-  const out: Raw = {}
-  const start = prefix.length + 1
-  for (const name in row) if (name.startsWith(`${prefix}_`)) out[name.slice(start)] = row[name]
-  return out
+/**
+ * Reads one table's columns out of a joined row whose columns are `${alias}_${column}`, or null when
+ * the join found nothing (its key column is null). The prefixed names are built once per table.
+ */
+export function columnsOf(alias: string, columns: readonly string[], key: string): (row: Raw) => Raw | null {
+  const names = columns.map((column) => [`${alias}_${column}`, column] as const)
+  const keyName = `${alias}_${key}`
+  return (row) => {
+    if (row[keyName] === null || row[keyName] === undefined) return null
+    const out: Raw = {}
+    for (const [prefixed, column] of names) out[column] = row[prefixed]
+    return out
+  }
 }
+
+/**
+ * Parses JSON that is read far more often than it changes (account settings, system policies) once
+ * per distinct text. The results are shared, so they are frozen; the cache is bounded.
+ */
+function parsedOnce<T>(parse: (text: string) => T, size = 1000): (text: string) => T {
+  const cache = new Map<string, T>()
+  return (text) => {
+    let value = cache.get(text)
+    if (value === undefined) {
+      value = Object.freeze(parse(text)) as T
+      if (cache.size >= size) cache.delete(cache.keys().next().value as string)
+      cache.set(text, value)
+    }
+    return value
+  }
+}
+// Settings are stored as given and resolved on read, so new defaults reach old accounts.
+const settingsOf = parsedOnce((text) => resolveSettings(JSON.parse(text) ?? undefined))
+const policiesOf = parsedOnce((text) => JSON.parse(text))
 
 export const toAccount = (r: Raw): AccountRow => ({
   id: r.id,
   name: r.name,
-  // Settings are stored as given and resolved on read, so new defaults reach old accounts.
-  settings: resolveSettings(json(r.settings) ?? undefined),
+  settings:
+    r.settings === null || r.settings === undefined
+      ? resolveSettings(undefined)
+      : settingsOf(String(r.settings)),
   createdAt: num(r.created_at),
 })
 
@@ -125,7 +153,7 @@ export const toSystem = (r: Raw): SystemRow => ({
   id: r.id,
   accountId: r.account_id,
   name: r.name,
-  policies: json(r.policies),
+  policies: policiesOf(String(r.policies)),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
 })
