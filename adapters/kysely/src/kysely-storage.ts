@@ -141,10 +141,14 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     ),
 
     insertSystem: prepare(db.insertInto('fs_systems').values(columnParams(SYSTEM_COLUMNS))),
-    updateSystem: prepare<{ id: string; policies: string; updated_at: number }>(
+    updateSystem: prepare<{ id: string; policies: string; return_url: string | null; updated_at: number }>(
       db
         .updateTable('fs_systems')
-        .set({ policies: param('policies'), updated_at: param('updated_at') })
+        .set({
+          policies: param('policies'),
+          return_url: param('return_url'),
+          updated_at: param('updated_at'),
+        })
         .where('id', '=', param('id')),
     ),
     getSystem: prepare<{ account_id: string; name: string }>(
@@ -673,6 +677,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
                 account_id: row.accountId,
                 name: row.name,
                 policies: JSON.stringify(row.policies),
+                return_url: row.returnUrl,
                 created_at: row.createdAt,
                 updated_at: row.updatedAt,
               }),
@@ -689,6 +694,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
             q.updateSystem.bind({
               id: row.id,
               policies: JSON.stringify(row.policies),
+              return_url: row.returnUrl,
               updated_at: row.updatedAt,
             }),
           )

@@ -187,4 +187,10 @@ export const migrations: Record<string, Migration> = {
       ).execute()
     },
   },
+  '0002_system_return_url': {
+    async up(db: AnyDb) {
+      // Where the link's outcome page sends the user back to; https on an origin the account allows.
+      await db.schema.alterTable('fs_systems').addColumn('return_url', 'varchar(2048)').execute()
+    },
+  },
 }

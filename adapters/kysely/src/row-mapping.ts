@@ -12,7 +12,15 @@ import {
 // Columns of each table, and how a row read from any dialect becomes a core row. Dialects differ in
 // what they return for bigint (PostgreSQL: strings) and integers used as booleans, hence Number().
 
-export const SYSTEM_COLUMNS = ['id', 'account_id', 'name', 'policies', 'created_at', 'updated_at'] as const
+export const SYSTEM_COLUMNS = [
+  'id',
+  'account_id',
+  'name',
+  'policies',
+  'return_url',
+  'created_at',
+  'updated_at',
+] as const
 export const USER_COLUMNS = [
   'id',
   'account_id',
@@ -154,6 +162,7 @@ export const toSystem = (r: Raw): SystemRow => ({
   accountId: r.account_id,
   name: r.name,
   policies: policiesOf(String(r.policies)),
+  returnUrl: r.return_url ?? null,
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
 })

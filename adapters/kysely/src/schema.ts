@@ -34,6 +34,7 @@ export interface SystemsTable {
   account_id: string
   name: string
   policies: string
+  return_url: Generated<string | null>
   created_at: number
   updated_at: number
 }

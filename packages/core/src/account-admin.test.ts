@@ -143,3 +143,45 @@ describe('users.assign', () => {
     })
   })
 })
+
+describe('a system’s returnUrl', () => {
+  it('must be https on an origin the account allows', async () => {
+    await expect(
+      f.acme.systems.update('payroll', { returnUrl: 'https://app.example.com/in' }),
+    ).rejects.toMatchObject({
+      field: 'returnUrl',
+    })
+    await f.acme.settings.update({ returnOrigins: ['https://app.example.com'] })
+    expect(
+      (await f.acme.systems.update('payroll', { returnUrl: 'https://app.example.com/in' })).returnUrl,
+    ).toBe('https://app.example.com/in')
+    for (const bad of [
+      'http://app.example.com/in',
+      'https://evil.example.com/in',
+      'https://app.example.com.evil.net/',
+      'javascript:alert(1)',
+    ])
+      await expect(f.acme.systems.update('payroll', { returnUrl: bad })).rejects.toMatchObject({
+        field: 'returnUrl',
+      })
+    await expect(f.acme.settings.update({ returnOrigins: ['http://app.example.com'] })).rejects.toMatchObject(
+      {
+        field: 'settings.returnOrigins[0]',
+      },
+    )
+  })
+
+  it('comes back from a confirmed link only while its origin is still allowed', async () => {
+    await f.acme.settings.update({ returnOrigins: ['https://app.example.com'] })
+    await f.acme.systems.update('payroll', { returnUrl: 'https://app.example.com/in' })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    await f.acme.start({ system: 'payroll', authid: 'alice' })
+    expect(await f.engine.links.confirm(f.notifier.last().token as string)).toMatchObject({
+      result: 'confirmed',
+      returnUrl: 'https://app.example.com/in',
+    })
+    await f.acme.settings.update({ returnOrigins: [] })
+    await f.acme.start({ system: 'payroll', authid: 'alice' })
+    expect(await f.engine.links.confirm(f.notifier.last().token as string)).toMatchObject({ returnUrl: null })
+  })
+})

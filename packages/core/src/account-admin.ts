@@ -1,3 +1,4 @@
+import { isAllowedReturnUrl } from './account-settings.js'
 import { normalizeEmail, normalizePhone } from './contact-points.js'
 import type { EngineContext } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
@@ -19,6 +20,8 @@ import type { AuditDraft, SystemRow, UserRow } from './storage.js'
 export interface SystemInput {
   readonly name: string
   readonly policies?: PoliciesInput
+  /** Where a confirmed link's page sends the user back: https, on an origin in `settings.returnOrigins`. */
+  readonly returnUrl?: string | null
 }
 
 export interface UserInput {
@@ -41,7 +44,10 @@ export interface AssignmentInput {
 export interface SystemsAdmin {
   create(input: SystemInput): Promise<System>
   /** Merges `changes.policies` over the current ones; the next `start` uses them. */
-  update(name: string, changes: { readonly policies?: PoliciesInput }): Promise<System>
+  update(
+    name: string,
+    changes: { readonly policies?: PoliciesInput; readonly returnUrl?: string | null },
+  ): Promise<System>
   get(name: string): Promise<System | null>
   list(): Promise<System[]>
 }
@@ -70,6 +76,7 @@ const toSystem = (row: SystemRow): System => ({
   id: row.id,
   name: row.name,
   policies: row.policies,
+  returnUrl: row.returnUrl,
   createdAt: new Date(row.createdAt),
   updatedAt: new Date(row.updatedAt),
 })
@@ -168,6 +175,16 @@ export function systemsAdmin(
     if (!row) throw new NotFoundError('system', name)
     return row
   }
+  /** A return URL is https on an origin the account allows; checked again when a link is confirmed. */
+  const returnUrlOf = async (value: unknown): Promise<string | null> => {
+    if (value === undefined || value === null) return null
+    if (typeof value !== 'string' || value.length > 2048)
+      throw new ValidationError('returnUrl', 'must be a URL')
+    const account = await storage.getAccount(accountId)
+    if (!isAllowedReturnUrl(value, account?.settings.returnOrigins ?? []))
+      throw new ValidationError('returnUrl', 'must be https on an origin listed in settings.returnOrigins')
+    return new URL(value).href
+  }
   return {
     async create(input) {
       requireObject(input, 'system')
@@ -178,13 +195,14 @@ export function systemsAdmin(
         accountId,
         name: requireName(input.name, 'name'),
         policies: resolvePolicies(input.policies),
+        returnUrl: await returnUrlOf(input.returnUrl),
         createdAt: now,
         updatedAt: now,
       }
       await storage.insertSystem(row, [
         adminAudit(accountId, actor, now, 'system.created', {
           system: row.name,
-          details: { policies: row.policies },
+          details: { policies: row.policies, returnUrl: row.returnUrl },
         }),
       ])
       return toSystem(row)
@@ -196,12 +214,15 @@ export function systemsAdmin(
       const row = {
         ...current,
         policies: resolvePolicies(changes.policies, current.policies),
+        returnUrl: Object.hasOwn(changes, 'returnUrl')
+          ? await returnUrlOf(changes.returnUrl)
+          : current.returnUrl,
         updatedAt: now,
       }
       await storage.updateSystem(row, [
         adminAudit(accountId, actor, now, 'system.updated', {
           system: row.name,
-          details: { policies: row.policies },
+          details: { policies: row.policies, returnUrl: row.returnUrl },
         }),
       ])
       return toSystem(row)

@@ -26,6 +26,8 @@ export interface AccountSettings {
   readonly lockout: LockoutPolicy
   /** Days audit events are kept; `runDue` purges older ones, leaving an anchor. Null keeps everything. */
   readonly auditRetentionDays: number | null
+  /** https origins a system's `returnUrl` may point at (`https://app.example.com`). */
+  readonly returnOrigins: readonly string[]
 }
 
 export interface AccountSettingsInput {
@@ -33,6 +35,7 @@ export interface AccountSettingsInput {
   readonly sendLimits?: Partial<SendLimits>
   readonly lockout?: Partial<LockoutPolicy>
   readonly auditRetentionDays?: number | null
+  readonly returnOrigins?: readonly string[]
 }
 
 /** SECURITY.md S17 and S18 defaults. */
@@ -46,6 +49,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
   },
   lockout: { freeFailures: 4, baseDelaySeconds: 30, maxDelaySeconds: 3600, lockAfter: 100 },
   auditRetentionDays: null,
+  returnOrigins: [],
 }
 
 function whole(field: string, value: unknown, min: number, max: number): number {
@@ -95,10 +99,45 @@ export function resolveSettings(input: unknown, base: AccountSettings = DEFAULT_
       retention === null || retention === undefined
         ? null
         : whole('settings.auditRetentionDays', retention, 1, 36_500),
+    returnOrigins:
+      given.returnOrigins === undefined ? base.returnOrigins : requireOrigins(given.returnOrigins),
   }
   if (resolved.lockout.maxDelaySeconds < resolved.lockout.baseDelaySeconds)
     throw new ValidationError('settings.lockout.maxDelaySeconds', 'must be at least baseDelaySeconds')
   return resolved
+}
+
+/** A list of https origins, each exactly scheme, host and optional port, normalized. */
+function requireOrigins(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > 50)
+    throw new ValidationError('settings.returnOrigins', 'must list at most 50 origins')
+  return value.map((item, i) => {
+    const field = `settings.returnOrigins[${i}]`
+    let url: URL
+    try {
+      url = new URL(String(item))
+    } catch {
+      throw new ValidationError(field, 'must be an https origin')
+    }
+    if (
+      url.protocol !== 'https:' ||
+      url.origin !== String(item).replace(/\/$/, '') ||
+      url.username ||
+      url.password
+    )
+      throw new ValidationError(field, 'must be an https origin such as https://app.example.com')
+    return url.origin
+  })
+}
+
+/** Whether `returnUrl` is https on one of the allowed origins. */
+export function isAllowedReturnUrl(returnUrl: string, origins: readonly string[]): boolean {
+  try {
+    const url = new URL(returnUrl)
+    return url.protocol === 'https:' && !url.username && !url.password && origins.includes(url.origin)
+  } catch {
+    return false
+  }
 }
 
 /** What a failure streak means: when the user may start again, and whether they are now locked. */

@@ -1,3 +1,4 @@
+import { isAllowedReturnUrl } from './account-settings.js'
 import { type EngineContext, emit } from './engine-context.js'
 import { sha256Hex } from './secrets.js'
 import type { ChallengeRow } from './storage.js'
@@ -16,7 +17,13 @@ export interface LinkView {
 }
 
 export type ConfirmResult =
-  | { readonly result: 'confirmed'; readonly accountId: string; readonly system: string }
+  | {
+      readonly result: 'confirmed'
+      readonly accountId: string
+      readonly system: string
+      /** Where to send the user back to, when the system has one on a still-allowed origin. */
+      readonly returnUrl: string | null
+    }
   | { readonly result: Exclude<LinkView['status'], 'pending'> }
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{32}$/
@@ -80,7 +87,15 @@ export async function confirmLink(ctx: EngineContext, token: string): Promise<Co
       method: confirmed.method,
       at: new Date(now),
     })
-    return { result: 'confirmed', accountId: confirmed.accountId, system: confirmed.systemName }
+    const [system, account] = await Promise.all([
+      ctx.storage.getSystem(confirmed.accountId, confirmed.systemName),
+      ctx.storage.getAccount(confirmed.accountId),
+    ])
+    const returnUrl =
+      system?.returnUrl && isAllowedReturnUrl(system.returnUrl, account?.settings.returnOrigins ?? [])
+        ? system.returnUrl
+        : null
+    return { result: 'confirmed', accountId: confirmed.accountId, system: confirmed.systemName, returnUrl }
   }
   const view = viewOf(await ctx.storage.getChallengeByLinkHash(hash), now)
   // A row still `pending` here means it expired between our write and this read.

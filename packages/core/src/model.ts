@@ -62,6 +62,7 @@ export interface System {
   readonly id: string
   readonly name: string
   readonly policies: SystemPolicies
+  readonly returnUrl: string | null
   readonly createdAt: Date
   readonly updatedAt: Date
 }

@@ -67,6 +67,8 @@ export interface SystemRow {
   readonly accountId: string
   readonly name: string
   readonly policies: SystemPolicies
+  /** Where a confirmed link's page sends the user back to (https, on an origin the account allows). */
+  readonly returnUrl: string | null
   readonly createdAt: number
   readonly updatedAt: number
 }

@@ -263,6 +263,19 @@ describe('link pages', () => {
     expect(await call('/v1/check', login)).toMatchObject({ status: 200, body: { result: 'authenticated' } })
   })
 
+  it('links back to the system’s returnUrl on the outcome page', async () => {
+    await f.acme.settings.update({ returnOrigins: ['https://app.example.com'] })
+    await f.acme.systems.update('payroll', { returnUrl: 'https://app.example.com/in?from="x"' })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    await call('/v1/start', login)
+    const token = f.notifier.last().token as string
+    const form = /name="form" value="([^"]+)"/.exec(await (await page('GET', token)).text())?.[1] as string
+    const html = await (await page('POST', token, `form=${encodeURIComponent(form)}`)).text()
+    expect(html).toContain(
+      '<a href="https://app.example.com/in?from=%22x%22" rel="noreferrer">Continue to payroll</a>',
+    )
+  })
+
   it('answers clear pages for unknown, expired and used links, never a stack trace', async () => {
     const unknown = await page('GET', 'A'.repeat(32))
     expect([unknown.status, await unknown.text()]).toEqual([

@@ -101,11 +101,15 @@ export function confirmPage(view: LinkView, formToken: string): string {
 
 export function outcomePage(result: ConfirmResult): { status: number; html: string } {
   if (result.result !== 'confirmed') return deadEndPage(result.result)
+  // Only a URL the engine vetted (https, on an origin the account allows) becomes a link back.
+  const back = result.returnUrl
+    ? `<p><a href="${escapeHtml(result.returnUrl)}" rel="noreferrer">Continue to ${escapeHtml(result.system)}</a></p>`
+    : ''
   return {
     status: 200,
     html: page(
       'You are signed in',
-      `<p>Return to the device where you started signing in to ${escapeHtml(result.system)}; it continues on its own.</p><p class="note">You can close this page.</p>`,
+      `<p>Return to the device where you started signing in to ${escapeHtml(result.system)}; it continues on its own.</p>${back}<p class="note">You can close this page.</p>`,
     ),
   }
 }

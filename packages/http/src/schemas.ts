@@ -37,8 +37,13 @@ const PinPolicy = MethodPolicy.extend({
 })
 export const Policies = z.strictObject({ passwordless: MethodPolicy.optional(), pin: PinPolicy.optional() })
 
-export const SystemCreate = z.strictObject({ name: Name, policies: Policies.optional() })
-export const SystemUpdate = z.strictObject({ policies: Policies.optional() })
+const ReturnUrl = z.string().max(2048).nullable()
+export const SystemCreate = z.strictObject({
+  name: Name,
+  policies: Policies.optional(),
+  returnUrl: ReturnUrl.optional(),
+})
+export const SystemUpdate = z.strictObject({ policies: Policies.optional(), returnUrl: ReturnUrl.optional() })
 
 const Contact = z.string().max(320).nullable()
 export const UserCreate = z.strictObject({
@@ -71,6 +76,7 @@ export const SettingsUpdate = z.strictObject({
   sendLimits: z.record(z.string().max(64), z.number().int()).optional(),
   lockout: z.record(z.string().max(64), z.number().int()).optional(),
   auditRetentionDays: z.number().int().nullable().optional(),
+  returnOrigins: z.array(z.string().max(256)).max(50).optional(),
 })
 
 /** The first problem in a body, as one line naming the field. */

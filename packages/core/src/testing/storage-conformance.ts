@@ -76,6 +76,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         accountId,
         name: 'payroll',
         policies: resolvePolicies({ passwordless: { enabled: true }, pin: { enabled: true } }),
+        returnUrl: null,
         createdAt: T0,
         updatedAt: T0,
       }
@@ -174,12 +175,14 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect((await storage.getSystem(other, 'payroll'))?.accountId).toBe(other)
       })
 
-      it('updates a system’s policies', async () => {
+      it('updates a system’s policies and return URL', async () => {
         const policies = resolvePolicies({ pin: { pinLength: 10 } }, system.policies)
-        await storage.updateSystem({ ...system, policies, updatedAt: T0 + 1 }, [])
+        const returnUrl = 'https://app.example.com/signed-in'
+        await storage.updateSystem({ ...system, policies, returnUrl, updatedAt: T0 + 1 }, [])
         expect(await storage.getSystem(accountId, 'payroll')).toEqual({
           ...system,
           policies,
+          returnUrl,
           updatedAt: T0 + 1,
         })
       })
