@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsdown'
+import { packageBuild } from '../../tsdown.base.ts'
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
-  format: 'esm',
-  dts: true,
-  unbundle: true,
-  clean: true,
-  fixedExtension: false,
-})
+export default packageBuild(['src/index.ts', 'src/cli.ts'])

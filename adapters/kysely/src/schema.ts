@@ -123,3 +123,16 @@ export interface Database {
   fs_audit_events: AuditEventsTable
   fs_audit_heads: AuditHeadsTable
 }
+
+/** Every FlexSecure table, children before parents: the order to empty them in (tests, resets). */
+export const FLEXSECURE_TABLES = [
+  'fs_audit_events',
+  'fs_audit_heads',
+  'fs_rate_limits',
+  'fs_challenges',
+  'fs_assignments',
+  'fs_users',
+  'fs_systems',
+  'fs_api_keys',
+  'fs_accounts',
+] as const satisfies readonly (keyof Database)[]

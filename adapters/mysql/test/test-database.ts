@@ -1,20 +1,11 @@
 // A throwaway MySQL/MariaDB database for one test run: created on first use, emptied between tests,
 // dropped at the end. Points at FLEXSECURE_TEST_MYSQL_URL, else the local server as root.
 import { randomBytes } from 'node:crypto'
+import { FLEXSECURE_TABLES } from '@flexsecure/kysely'
 import mysql from 'mysql2/promise'
 
 export const SERVER_URL = process.env.FLEXSECURE_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
-const TABLES = [
-  'fs_audit_events',
-  'fs_audit_heads',
-  'fs_rate_limits',
-  'fs_challenges',
-  'fs_assignments',
-  'fs_users',
-  'fs_systems',
-  'fs_api_keys',
-  'fs_accounts',
-]
+const TABLES = FLEXSECURE_TABLES
 
 /** Whether the server answers; without it, FLEXSECURE_REQUIRE_MYSQL=1 (CI) throws, else one loud line. */
 export async function mysqlReachable(): Promise<boolean> {

@@ -1,20 +1,11 @@
 // A throwaway PostgreSQL database for one test run: created on first use, emptied between tests,
 // dropped at the end. Points at FLEXSECURE_TEST_PG_URL, else the local server with trust auth.
 import { randomBytes } from 'node:crypto'
+import { FLEXSECURE_TABLES } from '@flexsecure/kysely'
 import pg from 'pg'
 
 export const SERVER_URL = process.env.FLEXSECURE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const TABLES = [
-  'fs_audit_events',
-  'fs_audit_heads',
-  'fs_rate_limits',
-  'fs_challenges',
-  'fs_assignments',
-  'fs_users',
-  'fs_systems',
-  'fs_api_keys',
-  'fs_accounts',
-]
+const TABLES = FLEXSECURE_TABLES
 
 /**
  * Whether the server answers. When it does not: under FLEXSECURE_REQUIRE_PG=1 (CI) this throws;

@@ -142,6 +142,15 @@ async function prepareLogin(
   return { engine, accountId, challengeId: started.challengeId, secret }
 }
 
+/** What storage holds after a race: the challenge, and whether the account's audit chain still verifies. */
+async function report(storage: Storage, login: PreparedLogin, answers: RaceAnswers): Promise<RaceReport> {
+  return {
+    ...answers,
+    final: await storage.getChallenge(login.challengeId),
+    audit: await verifyAuditChain(storage, RACE_SECRET, login.accountId),
+  }
+}
+
 export interface RaceReport extends RaceAnswers {
   /** The race account's audit chain, verified after the race: every process appended to it at once. */
   readonly audit: AuditVerdict
@@ -158,11 +167,7 @@ export async function raceLinkConfirms(options: RaceOptions): Promise<RaceReport
     options.processes,
     options.total,
   )
-  return {
-    ...answers,
-    final: await options.storage.getChallenge(login.challengeId),
-    audit: await verifyAuditChain(options.storage, RACE_SECRET, login.accountId),
-  }
+  return report(options.storage, login, answers)
 }
 
 /** `total` checks of one PIN at once, correct or wrong. At most one `authenticated`; guesses within the budget. */
@@ -179,11 +184,7 @@ export async function racePinChecks(
     options.processes,
     options.total,
   )
-  return {
-    ...answers,
-    final: await options.storage.getChallenge(login.challengeId),
-    audit: await verifyAuditChain(options.storage, RACE_SECRET, login.accountId),
-  }
+  return report(options.storage, login, answers)
 }
 
 /**
