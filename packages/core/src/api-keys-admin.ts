@@ -125,16 +125,34 @@ export async function authenticateKey(
   const row = await ctx.storage.getApiKeyBySha256(apiKeyDigest(key).sha256)
   const now = ctx.clock.now()
   if (!row || row.revokedAt !== null || (row.expiresAt !== null && now >= row.expiresAt)) return null
-  const account = await ctx.storage.getAccount(row.accountId)
+  const account = await accountOf(ctx, row.accountId)
   if (!account) return null
   const identity: KeyIdentity = {
-    account: { id: account.id, name: account.name, createdAt: new Date(account.createdAt) },
+    account,
     scopes: row.scopes,
     keyId: row.id,
     lastUsedAt: row.lastUsedAt === null ? null : new Date(row.lastUsedAt),
   }
   if (recordUse) await recordKeyUse(ctx, identity)
   return identity
+}
+
+/**
+ * What a key's identity says of its account never changes (accounts are neither renamed nor removed),
+ * so it is read once per engine. The key itself is read on every call: revocation stays instant.
+ */
+const accounts = new WeakMap<EngineContext, Map<string, Account>>()
+async function accountOf(ctx: EngineContext, id: string): Promise<Account | null> {
+  let cache = accounts.get(ctx)
+  if (!cache) accounts.set(ctx, (cache = new Map()))
+  const known = cache.get(id)
+  if (known) return known
+  const row = await ctx.storage.getAccount(id)
+  if (!row) return null
+  const account = { id: row.id, name: row.name, createdAt: new Date(row.createdAt) }
+  if (cache.size >= 10_000) cache.clear()
+  cache.set(id, account)
+  return account
 }
 
 /** Records a key's use unless it was recorded within the last minute (one conditional write). */
