@@ -144,7 +144,10 @@ export async function authenticateKey(
 const accounts = new WeakMap<EngineContext, Map<string, Account>>()
 async function accountOf(ctx: EngineContext, id: string): Promise<Account | null> {
   let cache = accounts.get(ctx)
-  if (!cache) accounts.set(ctx, (cache = new Map()))
+  if (!cache) {
+    cache = new Map()
+    accounts.set(ctx, cache)
+  }
   const known = cache.get(id)
   if (known) return known
   const row = await ctx.storage.getAccount(id)
