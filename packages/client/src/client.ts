@@ -1,7 +1,7 @@
 import { type AdminClient, adminClient } from './admin-client.js'
 import { readCheck, readStart } from './answers.js'
 import { type AuthenticateOptions, authenticate } from './authentication.js'
-import { delay } from './delay.js'
+import { delay, secureRandom } from './delay.js'
 import { createTransport } from './transport.js'
 import type {
   AuthenticateAnswer,
@@ -61,7 +61,7 @@ export function createClient(options: ClientOptions): FlexSecureClient {
     readStart(await transport({ method: 'POST', path: '/v1/start', body: input, signal }), now())
   const check = async (input: CheckInput, signal: AbortSignal | undefined) =>
     readCheck(await transport({ method: 'POST', path: '/v1/check', body: input, signal }), now())
-  const driver = { start, check, sleep: options.sleep ?? delay, random: options.random ?? Math.random }
+  const driver = { start, check, sleep: options.sleep ?? delay, random: options.random ?? secureRandom }
 
   return {
     start: async (input, callOptions) => (await start(input, callOptions?.signal)).answer,

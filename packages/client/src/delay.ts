@@ -23,7 +23,12 @@ export const delay: Sleep = (ms, signal) =>
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 
+/** A uniform number in [0, 1) from the web-standard CSPRNG (S1 wants no Math.random, even for jitter). */
+export function secureRandom(): number {
+  return (globalThis.crypto.getRandomValues(new Uint32Array(1))[0] as number) / 2 ** 32
+}
+
 /** `intervalMs` spread by ± `jitter` (a fraction), so many pollers do not fall into step. */
-export function jittered(intervalMs: number, jitter: number, random: () => number = Math.random): number {
+export function jittered(intervalMs: number, jitter: number, random: () => number = secureRandom): number {
   return Math.round(intervalMs * (1 + jitter * (2 * random() - 1)))
 }
