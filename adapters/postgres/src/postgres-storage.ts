@@ -2,6 +2,7 @@ import type { Storage } from '@flexsecure/core'
 import { type Database, kyselyStorage } from '@flexsecure/kysely'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { pgExecutor } from './pg-executor.js'
 
 export interface PostgresStorageOptions {
   /** Your own pool; `close()` leaves it open. */
@@ -29,6 +30,7 @@ export function postgresStorage(options: PostgresStorageOptions): Storage {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return kyselyStorage({
     db,
+    executor: pgExecutor(pool),
     onClose: async () => {
       if (owned) await db.destroy()
     },
