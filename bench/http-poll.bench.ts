@@ -89,6 +89,8 @@ async function serveEngine(dir: string): Promise<void> {
       secret: 'x'.repeat(40),
       secretSource: 'environment',
       sweepSeconds: 3600,
+      smtpUrl: null,
+      mailFrom: 'bench <bench@localhost>',
     },
     notifier,
     // The bench measures polls, not the poll limiter's 429s (S19): lift it far above the load.

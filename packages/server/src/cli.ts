@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `flexsecure` command: serve, init, migrate, keys create|list|revoke, audit verify.
 import { parseArgs } from 'node:util'
-import { createEngine, type Engine, SCOPES, type Scope } from '@flexsecure/core'
+import { createEngine, DeliveryError, type Engine, type Notifier, SCOPES, type Scope } from '@flexsecure/core'
+import { smtpNotifier } from '@flexsecure/smtp'
 import { ConfigError, loadConfig, type ServerConfig } from './config.js'
 import { consoleNotifier } from './dev-notifier.js'
 import { bootstrap, howToCall } from './first-run.js'
@@ -42,18 +43,15 @@ async function pickAccount(engine: Engine, given: string | undefined): Promise<s
 }
 
 async function serve(config: ServerConfig): Promise<void> {
-  console.log(
-    'WARNING: no SMTP or SMS is configured. Messages (links and PINs) are PRINTED HERE, not delivered.',
-  )
-  console.log('         This is for development only.')
+  const notifier = deliveryFor(config)
   if (config.secretSource === 'generated file')
     console.log(
       `Generated a secret in ${config.database.replace(/[^/\\]+$/, 'secret')}; set FLEXSECURE_SECRET to manage it yourself.`,
     )
-  const server = await startServer(config, consoleNotifier())
+  const server = await startServer(config, notifier)
   const first = await bootstrap(server.engine)
   console.log(`FlexSecure is listening on ${server.url} (database ${config.database})`)
-  console.log(howToCall(server.url, first))
+  console.log(howToCall(server.url, first, config.smtpUrl ? 'emailed' : 'printed'))
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) {
@@ -75,6 +73,31 @@ async function serve(config: ServerConfig): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/**
+ * Email through SMTP when FLEXSECURE_SMTP_URL is set (SMS has no provider yet, so those messages fail
+ * as permanent and are audited); otherwise the development notifier prints every message, and says so.
+ */
+function deliveryFor(config: ServerConfig): Notifier {
+  if (!config.smtpUrl) {
+    console.log(
+      'WARNING: no SMTP or SMS is configured. Messages (links and PINs) are PRINTED HERE, not delivered.',
+    )
+    console.log('         This is for development only.')
+    return consoleNotifier()
+  }
+  const smtp = smtpNotifier({ transport: config.smtpUrl, from: config.mailFrom })
+  const url = new URL(config.smtpUrl)
+  console.log(
+    `Email goes out through SMTP at ${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)} as ${config.mailFrom}.`,
+  )
+  return {
+    send: (message) =>
+      message.channel === 'email'
+        ? smtp.send(message)
+        : Promise.reject(new DeliveryError('permanent', 'no SMS provider is configured')),
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -15,6 +15,10 @@ export interface ServerConfig {
   /** Where the secret came from, for the start-up message. */
   readonly secretSource: 'environment' | 'config file' | 'generated file' | 'existing file'
   readonly sweepSeconds: number
+  /** `smtp://user:pass@host:587` or `smtps://…`: email goes out through it. Null: printed (development). */
+  readonly smtpUrl: string | null
+  /** The sender of every email. */
+  readonly mailFrom: string
 }
 
 /** The configuration table of the README, one row per key: environment variable and config-file key. */
@@ -25,6 +29,8 @@ export const SETTINGS = {
   baseUrl: { env: 'FLEXSECURE_BASE_URL', default: '' },
   secret: { env: 'FLEXSECURE_SECRET', default: '' },
   sweepSeconds: { env: 'FLEXSECURE_SWEEP_SECONDS', default: '30' },
+  smtpUrl: { env: 'FLEXSECURE_SMTP_URL', default: '' },
+  mailFrom: { env: 'FLEXSECURE_MAIL_FROM', default: 'FlexSecure <no-reply@localhost>' },
 } as const
 
 /** Whether `database` names a PostgreSQL server rather than a SQLite file. */
@@ -71,6 +77,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const postgres = isPostgresUrl(rawDatabase)
   const database = postgres ? rawDatabase : resolve(rawDatabase)
   const baseUrl = read('baseUrl') || null
+  const smtpUrl = read('smtpUrl') || null
+  if (smtpUrl !== null && !/^smtps?:\/\//.test(smtpUrl))
+    throw new ConfigError(`${SETTINGS.smtpUrl.env} must be an smtp:// or smtps:// URL`)
+  const mail = { smtpUrl, mailFrom: read('mailFrom') }
   if (baseUrl !== null && !/^https?:\/\//.test(baseUrl))
     throw new ConfigError(`${SETTINGS.baseUrl.env} must be an http(s) URL`)
 
@@ -86,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       secret: configured,
       secretSource: fromEnv ? 'environment' : 'config file',
       sweepSeconds,
+      ...mail,
     }
   }
   // Instances sharing a PostgreSQL database must share the secret too, or their audit MACs disagree.
@@ -104,8 +115,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       secret: readFileSync(secretFile, 'utf8').trim(),
       secretSource: 'existing file',
       sweepSeconds,
+      ...mail,
     }
   const secret = randomBytes(32).toString('base64url')
   writeFileSync(secretFile, `${secret}\n`, { mode: 0o600, flag: 'wx' })
-  return { database, host: read('host'), port, baseUrl, secret, secretSource: 'generated file', sweepSeconds }
+  return {
+    database,
+    host: read('host'),
+    port,
+    baseUrl,
+    secret,
+    secretSource: 'generated file',
+    sweepSeconds,
+    ...mail,
+  }
 }

@@ -27,7 +27,11 @@ export async function bootstrap(engine: Engine): Promise<FirstRun | null> {
 }
 
 /** How to call the server, with working commands. */
-export function howToCall(url: string, first: FirstRun | null): string {
+export function howToCall(
+  url: string,
+  first: FirstRun | null,
+  delivery: 'printed' | 'emailed' = 'printed',
+): string {
   const key = first?.authKey ?? '<your auth key>'
   const curl = (path: string) =>
     `  curl -s -X POST ${url}${path} -H 'content-type: application/json' -H 'apikey: ${key}' -d '{"system":"demo","authid":"demo"}'`
@@ -42,7 +46,9 @@ export function howToCall(url: string, first: FirstRun | null): string {
       : []),
     'Try a passwordless login:',
     curl('/v1/start'),
-    '  then open the link the development notifier prints below, press Confirm, and:',
+    delivery === 'printed'
+      ? '  then open the link the development notifier prints below, press Confirm, and:'
+      : '  then open the link emailed to demo@example.com (change that user to your address first), press Confirm, and:',
     curl('/v1/check'),
     `API description: ${url}/v1/openapi.json`,
   ].join('\n')

@@ -1,0 +1,1 @@
+export { classifySmtpError, htmlFromText, type SmtpNotifierOptions, smtpNotifier } from './smtp-notifier.js'
