@@ -91,6 +91,7 @@ async function serveEngine(dir: string): Promise<void> {
       sweepSeconds: 3600,
       smtpUrl: null,
       mailFrom: 'bench <bench@localhost>',
+      twilio: null,
     },
     notifier,
     // The bench measures polls, not the poll limiter's 429s (S19): lift it far above the load.

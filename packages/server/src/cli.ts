@@ -2,6 +2,7 @@
 // The `flexsecure` command: serve, init, migrate, keys create|list|revoke, audit verify.
 import { parseArgs } from 'node:util'
 import { createEngine, DeliveryError, type Engine, type Notifier, SCOPES, type Scope } from '@flexsecure/core'
+import { twilioNotifier } from '@flexsecure/sms'
 import { smtpNotifier } from '@flexsecure/smtp'
 import { ConfigError, loadConfig, type ServerConfig } from './config.js'
 import { consoleNotifier } from './dev-notifier.js'
@@ -51,7 +52,9 @@ async function serve(config: ServerConfig): Promise<void> {
   const server = await startServer(config, notifier)
   const first = await bootstrap(server.engine)
   console.log(`FlexSecure is listening on ${server.url} (database ${config.database})`)
-  console.log(howToCall(server.url, first, config.smtpUrl ? 'emailed' : 'printed'))
+  console.log(
+    howToCall(server.url, first, config.smtpUrl ? 'emailed' : config.twilio ? 'sms only' : 'printed'),
+  )
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) {
@@ -76,28 +79,42 @@ async function serve(config: ServerConfig): Promise<void> {
 }
 
 /**
- * Email through SMTP when FLEXSECURE_SMTP_URL is set (SMS has no provider yet, so those messages fail
- * as permanent and are audited); otherwise the development notifier prints every message, and says so.
+ * Email through SMTP when FLEXSECURE_SMTP_URL is set and SMS through Twilio when FLEXSECURE_TWILIO_*
+ * is; a channel without a provider fails as permanent (and is audited). With neither configured the
+ * development notifier prints every message, and says so.
  */
 function deliveryFor(config: ServerConfig): Notifier {
-  if (!config.smtpUrl) {
+  if (!config.smtpUrl && !config.twilio) {
     console.log(
       'WARNING: no SMTP or SMS is configured. Messages (links and PINs) are PRINTED HERE, not delivered.',
     )
     console.log('         This is for development only.')
     return consoleNotifier()
   }
-  const smtp = smtpNotifier({ transport: config.smtpUrl, from: config.mailFrom })
-  const url = new URL(config.smtpUrl)
-  console.log(
-    `Email goes out through SMTP at ${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)} as ${config.mailFrom}.`,
-  )
-  return {
-    send: (message) =>
-      message.channel === 'email'
-        ? smtp.send(message)
-        : Promise.reject(new DeliveryError('permanent', 'no SMS provider is configured')),
+  const missing = (channel: string): Notifier => ({
+    send: () => Promise.reject(new DeliveryError('permanent', `no ${channel} provider is configured`)),
+  })
+  let email = missing('email')
+  let sms = missing('SMS')
+  if (config.smtpUrl) {
+    email = smtpNotifier({ transport: config.smtpUrl, from: config.mailFrom })
+    const url = new URL(config.smtpUrl)
+    console.log(
+      `Email goes out through SMTP at ${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)} as ${config.mailFrom}.`,
+    )
   }
+  if (config.twilio) {
+    const { accountSid, authToken, from, messagingServiceSid, baseUrl } = config.twilio
+    sms = twilioNotifier({
+      accountSid,
+      authToken,
+      ...(from ? { from } : {}),
+      ...(messagingServiceSid ? { messagingServiceSid } : {}),
+      ...(baseUrl ? { baseUrl } : {}),
+    })
+    console.log(`SMS goes out through Twilio (account ${accountSid.slice(0, 6)}…).`)
+  }
+  return { send: (message) => (message.channel === 'email' ? email : sms).send(message) }
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -19,6 +19,14 @@ export interface ServerConfig {
   readonly smtpUrl: string | null
   /** The sender of every email. */
   readonly mailFrom: string
+  /** Twilio credentials and sender for SMS; null when SMS is not configured. */
+  readonly twilio: {
+    readonly accountSid: string
+    readonly authToken: string
+    readonly from: string | null
+    readonly messagingServiceSid: string | null
+    readonly baseUrl: string | null
+  } | null
 }
 
 /** The configuration table of the README, one row per key: environment variable and config-file key. */
@@ -31,6 +39,11 @@ export const SETTINGS = {
   sweepSeconds: { env: 'FLEXSECURE_SWEEP_SECONDS', default: '30' },
   smtpUrl: { env: 'FLEXSECURE_SMTP_URL', default: '' },
   mailFrom: { env: 'FLEXSECURE_MAIL_FROM', default: 'FlexSecure <no-reply@localhost>' },
+  twilioAccountSid: { env: 'FLEXSECURE_TWILIO_ACCOUNT_SID', default: '' },
+  twilioAuthToken: { env: 'FLEXSECURE_TWILIO_AUTH_TOKEN', default: '' },
+  twilioFrom: { env: 'FLEXSECURE_TWILIO_FROM', default: '' },
+  twilioMessagingServiceSid: { env: 'FLEXSECURE_TWILIO_MESSAGING_SERVICE_SID', default: '' },
+  twilioBaseUrl: { env: 'FLEXSECURE_TWILIO_BASE_URL', default: '' },
 } as const
 
 /** Whether `database` names a PostgreSQL server rather than a SQLite file. */
@@ -80,7 +93,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const smtpUrl = read('smtpUrl') || null
   if (smtpUrl !== null && !/^smtps?:\/\//.test(smtpUrl))
     throw new ConfigError(`${SETTINGS.smtpUrl.env} must be an smtp:// or smtps:// URL`)
-  const mail = { smtpUrl, mailFrom: read('mailFrom') }
+  const accountSid = read('twilioAccountSid')
+  let twilio: ServerConfig['twilio'] = null
+  if (accountSid) {
+    const authToken = read('twilioAuthToken')
+    const from = read('twilioFrom') || null
+    const messagingServiceSid = read('twilioMessagingServiceSid') || null
+    if (!authToken)
+      throw new ConfigError(
+        `${SETTINGS.twilioAuthToken.env} is required with ${SETTINGS.twilioAccountSid.env}`,
+      )
+    if (!from && !messagingServiceSid)
+      throw new ConfigError(
+        `set ${SETTINGS.twilioFrom.env} or ${SETTINGS.twilioMessagingServiceSid.env} to send SMS`,
+      )
+    twilio = { accountSid, authToken, from, messagingServiceSid, baseUrl: read('twilioBaseUrl') || null }
+  }
+  const mail = { smtpUrl, mailFrom: read('mailFrom'), twilio }
   if (baseUrl !== null && !/^https?:\/\//.test(baseUrl))
     throw new ConfigError(`${SETTINGS.baseUrl.env} must be an http(s) URL`)
 

@@ -30,7 +30,7 @@ export async function bootstrap(engine: Engine): Promise<FirstRun | null> {
 export function howToCall(
   url: string,
   first: FirstRun | null,
-  delivery: 'printed' | 'emailed' = 'printed',
+  delivery: 'printed' | 'emailed' | 'sms only' = 'printed',
 ): string {
   const key = first?.authKey ?? '<your auth key>'
   const curl = (path: string) =>
@@ -48,7 +48,9 @@ export function howToCall(
     curl('/v1/start'),
     delivery === 'printed'
       ? '  then open the link the development notifier prints below, press Confirm, and:'
-      : '  then open the link emailed to demo@example.com (change that user to your address first), press Confirm, and:',
+      : delivery === 'emailed'
+        ? '  then open the link emailed to demo@example.com (change that user to your address first), press Confirm, and:'
+        : '  (only SMS is configured, and the demo user has only an email address: give it a phone number first,\n   PATCH /v1/admin/users/demo {"phone":"+1…"}) then open the link it receives, press Confirm, and:',
     curl('/v1/check'),
     `API description: ${url}/v1/openapi.json`,
   ].join('\n')
