@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createClient } from '@flexsecure/client'
 import { afterAll, describe, expect, it } from 'vitest'
 import { postgresReachable, SERVER_URL, testDatabase } from '../../../adapters/postgres/test/test-database.js'
+import { startServe } from '../test/serve-process.js'
 
 const packageDir = new URL('..', import.meta.url).pathname
 const reachable = await postgresReachable()
@@ -27,35 +28,14 @@ if (!reachable) {
   describe('flexsecure serve on PostgreSQL', () => {
     it('serves logins from a postgres:// URL', async () => {
       await database.reset()
-      const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-        cwd: packageDir,
-        env: {
-          ...process.env,
-          FLEXSECURE_DB: database.url,
-          FLEXSECURE_PORT: '0',
-          FLEXSECURE_SECRET: 's'.repeat(40),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let output = ''
-      server.stdout.on('data', (chunk) => {
-        output += chunk
-      })
-      server.stderr.on('data', (chunk) => {
-        output += chunk
-      })
+      const server = await startServe({ FLEXSECURE_DB: database.url, FLEXSECURE_SECRET: 's'.repeat(40) })
       try {
-        for (let i = 0; i < 200 && !/auth key: {2}fsk_/.test(output); i++)
-          await new Promise((r) => setTimeout(r, 50))
-        const url = /listening on (http:\/\/[\d.:]+)/.exec(output)?.[1] as string
-        const key = /auth key: {2}(fsk_\w+)/.exec(output)?.[1] as string
-        expect(output).toContain(`database ${database.url}`)
-        const client = createClient({ baseUrl: url, apiKey: key })
+        expect(server.output()).toContain(`database ${database.url}`)
+        const client = createClient({ baseUrl: server.url, apiKey: server.authKey })
         expect(await client.start({ system: 'demo', authid: 'demo' })).toMatchObject({ result: 'success' })
         expect(await client.check({ system: 'demo', authid: 'demo' })).toMatchObject({ result: 'pending' })
       } finally {
-        server.kill('SIGTERM')
-        await new Promise((resolve) => server.once('exit', resolve))
+        await server.stop()
       }
     }, 30_000)
   })

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,8 +11,8 @@ import {
   type Gateway,
   twilioCreated,
 } from '../../../adapters/sms/test/fake-gateways.js'
+import { startServe } from '../test/serve-process.js'
 
-const packageDir = new URL('..', import.meta.url).pathname
 let twilio: Gateway
 let dir: string
 
@@ -31,26 +30,14 @@ afterAll(async () => {
 
 describe('flexsecure serve with Twilio configured', () => {
   it('texts a one-time PIN through Twilio and the PIN signs the user in', async () => {
-    const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-      cwd: packageDir,
-      env: {
-        ...process.env,
-        FLEXSECURE_DB: join(dir, 'fs.db'),
-        FLEXSECURE_PORT: '0',
-        FLEXSECURE_TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-        FLEXSECURE_TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-        FLEXSECURE_TWILIO_FROM: '+15017122661',
-        FLEXSECURE_TWILIO_BASE_URL: twilio.url,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = await startServe({
+      FLEXSECURE_DB: join(dir, 'fs.db'),
+      FLEXSECURE_TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      FLEXSECURE_TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      FLEXSECURE_TWILIO_FROM: '+15017122661',
+      FLEXSECURE_TWILIO_BASE_URL: twilio.url,
     })
-    let output = ''
-    server.stdout.on('data', (chunk) => {
-      output += chunk
-    })
-    server.stderr.on('data', (chunk) => {
-      output += chunk
-    })
+    const output = server.output()
     try {
       for (let i = 0; i < 200 && !/auth key: {2}fsk_/.test(output); i++)
         await new Promise((r) => setTimeout(r, 50))
@@ -80,8 +67,7 @@ describe('flexsecure serve with Twilio configured', () => {
         result: 'authenticated',
       })
     } finally {
-      server.kill('SIGTERM')
-      await new Promise((resolve) => server.once('exit', resolve))
+      await server.stop()
     }
   }, 30_000)
 })

@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@flexsecure/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LoopbackSmtp, loopbackSmtp } from '../../../adapters/smtp/test/loopback-smtp.js'
+import { startServe } from '../test/serve-process.js'
 
-const packageDir = new URL('..', import.meta.url).pathname
 let smtp: LoopbackSmtp
 let dir: string
 
@@ -21,24 +20,12 @@ afterAll(async () => {
 
 describe('flexsecure serve with FLEXSECURE_SMTP_URL', () => {
   it('emails the link instead of printing it, and the login completes', async () => {
-    const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-      cwd: packageDir,
-      env: {
-        ...process.env,
-        FLEXSECURE_DB: join(dir, 'fs.db'),
-        FLEXSECURE_PORT: '0',
-        FLEXSECURE_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
-        FLEXSECURE_MAIL_FROM: 'Acme sign-in <auth@acme.example>',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = await startServe({
+      FLEXSECURE_DB: join(dir, 'fs.db'),
+      FLEXSECURE_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+      FLEXSECURE_MAIL_FROM: 'Acme sign-in <auth@acme.example>',
     })
-    let output = ''
-    server.stdout.on('data', (chunk) => {
-      output += chunk
-    })
-    server.stderr.on('data', (chunk) => {
-      output += chunk
-    })
+    const output = server.output()
     try {
       for (let i = 0; i < 200 && !/auth key: {2}fsk_/.test(output); i++)
         await new Promise((r) => setTimeout(r, 50))
@@ -55,7 +42,7 @@ describe('flexsecure serve with FLEXSECURE_SMTP_URL', () => {
       })
       const mail = smtp.received.at(-1)
       expect(mail?.from?.value[0]).toMatchObject({ name: 'Acme sign-in', address: 'auth@acme.example' })
-      expect(output).not.toContain('--- development notifier')
+      expect(server.output()).not.toContain('--- development notifier')
       expect(output).toContain('open the link emailed to demo@example.com')
       const link = /(http:\/\/localhost:\d+\/v1\/links\/[\w-]{32})/.exec(mail?.text ?? '')?.[1] ?? ''
       expect(link).not.toBe('')
@@ -66,8 +53,7 @@ describe('flexsecure serve with FLEXSECURE_SMTP_URL', () => {
         result: 'authenticated',
       })
     } finally {
-      server.kill('SIGTERM')
-      await new Promise((resolve) => server.once('exit', resolve))
+      await server.stop()
     }
   }, 30_000)
 })
