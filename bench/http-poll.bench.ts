@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import type { Notifier } from '@flexsecure/core'
 import { startServer } from '@flexsecure/server'
 import autocannon from 'autocannon'
+import { fmt, median, table } from './bench-report.js'
 
 const TARGET = 0.5
 const ROUNDS = setting('BENCH_HTTP_ROUNDS', 3)
@@ -334,30 +335,6 @@ function expectAllPending(side: Side, run: Run): void {
       `${side}: not every poll was answered 202 pending (${problems.join(', ') || 'no answers'}); ` +
         'the bench would not measure what it claims',
     )
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
-
-const fmt = (value: number, digits = 0) =>
-  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-
-/** A text table; `align` has one letter per column, `l` or `r`. */
-function table(align: string, header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)))
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) =>
-        align[i] === 'r' ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number),
-      )
-      .join('   ')
-      .trimEnd()
-  return [line(header), ...rows.map(line)].map((l) => `  ${l}`).join('\n')
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ import { type AccountHandle, createEngine, type Engine } from '@flexsecure/core'
 import { type CaptureNotifier, captureNotifier } from '@flexsecure/core/testing'
 import { applyPragmas, sqliteStorage } from '@flexsecure/sqlite'
 import BetterSqlite3 from 'better-sqlite3'
+import { fmt, median, table, wrap } from './bench-report.js'
 
 const TARGET = 0.33
 const ROUNDS = setting('BENCH_ROUNDS', 7)
@@ -319,43 +320,6 @@ function countFloor(filename: string): number {
 
 // ---------------------------------------------------------------------------------------------------
 // Running and reporting.
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
-
-const fmt = (value: number, digits = 0) =>
-  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-
-/** A text table; `align` has one letter per column, `l` or `r`. */
-function table(align: string, header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)))
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) =>
-        align[i] === 'r' ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number),
-      )
-      .join('   ')
-      .trimEnd()
-  return [line(header), ...rows.map(line)].map((l) => `  ${l}`).join('\n')
-}
-
-/** Joins `items` with `, `, breaking lines before `width` and indenting the continuations. */
-function wrap(first: string, items: readonly string[], indent: string, width = 108): string {
-  const lines = [first]
-  for (const [i, item] of items.entries()) {
-    const piece = i < items.length - 1 ? `${item},` : item
-    const current = lines[lines.length - 1] as string
-    if (current.length + 1 + piece.length > width && current.trim().length > 0)
-      lines.push(`${indent}${piece}`)
-    else lines[lines.length - 1] = `${current}${current.endsWith(' ') ? '' : ' '}${piece}`
-  }
-  return lines.join('\n')
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flexsecure-bench-'))

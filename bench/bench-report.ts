@@ -1,0 +1,42 @@
+// Reporting shared by the benchmarks: medians, number formatting, text tables, wrapped lists.
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+export const fmt = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+
+/** A text table; `align` has one letter per column, `l` or `r`. */
+export function table(
+  align: string,
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)))
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) =>
+        align[i] === 'r' ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number),
+      )
+      .join('   ')
+      .trimEnd()
+  return [line(header), ...rows.map(line)].map((l) => `  ${l}`).join('\n')
+}
+
+/** Joins `items` with `, `, breaking lines before `width` and indenting the continuations. */
+export function wrap(first: string, items: readonly string[], indent: string, width = 108): string {
+  const lines = [first]
+  for (const [i, item] of items.entries()) {
+    const piece = i < items.length - 1 ? `${item},` : item
+    const current = lines[lines.length - 1] as string
+    if (current.length + 1 + piece.length > width && current.trim().length > 0)
+      lines.push(`${indent}${piece}`)
+    else lines[lines.length - 1] = `${current}${current.endsWith(' ') ? '' : ' '}${piece}`
+  }
+  return lines.join('\n')
+}
