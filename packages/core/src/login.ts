@@ -345,6 +345,12 @@ export async function checkLogin(
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
   const { lockout } = subject.account.settings
+  // A success clears the user's failure streak; when the user had none as we read it, skip that write.
+  // (A failure landing between the read and the success then stays counted: the stricter side.)
+  const resetFailuresOf =
+    subject.user && (subject.user.failureStreak > 0 || subject.user.retryAfter !== null)
+      ? subject.user.id
+      : undefined
   /** S17: one more consecutive failure for this user; delays grow and the 100th locks. */
   const countFailure = async (row: ChallengeRow, audit: AuditDraft[]) => {
     const at = ctx.clock.now()
@@ -427,7 +433,7 @@ export async function checkLogin(
         await ctx.storage.transitionChallenge(
           { id: row.id, from: ['confirmed'], to: 'authenticated', at: now, reported: true },
           [done],
-          row.userId,
+          resetFailuresOf,
         )
       ) {
         emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
@@ -437,7 +443,7 @@ export async function checkLogin(
       if (pin === null) return { result: 'pending', challengeId: row.id, method: row.method }
       if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
       const typed = typeof pin === 'number' ? String(pin).padStart(row.pinLength ?? 0, '0') : pin
-      const verdict = await verifyPin(ctx, row, typed, draft, countFailure)
+      const verdict = await verifyPin(ctx, row, typed, draft, countFailure, resetFailuresOf)
       if (verdict) return verdict
     } else {
       return refuse(row, 'no_pending_challenge')
@@ -460,6 +466,7 @@ async function verifyPin(
   pin: string,
   draft: (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null) => AuditDraft,
   countFailure: (row: ChallengeRow, audit: AuditDraft[]) => Promise<void>,
+  resetFailuresOf: string | undefined,
 ): Promise<CheckResult | null> {
   const reserved = await ctx.storage.reserveAttempt(row.id, ctx.clock.now())
   if (reserved === null) {
@@ -482,7 +489,7 @@ async function verifyPin(
       !(await ctx.storage.transitionChallenge(
         { id: row.id, from: ['pending'], to: 'authenticated', at: now, reported: true },
         [done],
-        row.userId,
+        resetFailuresOf,
       ))
     )
       return null
