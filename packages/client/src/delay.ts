@@ -23,7 +23,7 @@ export const delay: Sleep = (ms, signal) =>
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 
-/** A uniform number in [0, 1) from the web-standard CSPRNG (S1 wants no Math.random, even for jitter). */
+/** A uniform number in [0, 1) from the web-standard CSPRNG: S1 wants every random from a CSPRNG, even jitter. */
 export function secureRandom(): number {
   return (globalThis.crypto.getRandomValues(new Uint32Array(1))[0] as number) / 2 ** 32
 }
