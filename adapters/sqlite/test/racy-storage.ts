@@ -4,7 +4,10 @@ import type { Storage } from '@flexsecure/core'
 import BetterSqlite3 from 'better-sqlite3'
 import { applyPragmas, sqliteStorage } from '../src/index.js'
 
-const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve))
+// The window between the read and the write. It must be wide enough that concurrent callers land in
+// it together: argon2 verifications finish milliseconds apart, and a mere setImmediate let them
+// through one at a time now and then, hiding the very race this storage exists to show.
+const yieldToOthers = () => new Promise<void>((resolve) => setTimeout(resolve, 25))
 
 export function openStorage(options: { filename: string }): Storage {
   const real = sqliteStorage({ filename: options.filename })
