@@ -11,6 +11,7 @@ import {
 import { type Kysely, Migrator, sql } from 'kysely'
 import { migrations } from './migrations.js'
 import { mysqlVariants, type ReturningUpdate } from './mysql-variants.js'
+import { dueDeliveries, UNFINISHED } from './outbox-queries.js'
 import { type PreparedQuery, param, prepare } from './prepared-query.js'
 import {
   ACCOUNT_COLUMNS,
@@ -20,6 +21,8 @@ import {
   CHALLENGE_COLUMNS,
   challengeParams,
   columnsOf,
+  DELIVERY_COLUMNS,
+  deliveryParams,
   prefixed,
   SYSTEM_COLUMNS,
   toAccount,
@@ -27,6 +30,7 @@ import {
   toAssignment,
   toAuditEvent,
   toChallenge,
+  toDelivery,
   toSystem,
   toUser,
   USER_COLUMNS,
@@ -47,6 +51,11 @@ export interface KyselyStorageOptions {
    * variants in `mysql-variants.ts`. Default true.
    */
   readonly standardSql?: boolean
+  /**
+   * Whether the outbox's claim may say `FOR UPDATE SKIP LOCKED` (PostgreSQL), so that instances
+   * claiming at once take different rows instead of queueing on the same ones. Default false.
+   */
+  readonly skipLocked?: boolean
 }
 
 /** Ends a transaction with a rollback that is an answer, not an error. */
@@ -141,12 +150,19 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     ),
 
     insertSystem: prepare(db.insertInto('fs_systems').values(columnParams(SYSTEM_COLUMNS))),
-    updateSystem: prepare<{ id: string; policies: string; return_url: string | null; updated_at: number }>(
+    updateSystem: prepare<{
+      id: string
+      policies: string
+      return_url: string | null
+      messages: string | null
+      updated_at: number
+    }>(
       db
         .updateTable('fs_systems')
         .set({
           policies: param('policies'),
           return_url: param('return_url'),
+          messages: param('messages'),
           updated_at: param('updated_at'),
         })
         .where('id', '=', param('id')),
@@ -174,6 +190,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           display_name: param('display_name'),
           email: param('email'),
           phone: param('phone'),
+          locale: param('locale'),
           // A lock that lands between an admin's read and this write stays: only unlockUser lifts it.
           status: sql`CASE WHEN ${sql.ref('status')} = 'locked' THEN 'locked' ELSE ${param('status')} END`,
           updated_at: param('updated_at'),
@@ -427,6 +444,66 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .select(['seq', 'mac', 'anchor_seq', 'anchor_mac', 'head_mac'])
         .where('account_id', '=', param('account_id')),
     ),
+    insertDelivery: prepare<ReturnType<typeof deliveryParams>>(
+      db.insertInto('fs_deliveries').values(columnParams(DELIVERY_COLUMNS)),
+    ),
+    claimDeliveries: prepare<{ at: number; until: number; limit: number }>(
+      db
+        .updateTable('fs_deliveries')
+        .set((eb) => ({
+          attempts: eb('attempts', '+', 1),
+          claimed_until: param('until'),
+          updated_at: param('at'),
+        }))
+        .where('id', 'in', () => {
+          const due = dueDeliveries(db, 'challenge').limit(param('limit'))
+          return options.skipLocked ? due.forUpdate('d').skipLocked() : due
+        })
+        // Again on the row itself: under PostgreSQL's READ COMMITTED, this is re-checked on the newest version.
+        .where('status', 'in', UNFINISHED)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', param('at'))]))
+        .returning(cols(DELIVERY_COLUMNS)),
+    ),
+    finishDelivery: prepare<Record<string, unknown>>(
+      db
+        .updateTable('fs_deliveries')
+        .set({
+          status: param('to'),
+          next_attempt_at: sql`COALESCE(${param('next_attempt_at')}, ${sql.ref('next_attempt_at')})`,
+          claimed_until: null,
+          provider_id: param('provider_id'),
+          last_error: param('last_error'),
+          // A final delivery keeps no payload: the secret it carried is gone from the database.
+          payload: sql`CASE WHEN ${param('wipe')} = 1 THEN NULL ELSE ${sql.ref('payload')} END`,
+          updated_at: param('at'),
+        })
+        .where('id', '=', param('id'))
+        .where('attempts', '=', param('attempt'))
+        .where('status', 'in', UNFINISHED),
+    ),
+    setChallengeDelivery: prepare<{ id: string; state: string }>(
+      db
+        .updateTable('fs_challenges')
+        .set({ delivery: param('state') })
+        .where('id', '=', param('id')),
+    ),
+    cancelDeliveries: prepare<{ at: number; limit: number }>(
+      db
+        .updateTable('fs_deliveries')
+        .set({ status: 'cancelled', payload: null, claimed_until: null, updated_at: param('at') })
+        .where('id', 'in', () => dueDeliveries(db, 'ended').limit(param('limit')))
+        .where('status', 'in', UNFINISHED)
+        .returning(cols(DELIVERY_COLUMNS)),
+    ),
+    listDeliveries: prepare<{ challenge_id: string }>(
+      db
+        .selectFrom('fs_deliveries')
+        .select(cols(DELIVERY_COLUMNS))
+        .where('challenge_id', '=', param('challenge_id'))
+        .orderBy('created_at')
+        .orderBy('id'),
+    ),
+
     lastAuditBefore: prepare<{ account_id: string; before: number }>(
       db
         .selectFrom('fs_audit_events')
@@ -678,6 +755,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
                 name: row.name,
                 policies: JSON.stringify(row.policies),
                 return_url: row.returnUrl,
+                messages: row.messages === null ? null : JSON.stringify(row.messages),
                 created_at: row.createdAt,
                 updated_at: row.updatedAt,
               }),
@@ -695,6 +773,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
               id: row.id,
               policies: JSON.stringify(row.policies),
               return_url: row.returnUrl,
+              messages: row.messages === null ? null : JSON.stringify(row.messages),
               updated_at: row.updatedAt,
             }),
           )
@@ -724,6 +803,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
                 display_name: row.displayName,
                 email: row.email,
                 phone: row.phone,
+                locale: row.locale,
                 status: row.status,
                 failure_streak: row.failureStreak,
                 retry_after: row.retryAfter,
@@ -745,6 +825,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
               display_name: row.displayName,
               email: row.email,
               phone: row.phone,
+              locale: row.locale,
               status: row.status,
               updated_at: row.updatedAt,
             }),
@@ -845,7 +926,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         }
       }),
 
-    issueChallenge: (challenge, audit, limits) =>
+    issueChallenge: (challenge, audit, limits, deliveries = []) =>
       guard('issueChallenge', () =>
         answering<IssueOutcome>(async (tx) => {
           const now = challenge.createdAt
@@ -877,6 +958,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           if (pointed !== 1) throw new Rollback<IssueOutcome>({ issued: false, reason: 'not_assigned' })
           await tx.run(q.supersede.sql, q.supersede.bind({ ...pair, at: now }))
           await tx.run(q.insertChallenge.sql, q.insertChallenge.bind(challengeParams(challenge)))
+          for (const delivery of deliveries)
+            await tx.run(q.insertDelivery.sql, q.insertDelivery.bind(deliveryParams(delivery)))
           await appendAudit(tx, audit)
           return { issued: true }
         }),
@@ -951,6 +1034,59 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       ),
     sweepRateLimits: (at) =>
       guard('sweepRateLimits', () => exec.run(q.sweepRateLimits.sql, q.sweepRateLimits.bind({ at }))),
+
+    claimDeliveries: (at, leaseMs, limit) =>
+      guard('claimDeliveries', async () => {
+        const args = { at, until: at + leaseMs, limit }
+        const rows = mysql
+          ? await exec.transaction((tx) => mysql.claimDeliveries(tx, args))
+          : await exec.all(q.claimDeliveries.sql, q.claimDeliveries.bind(args))
+        return rows.map(toDelivery)
+      }),
+    finishDelivery: (outcome, audit, fallback) =>
+      guard('finishDelivery', () =>
+        exec.transaction(async (tx) => {
+          const moved = await tx.run(
+            q.finishDelivery.sql,
+            q.finishDelivery.bind({
+              id: outcome.id,
+              attempt: outcome.attempt,
+              to: outcome.to,
+              next_attempt_at: outcome.nextAttemptAt ?? null,
+              provider_id: outcome.providerId,
+              last_error: outcome.lastError,
+              wipe: outcome.to === 'failed' ? 0 : 1,
+              at: outcome.at,
+            }),
+          )
+          if (moved !== 1) return false
+          await tx.run(
+            q.setChallengeDelivery.sql,
+            q.setChallengeDelivery.bind({ id: outcome.challengeId, state: outcome.state }),
+          )
+          if (fallback) await tx.run(q.insertDelivery.sql, q.insertDelivery.bind(deliveryParams(fallback)))
+          await appendAudit(tx, audit)
+          return true
+        }),
+      ),
+    cancelDeliveries: (at, limit, audit) =>
+      guard('cancelDeliveries', () =>
+        exec.transaction(async (tx) => {
+          const rows = (
+            mysql
+              ? await mysql.cancelDeliveries(tx, { at, limit })
+              : await tx.all(q.cancelDeliveries.sql, q.cancelDeliveries.bind({ at, limit }))
+          ).map(toDelivery)
+          await appendAudit(tx, rows.map(audit))
+          return rows
+        }),
+      ),
+    listDeliveries: (challengeId) =>
+      guard('listDeliveries', async () =>
+        (await exec.all(q.listDeliveries.sql, q.listDeliveries.bind({ challenge_id: challengeId }))).map(
+          toDelivery,
+        ),
+      ),
 
     appendAudit: (audit) => guard('appendAudit', () => exec.transaction((tx) => appendAudit(tx, audit))),
     listAudit: (query) =>

@@ -193,4 +193,48 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('fs_systems').addColumn('return_url', 'varchar(2048)').execute()
     },
   },
+  '0003_outbox_and_messages': {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('fs_systems').addColumn('messages', 'text').execute()
+      await db.schema.alterTable('fs_users').addColumn('locale', 'varchar(35)').execute()
+      // What `check` tells a waiting host about the message, kept on the challenge so polls read it free.
+      await db.schema.alterTable('fs_challenges').addColumn('delivery', 'varchar(16)').execute()
+
+      // The outbox. `attempts` doubles as the claim's fence; `claimed_until` lets a dead claim lapse.
+      await keyed(
+        db,
+        db.schema
+          .createTable('fs_deliveries')
+          .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+          .addColumn('account_id', 'varchar(32)', (c) => c.notNull())
+          .addColumn('challenge_id', 'varchar(32)', (c) =>
+            c.notNull().references('fs_challenges.id').onDelete('cascade'),
+          )
+          .addColumn('channel', 'varchar(16)', (c) => c.notNull())
+          .addColumn('destination', 'varchar(64)', (c) => c.notNull())
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('claimed_until', 'bigint')
+          .addColumn('provider_id', 'varchar(256)')
+          .addColumn('last_error', 'varchar(512)')
+          .addColumn('payload', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('fallback_of', 'varchar(32)'),
+      ).execute()
+      await db.schema
+        .createIndex('fs_deliveries_challenge')
+        .on('fs_deliveries')
+        .column('challenge_id')
+        .execute()
+      // The dispatcher's index: where partial indexes exist, only unfinished deliveries.
+      const due = db.schema.createIndex('fs_deliveries_due').on('fs_deliveries')
+      await (isSqlite(db)
+        ? due.column('next_attempt_at').where(sql.ref('status'), 'in', ['queued', 'failed'])
+        : due.columns(['status', 'next_attempt_at'])
+      ).execute()
+    },
+  },
 }

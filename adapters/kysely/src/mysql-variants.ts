@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import { dueDeliveries } from './outbox-queries.js'
 import { param, prepare } from './prepared-query.js'
-import { CHALLENGE_COLUMNS } from './row-mapping.js'
+import { CHALLENGE_COLUMNS, DELIVERY_COLUMNS } from './row-mapping.js'
 import type { Database } from './schema.js'
 import type { SqlExecutor } from './sql-executor.js'
 
@@ -126,7 +127,61 @@ export function mysqlVariants(db: Kysely<Database>) {
       .skipLocked(),
   )
 
+  const claimable = prepare<{ at: number; limit: number }>(
+    dueDeliveries(db, 'challenge').limit(param('limit')).forUpdate().skipLocked(),
+  )
+  const ended = prepare<{ at: number; limit: number }>(
+    dueDeliveries(db, 'ended').limit(param('limit')).forUpdate(),
+  )
+  /** Updates the rows with these ids, then reads them back: the variant of `UPDATE … WHERE id IN (…) RETURNING`. */
+  async function updateIds(
+    tx: SqlExecutor,
+    ids: string[],
+    set: Record<string, unknown>,
+  ): Promise<Record<string, unknown>[]> {
+    if (ids.length === 0) return []
+    const update = db
+      .updateTable('fs_deliveries')
+      .set(set as never)
+      .where('id', 'in', ids)
+      .where('status', 'in', ['queued', 'failed'])
+      .compile()
+    await tx.run(update.sql, update.parameters)
+    const read = db
+      .selectFrom('fs_deliveries')
+      .select(cols(DELIVERY_COLUMNS))
+      .where('id', 'in', ids)
+      .compile()
+    return tx.all(read.sql, read.parameters)
+  }
+
   return {
+    /** Locks due deliveries (skipping rows another dispatcher holds) and claims them. */
+    async claimDeliveries(
+      tx: SqlExecutor,
+      args: { at: number; until: number; limit: number },
+    ): Promise<Record<string, unknown>[]> {
+      const ids = (await tx.all<{ id: string }>(claimable.sql, claimable.bind(args))).map((r) => r.id)
+      return updateIds(tx, ids, {
+        attempts: sql`attempts + 1`,
+        claimed_until: args.until,
+        updated_at: args.at,
+      })
+    },
+    /** Locks the unfinished deliveries of ended challenges and cancels them. */
+    async cancelDeliveries(
+      tx: SqlExecutor,
+      args: { at: number; limit: number },
+    ): Promise<Record<string, unknown>[]> {
+      const ids = (await tx.all<{ id: string }>(ended.sql, ended.bind(args))).map((r) => r.id)
+      return updateIds(tx, ids, {
+        status: 'cancelled',
+        payload: null,
+        claimed_until: null,
+        updated_at: args.at,
+      })
+    },
+
     /** The UPDATE, and when it changed a row, the row read back. */
     async updateThenRead<R>(
       tx: SqlExecutor,

@@ -4,6 +4,7 @@ import {
   type AssignmentRow,
   type AuditEvent,
   type ChallengeRow,
+  type DeliveryRow,
   resolveSettings,
   type SystemRow,
   type UserRow,
@@ -18,6 +19,7 @@ export const SYSTEM_COLUMNS = [
   'name',
   'policies',
   'return_url',
+  'messages',
   'created_at',
   'updated_at',
 ] as const
@@ -28,6 +30,7 @@ export const USER_COLUMNS = [
   'display_name',
   'email',
   'phone',
+  'locale',
   'status',
   'failure_streak',
   'retry_after',
@@ -68,6 +71,25 @@ export const CHALLENGE_COLUMNS = [
   'completed_at',
   'outcome_reported',
   'context',
+  'delivery',
+] as const
+export const DELIVERY_COLUMNS = [
+  'id',
+  'account_id',
+  'challenge_id',
+  'channel',
+  'destination',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'claimed_until',
+  'provider_id',
+  'last_error',
+  'payload',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'fallback_of',
 ] as const
 export const AUDIT_COLUMNS = [
   'account_id',
@@ -163,6 +185,7 @@ export const toSystem = (r: Raw): SystemRow => ({
   name: r.name,
   policies: policiesOf(String(r.policies)),
   returnUrl: r.return_url ?? null,
+  messages: r.messages === null || r.messages === undefined ? null : policiesOf(String(r.messages)),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
 })
@@ -174,6 +197,7 @@ export const toUser = (r: Raw): UserRow => ({
   displayName: r.display_name ?? null,
   email: r.email ?? null,
   phone: r.phone ?? null,
+  locale: r.locale ?? null,
   status: r.status,
   failureStreak: num(r.failure_streak ?? 0),
   retryAfter: numOrNull(r.retry_after),
@@ -209,6 +233,46 @@ export const toChallenge = (r: Raw): ChallengeRow => ({
   completedAt: numOrNull(r.completed_at),
   outcomeReported: num(r.outcome_reported) === 1,
   context: json(r.context),
+  delivery: r.delivery ?? null,
+})
+
+export const toDelivery = (r: Raw): DeliveryRow => ({
+  id: r.id,
+  accountId: r.account_id,
+  challengeId: r.challenge_id,
+  channel: r.channel,
+  destination: r.destination,
+  status: r.status,
+  attempts: num(r.attempts),
+  nextAttemptAt: num(r.next_attempt_at),
+  claimedUntil: numOrNull(r.claimed_until),
+  providerId: r.provider_id ?? null,
+  lastError: r.last_error ?? null,
+  payload: r.payload ?? null,
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+  expiresAt: num(r.expires_at),
+  fallbackOf: r.fallback_of ?? null,
+})
+
+/** A delivery row as named parameters for the insert. */
+export const deliveryParams = (d: DeliveryRow) => ({
+  id: d.id,
+  account_id: d.accountId,
+  challenge_id: d.challengeId,
+  channel: d.channel,
+  destination: d.destination,
+  status: d.status,
+  attempts: d.attempts,
+  next_attempt_at: d.nextAttemptAt,
+  claimed_until: d.claimedUntil,
+  provider_id: d.providerId,
+  last_error: d.lastError,
+  payload: d.payload,
+  created_at: d.createdAt,
+  updated_at: d.updatedAt,
+  expires_at: d.expiresAt,
+  fallback_of: d.fallbackOf,
 })
 
 /** A challenge row as named parameters for the insert. */
@@ -232,6 +296,7 @@ export const challengeParams = (c: ChallengeRow) => ({
   completed_at: c.completedAt,
   outcome_reported: c.outcomeReported ? 1 : 0,
   context: c.context === null ? null : JSON.stringify(c.context),
+  delivery: c.delivery,
 })
 
 export const toAuditEvent = (r: Raw): AuditEvent => ({

@@ -35,6 +35,7 @@ export interface SystemsTable {
   name: string
   policies: string
   return_url: Generated<string | null>
+  messages: Generated<string | null>
   created_at: number
   updated_at: number
 }
@@ -46,6 +47,7 @@ export interface UsersTable {
   display_name: string | null
   email: string | null
   phone: string | null
+  locale: Generated<string | null>
   status: string
   failure_streak: Generated<number>
   retry_after: number | null
@@ -82,6 +84,27 @@ export interface ChallengesTable {
   completed_at: number | null
   outcome_reported: number
   context: string | null
+  delivery: Generated<string | null>
+}
+
+/** The outbox: one row per message, its payload sealed and wiped once final. */
+export interface DeliveriesTable {
+  id: string
+  account_id: string
+  challenge_id: string
+  channel: string
+  destination: string
+  status: string
+  attempts: number
+  next_attempt_at: number
+  claimed_until: number | null
+  provider_id: string | null
+  last_error: string | null
+  payload: string | null
+  created_at: number
+  updated_at: number
+  expires_at: number
+  fallback_of: string | null
 }
 
 export interface AuditEventsTable {
@@ -120,6 +143,7 @@ export interface Database {
   fs_users: UsersTable
   fs_assignments: AssignmentsTable
   fs_challenges: ChallengesTable
+  fs_deliveries: DeliveriesTable
   fs_audit_events: AuditEventsTable
   fs_audit_heads: AuditHeadsTable
 }
@@ -129,6 +153,7 @@ export const FLEXSECURE_TABLES = [
   'fs_audit_events',
   'fs_audit_heads',
   'fs_rate_limits',
+  'fs_deliveries',
   'fs_challenges',
   'fs_assignments',
   'fs_users',

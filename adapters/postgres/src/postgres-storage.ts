@@ -31,6 +31,7 @@ export function postgresStorage(options: PostgresStorageOptions): Storage {
   return kyselyStorage({
     db,
     executor: pgExecutor(pool),
+    skipLocked: true,
     onClose: async () => {
       if (owned) await db.destroy()
     },

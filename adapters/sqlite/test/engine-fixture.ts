@@ -1,6 +1,6 @@
 // An engine on a real in-memory SQLite database, an injected clock and a capturing notifier: what the
 // core's tests run against. Lives here so that @flexsecure/core never depends on an adapter.
-import { type Clock, createEngine, type Notifier, type PinHasher } from '@flexsecure/core'
+import { type Clock, createEngine, type EngineOptions, type Notifier, type PinHasher } from '@flexsecure/core'
 import { captureNotifier, cheapHasher, manualClock } from '@flexsecure/core/testing'
 import BetterSqlite3 from 'better-sqlite3'
 import { sqliteStorage } from '../src/index.js'
@@ -9,13 +9,25 @@ export const TEST_SECRET = 'test-secret-test-secret-test-secret'
 export const BASE_URL = 'https://auth.example.com'
 
 export async function engineFixture(
-  options: { hasher?: PinHasher; notifier?: Notifier; clock?: Clock } = {},
+  options: {
+    hasher?: PinHasher
+    notifier?: Notifier
+    clock?: Clock
+    resendCooldownSeconds?: number
+    outbox?: EngineOptions['outbox']
+  } = {},
 ) {
   const database = new BetterSqlite3(':memory:')
   const storage = sqliteStorage({ database })
   const clock = manualClock()
   const notifier = captureNotifier()
   const warnings: string[] = []
+  /** Every log line in full, to prove no secret is ever logged. */
+  const logs: string[] = []
+  const log = (message: string, fields?: Record<string, unknown>) => {
+    warnings.push(message)
+    logs.push(`${message} ${JSON.stringify(fields ?? {})}`)
+  }
   const engine = createEngine({
     storage,
     notifier: options.notifier ?? notifier,
@@ -23,10 +35,15 @@ export async function engineFixture(
     secret: TEST_SECRET,
     links: { baseUrl: BASE_URL },
     hasher: options.hasher ?? cheapHasher(),
-    logger: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
+    logger: { warn: log, error: log },
+    outbox: options.outbox,
   })
   await engine.migrate()
-  const { id } = await engine.accounts.create({ name: 'Acme' })
+  // Most tests start again at once to exercise supersession; the resend cooldown has tests of its own.
+  const { id } = await engine.accounts.create({
+    name: 'Acme',
+    settings: { sendLimits: { resendCooldownSeconds: options.resendCooldownSeconds ?? 0 } },
+  })
   const acme = engine.account(id)
   await acme.systems.create({
     name: 'payroll',
@@ -41,6 +58,7 @@ export async function engineFixture(
     storage,
     database,
     warnings,
+    logs,
     /** Every row of a table, straight from SQLite. */
     rows: (table: string) => database.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[],
     close: () => engine.close().then(() => database.close()),

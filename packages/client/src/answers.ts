@@ -1,6 +1,7 @@
 import { type Reply, unexpectedReply } from './transport.js'
 import type {
   CheckAnswer,
+  DeliveryState,
   Method,
   RateLimitedAnswer,
   SecurityErrorAnswer,
@@ -19,6 +20,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const isString = (value: unknown): value is string => typeof value === 'string'
+
+const isDelivery = (value: unknown): value is DeliveryState =>
+  value === 'queued' || value === 'sent' || value === 'failed'
 
 /** Milliseconds from a `Retry-After` header: delay-seconds or an HTTP date. */
 export function retryAfterHeaderMs(value: string | null, now: number): number | undefined {
@@ -50,7 +54,7 @@ function started(body: Record<string, unknown>): StartedAnswer {
     ...(expiresAt !== undefined && !Number.isNaN(expiresAt.getTime()) && { expiresAt }),
     ...(isString(body.method) && { method: body.method as Method }),
     ...(isString(body.channel) && { channel: body.channel as StartedAnswer['channel'] }),
-    ...(isString(body.delivery) && { delivery: body.delivery as StartedAnswer['delivery'] }),
+    ...(isDelivery(body.delivery) && { delivery: body.delivery }),
   }
 }
 
@@ -73,7 +77,14 @@ export function readCheck(reply: Reply, now: number): Reading<CheckAnswer> {
     if (status === 200 && body.result === 'authenticated' && isString(body.challengeId))
       return { answer: { result: 'authenticated', challengeId: body.challengeId } }
     if (status === 202 && body.result === 'pending' && isString(body.challengeId) && isString(body.method))
-      return { answer: { result: 'pending', challengeId: body.challengeId, method: body.method as Method } }
+      return {
+        answer: {
+          result: 'pending',
+          challengeId: body.challengeId,
+          method: body.method as Method,
+          ...(isDelivery(body.delivery) && { delivery: body.delivery }),
+        },
+      }
     if (status === 403 && body.result === 'expired') return { answer: { result: 'expired' } }
     const refused = status === 403 ? securityError(body) : undefined
     if (refused !== undefined) return { answer: refused }

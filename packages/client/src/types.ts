@@ -57,9 +57,12 @@ export interface StartedAnswer {
   readonly expiresAt?: Date
   readonly method?: Method
   readonly channel?: Channel
-  /** Whether the notifier accepted the message. */
-  readonly delivery?: 'sent' | 'failed'
+  /** Where the message stands: the provider took it, refused it (being retried), or it is queued. */
+  readonly delivery?: DeliveryState
 }
+
+/** What the server tells about a challenge's message while it waits. */
+export type DeliveryState = 'queued' | 'sent' | 'failed'
 
 /** A refusal; `reason` is for the API key holder only, never for the end user. */
 export interface SecurityErrorAnswer {
@@ -84,6 +87,8 @@ export interface PendingAnswer {
   readonly result: 'pending'
   readonly challengeId: string
   readonly method: Method
+  /** Where the message stands; `failed` means the server is still retrying or gave up, so tell the user. */
+  readonly delivery?: DeliveryState
 }
 
 /** The challenge expired before the user completed it. */

@@ -3,6 +3,7 @@ import { normalizeEmail, normalizePhone } from './contact-points.js'
 import type { EngineContext } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
 import { requireName, requireWellFormed } from './login-input.js'
+import { type MessageSettings, requireLocale, resolveMessageSettings } from './messages.js'
 import {
   type Assignment,
   CHANNELS,
@@ -22,6 +23,8 @@ export interface SystemInput {
   readonly policies?: PoliciesInput
   /** Where a confirmed link's page sends the user back: https, on an origin in `settings.returnOrigins`. */
   readonly returnUrl?: string | null
+  /** What this system's messages say and who they come from, over the account's; null for the account's. */
+  readonly messages?: MessageSettings | null
 }
 
 export interface UserInput {
@@ -29,6 +32,8 @@ export interface UserInput {
   readonly displayName?: string | null
   readonly email?: string | null
   readonly phone?: string | null
+  /** The language of the user's messages: `en`, `de`, or any tag with templates of its own. */
+  readonly locale?: string | null
   readonly status?: UserStatus
 }
 
@@ -44,10 +49,7 @@ export interface AssignmentInput {
 export interface SystemsAdmin {
   create(input: SystemInput): Promise<System>
   /** Merges `changes.policies` over the current ones; the next `start` uses them. */
-  update(
-    name: string,
-    changes: { readonly policies?: PoliciesInput; readonly returnUrl?: string | null },
-  ): Promise<System>
+  update(name: string, changes: Partial<Omit<SystemInput, 'name'>>): Promise<System>
   get(name: string): Promise<System | null>
   list(): Promise<System[]>
 }
@@ -77,6 +79,7 @@ const toSystem = (row: SystemRow): System => ({
   name: row.name,
   policies: row.policies,
   returnUrl: row.returnUrl,
+  messages: row.messages,
   createdAt: new Date(row.createdAt),
   updatedAt: new Date(row.updatedAt),
 })
@@ -87,6 +90,7 @@ const toUser = (row: UserRow): User => ({
   displayName: row.displayName,
   email: row.email,
   phone: row.phone,
+  locale: row.locale,
   status: row.status,
   createdAt: new Date(row.createdAt),
   updatedAt: new Date(row.updatedAt),
@@ -151,6 +155,12 @@ function contactFields(input: UserChanges, current: UserRow | null) {
         : has('phone')
           ? null
           : (current?.phone ?? null),
+    locale:
+      has('locale') && input.locale !== null
+        ? requireLocale(input.locale, 'locale')
+        : has('locale')
+          ? null
+          : (current?.locale ?? null),
     status: has('status')
       ? requireStatus(input.status, current?.status ?? null)
       : (current?.status ?? 'active'),
@@ -196,13 +206,14 @@ export function systemsAdmin(
         name: requireName(input.name, 'name'),
         policies: resolvePolicies(input.policies),
         returnUrl: await returnUrlOf(input.returnUrl),
+        messages: resolveMessageSettings(input.messages, 'messages') ?? null,
         createdAt: now,
         updatedAt: now,
       }
       await storage.insertSystem(row, [
         adminAudit(accountId, actor, now, 'system.created', {
           system: row.name,
-          details: { policies: row.policies, returnUrl: row.returnUrl },
+          details: { policies: row.policies, returnUrl: row.returnUrl, messages: row.messages },
         }),
       ])
       return toSystem(row)
@@ -217,12 +228,15 @@ export function systemsAdmin(
         returnUrl: Object.hasOwn(changes, 'returnUrl')
           ? await returnUrlOf(changes.returnUrl)
           : current.returnUrl,
+        messages: Object.hasOwn(changes, 'messages')
+          ? (resolveMessageSettings(changes.messages, 'messages') ?? null)
+          : current.messages,
         updatedAt: now,
       }
       await storage.updateSystem(row, [
         adminAudit(accountId, actor, now, 'system.updated', {
           system: row.name,
-          details: { policies: row.policies, returnUrl: row.returnUrl },
+          details: { policies: row.policies, returnUrl: row.returnUrl, messages: row.messages },
         }),
       ])
       return toSystem(row)

@@ -1,4 +1,5 @@
 import { ValidationError } from './errors.js'
+import { type MessageSettings, resolveMessageSettings } from './messages.js'
 
 /** Send limits (S18): how many messages may go out, per subject and window. */
 export interface SendLimits {
@@ -6,6 +7,8 @@ export interface SendLimits {
   readonly perDestinationPerHour: number
   readonly perApiKeyPerMinute: number
   readonly perAccountPerDay: number
+  /** Seconds between two starts of one user on one system (a resend is a new start); 0 turns it off. */
+  readonly resendCooldownSeconds: number
 }
 
 /** Growing delays after consecutive failures, and the lock (S17). */
@@ -28,6 +31,8 @@ export interface AccountSettings {
   readonly auditRetentionDays: number | null
   /** https origins a system's `returnUrl` may point at (`https://app.example.com`). */
   readonly returnOrigins: readonly string[]
+  /** What messages say and who they come from, for every system (a system may override). */
+  readonly messages?: MessageSettings
 }
 
 export interface AccountSettingsInput {
@@ -36,6 +41,7 @@ export interface AccountSettingsInput {
   readonly lockout?: Partial<LockoutPolicy>
   readonly auditRetentionDays?: number | null
   readonly returnOrigins?: readonly string[]
+  readonly messages?: MessageSettings | null
 }
 
 /** SECURITY.md S17 and S18 defaults. */
@@ -46,6 +52,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
     perDestinationPerHour: 10,
     perApiKeyPerMinute: 120,
     perAccountPerDay: 10_000,
+    resendCooldownSeconds: 30,
   },
   lockout: { freeFailures: 4, baseDelaySeconds: 30, maxDelaySeconds: 3600, lockAfter: 100 },
   auditRetentionDays: null,
@@ -87,6 +94,12 @@ export function resolveSettings(input: unknown, base: AccountSettings = DEFAULT_
       perDestinationPerHour: limit('perDestinationPerHour'),
       perApiKeyPerMinute: limit('perApiKeyPerMinute'),
       perAccountPerDay: limit('perAccountPerDay'),
+      resendCooldownSeconds: whole(
+        'settings.sendLimits.resendCooldownSeconds',
+        limits.resendCooldownSeconds ?? base.sendLimits.resendCooldownSeconds ?? 30,
+        0,
+        3600,
+      ),
     },
     lockout: {
       freeFailures: lock('freeFailures', 0, 99),
@@ -101,10 +114,19 @@ export function resolveSettings(input: unknown, base: AccountSettings = DEFAULT_
         : whole('settings.auditRetentionDays', retention, 1, 36_500),
     returnOrigins:
       given.returnOrigins === undefined ? base.returnOrigins : requireOrigins(given.returnOrigins),
+    ...messagesOf(given, base),
   }
   if (resolved.lockout.maxDelaySeconds < resolved.lockout.baseDelaySeconds)
     throw new ValidationError('settings.lockout.maxDelaySeconds', 'must be at least baseDelaySeconds')
   return resolved
+}
+
+/** The message settings: replaced as a whole when given, removed by null. */
+function messagesOf(given: AccountSettingsInput, base: AccountSettings): { messages?: MessageSettings } {
+  const messages = Object.hasOwn(given, 'messages')
+    ? resolveMessageSettings(given.messages, 'settings.messages')
+    : base.messages
+  return messages ? { messages } : {}
 }
 
 /** A list of https origins, each exactly scheme, host and optional port, normalized. */

@@ -103,7 +103,7 @@ describe('verifyAuditChain', () => {
     expect(f.rows('fs_audit_heads')[0]).toMatchObject({ anchor_seq: purged })
     expect(await verify()).toMatchObject({ ok: true })
     const types = (await f.acme.audit.list()).events.map((e) => e.type)
-    expect(types).toEqual(['challenge.started', 'delivery', 'audit.purged'])
+    expect(types).toEqual(['challenge.started', 'delivery', 'delivery', 'audit.purged'])
   })
 
   it('purges by each account’s retention in runDue', async () => {

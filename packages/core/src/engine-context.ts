@@ -2,6 +2,7 @@ import type { EventEmitter } from 'eventemitter3'
 import type { Clock } from './clock.js'
 import type { EngineEvents } from './events.js'
 import type { Notifier } from './notifier.js'
+import type { OutboxSettings, PayloadCipher } from './outbox.js'
 import type { PinHasher } from './pin-hasher.js'
 import type { Storage } from './storage.js'
 
@@ -22,6 +23,9 @@ export interface EngineContext {
   readonly linkUrl: (token: string) => string
   /** HMAC-SHA256 under a key derived from the engine secret: names a destination without revealing it. */
   readonly keyedDigest: (value: string) => string
+  /** How the outbox retries, and how it seals message payloads at rest. */
+  readonly outbox: OutboxSettings
+  readonly payloads: PayloadCipher
 }
 
 /** Emits after the state change is committed; a throwing listener is logged, never undoes the change. */

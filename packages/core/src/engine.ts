@@ -23,6 +23,7 @@ import { type ConfirmResult, confirmLink, inspectLink, type LinkView } from './l
 import { type CheckInput, checkLogin, type StartInput, type StartOptions, startLogin } from './login.js'
 import type { Account, CheckResult, StartResult } from './model.js'
 import type { Notifier } from './notifier.js'
+import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox.js'
 import { argon2PinHasher, type PinHasher } from './pin-hasher.js'
 import { newId } from './secrets.js'
 import type { AuditEvent, AuditQuery, Storage } from './storage.js'
@@ -37,6 +38,8 @@ export interface EngineOptions {
   readonly clock?: Clock
   readonly hasher?: PinHasher
   readonly logger?: Logger
+  /** How the outbox retries (defaults in `DEFAULT_OUTBOX`). */
+  readonly outbox?: Partial<OutboxSettings>
 }
 
 /** Filters of `audit.list`; times are Dates, `after` is the `next` cursor of the previous page. */
@@ -104,7 +107,12 @@ export interface Engine {
    * Periodic work: expires live challenges whose time has passed, forgets ended send-limit windows, and
    * purges audit events past each account's retention. A server calls it on a timer; tests with a clock.
    */
-  runDue(): Promise<{ expired: number; auditPurged: number }>
+  runDue(): Promise<{ expired: number; cancelled: number; delivered: number; auditPurged: number }>
+  /**
+   * Sends the outbox's due deliveries (retries, and claims a dead process left behind) and cancels
+   * those of challenges that ended. `runDue` does this too; a server may call it more often.
+   */
+  deliverDue(): Promise<{ cancelled: number; delivered: number }>
   readonly events: EventEmitter<EngineEvents>
   close(): Promise<void>
 }
@@ -140,6 +148,8 @@ export function createEngine(options: EngineOptions): Engine {
     logger: options.logger ?? consoleLogger,
     linkUrl: options.links.url ?? ((token) => `${baseUrl}/v1/links/${token}`),
     keyedDigest: keyedDigest(options.secret),
+    outbox: resolveOutbox(options.outbox),
+    payloads: payloadCipher(options.secret),
   }
   const { storage, clock } = ctx
   const secret = options.secret
@@ -282,6 +292,7 @@ export function createEngine(options: EngineOptions): Engine {
         expired += rows.length
         if (rows.length < SWEEP_BATCH) break
       }
+      const { cancelled, delivered } = await this.deliverDue()
       const now = clock.now()
       await storage.sweepRateLimits(now)
       let auditPurged = 0
@@ -293,11 +304,24 @@ export function createEngine(options: EngineOptions): Engine {
           adminAudit(row.id, 'system', now, 'audit.purged', { details: { before, retentionDays: days } }),
         ])
       }
-      return { expired, auditPurged }
+      return { expired, cancelled, delivered, auditPurged }
+    },
+    async deliverDue() {
+      // Cancel first, so nothing is sent for a challenge that ended since its last attempt.
+      const cancelled = await cancelDue(ctx)
+      return { cancelled, delivered: await deliverDue(ctx) }
     },
     events: ctx.events,
     close: () => storage.close(),
   }
+}
+
+function resolveOutbox(input: Partial<OutboxSettings> | undefined): OutboxSettings {
+  const outbox = { ...DEFAULT_OUTBOX, ...input }
+  for (const [key, value] of Object.entries(outbox))
+    if (!Number.isInteger(value) || value < (key === 'maxAttempts' ? 1 : 0))
+      throw new ValidationError(`outbox.${key}`, 'must be a whole number')
+  return outbox
 }
 
 function keyedDigest(secret: string): (value: string) => string {

@@ -22,8 +22,14 @@ export interface EngineEvents {
     event: ChallengeEvent & { readonly reason: SecurityReason; readonly final: boolean },
   ) => void
   'challenge.expired': (event: ChallengeEvent) => void
-  /** The notifier accepted (`sent`) or refused (`failed`) a challenge's message. */
+  /**
+   * An attempt at a challenge's message: the provider accepted it (`sent`), refused it for now
+   * (`failed`, a retry is scheduled), or for good (`abandoned`; a fallback may follow).
+   */
   'challenge.delivery': (
-    event: ChallengeEvent & { readonly channel: Channel; readonly status: 'sent' | 'failed' },
+    event: ChallengeEvent & {
+      readonly channel: Channel
+      readonly status: 'sent' | 'failed' | 'abandoned'
+    },
   ) => void
 }

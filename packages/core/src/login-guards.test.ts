@@ -150,7 +150,7 @@ describe('send limits (S18)', () => {
       await a.migrate()
       const { id } = await a.accounts.create({
         name: 'Shared',
-        settings: { sendLimits: { perUserPerHour: 3 } },
+        settings: { sendLimits: { perUserPerHour: 3, resendCooldownSeconds: 0 } },
       })
       await a.account(id).systems.create({ name: 'payroll', policies: { passwordless: { enabled: true } } })
       await a.account(id).users.create({ authid: 'alice', email: 'alice@example.com' })

@@ -132,15 +132,15 @@ describe('start', () => {
   })
 
   it('reports a failed delivery, keeps the challenge, and audits the failure', async () => {
-    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin' }])
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    await f.acme.users.update('alice', { phone: null })
     f.notifier.failNext(new DeliveryError('permanent', '550 mailbox unavailable'))
     expect(await f.acme.start(login)).toMatchObject({ result: 'success', delivery: 'failed' })
-    const delivery = (await f.acme.audit.list()).events.find((e) => e.type === 'delivery')
-    expect(delivery).toMatchObject({
-      outcome: 'failed',
-      details: { kind: 'permanent', destination: 'a***@example.com' },
-    })
+    const delivery = (await f.acme.audit.list()).events.filter((e) => e.type === 'delivery')
+    expect(delivery.map((e) => e.outcome)).toEqual(['queued', 'abandoned'])
+    expect(delivery[1]).toMatchObject({ details: { kind: 'permanent', destination: 'a***@example.com' } })
     expect(f.warnings).toContain('delivery failed')
+    expect(await f.acme.check(login)).toMatchObject({ result: 'pending', delivery: 'failed' })
   })
 
   it('leaves no challenge behind when storage fails, and throws StorageError', async () => {
@@ -172,6 +172,7 @@ describe('check', () => {
       result: 'pending',
       challengeId: started.challengeId,
       method: 'passwordless',
+      delivery: 'sent',
     })
     expect(await f.engine.links.confirm(message.token as string)).toMatchObject({
       result: 'confirmed',
@@ -399,6 +400,7 @@ describe('events and audit', () => {
       ['user.created', 'success', null],
       ['user.assigned', 'success', null],
       ['challenge.started', 'success', null],
+      ['delivery', 'queued', null],
       ['delivery', 'sent', null],
       ['link.confirmed', 'success', null],
       ['challenge.checked', 'authenticated', null],

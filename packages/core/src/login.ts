@@ -5,8 +5,9 @@ import { type EngineContext, emit } from './engine-context.js'
 import { NotFoundError, StorageError, ValidationError } from './errors.js'
 import type { ChallengeEvent } from './events.js'
 import { contextString, requireContext, requireName } from './login-input.js'
-import { composeMessage } from './messages.js'
+import { composeFor } from './messages.js'
 import type { Channel, CheckResult, SecurityReason, StartResult } from './model.js'
+import { deliveryAudit, dispatch, newDelivery } from './outbox.js'
 import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from './storage.js'
 
@@ -96,6 +97,7 @@ function sendLimits(
   settings: AccountSettings,
   accountId: string,
   userId: string,
+  systemId: string,
   destination: string,
   apiKeyId?: string,
 ): SendLimit[] {
@@ -110,6 +112,10 @@ function sendLimits(
     },
     ...(apiKeyId ? [{ key: `key:${apiKeyId}`, limit: limits.perApiKeyPerMinute, windowMs: 60_000 }] : []),
     { key: `account:${accountId}`, limit: limits.perAccountPerDay, windowMs: 24 * HOUR },
+    // A resend is a new start for the same login: one per user and system per cooldown.
+    ...(limits.resendCooldownSeconds > 0
+      ? [{ key: `resend:${userId}:${systemId}`, limit: 1, windowMs: limits.resendCooldownSeconds * 1000 }]
+      : []),
   ]
 }
 
@@ -223,6 +229,7 @@ export async function startLogin(
     completedAt: null,
     outcomeReported: false,
     context,
+    delivery: 'queued',
   }
   const started = audit(now, {
     challengeId: row.id,
@@ -234,33 +241,45 @@ export async function startLogin(
       expiresAt: row.expiresAt,
     },
   })
-  const limits = sendLimits(ctx, account.settings, accountId, user.id, destination, options.apiKeyId)
-  const issued = await ctx.storage.issueChallenge(row, [started], limits)
+  const secret = token ? ctx.linkUrl(token) : (pin as string)
+  const message = composeFor(account, system, user, {
+    method: row.method,
+    channel,
+    to: destination,
+    challengeId: row.id,
+    lifetimeMinutes: Math.max(1, Math.round(policy.lifetimeSeconds / 60)),
+    secret,
+  })
+  // The message goes into the outbox in the issuing transaction, claimed by this process, which sends it next.
+  const outbox = newDelivery(ctx, row, { message, secret, kind: token ? 'link' : 'pin' }, now)
+  const limits = sendLimits(
+    ctx,
+    account.settings,
+    accountId,
+    user.id,
+    system.id,
+    destination,
+    options.apiKeyId,
+  )
+  const issued = await ctx.storage.issueChallenge(
+    row,
+    [started, deliveryAudit(outbox.row, row, now, 'queued')],
+    limits,
+    [outbox.row],
+  )
   if (!issued.issued)
     return issued.reason === 'rate_limited'
       ? throttle(issued.retryAfter, issued.key.slice(0, issued.key.indexOf(':')))
       : // An administrator removed the assignment since we read it.
         refuse('not_assigned')
 
-  const secretText = token ? ctx.linkUrl(token) : (pin as string)
-  const message = composeMessage({
-    method: row.method,
-    channel,
-    to: destination,
-    systemName: system.name,
-    challengeId: row.id,
-    lifetimeMinutes: Math.round(policy.lifetimeSeconds / 60),
-    secret: token ? { link: secretText } : { pin: secretText },
-  })
   emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
   if (uniformResponses) {
     // The answer must not wait on the provider, or a slow mailbox would tell real users from unknown ones.
-    void deliver(ctx, row, message, secretText).catch((error) =>
-      ctx.logger.error('delivery could not be recorded', { challengeId: row.id, error: String(error) }),
-    )
+    void dispatch(ctx, outbox.row, row, outbox.payload)
     return UNIFORM_SUCCESS
   }
-  const delivery = await deliver(ctx, row, message, secretText)
+  const delivery = await dispatch(ctx, outbox.row, row, outbox.payload)
   return {
     result: 'success',
     challengeId: row.id,
@@ -269,64 +288,6 @@ export async function startLogin(
     channel,
     delivery,
   }
-}
-
-/**
- * A provider's error text, safe to keep: a provider may echo the message back, so the secret (and the
- * link that holds it) and the destination are cut out, and the text is capped (S26).
- */
-function redact(text: string, secrets: readonly string[]): string {
-  let safe = text
-  for (const secret of secrets) if (secret) safe = safe.split(secret).join('[redacted]')
-  const token = /\/v1\/links\/[A-Za-z0-9_-]{8,}/g
-  return safe.replace(token, '/v1/links/[redacted]').slice(0, 300)
-}
-
-/** Hands the message to the notifier and audits the outcome. The outbox issue makes this durable. */
-async function deliver(
-  ctx: EngineContext,
-  row: ChallengeRow,
-  message: Parameters<EngineContext['notifier']['send']>[0],
-  secret: string,
-): Promise<'sent' | 'failed'> {
-  let outcome: 'sent' | 'failed' = 'sent'
-  let details: Record<string, unknown>
-  try {
-    const { providerId } = await ctx.notifier.send(message)
-    details = { channel: message.channel, destination: maskDestination(message.to), providerId }
-  } catch (error) {
-    outcome = 'failed'
-    const kind = (error as { kind?: unknown }).kind
-    details = {
-      channel: message.channel,
-      destination: maskDestination(message.to),
-      error: redact(error instanceof Error ? error.message : String(error), [secret, message.to]),
-      kind: kind === 'temporary' || kind === 'permanent' ? kind : 'unknown',
-    }
-    ctx.logger.warn('delivery failed', { challengeId: row.id, ...details })
-  }
-  emit(ctx, 'challenge.delivery', {
-    ...challengeEvent(row, ctx.clock.now()),
-    channel: message.channel,
-    status: outcome,
-  })
-  await ctx.storage.appendAudit([
-    {
-      accountId: row.accountId,
-      at: ctx.clock.now(),
-      type: 'delivery',
-      actor: 'engine',
-      system: row.systemName,
-      authid: row.authid,
-      challengeId: row.id,
-      outcome,
-      reason: null,
-      ip: null,
-      userAgent: null,
-      details,
-    },
-  ])
-  return outcome
 }
 
 /**
@@ -440,7 +401,8 @@ export async function checkLogin(
         return { result: 'authenticated', challengeId: row.id }
       }
     } else if (row.status === 'pending') {
-      if (pin === null) return { result: 'pending', challengeId: row.id, method: row.method }
+      if (pin === null)
+        return { result: 'pending', challengeId: row.id, method: row.method, delivery: row.delivery }
       if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
       const typed = typeof pin === 'number' ? String(pin).padStart(row.pinLength ?? 0, '0') : pin
       const verdict = await verifyPin(ctx, row, typed, draft, countFailure, resetFailuresOf)

@@ -1,3 +1,6 @@
+import type { MessageSettings } from './messages.js'
+import type { DeliveryState } from './storage.js'
+
 /** The ways a user can prove who they are. `memorized_pin` arrives with the policy issue. */
 export type Method = 'passwordless' | 'pin'
 export const METHODS: readonly Method[] = ['passwordless', 'pin']
@@ -63,6 +66,7 @@ export interface System {
   readonly name: string
   readonly policies: SystemPolicies
   readonly returnUrl: string | null
+  readonly messages: MessageSettings | null
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -73,6 +77,7 @@ export interface User {
   readonly displayName: string | null
   readonly email: string | null
   readonly phone: string | null
+  readonly locale: string | null
   readonly status: UserStatus
   readonly createdAt: Date
   readonly updatedAt: Date
@@ -94,8 +99,11 @@ export type StartResult =
       readonly expiresAt: Date
       readonly method: Method
       readonly channel: Channel
-      /** Whether the notifier accepted the message; the durable outbox replaces this later. */
-      readonly delivery: 'sent' | 'failed'
+      /**
+       * Where the message stands: `sent` (the provider took it), `failed` (it did not; the outbox
+       * retries, or falls back to another channel, `queued`), or `queued`.
+       */
+      readonly delivery: DeliveryState
     }
   /** With `uniformResponses`, every success and every masked refusal is exactly this (S20). */
   | { readonly result: 'success'; readonly challengeId?: undefined }
@@ -106,6 +114,12 @@ export type StartResult =
 /** What `check` answers. `authenticated` is answered once per challenge. */
 export type CheckResult =
   | { readonly result: 'authenticated'; readonly challengeId: string }
-  | { readonly result: 'pending'; readonly challengeId: string; readonly method: Method }
+  | {
+      readonly result: 'pending'
+      readonly challengeId: string
+      readonly method: Method
+      /** Where the challenge's message stands, so a host can tell its user (`failed`: still retrying). */
+      readonly delivery: DeliveryState | null
+    }
   | { readonly result: 'expired' }
   | { readonly result: 'security error'; readonly reason: SecurityReason }

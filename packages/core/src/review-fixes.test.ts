@@ -55,14 +55,16 @@ describe('provider errors', () => {
       await echo.acme.start(login)
       await echo.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
       await echo.acme.start(login)
-      const failures = (await echo.acme.audit.list({ type: 'delivery' })).events.map((e) =>
-        String(e.details?.error),
+      const failures = (await echo.acme.audit.list({ type: 'delivery', outcome: 'abandoned' })).events.map(
+        (e) => String(e.details?.error),
       )
-      expect(failures).toHaveLength(2)
+      // Each start: the email is refused, then the SMS it falls back to.
+      expect(failures).toHaveLength(4)
       for (const text of failures) {
         expect(text).toContain('[redacted]')
         expect(text).not.toMatch(/\d{8}/)
         expect(text).not.toContain('alice@example.com')
+        expect(text).not.toContain('+14155552671')
         expect(text).not.toMatch(/links\/[A-Za-z0-9_-]{32}/)
       }
     } finally {

@@ -1,6 +1,7 @@
 import type { AccountSettings } from './account-settings.js'
 import type { Scope } from './api-keys.js'
 import type { AuditSealer } from './audit-chain.js'
+import type { MessageSettings } from './messages.js'
 import type {
   ChallengeStatus,
   Channel,
@@ -69,6 +70,8 @@ export interface SystemRow {
   readonly policies: SystemPolicies
   /** Where a confirmed link's page sends the user back to (https, on an origin the account allows). */
   readonly returnUrl: string | null
+  /** What this system's messages say and who they come from, over the account's; null for the account's. */
+  readonly messages: MessageSettings | null
   readonly createdAt: number
   readonly updatedAt: number
 }
@@ -80,6 +83,8 @@ export interface UserRow {
   readonly displayName: string | null
   readonly email: string | null
   readonly phone: string | null
+  /** The language of the user's messages (`en`, `de`, `pt-BR`), or null for English. */
+  readonly locale: string | null
   readonly status: UserStatus
   /** Consecutive failures across challenges (S17); a success resets it. */
   readonly failureStreak: number
@@ -123,6 +128,60 @@ export interface ChallengeRow {
   /** Whether `check` has already answered this challenge's final outcome (it answers it once). */
   readonly outcomeReported: boolean
   readonly context: RequestContext | null
+  /** Where its message stands (`queued`, `sent`, `failed`), for `check` to tell a waiting host. */
+  readonly delivery: DeliveryState | null
+}
+
+/** What a host hears about a challenge's message while the challenge is pending. */
+export type DeliveryState = 'queued' | 'sent' | 'failed'
+
+/**
+ * An outbox row's states. `queued` waits for its first attempt and `failed` for a retry; `sent`,
+ * `abandoned` (permanent failure, or retries ran out) and `cancelled` (its challenge is no longer
+ * pending) are final, and a final row holds no payload.
+ */
+export type DeliveryStatus = 'queued' | 'failed' | 'sent' | 'abandoned' | 'cancelled'
+
+/** One message in the outbox (ARCHITECTURE.md's Delivery). */
+export interface DeliveryRow {
+  readonly id: string
+  readonly accountId: string
+  readonly challengeId: string
+  readonly channel: Channel
+  /** The destination masked for people (S26); the address itself is only inside the payload. */
+  readonly destination: string
+  readonly status: DeliveryStatus
+  /** Attempts claimed so far; also the fence a dispatcher's final write must match. */
+  readonly attempts: number
+  readonly nextAttemptAt: number
+  /** Until when the dispatcher that claimed it owns it; a dead dispatcher's claim lapses. */
+  readonly claimedUntil: number | null
+  readonly providerId: string | null
+  readonly lastError: string | null
+  /** The message, sealed with AES-256-GCM under a key derived from the engine secret; null once final. */
+  readonly payload: string | null
+  readonly createdAt: number
+  readonly updatedAt: number
+  /** The challenge's expiry: no attempt is made after it. */
+  readonly expiresAt: number
+  /** The delivery this one replaces on another channel, or null. */
+  readonly fallbackOf: string | null
+}
+
+/** A dispatcher's verdict on the attempt it claimed. */
+export interface DeliveryOutcome {
+  readonly id: string
+  readonly challengeId: string
+  /** The `attempts` value its claim produced: a write with a stale fence changes nothing. */
+  readonly attempt: number
+  readonly to: 'sent' | 'failed' | 'abandoned'
+  readonly at: number
+  /** When to try again (`failed` only). */
+  readonly nextAttemptAt?: number
+  readonly providerId: string | null
+  readonly lastError: string | null
+  /** What `check` now tells the host. */
+  readonly state: DeliveryState
 }
 
 /** Everything `start` and `check` need to know, read in one query. */
@@ -263,7 +322,36 @@ export interface Storage {
     challenge: ChallengeRow,
     audit: readonly AuditDraft[],
     limits: readonly SendLimit[],
+    deliveries?: readonly DeliveryRow[],
   ): Promise<IssueOutcome>
+
+  /**
+   * Claims up to `limit` deliveries that are due at `at` (queued or failed, next attempt reached, no
+   * live claim, not past their challenge's expiry, challenge still pending): one more attempt each,
+   * owned until `at + leaseMs`. Two dispatchers never claim the same row at once.
+   */
+  claimDeliveries(at: number, leaseMs: number, limit: number): Promise<DeliveryRow[]>
+  /**
+   * Records an attempt's outcome if the claim still holds (the row is queued or failed and its
+   * attempts equal `outcome.attempt`), sets the challenge's delivery state, inserts `fallback` when
+   * given, and writes `audit`, all in one transaction. A final status wipes the payload.
+   */
+  finishDelivery(
+    outcome: DeliveryOutcome,
+    audit: readonly AuditDraft[],
+    fallback?: DeliveryRow,
+  ): Promise<boolean>
+  /**
+   * Cancels up to `limit` unfinished deliveries whose challenge is no longer pending or has expired at
+   * `at`, wiping their payloads, with `audit(row)` for each; returns them.
+   */
+  cancelDeliveries(
+    at: number,
+    limit: number,
+    audit: (cancelled: DeliveryRow) => AuditDraft,
+  ): Promise<DeliveryRow[]>
+  /** A challenge's deliveries, oldest first. */
+  listDeliveries(challengeId: string): Promise<DeliveryRow[]>
 
   getChallenge(id: string): Promise<ChallengeRow | null>
   getChallengeByLinkHash(linkHash: string): Promise<ChallengeRow | null>

@@ -37,13 +37,38 @@ const PinPolicy = MethodPolicy.extend({
 })
 export const Policies = z.strictObject({ passwordless: MethodPolicy.optional(), pin: PinPolicy.optional() })
 
+const Template = z.string().min(1).max(2000)
+/** What messages say and who they come from; checked in full by the engine (placeholders, subjects). */
+export const MessageSettings = z
+  .strictObject({
+    appName: z.string().min(1).max(60).optional(),
+    senderName: z.string().min(1).max(80).optional(),
+    webOtpDomain: z.string().min(1).max(253).optional(),
+    templates: z
+      .record(
+        z.string().min(2).max(35),
+        z.strictObject({
+          emailLinkSubject: Template.optional(),
+          emailLinkText: Template.optional(),
+          emailLinkButton: Template.optional(),
+          emailPinSubject: Template.optional(),
+          emailPinText: Template.optional(),
+          smsPin: Template.optional(),
+          smsLink: Template.optional(),
+        }),
+      )
+      .optional(),
+  })
+  .nullable()
+
 const ReturnUrl = z.string().max(2048).nullable()
 export const SystemCreate = z.strictObject({
   name: Name,
   policies: Policies.optional(),
   returnUrl: ReturnUrl.optional(),
+  messages: MessageSettings.optional(),
 })
-export const SystemUpdate = z.strictObject({ policies: Policies.optional(), returnUrl: ReturnUrl.optional() })
+export const SystemUpdate = SystemCreate.omit({ name: true })
 
 const Contact = z.string().max(320).nullable()
 export const UserCreate = z.strictObject({
@@ -51,6 +76,8 @@ export const UserCreate = z.strictObject({
   displayName: z.string().max(256).nullable().optional(),
   email: Contact.optional(),
   phone: Contact.optional(),
+  /** The language of the user's messages: en, de, or a tag the account has templates for. */
+  locale: z.string().min(2).max(35).nullable().optional(),
   status: z.enum(['active', 'disabled']).optional(),
 })
 export const UserUpdate = UserCreate.omit({ authid: true })
@@ -77,6 +104,7 @@ export const SettingsUpdate = z.strictObject({
   lockout: z.record(z.string().max(64), z.number().int()).optional(),
   auditRetentionDays: z.number().int().nullable().optional(),
   returnOrigins: z.array(z.string().max(256)).max(50).optional(),
+  messages: MessageSettings.optional(),
 })
 
 /** The first problem in a body, as one line naming the field. */

@@ -125,7 +125,11 @@ async function prepareLogin(
     links: { baseUrl: RACE_BASE_URL },
     hasher: cheapHasher(),
   })
-  const { id: accountId } = await engine.accounts.create({ name: 'Race', settings })
+  // Concurrent starts race on supersession and send limits, not on the resend cooldown (one more limit).
+  const { id: accountId } = await engine.accounts.create({
+    name: 'Race',
+    settings: { ...settings, sendLimits: { resendCooldownSeconds: 0, ...settings.sendLimits } },
+  })
   const account = engine.account(accountId)
   await account.systems.create({
     name: RACE_SYSTEM,

@@ -5,7 +5,15 @@ import { auditSealer, verifyAuditChain } from '../audit-chain.js'
 import { ConflictError, StorageError } from '../errors.js'
 import { resolvePolicies } from '../policies.js'
 import { newId, sha256Hex } from '../secrets.js'
-import type { AuditDraft, ChallengeRow, Storage, SystemRow, UserRow } from '../storage.js'
+import type {
+  AuditDraft,
+  ChallengeRow,
+  DeliveryOutcome,
+  DeliveryRow,
+  Storage,
+  SystemRow,
+  UserRow,
+} from '../storage.js'
 import { raceLinkConfirms, racePinChecks, raceStarts, type SharedDatabase } from './login-races.js'
 
 /** A storage under test, on a fresh, empty database. */
@@ -77,6 +85,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         name: 'payroll',
         policies: resolvePolicies({ passwordless: { enabled: true }, pin: { enabled: true } }),
         returnUrl: null,
+        messages: null,
         createdAt: T0,
         updatedAt: T0,
       }
@@ -88,6 +97,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         displayName: 'Alice',
         email: 'alice@example.com',
         phone: null,
+        locale: null,
         status: 'active',
         failureStreak: 0,
         retryAfter: null,
@@ -127,6 +137,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         completedAt: null,
         outcomeReported: false,
         context: { ip: '203.0.113.7', trusted: true, score: 3 },
+        delivery: 'queued',
         ...fields,
       }
     }
@@ -709,6 +720,157 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           Array.from({ length: 10 }, () => storage.issueChallenge(challenge(), [], [limit])),
         )
         expect(outcomes.filter((o) => o.issued)).toHaveLength(2)
+      })
+    })
+
+    describe('outbox', () => {
+      const LEASE = 60_000
+      const delivery = (row: ChallengeRow, fields: Partial<DeliveryRow> = {}): DeliveryRow => ({
+        id: newId(),
+        accountId,
+        challengeId: row.id,
+        channel: 'email',
+        destination: 'a***@example.com',
+        status: 'queued',
+        attempts: 1,
+        nextAttemptAt: T0,
+        claimedUntil: T0 + LEASE,
+        providerId: null,
+        lastError: null,
+        payload: 'v1.sealed',
+        createdAt: T0,
+        updatedAt: T0,
+        expiresAt: row.expiresAt,
+        fallbackOf: null,
+        ...fields,
+      })
+      /** A challenge issued with one delivery, claimed by its issuer as `start` does. */
+      const withDelivery = async (fields: Partial<DeliveryRow> = {}) => {
+        await assign()
+        const row = challenge()
+        const sent = delivery(row, fields)
+        expect(await storage.issueChallenge(row, [], [], [sent])).toEqual({ issued: true })
+        return { row, sent }
+      }
+      const outcome = (d: DeliveryRow, fields: Partial<DeliveryOutcome>): DeliveryOutcome => ({
+        id: d.id,
+        challengeId: d.challengeId,
+        attempt: d.attempts,
+        to: 'sent',
+        at: T0 + 1,
+        providerId: 'provider-1',
+        lastError: null,
+        state: 'sent',
+        ...fields,
+      })
+
+      it('stores a delivery with its challenge; a live claim is not claimed again until it lapses', async () => {
+        const { sent } = await withDelivery()
+        expect(await storage.listDeliveries(sent.challengeId)).toEqual([sent])
+        expect(await storage.claimDeliveries(T0 + LEASE - 1, LEASE, 10)).toEqual([])
+        const [claimed] = await storage.claimDeliveries(T0 + LEASE, LEASE, 10)
+        expect(claimed).toMatchObject({
+          id: sent.id,
+          attempts: 2,
+          claimedUntil: T0 + 2 * LEASE,
+          payload: 'v1.sealed',
+        })
+      })
+
+      it('records a sent delivery once, wipes its payload and tells the challenge', async () => {
+        const { row, sent } = await withDelivery()
+        const audit = [draft(accountId, 'delivery', { outcome: 'sent', challengeId: row.id })]
+        expect(await storage.finishDelivery(outcome(sent, { attempt: 2 }), audit)).toBe(false)
+        expect(await storage.finishDelivery(outcome(sent, {}), audit)).toBe(true)
+        expect(await storage.finishDelivery(outcome(sent, {}), audit)).toBe(false)
+        const [stored] = await storage.listDeliveries(row.id)
+        expect(stored).toMatchObject({
+          status: 'sent',
+          payload: null,
+          providerId: 'provider-1',
+          claimedUntil: null,
+        })
+        expect((await storage.getChallenge(row.id))?.delivery).toBe('sent')
+        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.outcome)).toEqual(['sent'])
+        expect(await storage.claimDeliveries(T0 + 10 * LEASE, LEASE, 10)).toEqual([])
+      })
+
+      it('keeps a failed delivery for its retry, claimable only from its next attempt on', async () => {
+        const { row, sent } = await withDelivery()
+        const failed = outcome(sent, {
+          to: 'failed',
+          nextAttemptAt: T0 + 5_000,
+          providerId: null,
+          lastError: '451 try later',
+          state: 'failed',
+        })
+        expect(await storage.finishDelivery(failed, [])).toBe(true)
+        expect((await storage.getChallenge(row.id))?.delivery).toBe('failed')
+        expect(await storage.claimDeliveries(T0 + 4_999, LEASE, 10)).toEqual([])
+        const [again] = await storage.claimDeliveries(T0 + 5_000, LEASE, 10)
+        expect(again).toMatchObject({
+          status: 'failed',
+          attempts: 2,
+          payload: 'v1.sealed',
+          lastError: '451 try later',
+        })
+      })
+
+      it('abandons a delivery and queues its fallback in one step', async () => {
+        const { row, sent } = await withDelivery()
+        const fallback = delivery(row, {
+          channel: 'sms',
+          destination: '+1******67',
+          fallbackOf: sent.id,
+          createdAt: T0 + 1,
+        })
+        const abandoned = outcome(sent, {
+          to: 'abandoned',
+          providerId: null,
+          lastError: '550',
+          state: 'queued',
+        })
+        expect(await storage.finishDelivery(abandoned, [], fallback)).toBe(true)
+        const rows = await storage.listDeliveries(row.id)
+        expect(rows.map((d) => [d.channel, d.status, d.payload])).toEqual([
+          ['email', 'abandoned', null],
+          ['sms', 'queued', 'v1.sealed'],
+        ])
+        expect((await storage.getChallenge(row.id))?.delivery).toBe('queued')
+      })
+
+      it('never claims a delivery of a challenge that ended or expired, and cancels those', async () => {
+        const { row, sent } = await withDelivery({ claimedUntil: null })
+        const newer = challenge({ createdAt: T0 + 1 })
+        const queued = delivery(newer, { claimedUntil: null })
+        await storage.issueChallenge(newer, [], [], [queued])
+        expect((await storage.claimDeliveries(T0, LEASE, 10)).map((d) => d.id)).toEqual([queued.id])
+        const cancelled = await storage.cancelDeliveries(T0 + 1, 10, (d) =>
+          draft(accountId, 'delivery', { outcome: 'cancelled', challengeId: d.challengeId }),
+        )
+        expect(cancelled.map((d) => [d.id, d.status, d.payload])).toEqual([[sent.id, 'cancelled', null]])
+        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.challengeId)).toEqual([
+          row.id,
+        ])
+        // The newer challenge's delivery goes too once its challenge has expired.
+        const later = await storage.cancelDeliveries(newer.expiresAt, 10, (d) =>
+          draft(accountId, 'x', { challengeId: d.challengeId }),
+        )
+        expect(later.map((d) => d.id)).toEqual([queued.id])
+        expect(await storage.finishDelivery(outcome(queued, { attempt: 2 }), [])).toBe(false)
+      })
+
+      it('hands each due delivery to exactly one of several concurrent claimers', async () => {
+        await assign()
+        const holder = challenge()
+        const rows = Array.from({ length: 20 }, () => delivery(holder, { claimedUntil: null }))
+        await storage.issueChallenge(holder, [], [], rows)
+        const claims = await Promise.all(
+          Array.from({ length: 5 }, () => storage.claimDeliveries(T0, LEASE, 20)),
+        )
+        const ids = claims.flat().map((d) => d.id)
+        expect(new Set(ids).size).toBe(ids.length)
+        expect(ids.length).toBe(20)
       })
     })
 
