@@ -3,7 +3,10 @@ import nodemailer from 'nodemailer'
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js'
 
 export interface SmtpNotifierOptions {
-  /** nodemailer's SMTP options (host, port, secure, requireTLS, auth, pool, tls, …), or an `smtp://` URL. */
+  /**
+   * nodemailer's SMTP options (host, port, secure, requireTLS, auth, pool, tls, …), or an `smtp://` URL.
+   * Timeouts default to 10 s to connect and greet and 30 s of socket silence.
+   */
   readonly transport: SMTPTransport.Options | string
   /** The sender: `"Acme sign-in" <auth@acme.example>`. */
   readonly from: string
@@ -41,6 +44,9 @@ export function classifySmtpError(error: unknown): DeliveryError {
   })
 }
 
+/** Upper bounds on one send: connect, greeting, and an idle socket. */
+const SEND_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 }
+
 const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
@@ -65,14 +71,22 @@ export function htmlFromText(text: string): string {
  * ```
  */
 export function smtpNotifier(options: SmtpNotifierOptions): Notifier & { close(): void } {
-  const transporter = nodemailer.createTransport(options.transport as SMTPTransport.Options)
+  // A send must end well within the outbox's claim (60 s), or another process may send it again;
+  // nodemailer's own defaults wait up to 2 minutes for a connection and 10 for a stalled socket.
+  const transport: SMTPTransport.Options = {
+    ...SEND_TIMEOUTS,
+    ...(typeof options.transport === 'string' ? { url: options.transport } : options.transport),
+  }
+  const transporter = nodemailer.createTransport(transport)
+  const address = /<([^>]+)>\s*$/.exec(options.from)?.[1] ?? options.from.trim()
   return {
     async send(message: Message) {
       if (message.channel !== 'email')
         throw new DeliveryError('permanent', `SMTP delivers email, not ${message.channel}`)
       try {
         const info = await transporter.sendMail({
-          from: options.from,
+          // A per-account or per-system sender name replaces the configured one; the address stays.
+          from: message.fromName ? { name: message.fromName, address } : options.from,
           to: message.to,
           subject: message.subject ?? '',
           text: message.text,

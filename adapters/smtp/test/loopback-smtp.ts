@@ -8,6 +8,8 @@ export interface LoopbackSmtpOptions {
   readonly refuseRecipientWith?: () => number | null
   readonly auth?: { readonly user: string; readonly pass: string }
   readonly tls?: { readonly key: string; readonly cert: string }
+  /** Listen on this port (to come back where a stopped server was); default any free one. */
+  readonly port?: number
 }
 
 export interface LoopbackSmtp {
@@ -51,7 +53,7 @@ export async function loopbackSmtp(options: LoopbackSmtpOptions = {}): Promise<L
       )
     },
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   const { port } = server.server.address() as AddressInfo
   return { port, received, close: () => new Promise((resolve) => server.close(() => resolve())) }
 }

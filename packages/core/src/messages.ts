@@ -220,7 +220,9 @@ export function composeMessage(input: MessageInput): Message {
     return { template: (LOCALES.en as Locale).templates[name], locale: 'en' }
   }
   const isLink = input.method === 'passwordless'
-  const base = pick(isLink ? 'emailLinkText' : 'emailPinText')
+  // The main template of the channel decides the message's locale (and how the lifetime reads).
+  const sms = input.channel === 'sms'
+  const base = pick(sms ? (isLink ? 'smsLink' : 'smsPin') : isLink ? 'emailLinkText' : 'emailPinText')
   const locale = base.locale
   const lifetime = (LOCALES[locale] ?? LOCALES[locale.split('-')[0] as string] ?? (LOCALES.en as Locale))
     .lifetime
@@ -239,8 +241,8 @@ export function composeMessage(input: MessageInput): Message {
     idempotencyKey: input.challengeId,
     ...(input.senderName ? { fromName: input.senderName } : {}),
   }
-  if (input.channel === 'sms') {
-    let text = fill(pick(isLink ? 'smsLink' : 'smsPin').template, values)
+  if (sms) {
+    let text = fill(base.template, values)
     // WebOTP (https://wicg.github.io/web-otp/): the last line names the origin and the code.
     if (!isLink && input.webOtpDomain) text += `\n\n@${input.webOtpDomain} #${input.secret}`
     return { ...common, text }

@@ -10,8 +10,10 @@ export interface Message {
   readonly html?: string
   readonly kind: 'link' | 'pin'
   readonly locale: string
-  /** A stable id for deduplication by the provider (the challenge id). */
+  /** A stable id for deduplication by the provider: the delivery's id, the same on every retry. */
   readonly idempotencyKey: string
+  /** The sender's display name, when the account or system sets one (email From name). */
+  readonly fromName?: string
 }
 
 /**

@@ -49,11 +49,10 @@ export async function startServer(
   // The Node listener only translates between node:http and the web-standard handler (STYLE.md 5).
   server.on('request', getRequestListener(handler))
 
-  let sweeping: Promise<unknown> = Promise.resolve()
-  const sweep = setInterval(() => {
-    sweeping = engine.runDue().catch((error) => console.error('[flexsecure] periodic sweep failed', error))
-  }, config.sweepSeconds * 1000)
-  sweep.unref()
+  // Two timers: the full sweep (expiry, limits, audit retention) every sweepSeconds, and the outbox
+  // (retries, lapsed claims, cancellations) every second, each skipping a beat while the last still runs.
+  const sweep = periodically(config.sweepSeconds * 1000, 'sweep', () => engine.runDue())
+  const outbox = periodically(1000, 'outbox', () => engine.deliverDue())
 
   let closing: Promise<void> | undefined
   return {
@@ -61,14 +60,29 @@ export async function startServer(
     engine,
     close() {
       closing ??= (async () => {
-        clearInterval(sweep)
+        sweep.stop()
+        outbox.stop()
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await closed
-        await sweeping
+        await Promise.all([sweep.running(), outbox.running()])
         await engine.close()
       })()
       return closing
     },
   }
+}
+
+/** Runs `work` every `ms`, skipping a beat while the previous run is still going. */
+function periodically(ms: number, name: string, work: () => Promise<unknown>) {
+  let current: Promise<unknown> | null = null
+  const timer = setInterval(() => {
+    current ??= work()
+      .catch((error) => console.error(`[flexsecure] periodic ${name} failed`, error))
+      .finally(() => {
+        current = null
+      })
+  }, ms)
+  timer.unref()
+  return { stop: () => clearInterval(timer), running: () => current ?? Promise.resolve() }
 }
