@@ -333,6 +333,39 @@ describe('admin API', () => {
     expect((await admin('DELETE', '/users/bob')).status).toBe(204)
   })
 
+  it('sets a user’s locale and a system’s message overrides, and the next message follows them', async () => {
+    expect(await admin('PATCH', '/users/alice', { locale: 'de' })).toMatchObject({
+      status: 200,
+      body: { locale: 'de' },
+    })
+    expect(
+      await admin('PATCH', '/systems/payroll', {
+        messages: { appName: 'Lohn', templates: { de: { smsPin: '{pin} ist Ihr {app}-Code.' } } },
+      }),
+    ).toMatchObject({ status: 200, body: { messages: { appName: 'Lohn' } } })
+    expect(await admin('PATCH', '/settings', { messages: { senderName: 'Acme Sicherheit' } })).toMatchObject({
+      status: 200,
+    })
+    expect(
+      await admin('PATCH', '/systems/payroll', { messages: { templates: { de: { smsPin: 'kein Code' } } } }),
+    ).toMatchObject({ status: 400, body: { field: 'messages.templates.de.smsPin' } })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'sms' }])
+    await call('/v1/start', login)
+    const sms = f.notifier.last()
+    expect(sms).toMatchObject({
+      locale: 'de',
+      fromName: 'Acme Sicherheit',
+      text: `${sms.pin} ist Ihr Lohn-Code.`,
+    })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    await call('/v1/start', login)
+    expect(f.notifier.last()).toMatchObject({ subject: 'Ihr Anmeldecode für Lohn' })
+    expect(await call('/v1/check', login)).toMatchObject({
+      status: 202,
+      body: { result: 'pending', delivery: 'sent' },
+    })
+  })
+
   it('creates, lists and revokes keys, and filters and exports the audit trail', async () => {
     const created = await admin('POST', '/keys', { name: 'ci', scopes: ['auth'] })
     expect(created.body.key).toMatch(/^fsk_/)

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { AccountSettingsInput } from '../account-settings.js'
 import { type AuditVerdict, verifyAuditChain } from '../audit-chain.js'
 import { createEngine, type Engine } from '../engine.js'
+import { DeliveryError } from '../errors.js'
 import { argon2PinHasher } from '../pin-hasher.js'
 import type { ChallengeRow, Storage } from '../storage.js'
 import { captureNotifier } from './capture-notifier.js'
@@ -32,6 +33,7 @@ export type RaceJob =
   | { readonly kind: 'confirm'; readonly token: string }
   | { readonly kind: 'check'; readonly accountId: string; readonly pin: string }
   | { readonly kind: 'start'; readonly accountId: string }
+  | { readonly kind: 'deliver' }
 
 export const RACE_SYSTEM = 'race-system'
 export const RACE_USER = 'racer'
@@ -218,5 +220,56 @@ export async function raceStarts(
     final: subject?.challenge ?? null,
     live,
     audit: await verifyAuditChain(options.storage, RACE_SECRET, login.accountId),
+  }
+}
+
+/**
+ * `users` logins whose first delivery failed for now, all due for a retry; then `total` runs of the
+ * outbox (`deliverDue`) at once across the processes. Every message must go out exactly once.
+ */
+export async function raceDeliveries(
+  options: RaceOptions & { readonly users?: number },
+): Promise<RaceAnswers & { readonly statuses: string[]; readonly audit: AuditVerdict }> {
+  const users = options.users ?? 20
+  // Half a minute in the past: the retries are due now, the PINs still live for minutes.
+  const issuedAt = Date.now() - 30_000
+  const engine = createEngine({
+    storage: options.storage,
+    notifier: { send: async () => Promise.reject(new DeliveryError('temporary', '421 busy')) },
+    secret: RACE_SECRET,
+    links: { baseUrl: RACE_BASE_URL },
+    hasher: cheapHasher(),
+    clock: { now: () => issuedAt },
+    logger: { warn: () => {}, error: () => {} },
+  })
+  const { id: accountId } = await engine.accounts.create({
+    name: 'Race',
+    settings: { sendLimits: { resendCooldownSeconds: 0 } },
+  })
+  const account = engine.account(accountId)
+  await account.systems.create({
+    name: RACE_SYSTEM,
+    policies: { pin: { enabled: true, channels: ['email'] } },
+  })
+  const challenges: string[] = []
+  for (let i = 0; i < users; i++) {
+    await account.users.create({ authid: `racer${i}`, email: `racer${i}@example.com` })
+    await account.users.assign(`racer${i}`, [{ system: RACE_SYSTEM, method: 'pin' }])
+    const started = await account.start({ system: RACE_SYSTEM, authid: `racer${i}` })
+    if (started.result !== 'success' || !('delivery' in started) || started.delivery !== 'failed')
+      throw new Error(`race setup expected a failed first delivery: ${JSON.stringify(started)}`)
+    challenges.push(started.challengeId)
+  }
+  const answers = await raceAcrossProcesses(
+    options.shared,
+    { kind: 'deliver' },
+    options.processes,
+    options.total,
+  )
+  const rows = await Promise.all(challenges.map((id) => options.storage.listDeliveries(id)))
+  return {
+    ...answers,
+    statuses: rows.flat().map((row) => row.status),
+    audit: await verifyAuditChain(options.storage, RACE_SECRET, accountId),
   }
 }

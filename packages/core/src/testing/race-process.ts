@@ -30,9 +30,10 @@ process.on(
       const job = message.job
       const hasher = cheapHasher()
       let verifications = 0
+      const notifier = captureNotifier()
       const engine = createEngine({
         storage,
-        notifier: captureNotifier(),
+        notifier,
         secret: RACE_SECRET,
         links: { baseUrl: RACE_BASE_URL },
         hasher: {
@@ -46,6 +47,10 @@ process.on(
       })
       const call = async (): Promise<string> => {
         if (job.kind === 'confirm') return (await engine.links.confirm(job.token)).result
+        if (job.kind === 'deliver') {
+          await engine.deliverDue()
+          return 'delivered'
+        }
         const account = engine.account(job.accountId)
         if (job.kind === 'start') {
           const started = await account.start({ system: RACE_SYSTEM, authid: RACE_USER })
@@ -60,6 +65,8 @@ process.on(
           call().catch((error: Error) => `threw:${error.name}:${error.message}`),
         ),
       )
+      // What this process's outbox handed to the provider, by idempotency key.
+      for (const sent of notifier.messages) results.push(`sent:${sent.idempotencyKey}`)
       await storage.close()
       process.send?.({ type: 'done', results, verifications }, () => process.exit(0))
     } catch (error) {

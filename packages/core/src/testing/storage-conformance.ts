@@ -14,7 +14,13 @@ import type {
   SystemRow,
   UserRow,
 } from '../storage.js'
-import { raceLinkConfirms, racePinChecks, raceStarts, type SharedDatabase } from './login-races.js'
+import {
+  raceDeliveries,
+  raceLinkConfirms,
+  racePinChecks,
+  raceStarts,
+  type SharedDatabase,
+} from './login-races.js'
 
 /** A storage under test, on a fresh, empty database. */
 export interface StorageUnderTest {
@@ -1033,6 +1039,16 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect(results.filter((r) => r === 'rate limited')).toHaveLength(16)
         expect(audit).toMatchObject({ ok: true })
         expect(live).toBe(1)
+      }, 60_000)
+
+      it('sends each of 20 due deliveries exactly once when 4 processes run the outbox at once', async () => {
+        const { results, statuses, audit } = await raceDeliveries({ storage, shared: shared(), total: 12 })
+        const sent = results.filter((r) => r.startsWith('sent:'))
+        expect(sent).toHaveLength(20)
+        expect(new Set(sent).size).toBe(20)
+        expect(results.filter((r) => r.startsWith('threw:'))).toEqual([])
+        expect(statuses).toEqual(Array.from({ length: 20 }, () => 'sent'))
+        expect(audit).toMatchObject({ ok: true })
       }, 60_000)
     })
   })
