@@ -102,7 +102,14 @@ async function serveEngine(dir: string): Promise<void> {
   // Nor the send limits (S18), which the seeding starts would otherwise meet.
   const { id } = await engine.accounts.create({
     name: 'Bench',
-    settings: { sendLimits: { perUserPerHour: 1e7, perDestinationPerHour: 1e7, perAccountPerDay: 1e7 } },
+    settings: {
+      sendLimits: {
+        perUserPerHour: 1e7,
+        perDestinationPerHour: 1e7,
+        perAccountPerDay: 1e7,
+        resendCooldownSeconds: 0,
+      },
+    },
   })
   const account = engine.account(id)
   const { key } = await account.apiKeys.create({ name: 'bench', scopes: ['auth'] })

@@ -292,8 +292,10 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           join.onRef('a.user_id', '=', 'u.id').onRef('a.system_id', '=', 's.id'),
         )
         .leftJoin('fs_challenges as c', 'c.id', 'a.challenge_id')
+        .leftJoin('fs_deliveries as dl', 'dl.id', 'c.delivery_id')
         .select(
           cols([
+            'dl.status as c_delivery_status',
             ...prefixed('acc', ACCOUNT_COLUMNS),
             ...prefixed('s', SYSTEM_COLUMNS),
             ...prefixed('u', USER_COLUMNS),
@@ -355,7 +357,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       db.insertInto('fs_challenges').values(columnParams(CHALLENGE_COLUMNS)),
     ),
     getChallenge: prepare<{ id: string }>(
-      db.selectFrom('fs_challenges').select(cols(CHALLENGE_COLUMNS)).where('id', '=', param('id')),
+      db
+        .selectFrom('fs_challenges as c')
+        .leftJoin('fs_deliveries as dl', 'dl.id', 'c.delivery_id')
+        .select(cols([...CHALLENGE_COLUMNS.map((c) => `c.${c}`), 'dl.status as delivery_status']))
+        .where('c.id', '=', param('id')),
     ),
     getChallengeByLinkHash: prepare<{ link_hash: string }>(
       db
@@ -481,10 +487,10 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .where('attempts', '=', param('attempt'))
         .where('status', 'in', UNFINISHED),
     ),
-    setChallengeDelivery: prepare<{ id: string; state: string }>(
+    pointChallengeDelivery: prepare<{ id: string; delivery_id: string }>(
       db
         .updateTable('fs_challenges')
-        .set({ delivery: param('state') })
+        .set({ delivery_id: param('delivery_id') })
         .where('id', '=', param('id')),
     ),
     cancelDeliveries: prepare<{ at: number; limit: number }>(
@@ -637,7 +643,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     system: columnsOf('s', SYSTEM_COLUMNS, 'id'),
     user: columnsOf('u', USER_COLUMNS, 'id'),
     assignment: columnsOf('a', ASSIGNMENT_COLUMNS, 'user_id'),
-    challenge: columnsOf('c', CHALLENGE_COLUMNS, 'id'),
+    challenge: columnsOf('c', [...CHALLENGE_COLUMNS, 'delivery_status'], 'id'),
   }
 
   const storage: Storage = {
@@ -1060,11 +1066,13 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
             }),
           )
           if (moved !== 1) return false
-          await tx.run(
-            q.setChallengeDelivery.sql,
-            q.setChallengeDelivery.bind({ id: outcome.challengeId, state: outcome.state }),
-          )
-          if (fallback) await tx.run(q.insertDelivery.sql, q.insertDelivery.bind(deliveryParams(fallback)))
+          if (fallback) {
+            await tx.run(q.insertDelivery.sql, q.insertDelivery.bind(deliveryParams(fallback)))
+            await tx.run(
+              q.pointChallengeDelivery.sql,
+              q.pointChallengeDelivery.bind({ id: outcome.challengeId, delivery_id: fallback.id }),
+            )
+          }
           await appendAudit(tx, audit)
           return true
         }),

@@ -197,8 +197,8 @@ export const migrations: Record<string, Migration> = {
     async up(db: AnyDb) {
       await db.schema.alterTable('fs_systems').addColumn('messages', 'text').execute()
       await db.schema.alterTable('fs_users').addColumn('locale', 'varchar(35)').execute()
-      // What `check` tells a waiting host about the message, kept on the challenge so polls read it free.
-      await db.schema.alterTable('fs_challenges').addColumn('delivery', 'varchar(16)').execute()
+      // The delivery whose status `check` reports (joined by key), so a send never rewrites its challenge.
+      await db.schema.alterTable('fs_challenges').addColumn('delivery_id', 'varchar(32)').execute()
 
       // The outbox. `attempts` doubles as the claim's fence; `claimed_until` lets a dead claim lapse.
       await keyed(

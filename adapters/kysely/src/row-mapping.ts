@@ -5,6 +5,7 @@ import {
   type AuditEvent,
   type ChallengeRow,
   type DeliveryRow,
+  type DeliveryState,
   resolveSettings,
   type SystemRow,
   type UserRow,
@@ -71,7 +72,7 @@ export const CHALLENGE_COLUMNS = [
   'completed_at',
   'outcome_reported',
   'context',
-  'delivery',
+  'delivery_id',
 ] as const
 export const DELIVERY_COLUMNS = [
   'id',
@@ -233,8 +234,18 @@ export const toChallenge = (r: Raw): ChallengeRow => ({
   completedAt: numOrNull(r.completed_at),
   outcomeReported: num(r.outcome_reported) === 1,
   context: json(r.context),
-  delivery: r.delivery ?? null,
+  deliveryId: r.delivery_id ?? null,
+  // Joined from the delivery where the query joins it (resolveLogin, getChallenge).
+  delivery: DELIVERY_STATE[r.delivery_status as string] ?? null,
 })
+
+/** What a host hears for each delivery status; a cancelled delivery's challenge is over anyway. */
+const DELIVERY_STATE: Record<string, DeliveryState> = {
+  queued: 'queued',
+  failed: 'failed',
+  sent: 'sent',
+  abandoned: 'failed',
+}
 
 export const toDelivery = (r: Raw): DeliveryRow => ({
   id: r.id,
@@ -296,7 +307,7 @@ export const challengeParams = (c: ChallengeRow) => ({
   completed_at: c.completedAt,
   outcome_reported: c.outcomeReported ? 1 : 0,
   context: c.context === null ? null : JSON.stringify(c.context),
-  delivery: c.delivery,
+  delivery_id: c.deliveryId,
 })
 
 export const toAuditEvent = (r: Raw): AuditEvent => ({

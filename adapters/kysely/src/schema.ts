@@ -84,7 +84,7 @@ export interface ChallengesTable {
   completed_at: number | null
   outcome_reported: number
   context: string | null
-  delivery: Generated<string | null>
+  delivery_id: Generated<string | null>
 }
 
 /** The outbox: one row per message, its payload sealed and wiped once final. */

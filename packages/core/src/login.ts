@@ -229,6 +229,7 @@ export async function startLogin(
     completedAt: null,
     outcomeReported: false,
     context,
+    deliveryId: null,
     delivery: 'queued',
   }
   const started = audit(now, {
@@ -251,7 +252,7 @@ export async function startLogin(
     secret,
   })
   // The message goes into the outbox in the issuing transaction, claimed by this process, which sends it next.
-  const outbox = newDelivery(ctx, row, { message, secret, kind: token ? 'link' : 'pin' }, now)
+  const outbox = newDelivery(ctx, row, { message, secret }, now)
   const limits = sendLimits(
     ctx,
     account.settings,
@@ -261,8 +262,9 @@ export async function startLogin(
     destination,
     options.apiKeyId,
   )
+  const issuedRow: ChallengeRow = { ...row, deliveryId: outbox.row.id }
   const issued = await ctx.storage.issueChallenge(
-    row,
+    issuedRow,
     [started, deliveryAudit(outbox.row, row, now, 'queued')],
     limits,
     [outbox.row],
@@ -276,10 +278,10 @@ export async function startLogin(
   emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
   if (uniformResponses) {
     // The answer must not wait on the provider, or a slow mailbox would tell real users from unknown ones.
-    void dispatch(ctx, outbox.row, row, outbox.payload)
+    void dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
     return UNIFORM_SUCCESS
   }
-  const delivery = await dispatch(ctx, outbox.row, row, outbox.payload)
+  const delivery = await dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
   return {
     result: 'success',
     challengeId: row.id,

@@ -34,12 +34,21 @@ export const DEFAULT_OUTBOX: OutboxSettings = {
 
 const BATCH = 50
 
-/** What a delivery's sealed payload holds: the message, and its secret for redaction and fallback. */
+/**
+ * What a delivery's sealed payload holds: only what cannot be read again from the database, the
+ * address as it was at start and the link or PIN. The message is composed again from the templates
+ * for a retry; storing the composed text (and its HTML) would make every row span overflow pages.
+ */
 export interface OutboxPayload {
-  readonly message: Message
+  readonly to: string
   /** The link or PIN the message carries. */
   readonly secret: string
-  readonly kind: 'link' | 'pin'
+}
+
+/** A message about to be sent, with the secret it carries (for redaction and fallback). */
+export interface Outgoing {
+  readonly message: Message
+  readonly secret: string
 }
 
 /** AES-256-GCM under an HKDF key from the engine secret; the delivery id is bound as associated data. */
@@ -84,31 +93,31 @@ export function retryDelay(failures: number, settings: OutboxSettings): number {
 export function newDelivery(
   ctx: EngineContext,
   challenge: Pick<ChallengeRow, 'id' | 'accountId' | 'expiresAt'>,
-  draft: OutboxPayload,
+  draft: Outgoing,
   at: number,
   fallbackOf: string | null = null,
-): { row: DeliveryRow; payload: OutboxPayload } {
+): { row: DeliveryRow; outgoing: Outgoing } {
   const id = newId()
-  const payload = { ...draft, message: { ...draft.message, idempotencyKey: id } }
+  const message = { ...draft.message, idempotencyKey: id }
   const row: DeliveryRow = {
     id,
     accountId: challenge.accountId,
     challengeId: challenge.id,
-    channel: payload.message.channel,
-    destination: maskDestination(payload.message.to),
+    channel: message.channel,
+    destination: maskDestination(message.to),
     status: 'queued',
     attempts: 1,
     nextAttemptAt: at,
     claimedUntil: at + ctx.outbox.leaseMs,
     providerId: null,
     lastError: null,
-    payload: ctx.payloads.seal(id, payload),
+    payload: ctx.payloads.seal(id, { to: message.to, secret: draft.secret }),
     createdAt: at,
     updatedAt: at,
     expiresAt: challenge.expiresAt,
     fallbackOf,
   }
-  return { row, payload }
+  return { row, outgoing: { message, secret: draft.secret } }
 }
 
 /** The audit record of one delivery state change. */
@@ -152,7 +161,27 @@ function redact(text: string, secrets: readonly string[]): string {
   return safe.replace(token, '/v1/links/[redacted]').slice(0, 300)
 }
 
-type Challenge = Pick<ChallengeRow, 'id' | 'accountId' | 'systemName' | 'authid' | 'method'>
+type Challenge = ChallengeRow
+
+/** A claimed delivery's message, composed again from its sealed address and secret; null when it cannot be. */
+async function recompose(
+  ctx: EngineContext,
+  delivery: DeliveryRow,
+  challenge: Challenge,
+): Promise<Outgoing | null> {
+  const sealed = ctx.payloads.open(delivery.id, delivery.payload ?? '')
+  const subject = await ctx.storage.resolveLogin(challenge.accountId, challenge.systemName, challenge.authid)
+  if (!subject?.system || !subject.user) return null
+  const message = composeFor(subject.account, subject.system, subject.user, {
+    method: challenge.method,
+    channel: delivery.channel,
+    to: sealed.to,
+    challengeId: challenge.id,
+    lifetimeMinutes: Math.max(1, Math.round((challenge.expiresAt - challenge.createdAt) / 60_000)),
+    secret: sealed.secret,
+  })
+  return { message: { ...message, idempotencyKey: delivery.id }, secret: sealed.secret }
+}
 
 /**
  * Makes one attempt at a delivery this process has claimed and records its outcome. Returns what a
@@ -162,18 +191,29 @@ export async function dispatch(
   ctx: EngineContext,
   delivery: DeliveryRow,
   challenge: Challenge,
-  known?: OutboxPayload,
+  known?: Outgoing,
 ): Promise<DeliveryState> {
-  let payload: OutboxPayload
+  let payload: Outgoing | null
   try {
-    payload = known ?? ctx.payloads.open(delivery.id, delivery.payload ?? '')
+    payload = known ?? (await recompose(ctx, delivery, challenge))
   } catch (error) {
     // A payload sealed under another secret cannot be sent by this engine; give it up, loudly.
     ctx.logger.error('a delivery payload could not be opened', {
       deliveryId: delivery.id,
       error: String(error),
     })
-    await finish(ctx, delivery, challenge, 'abandoned', null, 'payload could not be opened', 'permanent')
+    payload = null
+  }
+  if (!payload) {
+    await finish(
+      ctx,
+      delivery,
+      challenge,
+      'abandoned',
+      null,
+      'the message could not be composed again',
+      'permanent',
+    )
     return 'failed'
   }
   const { message } = payload
@@ -211,7 +251,7 @@ async function finish(
   error: string | null,
   kind: string | null,
   nextAttemptAt?: number,
-  payload?: OutboxPayload,
+  payload?: Outgoing,
 ): Promise<DeliveryState> {
   const at = ctx.clock.now()
   const fallback =
@@ -241,7 +281,6 @@ async function finish(
     ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}),
     providerId,
     lastError: error,
-    state,
   }
   try {
     const recorded = await ctx.storage.finishDelivery(outcome, audit, fallback?.row)
@@ -271,7 +310,7 @@ async function finish(
     status: to,
   })
   // The fallback is tried at once; what the host hears is how that went.
-  if (fallback) return dispatch(ctx, fallback.row, challenge, fallback.payload)
+  if (fallback) return dispatch(ctx, fallback.row, challenge, fallback.outgoing)
   return state
 }
 
@@ -280,9 +319,9 @@ async function fallbackFor(
   ctx: EngineContext,
   delivery: DeliveryRow,
   challenge: Challenge,
-  payload: OutboxPayload,
+  payload: Outgoing,
   at: number,
-): Promise<{ row: DeliveryRow; payload: OutboxPayload } | null> {
+): Promise<{ row: DeliveryRow; outgoing: Outgoing } | null> {
   if (delivery.fallbackOf !== null || at >= delivery.expiresAt) return null
   const subject = await ctx.storage.resolveLogin(challenge.accountId, challenge.systemName, challenge.authid)
   const current = subject?.challenge
@@ -299,7 +338,7 @@ async function fallbackFor(
     lifetimeMinutes: Math.max(1, Math.round((current.expiresAt - at) / 60_000)),
     secret: payload.secret,
   })
-  return newDelivery(ctx, current, { message, secret: payload.secret, kind: payload.kind }, at, delivery.id)
+  return newDelivery(ctx, current, { message, secret: payload.secret }, at, delivery.id)
 }
 
 /** Claims and sends every delivery that is due; returns how many attempts were made. */

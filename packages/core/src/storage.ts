@@ -128,7 +128,12 @@ export interface ChallengeRow {
   /** Whether `check` has already answered this challenge's final outcome (it answers it once). */
   readonly outcomeReported: boolean
   readonly context: RequestContext | null
-  /** Where its message stands (`queued`, `sent`, `failed`), for `check` to tell a waiting host. */
+  /** The delivery `check` reports on: the first one, or the fallback that replaced it. */
+  readonly deliveryId: string | null
+  /**
+   * Where that delivery stands (`queued`, `sent`, `failed`), read with the row from the delivery
+   * itself, so sending a message never rewrites its challenge. Ignored when inserting.
+   */
   readonly delivery: DeliveryState | null
 }
 
@@ -180,8 +185,6 @@ export interface DeliveryOutcome {
   readonly nextAttemptAt?: number
   readonly providerId: string | null
   readonly lastError: string | null
-  /** What `check` now tells the host. */
-  readonly state: DeliveryState
 }
 
 /** Everything `start` and `check` need to know, read in one query. */
@@ -333,8 +336,8 @@ export interface Storage {
   claimDeliveries(at: number, leaseMs: number, limit: number): Promise<DeliveryRow[]>
   /**
    * Records an attempt's outcome if the claim still holds (the row is queued or failed and its
-   * attempts equal `outcome.attempt`), sets the challenge's delivery state, inserts `fallback` when
-   * given, and writes `audit`, all in one transaction. A final status wipes the payload.
+   * attempts equal `outcome.attempt`); with `fallback`, inserts it and makes it the challenge's
+   * reported delivery; writes `audit`; all in one transaction. A final status wipes the payload.
    */
   finishDelivery(
     outcome: DeliveryOutcome,

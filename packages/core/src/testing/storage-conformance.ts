@@ -143,7 +143,8 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         completedAt: null,
         outcomeReported: false,
         context: { ip: '203.0.113.7', trusted: true, score: 3 },
-        delivery: 'queued',
+        deliveryId: null,
+        delivery: null,
         ...fields,
       }
     }
@@ -753,9 +754,11 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       /** A challenge issued with one delivery, claimed by its issuer as `start` does. */
       const withDelivery = async (fields: Partial<DeliveryRow> = {}) => {
         await assign()
-        const row = challenge()
-        const sent = delivery(row, fields)
+        const draftRow = challenge()
+        const sent = delivery(draftRow, fields)
+        const row = { ...draftRow, deliveryId: sent.id }
         expect(await storage.issueChallenge(row, [], [], [sent])).toEqual({ issued: true })
+        expect((await storage.getChallenge(row.id))?.delivery).toBe('queued')
         return { row, sent }
       }
       const outcome = (d: DeliveryRow, fields: Partial<DeliveryOutcome>): DeliveryOutcome => ({
@@ -766,7 +769,6 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         at: T0 + 1,
         providerId: 'provider-1',
         lastError: null,
-        state: 'sent',
         ...fields,
       })
 
@@ -808,7 +810,6 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           nextAttemptAt: T0 + 5_000,
           providerId: null,
           lastError: '451 try later',
-          state: 'failed',
         })
         expect(await storage.finishDelivery(failed, [])).toBe(true)
         expect((await storage.getChallenge(row.id))?.delivery).toBe('failed')
@@ -834,7 +835,6 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           to: 'abandoned',
           providerId: null,
           lastError: '550',
-          state: 'queued',
         })
         expect(await storage.finishDelivery(abandoned, [], fallback)).toBe(true)
         const rows = await storage.listDeliveries(row.id)
