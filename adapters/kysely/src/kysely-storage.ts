@@ -155,6 +155,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       policies: string
       return_url: string | null
       messages: string | null
+      sensitivity: string
+      rules: string
       updated_at: number
     }>(
       db
@@ -163,6 +165,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           policies: param('policies'),
           return_url: param('return_url'),
           messages: param('messages'),
+          sensitivity: param('sensitivity'),
+          rules: param('rules'),
           updated_at: param('updated_at'),
         })
         .where('id', '=', param('id')),
@@ -191,6 +195,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           email: param('email'),
           phone: param('phone'),
           locale: param('locale'),
+          attributes: param('attributes'),
           // A lock that lands between an admin's read and this write stays: only unlockUser lifts it.
           status: sql`CASE WHEN ${sql.ref('status')} = 'locked' THEN 'locked' ELSE ${param('status')} END`,
           updated_at: param('updated_at'),
@@ -369,21 +374,38 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .select(cols(CHALLENGE_COLUMNS))
         .where('link_hash', '=', param('link_hash')),
     ),
-    confirmLink: prepare<{ link_hash: string; at: number }>(
+    confirmLink: prepare<{ link_hash: string; at: number; match_code: string | null }>(
       db
         .updateTable('fs_challenges')
         .set({ status: 'confirmed' })
         .where('link_hash', '=', param('link_hash'))
         .where('status', '=', 'pending')
         .where('expires_at', '>', param('at'))
+        .where((eb) => eb.or([eb('match_code', 'is', null), eb('match_code', '=', param('match_code'))]))
         .returning(cols(CHALLENGE_COLUMNS)),
+    ),
+    userHistory: prepare<{ user_id: string; device: string }>(
+      db
+        .selectFrom('fs_challenges')
+        .select((eb) => [
+          eb.fn.max('completed_at').as('last_success_at'),
+          eb.fn.max(sql<number>`CASE WHEN ${sql.ref('device')} = ${param('device')} THEN 1 ELSE 0 END`).as('known'),
+        ])
+        .where('user_id', '=', param('user_id'))
+        .where('status', '=', 'authenticated'),
+    ),
+    setMemorizedPin: prepare<{ id: string; hash: string | null; at: number }>(
+      db
+        .updateTable('fs_users')
+        .set({ memorized_pin_hash: param('hash'), updated_at: param('at') })
+        .where('id', '=', param('id')),
     ),
     reserveAttempt: prepare<{ id: string; at: number }>(
       db
         .updateTable('fs_challenges')
         .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
         .where('id', '=', param('id'))
-        .where('status', '=', 'pending')
+        .where('status', 'in', LIVE)
         .where('expires_at', '>', param('at'))
         .whereRef('attempts', '<', 'max_attempts')
         .returning('attempts'),
@@ -762,6 +784,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
                 policies: JSON.stringify(row.policies),
                 return_url: row.returnUrl,
                 messages: row.messages === null ? null : JSON.stringify(row.messages),
+                sensitivity: row.sensitivity,
+                rules: JSON.stringify(row.rules),
                 created_at: row.createdAt,
                 updated_at: row.updatedAt,
               }),
@@ -780,6 +804,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
               policies: JSON.stringify(row.policies),
               return_url: row.returnUrl,
               messages: row.messages === null ? null : JSON.stringify(row.messages),
+              sensitivity: row.sensitivity,
+              rules: JSON.stringify(row.rules),
               updated_at: row.updatedAt,
             }),
           )
@@ -810,6 +836,8 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
                 email: row.email,
                 phone: row.phone,
                 locale: row.locale,
+                attributes: JSON.stringify(row.attributes),
+                memorized_pin_hash: row.memorizedPinHash,
                 status: row.status,
                 failure_streak: row.failureStreak,
                 retry_after: row.retryAfter,
@@ -832,6 +860,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
               email: row.email,
               phone: row.phone,
               locale: row.locale,
+              attributes: JSON.stringify(row.attributes),
               status: row.status,
               updated_at: row.updatedAt,
             }),
@@ -971,6 +1000,26 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         }),
       ),
 
+    userHistory: (userId, device) =>
+      guard('userHistory', async () => {
+        const [row] = await exec.all<{ last_success_at: unknown; known: unknown }>(
+          q.userHistory.sql,
+          q.userHistory.bind({ user_id: userId, device: device ?? '' }),
+        )
+        const last = row?.last_success_at
+        return {
+          lastSuccessAt: last === null || last === undefined ? null : Number(last),
+          knownDevice: device !== null && Number(row?.known ?? 0) === 1,
+        }
+      }),
+    setMemorizedPin: (userId, hash, at, audit) =>
+      guard('setMemorizedPin', () =>
+        exec.transaction(async (tx) => {
+          await tx.run(q.setMemorizedPin.sql, q.setMemorizedPin.bind({ id: userId, hash, at }))
+          await appendAudit(tx, audit)
+        }),
+      ),
+
     getChallenge: (id) =>
       guard('getChallenge', () => one(q.getChallenge.sql, q.getChallenge.bind({ id }), toChallenge)),
     getChallengeByLinkHash: (linkHash) =>
@@ -982,10 +1031,10 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         ),
       ),
 
-    confirmLink: (linkHash, at, audit) =>
+    confirmLink: (linkHash, at, audit, matchCode = null) =>
       guard('confirmLink', () =>
         exec.transaction(async (tx) => {
-          const [row] = await updateReturning(tx, 'confirmLink', { link_hash: linkHash, at })
+          const [row] = await updateReturning(tx, 'confirmLink', { link_hash: linkHash, at, match_code: matchCode })
           if (!row) return null
           const confirmed = toChallenge(row)
           await appendAudit(tx, [audit(confirmed)])

@@ -237,4 +237,21 @@ export const migrations: Record<string, Migration> = {
       ).execute()
     },
   },
+  '0004_adaptive_policy': {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('fs_systems').addColumn('sensitivity', 'varchar(8)').execute()
+      await db.schema.alterTable('fs_systems').addColumn('rules', 'text').execute()
+      await db.schema.alterTable('fs_users').addColumn('attributes', 'text').execute()
+      await db.schema.alterTable('fs_users').addColumn('memorized_pin_hash', 'varchar(255)').execute()
+      await db.schema.alterTable('fs_challenges').addColumn('extra_layer', 'varchar(16)').execute()
+      await db.schema.alterTable('fs_challenges').addColumn('match_code', 'varchar(8)').execute()
+      await db.schema.alterTable('fs_challenges').addColumn('device', 'varchar(64)').execute()
+      // A user's authenticated logins, for rules on the last success and on devices seen before.
+      const history = db.schema.createIndex('fs_challenges_success').on('fs_challenges')
+      await (isSqlite(db)
+        ? history.columns(['user_id', 'device']).where(sql.ref('status'), '=', 'authenticated')
+        : history.columns(['user_id', 'status', 'device'])
+      ).execute()
+    },
+  },
 }

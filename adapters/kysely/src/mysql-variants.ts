@@ -41,7 +41,8 @@ export function mysqlVariants(db: Kysely<Database>) {
           .set({ status: 'confirmed' })
           .where('link_hash', '=', param('link_hash'))
           .where('status', '=', 'pending')
-          .where('expires_at', '>', param('at')),
+          .where('expires_at', '>', param('at'))
+          .where((eb) => eb.or([eb('match_code', 'is', null), eb('match_code', '=', param('match_code'))])),
       ),
       read: prepare(
         db
@@ -56,7 +57,7 @@ export function mysqlVariants(db: Kysely<Database>) {
           .updateTable('fs_challenges')
           .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
           .where('id', '=', param('id'))
-          .where('status', '=', 'pending')
+          .where('status', 'in', LIVE)
           .where('expires_at', '>', param('at'))
           .whereRef('attempts', '<', 'max_attempts'),
       ),

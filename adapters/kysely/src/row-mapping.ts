@@ -6,6 +6,7 @@ import {
   type ChallengeRow,
   type DeliveryRow,
   type DeliveryState,
+  EMPTY_RULES,
   resolveSettings,
   type SystemRow,
   type UserRow,
@@ -21,6 +22,8 @@ export const SYSTEM_COLUMNS = [
   'policies',
   'return_url',
   'messages',
+  'sensitivity',
+  'rules',
   'created_at',
   'updated_at',
 ] as const
@@ -32,6 +35,8 @@ export const USER_COLUMNS = [
   'email',
   'phone',
   'locale',
+  'attributes',
+  'memorized_pin_hash',
   'status',
   'failure_streak',
   'retry_after',
@@ -73,6 +78,9 @@ export const CHALLENGE_COLUMNS = [
   'outcome_reported',
   'context',
   'delivery_id',
+  'extra_layer',
+  'match_code',
+  'device',
 ] as const
 export const DELIVERY_COLUMNS = [
   'id',
@@ -153,6 +161,8 @@ function parsedOnce<T>(parse: (text: string) => T, size = 1000): (text: string) 
     return value
   }
 }
+const NO_ATTRIBUTES = Object.freeze({})
+
 // Settings are stored as given and resolved on read, so new defaults reach old accounts.
 const settingsOf = parsedOnce((text) => resolveSettings(JSON.parse(text) ?? undefined))
 const policiesOf = parsedOnce((text) => JSON.parse(text))
@@ -187,6 +197,8 @@ export const toSystem = (r: Raw): SystemRow => ({
   policies: policiesOf(String(r.policies)),
   returnUrl: r.return_url ?? null,
   messages: r.messages === null || r.messages === undefined ? null : policiesOf(String(r.messages)),
+  sensitivity: r.sensitivity ?? 'medium',
+  rules: r.rules === null || r.rules === undefined ? EMPTY_RULES : policiesOf(String(r.rules)),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
 })
@@ -199,6 +211,8 @@ export const toUser = (r: Raw): UserRow => ({
   email: r.email ?? null,
   phone: r.phone ?? null,
   locale: r.locale ?? null,
+  attributes: r.attributes === null || r.attributes === undefined ? NO_ATTRIBUTES : policiesOf(String(r.attributes)),
+  memorizedPinHash: r.memorized_pin_hash ?? null,
   status: r.status,
   failureStreak: num(r.failure_streak ?? 0),
   retryAfter: numOrNull(r.retry_after),
@@ -235,6 +249,9 @@ export const toChallenge = (r: Raw): ChallengeRow => ({
   outcomeReported: num(r.outcome_reported) === 1,
   context: json(r.context),
   deliveryId: r.delivery_id ?? null,
+  extraLayer: r.extra_layer ?? null,
+  matchCode: r.match_code ?? null,
+  device: r.device ?? null,
   // Joined from the delivery where the query joins it (resolveLogin, getChallenge).
   delivery: DELIVERY_STATE[r.delivery_status as string] ?? null,
 })
@@ -308,6 +325,9 @@ export const challengeParams = (c: ChallengeRow) => ({
   outcome_reported: c.outcomeReported ? 1 : 0,
   context: c.context === null ? null : JSON.stringify(c.context),
   delivery_id: c.deliveryId,
+  extra_layer: c.extraLayer,
+  match_code: c.matchCode,
+  device: c.device,
 })
 
 export const toAuditEvent = (r: Raw): AuditEvent => ({

@@ -36,6 +36,8 @@ export interface SystemsTable {
   policies: string
   return_url: Generated<string | null>
   messages: Generated<string | null>
+  sensitivity: Generated<string | null>
+  rules: Generated<string | null>
   created_at: number
   updated_at: number
 }
@@ -48,6 +50,8 @@ export interface UsersTable {
   email: string | null
   phone: string | null
   locale: Generated<string | null>
+  attributes: Generated<string | null>
+  memorized_pin_hash: Generated<string | null>
   status: string
   failure_streak: Generated<number>
   retry_after: number | null
@@ -85,6 +89,9 @@ export interface ChallengesTable {
   outcome_reported: number
   context: string | null
   delivery_id: Generated<string | null>
+  extra_layer: Generated<string | null>
+  match_code: Generated<string | null>
+  device: Generated<string | null>
 }
 
 /** The outbox: one row per message, its payload sealed and wiped once final. */

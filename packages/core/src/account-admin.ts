@@ -2,7 +2,8 @@ import { isAllowedReturnUrl } from './account-settings.js'
 import { normalizeEmail, normalizePhone } from './contact-points.js'
 import type { EngineContext } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
-import { requireName, requireWellFormed } from './login-input.js'
+import { requireContext, requireName, requireWellFormed } from './login-input.js'
+import { requireMemorizedPin } from './memorized-pin.js'
 import { type MessageSettings, requireLocale, resolveMessageSettings } from './messages.js'
 import {
   type Assignment,
@@ -15,6 +16,7 @@ import {
   type UserStatus,
 } from './model.js'
 import { type PoliciesInput, resolvePolicies } from './policies.js'
+import { EMPTY_RULES, type Rule, requireSensitivity, type Sensitivity, validateRules } from './policy.js'
 import { newId } from './secrets.js'
 import type { AuditDraft, SystemRow, UserRow } from './storage.js'
 
@@ -25,6 +27,10 @@ export interface SystemInput {
   readonly returnUrl?: string | null
   /** What this system's messages say and who they come from, over the account's; null for the account's. */
   readonly messages?: MessageSettings | null
+  /** `low`, `medium` (default) or `high`. */
+  readonly sensitivity?: Sensitivity
+  /** The adaptive rules, in order; replaces the current ones and bumps their version. */
+  readonly rules?: readonly Rule[]
 }
 
 export interface UserInput {
@@ -34,6 +40,8 @@ export interface UserInput {
   readonly phone?: string | null
   /** The language of the user's messages: `en`, `de`, or any tag with templates of its own. */
   readonly locale?: string | null
+  /** Flat attributes rules can test (at most 32: strings, numbers, booleans). */
+  readonly attributes?: Readonly<Record<string, string | number | boolean>>
   readonly status?: UserStatus
 }
 
@@ -72,7 +80,25 @@ export interface UsersAdmin {
   unlock(authid: string): Promise<{ wasLocked: boolean }>
   /** Deletes the user, their contact points, assignments and challenges; the audit keeps its events. */
   remove(authid: string): Promise<void>
+  /**
+   * Sets the user's memorized PIN (S10 refuses weak ones), or clears it with null. The PIN is only
+   * ever an extra layer. Audited.
+   */
+  setPin(authid: string, pin: string | null): Promise<void>
+  /**
+   * The user sets their own memorized PIN within 5 minutes of an authenticated login, whose challenge
+   * id is the proof. A user who already has a PIN may change it only after a login that asked for it.
+   */
+  setPinAfterLogin(input: {
+    readonly system: string
+    readonly authid: string
+    readonly challengeId: string
+    readonly pin: string
+  }): Promise<void>
 }
+
+/** How long after an authenticated login its challenge id lets the user set a PIN. */
+export const PIN_SETUP_WINDOW_MS = 5 * 60_000
 
 const toSystem = (row: SystemRow): System => ({
   id: row.id,
@@ -80,6 +106,11 @@ const toSystem = (row: SystemRow): System => ({
   policies: row.policies,
   returnUrl: row.returnUrl,
   messages: row.messages,
+  sensitivity: row.sensitivity,
+  rules: row.rules.rules,
+  rulesVersion: row.rules.version,
+  rulesUpdatedAt: row.rules.updatedAt === null ? null : new Date(row.rules.updatedAt),
+  rulesUpdatedBy: row.rules.updatedBy,
   createdAt: new Date(row.createdAt),
   updatedAt: new Date(row.updatedAt),
 })
@@ -91,6 +122,8 @@ const toUser = (row: UserRow): User => ({
   email: row.email,
   phone: row.phone,
   locale: row.locale,
+  attributes: row.attributes,
+  hasMemorizedPin: row.memorizedPinHash !== null,
   status: row.status,
   createdAt: new Date(row.createdAt),
   updatedAt: new Date(row.updatedAt),
@@ -161,6 +194,9 @@ function contactFields(input: UserChanges, current: UserRow | null) {
         : has('locale')
           ? null
           : (current?.locale ?? null),
+    attributes: has('attributes')
+      ? (requireContext(input.attributes ?? {}, 'attributes') ?? {})
+      : (current?.attributes ?? {}),
     status: has('status')
       ? requireStatus(input.status, current?.status ?? null)
       : (current?.status ?? 'active'),
@@ -207,13 +243,24 @@ export function systemsAdmin(
         policies: resolvePolicies(input.policies),
         returnUrl: await returnUrlOf(input.returnUrl),
         messages: resolveMessageSettings(input.messages, 'messages') ?? null,
+        sensitivity: input.sensitivity === undefined ? 'medium' : requireSensitivity(input.sensitivity),
+        rules:
+          input.rules === undefined
+            ? EMPTY_RULES
+            : { version: 1, updatedAt: now, updatedBy: actor, rules: validateRules(input.rules, ctx.predicateNames) },
         createdAt: now,
         updatedAt: now,
       }
       await storage.insertSystem(row, [
         adminAudit(accountId, actor, now, 'system.created', {
           system: row.name,
-          details: { policies: row.policies, returnUrl: row.returnUrl, messages: row.messages },
+          details: {
+            policies: row.policies,
+            returnUrl: row.returnUrl,
+            messages: row.messages,
+            sensitivity: row.sensitivity,
+            rulesVersion: row.rules.version,
+          },
         }),
       ])
       return toSystem(row)
@@ -231,12 +278,30 @@ export function systemsAdmin(
         messages: Object.hasOwn(changes, 'messages')
           ? (resolveMessageSettings(changes.messages, 'messages') ?? null)
           : current.messages,
+        sensitivity:
+          changes.sensitivity === undefined ? current.sensitivity : requireSensitivity(changes.sensitivity),
+        rules:
+          changes.rules === undefined
+            ? current.rules
+            : {
+                version: current.rules.version + 1,
+                updatedAt: now,
+                updatedBy: actor,
+                rules: validateRules(changes.rules, ctx.predicateNames),
+              },
         updatedAt: now,
       }
       await storage.updateSystem(row, [
         adminAudit(accountId, actor, now, 'system.updated', {
           system: row.name,
-          details: { policies: row.policies, returnUrl: row.returnUrl, messages: row.messages },
+          details: {
+            policies: row.policies,
+            returnUrl: row.returnUrl,
+            messages: row.messages,
+            sensitivity: row.sensitivity,
+            // A rules change is recorded whole, with its version: the trail says who changed what when.
+            ...(changes.rules !== undefined ? { rulesVersion: row.rules.version, rules: row.rules.rules } : {}),
+          },
         }),
       ])
       return toSystem(row)
@@ -282,6 +347,7 @@ export function usersAdmin(
         accountId,
         authid: requireName(input.authid, 'authid'),
         ...contactFields(input, null),
+        memorizedPinHash: null,
         failureStreak: 0,
         retryAfter: null,
         createdAt: now,
@@ -395,6 +461,50 @@ export function usersAdmin(
         ]))
       )
         throw new NotFoundError('user', authid)
+    },
+    async setPin(authid, pin) {
+      const user = await load(authid)
+      const hash = pin === null ? null : await ctx.hasher.hash(requireMemorizedPin(pin))
+      const now = clock.now()
+      await storage.setMemorizedPin(user.id, hash, now, [
+        adminAudit(accountId, actor, now, pin === null ? 'user.pin.cleared' : 'user.pin.set', {
+          authid: user.authid,
+        }),
+      ])
+    },
+    async setPinAfterLogin(input) {
+      requireObject(input, 'input')
+      const user = await load(input.authid)
+      const system = requireName(input.system, 'system')
+      const pin = requireMemorizedPin(input.pin)
+      const challenge =
+        typeof input.challengeId === 'string' && input.challengeId.length <= 64
+          ? await storage.getChallenge(input.challengeId)
+          : null
+      const now = clock.now()
+      const proves =
+        challenge !== null &&
+        challenge.accountId === accountId &&
+        challenge.userId === user.id &&
+        challenge.systemName === system &&
+        challenge.status === 'authenticated' &&
+        challenge.completedAt !== null &&
+        now - challenge.completedAt <= PIN_SETUP_WINDOW_MS &&
+        // Whoever holds only the inbox must not replace a PIN the user already has.
+        (user.memorizedPinHash === null || challenge.extraLayer === 'memorized_pin')
+      if (!proves)
+        throw new ValidationError(
+          'challengeId',
+          'must name this user’s login on this system, authenticated in the last 5 minutes (with the current PIN, to change it)',
+        )
+      await storage.setMemorizedPin(user.id, await ctx.hasher.hash(pin), now, [
+        adminAudit(accountId, 'user', now, 'user.pin.set', {
+          authid: user.authid,
+          system,
+          challengeId: challenge.id,
+          details: { via: 'login' },
+        }),
+      ])
     },
   }
 }

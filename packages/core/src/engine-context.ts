@@ -3,6 +3,7 @@ import type { Clock } from './clock.js'
 import type { EngineEvents } from './events.js'
 import type { Notifier } from './notifier.js'
 import type { OutboxSettings, PayloadCipher } from './outbox.js'
+import type { Predicate } from './policy.js'
 import type { PinHasher } from './pin-hasher.js'
 import type { Storage } from './storage.js'
 
@@ -26,6 +27,9 @@ export interface EngineContext {
   /** How the outbox retries, and how it seals message payloads at rest. */
   readonly outbox: OutboxSettings
   readonly payloads: PayloadCipher
+  /** Custom rule conditions registered in code, by name. */
+  readonly predicates: Readonly<Record<string, Predicate>>
+  readonly predicateNames: ReadonlySet<string>
 }
 
 /** Emits after the state change is committed; a throwing listener is logged, never undoes the change. */

@@ -20,11 +20,20 @@ import { type EngineContext, emit, type Logger } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
 import type { EngineEvents } from './events.js'
 import { type ConfirmResult, confirmLink, inspectLink, type LinkView } from './links.js'
-import { type CheckInput, checkLogin, type StartInput, type StartOptions, startLogin } from './login.js'
+import {
+  type CheckInput,
+  checkLogin,
+  type SimulateResult,
+  type StartInput,
+  type StartOptions,
+  simulateLogin,
+  startLogin,
+} from './login.js'
 import type { Account, CheckResult, StartResult } from './model.js'
 import type { Notifier } from './notifier.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox.js'
 import { argon2PinHasher, type PinHasher } from './pin-hasher.js'
+import type { Predicate } from './policy.js'
 import { newId } from './secrets.js'
 import type { AuditEvent, AuditQuery, Storage } from './storage.js'
 
@@ -40,6 +49,8 @@ export interface EngineOptions {
   readonly logger?: Logger
   /** How the outbox retries (defaults in `DEFAULT_OUTBOX`). */
   readonly outbox?: Partial<OutboxSettings>
+  /** Custom conditions for rules (`when: { custom: ['name'] }`), by name. */
+  readonly policy?: { readonly predicates?: Readonly<Record<string, Predicate>> }
 }
 
 /** Filters of `audit.list`; times are Dates, `after` is the `next` cursor of the previous page. */
@@ -69,6 +80,8 @@ export interface AccountHandle {
   start(input: StartInput, options?: StartOptions): Promise<StartResult>
   /** Polls a login, or submits its PIN. Answers `authenticated` once per challenge. */
   check(input: CheckInput): Promise<CheckResult>
+  /** The decision a `start` would take for this request, with its explanation. Changes nothing. */
+  simulate(input: StartInput): Promise<SimulateResult>
   readonly audit: {
     /** Events in order, filtered; `next` is the cursor for the following page, or null at the end. */
     list(filters?: AuditFilters): Promise<{ events: AuditEvent[]; next: number | null }>
@@ -101,7 +114,8 @@ export interface Engine {
   /** What a link's confirm page needs (`inspect`, changes nothing) and its one-time consumption (`confirm`). */
   readonly links: {
     inspect(token: string): Promise<LinkView>
-    confirm(token: string): Promise<ConfirmResult>
+    /** With number matching (S12), `matchCode` is the code the host showed; otherwise it is ignored. */
+    confirm(token: string, options?: { readonly matchCode?: string }): Promise<ConfirmResult>
   }
   /**
    * Periodic work: expires live challenges whose time has passed, forgets ended send-limit windows, and
@@ -150,6 +164,8 @@ export function createEngine(options: EngineOptions): Engine {
     keyedDigest: keyedDigest(options.secret),
     outbox: resolveOutbox(options.outbox),
     payloads: payloadCipher(options.secret),
+    predicates: { ...options.policy?.predicates },
+    predicateNames: new Set(Object.keys(options.policy?.predicates ?? {})),
   }
   const { storage, clock } = ctx
   const secret = options.secret
@@ -193,6 +209,7 @@ export function createEngine(options: EngineOptions): Engine {
       start: (input, startOptions = {}) =>
         startLogin(ctx, id, input, startOptions, startOptions.apiKeyId ?? handleOptions.actor ?? 'api'),
       check: (input) => checkLogin(ctx, id, input, handleOptions.actor ?? 'api'),
+      simulate: (input) => simulateLogin(ctx, id, input),
       audit: {
         async list(filters = {}) {
           const limit = filters.limit ?? 100
@@ -260,7 +277,7 @@ export function createEngine(options: EngineOptions): Engine {
     account,
     links: {
       inspect: (token) => inspectLink(ctx, token),
-      confirm: (token) => confirmLink(ctx, token),
+      confirm: (token, confirmOptions) => confirmLink(ctx, token, confirmOptions),
     },
     async runDue() {
       let expired = 0

@@ -14,6 +14,8 @@ export interface LinkView {
   /** Where the attempt came from, as the host passed it in the start context. */
   readonly ip?: string
   readonly userAgent?: string
+  /** The page must ask for the code the host showed where the login started (S12). */
+  readonly numberMatching?: boolean
 }
 
 export type ConfirmResult =
@@ -25,6 +27,8 @@ export type ConfirmResult =
       readonly returnUrl: string | null
     }
   | { readonly result: Exclude<LinkView['status'], 'pending'> }
+  /** Number matching: the code was missing or wrong; `final` when that burned the link. */
+  | { readonly result: 'wrong_code'; readonly final: boolean }
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{32}$/
 
@@ -50,6 +54,7 @@ function viewOf(row: ChallengeRow | null, now: number): LinkView {
     expiresAt: new Date(row.expiresAt),
     ...(typeof ip === 'string' ? { ip } : {}),
     ...(typeof userAgent === 'string' ? { userAgent } : {}),
+    ...(row.matchCode !== null ? { numberMatching: true } : {}),
   }
 }
 
@@ -60,8 +65,13 @@ export async function inspectLink(ctx: EngineContext, token: string): Promise<Li
 }
 
 /** Consumes a link once: one conditional write moves its challenge from `pending` to `confirmed`. */
-export async function confirmLink(ctx: EngineContext, token: string): Promise<ConfirmResult> {
+export async function confirmLink(
+  ctx: EngineContext,
+  token: string,
+  options: { readonly matchCode?: string } = {},
+): Promise<ConfirmResult> {
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return { result: 'unknown' }
+  const matchCode = typeof options.matchCode === 'string' ? options.matchCode.trim().slice(0, 8) : null
   const hash = sha256Hex(token)
   const now = ctx.clock.now()
   const confirmed = await ctx.storage.confirmLink(hash, now, (row) => ({
@@ -77,7 +87,7 @@ export async function confirmLink(ctx: EngineContext, token: string): Promise<Co
     ip: null,
     userAgent: null,
     details: null,
-  }))
+  }), matchCode)
   if (confirmed) {
     emit(ctx, 'challenge.confirmed', {
       accountId: confirmed.accountId,
@@ -97,7 +107,40 @@ export async function confirmLink(ctx: EngineContext, token: string): Promise<Co
         : null
     return { result: 'confirmed', accountId: confirmed.accountId, system: confirmed.systemName, returnUrl }
   }
-  const view = viewOf(await ctx.storage.getChallengeByLinkHash(hash), now)
+  const row = await ctx.storage.getChallengeByLinkHash(hash)
+  const view = viewOf(row, now)
+  if (row && view.status === 'pending' && row.matchCode !== null) return wrongCode(ctx, row, now)
   // A row still `pending` here means it expired between our write and this read.
   return { result: view.status === 'pending' ? 'expired' : view.status }
+}
+
+/**
+ * A missing or wrong match code spends one of the challenge's attempts, taken before anything else
+ * like a PIN guess; the last one burns the link, so the code (1 in 1000) cannot be walked.
+ */
+async function wrongCode(ctx: EngineContext, row: ChallengeRow, now: number): Promise<ConfirmResult> {
+  const audit = (outcome: string, reason: 'wrong_code' | 'attempts_exhausted') => ({
+    accountId: row.accountId,
+    at: now,
+    type: 'link.confirmed',
+    actor: 'user',
+    system: row.systemName,
+    authid: row.authid,
+    challengeId: row.id,
+    outcome,
+    reason,
+    ip: null,
+    userAgent: null,
+    details: null,
+  })
+  const used = await ctx.storage.reserveAttempt(row.id, now)
+  if (used !== null && used < row.maxAttempts) {
+    await ctx.storage.appendAudit([audit('security error', 'wrong_code')])
+    return { result: 'wrong_code', final: false }
+  }
+  await ctx.storage.transitionChallenge(
+    { id: row.id, from: ['pending'], to: 'failed', at: now, reported: false },
+    [audit('security error', 'attempts_exhausted')],
+  )
+  return { result: 'wrong_code', final: true }
 }

@@ -26,28 +26,28 @@ export function requireName(value: unknown, field: string): string {
 }
 
 /** The request context of `start`: a flat map of at most 32 keys to strings, numbers or booleans. */
-export function requireContext(value: unknown): RequestContext | null {
+export function requireContext(value: unknown, field = 'context'): RequestContext | null {
   if (value === undefined || value === null) return null
   if (typeof value !== 'object' || Array.isArray(value))
-    throw new ValidationError('context', 'must be an object')
+    throw new ValidationError(field, 'must be an object')
   const entries = Object.entries(value)
   if (entries.length > MAX_CONTEXT_KEYS)
-    throw new ValidationError('context', `must have at most ${MAX_CONTEXT_KEYS} keys`)
+    throw new ValidationError(field, `must have at most ${MAX_CONTEXT_KEYS} keys`)
   const context: Record<string, string | number | boolean> = Object.create(null)
   for (const [key, item] of entries) {
     if (key.length === 0 || key.length > 64)
-      throw new ValidationError('context', 'keys must be 1 to 64 characters')
+      throw new ValidationError(field, 'keys must be 1 to 64 characters')
     if (key === '__proto__' || key === 'constructor' || key === 'prototype')
-      throw new ValidationError(`context.${key}`, 'is not an allowed key')
+      throw new ValidationError(`${field}.${key}`, 'is not an allowed key')
     requireWellFormed(key, 'context')
     if (typeof item === 'string') {
       if (item.length > MAX_CONTEXT_VALUE)
-        throw new ValidationError(`context.${key}`, `must be at most ${MAX_CONTEXT_VALUE} characters`)
-      requireWellFormed(item, `context.${key}`)
+        throw new ValidationError(`${field}.${key}`, `must be at most ${MAX_CONTEXT_VALUE} characters`)
+      requireWellFormed(item, `${field}.${key}`)
     } else if (typeof item === 'number') {
-      if (!Number.isFinite(item)) throw new ValidationError(`context.${key}`, 'must be a finite number')
+      if (!Number.isFinite(item)) throw new ValidationError(`${field}.${key}`, 'must be a finite number')
     } else if (typeof item !== 'boolean') {
-      throw new ValidationError(`context.${key}`, 'must be a string, a number or a boolean')
+      throw new ValidationError(`${field}.${key}`, 'must be a string, a number or a boolean')
     }
     context[key] = item
   }

@@ -173,6 +173,7 @@ describe('check', () => {
       challengeId: started.challengeId,
       method: 'passwordless',
       delivery: 'sent',
+      next: 'passwordless',
     })
     expect(await f.engine.links.confirm(message.token as string)).toMatchObject({
       result: 'confirmed',

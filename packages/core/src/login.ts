@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import type { AccountSettings } from './account-settings.js'
 import { delayAfter } from './account-settings.js'
 import { maskDestination } from './contact-points.js'
@@ -6,7 +7,8 @@ import { NotFoundError, StorageError, ValidationError } from './errors.js'
 import type { ChallengeEvent } from './events.js'
 import { contextString, requireContext, requireName } from './login-input.js'
 import { composeFor } from './messages.js'
-import type { Channel, CheckResult, SecurityReason, StartResult } from './model.js'
+import type { Channel, CheckResult, Layer, RequestContext, SecurityReason, StartResult } from './model.js'
+import { type Decision, decide, needsHistory } from './policy.js'
 import { deliveryAudit, dispatch, newDelivery } from './outbox.js'
 import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from './storage.js'
@@ -200,9 +202,35 @@ export async function startLogin(
     return throttle(user.retryAfter, 'failures')
   }
   const policy = system.policies[assignment.method]
-  const channel = policy.enabled ? pickChannel(assignment.channel, policy.channels, user) : null
+  if (!policy.enabled) return refuse('method_not_enabled')
+  // The adaptive rules (issue 7); a system without rules skips them, and their cost, entirely.
+  const decision =
+    system.rules.rules.length === 0 ? null : await decideFor(ctx, subject as DecidableSubject, context, now)
+  if (decision?.denied) {
+    const denied = audit(now, {
+      outcome: 'security error',
+      reason: 'policy_denied',
+      details: { decision: decisionDetails(decision), ...(uniformResponses ? { answered: 'success' } : {}) },
+    })
+    if (uniformResponses) await hashAnyway()
+    await ctx.storage.appendAudit([denied])
+    return uniformResponses ? UNIFORM_SUCCESS : { result: 'security error', reason: 'policy_denied' }
+  }
+  const ruled = decision?.channel ?? null
+  const channel =
+    ruled && policy.channels.includes(ruled) && pickChannel(ruled, [ruled], user)
+      ? ruled
+      : pickChannel(assignment.channel, policy.channels, user)
   if (!channel) return refuse('method_not_enabled')
   const destination = (channel === 'email' ? user.email : user.phone) as string
+  const extraLayer = decision?.layers.includes('memorized_pin') ? 'memorized_pin' : null
+  // In uniform mode the answer is a bare `success`, so no code could reach the user: matching is off.
+  const matchCode =
+    decision?.numberMatching && !uniformResponses ? String(randomInt(1000)).padStart(3, '0') : null
+  const lifetimeSeconds = decision?.lifetimeSeconds ?? policy.lifetimeSeconds
+  // Attempts bound one-time PIN guesses, memorized-PIN guesses and wrong match codes alike.
+  const attempts = decision?.attempts ?? system.policies.pin.attempts
+  const deviceId = context?.deviceId
 
   const isPin = assignment.method === 'pin'
   const token = isPin ? null : newLinkToken()
@@ -223,14 +251,17 @@ export async function startLogin(
     pinHash,
     pinLength: pin ? pin.length : null,
     attempts: 0,
-    maxAttempts: isPin ? system.policies.pin.attempts : 0,
+    maxAttempts: isPin || extraLayer || matchCode ? attempts : 0,
     createdAt: now,
-    expiresAt: now + policy.lifetimeSeconds * 1000,
+    expiresAt: now + lifetimeSeconds * 1000,
     completedAt: null,
     outcomeReported: false,
     context,
     deliveryId: null,
     delivery: 'queued',
+    extraLayer,
+    matchCode,
+    device: typeof deviceId === 'string' ? ctx.keyedDigest(`device:${deviceId}`).slice(0, 32) : null,
   }
   const started = audit(now, {
     challengeId: row.id,
@@ -240,6 +271,7 @@ export async function startLogin(
       channel,
       destination: maskDestination(destination),
       expiresAt: row.expiresAt,
+      ...(decision ? { decision: decisionDetails(decision) } : {}),
     },
   })
   const secret = token ? ctx.linkUrl(token) : (pin as string)
@@ -248,7 +280,7 @@ export async function startLogin(
     channel,
     to: destination,
     challengeId: row.id,
-    lifetimeMinutes: Math.max(1, Math.round(policy.lifetimeSeconds / 60)),
+    lifetimeMinutes: Math.max(1, Math.round(lifetimeSeconds / 60)),
     secret,
   })
   // The message goes into the outbox in the issuing transaction, claimed by this process, which sends it next.
@@ -289,6 +321,86 @@ export async function startLogin(
     method: row.method,
     channel,
     delivery,
+    layers: extraLayer ? [row.method, extraLayer] : [row.method],
+    ...(matchCode ? { matchCode } : {}),
+  }
+}
+
+/** What `simulate` answers: the decision, or why no start could be issued at all. */
+export type SimulateResult =
+  | { readonly result: 'decision'; readonly decision: Decision }
+  | { readonly result: 'security error'; readonly reason: SecurityReason }
+
+/** The decision a start would take, read-only: no challenge, no message, no audit event. */
+export async function simulateLogin(ctx: EngineContext, accountId: string, input: StartInput): Promise<SimulateResult> {
+  const systemName = requireName(input?.system, 'system')
+  const authid = requireName(input.authid, 'authid')
+  const context = requireContext(input.context)
+  const subject = await resolve(ctx, accountId, systemName, authid)
+  const refusal = refuseSubject(subject)
+  if (refusal) return { result: 'security error', reason: refusal.reason }
+  const decidable = subject as DecidableSubject
+  if (!decidable.system.policies[decidable.assignment.method].enabled)
+    return { result: 'security error', reason: 'method_not_enabled' }
+  return { result: 'decision', decision: await decideFor(ctx, decidable, context, ctx.clock.now()) }
+}
+
+type DecidableSubject = Required<{ [K in keyof LoginSubject]: NonNullable<LoginSubject[K]> }>
+
+/**
+ * The policy decision for a start on this subject: reads the user's history only when a rule needs
+ * it. Shared by `start` and `simulate`.
+ */
+export async function decideFor(
+  ctx: EngineContext,
+  subject: DecidableSubject,
+  context: RequestContext | null,
+  now: number,
+): Promise<Decision> {
+  const { system, user, assignment } = subject
+  const rules = system.rules.rules
+  const deviceId = context?.deviceId
+  const device = typeof deviceId === 'string' ? ctx.keyedDigest(`device:${deviceId}`).slice(0, 32) : null
+  const history = needsHistory(rules)
+    ? await ctx.storage.userHistory(user.id, device)
+    : { lastSuccessAt: null, knownDevice: false }
+  const policy = system.policies[assignment.method]
+  return decide(
+    rules,
+    {
+      method: assignment.method,
+      lifetimeSeconds: policy.lifetimeSeconds,
+      attempts: system.policies.pin.attempts,
+    },
+    {
+      system: { name: system.name, sensitivity: system.sensitivity },
+      user: {
+        authid: user.authid,
+        attributes: user.attributes,
+        failureStreak: user.failureStreak,
+        lastSuccessAt: history.lastSuccessAt,
+        hasMemorizedPin: user.memorizedPinHash !== null,
+      },
+      context: context ?? {},
+      knownDevice: device === null ? null : history.knownDevice,
+      now,
+    },
+    ctx.predicates,
+  )
+}
+
+/** The decision as the audit keeps it: what was required and which rules matched why. */
+export function decisionDetails(decision: Decision): Record<string, unknown> {
+  return {
+    denied: decision.denied,
+    ...(decision.reason ? { reason: decision.reason } : {}),
+    layers: decision.layers,
+    sensitivity: decision.sensitivity,
+    lifetimeSeconds: decision.lifetimeSeconds,
+    attempts: decision.attempts,
+    numberMatching: decision.numberMatching,
+    ...(decision.channel ? { channel: decision.channel } : {}),
+    matched: decision.matched,
   }
 }
 
@@ -390,6 +502,18 @@ export async function checkLogin(
         )
       )
         return { result: 'expired' }
+    } else if (row.status === 'confirmed' && row.extraLayer === 'memorized_pin') {
+      // The delivered layer is done; the PIN the user knows is next.
+      if (pin === null) return pendingAnswer(row, 'memorized_pin')
+      const memorized = subject.user?.memorizedPinHash ?? null
+      if (memorized === null) return refuse(row, 'policy_denied')
+      const typed = typeof pin === 'number' ? String(pin) : pin
+      const verdict = await verifyPin(ctx, row, typed, draft, countFailure, resetFailuresOf, {
+        hash: memorized,
+        length: null,
+        from: 'confirmed',
+      })
+      if (verdict) return verdict
     } else if (row.status === 'confirmed') {
       const done = draft(now, row, 'authenticated', null)
       if (
@@ -403,11 +527,14 @@ export async function checkLogin(
         return { result: 'authenticated', challengeId: row.id }
       }
     } else if (row.status === 'pending') {
-      if (pin === null)
-        return { result: 'pending', challengeId: row.id, method: row.method, delivery: row.delivery }
+      if (pin === null) return pendingAnswer(row, row.method)
       if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
       const typed = typeof pin === 'number' ? String(pin).padStart(row.pinLength ?? 0, '0') : pin
-      const verdict = await verifyPin(ctx, row, typed, draft, countFailure, resetFailuresOf)
+      const verdict = await verifyPin(ctx, row, typed, draft, countFailure, resetFailuresOf, {
+        hash: row.pinHash,
+        length: row.pinLength,
+        from: 'pending',
+      })
       if (verdict) return verdict
     } else {
       return refuse(row, 'no_pending_challenge')
@@ -417,6 +544,22 @@ export async function checkLogin(
   }
   if (row) throw new StorageError('the challenge kept changing under check; giving up')
   return refuse(null, 'no_pending_challenge')
+}
+
+const pendingAnswer = (row: ChallengeRow, next: Layer): CheckResult => ({
+  result: 'pending',
+  challengeId: row.id,
+  method: row.method,
+  delivery: row.delivery,
+  next,
+})
+
+/** The layer a PIN is checked against: the one-time PIN (pending) or the memorized one (confirmed). */
+interface PinLayer {
+  readonly hash: string | null
+  /** The exact length a one-time PIN has; null for a memorized PIN. */
+  readonly length: number | null
+  readonly from: 'pending' | 'confirmed'
 }
 
 /**
@@ -431,12 +574,13 @@ async function verifyPin(
   draft: (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null) => AuditDraft,
   countFailure: (row: ChallengeRow, audit: AuditDraft[]) => Promise<void>,
   resetFailuresOf: string | undefined,
+  layer: PinLayer,
 ): Promise<CheckResult | null> {
   const reserved = await ctx.storage.reserveAttempt(row.id, ctx.clock.now())
   if (reserved === null) {
     const current = await ctx.storage.getChallenge(row.id)
     if (
-      current?.status === 'pending' &&
+      current?.status === layer.from &&
       current.attempts >= current.maxAttempts &&
       ctx.clock.now() < current.expiresAt
     )
@@ -444,14 +588,28 @@ async function verifyPin(
     return null
   }
   const correct =
-    row.pinHash !== null && pin.length === row.pinLength && (await ctx.hasher.verify(row.pinHash, pin))
+    layer.hash !== null &&
+    (layer.length === null ? /^\d{6,12}$/.test(pin) : pin.length === layer.length) &&
+    (await ctx.hasher.verify(layer.hash, pin))
   const now = ctx.clock.now()
   const counted = { ...row, attempts: reserved }
+  if (correct && layer.from === 'pending' && row.extraLayer !== null) {
+    // One layer done, another to go: `confirmed` now means "waiting for the memorized PIN".
+    const passed = { ...draft(now, counted, 'pending', null), details: { layer: 'pin', next: row.extraLayer } }
+    if (
+      !(await ctx.storage.transitionChallenge(
+        { id: row.id, from: ['pending'], to: 'confirmed', at: now, reported: false },
+        [passed],
+      ))
+    )
+      return null
+    return pendingAnswer({ ...row, status: 'confirmed' }, row.extraLayer)
+  }
   if (correct) {
     const done = draft(now, counted, 'authenticated', null)
     if (
       !(await ctx.storage.transitionChallenge(
-        { id: row.id, from: ['pending'], to: 'authenticated', at: now, reported: true },
+        { id: row.id, from: [layer.from], to: 'authenticated', at: now, reported: true },
         [done],
         resetFailuresOf,
       ))
@@ -468,7 +626,7 @@ async function verifyPin(
   const burned = draft(now, counted, 'security error', 'attempts_exhausted')
   // If a concurrent correct PIN won, this guess was still wrong and the last one: record it all the same.
   const moved = await ctx.storage.transitionChallenge(
-    { id: row.id, from: ['pending'], to: 'failed', at: now, reported: true },
+    { id: row.id, from: [layer.from], to: 'failed', at: now, reported: true },
     [burned],
   )
   await countFailure(row, moved ? [] : [burned])

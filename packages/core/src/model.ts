@@ -1,8 +1,15 @@
 import type { MessageSettings } from './messages.js'
+import type { Rule, Sensitivity } from './policy.js'
 import type { DeliveryState } from './storage.js'
 
-/** The ways a user can prove who they are. `memorized_pin` arrives with the policy issue. */
+/**
+ * The ways a user can prove who they are by a delivered secret. The third, `memorized_pin` (a PIN the
+ * user knows), is only ever an extra layer: see `Layer`.
+ */
 export type Method = 'passwordless' | 'pin'
+
+/** One step of a challenge: its method, or the user's memorized PIN after it. */
+export type Layer = Method | 'memorized_pin'
 export const METHODS: readonly Method[] = ['passwordless', 'pin']
 
 /** Where a link or one-time PIN is delivered. */
@@ -28,6 +35,7 @@ export type SecurityReason =
   | 'wrong_method'
   | 'no_pending_challenge'
   | 'policy_denied'
+  | 'wrong_code'
   | 'invalid_key'
   | 'forbidden_scope'
 
@@ -67,6 +75,12 @@ export interface System {
   readonly policies: SystemPolicies
   readonly returnUrl: string | null
   readonly messages: MessageSettings | null
+  readonly sensitivity: Sensitivity
+  /** The adaptive rules in order; `rulesVersion` counts their changes (0: never set). */
+  readonly rules: readonly Rule[]
+  readonly rulesVersion: number
+  readonly rulesUpdatedAt: Date | null
+  readonly rulesUpdatedBy: string | null
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -78,6 +92,9 @@ export interface User {
   readonly email: string | null
   readonly phone: string | null
   readonly locale: string | null
+  readonly attributes: Readonly<Record<string, string | number | boolean>>
+  /** Whether the user has a memorized PIN (never the PIN or its hash). */
+  readonly hasMemorizedPin: boolean
   readonly status: UserStatus
   readonly createdAt: Date
   readonly updatedAt: Date
@@ -104,6 +121,10 @@ export type StartResult =
        * retries, or falls back to another channel, `queued`), or `queued`.
        */
       readonly delivery: DeliveryState
+      /** The layers to pass, in order: the method, then `memorized_pin` when a rule requires it. */
+      readonly layers: readonly Layer[]
+      /** With number matching (S12): show this to the user; the confirm page asks for it. */
+      readonly matchCode?: string
     }
   /** With `uniformResponses`, every success and every masked refusal is exactly this (S20). */
   | { readonly result: 'success'; readonly challengeId?: undefined }
@@ -120,6 +141,8 @@ export type CheckResult =
       readonly method: Method
       /** Where the challenge's message stands, so a host can tell its user (`failed`: still retrying). */
       readonly delivery: DeliveryState | null
+      /** The layer the user must pass next: the link, the one-time PIN, or the memorized PIN. */
+      readonly next: Layer
     }
   | { readonly result: 'expired' }
   | { readonly result: 'security error'; readonly reason: SecurityReason }

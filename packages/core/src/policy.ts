@@ -502,7 +502,12 @@ export function decide(
   }
 }
 
-/** Whether any rule reads the user's device history, which costs a query. */
-export function needsDeviceHistory(rules: readonly Rule[]): boolean {
-  return rules.some((rule) => rule.when.newDevice !== undefined) 
+/** Whether any rule reads the user's history (devices, last success), which costs a query. */
+export function needsHistory(rules: readonly Rule[]): boolean {
+  return rules.some(
+    (rule) =>
+      rule.when.newDevice !== undefined ||
+      rule.when.daysSinceLastSuccessAtLeast !== undefined ||
+      rule.when.custom !== undefined,
+  )
 }

@@ -2,6 +2,7 @@ import type { AccountSettings } from './account-settings.js'
 import type { Scope } from './api-keys.js'
 import type { AuditSealer } from './audit-chain.js'
 import type { MessageSettings } from './messages.js'
+import type { RuleSet, Sensitivity } from './policy.js'
 import type {
   ChallengeStatus,
   Channel,
@@ -72,6 +73,10 @@ export interface SystemRow {
   readonly returnUrl: string | null
   /** What this system's messages say and who they come from, over the account's; null for the account's. */
   readonly messages: MessageSettings | null
+  /** How sensitive the system is; rules may require more for higher tiers. */
+  readonly sensitivity: Sensitivity
+  /** The adaptive rules, in order, with their version and who last changed them. */
+  readonly rules: RuleSet
   readonly createdAt: number
   readonly updatedAt: number
 }
@@ -85,6 +90,10 @@ export interface UserRow {
   readonly phone: string | null
   /** The language of the user's messages (`en`, `de`, `pt-BR`), or null for English. */
   readonly locale: string | null
+  /** Flat attributes rules can test (`department`, `role`, …). */
+  readonly attributes: Readonly<Record<string, string | number | boolean>>
+  /** argon2id hash of the PIN the user knows (S10), or null. */
+  readonly memorizedPinHash: string | null
   readonly status: UserStatus
   /** Consecutive failures across challenges (S17); a success resets it. */
   readonly failureStreak: number
@@ -128,6 +137,12 @@ export interface ChallengeRow {
   /** Whether `check` has already answered this challenge's final outcome (it answers it once). */
   readonly outcomeReported: boolean
   readonly context: RequestContext | null
+  /** A layer after the delivered one: `memorized_pin`, or null (ARCHITECTURE.md's steps). */
+  readonly extraLayer: 'memorized_pin' | null
+  /** The code the confirm page must receive (S12), or null when the policy did not ask for it. */
+  readonly matchCode: string | null
+  /** A keyed digest of `context.deviceId`, for "device never seen" rules, or null. */
+  readonly device: string | null
   /** The delivery `check` reports on: the first one, or the fallback that replaced it. */
   readonly deliveryId: string | null
   /**
@@ -361,18 +376,26 @@ export interface Storage {
 
   /**
    * One conditional write: `pending` → `confirmed` for the challenge with this link hash, only while
-   * it has not expired at `at`. Returns the confirmed row, or null when nothing moved.
+   * it has not expired at `at`, and only with its match code when it has one. Returns the confirmed
+   * row, or null when nothing moved.
    */
   confirmLink(
     linkHash: string,
     at: number,
     audit: (confirmed: ChallengeRow) => AuditDraft,
+    matchCode?: string | null,
   ): Promise<ChallengeRow | null>
+
+  /** What the rules need of a user's history: the last authenticated login, and whether `device` was in one. */
+  userHistory(userId: string, device: string | null): Promise<{ lastSuccessAt: number | null; knownDevice: boolean }>
+  /** Sets (or clears, with null) the user's memorized PIN hash. */
+  setMemorizedPin(userId: string, hash: string | null, at: number, audit: readonly AuditDraft[]): Promise<void>
 
   /**
    * One conditional write that takes one PIN attempt before the PIN is verified, so concurrent guesses
    * can never exceed `maxAttempts`. Returns the attempts now used, or null when the challenge is not
-   * pending, has expired at `at`, or has no attempts left.
+   * live (`pending`, or `confirmed` waiting for its memorized PIN), has expired at `at`, or has no
+   * attempts left.
    */
   reserveAttempt(id: string, at: number): Promise<number | null>
 

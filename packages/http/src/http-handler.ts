@@ -146,7 +146,18 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
       const bad = badFormPage()
       return new Response(bad.html, { status: bad.status, headers: LINK_PAGE_HEADERS })
     }
-    const outcome = outcomePage(await engine.links.confirm(token))
+    const code = typeof form.code === 'string' ? form.code : undefined
+    const result = await engine.links.confirm(token, code === undefined ? {} : { matchCode: code })
+    if (result.result === 'wrong_code') {
+      // Ask again while attempts remain; the last wrong code burns the link like a used one.
+      if (result.final) {
+        const dead = deadEndPage('used')
+        return new Response(dead.html, { status: dead.status, headers: LINK_PAGE_HEADERS })
+      }
+      const view = await engine.links.inspect(token)
+      return new Response(confirmPage(view, forms.make(token), true), { status: 400, headers: LINK_PAGE_HEADERS })
+    }
+    const outcome = outcomePage(result)
     return new Response(outcome.html, { status: outcome.status, headers: LINK_PAGE_HEADERS })
   })
 

@@ -81,7 +81,7 @@ export function deadEndPage(status: Exclude<LinkView['status'], 'pending'>): {
 }
 
 /** The confirm page: which system, when and from where the attempt started, and one button. */
-export function confirmPage(view: LinkView, formToken: string): string {
+export function confirmPage(view: LinkView, formToken: string, wrongCode = false): string {
   const when = view.startedAt
     ? `${view.startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC`
     : 'just now'
@@ -94,12 +94,20 @@ export function confirmPage(view: LinkView, formToken: string): string {
   return page(
     `Sign in to ${view.system ?? 'your account'}?`,
     `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k as string)}</dt><dd>${escapeHtml(v as string)}</dd>`).join('')}</dl>` +
-      `<form method="post"><input type="hidden" name="form" value="${escapeHtml(formToken)}"><button type="submit">Confirm sign-in</button></form>` +
+      (wrongCode ? '<p><strong>That code does not match. Check the code on your device and try again.</strong></p>' : '') +
+      `<form method="post"><input type="hidden" name="form" value="${escapeHtml(formToken)}">` +
+      // S12: the code the device where the login started shows; without it nothing is confirmed.
+      (view.numberMatching
+        ? '<p><label for="code">Enter the code shown on the device where you started signing in</label></p><p><input id="code" name="code" inputmode="numeric" autocomplete="off" pattern="[0-9]{3}" maxlength="3" required></p>'
+        : '') +
+      `<button type="submit">Confirm sign-in</button></form>` +
       `<p class="note">If you did not just try to sign in, close this page: nothing happens unless you confirm.</p>`,
   )
 }
 
-export function outcomePage(result: ConfirmResult): { status: number; html: string } {
+export function outcomePage(
+  result: Exclude<ConfirmResult, { result: 'wrong_code' }>,
+): { status: number; html: string } {
   if (result.result !== 'confirmed') return deadEndPage(result.result)
   // Only a URL the engine vetted (https, on an origin the account allows) becomes a link back.
   const back = result.returnUrl

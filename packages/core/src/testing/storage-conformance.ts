@@ -92,6 +92,13 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         policies: resolvePolicies({ passwordless: { enabled: true }, pin: { enabled: true } }),
         returnUrl: null,
         messages: null,
+        sensitivity: 'high',
+        rules: {
+          version: 1,
+          updatedAt: T0,
+          updatedBy: 'admin',
+          rules: [{ name: 'office', when: { ipIn: ['203.0.113.0/24'] }, then: { numberMatching: true } }],
+        },
         createdAt: T0,
         updatedAt: T0,
       }
@@ -104,6 +111,8 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         email: 'alice@example.com',
         phone: null,
         locale: null,
+        attributes: { department: 'finance', level: 3 },
+        memorizedPinHash: null,
         status: 'active',
         failureStreak: 0,
         retryAfter: null,
@@ -145,6 +154,9 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         context: { ip: '203.0.113.7', trusted: true, score: 3 },
         deliveryId: null,
         delivery: null,
+        extraLayer: null,
+        matchCode: null,
+        device: null,
         ...fields,
       }
     }
@@ -727,6 +739,50 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           Array.from({ length: 10 }, () => storage.issueChallenge(challenge(), [], [limit])),
         )
         expect(outcomes.filter((o) => o.issued)).toHaveLength(2)
+      })
+    })
+
+    describe('adaptive policy support', () => {
+      it('reads back a system’s sensitivity and rules and a user’s attributes', async () => {
+        expect(await storage.getSystem(accountId, 'payroll')).toEqual(system)
+        expect(await storage.getUser(accountId, 'alice')).toEqual(user)
+      })
+
+      it('confirms a link that has a match code only with that code', async () => {
+        const row = await issued({ matchCode: '042' })
+        const audit = () => draft(accountId, 'link.confirmed')
+        expect(await storage.confirmLink(row.linkHash as string, T0, audit, '041')).toBeNull()
+        expect(await storage.confirmLink(row.linkHash as string, T0, audit)).toBeNull()
+        expect(await storage.confirmLink(row.linkHash as string, T0, audit, '042')).toMatchObject({
+          status: 'confirmed',
+          matchCode: '042',
+        })
+      })
+
+      it('takes attempts on a confirmed challenge waiting for its memorized PIN', async () => {
+        const row = await issued({ extraLayer: 'memorized_pin', maxAttempts: 2 })
+        await storage.confirmLink(row.linkHash as string, T0, () => draft(accountId, 'x'))
+        expect(await storage.reserveAttempt(row.id, T0)).toBe(1)
+        expect(await storage.reserveAttempt(row.id, T0)).toBe(2)
+        expect(await storage.reserveAttempt(row.id, T0)).toBeNull()
+      })
+
+      it('answers the last authenticated login and whether a device was in one', async () => {
+        expect(await storage.userHistory(user.id, 'device-a')).toEqual({ lastSuccessAt: null, knownDevice: false })
+        const row = await issued({ device: 'device-a' })
+        const move = { id: row.id, from: ['pending'] as const, to: 'authenticated' as const, at: T0 + 5, reported: true }
+        await storage.transitionChallenge(move, [])
+        expect(await storage.userHistory(user.id, 'device-a')).toEqual({ lastSuccessAt: T0 + 5, knownDevice: true })
+        expect(await storage.userHistory(user.id, 'device-b')).toEqual({ lastSuccessAt: T0 + 5, knownDevice: false })
+        expect(await storage.userHistory(user.id, null)).toEqual({ lastSuccessAt: T0 + 5, knownDevice: false })
+      })
+
+      it('sets and clears a memorized PIN hash, audited', async () => {
+        await storage.setMemorizedPin(user.id, '$argon2id$hash', T0 + 1, [draft(accountId, 'user.pin.set')])
+        expect((await storage.getUser(accountId, 'alice'))?.memorizedPinHash).toBe('$argon2id$hash')
+        await storage.setMemorizedPin(user.id, null, T0 + 2, [])
+        expect((await storage.getUser(accountId, 'alice'))?.memorizedPinHash).toBeNull()
+        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.type)).toEqual(['user.pin.set'])
       })
     })
 
