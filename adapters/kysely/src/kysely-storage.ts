@@ -389,7 +389,9 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .selectFrom('fs_challenges')
         .select((eb) => [
           eb.fn.max('completed_at').as('last_success_at'),
-          eb.fn.max(sql<number>`CASE WHEN ${sql.ref('device')} = ${param('device')} THEN 1 ELSE 0 END`).as('known'),
+          eb.fn
+            .max(sql<number>`CASE WHEN ${sql.ref('device')} = ${param('device')} THEN 1 ELSE 0 END`)
+            .as('known'),
         ])
         .where('user_id', '=', param('user_id'))
         .where('status', '=', 'authenticated'),
@@ -1034,7 +1036,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     confirmLink: (linkHash, at, audit, matchCode = null) =>
       guard('confirmLink', () =>
         exec.transaction(async (tx) => {
-          const [row] = await updateReturning(tx, 'confirmLink', { link_hash: linkHash, at, match_code: matchCode })
+          const [row] = await updateReturning(tx, 'confirmLink', {
+            link_hash: linkHash,
+            at,
+            match_code: matchCode,
+          })
           if (!row) return null
           const confirmed = toChallenge(row)
           await appendAudit(tx, [audit(confirmed)])

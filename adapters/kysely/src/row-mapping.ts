@@ -211,7 +211,8 @@ export const toUser = (r: Raw): UserRow => ({
   email: r.email ?? null,
   phone: r.phone ?? null,
   locale: r.locale ?? null,
-  attributes: r.attributes === null || r.attributes === undefined ? NO_ATTRIBUTES : policiesOf(String(r.attributes)),
+  attributes:
+    r.attributes === null || r.attributes === undefined ? NO_ATTRIBUTES : policiesOf(String(r.attributes)),
   memorizedPinHash: r.memorized_pin_hash ?? null,
   status: r.status,
   failureStreak: num(r.failure_streak ?? 0),

@@ -247,7 +247,12 @@ export function systemsAdmin(
         rules:
           input.rules === undefined
             ? EMPTY_RULES
-            : { version: 1, updatedAt: now, updatedBy: actor, rules: validateRules(input.rules, ctx.predicateNames) },
+            : {
+                version: 1,
+                updatedAt: now,
+                updatedBy: actor,
+                rules: validateRules(input.rules, ctx.predicateNames),
+              },
         createdAt: now,
         updatedAt: now,
       }
@@ -300,7 +305,9 @@ export function systemsAdmin(
             messages: row.messages,
             sensitivity: row.sensitivity,
             // A rules change is recorded whole, with its version: the trail says who changed what when.
-            ...(changes.rules !== undefined ? { rulesVersion: row.rules.version, rules: row.rules.rules } : {}),
+            ...(changes.rules !== undefined
+              ? { rulesVersion: row.rules.version, rules: row.rules.rules }
+              : {}),
           },
         }),
       ])

@@ -3,8 +3,8 @@ import type { Clock } from './clock.js'
 import type { EngineEvents } from './events.js'
 import type { Notifier } from './notifier.js'
 import type { OutboxSettings, PayloadCipher } from './outbox.js'
-import type { Predicate } from './policy.js'
 import type { PinHasher } from './pin-hasher.js'
+import type { Predicate } from './policy.js'
 import type { Storage } from './storage.js'
 
 /** Where the engine reports what it cannot return: a failed delivery, a throwing event listener. */

@@ -74,20 +74,25 @@ export async function confirmLink(
   const matchCode = typeof options.matchCode === 'string' ? options.matchCode.trim().slice(0, 8) : null
   const hash = sha256Hex(token)
   const now = ctx.clock.now()
-  const confirmed = await ctx.storage.confirmLink(hash, now, (row) => ({
-    accountId: row.accountId,
-    at: now,
-    type: 'link.confirmed',
-    actor: 'user',
-    system: row.systemName,
-    authid: row.authid,
-    challengeId: row.id,
-    outcome: 'success',
-    reason: null,
-    ip: null,
-    userAgent: null,
-    details: null,
-  }), matchCode)
+  const confirmed = await ctx.storage.confirmLink(
+    hash,
+    now,
+    (row) => ({
+      accountId: row.accountId,
+      at: now,
+      type: 'link.confirmed',
+      actor: 'user',
+      system: row.systemName,
+      authid: row.authid,
+      challengeId: row.id,
+      outcome: 'success',
+      reason: null,
+      ip: null,
+      userAgent: null,
+      details: null,
+    }),
+    matchCode,
+  )
   if (confirmed) {
     emit(ctx, 'challenge.confirmed', {
       accountId: confirmed.accountId,

@@ -28,8 +28,7 @@ export function requireName(value: unknown, field: string): string {
 /** The request context of `start`: a flat map of at most 32 keys to strings, numbers or booleans. */
 export function requireContext(value: unknown, field = 'context'): RequestContext | null {
   if (value === undefined || value === null) return null
-  if (typeof value !== 'object' || Array.isArray(value))
-    throw new ValidationError(field, 'must be an object')
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(field, 'must be an object')
   const entries = Object.entries(value)
   if (entries.length > MAX_CONTEXT_KEYS)
     throw new ValidationError(field, `must have at most ${MAX_CONTEXT_KEYS} keys`)

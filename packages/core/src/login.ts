@@ -8,8 +8,8 @@ import type { ChallengeEvent } from './events.js'
 import { contextString, requireContext, requireName } from './login-input.js'
 import { composeFor } from './messages.js'
 import type { Channel, CheckResult, Layer, RequestContext, SecurityReason, StartResult } from './model.js'
-import { type Decision, decide, needsHistory } from './policy.js'
 import { deliveryAudit, dispatch, newDelivery } from './outbox.js'
+import { type Decision, decide, needsHistory } from './policy.js'
 import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from './storage.js'
 
@@ -332,7 +332,11 @@ export type SimulateResult =
   | { readonly result: 'security error'; readonly reason: SecurityReason }
 
 /** The decision a start would take, read-only: no challenge, no message, no audit event. */
-export async function simulateLogin(ctx: EngineContext, accountId: string, input: StartInput): Promise<SimulateResult> {
+export async function simulateLogin(
+  ctx: EngineContext,
+  accountId: string,
+  input: StartInput,
+): Promise<SimulateResult> {
   const systemName = requireName(input?.system, 'system')
   const authid = requireName(input.authid, 'authid')
   const context = requireContext(input.context)
@@ -595,7 +599,10 @@ async function verifyPin(
   const counted = { ...row, attempts: reserved }
   if (correct && layer.from === 'pending' && row.extraLayer !== null) {
     // One layer done, another to go: `confirmed` now means "waiting for the memorized PIN".
-    const passed = { ...draft(now, counted, 'pending', null), details: { layer: 'pin', next: row.extraLayer } }
+    const passed = {
+      ...draft(now, counted, 'pending', null),
+      details: { layer: 'pin', next: row.extraLayer },
+    }
     if (
       !(await ctx.storage.transitionChallenge(
         { id: row.id, from: ['pending'], to: 'confirmed', at: now, reported: false },

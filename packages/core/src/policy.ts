@@ -46,7 +46,9 @@ export interface RuleConditions {
   /** At least this many days since the user's last authenticated login (or never). */
   readonly daysSinceLastSuccessAtLeast?: number
   /** Each named user attribute equals the value, or one of the values. */
-  readonly userAttributes?: Readonly<Record<string, string | number | boolean | readonly (string | number | boolean)[]>>
+  readonly userAttributes?: Readonly<
+    Record<string, string | number | boolean | readonly (string | number | boolean)[]>
+  >
   /** Predicates registered in code (`createEngine({ policy: { predicates } })`), all true. */
   readonly custom?: readonly string[]
 }
@@ -68,8 +70,8 @@ export interface RuleEffect {
 
 export interface Rule {
   readonly name: string
-  readonly when: RuleConditions
-  readonly then: RuleEffect
+  readonly when?: RuleConditions
+  readonly effect: RuleEffect
 }
 
 /** A system's rules as stored: versioned, with who changed them and when. */
@@ -139,7 +141,9 @@ function labels(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > 100)
     fail(field, 'must list 1 to 100 labels')
   return value.map((item, i) =>
-    typeof item === 'string' && item.length > 0 && item.length <= 128 ? item : fail(`${field}[${i}]`, 'must be a label of 1 to 128 characters'),
+    typeof item === 'string' && item.length > 0 && item.length <= 128
+      ? item
+      : fail(`${field}[${i}]`, 'must be a label of 1 to 128 characters'),
   )
 }
 
@@ -151,7 +155,15 @@ function cidrs(value: unknown, field: string): string[] {
     const family = isIP(address ?? '')
     const max = family === 4 ? 32 : 128
     const prefix = bits === undefined ? max : Number(bits)
-    if (typeof item !== 'string' || family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits)))
+    if (
+      typeof item !== 'string' ||
+      family === 0 ||
+      extra !== undefined ||
+      !Number.isInteger(prefix) ||
+      prefix < 0 ||
+      prefix > max ||
+      (bits !== undefined && !/^\d+$/.test(bits))
+    )
       fail(`${field}[${i}]`, 'must be an IPv4 or IPv6 CIDR range such as 203.0.113.0/24')
     return item
   })
@@ -168,7 +180,10 @@ function timeWindow(value: unknown, field: string): TimeWindow {
     fail(`${field}.timeZone`, 'must be an IANA time zone such as Europe/Berlin')
   }
   const days = value.days === undefined ? undefined : value.days
-  if (days !== undefined && (!Array.isArray(days) || days.length === 0 || days.some((d) => !DAYS.includes(d))))
+  if (
+    days !== undefined &&
+    (!Array.isArray(days) || days.length === 0 || days.some((d) => !DAYS.includes(d)))
+  )
     fail(`${field}.days`, `must list days among ${DAYS.join(', ')}`)
   for (const key of ['from', 'to'] as const)
     if (value[key] !== undefined && (typeof value[key] !== 'string' || !HHMM.test(value[key] as string)))
@@ -201,7 +216,14 @@ const CONDITIONS = [
   'userAttributes',
   'custom',
 ] as const
-const EFFECTS = ['deny', 'requireMemorizedPin', 'channel', 'maxLifetimeSeconds', 'maxAttempts', 'numberMatching'] as const
+const EFFECTS = [
+  'deny',
+  'requireMemorizedPin',
+  'channel',
+  'maxLifetimeSeconds',
+  'maxAttempts',
+  'numberMatching',
+] as const
 
 function conditions(value: unknown, field: string, predicates: ReadonlySet<string> | null): RuleConditions {
   if (!isObject(value)) fail(field, 'must be an object of conditions')
@@ -225,7 +247,12 @@ function conditions(value: unknown, field: string, predicates: ReadonlySet<strin
   if (value.failuresAtLeast !== undefined)
     out.failuresAtLeast = whole(value.failuresAtLeast, `${field}.failuresAtLeast`, 1, 1000)
   if (value.daysSinceLastSuccessAtLeast !== undefined)
-    out.daysSinceLastSuccessAtLeast = whole(value.daysSinceLastSuccessAtLeast, `${field}.daysSinceLastSuccessAtLeast`, 0, 36_500)
+    out.daysSinceLastSuccessAtLeast = whole(
+      value.daysSinceLastSuccessAtLeast,
+      `${field}.daysSinceLastSuccessAtLeast`,
+      0,
+      36_500,
+    )
   if (value.userAttributes !== undefined) {
     if (!isObject(value.userAttributes) || Object.keys(value.userAttributes).length === 0)
       fail(`${field}.userAttributes`, 'must map attribute names to values')
@@ -238,14 +265,17 @@ function conditions(value: unknown, field: string, predicates: ReadonlySet<strin
   }
   if (value.custom !== undefined) {
     const names = labels(value.custom, `${field}.custom`)
-    if (predicates) for (const name of names) if (!predicates.has(name)) fail(`${field}.custom`, `names no registered predicate '${name}'`)
+    if (predicates)
+      for (const name of names)
+        if (!predicates.has(name)) fail(`${field}.custom`, `names no registered predicate '${name}'`)
     out.custom = names
   }
   return out as RuleConditions
 }
 
 function effect(value: unknown, field: string): RuleEffect {
-  if (!isObject(value) || Object.keys(value).length === 0) fail(field, 'must be an object with at least one effect')
+  if (!isObject(value) || Object.keys(value).length === 0)
+    fail(field, 'must be an object with at least one effect')
   onlyKeys(value, EFFECTS, field)
   const out: Record<string, unknown> = {}
   for (const key of ['deny', 'requireMemorizedPin', 'numberMatching'] as const)
@@ -254,12 +284,14 @@ function effect(value: unknown, field: string): RuleEffect {
       out[key] = true
     }
   if (value.channel !== undefined) {
-    if (!CHANNELS.includes(value.channel as Channel)) fail(`${field}.channel`, `must be one of ${CHANNELS.join(', ')}`)
+    if (!CHANNELS.includes(value.channel as Channel))
+      fail(`${field}.channel`, `must be one of ${CHANNELS.join(', ')}`)
     out.channel = value.channel
   }
   if (value.maxLifetimeSeconds !== undefined)
     out.maxLifetimeSeconds = whole(value.maxLifetimeSeconds, `${field}.maxLifetimeSeconds`, 30, 600)
-  if (value.maxAttempts !== undefined) out.maxAttempts = whole(value.maxAttempts, `${field}.maxAttempts`, 1, 5)
+  if (value.maxAttempts !== undefined)
+    out.maxAttempts = whole(value.maxAttempts, `${field}.maxAttempts`, 1, 5)
   return out as RuleEffect
 }
 
@@ -272,8 +304,8 @@ export function validateRules(value: unknown, predicates: ReadonlySet<string> | 
   const names = new Set<string>()
   return value.map((rule, i) => {
     const field = `rules[${i}]`
-    if (!isObject(rule)) fail(field, 'must be an object with name, when and then')
-    onlyKeys(rule, ['name', 'when', 'then'], field)
+    if (!isObject(rule)) fail(field, 'must be an object with name, when and effect')
+    onlyKeys(rule, ['name', 'when', 'effect'], field)
     if (typeof rule.name !== 'string' || rule.name.length === 0 || rule.name.length > 100)
       fail(`${field}.name`, 'must be 1 to 100 characters')
     if (names.has(rule.name)) fail(`${field}.name`, 'is used by an earlier rule')
@@ -281,7 +313,7 @@ export function validateRules(value: unknown, predicates: ReadonlySet<string> | 
     return {
       name: rule.name,
       when: conditions(rule.when ?? {}, `${field}.when`, predicates),
-      then: effect(rule.then, `${field}.then`),
+      effect: effect(rule.effect, `${field}.effect`),
     }
   })
 }
@@ -316,7 +348,11 @@ const compiled = new WeakMap<readonly Rule[], CompiledRule[]>()
 function compile(rules: readonly Rule[]): CompiledRule[] {
   let out = compiled.get(rules)
   if (!out) {
-    out = rules.map((rule) => ({ rule, ipIn: blockList(rule.when.ipIn), ipNotIn: blockList(rule.when.ipNotIn) }))
+    out = rules.map((rule) => ({
+      rule,
+      ipIn: blockList(rule.when?.ipIn),
+      ipNotIn: blockList(rule.when?.ipNotIn),
+    }))
     compiled.set(rules, out)
   }
   return out
@@ -327,7 +363,13 @@ const formatters = new Map<string, Intl.DateTimeFormat>()
 function localTime(now: number, timeZone: string): { day: Weekday; minute: number } {
   let format = formatters.get(timeZone)
   if (!format) {
-    format = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
     formatters.set(timeZone, format)
   }
   let day: Weekday = 'sun'
@@ -368,7 +410,7 @@ function matches(
   sensitivity: Sensitivity,
   predicates: Readonly<Record<string, Predicate>>,
 ): string[] | null {
-  const { when } = compiledRule.rule
+  const when = compiledRule.rule.when ?? {}
   const because: string[] = []
   const { context, user } = input
   if (compiledRule.ipIn || compiledRule.ipNotIn) {
@@ -429,7 +471,7 @@ function matches(
     for (const name of when.custom) {
       const predicate = predicates[name]
       // An unregistered predicate never matches: a rule cannot be satisfied by a typo.
-      if (!predicate || !predicate(input)) return null
+      if (!predicate?.(input)) return null
       because.push(`custom ${name}`)
     }
   }
@@ -473,17 +515,18 @@ export function decide(
   for (const compiledRule of compile(rules)) {
     const because = matches(compiledRule, input, sensitivity, predicates)
     if (!because) continue
-    const { name, then } = compiledRule.rule
+    const { name, effect: apply } = compiledRule.rule
     matched.push({ rule: name, because })
-    if (then.deny && !denied) {
+    if (apply.deny && !denied) {
       denied = true
       reason = `denied by rule '${name}'`
     }
-    if (then.requireMemorizedPin) memorized = true
-    if (then.channel && channel === null) channel = then.channel
-    if (then.maxLifetimeSeconds !== undefined) lifetimeSeconds = Math.min(lifetimeSeconds, then.maxLifetimeSeconds)
-    if (then.maxAttempts !== undefined) attempts = Math.min(attempts, then.maxAttempts)
-    if (then.numberMatching) numberMatching = true
+    if (apply.requireMemorizedPin) memorized = true
+    if (apply.channel && channel === null) channel = apply.channel
+    if (apply.maxLifetimeSeconds !== undefined)
+      lifetimeSeconds = Math.min(lifetimeSeconds, apply.maxLifetimeSeconds)
+    if (apply.maxAttempts !== undefined) attempts = Math.min(attempts, apply.maxAttempts)
+    if (apply.numberMatching) numberMatching = true
   }
   if (memorized && !input.user.hasMemorizedPin && !denied) {
     denied = true
@@ -506,8 +549,8 @@ export function decide(
 export function needsHistory(rules: readonly Rule[]): boolean {
   return rules.some(
     (rule) =>
-      rule.when.newDevice !== undefined ||
-      rule.when.daysSinceLastSuccessAtLeast !== undefined ||
-      rule.when.custom !== undefined,
+      rule.when?.newDevice !== undefined ||
+      rule.when?.daysSinceLastSuccessAtLeast !== undefined ||
+      rule.when?.custom !== undefined,
   )
 }

@@ -2,7 +2,6 @@ import type { AccountSettings } from './account-settings.js'
 import type { Scope } from './api-keys.js'
 import type { AuditSealer } from './audit-chain.js'
 import type { MessageSettings } from './messages.js'
-import type { RuleSet, Sensitivity } from './policy.js'
 import type {
   ChallengeStatus,
   Channel,
@@ -12,6 +11,7 @@ import type {
   SystemPolicies,
   UserStatus,
 } from './model.js'
+import type { RuleSet, Sensitivity } from './policy.js'
 
 // Rows as storage keeps them. Times are milliseconds since the Unix epoch.
 
@@ -387,9 +387,17 @@ export interface Storage {
   ): Promise<ChallengeRow | null>
 
   /** What the rules need of a user's history: the last authenticated login, and whether `device` was in one. */
-  userHistory(userId: string, device: string | null): Promise<{ lastSuccessAt: number | null; knownDevice: boolean }>
+  userHistory(
+    userId: string,
+    device: string | null,
+  ): Promise<{ lastSuccessAt: number | null; knownDevice: boolean }>
   /** Sets (or clears, with null) the user's memorized PIN hash. */
-  setMemorizedPin(userId: string, hash: string | null, at: number, audit: readonly AuditDraft[]): Promise<void>
+  setMemorizedPin(
+    userId: string,
+    hash: string | null,
+    at: number,
+    audit: readonly AuditDraft[],
+  ): Promise<void>
 
   /**
    * One conditional write that takes one PIN attempt before the PIN is verified, so concurrent guesses

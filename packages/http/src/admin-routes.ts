@@ -4,7 +4,9 @@ import { BadRequest, readJson } from './json-body.js'
 import {
   AssignBody,
   KeyCreate,
+  PinSet,
   SettingsUpdate,
+  SimulateBody,
   SystemCreate,
   SystemUpdate,
   UserCreate,
@@ -162,6 +164,15 @@ export function adminRoutes(): Hono<Env> {
   })
   admin.post('/users/:authid/unlock', async (c) =>
     ok(await c.var.account.users.unlock(c.req.param('authid'))),
+  )
+  admin.put('/users/:authid/pin', async (c) => {
+    const { pin } = await readJson(c.req.raw, PinSet)
+    await c.var.account.users.setPin(c.req.param('authid'), pin)
+    return new Response(null, { status: 204 })
+  })
+
+  admin.post('/policy/simulate', async (c) =>
+    ok(await c.var.account.simulate(await readJson(c.req.raw, SimulateBody))),
   )
 
   admin.get('/keys', async (c) => ok({ keys: await c.var.account.apiKeys.list() }))

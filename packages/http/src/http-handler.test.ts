@@ -263,6 +263,25 @@ describe('link pages', () => {
     expect(await call('/v1/check', login)).toMatchObject({ status: 200, body: { result: 'authenticated' } })
   })
 
+  it('asks for the match code on the confirm page and confirms only with the right one (S12)', async () => {
+    await f.acme.systems.update('payroll', { rules: [{ name: 'match', effect: { numberMatching: true } }] })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    const started = await call('/v1/start', login)
+    const code = started.body.matchCode as string
+    expect(code).toMatch(/^\d{3}$/)
+    const token = f.notifier.last().token as string
+    const html = await (await page('GET', token)).text()
+    expect(html).toContain('name="code"')
+    const form = `form=${encodeURIComponent(/name="form" value="([^"]+)"/.exec(html)?.[1] as string)}`
+    const wrong = String((Number(code) + 1) % 1000).padStart(3, '0')
+    const refused = await page('POST', token, `${form}&code=${wrong}`)
+    expect([refused.status, await refused.text()]).toEqual([400, expect.stringContaining('does not match')])
+    expect(await call('/v1/check', login)).toMatchObject({ status: 202 })
+    const confirmed = await page('POST', token, `${form}&code=${code}`)
+    expect(confirmed.status).toBe(200)
+    expect(await call('/v1/check', login)).toMatchObject({ status: 200, body: { result: 'authenticated' } })
+  })
+
   it('links back to the system’s returnUrl on the outcome page', async () => {
     await f.acme.settings.update({ returnOrigins: ['https://app.example.com'] })
     await f.acme.systems.update('payroll', { returnUrl: 'https://app.example.com/in?from="x"' })
@@ -364,6 +383,60 @@ describe('admin API', () => {
       status: 202,
       body: { result: 'pending', delivery: 'sent' },
     })
+  })
+
+  it('sets rules and sensitivity, simulates a start, and sets memorized PINs (admin and after login)', async () => {
+    const rules = [
+      {
+        name: 'outside',
+        when: { ipNotIn: ['10.0.0.0/8'], sensitivityAtLeast: 'high' },
+        effect: { requireMemorizedPin: true },
+      },
+    ]
+    expect(await admin('PATCH', '/systems/payroll', { sensitivity: 'high', rules })).toMatchObject({
+      status: 200,
+      body: { sensitivity: 'high', rulesVersion: 1, rules },
+    })
+    expect(
+      await admin('PATCH', '/systems/payroll', {
+        rules: [{ name: 'x', when: { ipIn: ['nope'] }, effect: { deny: true } }],
+      }),
+    ).toMatchObject({ status: 400, body: { field: 'rules[0].when.ipIn[0]' } })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    expect(
+      await admin('POST', '/policy/simulate', { ...login, context: { ip: '198.51.100.1' } }),
+    ).toMatchObject({
+      status: 200,
+      body: {
+        result: 'decision',
+        decision: { denied: true, reason: 'a memorized PIN is required and the user has none' },
+      },
+    })
+    expect(await admin('PUT', '/users/alice/pin', { pin: '123456' })).toMatchObject({
+      status: 400,
+      body: { field: 'pin' },
+    })
+    expect((await admin('PUT', '/users/alice/pin', { pin: '582914' })).status).toBe(204)
+    expect(
+      await admin('POST', '/policy/simulate', { ...login, context: { ip: '198.51.100.1' } }),
+    ).toMatchObject({ body: { decision: { denied: false, layers: ['passwordless', 'memorized_pin'] } } })
+    const spec = await (await handler(new Request(`${BASE}/v1/openapi.json`))).json()
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/v1/admin/policy/simulate', '/v1/admin/users/{authid}/pin', '/v1/pin']),
+    )
+
+    // After a login that asked for it, the host may pass on the user's new PIN.
+    await call('/v1/start', { ...login, context: { ip: '198.51.100.1' } })
+    await f.engine.links.confirm(f.notifier.last().token as string)
+    expect(await call('/v1/check', login)).toMatchObject({ status: 202, body: { next: 'memorized_pin' } })
+    const done = await call('/v1/check', { ...login, pin: '582914' })
+    expect(done).toMatchObject({ status: 200, body: { result: 'authenticated' } })
+    const challengeId = done.body.challengeId
+    expect(await call('/v1/pin', { ...login, challengeId, pin: '111111' })).toMatchObject({
+      status: 400,
+      body: { field: 'pin' },
+    })
+    expect((await post('/v1/pin', { ...login, challengeId, pin: '604817' })).status).toBe(204)
   })
 
   it('creates, lists and revokes keys, and filters and exports the audit trail', async () => {

@@ -23,7 +23,7 @@ import {
 import { metrics as createMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
 import { pollLimiter } from './poll-limiter.js'
-import { CheckBody, StartBody } from './schemas.js'
+import { CheckBody, PinAfterLogin, StartBody } from './schemas.js'
 
 export interface HttpHandlerOptions {
   readonly engine: Engine
@@ -113,6 +113,12 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
     return json(answer, answer.result === 'success' ? 200 : 403)
   })
 
+  // The user sets their memorized PIN right after a login (the host forwards it); 204, or 400 naming the field.
+  app.post('/v1/pin', requireKey('auth'), async (c) => {
+    await c.var.account.users.setPinAfterLogin(await readJson(c.req.raw, PinAfterLogin))
+    return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } })
+  })
+
   app.post('/v1/check', requireKey('auth'), async (c) => {
     const body = await readJson(c.req.raw, CheckBody)
     const wait = polls.take(`${c.var.identity.account.id}\u0000${body.system}\u0000${body.authid}`, now())
@@ -155,7 +161,10 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
         return new Response(dead.html, { status: dead.status, headers: LINK_PAGE_HEADERS })
       }
       const view = await engine.links.inspect(token)
-      return new Response(confirmPage(view, forms.make(token), true), { status: 400, headers: LINK_PAGE_HEADERS })
+      return new Response(confirmPage(view, forms.make(token), true), {
+        status: 400,
+        headers: LINK_PAGE_HEADERS,
+      })
     }
     const outcome = outcomePage(result)
     return new Response(outcome.html, { status: outcome.status, headers: LINK_PAGE_HEADERS })

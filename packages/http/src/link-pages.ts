@@ -94,7 +94,9 @@ export function confirmPage(view: LinkView, formToken: string, wrongCode = false
   return page(
     `Sign in to ${view.system ?? 'your account'}?`,
     `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k as string)}</dt><dd>${escapeHtml(v as string)}</dd>`).join('')}</dl>` +
-      (wrongCode ? '<p><strong>That code does not match. Check the code on your device and try again.</strong></p>' : '') +
+      (wrongCode
+        ? '<p><strong>That code does not match. Check the code on your device and try again.</strong></p>'
+        : '') +
       `<form method="post"><input type="hidden" name="form" value="${escapeHtml(formToken)}">` +
       // S12: the code the device where the login started shows; without it nothing is confirmed.
       (view.numberMatching
@@ -105,9 +107,10 @@ export function confirmPage(view: LinkView, formToken: string, wrongCode = false
   )
 }
 
-export function outcomePage(
-  result: Exclude<ConfirmResult, { result: 'wrong_code' }>,
-): { status: number; html: string } {
+export function outcomePage(result: Exclude<ConfirmResult, { result: 'wrong_code' }>): {
+  status: number
+  html: string
+} {
   if (result.result !== 'confirmed') return deadEndPage(result.result)
   // Only a URL the engine vetted (https, on an origin the account allows) becomes a link back.
   const back = result.returnUrl

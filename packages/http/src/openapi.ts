@@ -3,7 +3,10 @@ import {
   AssignBody,
   CheckBody,
   KeyCreate,
+  PinAfterLogin,
+  PinSet,
   SettingsUpdate,
+  SimulateBody,
   StartBody,
   SystemCreate,
   SystemUpdate,
@@ -100,7 +103,23 @@ export function openApiDocument() {
       '/v1/admin/systems': { get: adminOp('List systems'), post: adminOp('Create a system', SystemCreate) },
       '/v1/admin/systems/{name}': {
         get: adminOp('Get a system'),
-        patch: adminOp('Update a system’s policies', SystemUpdate),
+        patch: adminOp('Update a system’s policies, sensitivity, rules and messages', SystemUpdate),
+      },
+      '/v1/admin/policy/simulate': {
+        post: adminOp(
+          'The decision a start would take, with the rules that matched; changes nothing',
+          SimulateBody,
+        ),
+      },
+      '/v1/admin/users/{authid}/pin': {
+        put: adminOp('Set or clear (null) the user’s memorized PIN (S10)', PinSet),
+      },
+      '/v1/pin': {
+        post: {
+          summary: 'The user sets their memorized PIN within 5 minutes of an authenticated login',
+          requestBody: body(PinAfterLogin),
+          responses: { '204': { description: 'set' }, '400': badRequest },
+        },
       },
       '/v1/admin/users': {
         get: adminOp('List users (after, limit)'),

@@ -61,12 +61,59 @@ export const MessageSettings = z
   })
   .nullable()
 
+const Scalar = z.union([z.string().max(1024), z.number(), z.boolean()])
+const Labels = z.array(z.string().min(1).max(128)).min(1).max(100)
+const Sensitivity = z.enum(['low', 'medium', 'high'])
+const TimeWindow = z.strictObject({
+  timeZone: z.string().min(1).max(64),
+  days: z
+    .array(z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']))
+    .min(1)
+    .max(7)
+    .optional(),
+  from: z.string().max(5).optional(),
+  to: z.string().max(5).optional(),
+})
+const Cidrs = z.array(z.string().max(64)).min(1).max(100)
+/** One adaptive rule: every condition given must hold; the effects only ever tighten. */
+export const Rule = z.strictObject({
+  name: z.string().min(1).max(100),
+  when: z
+    .strictObject({
+      ipIn: Cidrs.optional(),
+      ipNotIn: Cidrs.optional(),
+      timeIn: TimeWindow.optional(),
+      timeNotIn: TimeWindow.optional(),
+      sensitivityAtLeast: Sensitivity.optional(),
+      resource: Labels.optional(),
+      action: Labels.optional(),
+      newDevice: z.boolean().optional(),
+      failuresAtLeast: z.number().int().optional(),
+      daysSinceLastSuccessAtLeast: z.number().int().optional(),
+      userAttributes: z
+        .record(z.string().min(1).max(64), z.union([Scalar, z.array(Scalar).max(100)]))
+        .optional(),
+      custom: Labels.optional(),
+    })
+    .optional(),
+  effect: z.strictObject({
+    deny: z.literal(true).optional(),
+    requireMemorizedPin: z.literal(true).optional(),
+    channel: z.enum(['email', 'sms']).optional(),
+    maxLifetimeSeconds: z.number().int().optional(),
+    maxAttempts: z.number().int().optional(),
+    numberMatching: z.literal(true).optional(),
+  }),
+})
+
 const ReturnUrl = z.string().max(2048).nullable()
 export const SystemCreate = z.strictObject({
   name: Name,
   policies: Policies.optional(),
   returnUrl: ReturnUrl.optional(),
   messages: MessageSettings.optional(),
+  sensitivity: Sensitivity.optional(),
+  rules: z.array(Rule).max(100).optional(),
 })
 export const SystemUpdate = SystemCreate.omit({ name: true })
 
@@ -78,6 +125,8 @@ export const UserCreate = z.strictObject({
   phone: Contact.optional(),
   /** The language of the user's messages: en, de, or a tag the account has templates for. */
   locale: z.string().min(2).max(35).nullable().optional(),
+  /** Flat attributes adaptive rules can test. */
+  attributes: z.record(z.string().min(1).max(64), Scalar).optional(),
   status: z.enum(['active', 'disabled']).optional(),
 })
 export const UserUpdate = UserCreate.omit({ authid: true })
@@ -115,3 +164,17 @@ export function describeIssue(error: z.ZodError): { error: string; field: string
     return { field, error: `unknown field ${issue.keys.map((k) => `'${k}'`).join(', ')}` }
   return { field, error: `${field}: ${issue?.message ?? 'is invalid'}` }
 }
+
+/** `POST /v1/admin/policy/simulate`: the same fields as start. */
+export const SimulateBody = StartBody
+
+/** `PUT /v1/admin/users/{authid}/pin`: set (or, with null, clear) the user's memorized PIN. */
+export const PinSet = z.strictObject({ pin: z.string().max(32).nullable() })
+
+/** `POST /v1/pin`: the user sets their memorized PIN within 5 minutes of an authenticated login. */
+export const PinAfterLogin = z.strictObject({
+  system: Name,
+  authid: Name,
+  challengeId: z.string().min(1).max(64),
+  pin: z.string().max(32),
+})

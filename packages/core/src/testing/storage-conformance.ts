@@ -97,7 +97,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           version: 1,
           updatedAt: T0,
           updatedBy: 'admin',
-          rules: [{ name: 'office', when: { ipIn: ['203.0.113.0/24'] }, then: { numberMatching: true } }],
+          rules: [{ name: 'office', when: { ipIn: ['203.0.113.0/24'] }, effect: { numberMatching: true } }],
         },
         createdAt: T0,
         updatedAt: T0,
@@ -768,13 +768,31 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       })
 
       it('answers the last authenticated login and whether a device was in one', async () => {
-        expect(await storage.userHistory(user.id, 'device-a')).toEqual({ lastSuccessAt: null, knownDevice: false })
+        expect(await storage.userHistory(user.id, 'device-a')).toEqual({
+          lastSuccessAt: null,
+          knownDevice: false,
+        })
         const row = await issued({ device: 'device-a' })
-        const move = { id: row.id, from: ['pending'] as const, to: 'authenticated' as const, at: T0 + 5, reported: true }
+        const move = {
+          id: row.id,
+          from: ['pending'] as const,
+          to: 'authenticated' as const,
+          at: T0 + 5,
+          reported: true,
+        }
         await storage.transitionChallenge(move, [])
-        expect(await storage.userHistory(user.id, 'device-a')).toEqual({ lastSuccessAt: T0 + 5, knownDevice: true })
-        expect(await storage.userHistory(user.id, 'device-b')).toEqual({ lastSuccessAt: T0 + 5, knownDevice: false })
-        expect(await storage.userHistory(user.id, null)).toEqual({ lastSuccessAt: T0 + 5, knownDevice: false })
+        expect(await storage.userHistory(user.id, 'device-a')).toEqual({
+          lastSuccessAt: T0 + 5,
+          knownDevice: true,
+        })
+        expect(await storage.userHistory(user.id, 'device-b')).toEqual({
+          lastSuccessAt: T0 + 5,
+          knownDevice: false,
+        })
+        expect(await storage.userHistory(user.id, null)).toEqual({
+          lastSuccessAt: T0 + 5,
+          knownDevice: false,
+        })
       })
 
       it('sets and clears a memorized PIN hash, audited', async () => {
@@ -782,7 +800,9 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect((await storage.getUser(accountId, 'alice'))?.memorizedPinHash).toBe('$argon2id$hash')
         await storage.setMemorizedPin(user.id, null, T0 + 2, [])
         expect((await storage.getUser(accountId, 'alice'))?.memorizedPinHash).toBeNull()
-        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.type)).toEqual(['user.pin.set'])
+        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.type)).toEqual([
+          'user.pin.set',
+        ])
       })
     })
 
