@@ -12,7 +12,7 @@ import { type Kysely, Migrator, sql } from 'kysely'
 import { migrations } from './migrations.js'
 import { mysqlVariants, type ReturningUpdate } from './mysql-variants.js'
 import { dueDeliveries, UNFINISHED } from './outbox-queries.js'
-import { type PreparedQuery, param, prepare } from './prepared-query.js'
+import { literals, type PreparedQuery, param, prepare } from './prepared-query.js'
 import {
   ACCOUNT_COLUMNS,
   API_KEY_COLUMNS,
@@ -356,7 +356,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
             .where('user_id', '=', param('user_id'))
             .where('system_id', '=', param('system_id')),
         )
-        .where('status', 'in', LIVE),
+        .where('status', 'in', literals(LIVE)),
     ),
     insertChallenge: prepare<ReturnType<typeof challengeParams>>(
       db.insertInto('fs_challenges').values(columnParams(CHALLENGE_COLUMNS)),
@@ -394,7 +394,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
             .as('known'),
         ])
         .where('user_id', '=', param('user_id'))
-        .where('status', '=', 'authenticated'),
+        .where('status', '=', sql.lit('authenticated')),
     ),
     setMemorizedPin: prepare<{ id: string; hash: string | null; at: number }>(
       db
@@ -407,7 +407,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .updateTable('fs_challenges')
         .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
         .where('id', '=', param('id'))
-        .where('status', 'in', LIVE)
+        .where('status', 'in', literals(LIVE))
         .where('expires_at', '>', param('at'))
         .whereRef('attempts', '<', 'max_attempts')
         .returning('attempts'),
@@ -439,11 +439,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           sub
             .selectFrom('fs_challenges')
             .select('id')
-            .where('status', 'in', LIVE)
+            .where('status', 'in', literals(LIVE))
             .where('expires_at', '<=', param('at'))
             .limit(param('limit')),
         )
-        .where('status', 'in', LIVE)
+        .where('status', 'in', literals(LIVE))
         .returning(cols(CHALLENGE_COLUMNS)),
     ),
 
@@ -490,7 +490,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           return options.skipLocked ? due.forUpdate('d').skipLocked() : due
         })
         // Again on the row itself: under PostgreSQL's READ COMMITTED, this is re-checked on the newest version.
-        .where('status', 'in', UNFINISHED)
+        .where('status', 'in', literals(UNFINISHED))
         .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', param('at'))]))
         .returning(cols(DELIVERY_COLUMNS)),
     ),
@@ -509,7 +509,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         })
         .where('id', '=', param('id'))
         .where('attempts', '=', param('attempt'))
-        .where('status', 'in', UNFINISHED),
+        .where('status', 'in', literals(UNFINISHED)),
     ),
     pointChallengeDelivery: prepare<{ id: string; delivery_id: string }>(
       db
@@ -522,7 +522,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .updateTable('fs_deliveries')
         .set({ status: 'cancelled', payload: null, claimed_until: null, updated_at: param('at') })
         .where('id', 'in', () => dueDeliveries(db, 'ended').limit(param('limit')))
-        .where('status', 'in', UNFINISHED)
+        .where('status', 'in', literals(UNFINISHED))
         .returning(cols(DELIVERY_COLUMNS)),
     ),
     listDeliveries: prepare<{ challenge_id: string }>(

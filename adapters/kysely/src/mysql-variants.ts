@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import { dueDeliveries } from './outbox-queries.js'
-import { param, prepare } from './prepared-query.js'
+import { literals, param, prepare } from './prepared-query.js'
 import { CHALLENGE_COLUMNS, DELIVERY_COLUMNS } from './row-mapping.js'
 import type { Database } from './schema.js'
 import type { SqlExecutor } from './sql-executor.js'
@@ -57,7 +57,7 @@ export function mysqlVariants(db: Kysely<Database>) {
           .updateTable('fs_challenges')
           .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
           .where('id', '=', param('id'))
-          .where('status', 'in', LIVE)
+          .where('status', 'in', literals(LIVE))
           .where('expires_at', '>', param('at'))
           .whereRef('attempts', '<', 'max_attempts'),
       ),
@@ -120,7 +120,7 @@ export function mysqlVariants(db: Kysely<Database>) {
     db
       .selectFrom('fs_challenges')
       .select('id')
-      .where('status', 'in', LIVE)
+      .where('status', 'in', literals(LIVE))
       .where('expires_at', '<=', param('at'))
       .orderBy('expires_at')
       .limit(param('limit'))
@@ -227,7 +227,7 @@ export function mysqlVariants(db: Kysely<Database>) {
         .updateTable('fs_challenges')
         .set({ status: 'expired', completed_at: at })
         .where('id', 'in', ids)
-        .where('status', 'in', LIVE)
+        .where('status', 'in', literals(LIVE))
         .compile()
       await tx.run(update.sql, update.parameters)
       const read = db

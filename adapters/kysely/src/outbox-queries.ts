@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { param } from './prepared-query.js'
+import { literals, param } from './prepared-query.js'
 import type { Database } from './schema.js'
 
 /** Outbox rows that are not final yet. */
@@ -15,7 +15,7 @@ export function dueDeliveries(db: Kysely<Database>, which: 'challenge' | 'ended'
     .selectFrom('fs_deliveries as d')
     .innerJoin('fs_challenges as c', 'c.id', 'd.challenge_id')
     .select('d.id')
-    .where('d.status', 'in', UNFINISHED)
+    .where('d.status', 'in', literals(UNFINISHED))
   if (which === 'ended')
     return base.where((eb) => eb.or([eb('d.expires_at', '<=', param('at')), eb('c.status', '!=', 'pending')]))
   return base

@@ -1,4 +1,4 @@
-import type { Compilable } from 'kysely'
+import { type Compilable, type RawBuilder, sql } from 'kysely'
 
 // Hot queries are built with Kysely once, at storage construction, and only their parameters change
 // per call (ARCHITECTURE.md section 7). A query is built with `param('name')` placeholders; compiling
@@ -37,4 +37,14 @@ export function prepare<Args extends object>(query: Compilable): PreparedQuery<A
       })
     },
   }
+}
+
+/**
+ * A list of constants written into the SQL text, `('pending', 'confirmed')`, instead of bound
+ * parameters: SQLite uses a partial index only when the query's WHERE visibly implies the index's,
+ * and a bound `?` proves nothing at prepare time (the expiry sweep, the outbox claim and the history
+ * read depend on their partial indexes).
+ */
+export function literals(values: readonly string[]): RawBuilder<string> {
+  return sql<string>`(${sql.join(values.map((value) => sql.lit(value)))})`
 }

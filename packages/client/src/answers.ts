@@ -2,6 +2,7 @@ import { type Reply, unexpectedReply } from './transport.js'
 import type {
   CheckAnswer,
   DeliveryState,
+  Layer,
   Method,
   RateLimitedAnswer,
   SecurityErrorAnswer,
@@ -20,6 +21,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const isString = (value: unknown): value is string => typeof value === 'string'
+
+const isLayer = (value: unknown): value is Layer =>
+  value === 'passwordless' || value === 'pin' || value === 'memorized_pin'
 
 const isDelivery = (value: unknown): value is DeliveryState =>
   value === 'queued' || value === 'sent' || value === 'failed'
@@ -55,6 +59,8 @@ function started(body: Record<string, unknown>): StartedAnswer {
     ...(isString(body.method) && { method: body.method as Method }),
     ...(isString(body.channel) && { channel: body.channel as StartedAnswer['channel'] }),
     ...(isDelivery(body.delivery) && { delivery: body.delivery }),
+    ...(Array.isArray(body.layers) && body.layers.every(isLayer) && { layers: body.layers as Layer[] }),
+    ...(isString(body.matchCode) && { matchCode: body.matchCode }),
   }
 }
 
@@ -83,6 +89,7 @@ export function readCheck(reply: Reply, now: number): Reading<CheckAnswer> {
           challengeId: body.challengeId,
           method: body.method as Method,
           ...(isDelivery(body.delivery) && { delivery: body.delivery }),
+          ...(isLayer(body.next) && { next: body.next }),
         },
       }
     if (status === 403 && body.result === 'expired') return { answer: { result: 'expired' } }

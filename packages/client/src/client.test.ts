@@ -28,6 +28,8 @@ describe('start', () => {
           method: 'passwordless',
           channel: 'email',
           delivery: 'sent',
+          layers: ['passwordless', 'memorized_pin'],
+          matchCode: '042',
         },
       },
     ])
@@ -39,6 +41,8 @@ describe('start', () => {
       method: 'passwordless',
       channel: 'email',
       delivery: 'sent',
+      layers: ['passwordless', 'memorized_pin'],
+      matchCode: '042',
     })
   })
 
@@ -99,6 +103,16 @@ describe('check', () => {
       202,
       { result: 'pending', challengeId: 'ch_1', method: 'passwordless' },
       { result: 'pending', challengeId: 'ch_1', method: 'passwordless' },
+    ],
+    [
+      202,
+      { result: 'pending', challengeId: 'ch_1', method: 'pin', delivery: 'failed', next: 'memorized_pin' },
+      { result: 'pending', challengeId: 'ch_1', method: 'pin', delivery: 'failed', next: 'memorized_pin' },
+    ],
+    [
+      202,
+      { result: 'pending', challengeId: 'ch_1', method: 'pin', delivery: 'lost', next: 'fingerprint' },
+      { result: 'pending', challengeId: 'ch_1', method: 'pin' },
     ],
     [403, { result: 'expired' }, { result: 'expired' }],
     [

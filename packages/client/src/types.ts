@@ -59,7 +59,14 @@ export interface StartedAnswer {
   readonly channel?: Channel
   /** Where the message stands: the provider took it, refused it (being retried), or it is queued. */
   readonly delivery?: DeliveryState
+  /** The layers the user must pass, in order (adaptive policy): the method, then `memorized_pin`. */
+  readonly layers?: readonly Layer[]
+  /** With number matching: show this code to the user; the link's page asks for it. */
+  readonly matchCode?: string
 }
+
+/** One step of a login: the link, the one-time PIN, or the PIN the user knows. */
+export type Layer = Method | 'memorized_pin'
 
 /** What the server tells about a challenge's message while it waits. */
 export type DeliveryState = 'queued' | 'sent' | 'failed'
@@ -89,6 +96,8 @@ export interface PendingAnswer {
   readonly method: Method
   /** Where the message stands; `failed` means the server is still retrying or gave up, so tell the user. */
   readonly delivery?: DeliveryState
+  /** What the user must do next: open the link, type the one-time PIN, or type their own PIN. */
+  readonly next?: Layer
 }
 
 /** The challenge expired before the user completed it. */

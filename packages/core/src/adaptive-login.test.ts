@@ -58,16 +58,13 @@ describe('adaptive requirements', () => {
     })
     // The decision is in the audit, with the rule and why it matched, and no secret.
     const [event] = (await f.acme.audit.list({ type: 'challenge.started', outcome: 'success' })).events
-    expect(event?.details?.decision).toMatchObject({
+    expect(event?.details?.decision).toEqual({
+      rulesVersion: 1,
       layers: ['passwordless', 'memorized_pin'],
       lifetimeSeconds: 300,
+      attempts: 5,
       sensitivity: 'high',
-      matched: [
-        {
-          rule: 'outside-office-high',
-          because: ['ip 198.51.100.7 not in 203.0.113.0/24', 'sensitivity high ≥ high'],
-        },
-      ],
+      matched: ['outside-office-high: ip 198.51.100.7 not in 203.0.113.0/24; sensitivity high ≥ high'],
     })
     expect(JSON.stringify(event)).not.toContain(ALICE_PIN)
   })
@@ -96,7 +93,7 @@ describe('adaptive requirements', () => {
         decision: {
           denied: true,
           reason: "denied by rule 'contractors-never'",
-          matched: [{ rule: 'contractors-never', because: ['user contractor = true'] }],
+          matched: ['contractors-never: user contractor = true'],
         },
       },
     })
@@ -132,6 +129,47 @@ describe('adaptive requirements', () => {
     expect(await f.acme.start({ ...login, context: outside })).toMatchObject({ layers: ['passwordless'] })
     const system = await f.acme.systems.get('payroll')
     expect(system).toMatchObject({ rules: [], rulesVersion: 2, rulesUpdatedBy: 'admin' })
+  })
+})
+
+describe('the user’s history', () => {
+  it('treats a device as new until a login from it is authenticated, and reads history only when a rule could use it', async () => {
+    await f.acme.systems.update('wiki', {
+      rules: [
+        {
+          name: 'new-device',
+          when: { newDevice: true, resource: ['files'] },
+          effect: { numberMatching: true },
+        },
+      ],
+    })
+    const phone = { ...inside, deviceId: 'phone-1', resource: 'files' }
+    let reads = 0
+    const original = f.storage.userHistory.bind(f.storage)
+    f.storage.userHistory = async (...args) => {
+      reads++
+      return original(...args)
+    }
+    // Another resource: the rule cannot match, so no history is read.
+    expect(
+      await f.acme.simulate({ system: 'wiki', authid: 'alice', context: { ...phone, resource: 'news' } }),
+    ).toMatchObject({
+      decision: { matched: [] },
+    })
+    expect(reads).toBe(0)
+    const first = await f.acme.start({ system: 'wiki', authid: 'alice', context: phone })
+    expect(first).toHaveProperty('matchCode')
+    expect(reads).toBe(1)
+    const code = first.result === 'success' && 'matchCode' in first ? (first.matchCode as string) : ''
+    await f.engine.links.confirm(f.notifier.last().token as string, { matchCode: code })
+    expect(await f.acme.check({ system: 'wiki', authid: 'alice' })).toMatchObject({ result: 'authenticated' })
+    f.clock.advance(60_000)
+    expect(await f.acme.start({ system: 'wiki', authid: 'alice', context: phone })).not.toHaveProperty(
+      'matchCode',
+    )
+    expect(
+      await f.acme.start({ system: 'wiki', authid: 'alice', context: { ...phone, deviceId: 'laptop' } }),
+    ).toHaveProperty('matchCode')
   })
 })
 

@@ -9,7 +9,7 @@ import { contextString, requireContext, requireName } from './login-input.js'
 import { composeFor } from './messages.js'
 import type { Channel, CheckResult, Layer, RequestContext, SecurityReason, StartResult } from './model.js'
 import { deliveryAudit, dispatch, newDelivery } from './outbox.js'
-import { type Decision, decide, needsHistory } from './policy.js'
+import { type Decision, decide, needsHistory, type PolicyInput } from './policy.js'
 import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from './storage.js'
 
@@ -210,7 +210,10 @@ export async function startLogin(
     const denied = audit(now, {
       outcome: 'security error',
       reason: 'policy_denied',
-      details: { decision: decisionDetails(decision), ...(uniformResponses ? { answered: 'success' } : {}) },
+      details: {
+        decision: decisionDetails(decision, system.rules.version),
+        ...(uniformResponses ? { answered: 'success' } : {}),
+      },
     })
     if (uniformResponses) await hashAnyway()
     await ctx.storage.appendAudit([denied])
@@ -230,7 +233,6 @@ export async function startLogin(
   const lifetimeSeconds = decision?.lifetimeSeconds ?? policy.lifetimeSeconds
   // Attempts bound one-time PIN guesses, memorized-PIN guesses and wrong match codes alike.
   const attempts = decision?.attempts ?? system.policies.pin.attempts
-  const deviceId = context?.deviceId
 
   const isPin = assignment.method === 'pin'
   const token = isPin ? null : newLinkToken()
@@ -261,7 +263,7 @@ export async function startLogin(
     delivery: 'queued',
     extraLayer,
     matchCode,
-    device: typeof deviceId === 'string' ? ctx.keyedDigest(`device:${deviceId}`).slice(0, 32) : null,
+    device: deviceDigest(ctx, context),
   }
   const started = audit(now, {
     challengeId: row.id,
@@ -271,7 +273,7 @@ export async function startLogin(
       channel,
       destination: maskDestination(destination),
       expiresAt: row.expiresAt,
-      ...(decision ? { decision: decisionDetails(decision) } : {}),
+      ...(decision ? { decision: decisionDetails(decision, system.rules.version) } : {}),
     },
   })
   const secret = token ? ctx.linkUrl(token) : (pin as string)
@@ -363,12 +365,23 @@ export async function decideFor(
 ): Promise<Decision> {
   const { system, user, assignment } = subject
   const rules = system.rules.rules
-  const deviceId = context?.deviceId
-  const device = typeof deviceId === 'string' ? ctx.keyedDigest(`device:${deviceId}`).slice(0, 32) : null
-  const history = needsHistory(rules)
-    ? await ctx.storage.userHistory(user.id, device)
-    : { lastSuccessAt: null, knownDevice: false }
   const policy = system.policies[assignment.method]
+  const input: PolicyInput = {
+    system: { name: system.name, sensitivity: system.sensitivity },
+    user: {
+      authid: user.authid,
+      attributes: user.attributes,
+      failureStreak: user.failureStreak,
+      lastSuccessAt: null,
+      hasMemorizedPin: user.memorizedPinHash !== null,
+    },
+    context: context ?? {},
+    knownDevice: null,
+    now,
+  }
+  // The history costs a query: read it only when a rule that needs it could match otherwise.
+  const device = needsHistory(rules, input) ? deviceDigest(ctx, context) : undefined
+  const history = device !== undefined ? await ctx.storage.userHistory(user.id, device) : null
   return decide(
     rules,
     {
@@ -376,35 +389,37 @@ export async function decideFor(
       lifetimeSeconds: policy.lifetimeSeconds,
       attempts: system.policies.pin.attempts,
     },
-    {
-      system: { name: system.name, sensitivity: system.sensitivity },
-      user: {
-        authid: user.authid,
-        attributes: user.attributes,
-        failureStreak: user.failureStreak,
-        lastSuccessAt: history.lastSuccessAt,
-        hasMemorizedPin: user.memorizedPinHash !== null,
-      },
-      context: context ?? {},
-      knownDevice: device === null ? null : history.knownDevice,
-      now,
-    },
+    history
+      ? {
+          ...input,
+          user: { ...input.user, lastSuccessAt: history.lastSuccessAt },
+          knownDevice: device === null ? null : history.knownDevice,
+        }
+      : input,
     ctx.predicates,
   )
 }
 
+/** `context.deviceId` keyed by the engine secret, so the table never holds the host's device ids. */
+function deviceDigest(ctx: EngineContext, context: RequestContext | null): string | null {
+  const deviceId = context?.deviceId
+  return typeof deviceId === 'string' ? ctx.keyedDigest(`device:${deviceId}`).slice(0, 32) : null
+}
+
 /** The decision as the audit keeps it: what was required and which rules matched why. */
-export function decisionDetails(decision: Decision): Record<string, unknown> {
+export function decisionDetails(decision: Decision, rulesVersion: number): Record<string, unknown> {
+  // Compact, since every start of a system with rules writes it: defaults left out, and each matched
+  // rule as one line, `name: why; why`. The rules themselves are in the audit under their version.
   return {
-    denied: decision.denied,
-    ...(decision.reason ? { reason: decision.reason } : {}),
+    rulesVersion,
+    ...(decision.denied ? { denied: true, reason: decision.reason } : {}),
     layers: decision.layers,
     sensitivity: decision.sensitivity,
     lifetimeSeconds: decision.lifetimeSeconds,
     attempts: decision.attempts,
-    numberMatching: decision.numberMatching,
+    ...(decision.numberMatching ? { numberMatching: true } : {}),
     ...(decision.channel ? { channel: decision.channel } : {}),
-    matched: decision.matched,
+    matched: decision.matched.map((m) => `${m.rule}: ${m.because.join('; ')}`),
   }
 }
 

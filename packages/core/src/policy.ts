@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net'
+import { isIP } from 'node:net'
 import { ValidationError } from './errors.js'
 import { CHANNELS, type Channel, type Method, type RequestContext } from './model.js'
 
@@ -326,21 +326,83 @@ export function requireSensitivity(value: unknown, field = 'sensitivity'): Sensi
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 
-interface CompiledRule {
-  readonly rule: Rule
-  readonly ipIn: BlockList | null
-  readonly ipNotIn: BlockList | null
+/** A CIDR range as numbers: IPv4 in a 32-bit number, IPv6 in a bigint. */
+type Range =
+  | { readonly v4: true; readonly base: number; readonly mask: number }
+  | { readonly v4: false; readonly base: bigint; readonly mask: bigint }
+
+/** A parsed client address; parsed once per decision, compared against every range as numbers. */
+type Address = { readonly v4: true; readonly value: number } | { readonly v4: false; readonly value: bigint }
+
+function parseV4(text: string): number {
+  const parts = text.split('.')
+  return (
+    ((Number(parts[0]) << 24) | (Number(parts[1]) << 16) | (Number(parts[2]) << 8) | Number(parts[3])) >>> 0
+  )
 }
 
-function blockList(ranges: readonly string[] | undefined): BlockList | null {
-  if (!ranges) return null
-  const list = new BlockList()
-  for (const range of ranges) {
-    const [address = '', bits] = range.split('/')
-    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4'
-    list.addSubnet(address, bits === undefined ? (type === 'ipv4' ? 32 : 128) : Number(bits), type)
+function parseV6(text: string): bigint {
+  // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two groups.
+  let body = text
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(body)
+  if (v4) {
+    const n = parseV4(v4[1] as string)
+    body = `${body.slice(0, -(v4[1] as string).length)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`
   }
-  return list
+  const [head = '', tail] = body.split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  const groups =
+    tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+  let value = 0n
+  for (const group of groups) value = (value << 16n) | BigInt(Number.parseInt(group || '0', 16))
+  return value
+}
+
+function parseAddress(text: string): Address | null {
+  const family = isIP(text)
+  if (family === 4) return { v4: true, value: parseV4(text) }
+  if (family === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text)
+    // An IPv4-mapped IPv6 address is the IPv4 address it maps.
+    return mapped ? { v4: true, value: parseV4(mapped[1] as string) } : { v4: false, value: parseV6(text) }
+  }
+  return null
+}
+
+function parseRange(cidr: string): Range {
+  const [address = '', bits] = cidr.split('/')
+  if (isIP(address) === 4) {
+    const prefix = bits === undefined ? 32 : Number(bits)
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0
+    return { v4: true, base: (parseV4(address) & mask) >>> 0, mask }
+  }
+  const prefix = BigInt(bits === undefined ? 128 : Number(bits))
+  const mask = ((1n << 128n) - 1n) ^ ((1n << (128n - prefix)) - 1n)
+  return { v4: false, base: parseV6(address) & mask, mask }
+}
+
+function inRanges(address: Address, ranges: readonly Range[]): boolean {
+  for (const range of ranges) {
+    if (range.v4 !== address.v4) continue
+    if (
+      range.v4
+        ? ((address.value as number) & range.mask) >>> 0 === range.base
+        : ((address.value as bigint) & range.mask) === range.base
+    )
+      return true
+  }
+  return false
+}
+
+interface CompiledRule {
+  readonly rule: Rule
+  readonly when: RuleConditions
+  /** The conditions that need no history query (device seen, last success, custom predicates). */
+  readonly withoutHistory: RuleConditions
+  readonly readsHistory: boolean
+  readonly ipIn: readonly Range[] | null
+  readonly ipNotIn: readonly Range[] | null
 }
 
 // Rule sets are read from storage as frozen, shared objects: compile each one once.
@@ -348,19 +410,41 @@ const compiled = new WeakMap<readonly Rule[], CompiledRule[]>()
 function compile(rules: readonly Rule[]): CompiledRule[] {
   let out = compiled.get(rules)
   if (!out) {
-    out = rules.map((rule) => ({
-      rule,
-      ipIn: blockList(rule.when?.ipIn),
-      ipNotIn: blockList(rule.when?.ipNotIn),
-    }))
+    out = rules.map((rule) => {
+      const { newDevice, daysSinceLastSuccessAtLeast, custom, ...withoutHistory } = rule.when ?? {}
+      return {
+        rule,
+        when: rule.when ?? {},
+        withoutHistory,
+        readsHistory:
+          newDevice !== undefined || daysSinceLastSuccessAtLeast !== undefined || custom !== undefined,
+        ipIn: rule.when?.ipIn ? rule.when.ipIn.map(parseRange) : null,
+        ipNotIn: rule.when?.ipNotIn ? rule.when.ipNotIn.map(parseRange) : null,
+      }
+    })
     compiled.set(rules, out)
   }
   return out
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>()
-/** The weekday and minute of the day at `now` in `timeZone`. */
+// Formatting a date in a zone costs microseconds; the answer holds for the whole minute.
+const lastLocal = new Map<
+  string,
+  { readonly minuteStart: number; readonly value: { day: Weekday; minute: number } }
+>()
+
+/** The weekday and minute of the day at `now` in `timeZone` (every zone offset is whole minutes). */
 function localTime(now: number, timeZone: string): { day: Weekday; minute: number } {
+  const minuteStart = now - (now % 60_000)
+  const last = lastLocal.get(timeZone)
+  if (last?.minuteStart === minuteStart) return last.value
+  const value = formatLocalTime(now, timeZone)
+  lastLocal.set(timeZone, { minuteStart, value })
+  return value
+}
+
+function formatLocalTime(now: number, timeZone: string): { day: Weekday; minute: number } {
   let format = formatters.get(timeZone)
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -385,8 +469,21 @@ function localTime(now: number, timeZone: string): { day: Weekday; minute: numbe
 
 const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5))
 
-function inWindow(window: TimeWindow, now: number): boolean {
-  const local = localTime(now, window.timeZone)
+/** What one decision reads more than once: the parsed address and each zone's local time. */
+interface Evaluation {
+  readonly input: PolicyInput
+  readonly sensitivity: Sensitivity
+  readonly address: Address | null
+  readonly zones: Map<string, { day: Weekday; minute: number }>
+  readonly predicates: Readonly<Record<string, Predicate>>
+}
+
+function inWindow(window: TimeWindow, evaluation: Evaluation): boolean {
+  let local = evaluation.zones.get(window.timeZone)
+  if (!local) {
+    local = localTime(evaluation.input.now, window.timeZone)
+    evaluation.zones.set(window.timeZone, local)
+  }
   if (window.days && !window.days.includes(local.day)) return false
   const from = window.from ? minutes(window.from) : 0
   const to = window.to ? minutes(window.to) : 24 * 60
@@ -394,87 +491,77 @@ function inWindow(window: TimeWindow, now: number): boolean {
   return from <= to ? local.minute >= from && local.minute < to : local.minute >= from || local.minute < to
 }
 
-function ipOf(context: RequestContext): { address: string; type: 'ipv4' | 'ipv6' } | null {
-  const ip = context.ip
-  if (typeof ip !== 'string') return null
-  const family = isIP(ip)
-  return family === 0 ? null : { address: ip, type: family === 4 ? 'ipv4' : 'ipv6' }
-}
-
 const DAY = 86_400_000
 
-/** The reasons each condition of `rule` holds, or null as soon as one does not. */
-function matches(
-  compiledRule: CompiledRule,
-  input: PolicyInput,
-  sensitivity: Sensitivity,
-  predicates: Readonly<Record<string, Predicate>>,
-): string[] | null {
-  const when = compiledRule.rule.when ?? {}
-  const because: string[] = []
+const daysSince = (input: PolicyInput) =>
+  input.user.lastSuccessAt === null ? null : Math.floor((input.now - input.user.lastSuccessAt) / DAY)
+
+/**
+ * Whether every condition of the rule holds. Cheap checks first; explanations are built only for
+ * matches. With `withoutHistory`, the conditions on the user's history count as holding.
+ */
+function matches(compiledRule: CompiledRule, evaluation: Evaluation, withoutHistory = false): boolean {
+  const when = withoutHistory ? compiledRule.withoutHistory : compiledRule.when
+  const { input } = evaluation
   const { context, user } = input
-  if (compiledRule.ipIn || compiledRule.ipNotIn) {
-    const ip = ipOf(context)
-    if (compiledRule.ipIn) {
-      if (!ip || !compiledRule.ipIn.check(ip.address, ip.type)) return null
-      because.push(`ip ${ip.address} in ${when.ipIn?.join(', ')}`)
-    }
-    if (compiledRule.ipNotIn) {
-      if (ip && compiledRule.ipNotIn.check(ip.address, ip.type)) return null
-      because.push(ip ? `ip ${ip.address} not in ${when.ipNotIn?.join(', ')}` : 'no client ip')
-    }
-  }
-  if (when.timeIn) {
-    if (!inWindow(when.timeIn, input.now)) return null
-    because.push(`time inside ${describeWindow(when.timeIn)}`)
-  }
-  if (when.timeNotIn) {
-    if (inWindow(when.timeNotIn, input.now)) return null
-    because.push(`time outside ${describeWindow(when.timeNotIn)}`)
-  }
-  if (when.sensitivityAtLeast) {
-    if (RANK[sensitivity] < RANK[when.sensitivityAtLeast]) return null
-    because.push(`sensitivity ${sensitivity} ≥ ${when.sensitivityAtLeast}`)
-  }
-  if (when.resource) {
-    if (typeof context.resource !== 'string' || !when.resource.includes(context.resource)) return null
-    because.push(`resource ${context.resource}`)
-  }
-  if (when.action) {
-    if (typeof context.action !== 'string' || !when.action.includes(context.action)) return null
-    because.push(`action ${context.action}`)
-  }
-  if (when.newDevice !== undefined) {
-    // Without a device id the device is unknown: it counts as new.
-    const isNew = input.knownDevice !== true
-    if (isNew !== when.newDevice) return null
-    because.push(isNew ? 'device not seen before' : 'device seen before')
-  }
-  if (when.failuresAtLeast !== undefined) {
-    if (user.failureStreak < when.failuresAtLeast) return null
-    because.push(`${user.failureStreak} consecutive failures`)
-  }
+  if (when.sensitivityAtLeast && RANK[evaluation.sensitivity] < RANK[when.sensitivityAtLeast]) return false
+  if (when.resource && (typeof context.resource !== 'string' || !when.resource.includes(context.resource)))
+    return false
+  if (when.action && (typeof context.action !== 'string' || !when.action.includes(context.action)))
+    return false
+  if (when.failuresAtLeast !== undefined && user.failureStreak < when.failuresAtLeast) return false
+  if (when.newDevice !== undefined && (input.knownDevice !== true) !== when.newDevice) return false
   if (when.daysSinceLastSuccessAtLeast !== undefined) {
-    const days = user.lastSuccessAt === null ? null : Math.floor((input.now - user.lastSuccessAt) / DAY)
-    if (days !== null && days < when.daysSinceLastSuccessAtLeast) return null
-    because.push(days === null ? 'never authenticated' : `${days} days since the last success`)
+    const days = daysSince(input)
+    if (days !== null && days < when.daysSinceLastSuccessAtLeast) return false
   }
-  if (when.userAttributes) {
+  if (when.userAttributes)
     for (const [key, expected] of Object.entries(when.userAttributes)) {
       const actual = user.attributes[key]
-      const allowed = Array.isArray(expected) ? expected : [expected]
-      if (actual === undefined || !allowed.includes(actual)) return null
-      because.push(`user ${key} = ${String(actual)}`)
+      if (
+        actual === undefined ||
+        !(Array.isArray(expected) ? expected.includes(actual) : expected === actual)
+      )
+        return false
     }
+  if (compiledRule.ipIn && !(evaluation.address && inRanges(evaluation.address, compiledRule.ipIn)))
+    return false
+  // A request without an address counts as outside every range.
+  if (compiledRule.ipNotIn && evaluation.address && inRanges(evaluation.address, compiledRule.ipNotIn))
+    return false
+  if (when.timeIn && !inWindow(when.timeIn, evaluation)) return false
+  if (when.timeNotIn && inWindow(when.timeNotIn, evaluation)) return false
+  // An unregistered predicate never matches: a rule cannot be satisfied by a typo.
+  if (when.custom) for (const name of when.custom) if (!evaluation.predicates[name]?.(input)) return false
+  return true
+}
+
+/** Why a matching rule matched, one phrase per condition, for the audit and simulation. */
+function explain(compiledRule: CompiledRule, evaluation: Evaluation): string[] {
+  const { when } = compiledRule
+  const { input } = evaluation
+  const ip = typeof input.context.ip === 'string' ? input.context.ip : null
+  const because: string[] = []
+  if (when.ipIn) because.push(`ip ${ip} in ${when.ipIn.join(', ')}`)
+  if (when.ipNotIn)
+    because.push(ip && evaluation.address ? `ip ${ip} not in ${when.ipNotIn.join(', ')}` : 'no client ip')
+  if (when.timeIn) because.push(`time inside ${describeWindow(when.timeIn)}`)
+  if (when.timeNotIn) because.push(`time outside ${describeWindow(when.timeNotIn)}`)
+  if (when.sensitivityAtLeast)
+    because.push(`sensitivity ${evaluation.sensitivity} ≥ ${when.sensitivityAtLeast}`)
+  if (when.resource) because.push(`resource ${input.context.resource}`)
+  if (when.action) because.push(`action ${input.context.action}`)
+  if (when.newDevice !== undefined)
+    because.push(when.newDevice ? 'device not seen before' : 'device seen before')
+  if (when.failuresAtLeast !== undefined) because.push(`${input.user.failureStreak} consecutive failures`)
+  if (when.daysSinceLastSuccessAtLeast !== undefined) {
+    const days = daysSince(input)
+    because.push(days === null ? 'never authenticated' : `${days} days since the last success`)
   }
-  if (when.custom) {
-    for (const name of when.custom) {
-      const predicate = predicates[name]
-      // An unregistered predicate never matches: a rule cannot be satisfied by a typo.
-      if (!predicate?.(input)) return null
-      because.push(`custom ${name}`)
-    }
-  }
+  if (when.userAttributes)
+    for (const key of Object.keys(when.userAttributes))
+      because.push(`user ${key} = ${String(input.user.attributes[key])}`)
+  if (when.custom) for (const name of when.custom) because.push(`custom ${name}`)
   if (because.length === 0) because.push('always')
   return because
 }
@@ -497,13 +584,8 @@ export function decide(
   input: PolicyInput,
   predicates: Readonly<Record<string, Predicate>> = {},
 ): Decision {
-  const contextSensitivity = input.context.sensitivity
-  const sensitivity =
-    typeof contextSensitivity === 'string' &&
-    SENSITIVITIES.includes(contextSensitivity as Sensitivity) &&
-    RANK[contextSensitivity as Sensitivity] > RANK[input.system.sensitivity]
-      ? (contextSensitivity as Sensitivity)
-      : input.system.sensitivity
+  const evaluation = evaluationOf(input, predicates)
+  const { sensitivity } = evaluation
   let denied = false
   let reason: string | null = null
   let memorized = false
@@ -513,10 +595,9 @@ export function decide(
   let numberMatching = false
   const matched: { rule: string; because: string[] }[] = []
   for (const compiledRule of compile(rules)) {
-    const because = matches(compiledRule, input, sensitivity, predicates)
-    if (!because) continue
+    if (!matches(compiledRule, evaluation)) continue
     const { name, effect: apply } = compiledRule.rule
-    matched.push({ rule: name, because })
+    matched.push({ rule: name, because: explain(compiledRule, evaluation) })
     if (apply.deny && !denied) {
       denied = true
       reason = `denied by rule '${name}'`
@@ -545,12 +626,32 @@ export function decide(
   }
 }
 
-/** Whether any rule reads the user's history (devices, last success), which costs a query. */
-export function needsHistory(rules: readonly Rule[]): boolean {
-  return rules.some(
-    (rule) =>
-      rule.when?.newDevice !== undefined ||
-      rule.when?.daysSinceLastSuccessAtLeast !== undefined ||
-      rule.when?.custom !== undefined,
-  )
+/**
+ * Whether deciding needs the user's history (devices seen, last success), which costs a query: only
+ * when a rule reads it and all of that rule's other conditions hold for this request. `input`'s
+ * history fields are not read.
+ */
+export function needsHistory(rules: readonly Rule[], input: PolicyInput): boolean {
+  const reading = compile(rules).filter((rule) => rule.readsHistory)
+  if (reading.length === 0) return false
+  const evaluation = evaluationOf(input, {})
+  return reading.some((rule) => matches(rule, evaluation, true))
+}
+
+function evaluationOf(input: PolicyInput, predicates: Readonly<Record<string, Predicate>>): Evaluation {
+  const contextSensitivity = input.context.sensitivity
+  const sensitivity =
+    typeof contextSensitivity === 'string' &&
+    SENSITIVITIES.includes(contextSensitivity as Sensitivity) &&
+    RANK[contextSensitivity as Sensitivity] > RANK[input.system.sensitivity]
+      ? (contextSensitivity as Sensitivity)
+      : input.system.sensitivity
+  const ip = input.context.ip
+  return {
+    input,
+    sensitivity,
+    address: typeof ip === 'string' ? parseAddress(ip) : null,
+    zones: new Map(),
+    predicates,
+  }
 }
