@@ -159,9 +159,9 @@ async function main(): Promise<void> {
       }
       return performance.now() - began
     }
-    // Within a round the sides alternate in blocks of 50 starts, so a WAL checkpoint, a GC pause or
-    // another process on this shared machine lands on both sides alike; the first block alternates too.
-    const BLOCK = 50
+    // Within a round the sides alternate start by start, so a WAL checkpoint, a GC pause or another
+    // process on this shared machine lands on both sides alike; which side goes first alternates too.
+    const BLOCK = 1
     const run = async (first: 'plain' | 'ruled'): Promise<{ plain: number; ruled: number }> => {
       const total = { plain: 0, ruled: 0 }
       const second = first === 'plain' ? 'ruled' : 'plain'

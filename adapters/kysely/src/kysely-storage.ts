@@ -23,6 +23,7 @@ import {
   columnsOf,
   DELIVERY_COLUMNS,
   deliveryParams,
+  LOGIN_SYSTEM_COLUMNS,
   prefixed,
   SYSTEM_COLUMNS,
   toAccount,
@@ -157,6 +158,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       messages: string | null
       sensitivity: string
       rules: string
+      rules_version: number
       updated_at: number
     }>(
       db
@@ -167,6 +169,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           messages: param('messages'),
           sensitivity: param('sensitivity'),
           rules: param('rules'),
+          rules_version: param('rules_version'),
           updated_at: param('updated_at'),
         })
         .where('id', '=', param('id')),
@@ -302,7 +305,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           cols([
             'dl.status as c_delivery_status',
             ...prefixed('acc', ACCOUNT_COLUMNS),
-            ...prefixed('s', SYSTEM_COLUMNS),
+            ...prefixed('s', LOGIN_SYSTEM_COLUMNS),
             ...prefixed('u', USER_COLUMNS),
             ...prefixed('a', ASSIGNMENT_COLUMNS),
             ...prefixed('c', CHALLENGE_COLUMNS),
@@ -383,6 +386,9 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .where('expires_at', '>', param('at'))
         .where((eb) => eb.or([eb('match_code', 'is', null), eb('match_code', '=', param('match_code'))]))
         .returning(cols(CHALLENGE_COLUMNS)),
+    ),
+    systemRules: prepare<{ id: string }>(
+      db.selectFrom('fs_systems').select(['rules', 'rules_version']).where('id', '=', param('id')),
     ),
     userHistory: prepare<{ user_id: string; device: string }>(
       db
@@ -661,10 +667,29 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     return row ? map(row) : null
   }
 
+  // Each system's rules by version: the login's read carries the version, the rules come from here,
+  // read once per version (a changed version, in any process, is a miss). Bounded.
+  const rulesCache = new Map<string, string | null>()
+  async function rulesFor(systemId: string, version: number): Promise<string | null> {
+    if (version === 0) return null
+    const key = `${systemId}:${version}`
+    const cached = rulesCache.get(key)
+    if (cached !== undefined) return cached
+    const [row] = await exec.all<{ rules: string | null; rules_version: number | null }>(
+      q.systemRules.sql,
+      q.systemRules.bind({ id: systemId }),
+    )
+    const text = row?.rules ?? null
+    // Cache under the version read with the text: if an update landed in between, that is the newer pair.
+    if (rulesCache.size >= 1000) rulesCache.delete(rulesCache.keys().next().value as string)
+    rulesCache.set(`${systemId}:${Number(row?.rules_version ?? 0)}`, text)
+    return text
+  }
+
   // How resolveLogin's joined row splits back into its tables.
   const joined = {
     account: columnsOf('acc', ACCOUNT_COLUMNS, 'id'),
-    system: columnsOf('s', SYSTEM_COLUMNS, 'id'),
+    system: columnsOf('s', LOGIN_SYSTEM_COLUMNS, 'id'),
     user: columnsOf('u', USER_COLUMNS, 'id'),
     assignment: columnsOf('a', ASSIGNMENT_COLUMNS, 'user_id'),
     challenge: columnsOf('c', [...CHALLENGE_COLUMNS, 'delivery_status'], 'id'),
@@ -788,6 +813,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
                 messages: row.messages === null ? null : JSON.stringify(row.messages),
                 sensitivity: row.sensitivity,
                 rules: JSON.stringify(row.rules),
+                rules_version: row.rules.version,
                 created_at: row.createdAt,
                 updated_at: row.updatedAt,
               }),
@@ -808,6 +834,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
               messages: row.messages === null ? null : JSON.stringify(row.messages),
               sensitivity: row.sensitivity,
               rules: JSON.stringify(row.rules),
+              rules_version: row.rules.version,
               updated_at: row.updatedAt,
             }),
           )
@@ -951,6 +978,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         )
         if (!row) return null
         const systemRow = joined.system(row)
+        if (systemRow) systemRow.rules = await rulesFor(systemRow.id, Number(systemRow.rules_version ?? 0))
         const user = joined.user(row)
         const assignment = joined.assignment(row)
         const challenge = joined.challenge(row)

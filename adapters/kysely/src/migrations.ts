@@ -254,4 +254,22 @@ export const migrations: Record<string, Migration> = {
       ).execute()
     },
   },
+  '0005_rules_version': {
+    async up(db: AnyDb) {
+      // The rules' version beside their JSON, so the login's joined read carries a number, not the
+      // rules (kilobytes that spill into overflow pages); the rules are read once per version.
+      await db.schema.alterTable('fs_systems').addColumn('rules_version', 'integer').execute()
+      const rows = await db
+        .selectFrom('fs_systems')
+        .select(['id', 'rules'])
+        .where('rules', 'is not', null)
+        .execute()
+      for (const row of rows as { id: string; rules: string }[])
+        await db
+          .updateTable('fs_systems')
+          .set({ rules_version: Number(JSON.parse(row.rules)?.version ?? 0) })
+          .where('id', '=', row.id)
+          .execute()
+    },
+  },
 }

@@ -24,9 +24,17 @@ export const SYSTEM_COLUMNS = [
   'messages',
   'sensitivity',
   'rules',
+  'rules_version',
   'created_at',
   'updated_at',
 ] as const
+/** The system's columns the login's joined read takes: all but the rules, which are read per version. */
+export const LOGIN_SYSTEM_COLUMNS = SYSTEM_COLUMNS.filter((column) => column !== 'rules')
+
+/** Parsed, frozen rules from their JSON text (shared: read far more often than they change). */
+export const rulesOf = (text: string | null | undefined): SystemRow['rules'] =>
+  text === null || text === undefined ? EMPTY_RULES : policiesOf(String(text))
+
 export const USER_COLUMNS = [
   'id',
   'account_id',
@@ -198,7 +206,7 @@ export const toSystem = (r: Raw): SystemRow => ({
   returnUrl: r.return_url ?? null,
   messages: r.messages === null || r.messages === undefined ? null : policiesOf(String(r.messages)),
   sensitivity: r.sensitivity ?? 'medium',
-  rules: r.rules === null || r.rules === undefined ? EMPTY_RULES : policiesOf(String(r.rules)),
+  rules: rulesOf(r.rules),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
 })

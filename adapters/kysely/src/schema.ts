@@ -38,6 +38,7 @@ export interface SystemsTable {
   messages: Generated<string | null>
   sensitivity: Generated<string | null>
   rules: Generated<string | null>
+  rules_version: Generated<number | null>
   created_at: number
   updated_at: number
 }
