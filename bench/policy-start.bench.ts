@@ -186,7 +186,7 @@ async function main(): Promise<void> {
       `  ${check.decision.matched.length} of them match the bench's request: ${check.decision.matched.map((m) => m.rule).join(', ')}`,
     )
     console.log(
-      `  ${ROUNDS} rounds after a warm-up, ${fmt(STARTS)} starts per side each, in alternating blocks of 50\n`,
+      `  ${ROUNDS} rounds after a warm-up, ${fmt(STARTS)} starts per side each, alternating start by start\n`,
     )
 
     await run('plain')
