@@ -160,6 +160,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       rules: string
       rules_version: number
       updated_at: number
+      expected_updated_at: number | null
     }>(
       db
         .updateTable('fs_systems')
@@ -172,7 +173,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           rules_version: param('rules_version'),
           updated_at: param('updated_at'),
         })
-        .where('id', '=', param('id')),
+        .where('id', '=', param('id'))
+        // With no expected time given, COALESCE makes this true; PostgreSQL types the parameter from the column.
+        .where(
+          sql<boolean>`COALESCE(${param('expected_updated_at')}, ${sql.ref('updated_at')}) = ${sql.ref('updated_at')}`,
+        ),
     ),
     getSystem: prepare<{ account_id: string; name: string }>(
       db
@@ -380,12 +385,24 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     confirmLink: prepare<{ link_hash: string; at: number; match_code: string | null }>(
       db
         .updateTable('fs_challenges')
-        .set({ status: 'confirmed' })
+        .set({ status: 'confirmed', attempts: 0 })
         .where('link_hash', '=', param('link_hash'))
         .where('status', '=', 'pending')
         .where('expires_at', '>', param('at'))
         .where((eb) => eb.or([eb('match_code', 'is', null), eb('match_code', '=', param('match_code'))]))
         .returning(cols(CHALLENGE_COLUMNS)),
+    ),
+    // Number matching (S12): every guess at the code takes an attempt before it is compared, so
+    // however many arrive at once, at most the budget is ever compared.
+    reserveMatchAttempt: prepare<{ link_hash: string; at: number }>(
+      db
+        .updateTable('fs_challenges')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+        .where('link_hash', '=', param('link_hash'))
+        .where('status', '=', 'pending')
+        .where('expires_at', '>', param('at'))
+        .where('match_code', 'is not', null)
+        .whereRef('attempts', '<', 'max_attempts'),
     ),
     systemRules: prepare<{ id: string }>(
       db.selectFrom('fs_systems').select(['rules', 'rules_version']).where('id', '=', param('id')),
@@ -408,12 +425,12 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .set({ memorized_pin_hash: param('hash'), updated_at: param('at') })
         .where('id', '=', param('id')),
     ),
-    reserveAttempt: prepare<{ id: string; at: number }>(
+    reserveAttempt: prepare<{ id: string; at: number; status: string }>(
       db
         .updateTable('fs_challenges')
         .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
         .where('id', '=', param('id'))
-        .where('status', 'in', literals(LIVE))
+        .where('status', '=', param('status'))
         .where('expires_at', '>', param('at'))
         .whereRef('attempts', '<', 'max_attempts')
         .returning('attempts'),
@@ -425,13 +442,17 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       to: string
       at: number
       reported: number
+      reset_attempts: number
     }>(
       db
         .updateTable('fs_challenges')
-        .set((eb) => ({
+        .set(() => ({
           status: param('to'),
-          completed_at: eb.fn.coalesce('completed_at', sql<number>`${param('at')}`),
+          // `confirmed` is a step on the way (a link confirmed, a first layer passed), not an end.
+          completed_at: sql<number>`CASE WHEN ${param('to')} = 'confirmed' THEN ${sql.ref('completed_at')} ELSE COALESCE(${sql.ref('completed_at')}, ${param('at')}) END`,
           outcome_reported: param('reported'),
+          // The next layer gets the whole attempt budget.
+          attempts: sql<number>`CASE WHEN ${param('reset_attempts')} = 1 THEN 0 ELSE ${sql.ref('attempts')} END`,
         }))
         .where('id', '=', param('id'))
         .where('status', 'in', [param('from1'), param('from2')])
@@ -822,10 +843,10 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
           }),
         'name',
       ),
-    updateSystem: (row, audit) =>
+    updateSystem: (row, audit, expectedUpdatedAt) =>
       guard('updateSystem', () =>
         exec.transaction(async (tx) => {
-          await tx.run(
+          const changed = await tx.run(
             q.updateSystem.sql,
             q.updateSystem.bind({
               id: row.id,
@@ -836,8 +857,14 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
               rules: JSON.stringify(row.rules),
               rules_version: row.rules.version,
               updated_at: row.updatedAt,
+              expected_updated_at: expectedUpdatedAt ?? null,
             }),
           )
+          if (changed !== 1)
+            throw new ConflictError(
+              'system',
+              'was changed by someone else meanwhile; read it again and retry',
+            )
           await appendAudit(tx, audit)
         }),
       ),
@@ -1064,10 +1091,15 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     confirmLink: (linkHash, at, audit, matchCode = null) =>
       guard('confirmLink', () =>
         exec.transaction(async (tx) => {
+          const reserved = await tx.run(
+            q.reserveMatchAttempt.sql,
+            q.reserveMatchAttempt.bind({ link_hash: linkHash, at }),
+          )
+          // A challenge with a code and no attempt left confirms nothing, whatever the code.
           const [row] = await updateReturning(tx, 'confirmLink', {
             link_hash: linkHash,
             at,
-            match_code: matchCode,
+            match_code: reserved === 1 ? matchCode : null,
           })
           if (!row) return null
           const confirmed = toChallenge(row)
@@ -1076,14 +1108,17 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         }),
       ),
 
-    reserveAttempt: (id, at) =>
+    reserveAttempt: (id, at, status = 'pending') =>
       guard('reserveAttempt', async () => {
         // On MySQL the update and the read of its result need one transaction; elsewhere it is one statement.
         const [row] = mysql
           ? await exec.transaction((tx) =>
-              updateReturning<{ attempts: number }>(tx, 'reserveAttempt', { id, at }),
+              updateReturning<{ attempts: number }>(tx, 'reserveAttempt', { id, at, status }),
             )
-          : await exec.all<{ attempts: number }>(q.reserveAttempt.sql, q.reserveAttempt.bind({ id, at }))
+          : await exec.all<{ attempts: number }>(
+              q.reserveAttempt.sql,
+              q.reserveAttempt.bind({ id, at, status }),
+            )
         return row ? Number(row.attempts) : null
       }),
 
@@ -1099,6 +1134,7 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
               to: move.to,
               at: move.at,
               reported: move.reported ? 1 : 0,
+              reset_attempts: move.resetAttempts ? 1 : 0,
             }),
           )
           if (moved !== 1) return false

@@ -38,7 +38,7 @@ export function mysqlVariants(db: Kysely<Database>) {
       update: prepare(
         db
           .updateTable('fs_challenges')
-          .set({ status: 'confirmed' })
+          .set({ status: 'confirmed', attempts: 0 })
           .where('link_hash', '=', param('link_hash'))
           .where('status', '=', 'pending')
           .where('expires_at', '>', param('at'))
@@ -57,7 +57,7 @@ export function mysqlVariants(db: Kysely<Database>) {
           .updateTable('fs_challenges')
           .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
           .where('id', '=', param('id'))
-          .where('status', 'in', literals(LIVE))
+          .where('status', '=', param('status'))
           .where('expires_at', '>', param('at'))
           .whereRef('attempts', '<', 'max_attempts'),
       ),

@@ -296,21 +296,25 @@ export function systemsAdmin(
               },
         updatedAt: now,
       }
-      await storage.updateSystem(row, [
-        adminAudit(accountId, actor, now, 'system.updated', {
-          system: row.name,
-          details: {
-            policies: row.policies,
-            returnUrl: row.returnUrl,
-            messages: row.messages,
-            sensitivity: row.sensitivity,
-            // A rules change is recorded whole, with its version: the trail says who changed what when.
-            ...(changes.rules !== undefined
-              ? { rulesVersion: row.rules.version, rules: row.rules.rules }
-              : {}),
-          },
-        }),
-      ])
+      await storage.updateSystem(
+        row,
+        [
+          adminAudit(accountId, actor, now, 'system.updated', {
+            system: row.name,
+            details: {
+              policies: row.policies,
+              returnUrl: row.returnUrl,
+              messages: row.messages,
+              sensitivity: row.sensitivity,
+              // A rules change is recorded whole, with its version: the trail says who changed what when.
+              ...(changes.rules !== undefined
+                ? { rulesVersion: row.rules.version, rules: row.rules.rules }
+                : {}),
+            },
+          }),
+        ],
+        current.updatedAt,
+      )
       return toSystem(row)
     },
     async get(name) {

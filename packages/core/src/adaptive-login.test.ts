@@ -117,6 +117,39 @@ describe('adaptive requirements', () => {
     expect(await f.acme.check({ ...login, pin: ALICE_PIN })).toMatchObject({ result: 'authenticated' })
   })
 
+  it('gives each layer the whole attempt budget, and counts the end of the login, not of a layer, as its completion', async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    await f.acme.start({ system: 'payroll', authid: 'alice', context: outside })
+    const login = { system: 'payroll', authid: 'alice' }
+    const otp = f.notifier.last().pin as string
+    const wrongOtp = otp.replace(/^\d/, (d) => String((Number(d) + 1) % 10))
+    for (let i = 0; i < 4; i++) await f.acme.check({ ...login, pin: wrongOtp })
+    expect(await f.acme.check({ ...login, pin: otp })).toMatchObject({ next: 'memorized_pin' })
+    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'confirmed', attempts: 0, completed_at: null })
+    for (let i = 0; i < 4; i++)
+      expect(await f.acme.check({ ...login, pin: '999999' })).toMatchObject({ reason: 'wrong_pin' })
+    f.clock.advance(1000)
+    expect(await f.acme.check({ ...login, pin: ALICE_PIN })).toMatchObject({ result: 'authenticated' })
+    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'authenticated', completed_at: f.clock.now() })
+  })
+
+  it('answers a double submission of the one-time PIN twice with "memorized PIN next", counting no failure', async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    await f.acme.start({ system: 'payroll', authid: 'alice', context: outside })
+    const login = { system: 'payroll', authid: 'alice', pin: f.notifier.last().pin as string }
+    const answers = await Promise.all([f.acme.check(login), f.acme.check(login), f.acme.check(login)])
+    for (const answer of answers) expect(answer).toMatchObject({ result: 'pending', next: 'memorized_pin' })
+    expect(f.rows('fs_users')[0]).toMatchObject({ failure_streak: 0 })
+  })
+
+  it('refuses a memorized PIN sent as a JSON number, which would lose its leading zeros', async () => {
+    await f.acme.start({ system: 'payroll', authid: 'alice', context: outside })
+    await f.engine.links.confirm(f.notifier.last().token as string)
+    await expect(f.acme.check({ system: 'payroll', authid: 'alice', pin: 582914 })).rejects.toMatchObject({
+      field: 'pin',
+    })
+  })
+
   it('keeps a pending challenge on the policy it was issued under when an administrator changes it', async () => {
     await f.acme.start({ system: 'payroll', authid: 'alice', context: outside })
     const token = f.notifier.last().token as string
@@ -204,6 +237,19 @@ describe('number matching (S12)', () => {
     for (let i = 0; i < 5; i++) answers.push(await f.engine.links.confirm(second, { matchCode: bad }))
     expect(answers.at(-1)).toEqual({ result: 'wrong_code', final: true })
     expect(await f.engine.links.confirm(second, { matchCode: other as string })).toEqual({ result: 'used' })
+  })
+
+  it('compares at most the attempt budget of codes, however many guesses arrive at once', async () => {
+    await f.acme.start({ system: 'wiki', authid: 'alice' })
+    const token = f.notifier.last().token as string
+    const every = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'))
+    const results = await Promise.all(every.map((matchCode) => f.engine.links.confirm(token, { matchCode })))
+    const compared = results.filter(
+      (r) => r.result === 'confirmed' || (r.result === 'wrong_code' && !r.final),
+    )
+    // Five attempts: the fifth wrong code burns the link; a right code among the first five confirms it.
+    expect(compared.length).toBeLessThanOrEqual(5)
+    expect(results.filter((r) => r.result === 'confirmed').length).toBeLessThanOrEqual(1)
   })
 })
 

@@ -120,8 +120,8 @@ export async function confirmLink(
 }
 
 /**
- * A missing or wrong match code spends one of the challenge's attempts, taken before anything else
- * like a PIN guess; the last one burns the link, so the code (1 in 1000) cannot be walked.
+ * A missing or wrong match code: storage already spent one of the challenge's attempts before it
+ * compared the code (so parallel guesses cannot outrun the budget); with none left, the link burns.
  */
 async function wrongCode(ctx: EngineContext, row: ChallengeRow, now: number): Promise<ConfirmResult> {
   const audit = (outcome: string, reason: 'wrong_code' | 'attempts_exhausted') => ({
@@ -138,8 +138,7 @@ async function wrongCode(ctx: EngineContext, row: ChallengeRow, now: number): Pr
     userAgent: null,
     details: null,
   })
-  const used = await ctx.storage.reserveAttempt(row.id, now)
-  if (used !== null && used < row.maxAttempts) {
+  if (row.attempts < row.maxAttempts) {
     await ctx.storage.appendAudit([audit('security error', 'wrong_code')])
     return { result: 'wrong_code', final: false }
   }

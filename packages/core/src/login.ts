@@ -274,6 +274,9 @@ export async function startLogin(
       destination: maskDestination(destination),
       expiresAt: row.expiresAt,
       ...(decision ? { decision: decisionDetails(decision, system.rules.version) } : {}),
+      ...(decision?.numberMatching && !matchCode
+        ? { numberMatching: 'off: uniform responses cannot carry the code' }
+        : {}),
     },
   })
   const secret = token ? ctx.linkUrl(token) : (pin as string)
@@ -526,7 +529,9 @@ export async function checkLogin(
       if (pin === null) return pendingAnswer(row, 'memorized_pin')
       const memorized = subject.user?.memorizedPinHash ?? null
       if (memorized === null) return refuse(row, 'policy_denied')
-      const typed = typeof pin === 'number' ? String(pin) : pin
+      if (typeof pin === 'number')
+        throw new ValidationError('pin', 'send a memorized PIN as a string: a number loses its leading zeros')
+      const typed = pin
       const verdict = await verifyPin(ctx, row, typed, draft, countFailure, resetFailuresOf, {
         hash: memorized,
         length: null,
@@ -595,7 +600,7 @@ async function verifyPin(
   resetFailuresOf: string | undefined,
   layer: PinLayer,
 ): Promise<CheckResult | null> {
-  const reserved = await ctx.storage.reserveAttempt(row.id, ctx.clock.now())
+  const reserved = await ctx.storage.reserveAttempt(row.id, ctx.clock.now(), layer.from)
   if (reserved === null) {
     const current = await ctx.storage.getChallenge(row.id)
     if (
@@ -618,13 +623,16 @@ async function verifyPin(
       ...draft(now, counted, 'pending', null),
       details: { layer: 'pin', next: row.extraLayer },
     }
-    if (
-      !(await ctx.storage.transitionChallenge(
-        { id: row.id, from: ['pending'], to: 'confirmed', at: now, reported: false },
-        [passed],
-      ))
+    const moved = await ctx.storage.transitionChallenge(
+      { id: row.id, from: ['pending'], to: 'confirmed', at: now, reported: false, resetAttempts: true },
+      [passed],
     )
-      return null
+    if (!moved) {
+      // A concurrent submission of the same PIN passed the layer first: the answer is the same, and
+      // these digits must not go on to be tried against the memorized PIN.
+      const current = await ctx.storage.getChallenge(row.id)
+      if (current?.status !== 'confirmed') return null
+    }
     return pendingAnswer({ ...row, status: 'confirmed' }, row.extraLayer)
   }
   if (correct) {

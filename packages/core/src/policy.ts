@@ -152,7 +152,8 @@ function cidrs(value: unknown, field: string): string[] {
     fail(field, 'must list 1 to 100 CIDR ranges')
   return value.map((item, i) => {
     const [address, bits, extra] = String(item).split('/')
-    const family = isIP(address ?? '')
+    // A zone id has no place in a range.
+    const family = String(item).includes('%') ? 0 : isIP(address ?? '')
     const max = family === 4 ? 32 : 128
     const prefix = bits === undefined ? max : Number(bits)
     if (
@@ -359,15 +360,17 @@ function parseV6(text: string): bigint {
   return value
 }
 
-function parseAddress(text: string): Address | null {
+const MAPPED = 0xffffn
+
+function parseAddress(raw: string): Address | null {
+  // A zone id (fe80::1%eth0) names an interface, not part of the address.
+  const text = raw.split('%')[0] as string
   const family = isIP(text)
   if (family === 4) return { v4: true, value: parseV4(text) }
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text)
-    // An IPv4-mapped IPv6 address is the IPv4 address it maps.
-    return mapped ? { v4: true, value: parseV4(mapped[1] as string) } : { v4: false, value: parseV6(text) }
-  }
-  return null
+  if (family !== 6) return null
+  const value = parseV6(text)
+  // An IPv4-mapped IPv6 address, however written, is the IPv4 address it maps.
+  return value >> 32n === MAPPED ? { v4: true, value: Number(value & 0xffffffffn) } : { v4: false, value }
 }
 
 function parseRange(cidr: string): Range {
@@ -379,8 +382,14 @@ function parseRange(cidr: string): Range {
   }
   const prefix = BigInt(bits === undefined ? 128 : Number(bits))
   const mask = ((1n << 128n) - 1n) ^ ((1n << (128n - prefix)) - 1n)
-  return { v4: false, base: parseV6(address) & mask, mask }
+  const base = parseV6(address) & mask
+  // ::ffff:10.0.0.0/104 is the IPv4 range 10.0.0.0/8, as the addresses it holds are matched as IPv4.
+  if (prefix >= 96n && base >> 32n === MAPPED)
+    return parseRange(`${v4Text(Number(base & 0xffffffffn))}/${Number(prefix) - 96}`)
+  return { v4: false, base, mask }
 }
+
+const v4Text = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
 
 function inRanges(address: Address, ranges: readonly Range[]): boolean {
   for (const range of ranges) {

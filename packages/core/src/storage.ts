@@ -259,6 +259,8 @@ export interface ChallengeTransition {
   readonly at: number
   /** Whether this move reports the final outcome to a `check` caller. */
   readonly reported: boolean
+  /** Start the attempt count again (a layer passed: the next one gets the whole budget). */
+  readonly resetAttempts?: boolean
 }
 
 /**
@@ -292,7 +294,11 @@ export interface Storage {
 
   /** Throws `ConflictError` (field `name`) when the account already has a system of that name. */
   insertSystem(row: SystemRow, audit: readonly AuditDraft[]): Promise<void>
-  updateSystem(row: SystemRow, audit: readonly AuditDraft[]): Promise<void>
+  /**
+   * Writes the system's settings. With `expectedUpdatedAt`, only if the stored row still has it, so a
+   * concurrent change (rules, policies) is never silently overwritten: else `ConflictError` (`system`).
+   */
+  updateSystem(row: SystemRow, audit: readonly AuditDraft[], expectedUpdatedAt?: number): Promise<void>
   getSystem(accountId: string, name: string): Promise<SystemRow | null>
   listSystems(accountId: string): Promise<SystemRow[]>
 
@@ -376,8 +382,9 @@ export interface Storage {
 
   /**
    * One conditional write: `pending` → `confirmed` for the challenge with this link hash, only while
-   * it has not expired at `at`, and only with its match code when it has one. Returns the confirmed
-   * row, or null when nothing moved.
+   * it has not expired at `at`, and only with its match code when it has one; a challenge with a code
+   * first spends one attempt in the same transaction (none left: nothing confirms). Confirming starts
+   * the attempt count again. Returns the confirmed row, or null when nothing moved.
    */
   confirmLink(
     linkHash: string,
@@ -402,10 +409,10 @@ export interface Storage {
   /**
    * One conditional write that takes one PIN attempt before the PIN is verified, so concurrent guesses
    * can never exceed `maxAttempts`. Returns the attempts now used, or null when the challenge is not
-   * live (`pending`, or `confirmed` waiting for its memorized PIN), has expired at `at`, or has no
-   * attempts left.
+   * in `status` (default `pending`; `confirmed` when waiting for its memorized PIN), has expired at
+   * `at`, or has no attempts left.
    */
-  reserveAttempt(id: string, at: number): Promise<number | null>
+  reserveAttempt(id: string, at: number, status?: 'pending' | 'confirmed'): Promise<number | null>
 
   /**
    * One conditional write; returns whether it moved the challenge. `audit` is written only if it did,

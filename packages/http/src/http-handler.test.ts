@@ -432,11 +432,14 @@ describe('admin API', () => {
     const done = await call('/v1/check', { ...login, pin: '582914' })
     expect(done).toMatchObject({ status: 200, body: { result: 'authenticated' } })
     const challengeId = done.body.challengeId
-    expect(await call('/v1/pin', { ...login, challengeId, pin: '111111' })).toMatchObject({
+    // S23: an auth key may not; an admin key may.
+    expect((await post('/v1/pin', { ...login, challengeId, pin: '604817' })).status).toBe(403)
+    const asAdmin = { apikey: adminKey }
+    expect(await call('/v1/pin', { ...login, challengeId, pin: '111111' }, asAdmin)).toMatchObject({
       status: 400,
       body: { field: 'pin' },
     })
-    expect((await post('/v1/pin', { ...login, challengeId, pin: '604817' })).status).toBe(204)
+    expect((await post('/v1/pin', { ...login, challengeId, pin: '604817' }, asAdmin)).status).toBe(204)
   })
 
   it('creates, lists and revokes keys, and filters and exports the audit trail', async () => {

@@ -113,8 +113,9 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
     return json(answer, answer.result === 'success' ? 200 : 403)
   })
 
-  // The user sets their memorized PIN right after a login (the host forwards it); 204, or 400 naming the field.
-  app.post('/v1/pin', requireKey('auth'), async (c) => {
+  // The user sets their memorized PIN right after a login (the host forwards it); 204, or 400 naming
+  // the field. S23: an `auth` key calls start and check only, so this takes an `admin` key.
+  app.post('/v1/pin', requireKey('admin'), async (c) => {
     await c.var.account.users.setPinAfterLogin(await readJson(c.req.raw, PinAfterLogin))
     return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } })
   })

@@ -743,28 +743,50 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     })
 
     describe('adaptive policy support', () => {
+      it('refuses a system update made from a stale read, so no concurrent change is lost', async () => {
+        const first = { ...system, sensitivity: 'low' as const, updatedAt: T0 + 1 }
+        await storage.updateSystem(first, [], T0)
+        const stale = { ...system, rules: { ...system.rules, version: 2, rules: [] }, updatedAt: T0 + 2 }
+        await expect(
+          storage.updateSystem(stale, [draft(accountId, 'system.updated')], T0),
+        ).rejects.toBeInstanceOf(ConflictError)
+        expect(await storage.getSystem(accountId, 'payroll')).toEqual(first)
+        expect(await storage.listAudit({ accountId, limit: 10 })).toEqual([])
+      })
+
       it('reads back a system’s sensitivity and rules and a user’s attributes', async () => {
         expect(await storage.getSystem(accountId, 'payroll')).toEqual(system)
         expect(await storage.getUser(accountId, 'alice')).toEqual(user)
       })
 
       it('confirms a link that has a match code only with that code', async () => {
-        const row = await issued({ matchCode: '042' })
+        const row = await issued({ matchCode: '042', maxAttempts: 3 })
         const audit = () => draft(accountId, 'link.confirmed')
         expect(await storage.confirmLink(row.linkHash as string, T0, audit, '041')).toBeNull()
         expect(await storage.confirmLink(row.linkHash as string, T0, audit)).toBeNull()
+        // Each guess took an attempt before it was compared.
+        expect((await storage.getChallenge(row.id))?.attempts).toBe(2)
         expect(await storage.confirmLink(row.linkHash as string, T0, audit, '042')).toMatchObject({
           status: 'confirmed',
           matchCode: '042',
+          attempts: 0,
         })
+      })
+
+      it('confirms nothing once a match code’s attempts are spent, not even the right code', async () => {
+        const row = await issued({ matchCode: '042', maxAttempts: 1 })
+        const audit = () => draft(accountId, 'link.confirmed')
+        expect(await storage.confirmLink(row.linkHash as string, T0, audit, '041')).toBeNull()
+        expect(await storage.confirmLink(row.linkHash as string, T0, audit, '042')).toBeNull()
       })
 
       it('takes attempts on a confirmed challenge waiting for its memorized PIN', async () => {
         const row = await issued({ extraLayer: 'memorized_pin', maxAttempts: 2 })
         await storage.confirmLink(row.linkHash as string, T0, () => draft(accountId, 'x'))
-        expect(await storage.reserveAttempt(row.id, T0)).toBe(1)
-        expect(await storage.reserveAttempt(row.id, T0)).toBe(2)
         expect(await storage.reserveAttempt(row.id, T0)).toBeNull()
+        expect(await storage.reserveAttempt(row.id, T0, 'confirmed')).toBe(1)
+        expect(await storage.reserveAttempt(row.id, T0, 'confirmed')).toBe(2)
+        expect(await storage.reserveAttempt(row.id, T0, 'confirmed')).toBeNull()
       })
 
       it('answers the last authenticated login and whether a device was in one', async () => {
