@@ -237,6 +237,16 @@ describe('number matching (S12)', () => {
     for (let i = 0; i < 5; i++) answers.push(await f.engine.links.confirm(second, { matchCode: bad }))
     expect(answers.at(-1)).toEqual({ result: 'wrong_code', final: true })
     expect(await f.engine.links.confirm(second, { matchCode: other as string })).toEqual({ result: 'used' })
+    // The poller hears why, once; each wrong code since the last success counted as a failure (S17).
+    expect(await f.acme.check({ system: 'wiki', authid: 'alice' })).toEqual({
+      result: 'security error',
+      reason: 'attempts_exhausted',
+    })
+    expect(await f.acme.check({ system: 'wiki', authid: 'alice' })).toEqual({
+      result: 'security error',
+      reason: 'no_pending_challenge',
+    })
+    expect(f.rows('fs_users')[0]).toMatchObject({ failure_streak: 5 })
   })
 
   it('compares at most the attempt budget of codes, however many guesses arrive at once', async () => {

@@ -1,4 +1,4 @@
-import { isAllowedReturnUrl } from './account-settings.js'
+import { delayAfter, isAllowedReturnUrl } from './account-settings.js'
 import { type EngineContext, emit } from './engine-context.js'
 import { sha256Hex } from './secrets.js'
 import type { ChallengeRow } from './storage.js'
@@ -138,13 +138,31 @@ async function wrongCode(ctx: EngineContext, row: ChallengeRow, now: number): Pr
     userAgent: null,
     details: null,
   })
-  if (row.attempts < row.maxAttempts) {
-    await ctx.storage.appendAudit([audit('security error', 'wrong_code')])
-    return { result: 'wrong_code', final: false }
-  }
-  await ctx.storage.transitionChallenge(
-    { id: row.id, from: ['pending'], to: 'failed', at: now, reported: false },
-    [audit('security error', 'attempts_exhausted')],
-  )
-  return { result: 'wrong_code', final: true }
+  const final = row.attempts >= row.maxAttempts
+  const burned =
+    final &&
+    (await ctx.storage.transitionChallenge(
+      { id: row.id, from: ['pending'], to: 'failed', at: now, reported: false },
+      [],
+    ))
+  // A wrong code is a failed attempt of this user like a wrong PIN: it counts toward the streak (S17).
+  const lockout = (await ctx.storage.getAccount(row.accountId))?.settings.lockout
+  const drafts = [
+    audit('security error', 'wrong_code'),
+    ...(burned ? [audit('security error', 'attempts_exhausted')] : []),
+  ]
+  if (lockout)
+    await ctx.storage.recordFailure(
+      row.userId,
+      (streak) => delayAfter(streak, lockout, now),
+      drafts,
+      (streak) => ({
+        ...audit('locked', 'wrong_code'),
+        type: 'user.locked',
+        actor: 'engine',
+        details: { consecutiveFailures: streak },
+      }),
+    )
+  else await ctx.storage.appendAudit(drafts)
+  return { result: 'wrong_code', final }
 }

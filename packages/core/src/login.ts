@@ -524,6 +524,15 @@ export async function checkLogin(
         )
       )
         return { result: 'expired' }
+    } else if (row.status === 'failed' && !row.outcomeReported) {
+      // Burned away from check (too many wrong match codes on the link's page): the poller hears it once.
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['failed'], to: 'failed', at: now, reported: true },
+          [draft(now, row, 'security error', 'attempts_exhausted')],
+        )
+      )
+        return { result: 'security error', reason: 'attempts_exhausted' }
     } else if (row.status === 'confirmed' && row.extraLayer === 'memorized_pin') {
       // The delivered layer is done; the PIN the user knows is next.
       if (pin === null) return pendingAnswer(row, 'memorized_pin')
