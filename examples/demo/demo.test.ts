@@ -24,6 +24,24 @@ describe('the README example', () => {
   }, 30_000)
 })
 
+describe('the README’s adaptive-policy example', () => {
+  it('is the code in adaptive-example.ts, word for word', () => {
+    const readme = readFileSync(join(here, '../../README.md'), 'utf8')
+    const block = /<!-- example: examples\/demo\/adaptive-example\.ts -->\n```ts\n([\s\S]*?)```/.exec(
+      readme,
+    )?.[1]
+    expect(block).toBe(readFileSync(join(here, 'adaptive-example.ts'), 'utf8'))
+  })
+
+  it('runs: passwordless plus the memorized PIN from outside the office, with number matching', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'adaptive-example.ts'], { cwd: here })
+    expect(stdout).toMatch(/layers: \[ 'passwordless', 'memorized_pin' \]/)
+    expect(stdout).toMatch(/matchCode: '\d{3}'/)
+    expect(stdout).toMatch(/next: 'memorized_pin'/)
+    expect(stdout).toMatch(/result: 'authenticated'/)
+  }, 30_000)
+})
+
 describe('the demo (pnpm demo)', () => {
   it('walks both methods to authenticated on a SQLite file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flexsecure-demo-'))
