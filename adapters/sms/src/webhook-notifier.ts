@@ -43,7 +43,7 @@ function render(template: unknown, message: Message): unknown {
 }
 
 /**
- * Any HTTP gateway: POSTs a JSON body built from a template, with an `Idempotency-Key` per challenge
+ * Any HTTP gateway: POSTs a JSON body built from a template, with an `Idempotency-Key` per delivery
  * and an optional HMAC signature. 408, 429, 5xx and network failures are temporary; other 4xx permanent.
  *
  * ```ts

@@ -54,7 +54,7 @@ describe('smtpNotifier', () => {
     await Promise.all(servers.splice(0).map((s) => s.close()))
   })
 
-  it('sends multipart text and HTML, with a Message-ID stable per challenge for deduplication', async () => {
+  it('sends multipart text and HTML, with a Message-ID stable per delivery for deduplication', async () => {
     const server = await start()
     const sent = await smtpNotifier({ transport: plain(server.port), from: FROM }).send(
       message({

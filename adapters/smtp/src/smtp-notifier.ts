@@ -63,7 +63,7 @@ export function htmlFromText(text: string): string {
 
 /**
  * A Notifier that sends email over SMTP with nodemailer: multipart text and HTML, a stable
- * `Message-ID` per challenge for deduplication, and failures typed temporary (4xx, connection) or
+ * `Message-ID` per delivery (the same on its retries) for deduplication, and failures typed temporary (4xx, connection) or
  * permanent (5xx).
  *
  * ```ts
