@@ -1204,7 +1204,23 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
               ? await mysql.cancelDeliveries(tx, { at, limit })
               : await tx.all(q.cancelDeliveries.sql, q.cancelDeliveries.bind({ at, limit }))
           ).map(toDelivery)
-          await appendAudit(tx, rows.map(audit))
+          if (rows.length === 0) return rows
+          // S25: the audit names the system and the user; the challenges hold them (compiled per call:
+          // the sweep is not on the login path).
+          const read = db
+            .selectFrom('fs_challenges')
+            .select(['id', 'system_name', 'authid'])
+            .where('id', 'in', [...new Set(rows.map((row) => row.challengeId))])
+            .compile()
+          const owners = new Map(
+            (
+              await tx.all<{ id: string; system_name: string; authid: string }>(read.sql, read.parameters)
+            ).map((c) => [c.id, { systemName: c.system_name, authid: c.authid }]),
+          )
+          await appendAudit(
+            tx,
+            rows.map((row) => audit(row, owners.get(row.challengeId) ?? null)),
+          )
           return rows
         }),
       ),

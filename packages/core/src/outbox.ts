@@ -365,8 +365,8 @@ export async function cancelDue(ctx: EngineContext): Promise<number> {
   let cancelled = 0
   for (;;) {
     const at = ctx.clock.now()
-    const rows = await ctx.storage.cancelDeliveries(at, 500, (row) =>
-      deliveryAudit(row, { systemName: null, authid: null }, at, 'cancelled'),
+    const rows = await ctx.storage.cancelDeliveries(at, 500, (row, challenge) =>
+      deliveryAudit(row, challenge ?? { systemName: null, authid: null }, at, 'cancelled'),
     )
     cancelled += rows.length
     if (rows.length < 500) return cancelled

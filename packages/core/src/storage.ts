@@ -372,7 +372,7 @@ export interface Storage {
   cancelDeliveries(
     at: number,
     limit: number,
-    audit: (cancelled: DeliveryRow) => AuditDraft,
+    audit: (cancelled: DeliveryRow, challenge: { systemName: string; authid: string } | null) => AuditDraft,
   ): Promise<DeliveryRow[]>
   /** A challenge's deliveries, oldest first. */
   listDeliveries(challengeId: string): Promise<DeliveryRow[]>

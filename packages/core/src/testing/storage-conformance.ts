@@ -949,13 +949,19 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         const queued = delivery(newer, { claimedUntil: null })
         await storage.issueChallenge(newer, [], [], [queued])
         expect((await storage.claimDeliveries(T0, LEASE, 10)).map((d) => d.id)).toEqual([queued.id])
-        const cancelled = await storage.cancelDeliveries(T0 + 1, 10, (d) =>
-          draft(accountId, 'delivery', { outcome: 'cancelled', challengeId: d.challengeId }),
+        const cancelled = await storage.cancelDeliveries(T0 + 1, 10, (d, owner) =>
+          draft(accountId, 'delivery', {
+            outcome: 'cancelled',
+            challengeId: d.challengeId,
+            system: owner?.systemName ?? null,
+            authid: owner?.authid ?? null,
+          }),
         )
         expect(cancelled.map((d) => [d.id, d.status, d.payload])).toEqual([[sent.id, 'cancelled', null]])
-        expect((await storage.listAudit({ accountId, limit: 10 })).map((e) => e.challengeId)).toEqual([
-          row.id,
-        ])
+        // The audit callback is told whose challenge it was.
+        expect(
+          (await storage.listAudit({ accountId, limit: 10 })).map((e) => [e.challengeId, e.system, e.authid]),
+        ).toEqual([[row.id, 'payroll', 'alice']])
         // The newer challenge's delivery goes too once its challenge has expired.
         const later = await storage.cancelDeliveries(newer.expiresAt, 10, (d) =>
           draft(accountId, 'x', { challengeId: d.challengeId }),
