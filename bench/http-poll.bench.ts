@@ -18,6 +18,7 @@ import type { Notifier } from '@flexsecure/core'
 import { startServer } from '@flexsecure/server'
 import autocannon from 'autocannon'
 import { fmt, median, table } from './bench-report.js'
+import { LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
 
 const TARGET = 0.5
 const ROUNDS = setting('BENCH_HTTP_ROUNDS', 3)
@@ -30,14 +31,6 @@ const CPU_PROF = process.env.BENCH_HTTP_CPU_PROF || null
 
 const SYSTEM = 'app'
 const PIPELINING = 1
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`)
-  return value
-}
 
 /** What a server process tells this one once it listens and its data is in place. */
 interface Ready {
@@ -102,14 +95,7 @@ async function serveEngine(dir: string): Promise<void> {
   // Nor the send limits (S18), which the seeding starts would otherwise meet.
   const { id } = await engine.accounts.create({
     name: 'Bench',
-    settings: {
-      sendLimits: {
-        perUserPerHour: 1e7,
-        perDestinationPerHour: 1e7,
-        perAccountPerDay: 1e7,
-        resendCooldownSeconds: 0,
-      },
-    },
+    settings: { sendLimits: LIFTED_SEND_LIMITS },
   })
   const account = engine.account(id)
   const { key } = await account.apiKeys.create({ name: 'bench', scopes: ['auth'] })

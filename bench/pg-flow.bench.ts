@@ -20,6 +20,7 @@ import { type CaptureNotifier, captureNotifier } from '@flexsecure/core/testing'
 import { postgresStorage } from '@flexsecure/postgres'
 import pg from 'pg'
 import { fmt, median, table, wrap } from './bench-report.js'
+import { LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
 
 const TARGET = 0.33
 const SERVER_URL = process.env.FLEXSECURE_BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -50,21 +51,6 @@ const SYSTEM = 'app'
 const SECRET = 'bench-secret-bench-secret-bench-secret'
 const BASE_URL = 'https://auth.example.com'
 const LIFETIME_MS = 15 * 60 * 1000
-const SEND_LIMITS = {
-  perUserPerHour: 10_000_000,
-  perDestinationPerHour: 10_000_000,
-  perAccountPerDay: 10_000_000,
-  // Users log in again within seconds; see bench/README.md on the resend cooldown.
-  resendCooldownSeconds: 0,
-}
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`)
-  return value
-}
 
 /** The users of process `index` out of `processes`: every `processes`th one, so no two share a user. */
 function usersOf(index: number, processes: number): string[] {
@@ -234,7 +220,7 @@ function engineBench(
 /** An account with send limits lifted, a system with passwordless, and `users` assigned to it. */
 async function seedAccount(engine: Engine, name: string, users: readonly string[]): Promise<string> {
   // The bench measures the flow, not the throttle: lift the send limits (S18) far above its load.
-  const { id } = await engine.accounts.create({ name, settings: { sendLimits: SEND_LIMITS } })
+  const { id } = await engine.accounts.create({ name, settings: { sendLimits: LIFTED_SEND_LIMITS } })
   const account = engine.account(id)
   await account.systems.create({ name: SYSTEM, policies: { passwordless: { enabled: true } } })
   for (let i = 0; i < users.length; i += SEED_BATCH)

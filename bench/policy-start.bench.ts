@@ -10,19 +10,12 @@ import { createEngine, decide, type Rule, validateRules } from '@flexsecure/core
 import { captureNotifier } from '@flexsecure/core/testing'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { fmt, median, table } from './bench-report.js'
+import { LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
 
 const TARGET_OVERHEAD = 0.05
 const ROUNDS = setting('BENCH_ROUNDS', 7)
 const STARTS = setting('BENCH_POLICY_STARTS', 1000)
 const USERS = 500
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`)
-  return value
-}
 
 /**
  * Twenty rules of the kinds a real account writes, every condition kind represented: office and VPN
@@ -114,14 +107,7 @@ async function main(): Promise<void> {
     await engine.migrate()
     const { id } = await engine.accounts.create({
       name: 'Bench',
-      settings: {
-        sendLimits: {
-          perUserPerHour: 10_000_000,
-          perDestinationPerHour: 10_000_000,
-          perAccountPerDay: 10_000_000,
-          resendCooldownSeconds: 0,
-        },
-      },
+      settings: { sendLimits: LIFTED_SEND_LIMITS },
     })
     const acme = engine.account(id)
     const policies = { passwordless: { enabled: true } }

@@ -12,6 +12,7 @@ import { type CaptureNotifier, captureNotifier } from '@flexsecure/core/testing'
 import { applyPragmas, sqliteStorage } from '@flexsecure/sqlite'
 import BetterSqlite3 from 'better-sqlite3'
 import { fmt, median, table, wrap } from './bench-report.js'
+import { LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
 
 const TARGET = 0.33
 const ROUNDS = setting('BENCH_ROUNDS', 7)
@@ -28,14 +29,6 @@ const SYSTEM = 'app'
 const SECRET = 'bench-secret-bench-secret-bench-secret'
 const BASE_URL = 'https://auth.example.com'
 const LIFETIME_MS = 15 * 60 * 1000
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`)
-  return value
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The floor: a naive minimal login on raw prepared statements, each one its own autocommit transaction.
@@ -111,20 +104,7 @@ async function openEngine(database: BetterSqlite3.Database, users: number): Prom
     links: { baseUrl: BASE_URL },
   })
   await engine.migrate()
-  // The bench measures the flow, not the throttle: lift the send limits (S18) far above its load.
-  const { id } = await engine.accounts.create({
-    name: 'Bench',
-    settings: {
-      sendLimits: {
-        perUserPerHour: 10_000_000,
-        perDestinationPerHour: 10_000_000,
-        perAccountPerDay: 10_000_000,
-        // The same users log in again within seconds; the cooldown's counter is one more upsert
-        // per start, left out here (bench/README.md).
-        resendCooldownSeconds: 0,
-      },
-    },
-  })
+  const { id } = await engine.accounts.create({ name: 'Bench', settings: { sendLimits: LIFTED_SEND_LIMITS } })
   const acme = engine.account(id)
   await acme.systems.create({ name: SYSTEM, policies: { passwordless: { enabled: true } } })
   const authids: string[] = []

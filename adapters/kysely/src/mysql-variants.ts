@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely'
-import { dueDeliveries } from './outbox-queries.js'
-import { literals, param, prepare } from './prepared-query.js'
+import { dueDeliveries, UNFINISHED } from './outbox-queries.js'
+import { literals, type PreparedQuery, param, prepare } from './prepared-query.js'
 import { CHALLENGE_COLUMNS, DELIVERY_COLUMNS } from './row-mapping.js'
 import type { Database } from './schema.js'
 import type { SqlExecutor } from './sql-executor.js'
@@ -134,25 +134,34 @@ export function mysqlVariants(db: Kysely<Database>) {
   const ended = prepare<{ at: number; limit: number }>(
     dueDeliveries(db, 'ended').limit(param('limit')).forUpdate(),
   )
-  /** Updates the rows with these ids, then reads them back: the variant of `UPDATE … WHERE id IN (…) RETURNING`. */
-  async function updateIds(
+  const sweeps = {
+    challenges: { table: 'fs_challenges', statuses: LIVE, columns: CHALLENGE_COLUMNS },
+    deliveries: { table: 'fs_deliveries', statuses: UNFINISHED, columns: DELIVERY_COLUMNS },
+  } as const
+  /**
+   * The variant of `UPDATE … WHERE id IN (SELECT … LIMIT n) … RETURNING`: lock the ids with
+   * `locking`, update those still in one of the target's statuses (compiled per call: the id list
+   * varies; sweeps are not on the login path), then read them back in the same transaction.
+   */
+  async function updateLocked<A extends object>(
     tx: SqlExecutor,
-    ids: string[],
+    locking: PreparedQuery<A>,
+    args: A,
+    target: (typeof sweeps)[keyof typeof sweeps],
     set: Record<string, unknown>,
   ): Promise<Record<string, unknown>[]> {
+    const ids = (await tx.all<{ id: string }>(locking.sql, locking.bind(args))).map((r) => r.id)
     if (ids.length === 0) return []
-    const update = db
-      .updateTable('fs_deliveries')
-      .set(set as never)
+    // biome-ignore lint/suspicious/noExplicitAny: the table is one of the two above
+    const anyDb = db as Kysely<any>
+    const update = anyDb
+      .updateTable(target.table)
+      .set(set)
       .where('id', 'in', ids)
-      .where('status', 'in', ['queued', 'failed'])
+      .where('status', 'in', literals(target.statuses))
       .compile()
     await tx.run(update.sql, update.parameters)
-    const read = db
-      .selectFrom('fs_deliveries')
-      .select(cols(DELIVERY_COLUMNS))
-      .where('id', 'in', ids)
-      .compile()
+    const read = anyDb.selectFrom(target.table).select(cols(target.columns)).where('id', 'in', ids).compile()
     return tx.all(read.sql, read.parameters)
   }
 
@@ -162,8 +171,7 @@ export function mysqlVariants(db: Kysely<Database>) {
       tx: SqlExecutor,
       args: { at: number; until: number; limit: number },
     ): Promise<Record<string, unknown>[]> {
-      const ids = (await tx.all<{ id: string }>(claimable.sql, claimable.bind(args))).map((r) => r.id)
-      return updateIds(tx, ids, {
+      return updateLocked(tx, claimable, { at: args.at, limit: args.limit }, sweeps.deliveries, {
         attempts: sql`attempts + 1`,
         claimed_until: args.until,
         updated_at: args.at,
@@ -174,8 +182,7 @@ export function mysqlVariants(db: Kysely<Database>) {
       tx: SqlExecutor,
       args: { at: number; limit: number },
     ): Promise<Record<string, unknown>[]> {
-      const ids = (await tx.all<{ id: string }>(ended.sql, ended.bind(args))).map((r) => r.id)
-      return updateIds(tx, ids, {
+      return updateLocked(tx, ended, args, sweeps.deliveries, {
         status: 'cancelled',
         payload: null,
         claimed_until: null,
@@ -219,23 +226,10 @@ export function mysqlVariants(db: Kysely<Database>) {
 
     /** Locks up to `limit` due challenges (skipping ones another sweeper holds), expires and returns them. */
     async expireDue(tx: SqlExecutor, at: number, limit: number): Promise<Record<string, unknown>[]> {
-      const ids = (await tx.all<{ id: string }>(candidates.sql, candidates.bind({ at, limit }))).map(
-        (r) => r.id,
-      )
-      if (ids.length === 0) return []
-      const update = db
-        .updateTable('fs_challenges')
-        .set({ status: 'expired', completed_at: at })
-        .where('id', 'in', ids)
-        .where('status', 'in', literals(LIVE))
-        .compile()
-      await tx.run(update.sql, update.parameters)
-      const read = db
-        .selectFrom('fs_challenges')
-        .select(cols(CHALLENGE_COLUMNS))
-        .where('id', 'in', ids)
-        .compile()
-      return tx.all(read.sql, read.parameters)
+      return updateLocked(tx, candidates, { at, limit }, sweeps.challenges, {
+        status: 'expired',
+        completed_at: at,
+      })
     },
 
     upsertAssignment: prepare<{ user_id: string; system_id: string; method: string; channel: string | null }>(

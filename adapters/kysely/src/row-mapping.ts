@@ -32,8 +32,7 @@ export const SYSTEM_COLUMNS = [
 export const LOGIN_SYSTEM_COLUMNS = SYSTEM_COLUMNS.filter((column) => column !== 'rules')
 
 /** Parsed, frozen rules from their JSON text (shared: read far more often than they change). */
-export const rulesOf = (text: string | null | undefined): SystemRow['rules'] =>
-  text === null || text === undefined ? EMPTY_RULES : policiesOf(String(text))
+export const rulesOf = (text: string | null | undefined): SystemRow['rules'] => jsonOr(text, EMPTY_RULES)
 
 export const USER_COLUMNS = [
   'id',
@@ -173,7 +172,12 @@ const NO_ATTRIBUTES = Object.freeze({})
 
 // Settings are stored as given and resolved on read, so new defaults reach old accounts.
 const settingsOf = parsedOnce((text) => resolveSettings(JSON.parse(text) ?? undefined))
-const policiesOf = parsedOnce((text) => JSON.parse(text))
+// Policies, rules, message settings and attributes: stored as JSON, parsed once per distinct text.
+const frozenJson = parsedOnce((text) => JSON.parse(text))
+/** The parsed JSON of a nullable column, or `fallback` when it holds none. */
+function jsonOr<T>(text: unknown, fallback: T): T {
+  return text === null || text === undefined ? fallback : frozenJson(String(text))
+}
 
 export const toAccount = (r: Raw): AccountRow => ({
   id: r.id,
@@ -202,9 +206,9 @@ export const toSystem = (r: Raw): SystemRow => ({
   id: r.id,
   accountId: r.account_id,
   name: r.name,
-  policies: policiesOf(String(r.policies)),
+  policies: frozenJson(String(r.policies)),
   returnUrl: r.return_url ?? null,
-  messages: r.messages === null || r.messages === undefined ? null : policiesOf(String(r.messages)),
+  messages: jsonOr(r.messages, null),
   sensitivity: r.sensitivity ?? 'medium',
   rules: rulesOf(r.rules),
   createdAt: num(r.created_at),
@@ -219,8 +223,7 @@ export const toUser = (r: Raw): UserRow => ({
   email: r.email ?? null,
   phone: r.phone ?? null,
   locale: r.locale ?? null,
-  attributes:
-    r.attributes === null || r.attributes === undefined ? NO_ATTRIBUTES : policiesOf(String(r.attributes)),
+  attributes: jsonOr(r.attributes, NO_ATTRIBUTES),
   memorizedPinHash: r.memorized_pin_hash ?? null,
   status: r.status,
   failureStreak: num(r.failure_streak ?? 0),

@@ -172,28 +172,16 @@ function requireStatus(value: unknown, current: UserStatus | null): UserStatus {
 
 function contactFields(input: UserChanges, current: UserRow | null) {
   const has = (key: keyof UserChanges) => Object.hasOwn(input, key)
+  /** A field that null clears: parsed when given, null when given as null, else the current value. */
+  const clearable = <K extends 'email' | 'phone' | 'locale'>(key: K, parse: (value: unknown) => string) =>
+    has(key) ? (input[key] === null ? null : parse(input[key])) : (current?.[key] ?? null)
   return {
     displayName: has('displayName')
       ? optionalText(input.displayName, 'displayName', 256)
       : (current?.displayName ?? null),
-    email:
-      has('email') && input.email !== null
-        ? normalizeEmail(String(input.email ?? ''))
-        : has('email')
-          ? null
-          : (current?.email ?? null),
-    phone:
-      has('phone') && input.phone !== null
-        ? normalizePhone(String(input.phone ?? ''))
-        : has('phone')
-          ? null
-          : (current?.phone ?? null),
-    locale:
-      has('locale') && input.locale !== null
-        ? requireLocale(input.locale, 'locale')
-        : has('locale')
-          ? null
-          : (current?.locale ?? null),
+    email: clearable('email', (value) => normalizeEmail(String(value ?? ''))),
+    phone: clearable('phone', (value) => normalizePhone(String(value ?? ''))),
+    locale: clearable('locale', (value) => requireLocale(value, 'locale')),
     attributes: has('attributes')
       ? (requireContext(input.attributes ?? {}, 'attributes') ?? {})
       : (current?.attributes ?? {}),
