@@ -1091,16 +1091,21 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     confirmLink: (linkHash, at, audit, matchCode = null) =>
       guard('confirmLink', () =>
         exec.transaction(async (tx) => {
-          const reserved = await tx.run(
-            q.reserveMatchAttempt.sql,
-            q.reserveMatchAttempt.bind({ link_hash: linkHash, at }),
-          )
-          // A challenge with a code and no attempt left confirms nothing, whatever the code.
-          const [row] = await updateReturning(tx, 'confirmLink', {
-            link_hash: linkHash,
-            at,
-            match_code: reserved === 1 ? matchCode : null,
-          })
+          // A link without a code (the usual one) confirms in one statement. A link with one: every
+          // try, a missing code included, first takes an attempt; none left, and nothing confirms.
+          let [row] = await updateReturning(tx, 'confirmLink', { link_hash: linkHash, at, match_code: null })
+          if (!row) {
+            const reserved = await tx.run(
+              q.reserveMatchAttempt.sql,
+              q.reserveMatchAttempt.bind({ link_hash: linkHash, at }),
+            )
+            if (reserved === 1 && matchCode !== null)
+              [row] = await updateReturning(tx, 'confirmLink', {
+                link_hash: linkHash,
+                at,
+                match_code: matchCode,
+              })
+          }
           if (!row) return null
           const confirmed = toChallenge(row)
           await appendAudit(tx, [audit(confirmed)])
