@@ -27,6 +27,13 @@ export function postgresStorage(options: PostgresStorageOptions): Storage {
   const owned = !options.pool
   const pool =
     options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 })
+  // An idle connection the server drops (a restart, a failover, an administrator) makes the pool emit
+  // 'error'; unheard, that event would crash the host process. The pool replaces the connection on
+  // the next query, so it is only worth a line. A host passing its own pool handles its own events.
+  if (owned)
+    pool.on('error', (error) =>
+      console.warn(`[flexsecure] an idle PostgreSQL connection was lost: ${error.message}`),
+    )
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return kyselyStorage({
     db,
