@@ -4,6 +4,7 @@ import {
   type AuditSealer,
   ConflictError,
   type IssueOutcome,
+  type SendLimit,
   type Storage,
   StorageError,
   ValidationError,
@@ -57,6 +58,17 @@ export interface KyselyStorageOptions {
    * claiming at once take different rows instead of queueing on the same ones. Default false.
    */
   readonly skipLocked?: boolean
+  /**
+   * Whether one statement may write two tables through a writable CTE (`WITH … AS (INSERT …) UPDATE …`,
+   * PostgreSQL): the audit events and their chain head then go in one round trip. Default false.
+   */
+  readonly writableCte?: boolean
+  /**
+   * Whether every statement costs a round trip to a server (PostgreSQL, MySQL): then the send limits and
+   * the audit rows of a transaction go in one statement each. SQLite runs one row per statement, which
+   * is cheaper there than the CASE a multi-row upsert needs. Default false.
+   */
+  readonly batchWrites?: boolean
 }
 
 /** Ends a transaction with a rollback that is an answer, not an error. */
@@ -78,6 +90,8 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 const LIVE = ['pending', 'confirmed'] as const
+/** Audit rows per INSERT: a bound on the statements compiled (one per count) and on their parameters. */
+const AUDIT_ROWS_PER_STATEMENT = 32
 // biome-ignore lint/suspicious/noExplicitAny: prefixed column lists are checked at run time by the tests
 const cols = (list: readonly string[]) => list as any
 const columnParams = (list: readonly string[]) => Object.fromEntries(list.map((c) => [c, param(c)])) as never
@@ -319,25 +333,6 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .where('acc.id', '=', param('account_id')),
     ),
 
-    consumeLimit: prepare<{ key: string; now: number; window_end: number; limit: number }>(
-      db
-        .insertInto('fs_rate_limits')
-        .values({ key: param('key'), window_end: param('window_end'), count: 1 })
-        .onConflict((oc) =>
-          oc
-            .column('key')
-            .doUpdateSet({
-              count: sql`CASE WHEN ${sql.ref('fs_rate_limits.window_end')} <= ${param('now')} THEN 1 ELSE ${sql.ref('fs_rate_limits.count')} + 1 END`,
-              window_end: sql`CASE WHEN ${sql.ref('fs_rate_limits.window_end')} <= ${param('now')} THEN ${param('window_end')} ELSE ${sql.ref('fs_rate_limits.window_end')} END`,
-            })
-            .where((eb) =>
-              eb.or([
-                eb('fs_rate_limits.window_end', '<=', param('now')),
-                eb('fs_rate_limits.count', '<', param('limit')),
-              ]),
-            ),
-        ),
-    ),
     limitWindowEnd: prepare<{ key: string }>(
       db.selectFrom('fs_rate_limits').select('window_end').where('key', '=', param('key')),
     ),
@@ -494,7 +489,6 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .where('account_id', '=', param('account_id'))
         .returning(['seq', 'mac', 'anchor_seq']),
     ),
-    insertAudit: prepare(db.insertInto('fs_audit_events').values(columnParams(AUDIT_COLUMNS))),
     getAuditHead: prepare<{ account_id: string }>(
       db
         .selectFrom('fs_audit_heads')
@@ -616,41 +610,162 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       if (!head) throw new StorageError(`no audit trail for account ${accountId}`)
       let seq = Number(head.seq) - list.length
       let previous = head.mac ?? null
+      const rows: Record<string, unknown>[] = []
       for (const draft of list) {
         seq += 1
         // Seal exactly what is stored: details as they will read back from their JSON text.
         const detailsText = draft.details === null ? null : JSON.stringify(draft.details)
         const details = detailsText === null ? null : JSON.parse(detailsText)
         const mac = sealer.event(previous, { ...draft, details, seq })
-        await tx.run(
-          q.insertAudit.sql,
-          q.insertAudit.bind({
-            account_id: draft.accountId,
-            seq,
-            at: draft.at,
-            type: draft.type,
-            actor: draft.actor,
-            system: draft.system,
-            authid: draft.authid,
-            challenge_id: draft.challengeId,
-            outcome: draft.outcome,
-            reason: draft.reason,
-            ip: draft.ip,
-            user_agent: draft.userAgent,
-            details: detailsText,
-            prev_mac: previous,
-            mac,
-          }),
-        )
+        rows.push({
+          account_id: draft.accountId,
+          seq,
+          at: draft.at,
+          type: draft.type,
+          actor: draft.actor,
+          system: draft.system,
+          authid: draft.authid,
+          challenge_id: draft.challengeId,
+          outcome: draft.outcome,
+          reason: draft.reason,
+          ip: draft.ip,
+          user_agent: draft.userAgent,
+          details: detailsText,
+          prev_mac: previous,
+          mac,
+        })
         previous = mac
       }
       const anchor = { anchorSeq: Number(head.anchor_seq ?? 0), anchorMac: head.anchor_mac ?? null }
-      const head_mac = sealer.head({ accountId, seq, mac: previous, ...anchor })
-      await tx.run(
-        q.setAuditHeadMac.sql,
-        q.setAuditHeadMac.bind({ account_id: accountId, mac: previous as string, head_mac }),
-      )
+      const headMac = { account_id: accountId, mac: previous as string }
+      const newHead = { ...headMac, head_mac: sealer.head({ accountId, seq, mac: previous, ...anchor }) }
+      await writeAudit(tx, rows, newHead)
     }
+  }
+
+  /**
+   * Inserts sealed events (many rows per statement with `batchWrites`) and moves the head's MAC. Where the database lets
+   * a statement write two tables (PostgreSQL's writable CTEs), the last rows and the head go in one
+   * statement: a round trip less on every audited transaction.
+   */
+  async function writeAudit(
+    tx: SqlExecutor,
+    rows: readonly Record<string, unknown>[],
+    head: { account_id: string; mac: string; head_mac: string },
+  ): Promise<void> {
+    const perStatement = options.batchWrites ? AUDIT_ROWS_PER_STATEMENT : 1
+    for (let from = 0; from < rows.length; from += perStatement) {
+      const chunk = rows.slice(from, from + perStatement)
+      const last = from + chunk.length === rows.length
+      const query = auditInsert(chunk.length, last && options.writableCte === true)
+      const args: Record<string, unknown> = last ? { ...head } : {}
+      chunk.forEach((row, i) => {
+        const names = auditParamNames(i)
+        AUDIT_COLUMNS.forEach((column, c) => {
+          args[names[c] as string] = row[column]
+        })
+      })
+      await tx.run(query.sql, query.bind(args))
+      if (last && options.writableCte !== true)
+        await tx.run(q.setAuditHeadMac.sql, q.setAuditHeadMac.bind(head))
+    }
+  }
+
+  /**
+   * Counts one send against each limit, in one statement where the dialect has `ON CONFLICT … DO UPDATE
+   * … WHERE … RETURNING` (SQLite, PostgreSQL): a counter whose window ended starts again at 1; one at its
+   * limit is left alone and not returned. The first limit (in the caller's order) that refused, if any.
+   * A refusal rolls the whole transaction back, so the other counters do not keep this send.
+   */
+  async function takeLimits(tx: SqlExecutor, limits: readonly SendLimit[], now: number) {
+    if (mysql) {
+      for (const limit of limits) {
+        const args = { key: limit.key, now, window_end: now + limit.windowMs, limit: limit.limit }
+        if ((await mysql.takeLimit(tx, args)) !== 1) return limit
+      }
+      return null
+    }
+    // Where a statement is no round trip (SQLite), one row each is cheaper than one CASE over all.
+    const groups = options.batchWrites ? [limits] : limits.map((limit) => [limit])
+    for (const group of groups) {
+      if (group.length === 0) continue
+      const query = limitsUpsert(group.length)
+      const args: Record<string, unknown> = { now }
+      group.forEach((limit, i) => {
+        args[`key_${i}`] = limit.key
+        args[`window_end_${i}`] = now + limit.windowMs
+        args[`limit_${i}`] = limit.limit
+      })
+      const rows = await tx.all<{ key: string }>(query.sql, query.bind(args))
+      const taken = new Set(rows.map((row) => row.key))
+      const refused = group.find((limit) => !taken.has(limit.key))
+      if (refused) return refused
+    }
+    return null
+  }
+
+  const limitUpserts = new Map<number, PreparedQuery<Record<string, unknown>>>()
+  function limitsUpsert(count: number): PreparedQuery<Record<string, unknown>> {
+    let query = limitUpserts.get(count)
+    if (!query) {
+      const indexes = Array.from({ length: count }, (_, i) => i)
+      const ended = sql`${sql.ref('fs_rate_limits.window_end')} <= ${param('now')}`
+      // Each counter's own limit, picked by its key: the upsert sees only the row and its `excluded`.
+      const limitOf = sql`CASE ${sql.ref('excluded.key')} ${sql.join(
+        indexes.map((i) => sql`WHEN ${param(`key_${i}`)} THEN CAST(${param(`limit_${i}`)} AS integer)`),
+        sql` `,
+      )} END`
+      query = prepare(
+        db
+          .insertInto('fs_rate_limits')
+          .values(
+            indexes.map((i) => ({ key: param(`key_${i}`), window_end: param(`window_end_${i}`), count: 1 })),
+          )
+          .onConflict((oc) =>
+            oc
+              .column('key')
+              .doUpdateSet({
+                count: sql`CASE WHEN ${ended} THEN 1 ELSE ${sql.ref('fs_rate_limits.count')} + 1 END`,
+                window_end: sql`CASE WHEN ${ended} THEN ${sql.ref('excluded.window_end')} ELSE ${sql.ref('fs_rate_limits.window_end')} END`,
+              })
+              .where(sql<boolean>`${ended} OR ${sql.ref('fs_rate_limits.count')} < ${limitOf}`),
+          )
+          .returning('key'),
+      )
+      limitUpserts.set(count, query)
+    }
+    return query
+  }
+
+  // The parameter names of the i-th row of a multi-row audit insert, e.g. `seq_2`.
+  const auditNames: string[][] = []
+  const auditParamNames = (i: number): string[] =>
+    (auditNames[i] ??= AUDIT_COLUMNS.map((column) => `${column}_${i}`))
+
+  // Compiled once per row count (at most AUDIT_ROWS_PER_STATEMENT of each kind).
+  const auditInserts = new Map<string, PreparedQuery<Record<string, unknown>>>()
+  function auditInsert(count: number, withHead: boolean): PreparedQuery<Record<string, unknown>> {
+    const key = `${count}:${withHead}`
+    let query = auditInserts.get(key)
+    if (!query) {
+      const values = Array.from({ length: count }, (_, i) =>
+        Object.fromEntries(
+          AUDIT_COLUMNS.map((column, c) => [column, param(auditParamNames(i)[c] as string)]),
+        ),
+      )
+      const insert = db.insertInto('fs_audit_events').values(values as never)
+      query = withHead
+        ? prepare(
+            db
+              .with('events', () => insert)
+              .updateTable('fs_audit_heads')
+              .set({ mac: param('mac'), head_mac: param('head_mac') })
+              .where('account_id', '=', param('account_id')),
+          )
+        : prepare(insert)
+      auditInserts.set(key, query)
+    }
+    return query
   }
 
   function requireSealer(): AuditSealer {
@@ -1022,23 +1137,18 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       guard('issueChallenge', () =>
         answering<IssueOutcome>(async (tx) => {
           const now = challenge.createdAt
-          for (const limit of limits) {
-            const args = { key: limit.key, now, window_end: now + limit.windowMs, limit: limit.limit }
-            const taken = mysql
-              ? await mysql.takeLimit(tx, args)
-              : await tx.run(q.consumeLimit.sql, q.consumeLimit.bind(args))
-            if (taken !== 1) {
-              const [window] = await tx.all<{ window_end: number }>(
-                q.limitWindowEnd.sql,
-                q.limitWindowEnd.bind({ key: limit.key }),
-              )
-              throw new Rollback<IssueOutcome>({
-                issued: false,
-                reason: 'rate_limited',
-                key: limit.key,
-                retryAfter: Number(window?.window_end ?? now + limit.windowMs),
-              })
-            }
+          const refused = await takeLimits(tx, limits, now)
+          if (refused) {
+            const [window] = await tx.all<{ window_end: number }>(
+              q.limitWindowEnd.sql,
+              q.limitWindowEnd.bind({ key: refused.key }),
+            )
+            throw new Rollback<IssueOutcome>({
+              issued: false,
+              reason: 'rate_limited',
+              key: refused.key,
+              retryAfter: Number(window?.window_end ?? now + refused.windowMs),
+            })
           }
           const pair = { user_id: challenge.userId, system_id: challenge.systemId }
           // Pointing the assignment first write-locks its row, so a concurrent start for the same pair

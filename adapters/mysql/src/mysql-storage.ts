@@ -52,6 +52,7 @@ export function mysqlStorage(options: MysqlStorageOptions): Storage {
   return kyselyStorage({
     db,
     standardSql: false,
+    batchWrites: true,
     executor: retryingExecutor(kyselyExecutor(db as Kysely<unknown>)),
     onClose: async () => {
       if (owned) await db.destroy()

@@ -39,6 +39,8 @@ export function postgresStorage(options: PostgresStorageOptions): Storage {
     db,
     executor: pgExecutor(pool),
     skipLocked: true,
+    writableCte: true,
+    batchWrites: true,
     onClose: async () => {
       if (owned) await db.destroy()
     },
