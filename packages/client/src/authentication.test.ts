@@ -70,10 +70,17 @@ describe('authenticate', () => {
     ])
   })
 
-  it('passes the request context to start but not to check', async () => {
+  it('passes the request context to start and to every check, for the audit of the outcome', async () => {
     const context = { ip: '203.0.113.9' }
     const { sleep } = recordedSleep()
-    const { client } = clientFor([{ ...started, body: { ...login, context } }, authenticated], sleep)
+    const withContext = (exchange: Exchange): Exchange => ({
+      ...exchange,
+      body: { ...(exchange.body as object), context },
+    })
+    const { client } = clientFor(
+      [withContext(started), withContext(pending), withContext(authenticated)],
+      sleep,
+    )
     expect(await client.authenticate({ ...login, context })).toMatchObject({ result: 'authenticated' })
   })
 

@@ -94,11 +94,14 @@ export async function authenticate(
       stopIfAborted()
       await driver.sleep(waitMs, signal)
       stopIfAborted()
-      // Pinned to this login's challenge, so a newer login for the same user can never answer this one.
-      const pinned =
-        begun.challengeId === undefined
-          ? { system, authid }
-          : { system, authid, challengeId: begun.challengeId }
+      // Pinned to this login's challenge, so a newer login for the same user can never answer this one;
+      // the context goes along, so the audited outcome says where the login came from.
+      const pinned = {
+        system,
+        authid,
+        ...(begun.challengeId === undefined ? {} : { challengeId: begun.challengeId }),
+        ...(context === undefined ? {} : { context }),
+      }
       const { answer, retryAfterMs } = await driver.check(pinned, signal)
       switch (answer.result) {
         case 'pending':

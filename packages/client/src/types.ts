@@ -48,6 +48,8 @@ export interface CheckInput {
   readonly pin?: string | number
   /** The challenge to answer for (from start); a superseded one answers `no_pending_challenge`. */
   readonly challengeId?: string
+  /** Where the user's request came from (`ip`, `userAgent`), for the audit of the outcome. */
+  readonly context?: RequestContext
 }
 
 /** A challenge was issued. With uniform responses the server may answer only `result`. */

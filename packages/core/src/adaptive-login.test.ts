@@ -218,10 +218,14 @@ describe('number matching (S12)', () => {
     const token = f.notifier.last().token as string
     expect(await f.engine.links.inspect(token)).toMatchObject({ status: 'pending', numberMatching: true })
     const wrong = String((Number(code) + 1) % 1000).padStart(3, '0')
-    expect(await f.engine.links.confirm(token, { matchCode: wrong })).toEqual({
+    const browser = { ip: '198.51.100.23', userAgent: 'Phone/2.0' }
+    expect(await f.engine.links.confirm(token, { matchCode: wrong, ...browser })).toEqual({
       result: 'wrong_code',
       final: false,
     })
+    // S25: a wrong guess is audited with the address and browser that made it.
+    const { events } = await f.acme.audit.list({ type: 'link.confirmed' })
+    expect(events.at(-1)).toMatchObject({ outcome: 'security error', reason: 'wrong_code', ...browser })
     expect(await f.engine.links.confirm(token)).toEqual({ result: 'wrong_code', final: false })
     expect(await f.engine.links.confirm(token, { matchCode: code as string })).toMatchObject({
       result: 'confirmed',

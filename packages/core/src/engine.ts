@@ -19,7 +19,7 @@ import { type Clock, systemClock } from './clock.js'
 import { type EngineContext, emit, type Logger } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
 import type { EngineEvents } from './events.js'
-import { type ConfirmResult, confirmLink, inspectLink, type LinkView } from './links.js'
+import { type ConfirmOptions, type ConfirmResult, confirmLink, inspectLink, type LinkView } from './links.js'
 import {
   type CheckInput,
   checkLogin,
@@ -115,7 +115,7 @@ export interface Engine {
   readonly links: {
     inspect(token: string): Promise<LinkView>
     /** With number matching (S12), `matchCode` is the code the host showed; otherwise it is ignored. */
-    confirm(token: string, options?: { readonly matchCode?: string }): Promise<ConfirmResult>
+    confirm(token: string, options?: ConfirmOptions): Promise<ConfirmResult>
   }
   /**
    * Periodic work: expires live challenges whose time has passed, forgets ended send-limit windows, and

@@ -1,5 +1,6 @@
 import { delayAfter, isAllowedReturnUrl } from './account-settings.js'
 import { type EngineContext, emit } from './engine-context.js'
+import { contextString } from './login-input.js'
 import { sha256Hex } from './secrets.js'
 import type { ChallengeRow } from './storage.js'
 
@@ -64,11 +65,20 @@ export async function inspectLink(ctx: EngineContext, token: string): Promise<Li
   return viewOf(await ctx.storage.getChallengeByLinkHash(sha256Hex(token)), ctx.clock.now())
 }
 
+/** What the confirming request brings besides the token. */
+export interface ConfirmOptions {
+  /** The code the host showed where the login started, when the link asks for one (S12). */
+  readonly matchCode?: string
+  /** The confirming browser's address and user agent, for the audit (S25). */
+  readonly ip?: string
+  readonly userAgent?: string
+}
+
 /** Consumes a link once: one conditional write moves its challenge from `pending` to `confirmed`. */
 export async function confirmLink(
   ctx: EngineContext,
   token: string,
-  options: { readonly matchCode?: string } = {},
+  options: ConfirmOptions = {},
 ): Promise<ConfirmResult> {
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return { result: 'unknown' }
   const matchCode = typeof options.matchCode === 'string' ? options.matchCode.trim().slice(0, 8) : null
@@ -87,8 +97,8 @@ export async function confirmLink(
       challengeId: row.id,
       outcome: 'success',
       reason: null,
-      ip: null,
-      userAgent: null,
+      ip: contextString(options, 'ip'),
+      userAgent: contextString(options, 'userAgent'),
       details: null,
     }),
     matchCode,
@@ -114,7 +124,7 @@ export async function confirmLink(
   }
   const row = await ctx.storage.getChallengeByLinkHash(hash)
   const view = viewOf(row, now)
-  if (row && view.status === 'pending' && row.matchCode !== null) return wrongCode(ctx, row, now)
+  if (row && view.status === 'pending' && row.matchCode !== null) return wrongCode(ctx, row, now, options)
   // A row still `pending` here means it expired between our write and this read.
   return { result: view.status === 'pending' ? 'expired' : view.status }
 }
@@ -123,7 +133,12 @@ export async function confirmLink(
  * A missing or wrong match code: storage already spent one of the challenge's attempts before it
  * compared the code (so parallel guesses cannot outrun the budget); with none left, the link burns.
  */
-async function wrongCode(ctx: EngineContext, row: ChallengeRow, now: number): Promise<ConfirmResult> {
+async function wrongCode(
+  ctx: EngineContext,
+  row: ChallengeRow,
+  now: number,
+  from: ConfirmOptions,
+): Promise<ConfirmResult> {
   const audit = (outcome: string, reason: 'wrong_code' | 'attempts_exhausted') => ({
     accountId: row.accountId,
     at: now,
@@ -134,8 +149,8 @@ async function wrongCode(ctx: EngineContext, row: ChallengeRow, now: number): Pr
     challengeId: row.id,
     outcome,
     reason,
-    ip: null,
-    userAgent: null,
+    ip: contextString(from, 'ip'),
+    userAgent: contextString(from, 'userAgent'),
     details: null,
   })
   const final = row.attempts >= row.maxAttempts

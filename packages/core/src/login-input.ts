@@ -54,7 +54,10 @@ export function requireContext(value: unknown, field = 'context'): RequestContex
 }
 
 /** Reads a string attribute of the context (`ip`, `userAgent`) for the audit, cut to what its column holds. */
-export function contextString(context: RequestContext | null, key: 'ip' | 'userAgent'): string | null {
+export function contextString(
+  context: Readonly<Partial<Record<'ip' | 'userAgent', unknown>>> | null,
+  key: 'ip' | 'userAgent',
+): string | null {
   const value = context?.[key]
   return typeof value === 'string' ? value.slice(0, key === 'ip' ? 64 : 1024) : null
 }

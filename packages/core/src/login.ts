@@ -34,6 +34,11 @@ export interface CheckInput {
    * outcome, so one session can never be answered with another's `authenticated`.
    */
   readonly challengeId?: string
+  /**
+   * Where this check comes from, for the audit (S25): `ip` and `userAgent` of the user's request as the
+   * host saw it. Validated like `start`'s context; other keys are accepted and ignored.
+   */
+  readonly context?: Readonly<Record<string, string | number | boolean>>
 }
 
 /** How many times `check` re-reads a challenge that moved under it before giving up. */
@@ -439,6 +444,7 @@ export async function checkLogin(
   const systemName = requireName(input?.system, 'system')
   const authid = requireName(input.authid, 'authid')
   const pin = requirePin(input.pin)
+  const context = requireContext(input.context)
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
   const { lockout } = subject.account.settings
@@ -478,8 +484,8 @@ export async function checkLogin(
     challengeId: row?.id ?? null,
     outcome,
     reason,
-    ip: null,
-    userAgent: null,
+    ip: contextString(context, 'ip'),
+    userAgent: contextString(context, 'userAgent'),
     details: row?.method === 'pin' && outcome === 'security error' ? { attempts: row.attempts } : null,
   })
   const refuse = async (

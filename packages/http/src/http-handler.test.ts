@@ -8,7 +8,7 @@ import { createHttpHandler } from './http-handler.js'
 
 const BASE = 'https://auth.example.com'
 let f: EngineFixture
-let handler: (request: Request) => Promise<Response>
+let handler: ReturnType<typeof createHttpHandler>
 let authKey: string
 let adminKey: string
 
@@ -261,6 +261,73 @@ describe('link pages', () => {
     ])
     expect((await page('POST', token, `form=${encodeURIComponent(formToken)}`)).status).toBe(410)
     expect(await call('/v1/check', login)).toMatchObject({ status: 200, body: { result: 'authenticated' } })
+  })
+
+  it('audits who confirmed and who checked: the browser on the confirm page, the host context on check (S25)', async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    // The login starts on a desktop; the link is opened on a phone that connects from elsewhere.
+    await call('/v1/start', { ...login, context: { ip: '203.0.113.7', userAgent: 'Desktop/1.0' } })
+    const token = f.notifier.last().token as string
+    const html = await (await page('GET', token)).text()
+    const form = `form=${encodeURIComponent(/name="form" value="([^"]+)"/.exec(html)?.[1] as string)}`
+    const phone = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Phone/2.0' }
+    const confirmed = await handler(
+      new Request(`${BASE}/v1/links/${token}`, { method: 'POST', body: form, headers: phone }),
+      { remoteAddress: '198.51.100.23' },
+    )
+    expect(confirmed.status).toBe(200)
+    const checked = await call('/v1/check', {
+      ...login,
+      context: { ip: '203.0.113.7', userAgent: 'Desktop/1.0' },
+    })
+    expect(checked.body.result).toBe('authenticated')
+
+    const { events } = await f.acme.audit.list()
+    const of = (type: string) => events.find((event) => event.type === type)
+    expect(of('link.confirmed')).toMatchObject({
+      outcome: 'success',
+      ip: '198.51.100.23',
+      userAgent: 'Phone/2.0',
+    })
+    expect(of('challenge.checked')).toMatchObject({
+      outcome: 'authenticated',
+      ip: '203.0.113.7',
+      userAgent: 'Desktop/1.0',
+    })
+  })
+
+  it('takes the address the proxy added to X-Forwarded-For only when told to trust the proxy', async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    await f.acme.settings.update({ sendLimits: { perUserPerHour: 1000, perDestinationPerHour: 1000 } })
+    const proxied = createHttpHandler({
+      engine: f.engine,
+      secret: TEST_SECRET,
+      now: () => f.clock.now(),
+      trustProxy: true,
+    })
+    const confirmVia = async (serve: typeof handler) => {
+      await call('/v1/start', login)
+      const token = f.notifier.last().token as string
+      const html = await (await page('GET', token)).text()
+      const form = `form=${encodeURIComponent(/name="form" value="([^"]+)"/.exec(html)?.[1] as string)}`
+      const response = await serve(
+        new Request(`${BASE}/v1/links/${token}`, {
+          method: 'POST',
+          body: form,
+          // The browser claims an address; the proxy appends the one it saw.
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-forwarded-for': '10.9.9.9, 198.51.100.40',
+          },
+        }),
+        { remoteAddress: '127.0.0.1' },
+      )
+      expect(response.status).toBe(200)
+      const { events } = await f.acme.audit.list({ type: 'link.confirmed' })
+      return events.at(-1)?.ip
+    }
+    expect(await confirmVia(handler)).toBe('127.0.0.1')
+    expect(await confirmVia(proxied)).toBe('198.51.100.40')
   })
 
   it('asks for the match code on the confirm page and confirms only with the right one (S12)', async () => {

@@ -33,9 +33,22 @@ export interface HttpHandlerOptions {
   readonly now?: () => number
   /** S19: polls per (account, system, authid): a burst, refilled per second. */
   readonly polling?: { readonly burst?: number; readonly perSecond?: number }
+  /**
+   * Behind a reverse proxy: take the confirming browser's address from the last `X-Forwarded-For`
+   * entry (the one the proxy added) instead of the connection's. Default false.
+   */
+  readonly trustProxy?: boolean
 }
 
-type Env = { Variables: { identity: KeyIdentity; account: AccountHandle } }
+/** What the transport knows about the connection a request came on; a web-standard Request does not say. */
+export interface ConnectionInfo {
+  readonly remoteAddress?: string
+}
+
+type Env = {
+  Bindings: { connection?: ConnectionInfo }
+  Variables: { identity: KeyIdentity; account: AccountHandle }
+}
 
 const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), {
@@ -54,7 +67,9 @@ const retryAfterSeconds = (until: number, now: number) => String(Math.max(1, Mat
  * const response = await handler(new Request('https://auth.example.com/healthz'))
  * ```
  */
-export function createHttpHandler(options: HttpHandlerOptions): (request: Request) => Promise<Response> {
+export function createHttpHandler(
+  options: HttpHandlerOptions,
+): (request: Request, connection?: ConnectionInfo) => Promise<Response> {
   const { engine } = options
   const now = options.now ?? Date.now
   const counters = createMetrics(engine)
@@ -62,6 +77,15 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
   const forms = formTokens(options.secret)
   const openapi = JSON.stringify(openApiDocument())
   const app = new Hono<Env>()
+
+  /** The browser's address: the connection's, or behind a trusted proxy the address it forwarded. */
+  const clientAddress = (request: Request, connection: ConnectionInfo | undefined) => {
+    if (options.trustProxy) {
+      const forwarded = request.headers.get('x-forwarded-for')?.split(',').at(-1)?.trim()
+      if (forwarded) return forwarded
+    }
+    return connection?.remoteAddress
+  }
 
   app.onError((error, c) => {
     if (error instanceof BadRequest)
@@ -154,7 +178,14 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
       return new Response(bad.html, { status: bad.status, headers: LINK_PAGE_HEADERS })
     }
     const code = typeof form.code === 'string' ? form.code : undefined
-    const result = await engine.links.confirm(token, code === undefined ? {} : { matchCode: code })
+    // S25: the audit records who confirmed: this browser, not the device that started the login.
+    const ip = clientAddress(c.req.raw, c.env?.connection)
+    const userAgent = c.req.header('user-agent')
+    const result = await engine.links.confirm(token, {
+      ...(code !== undefined ? { matchCode: code } : {}),
+      ...(ip ? { ip } : {}),
+      ...(userAgent ? { userAgent } : {}),
+    })
     if (result.result === 'wrong_code') {
       // Ask again while attempts remain; the last wrong code burns the link like a used one.
       if (result.final) {
@@ -174,5 +205,5 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Reques
   app.use('/v1/admin/*', requireKey('admin'))
   app.route('/v1/admin', adminRoutes())
 
-  return async (request) => app.fetch(request)
+  return async (request, connection) => app.fetch(request, { connection })
 }

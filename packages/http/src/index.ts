@@ -1,2 +1,2 @@
-export { createHttpHandler, type HttpHandlerOptions } from './http-handler.js'
+export { type ConnectionInfo, createHttpHandler, type HttpHandlerOptions } from './http-handler.js'
 export { openApiDocument } from './openapi.js'

@@ -7,7 +7,7 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
 export const Name = z.string().min(1).max(256)
 
-/** `context` on start: a flat map of at most 32 keys to short strings, numbers or booleans. */
+/** `context` on start and check: a flat map of at most 32 keys to short strings, numbers or booleans. */
 export const Context = z
   .record(z.string().min(1).max(64), z.union([z.string().max(1024), z.number(), z.boolean()]))
   .refine((value) => Object.keys(value).length <= 32, 'must have at most 32 keys')
@@ -22,6 +22,8 @@ export const CheckBody = z.strictObject({
   pin: z.union([z.string().max(32), z.number().int().min(0).max(9_999_999_999)]).optional(),
   /** Optional: the challenge this poller waits for (from start's answer). */
   challengeId: z.string().min(1).max(64).optional(),
+  /** Optional: where the user's request came from (`ip`, `userAgent`), for the audit trail. */
+  context: Context.optional(),
 })
 
 const Channel = z.enum(['email', 'sms'])

@@ -15,6 +15,8 @@ export interface ServerConfig {
   /** Where the secret came from, for the start-up message. */
   readonly secretSource: 'environment' | 'config file' | 'generated file' | 'existing file'
   readonly sweepSeconds: number
+  /** Behind a reverse proxy: browser addresses come from the last `X-Forwarded-For` entry. */
+  readonly trustProxy?: boolean
   /** `smtp://user:pass@host:587` or `smtps://…`: email goes out through it. Null: printed (development). */
   readonly smtpUrl: string | null
   /** The sender of every email. */
@@ -37,6 +39,7 @@ export const SETTINGS = {
   baseUrl: { env: 'FLEXSECURE_BASE_URL', default: '' },
   secret: { env: 'FLEXSECURE_SECRET', default: '' },
   sweepSeconds: { env: 'FLEXSECURE_SWEEP_SECONDS', default: '30' },
+  trustProxy: { env: 'FLEXSECURE_TRUST_PROXY', default: 'false' },
   smtpUrl: { env: 'FLEXSECURE_SMTP_URL', default: '' },
   mailFrom: { env: 'FLEXSECURE_MAIL_FROM', default: 'FlexSecure <no-reply@localhost>' },
   twilioAccountSid: { env: 'FLEXSECURE_TWILIO_ACCOUNT_SID', default: '' },
@@ -86,6 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const sweepSeconds = Number(read('sweepSeconds'))
   if (!Number.isInteger(sweepSeconds) || sweepSeconds < 1)
     throw new ConfigError(`${SETTINGS.sweepSeconds.env} must be a whole number of seconds`)
+  const trustProxy = read('trustProxy').toLowerCase()
+  if (!['true', 'false', '1', '0', ''].includes(trustProxy))
+    throw new ConfigError(`${SETTINGS.trustProxy.env} must be true or false`)
   const rawDatabase = read('database')
   const postgres = isPostgresUrl(rawDatabase)
   const database = postgres ? rawDatabase : resolve(rawDatabase)
@@ -109,7 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       )
     twilio = { accountSid, authToken, from, messagingServiceSid, baseUrl: read('twilioBaseUrl') || null }
   }
-  const mail = { smtpUrl, mailFrom: read('mailFrom'), twilio }
+  const proxied = trustProxy === 'true' || trustProxy === '1'
+  const mail = { smtpUrl, mailFrom: read('mailFrom'), twilio, trustProxy: proxied }
   if (baseUrl !== null && !/^https?:\/\//.test(baseUrl))
     throw new ConfigError(`${SETTINGS.baseUrl.env} must be an http(s) URL`)
 

@@ -147,6 +147,8 @@ describe('flexsecure serve', () => {
     expect(events.map((e) => e.authid).sort()).toEqual(['demo', 'pat'])
     const confirmations = await admin.audit.list({ type: 'link.confirmed' })
     expect(confirmations.events).toHaveLength(1)
+    // S25: the confirming browser's address, as the server's socket saw it (this test's loopback).
+    expect(confirmations.events[0]?.ip).toMatch(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/)
     const verify = await fetch(`${url}/v1/admin/audit/verify`, { headers: { apikey: adminKey } })
     expect(await verify.json()).toMatchObject({ ok: true })
   })

@@ -45,9 +45,20 @@ export async function startServer(
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
   })
   await engine.migrate()
-  const handler = createHttpHandler({ engine, secret: config.secret, ...http })
-  // The Node listener only translates between node:http and the web-standard handler (STYLE.md 5).
-  server.on('request', getRequestListener(handler))
+  const handler = createHttpHandler({
+    engine,
+    secret: config.secret,
+    trustProxy: config.trustProxy === true,
+    ...http,
+  })
+  // The Node listener only translates between node:http and the web-standard handler (STYLE.md 5);
+  // the one thing a Request cannot carry is the connection's address.
+  server.on(
+    'request',
+    getRequestListener((request, env) =>
+      handler(request, { remoteAddress: env.incoming.socket.remoteAddress }),
+    ),
+  )
 
   // Two timers: the full sweep (expiry, limits, audit retention) every sweepSeconds, and the outbox
   // (retries, lapsed claims, cancellations) every second, each skipping a beat while the last still runs.
