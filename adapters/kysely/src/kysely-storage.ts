@@ -696,6 +696,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         args[`window_end_${i}`] = now + limit.windowMs
         args[`limit_${i}`] = limit.limit
       })
+      if (group.length === 1) {
+        // One counter: the count of rows written says it all.
+        if ((await tx.run(query.sql, query.bind(args))) !== 1) return group[0] as SendLimit
+        continue
+      }
       const rows = await tx.all<{ key: string }>(query.sql, query.bind(args))
       const taken = new Set(rows.map((row) => row.key))
       const refused = group.find((limit) => !taken.has(limit.key))
@@ -711,27 +716,28 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       const indexes = Array.from({ length: count }, (_, i) => i)
       const ended = sql`${sql.ref('fs_rate_limits.window_end')} <= ${param('now')}`
       // Each counter's own limit, picked by its key: the upsert sees only the row and its `excluded`.
-      const limitOf = sql`CASE ${sql.ref('excluded.key')} ${sql.join(
-        indexes.map((i) => sql`WHEN ${param(`key_${i}`)} THEN CAST(${param(`limit_${i}`)} AS integer)`),
-        sql` `,
-      )} END`
-      query = prepare(
-        db
-          .insertInto('fs_rate_limits')
-          .values(
-            indexes.map((i) => ({ key: param(`key_${i}`), window_end: param(`window_end_${i}`), count: 1 })),
-          )
-          .onConflict((oc) =>
-            oc
-              .column('key')
-              .doUpdateSet({
-                count: sql`CASE WHEN ${ended} THEN 1 ELSE ${sql.ref('fs_rate_limits.count')} + 1 END`,
-                window_end: sql`CASE WHEN ${ended} THEN ${sql.ref('excluded.window_end')} ELSE ${sql.ref('fs_rate_limits.window_end')} END`,
-              })
-              .where(sql<boolean>`${ended} OR ${sql.ref('fs_rate_limits.count')} < ${limitOf}`),
-          )
-          .returning('key'),
-      )
+      const limitOf =
+        count === 1
+          ? sql`CAST(${param('limit_0')} AS integer)`
+          : sql`CASE ${sql.ref('excluded.key')} ${sql.join(
+              indexes.map((i) => sql`WHEN ${param(`key_${i}`)} THEN CAST(${param(`limit_${i}`)} AS integer)`),
+              sql` `,
+            )} END`
+      const upsert = db
+        .insertInto('fs_rate_limits')
+        .values(
+          indexes.map((i) => ({ key: param(`key_${i}`), window_end: param(`window_end_${i}`), count: 1 })),
+        )
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            .doUpdateSet({
+              count: sql`CASE WHEN ${ended} THEN 1 ELSE ${sql.ref('fs_rate_limits.count')} + 1 END`,
+              window_end: sql`CASE WHEN ${ended} THEN ${sql.ref('excluded.window_end')} ELSE ${sql.ref('fs_rate_limits.window_end')} END`,
+            })
+            .where(sql<boolean>`${ended} OR ${sql.ref('fs_rate_limits.count')} < ${limitOf}`),
+        )
+      query = prepare(count === 1 ? upsert : upsert.returning('key'))
       limitUpserts.set(count, query)
     }
     return query
