@@ -672,10 +672,13 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
   }
 
   /**
-   * Counts one send against each limit, in one statement where the dialect has `ON CONFLICT … DO UPDATE
-   * … WHERE … RETURNING` (SQLite, PostgreSQL): a counter whose window ended starts again at 1; one at its
-   * limit is left alone and not returned. The first limit (in the caller's order) that refused, if any.
-   * A refusal rolls the whole transaction back, so the other counters do not keep this send.
+   * Counts one send against each limit: a counter whose window ended starts again at 1; one at its limit
+   * is left alone. Returns the first limit (in the caller's order) that refused, if any; a refusal rolls
+   * the whole transaction back, so the other counters do not keep this send. The last limit is the one
+   * the whole account shares (the Storage contract): it is taken on its own, after the others passed, so
+   * a start refused by its own counters never locks it. With `batchWrites` the others go in one
+   * multi-row upsert returning the keys it took; otherwise (SQLite, where a statement is no round trip
+   * and one row each is cheaper than the CASE of a multi-row upsert) one upsert per counter.
    */
   async function takeLimits(tx: SqlExecutor, limits: readonly SendLimit[], now: number) {
     if (mysql) {
@@ -685,10 +688,12 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       }
       return null
     }
-    // Where a statement is no round trip (SQLite), one row each is cheaper than one CASE over all.
-    const groups = options.batchWrites ? [limits] : limits.map((limit) => [limit])
+    const distinct = new Set(limits.map((limit) => limit.key)).size === limits.length
+    const groups =
+      options.batchWrites && distinct && limits.length > 2
+        ? [limits.slice(0, -1), limits.slice(-1)]
+        : limits.map((limit) => [limit])
     for (const group of groups) {
-      if (group.length === 0) continue
       const query = limitsUpsert(group.length)
       const args: Record<string, unknown> = { now }
       group.forEach((limit, i) => {

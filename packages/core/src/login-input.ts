@@ -8,6 +8,8 @@ const MAX_CONTEXT_VALUE = 1024
 /** A lone UTF-16 surrogate: storage would turn it into U+FFFD, and the audit MAC would no longer match. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g')
+
 /** Refuses text that is not well-formed Unicode. */
 export function requireWellFormed(value: string, field: string): string {
   if (LONE_SURROGATE.test(value)) throw new ValidationError(field, 'is not well-formed Unicode')
@@ -59,5 +61,15 @@ export function contextString(
   key: 'ip' | 'userAgent',
 ): string | null {
   const value = context?.[key]
-  return typeof value === 'string' ? value.slice(0, key === 'ip' ? 64 : 1024) : null
+  return typeof value === 'string' ? truncate(value, key === 'ip' ? 64 : 1024) : null
+}
+
+/**
+ * At most `max` UTF-16 units, never ending in half a surrogate pair, and well-formed: the audit MAC is
+ * computed over this text, and a database would store a lone surrogate as U+FFFD, breaking the chain.
+ */
+function truncate(value: string, max: number): string {
+  let cut = value.length > max ? value.slice(0, max) : value
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1)
+  return cut.replace(LONE_SURROGATES, '\uFFFD')
 }

@@ -118,11 +118,12 @@ function sendLimits(
       windowMs: HOUR,
     },
     ...(apiKeyId ? [{ key: `key:${apiKeyId}`, limit: limits.perApiKeyPerMinute, windowMs: 60_000 }] : []),
-    { key: `account:${accountId}`, limit: limits.perAccountPerDay, windowMs: 24 * HOUR },
     // A resend is a new start for the same login: one per user and system per cooldown.
     ...(limits.resendCooldownSeconds > 0
       ? [{ key: `resend:${userId}:${systemId}`, limit: 1, windowMs: limits.resendCooldownSeconds * 1000 }]
       : []),
+    // Last: the counter every start of the account shares (storage takes it only once the others passed).
+    { key: `account:${accountId}`, limit: limits.perAccountPerDay, windowMs: 24 * HOUR },
   ]
 }
 

@@ -28,6 +28,23 @@ describe('the audit chain stays verifiable whatever callers send', () => {
     expect(await f.acme.audit.verify()).toMatchObject({ ok: true })
   })
 
+  it('cuts a long address or user agent without splitting a character (second review)', async () => {
+    // An address keeps 64 UTF-16 units, a user agent 1024; an emoji is two, so an odd cut would leave half.
+    const ip = `a${'😀'.repeat(40)}`
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    await f.acme.start({ ...login, context: { ip } })
+    const token = f.notifier.last().token as string
+    // The confirm page passes the browser's header as it came: too long, and with a lone surrogate.
+    await f.engine.links.confirm(token, { ip, userAgent: `x\ud800b${'😀'.repeat(600)}` })
+    expect(await f.acme.check({ ...login, context: { ip } })).toMatchObject({ result: 'authenticated' })
+    const { events } = await f.acme.audit.list()
+    const of = (type: string) => events.find((event) => event.type === type)
+    expect(of('challenge.started')?.ip).toBe(`a${'😀'.repeat(31)}`)
+    expect(of('challenge.checked')?.ip).toBe(`a${'😀'.repeat(31)}`)
+    expect(of('link.confirmed')?.userAgent).toBe(`x\ufffdb${'😀'.repeat(510)}`)
+    expect(await f.acme.audit.verify()).toMatchObject({ ok: true })
+  })
+
   it('seals details as stored, so an undefined field from a notifier breaks nothing', async () => {
     const quirky = await engineFixture({ notifier: { send: async () => ({}) as { providerId: string } } })
     try {

@@ -340,7 +340,9 @@ export interface Storage {
    * In one transaction: takes one unit of each send limit, points the (user, system) assignment at
    * `challenge` (which serializes concurrent starts for that pair on the assignment row), moves every
    * live challenge of the pair to `superseded`, then inserts `challenge`. When a limit is spent or the
-   * assignment is gone, nothing at all changes.
+   * assignment is gone, nothing at all changes. `limits` run from the most specific to the one the whole
+   * account shares, which comes last: it is taken only after the others passed, so a refused start never
+   * holds the account's shared counter. Keys are distinct.
    */
   issueChallenge(
     challenge: ChallengeRow,

@@ -330,6 +330,52 @@ describe('link pages', () => {
     expect(await confirmVia(proxied)).toBe('198.51.100.40')
   })
 
+  it('keeps the connection’s address when the forwarded entry is not an address', async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    const proxied = createHttpHandler({ engine: f.engine, secret: TEST_SECRET, trustProxy: true })
+    await call('/v1/start', login)
+    const token = f.notifier.last().token as string
+    const html = await (await page('GET', token)).text()
+    const form = `form=${encodeURIComponent(/name="form" value="([^"]+)"/.exec(html)?.[1] as string)}`
+    const response = await proxied(
+      new Request(`${BASE}/v1/links/${token}`, {
+        method: 'POST',
+        body: form,
+        // Not what a proxy appends: a client talking to the server directly, or a proxy passing it on.
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-forwarded-for': '=HYPERLINK("http://evil.example/")',
+        },
+      }),
+      { remoteAddress: '203.0.113.50' },
+    )
+    expect(response.status).toBe(200)
+    const { events } = await f.acme.audit.list({ type: 'link.confirmed' })
+    expect(events.at(-1)?.ip).toBe('203.0.113.50')
+  })
+
+  it('logs a failed link page by its route, never with the token in its path (S26)', async () => {
+    const failing = createHttpHandler({
+      engine: {
+        ...f.engine,
+        links: { ...f.engine.links, inspect: () => Promise.reject(new Error('database gone')) },
+      },
+      secret: TEST_SECRET,
+    })
+    const token = 'A'.repeat(32)
+    const logged: unknown[][] = []
+    const original = console.error
+    console.error = (...args: unknown[]) => logged.push(args)
+    try {
+      expect((await failing(new Request(`${BASE}/v1/links/${token}`))).status).toBe(500)
+    } finally {
+      console.error = original
+    }
+    expect(logged).toHaveLength(1)
+    expect(JSON.stringify(logged[0]?.slice(0, 3))).toContain('/v1/links/:token')
+    expect(JSON.stringify(logged)).not.toContain(token)
+  })
+
   it('asks for the match code on the confirm page and confirms only with the right one (S12)', async () => {
     await f.acme.systems.update('payroll', { rules: [{ name: 'match', effect: { numberMatching: true } }] })
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])

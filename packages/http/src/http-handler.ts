@@ -56,6 +56,10 @@ const json = (body: unknown, status: number, headers: Record<string, string> = {
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
   })
 
+/** A dotted IPv4 address or an IPv6 one (hex groups, colons, maybe an IPv4 tail): the shapes a proxy writes. */
+const looksLikeIp = (value: string) =>
+  /^(\d{1,3}\.){3}\d{1,3}$/.test(value) || (/^[0-9a-f:.]{2,45}$/i.test(value) && value.includes(':'))
+
 const retryAfterSeconds = (until: number, now: number) => String(Math.max(1, Math.ceil((until - now) / 1000)))
 
 /**
@@ -78,11 +82,15 @@ export function createHttpHandler(
   const openapi = JSON.stringify(openApiDocument())
   const app = new Hono<Env>()
 
-  /** The browser's address: the connection's, or behind a trusted proxy the address it forwarded. */
+  /**
+   * The browser's address: the connection's, or behind a trusted proxy the address the proxy appended
+   * (the last entry; the ones before it are whatever the client sent). Only an IP address is taken from
+   * the header: anything else there did not come from a proxy, and the connection's address is kept.
+   */
   const clientAddress = (request: Request, connection: ConnectionInfo | undefined) => {
     if (options.trustProxy) {
       const forwarded = request.headers.get('x-forwarded-for')?.split(',').at(-1)?.trim()
-      if (forwarded) return forwarded
+      if (forwarded && looksLikeIp(forwarded)) return forwarded
     }
     return connection?.remoteAddress
   }
@@ -98,7 +106,8 @@ export function createHttpHandler(
     if (error instanceof ValidationError)
       return json({ result: 'bad request', error: error.message, field: error.field }, 400)
     if (error instanceof NotFoundError) return json({ result: 'not found', error: error.message }, 404)
-    console.error('[flexsecure] request failed', c.req.method, new URL(c.req.url).pathname, error)
+    // The route's pattern, not its path: a link page's path holds its token (S26).
+    console.error('[flexsecure] request failed', c.req.method, c.req.routePath, error)
     return json({ result: 'error', error: 'the server could not complete the request' }, 500)
   })
   app.notFound((c) =>

@@ -733,6 +733,51 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect(await storage.sweepRateLimits(T0 + 120_000)).toBe(1)
       })
 
+      it('holds each counter to its own limit when a start takes several', async () => {
+        await assign()
+        const shared = { key: 'account:x', limit: 100, windowMs: 60_000 }
+        // The tight limit first, then last among the specific ones: a statement that took several counters
+        // at once and applied one counter's limit to all would let the second start through in one case.
+        for (const [tight, ...loose] of [
+          ['user:a', 'dest:a', 'key:a'],
+          ['dest:b', 'user:b', 'key:b'],
+        ] as const) {
+          const limits = (order: string[]) =>
+            order.map((key) => ({ key, limit: key === tight ? 1 : 3, windowMs: 60_000 }))
+          expect(
+            await storage.issueChallenge(challenge(), [], [...limits([tight, ...loose]), shared]),
+          ).toEqual({
+            issued: true,
+          })
+          expect(
+            await storage.issueChallenge(challenge(), [], [...limits([...loose, tight]), shared]),
+          ).toMatchObject({ issued: false, key: tight })
+        }
+      })
+
+      it('never issues more than the limit to concurrent starts taking several counters', async () => {
+        await assign()
+        const limits = [
+          { key: 'user:x', limit: 2, windowMs: 60_000 },
+          { key: 'dest:x', limit: 100, windowMs: 60_000 },
+          { key: 'key:x', limit: 100, windowMs: 60_000 },
+          { key: 'account:x', limit: 3, windowMs: 60_000 },
+        ]
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, () => storage.issueChallenge(challenge(), [], limits)),
+        )
+        expect(outcomes.filter((o) => o.issued)).toHaveLength(2)
+        // The refused starts spent nothing: the account counter took exactly the two, so one more fits.
+        const another = [{ key: 'user:y', limit: 2, windowMs: 60_000 }, limits[1], limits[2], limits[3]]
+        expect(await storage.issueChallenge(challenge(), [], another as typeof limits)).toEqual({
+          issued: true,
+        })
+        expect(await storage.issueChallenge(challenge(), [], another as typeof limits)).toMatchObject({
+          issued: false,
+          key: 'account:x',
+        })
+      })
+
       it('never issues more than the limit to concurrent starts', async () => {
         await assign()
         const outcomes = await Promise.all(
@@ -985,6 +1030,25 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     })
 
     describe('audit chain', () => {
+      it('chains a large append (more rows than one statement takes, two accounts) without a gap', async () => {
+        const other = newId()
+        await storage.insertAccount({ id: other, name: 'Other', settings: DEFAULT_SETTINGS, createdAt: T0 })
+        // 70 and 33 events: more rows than one insert statement takes, and one more than a multiple of it.
+        await storage.appendAudit([
+          ...Array.from({ length: 70 }, (_, i) => draft(accountId, `a${i}`)),
+          ...Array.from({ length: 33 }, (_, i) => draft(other, `o${i}`)),
+        ])
+        await storage.appendAudit([draft(accountId, 'after')])
+        const events = await storage.listAudit({ accountId, limit: 100 })
+        expect(events.map((e) => e.type)).toEqual([...Array.from({ length: 70 }, (_, i) => `a${i}`), 'after'])
+        expect(await verifyAuditChain(storage, SECRET, accountId)).toEqual({
+          ok: true,
+          events: 71,
+          lastSeq: 71,
+        })
+        expect(await verifyAuditChain(storage, SECRET, other)).toEqual({ ok: true, events: 33, lastSeq: 33 })
+      })
+
       it('chains each event to the previous one and verifies', async () => {
         await storage.appendAudit([
           draft(accountId, 'a'),
