@@ -173,12 +173,21 @@ describe('cancellation and recovery', () => {
   })
 
   it('sends a message whose dispatcher died once its claim lapses, exactly once', async () => {
-    const hung: Notifier = { send: () => new Promise(() => {}) }
+    // A provider that takes the message and never answers: the process "dies" mid-send.
+    let sending: () => void = () => {}
+    const called = new Promise<void>((resolve) => {
+      sending = resolve
+    })
+    const hung: Notifier = {
+      send: () => {
+        sending()
+        return new Promise(() => {})
+      },
+    }
     f = await engineFixture({ notifier: hung })
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
     void f.acme.start(login)
-    await new Promise((resolve) => setImmediate(resolve))
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await called
     expect(f.rows('fs_deliveries')).toHaveLength(1)
     // A second engine on the same database, as after a restart.
     const { createEngine } = await import('./engine.js')
