@@ -469,6 +469,14 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         .returning(cols(CHALLENGE_COLUMNS)),
     ),
 
+    // Write-locks an account's row (a write that changes nothing) and reads it: settings updates serialize.
+    lockAccount: prepare<{ id: string }>(
+      db
+        .updateTable('fs_accounts')
+        .set((eb) => ({ settings: eb.ref('settings') }))
+        .where('id', '=', param('id'))
+        .returning(cols(ACCOUNT_COLUMNS)),
+    ),
     advanceAuditHead: prepare<{ account_id: string; count: number }>(
       db
         .updateTable('fs_audit_heads')
@@ -887,14 +895,18 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
       guard('listAccounts', async () =>
         (await exec.all(q.listAccounts.sql, q.listAccounts.bind({}))).map(toAccount),
       ),
-    updateAccountSettings: (id, settings, audit) =>
+    updateAccountSettings: (id, change, audit) =>
       guard('updateAccountSettings', () =>
         exec.transaction(async (tx) => {
+          const [row] = await updateReturning(tx, 'lockAccount', { id })
+          if (!row) return null
+          const next = change(toAccount(row).settings)
           await tx.run(
             q.updateAccountSettings.sql,
-            q.updateAccountSettings.bind({ id, settings: JSON.stringify(settings) }),
+            q.updateAccountSettings.bind({ id, settings: JSON.stringify(next) }),
           )
-          await appendAudit(tx, audit)
+          await appendAudit(tx, audit(next))
+          return next
         }),
       ),
 

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import { dueDeliveries, UNFINISHED } from './outbox-queries.js'
 import { literals, type PreparedQuery, param, prepare } from './prepared-query.js'
-import { CHALLENGE_COLUMNS, DELIVERY_COLUMNS } from './row-mapping.js'
+import { ACCOUNT_COLUMNS, CHALLENGE_COLUMNS, DELIVERY_COLUMNS } from './row-mapping.js'
 import type { Database } from './schema.js'
 import type { SqlExecutor } from './sql-executor.js'
 
@@ -18,6 +18,7 @@ export type ReturningUpdate =
   | 'reserveAttempt'
   | 'advanceAuditHead'
   | 'lockAuditHead'
+  | 'lockAccount'
 
 // biome-ignore lint/suspicious/noExplicitAny: column lists are checked at run time by the tests
 const cols = (list: readonly string[]) => list as any
@@ -76,6 +77,16 @@ export function mysqlVariants(db: Kysely<Database>) {
           .select(['seq', 'mac', 'anchor_seq', 'anchor_mac'])
           .where('account_id', '=', param('account_id')),
       ),
+    },
+    lockAccount: {
+      // As for the audit head below: a write that changes nothing, for its row lock.
+      update: prepare(
+        db
+          .updateTable('fs_accounts')
+          .set((eb) => ({ settings: eb.ref('settings') }))
+          .where('id', '=', param('id')),
+      ),
+      read: prepare(db.selectFrom('fs_accounts').select(cols(ACCOUNT_COLUMNS)).where('id', '=', param('id'))),
     },
     lockAuditHead: {
       // A no-op write takes the row lock (an UPDATE that changes nothing still locks it in InnoDB).

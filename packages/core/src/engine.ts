@@ -199,10 +199,13 @@ export function createEngine(options: EngineOptions): Engine {
       settings: {
         get: settings,
         async update(input) {
-          const next = resolveSettings(input, await settings())
-          await storage.updateAccountSettings(id, next, [
-            audit('account.settings.updated', { details: { settings: next } }),
-          ])
+          // Merged with the stored settings inside the write, so two updates of different fields both stay.
+          const next = await storage.updateAccountSettings(
+            id,
+            (current) => resolveSettings(input, current),
+            (changed) => [audit('account.settings.updated', { details: { settings: changed } })],
+          )
+          if (!next) throw new NotFoundError('account', id)
           return next
         },
       },

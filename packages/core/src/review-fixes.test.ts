@@ -14,6 +14,19 @@ afterEach(async () => {
   await f.close()
 })
 
+describe('account settings', () => {
+  it('keeps both of two concurrent updates of different fields (no lost update)', async () => {
+    await Promise.all([
+      f.acme.settings.update({ uniformResponses: true }),
+      f.acme.settings.update({ sendLimits: { perUserPerHour: 42 } }),
+    ])
+    expect(await f.acme.settings.get()).toMatchObject({
+      uniformResponses: true,
+      sendLimits: { perUserPerHour: 42 },
+    })
+  })
+})
+
 describe('the audit chain stays verifiable whatever callers send', () => {
   it('refuses lone surrogates, which storage would rewrite under the MAC', async () => {
     await expect(f.acme.start({ system: 'payroll', authid: 'bob\ud800' })).rejects.toMatchObject({

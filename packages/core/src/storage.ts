@@ -282,7 +282,16 @@ export interface Storage {
   insertAccount(row: AccountRow): Promise<void>
   getAccount(id: string): Promise<AccountRow | null>
   listAccounts(): Promise<AccountRow[]>
-  updateAccountSettings(id: string, settings: AccountSettings, audit: readonly AuditDraft[]): Promise<void>
+  /**
+   * Changes an account's settings in one transaction: `change` gets the settings as stored, read under
+   * the account row's write lock, so concurrent updates each build on the other's result instead of
+   * overwriting it. What `change` throws rolls everything back. Null for an unknown account.
+   */
+  updateAccountSettings(
+    id: string,
+    change: (current: AccountSettings) => AccountSettings,
+    audit: (next: AccountSettings) => readonly AuditDraft[],
+  ): Promise<AccountSettings | null>
 
   insertApiKey(row: ApiKeyRow, audit: readonly AuditDraft[]): Promise<void>
   listApiKeys(accountId: string): Promise<ApiKeyRow[]>

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DEFAULT_SETTINGS, resolveSettings } from '../account-settings.js'
 import { apiKeyDigest, newApiKey } from '../api-keys.js'
 import { auditSealer, verifyAuditChain } from '../audit-chain.js'
-import { ConflictError, StorageError } from '../errors.js'
+import { ConflictError, StorageError, ValidationError } from '../errors.js'
 import { resolvePolicies } from '../policies.js'
 import { newId, sha256Hex } from '../secrets.js'
 import type {
@@ -559,11 +559,56 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     describe('account settings and API keys', () => {
       it('lists accounts and updates an account’s settings', async () => {
         const settings = resolveSettings({ uniformResponses: true, sendLimits: { perUserPerHour: 9 } })
-        await storage.updateAccountSettings(accountId, settings, [
-          draft(accountId, 'account.settings.updated'),
-        ])
+        expect(
+          await storage.updateAccountSettings(
+            accountId,
+            () => settings,
+            () => [draft(accountId, 'account.settings.updated')],
+          ),
+        ).toEqual(settings)
         expect((await storage.getAccount(accountId))?.settings).toEqual(settings)
         expect((await storage.listAccounts()).map((a) => a.id)).toContain(accountId)
+        expect(
+          await storage.updateAccountSettings(
+            newId(),
+            () => settings,
+            () => [],
+          ),
+        ).toBeNull()
+      })
+
+      it('serializes settings changes: each one builds on the last, none is lost', async () => {
+        // Each change adds one to a limit: 20 concurrent ones that read before writing would lose some.
+        await Promise.all(
+          Array.from({ length: 20 }, () =>
+            storage.updateAccountSettings(
+              accountId,
+              (current) =>
+                resolveSettings(
+                  { sendLimits: { perUserPerHour: current.sendLimits.perUserPerHour + 1 } },
+                  current,
+                ),
+              () => [draft(accountId, 'account.settings.updated')],
+            ),
+          ),
+        )
+        const start = DEFAULT_SETTINGS.sendLimits.perUserPerHour
+        expect((await storage.getAccount(accountId))?.settings.sendLimits.perUserPerHour).toBe(start + 20)
+      })
+
+      it('changes nothing when the change throws', async () => {
+        const before = (await storage.getAccount(accountId))?.settings
+        await expect(
+          storage.updateAccountSettings(
+            accountId,
+            () => {
+              throw new ValidationError('sendLimits', 'no')
+            },
+            () => [draft(accountId, 'account.settings.updated')],
+          ),
+        ).rejects.toBeInstanceOf(ValidationError)
+        expect((await storage.getAccount(accountId))?.settings).toEqual(before)
+        expect(await storage.listAudit({ accountId, limit: 10 })).toEqual([])
       })
 
       it('stores a key by its SHA-256, finds it, and revokes it once', async () => {
