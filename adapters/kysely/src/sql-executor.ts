@@ -30,3 +30,50 @@ export function kyselyExecutor(db: Kysely<unknown>): SqlExecutor {
     },
   }
 }
+
+/** Which failures a dialect's executor may answer by running the work again. */
+export interface RetryRules {
+  /** The database rolled the whole transaction back and it may simply run again (InnoDB deadlocks). */
+  readonly rolledBack?: (error: unknown) => boolean
+  /**
+   * The connection was gone (a server restart, an idle timeout, an administrator) and the pool had not
+   * noticed yet; the pool drops it, so running again takes a new one.
+   */
+  readonly connectionLost: (error: unknown) => boolean
+}
+
+/**
+ * Runs again what is safe to run again: a whole transaction the database rolled back; a transaction
+ * whose connection was lost before it began; a read whose connection was lost. A write outside a
+ * transaction, or a transaction that had begun, is not repeated on a lost connection: the server may
+ * have applied it, so the error stands (a StorageError to the caller).
+ */
+export function retryingExecutor(inner: SqlExecutor, rules: RetryRules, attempts = 5): SqlExecutor {
+  const rolledBack = rules.rolledBack ?? (() => false)
+  return {
+    async all(sql, parameters) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await inner.all(sql, parameters)
+        } catch (error) {
+          if (attempt >= attempts || !rules.connectionLost(error) || !/^\s*select\b/i.test(sql)) throw error
+        }
+      }
+    },
+    run: (sql, parameters) => inner.run(sql, parameters),
+    async transaction(work) {
+      for (let attempt = 1; ; attempt++) {
+        let began = false
+        try {
+          return await inner.transaction((tx) => {
+            began = true
+            return work(tx)
+          })
+        } catch (error) {
+          const again = rolledBack(error) || (rules.connectionLost(error) && !began)
+          if (attempt >= attempts || !again) throw error
+        }
+      }
+    },
+  }
+}

@@ -1,5 +1,11 @@
 import type { Storage } from '@flexsecure/core'
-import { type Database, kyselyExecutor, kyselyStorage, type SqlExecutor } from '@flexsecure/kysely'
+import {
+  type Database,
+  kyselyExecutor,
+  kyselyStorage,
+  type RetryRules,
+  retryingExecutor,
+} from '@flexsecure/kysely'
 import { Kysely, MysqlDialect } from 'kysely'
 import { createPool, type Pool } from 'mysql2'
 
@@ -13,23 +19,13 @@ export interface MysqlStorageOptions {
 }
 
 /** InnoDB's "deadlock found" and "lock wait timeout": the transaction was rolled back and may simply run again. */
-const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
-
-/** Runs a whole transaction again when InnoDB chose it as a deadlock victim: its work was rolled back. */
-function retryingExecutor(inner: SqlExecutor, attempts = 5): SqlExecutor {
-  return {
-    all: (sql, parameters) => inner.all(sql, parameters),
-    run: (sql, parameters) => inner.run(sql, parameters),
-    async transaction(work) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await inner.transaction(work)
-        } catch (error) {
-          if (attempt >= attempts || !RETRYABLE.has((error as { code?: string })?.code ?? '')) throw error
-        }
-      }
-    },
-  }
+const ROLLED_BACK = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
+/** mysql2's codes for a connection that was already gone; mysql2 then drops it from the pool. */
+const LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE'])
+const codeOf = (error: unknown) => (error as { code?: string })?.code ?? ''
+const RETRY: RetryRules = {
+  rolledBack: (error) => ROLLED_BACK.has(codeOf(error)),
+  connectionLost: (error) => LOST.has(codeOf(error)),
 }
 
 /**
@@ -53,7 +49,7 @@ export function mysqlStorage(options: MysqlStorageOptions): Storage {
     db,
     standardSql: false,
     batchWrites: true,
-    executor: retryingExecutor(kyselyExecutor(db as Kysely<unknown>)),
+    executor: retryingExecutor(kyselyExecutor(db as Kysely<unknown>), RETRY),
     onClose: async () => {
       if (owned) await db.destroy()
     },

@@ -2,6 +2,18 @@ import type { SqlExecutor } from '@flexsecure/kysely'
 import type pg from 'pg'
 
 /**
+ * The connection was already gone when the statement went out: the server ended the session
+ * (`57P01` administrator command, `57P02` crash, `57P03` starting up), or the socket closed under
+ * the driver. The pool drops such a client, so running again takes a new one.
+ */
+export function connectionLost(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  if (code === '57P01' || code === '57P02' || code === '57P03') return true
+  if (code === 'ECONNRESET' || code === 'EPIPE') return true
+  return typeof message === 'string' && /^Connection terminated/.test(message)
+}
+
+/**
  * Runs the shared storage's SQL as named prepared statements: PostgreSQL parses and plans each one
  * once per connection instead of on every call (Kysely's own driver sends them unnamed). Each
  * distinct SQL text gets a name; the storage's texts are a fixed set, compiled once.
@@ -30,6 +42,13 @@ export function pgExecutor(pool: pg.Pool): SqlExecutor {
     async transaction(work) {
       const client = await pool.connect()
       const inside: SqlExecutor = { ...on(client), transaction: (nested) => nested(inside) }
+      let lost: Error | undefined
+      // A checked-out client whose connection drops emits 'error'; unheard, that would end the process.
+      // The query in flight fails with it too, so noting it is enough.
+      const onError = (error: Error) => {
+        lost = error
+      }
+      client.on('error', onError)
       try {
         await client.query('BEGIN')
         const result = await work(inside)
@@ -37,9 +56,12 @@ export function pgExecutor(pool: pg.Pool): SqlExecutor {
         return result
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {})
+        if (connectionLost(error)) lost = error as Error
         throw error
       } finally {
-        client.release()
+        // A client whose connection is gone must not go back to the pool: releasing it with the error ends it.
+        client.off('error', onError)
+        client.release(lost)
       }
     },
   }

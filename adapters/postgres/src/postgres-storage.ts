@@ -1,8 +1,8 @@
 import type { Storage } from '@flexsecure/core'
-import { type Database, kyselyStorage } from '@flexsecure/kysely'
+import { type Database, kyselyStorage, retryingExecutor } from '@flexsecure/kysely'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
-import { pgExecutor } from './pg-executor.js'
+import { connectionLost, pgExecutor } from './pg-executor.js'
 
 export interface PostgresStorageOptions {
   /** Your own pool; `close()` leaves it open. */
@@ -37,7 +37,7 @@ export function postgresStorage(options: PostgresStorageOptions): Storage {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return kyselyStorage({
     db,
-    executor: pgExecutor(pool),
+    executor: retryingExecutor(pgExecutor(pool), { connectionLost }),
     skipLocked: true,
     writableCte: true,
     batchWrites: true,

@@ -1,0 +1,62 @@
+import { auditSealer, DEFAULT_SETTINGS } from '@flexsecure/core'
+import { createPool } from 'mysql2'
+import mysql from 'mysql2/promise'
+import { afterAll, describe, expect, it } from 'vitest'
+import { mysqlReachable, SERVER_URL, testDatabase } from '../test/test-database.js'
+import { mysqlStorage } from './mysql-storage.js'
+
+const reachable = await mysqlReachable()
+
+if (!reachable) {
+  describe.skip(`MySQL lost connections: not run, no server at ${SERVER_URL} (set FLEXSECURE_TEST_MYSQL_URL)`, () => {})
+} else {
+  const database = testDatabase()
+  afterAll(() => database.drop())
+
+  describe('MySQL storage when the server drops an idle connection', () => {
+    it('does not crash the host; the next read or transaction runs on a new connection', async () => {
+      await database.reset()
+      // One connection, so the one the server kills is the one the next query would take.
+      const pool = createPool({ uri: database.url, connectionLimit: 1 })
+      const storage = mysqlStorage({ pool })
+      storage.sealAuditWith(auditSealer('lost-connection-secret-lost-connection'))
+      try {
+        await storage.migrate()
+        expect(await storage.listAccounts()).toEqual([])
+        const connectionId = () =>
+          new Promise<number>((resolve, reject) =>
+            pool.query('SELECT CONNECTION_ID() AS id', (error, rows) =>
+              error ? reject(error) : resolve(Number((rows as { id: number }[])[0]?.id)),
+            ),
+          )
+        const kill = async (id: number) => {
+          // As a server restart, wait_timeout or an administrator would.
+          const admin = await mysql.createConnection({ uri: database.url })
+          await admin.query(`KILL ${id}`)
+          await admin.end()
+        }
+        // The next call often reaches the pool before it has noticed the close (a race; five rounds each
+        // make missing it unlikely): a read, then a write in a transaction, each must still succeed.
+        const ids = new Set<number>()
+        for (let round = 0; round < 5; round++) {
+          const idle = await connectionId()
+          ids.add(idle)
+          await kill(idle)
+          expect(await storage.listAccounts()).toHaveLength(round)
+          await kill(await connectionId())
+          await storage.insertAccount({
+            id: `acc${round}`,
+            name: 'A',
+            settings: DEFAULT_SETTINGS,
+            createdAt: 0,
+          })
+        }
+        expect(ids.size).toBe(5)
+        expect(await storage.listAccounts()).toHaveLength(5)
+      } finally {
+        await storage.close()
+        await new Promise<void>((resolve) => pool.end(() => resolve()))
+      }
+    })
+  })
+}
