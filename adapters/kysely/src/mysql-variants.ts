@@ -78,29 +78,22 @@ export function mysqlVariants(db: Kysely<Database>) {
           .where('account_id', '=', param('account_id')),
       ),
     },
+    // The two locks read under an exclusive row lock in one statement (a no-op UPDATE would report
+    // the row only while the connection counts found rows, mysql2's default that a host may turn off).
     lockAccount: {
-      // As for the audit head below: a write that changes nothing, for its row lock.
-      update: prepare(
-        db
-          .updateTable('fs_accounts')
-          .set((eb) => ({ settings: eb.ref('settings') }))
-          .where('id', '=', param('id')),
+      update: null,
+      read: prepare(
+        db.selectFrom('fs_accounts').select(cols(ACCOUNT_COLUMNS)).where('id', '=', param('id')).forUpdate(),
       ),
-      read: prepare(db.selectFrom('fs_accounts').select(cols(ACCOUNT_COLUMNS)).where('id', '=', param('id'))),
     },
     lockAuditHead: {
-      // A no-op write takes the row lock (an UPDATE that changes nothing still locks it in InnoDB).
-      update: prepare(
-        db
-          .updateTable('fs_audit_heads')
-          .set((eb) => ({ anchor_seq: eb.ref('anchor_seq') }))
-          .where('account_id', '=', param('account_id')),
-      ),
+      update: null,
       read: prepare(
         db
           .selectFrom('fs_audit_heads')
           .select(['seq', 'mac', 'anchor_seq'])
-          .where('account_id', '=', param('account_id')),
+          .where('account_id', '=', param('account_id'))
+          .forUpdate(),
       ),
     },
   }
@@ -207,8 +200,8 @@ export function mysqlVariants(db: Kysely<Database>) {
       name: ReturningUpdate,
       args: Record<string, unknown>,
     ): Promise<R[]> {
-      const pair = pairs[name]
-      if ((await tx.run(pair.update.sql, pair.update.bind(args as never))) === 0) return []
+      const pair: { update: PreparedQuery | null; read: PreparedQuery } = pairs[name]
+      if (pair.update && (await tx.run(pair.update.sql, pair.update.bind(args as never))) === 0) return []
       return tx.all<R>(pair.read.sql, pair.read.bind(args as never))
     },
 

@@ -1,10 +1,13 @@
+import { execFileSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { auditSealer, DEFAULT_SETTINGS } from '@flexsecure/core'
 import { createPool } from 'mysql2'
-import mysql from 'mysql2/promise'
 import { afterAll, describe, expect, it } from 'vitest'
 import { mysqlReachable, SERVER_URL, testDatabase } from '../test/test-database.js'
 import { mysqlStorage } from './mysql-storage.js'
 
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
 const reachable = await mysqlReachable()
 
 if (!reachable) {
@@ -29,21 +32,28 @@ if (!reachable) {
               error ? reject(error) : resolve(Number((rows as { id: number }[])[0]?.id)),
             ),
           )
-        const kill = async (id: number) => {
-          // As a server restart, wait_timeout or an administrator would.
-          const admin = await mysql.createConnection({ uri: database.url })
-          await admin.query(`KILL ${id}`)
-          await admin.end()
+        // KILL from another process while this one's event loop is blocked: the close of the killed
+        // connection is then still unread when the next call takes it from the pool, every time.
+        const kill = (id: number) => {
+          execFileSync(
+            process.execPath,
+            [
+              '-e',
+              "const c = require('mysql2').createConnection(process.argv[1]); c.query('KILL ' + Number(process.argv[2]), (e) => { c.end(); if (e) { console.error(e); process.exit(1) } })",
+              database.url,
+              String(id),
+            ],
+            { cwd: packageDir, stdio: ['ignore', 'ignore', 'inherit'] },
+          )
         }
-        // The next call often reaches the pool before it has noticed the close (a race; five rounds each
-        // make missing it unlikely): a read, then a write in a transaction, each must still succeed.
+        // A read, then a write in a transaction, each on the connection just killed: both must succeed.
         const ids = new Set<number>()
         for (let round = 0; round < 5; round++) {
           const idle = await connectionId()
           ids.add(idle)
-          await kill(idle)
+          kill(idle)
           expect(await storage.listAccounts()).toHaveLength(round)
-          await kill(await connectionId())
+          kill(await connectionId())
           await storage.insertAccount({
             id: `acc${round}`,
             name: 'A',

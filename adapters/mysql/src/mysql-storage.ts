@@ -20,8 +20,19 @@ export interface MysqlStorageOptions {
 
 /** InnoDB's "deadlock found" and "lock wait timeout": the transaction was rolled back and may simply run again. */
 const ROLLED_BACK = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
-/** mysql2's codes for a connection that was already gone; mysql2 then drops it from the pool. */
-const LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE'])
+/**
+ * A connection that was already gone, as mysql2 reports it (it then drops it from the pool), or the
+ * server's last word before closing one: MySQL 8.0.24+ says why it ended an idle connection, MariaDB
+ * that it was killed, either that it is shutting down.
+ */
+const LOST = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'ECONNRESET',
+  'EPIPE',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+  'ER_CONNECTION_KILLED',
+  'ER_SERVER_SHUTDOWN',
+])
 const codeOf = (error: unknown) => (error as { code?: string })?.code ?? ''
 const RETRY: RetryRules = {
   rolledBack: (error) => ROLLED_BACK.has(codeOf(error)),

@@ -2,7 +2,7 @@ import type { Storage } from '@flexsecure/core'
 import { type Database, kyselyStorage, retryingExecutor } from '@flexsecure/kysely'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
-import { connectionLost, pgExecutor } from './pg-executor.js'
+import { connectionLost, guardedPool, pgExecutor } from './pg-executor.js'
 
 export interface PostgresStorageOptions {
   /** Your own pool; `close()` leaves it open. */
@@ -34,7 +34,7 @@ export function postgresStorage(options: PostgresStorageOptions): Storage {
     pool.on('error', (error) =>
       console.warn(`[flexsecure] an idle PostgreSQL connection was lost: ${error.message}`),
     )
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardedPool(pool) }) })
   return kyselyStorage({
     db,
     executor: retryingExecutor(pgExecutor(pool), { connectionLost }),
