@@ -16,10 +16,12 @@ export function connectionLost(error: unknown): boolean {
 }
 
 /**
- * The pool as Kysely sees it (migrations): every client it checks out listens for `'error'` while it is
- * out, as `pgExecutor`'s transactions do. A checked-out client has no listener of pg-pool's, and an
- * unheard `'error'` (the server ending the connection mid-migration, or while waiting for the migration
- * lock) would end the host process; the query in flight fails with the error anyway.
+ * The pool, handing out clients that listen for `'error'` while they are checked out. pg-pool only
+ * listens on idle clients, and an unheard `'error'` (the server ending a connection mid-transaction,
+ * mid-migration or while waiting for the migration lock) would end the host process; the query in
+ * flight fails with the error anyway. Releasing a client whose connection failed, or with an error of
+ * the caller's, ends it instead of pooling it. Kysely's dialect (migrations) and `pgExecutor`'s
+ * transactions both take their clients here.
  */
 export function guardedPool(pool: pg.Pool) {
   return {
@@ -32,9 +34,10 @@ export function guardedPool(pool: pg.Pool) {
       client.on('error', onError)
       return {
         query: client.query.bind(client) as pg.PoolClient['query'],
-        release() {
+        /** `true` or an error ends the client (pg's own convention, which Kysely uses too). */
+        release(failure?: Error | boolean) {
           client.off('error', onError)
-          client.release(lost)
+          client.release(failure || lost)
         },
       }
     },
@@ -59,7 +62,7 @@ export function pgExecutor(pool: pg.Pool): SqlExecutor {
     }
     return { name, text, values: values as unknown[] }
   }
-  const on = (client: pg.Pool | pg.PoolClient): Omit<SqlExecutor, 'transaction'> => ({
+  const on = (client: Pick<pg.PoolClient, 'query'>): Omit<SqlExecutor, 'transaction'> => ({
     async all<Row>(text: string, values: readonly unknown[]) {
       return (await client.query(statement(text, values))).rows as Row[]
     },
@@ -68,18 +71,13 @@ export function pgExecutor(pool: pg.Pool): SqlExecutor {
     },
   })
   const outside = on(pool)
+  const guarded = guardedPool(pool)
   return {
     ...outside,
     async transaction(work) {
-      const client = await pool.connect()
+      const client = await guarded.connect()
       const inside: SqlExecutor = { ...on(client), transaction: (nested) => nested(inside) }
-      let lost: Error | undefined
-      // A checked-out client whose connection drops emits 'error'; unheard, that would end the process.
-      // The query in flight fails with it too, so noting it is enough.
-      const onError = (error: Error) => {
-        lost = error
-      }
-      client.on('error', onError)
+      let failed: Error | undefined
       try {
         await client.query('BEGIN')
         const result = await work(inside)
@@ -88,14 +86,12 @@ export function pgExecutor(pool: pg.Pool): SqlExecutor {
       } catch (error) {
         // A client that could not roll back may still be inside this transaction: never pool it.
         await client.query('ROLLBACK').catch((failure: Error) => {
-          lost ??= failure
+          failed = failure
         })
-        if (connectionLost(error)) lost ??= error as Error
+        if (!failed && connectionLost(error)) failed = error as Error
         throw error
       } finally {
-        // A client whose connection is gone must not go back to the pool: releasing it with the error ends it.
-        client.off('error', onError)
-        client.release(lost)
+        client.release(failed)
       }
     },
   }

@@ -247,13 +247,7 @@ export function systemsAdmin(
       await storage.insertSystem(row, [
         adminAudit(accountId, actor, now, 'system.created', {
           system: row.name,
-          details: {
-            policies: row.policies,
-            returnUrl: row.returnUrl,
-            messages: row.messages,
-            sensitivity: row.sensitivity,
-            rulesVersion: row.rules.version,
-          },
+          details: { ...systemDetails(row), rulesVersion: row.rules.version },
         }),
       ])
       return toSystem(row)
@@ -290,10 +284,7 @@ export function systemsAdmin(
           adminAudit(accountId, actor, now, 'system.updated', {
             system: row.name,
             details: {
-              policies: row.policies,
-              returnUrl: row.returnUrl,
-              messages: row.messages,
-              sensitivity: row.sensitivity,
+              ...systemDetails(row),
               // A rules change is recorded whole, with its version: the trail says who changed what when.
               ...(changes.rules !== undefined
                 ? { rulesVersion: row.rules.version, rules: row.rules.rules }
@@ -505,5 +496,15 @@ export function usersAdmin(
         }),
       ])
     },
+  }
+}
+
+/** What the audit records of a system on every change: its settings, the rules aside. */
+function systemDetails(row: SystemRow) {
+  return {
+    policies: row.policies,
+    returnUrl: row.returnUrl,
+    messages: row.messages,
+    sensitivity: row.sensitivity,
   }
 }

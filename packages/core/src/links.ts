@@ -1,8 +1,9 @@
 import { delayAfter, isAllowedReturnUrl } from './account-settings.js'
 import { type EngineContext, emit } from './engine-context.js'
 import { contextString } from './login-input.js'
+import type { SecurityReason } from './model.js'
 import { sha256Hex } from './secrets.js'
-import type { ChallengeRow } from './storage.js'
+import type { AuditDraft, ChallengeRow } from './storage.js'
 
 /** What a link's confirm page may show. Never the token or anything secret. */
 export interface LinkView {
@@ -74,6 +75,30 @@ export interface ConfirmOptions {
   readonly userAgent?: string
 }
 
+/** The `link.confirmed` event of a confirm attempt, with the confirming browser's address (S25). */
+function confirmAudit(
+  row: ChallengeRow,
+  at: number,
+  from: ConfirmOptions,
+  outcome: string,
+  reason: SecurityReason | null,
+): AuditDraft {
+  return {
+    accountId: row.accountId,
+    at,
+    type: 'link.confirmed',
+    actor: 'user',
+    system: row.systemName,
+    authid: row.authid,
+    challengeId: row.id,
+    outcome,
+    reason,
+    ip: contextString(from, 'ip'),
+    userAgent: contextString(from, 'userAgent'),
+    details: null,
+  }
+}
+
 /** Consumes a link once: one conditional write moves its challenge from `pending` to `confirmed`. */
 export async function confirmLink(
   ctx: EngineContext,
@@ -87,20 +112,7 @@ export async function confirmLink(
   const confirmed = await ctx.storage.confirmLink(
     hash,
     now,
-    (row) => ({
-      accountId: row.accountId,
-      at: now,
-      type: 'link.confirmed',
-      actor: 'user',
-      system: row.systemName,
-      authid: row.authid,
-      challengeId: row.id,
-      outcome: 'success',
-      reason: null,
-      ip: contextString(options, 'ip'),
-      userAgent: contextString(options, 'userAgent'),
-      details: null,
-    }),
+    (row) => confirmAudit(row, now, options, 'success', null),
     matchCode,
   )
   if (confirmed) {
@@ -139,20 +151,8 @@ async function wrongCode(
   now: number,
   from: ConfirmOptions,
 ): Promise<ConfirmResult> {
-  const audit = (outcome: string, reason: 'wrong_code' | 'attempts_exhausted') => ({
-    accountId: row.accountId,
-    at: now,
-    type: 'link.confirmed',
-    actor: 'user',
-    system: row.systemName,
-    authid: row.authid,
-    challengeId: row.id,
-    outcome,
-    reason,
-    ip: contextString(from, 'ip'),
-    userAgent: contextString(from, 'userAgent'),
-    details: null,
-  })
+  const audit = (outcome: string, reason: 'wrong_code' | 'attempts_exhausted') =>
+    confirmAudit(row, now, from, outcome, reason)
   const final = row.attempts >= row.maxAttempts
   const burned =
     final &&

@@ -138,6 +138,15 @@ function challengeEvent(row: ChallengeRow, at: number): ChallengeEvent {
   }
 }
 
+/** What start, simulate and check all take: the system, the user, and where the request came from. */
+function loginInput(input: { readonly system: string; readonly authid: string; readonly context?: unknown }) {
+  return {
+    systemName: requireName(input?.system, 'system'),
+    authid: requireName(input?.authid, 'authid'),
+    context: requireContext(input?.context),
+  }
+}
+
 const UNIFORM_SUCCESS: StartResult = Object.freeze({ result: 'success' })
 
 /** Starts a login: issues a challenge (superseding the live one) and sends its link or PIN. */
@@ -148,9 +157,7 @@ export async function startLogin(
   options: StartOptions,
   actor: string,
 ): Promise<StartResult> {
-  const systemName = requireName(input?.system, 'system')
-  const authid = requireName(input.authid, 'authid')
-  const context = requireContext(input.context)
+  const { systemName, authid, context } = loginInput(input)
   const audit = (at: number, fields: Partial<AuditDraft> & Pick<AuditDraft, 'outcome'>): AuditDraft => ({
     accountId,
     at,
@@ -348,9 +355,7 @@ export async function simulateLogin(
   accountId: string,
   input: StartInput,
 ): Promise<SimulateResult> {
-  const systemName = requireName(input?.system, 'system')
-  const authid = requireName(input.authid, 'authid')
-  const context = requireContext(input.context)
+  const { systemName, authid, context } = loginInput(input)
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
   if (refusal) return { result: 'security error', reason: refusal.reason }
@@ -442,10 +447,8 @@ export async function checkLogin(
   input: CheckInput,
   actor: string,
 ): Promise<CheckResult> {
-  const systemName = requireName(input?.system, 'system')
-  const authid = requireName(input.authid, 'authid')
+  const { systemName, authid, context } = loginInput(input)
   const pin = requirePin(input.pin)
-  const context = requireContext(input.context)
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
   const { lockout } = subject.account.settings

@@ -219,6 +219,9 @@ describe('bad requests: a documented 4xx, a clear error, no state change', () =>
 })
 
 describe('link pages', () => {
+  /** The confirm page's form token, as the browser would post it back. */
+  const formField = (html: string) =>
+    `form=${encodeURIComponent(/name="form" value="([^"]+)"/.exec(html)?.[1] as string)}`
   const page = async (method: 'GET' | 'POST', token: string, body?: string) =>
     handler(
       new Request(`${BASE}/v1/links/${token}`, {
@@ -269,7 +272,7 @@ describe('link pages', () => {
     await call('/v1/start', { ...login, context: { ip: '203.0.113.7', userAgent: 'Desktop/1.0' } })
     const token = f.notifier.last().token as string
     const html = await (await page('GET', token)).text()
-    const form = `form=${encodeURIComponent(/name="form" value="([^"]+)"/.exec(html)?.[1] as string)}`
+    const form = formField(html)
     const phone = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Phone/2.0' }
     const confirmed = await handler(
       new Request(`${BASE}/v1/links/${token}`, { method: 'POST', body: form, headers: phone }),
@@ -309,7 +312,7 @@ describe('link pages', () => {
       await call('/v1/start', login)
       const token = f.notifier.last().token as string
       const html = await (await page('GET', token)).text()
-      const form = `form=${encodeURIComponent(/name="form" value="([^"]+)"/.exec(html)?.[1] as string)}`
+      const form = formField(html)
       const response = await serve(
         new Request(`${BASE}/v1/links/${token}`, {
           method: 'POST',
@@ -336,7 +339,7 @@ describe('link pages', () => {
     await call('/v1/start', login)
     const token = f.notifier.last().token as string
     const html = await (await page('GET', token)).text()
-    const form = `form=${encodeURIComponent(/name="form" value="([^"]+)"/.exec(html)?.[1] as string)}`
+    const form = formField(html)
     const response = await proxied(
       new Request(`${BASE}/v1/links/${token}`, {
         method: 'POST',
@@ -385,7 +388,7 @@ describe('link pages', () => {
     const token = f.notifier.last().token as string
     const html = await (await page('GET', token)).text()
     expect(html).toContain('name="code"')
-    const form = `form=${encodeURIComponent(/name="form" value="([^"]+)"/.exec(html)?.[1] as string)}`
+    const form = formField(html)
     const wrong = String((Number(code) + 1) % 1000).padStart(3, '0')
     const refused = await page('POST', token, `${form}&code=${wrong}`)
     expect([refused.status, await refused.text()]).toEqual([400, expect.stringContaining('does not match')])
