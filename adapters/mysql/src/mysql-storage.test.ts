@@ -1,4 +1,4 @@
-import { runStorageConformance } from '@flexsecure/core/testing'
+import { runStorageConformance } from '@flexsecure/core/conformance'
 import { afterAll, describe } from 'vitest'
 import { mysqlReachable, SERVER_URL, testDatabase } from '../test/test-database.js'
 import { mysqlStorage } from './mysql-storage.js'

@@ -1,4 +1,4 @@
-import { runStorageConformance } from '@flexsecure/core/testing'
+import { runStorageConformance } from '@flexsecure/core/conformance'
 import { afterAll, describe } from 'vitest'
 import { postgresReachable, SERVER_URL, testDatabase } from '../test/test-database.js'
 import { postgresStorage } from './postgres-storage.js'

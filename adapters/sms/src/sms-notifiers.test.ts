@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { DeliveryError, type Message } from '@flexsecure/core'
-import { runNotifierConformance } from '@flexsecure/core/testing'
+import { runNotifierConformance } from '@flexsecure/core/conformance'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   ACCOUNT_SID,

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net'
 import { DeliveryError, type Message } from '@flexsecure/core'
-import { runNotifierConformance } from '@flexsecure/core/testing'
+import { runNotifierConformance } from '@flexsecure/core/conformance'
 import { generate } from 'selfsigned'
 import { afterEach, describe, expect, it } from 'vitest'
 import { engineFixture } from '../../sqlite/test/engine-fixture.js'

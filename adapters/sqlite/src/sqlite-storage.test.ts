@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runStorageConformance } from '@flexsecure/core/testing'
+import { runStorageConformance } from '@flexsecure/core/conformance'
 import { sqliteStorage } from './sqlite-storage.js'
 
 runStorageConformance({

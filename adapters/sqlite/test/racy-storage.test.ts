@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Storage } from '@flexsecure/core'
-import { raceLinkConfirms, racePinChecks, type SharedDatabase } from '@flexsecure/core/testing'
+import { raceLinkConfirms, racePinChecks, type SharedDatabase } from '@flexsecure/core/conformance'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sqliteStorage } from '../src/index.js'
 

@@ -191,7 +191,7 @@ describe('cancellation and recovery', () => {
     expect(f.rows('fs_deliveries')).toHaveLength(1)
     // A second engine on the same database, as after a restart.
     const { createEngine } = await import('./engine.js')
-    const { cheapHasher } = await import('./testing/login-races.js')
+    const { cheapHasher } = await import('./testing/cheap-hasher.js')
     const revived = captureNotifier()
     const engine = createEngine({
       storage: f.storage,

@@ -1,27 +1,11 @@
-// Test kit for FlexSecure and its adapters. Imports vitest: use it from test files only.
+// What an application's own tests, examples and demos use to run logins without a mailbox or a
+// real clock. Needs no test runner; the conformance suites are in `@flexsecure/core/conformance`.
+
 export {
   type CapturedMessage,
   type CaptureNotifier,
   captureNotifier,
   parseSecret,
 } from './capture-notifier.js'
-export {
-  cheapHasher,
-  type RaceReport,
-  raceAcrossProcesses,
-  raceLinkConfirms,
-  racePinChecks,
-  raceStarts,
-  type SharedDatabase,
-} from './login-races.js'
+export { cheapHasher } from './cheap-hasher.js'
 export { type ManualClock, manualClock } from './manual-clock.js'
-export {
-  type NotifierConformanceOptions,
-  type NotifierUnderTest,
-  runNotifierConformance,
-} from './notifier-conformance.js'
-export {
-  runStorageConformance,
-  type StorageConformanceOptions,
-  type StorageUnderTest,
-} from './storage-conformance.js'

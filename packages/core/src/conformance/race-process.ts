@@ -3,15 +3,9 @@
 import { pathToFileURL } from 'node:url'
 import { createEngine } from '../engine.js'
 import type { Storage } from '../storage.js'
-import { captureNotifier } from './capture-notifier.js'
-import {
-  cheapHasher,
-  RACE_BASE_URL,
-  RACE_SECRET,
-  RACE_SYSTEM,
-  RACE_USER,
-  type RaceJob,
-} from './login-races.js'
+import { captureNotifier } from '../testing/capture-notifier.js'
+import { cheapHasher } from '../testing/cheap-hasher.js'
+import { RACE_BASE_URL, RACE_SECRET, RACE_SYSTEM, RACE_USER, type RaceJob } from './login-races.js'
 
 let storage: Storage | undefined
 

@@ -4,9 +4,9 @@ import type { AccountSettingsInput } from '../account-settings.js'
 import { type AuditVerdict, verifyAuditChain } from '../audit-chain.js'
 import { createEngine, type Engine } from '../engine.js'
 import { DeliveryError } from '../errors.js'
-import { argon2PinHasher } from '../pin-hasher.js'
 import type { ChallengeRow, Storage } from '../storage.js'
-import { captureNotifier } from './capture-notifier.js'
+import { captureNotifier } from '../testing/capture-notifier.js'
+import { cheapHasher } from '../testing/cheap-hasher.js'
 
 // Races that only separate processes can run: better-sqlite3 is synchronous, so Promise.all in one
 // process never interleaves two statements. Each race sets up a login in this process, then has
@@ -39,8 +39,6 @@ export const RACE_SYSTEM = 'race-system'
 export const RACE_USER = 'racer'
 export const RACE_SECRET = 'race-secret-race-secret-race-secret'
 export const RACE_BASE_URL = 'https://race.example.com'
-/** Cheap argon2 parameters: verifying a hash reads its parameters from the hash itself. */
-export const cheapHasher = () => argon2PinHasher({ memoryCost: 1024, timeCost: 1 })
 
 const childModule = fileURLToPath(
   new URL(`./race-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
