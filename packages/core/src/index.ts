@@ -29,7 +29,7 @@ export {
 export type { Logger } from './engine-context.js'
 export { ConflictError, DeliveryError, NotFoundError, StorageError, ValidationError } from './errors.js'
 export type { ChallengeEvent, EngineEvents } from './events.js'
-export type { ConfirmOptions, ConfirmResult, LinkView } from './links.js'
+export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './links.js'
 export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login.js'
 export { COMMON_PINS, weakPinReason } from './memorized-pin.js'
 export * from './model.js'

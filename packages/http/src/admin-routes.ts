@@ -1,6 +1,7 @@
 import type { AccountHandle, AuditEvent, AuditFilters, KeyIdentity } from '@flexsecure/core'
 import { Hono } from 'hono'
-import { BadRequest, readJson } from './json-body.js'
+import { readJson } from './json-body.js'
+import { BadRequest, type ConnectionInfo } from './request-body.js'
 import {
   AssignBody,
   KeyCreate,
@@ -13,7 +14,10 @@ import {
   UserUpdate,
 } from './schemas.js'
 
-type Env = { Variables: { identity: KeyIdentity; account: AccountHandle } }
+type Env = {
+  Bindings: { connection?: ConnectionInfo }
+  Variables: { identity: KeyIdentity; account: AccountHandle }
+}
 
 const ok = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), {
@@ -117,7 +121,7 @@ export function adminRoutes(): Hono<Env> {
 
   admin.get('/systems', async (c) => ok({ systems: await c.var.account.systems.list() }))
   admin.post('/systems', async (c) =>
-    ok(await c.var.account.systems.create(await readJson(c.req.raw, SystemCreate)), 201),
+    ok(await c.var.account.systems.create(await readJson(c.req.raw, SystemCreate, c.env?.connection)), 201),
   )
   admin.get('/systems/:name', async (c) => {
     const system = await c.var.account.systems.get(c.req.param('name'))
@@ -126,7 +130,12 @@ export function adminRoutes(): Hono<Env> {
       : ok({ result: 'not found', error: `system not found: ${c.req.param('name')}` }, 404)
   })
   admin.patch('/systems/:name', async (c) =>
-    ok(await c.var.account.systems.update(c.req.param('name'), await readJson(c.req.raw, SystemUpdate))),
+    ok(
+      await c.var.account.systems.update(
+        c.req.param('name'),
+        await readJson(c.req.raw, SystemUpdate, c.env?.connection),
+      ),
+    ),
   )
 
   admin.get('/users', async (c) => {
@@ -140,7 +149,7 @@ export function adminRoutes(): Hono<Env> {
     )
   })
   admin.post('/users', async (c) =>
-    ok(await c.var.account.users.create(await readJson(c.req.raw, UserCreate)), 201),
+    ok(await c.var.account.users.create(await readJson(c.req.raw, UserCreate, c.env?.connection)), 201),
   )
   admin.get('/users/:authid', async (c) => {
     const user = await c.var.account.users.get(c.req.param('authid'))
@@ -149,7 +158,12 @@ export function adminRoutes(): Hono<Env> {
       : ok({ result: 'not found', error: `user not found: ${c.req.param('authid')}` }, 404)
   })
   admin.patch('/users/:authid', async (c) =>
-    ok(await c.var.account.users.update(c.req.param('authid'), await readJson(c.req.raw, UserUpdate))),
+    ok(
+      await c.var.account.users.update(
+        c.req.param('authid'),
+        await readJson(c.req.raw, UserUpdate, c.env?.connection),
+      ),
+    ),
   )
   admin.delete('/users/:authid', async (c) => {
     await c.var.account.users.remove(c.req.param('authid'))
@@ -159,25 +173,25 @@ export function adminRoutes(): Hono<Env> {
     ok({ assignments: await c.var.account.users.assignments(c.req.param('authid')) }),
   )
   admin.post('/users/:authid/assignments', async (c) => {
-    const { assignments } = await readJson(c.req.raw, AssignBody)
+    const { assignments } = await readJson(c.req.raw, AssignBody, c.env?.connection)
     return ok({ assignments: await c.var.account.users.assign(c.req.param('authid'), assignments) })
   })
   admin.post('/users/:authid/unlock', async (c) =>
     ok(await c.var.account.users.unlock(c.req.param('authid'))),
   )
   admin.put('/users/:authid/pin', async (c) => {
-    const { pin } = await readJson(c.req.raw, PinSet)
+    const { pin } = await readJson(c.req.raw, PinSet, c.env?.connection)
     await c.var.account.users.setPin(c.req.param('authid'), pin)
     return new Response(null, { status: 204 })
   })
 
   admin.post('/policy/simulate', async (c) =>
-    ok(await c.var.account.simulate(await readJson(c.req.raw, SimulateBody))),
+    ok(await c.var.account.simulate(await readJson(c.req.raw, SimulateBody, c.env?.connection))),
   )
 
   admin.get('/keys', async (c) => ok({ keys: await c.var.account.apiKeys.list() }))
   admin.post('/keys', async (c) => {
-    const body = await readJson(c.req.raw, KeyCreate)
+    const body = await readJson(c.req.raw, KeyCreate, c.env?.connection)
     return ok(
       await c.var.account.apiKeys.create({
         name: body.name,
@@ -195,7 +209,7 @@ export function adminRoutes(): Hono<Env> {
 
   admin.get('/settings', async (c) => ok(await c.var.account.settings.get()))
   admin.patch('/settings', async (c) =>
-    ok(await c.var.account.settings.update(await readJson(c.req.raw, SettingsUpdate))),
+    ok(await c.var.account.settings.update(await readJson(c.req.raw, SettingsUpdate, c.env?.connection))),
   )
 
   admin.get('/audit', async (c) => {
