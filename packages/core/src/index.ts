@@ -31,6 +31,11 @@ export { ConflictError, DeliveryError, NotFoundError, StorageError, ValidationEr
 export type { ChallengeEvent, EngineEvents } from './events.js'
 export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './links.js'
 export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login.js'
+export {
+  NO_CONTROL_CHARACTERS,
+  NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
+  refuseControlCharacters,
+} from './login-input.js'
 export { COMMON_PINS, weakPinReason } from './memorized-pin.js'
 export * from './model.js'
 export type { Message, Notifier } from './notifier.js'
