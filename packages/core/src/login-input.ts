@@ -13,8 +13,8 @@ const MAX_CONTEXT_VALUE = 1024
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/
 /** The same, for templates, which may break lines (CR and LF). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 export const NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   /^[^\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f]*$/
 
 /** Refuses a control character in `value` (line breaks too, unless `lineBreaks`); throws naming `field`. */
