@@ -9,17 +9,17 @@ import { csvCell } from './audit-export.js'
 const kinds = await storageKinds()
 afterAll(async () => {
   for (const kind of kinds) await kind.drop()
-})
+}, 60_000)
 
 describe.each(kinds)('hostile input on $name', (kind) => {
   let f: HandlerFixture
   beforeEach(async () => {
     f = await handlerFixture(await kind.open())
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
-  })
+  }, 30_000)
   afterEach(async () => {
     await f.close()
-  })
+  }, 30_000)
 
   const call = async (method: string, path: string, body?: unknown, key: 'auth' | 'admin' = 'admin') => {
     const response = await f.handler(
@@ -228,6 +228,61 @@ describe('the audit CSV export is inert (S36)', () => {
       expect(header).toContain('authid')
       expect(row).toContain(`,"'=HYPERLINK(""http://evil.example/"",""click"")",`)
       expect(row).not.toMatch(/(^|,)"?=/)
+    } finally {
+      await f.close()
+    }
+  })
+})
+
+describe('links come from the configured base URL only (S13)', () => {
+  it('ignores Host and X-Forwarded-* on start', async () => {
+    const [kind] = kinds
+    const f = await handlerFixture(await (kind as (typeof kinds)[number]).open())
+    try {
+      await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+      const response = await f.handler(
+        new Request('https://evil.example/v1/start', {
+          method: 'POST',
+          headers: {
+            apikey: f.keys.auth,
+            'content-type': 'application/json',
+            host: 'evil.example',
+            'x-forwarded-host': 'evil.example',
+            'x-forwarded-proto': 'http',
+            forwarded: 'host=evil.example;proto=http',
+          },
+          body: JSON.stringify({ system: 'payroll', authid: 'alice' }),
+        }),
+      )
+      expect(response.status).toBe(200)
+      expect(f.notifier.last().link).toMatch(/^https:\/\/auth\.example\.com\/v1\/links\/[A-Za-z0-9_-]{32}$/)
+      expect(f.notifier.last().text).not.toContain('evil.example')
+    } finally {
+      await f.close()
+    }
+  })
+})
+
+describe('keys come from the apikey header only (S22)', () => {
+  it('refuses a key in the query string or in a cookie, even a good one', async () => {
+    const [kind] = kinds
+    const f = await handlerFixture(await (kind as (typeof kinds)[number]).open())
+    try {
+      const body = JSON.stringify({ system: 'payroll', authid: 'alice' })
+      for (const [where, init] of [
+        [`?apikey=${f.keys.auth}`, { headers: { 'content-type': 'application/json' } }],
+        ['', { headers: { 'content-type': 'application/json', cookie: `apikey=${f.keys.auth}` } }],
+        ['', { headers: { 'content-type': 'application/json', authorization: `Bearer ${f.keys.auth}` } }],
+      ] as const) {
+        const response = await f.handler(
+          new Request(`${BASE}/v1/start${where}`, { method: 'POST', body, ...init }),
+        )
+        expect([response.status, await response.json()]).toEqual([
+          403,
+          { result: 'security error', reason: 'invalid_key' },
+        ])
+      }
+      expect(f.notifier.messages).toHaveLength(0)
     } finally {
       await f.close()
     }
