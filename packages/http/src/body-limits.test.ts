@@ -1,31 +1,27 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import {
-  type EngineFixture,
-  engineFixture,
-  TEST_SECRET,
-} from '../../../adapters/sqlite/test/engine-fixture.js'
+import { sqliteStorage } from '../../../adapters/sqlite/src/index.js'
+import { BASE, type HandlerFixture, handlerFixture, SECRET } from '../test/storage-fixtures.js'
 import { createHttpHandler } from './http-handler.js'
 
 // S30: every body, on every route, is capped before it is read; the link pages check the token's
 // shape before anything else. Bodies here are streams that count what the handler pulled from them,
 // so "stopped reading past the cap" is measured, not inferred.
 
-const BASE = 'https://auth.example.com'
 const CAP = 64 * 1024
 const CHUNK = 64 * 1024
 /** Far more than the cap, small enough that code which buffers it whole still finishes. */
 const HUGE = 16 * 1024 * 1024
 
-let f: EngineFixture
-let handler: ReturnType<typeof createHttpHandler>
+let f: HandlerFixture
+let handler: HandlerFixture['handler']
 let authKey: string
 let adminKey: string
 
 beforeEach(async () => {
-  f = await engineFixture()
-  handler = createHttpHandler({ engine: f.engine, secret: TEST_SECRET, now: () => f.clock.now() })
-  authKey = (await f.acme.apiKeys.create({ name: 'host', scopes: ['auth'] })).key
-  adminKey = (await f.acme.apiKeys.create({ name: 'ops', scopes: ['admin'] })).key
+  f = await handlerFixture(sqliteStorage({ filename: ':memory:' }))
+  handler = f.handler
+  authKey = f.keys.auth
+  adminKey = f.keys.admin
 })
 afterEach(async () => {
   await f.close()
@@ -136,7 +132,7 @@ describe('link pages check the token’s shape first (S30)', () => {
           },
         },
       },
-      secret: TEST_SECRET,
+      secret: SECRET,
     })
     const { stream, counter } = countingBody(HUGE)
     const posted = await watched(

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { sqliteStorage } from '../../../adapters/sqlite/src/index.js'
 import { BASE, type HandlerFixture, handlerFixture, storageKinds } from '../test/storage-fixtures.js'
 import { csvCell } from './audit-export.js'
 
@@ -190,6 +191,16 @@ describe.each(kinds)('hostile input on $name', (kind) => {
   })
 })
 
+/** Runs `body` on a fresh fixture on SQLite, then closes it: for what no database changes. */
+async function onSqlite(body: (f: HandlerFixture) => Promise<void>): Promise<void> {
+  const f = await handlerFixture(sqliteStorage({ filename: ':memory:' }))
+  try {
+    await body(f)
+  } finally {
+    await f.close()
+  }
+}
+
 describe('the audit CSV export is inert (S36)', () => {
   it.each([
     ['=HYPERLINK("http://evil.example/","x")', `"'=HYPERLINK(""http://evil.example/"",""x"")"`],
@@ -206,9 +217,7 @@ describe('the audit CSV export is inert (S36)', () => {
   })
 
   it('prefixes a formula an unauthenticated caller put in the trail', async () => {
-    const [kind] = kinds
-    const f = await handlerFixture(await (kind as (typeof kinds)[number]).open())
-    try {
+    await onSqlite(async (f) => {
       const authid = '=HYPERLINK("http://evil.example/","click")'
       await f.handler(
         new Request(`${BASE}/v1/start`, {
@@ -228,17 +237,13 @@ describe('the audit CSV export is inert (S36)', () => {
       expect(header).toContain('authid')
       expect(row).toContain(`,"'=HYPERLINK(""http://evil.example/"",""click"")",`)
       expect(row).not.toMatch(/(^|,)"?=/)
-    } finally {
-      await f.close()
-    }
+    })
   })
 })
 
 describe('links come from the configured base URL only (S13)', () => {
   it('ignores Host and X-Forwarded-* on start', async () => {
-    const [kind] = kinds
-    const f = await handlerFixture(await (kind as (typeof kinds)[number]).open())
-    try {
+    await onSqlite(async (f) => {
       await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
       const response = await f.handler(
         new Request('https://evil.example/v1/start', {
@@ -257,17 +262,13 @@ describe('links come from the configured base URL only (S13)', () => {
       expect(response.status).toBe(200)
       expect(f.notifier.last().link).toMatch(/^https:\/\/auth\.example\.com\/v1\/links\/[A-Za-z0-9_-]{32}$/)
       expect(f.notifier.last().text).not.toContain('evil.example')
-    } finally {
-      await f.close()
-    }
+    })
   })
 })
 
 describe('keys come from the apikey header only (S22)', () => {
   it('refuses a key in the query string or in a cookie, even a good one', async () => {
-    const [kind] = kinds
-    const f = await handlerFixture(await (kind as (typeof kinds)[number]).open())
-    try {
+    await onSqlite(async (f) => {
       const body = JSON.stringify({ system: 'payroll', authid: 'alice' })
       for (const [where, init] of [
         [`?apikey=${f.keys.auth}`, { headers: { 'content-type': 'application/json' } }],
@@ -283,8 +284,6 @@ describe('keys come from the apikey header only (S22)', () => {
         ])
       }
       expect(f.notifier.messages).toHaveLength(0)
-    } finally {
-      await f.close()
-    }
+    })
   })
 })
