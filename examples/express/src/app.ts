@@ -1,5 +1,3 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import {
   COOKIES,
   crossSitePage,
@@ -14,7 +12,7 @@ import {
   type ServeOptions,
   type SignInAppOptions,
   sameDeviceReturnPage,
-  scheduleDueWork,
+  serveListener,
   signedInPage,
   signInPage,
   signInParts,
@@ -118,21 +116,6 @@ export function createApp(options: SignInAppOptions): express.Express {
 }
 
 /** Listens, and runs the engine's periodic work until `close`. */
-export async function serve(options: ServeOptions): Promise<RunningApp> {
-  const server = createServer(createApp(options))
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port, options.host ?? '127.0.0.1', resolve)
-  })
-  const due = scheduleDueWork(options.engine, options.dueWork)
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      await due.stop()
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeAllConnections()
-      await closed
-    },
-  }
+export function serve(options: ServeOptions): Promise<RunningApp> {
+  return serveListener(createApp(options), options)
 }

@@ -22,6 +22,7 @@ export {
   type RequestContext,
 } from './login-flow.js'
 export { toNodeListener } from './node-listener.js'
+export { serveListener } from './node-server.js'
 export {
   crossSitePage,
   escapeHtml,

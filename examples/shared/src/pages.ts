@@ -1,3 +1,5 @@
+import { WAITING_SCRIPT_PATH } from './waiting-script.js'
+
 // The examples' pages: plain HTML with one external script (the waiting page's poller), so the
 // Content-Security-Policy allows no inline script at all.
 
@@ -46,21 +48,29 @@ export function signInPage(
   )
 }
 
-/** Shown while the user opens the link elsewhere; its script polls `/login/status` every 2 seconds. */
+/**
+ * Shown while the user opens the link elsewhere; its script polls `pollPath` (the app, never
+ * FlexSecure) every 2 seconds; without script, `continuePath` polls once by hand. `restartPath` is
+ * where "Start again" leads.
+ */
 export function waitingPage(options: {
   readonly matchCode: string | null
   readonly note?: string | null
+  readonly pollPath?: string
+  readonly continuePath?: string
+  readonly restartPath?: string
 }): string {
+  const { pollPath = '/login/status', continuePath = '/login/wait', restartPath = '/login' } = options
   const code = options.matchCode
     ? `<p>The link’s page will ask for this code: <strong id="match-code">${escapeHtml(options.matchCode)}</strong></p>`
     : ''
   return page(
     'Check your email',
     `<p>We sent you a sign-in link. Open it on any device and confirm; this page continues on its own.</p>${code}` +
-      `<p id="status" role="status">${escapeHtml(options.note ?? 'Waiting for you to confirm…')}</p>` +
-      `<noscript><p><a href="/login/wait">I confirmed: continue</a></p></noscript>` +
-      `<p><a href="/login">Start again</a></p>`,
-    '/assets/waiting.js',
+      `<p id="status" role="status" data-poll="${escapeHtml(pollPath)}">${escapeHtml(options.note ?? 'Waiting for you to confirm…')}</p>` +
+      `<noscript><p><a href="${escapeHtml(continuePath)}">I confirmed: continue</a></p></noscript>` +
+      `<p><a href="${escapeHtml(restartPath)}">Start again</a></p>`,
+    WAITING_SCRIPT_PATH,
   )
 }
 

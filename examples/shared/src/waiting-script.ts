@@ -5,17 +5,17 @@
 export const WAITING_SCRIPT_PATH = '/assets/waiting.js'
 
 /**
- * Polls `/login/status` every 2 seconds (the cadence FlexSecure expects) and follows `location` once
+ * Polls the status element's `data-poll` path every 2 seconds (the cadence FlexSecure expects) and follows `location` once
  * the login ended; `note` replaces the status line (a delivery problem, say).
  */
 export const WAITING_SCRIPT = `'use strict'
 const status = document.getElementById('status')
 async function poll() {
   try {
-    const response = await fetch('/login/status', { headers: { accept: 'application/json' }, cache: 'no-store' })
+    const response = await fetch(status.dataset.poll, { headers: { accept: 'application/json' }, cache: 'no-store' })
     const answer = await response.json()
     if (answer.location) return location.assign(answer.location)
-    if (answer.note && status) status.textContent = answer.note
+    if (answer.note) status.textContent = answer.note
   } catch {
     // A dropped connection: try again on the next beat.
   }
