@@ -1,6 +1,7 @@
 import {
   COOKIES,
   endedMessage,
+  type LoginFlow,
   nextLocation,
   PAGE_HEADERS,
   type PollOutcome,
@@ -24,14 +25,28 @@ import { type Context, Hono } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 
-/** The Hono app: sign-in form, waiting page, signed-in page, sign-out, and FlexSecure's link pages. */
+/** The Hono app over the engine in process: sign-in form, waiting page, signed-in page, sign-out, link pages. */
 export function createApp(options: SignInAppOptions): Hono {
-  const { flow, linkPages } = signInParts(options)
+  return createSignInApp({ ...signInParts(options), secureCookies: options.secureCookies ?? false })
+}
+
+/**
+ * The app's routes over any login flow: the engine in process (`createApp`), or a FlexSecure server
+ * through `@flexsecure/client` (examples/client). `linkPages` is null when the server serves them.
+ */
+export function createSignInApp(options: {
+  readonly flow: LoginFlow
+  readonly linkPages:
+    | ((request: Request, connection?: { remoteAddress?: string }) => Promise<Response>)
+    | null
+  readonly secureCookies: boolean
+}): Hono {
+  const { flow, linkPages } = options
   const app = new Hono()
   const cookie = (maxAge: number) => ({
     httpOnly: true,
     sameSite: 'Lax' as const,
-    secure: options.secureCookies ?? false,
+    secure: options.secureCookies,
     path: '/',
     maxAge,
   })
@@ -40,7 +55,7 @@ export function createApp(options: SignInAppOptions): Hono {
 
   // The link in the user's email points here (links.baseUrl is this app's URL). Both are web-standard
   // handlers, so the request passes through as it is.
-  app.all('/v1/links/:token', (c) => linkPages(c.req.raw, { remoteAddress: address(c) }))
+  if (linkPages) app.all('/v1/links/:token', (c) => linkPages(c.req.raw, { remoteAddress: address(c) }))
 
   // Refuses forms posted from another site (login CSRF): Hono compares Origin with the app's own.
   app.use(csrf())
@@ -112,23 +127,36 @@ export function createApp(options: SignInAppOptions): Hono {
   return app
 }
 
-/** Listens on Node, and runs the engine's periodic work until `close`. */
-export async function serve(options: ServeOptions): Promise<RunningApp> {
-  const app = createApp(options)
+/** Serves a Hono app on Node until `close`. */
+export async function serveOnNode(
+  app: Hono,
+  options: { readonly port: number; readonly host?: string },
+): Promise<RunningApp> {
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve) => {
     const server = serveNode(
       { fetch: app.fetch, port: options.port, hostname: options.host ?? '127.0.0.1' },
       (info) => resolve({ server, port: info.port }),
     )
   })
-  const due = scheduleDueWork(options.engine, options.dueWork)
   return {
     url: `http://127.0.0.1:${port}`,
     async close() {
-      await due.stop()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       if ('closeAllConnections' in server) server.closeAllConnections()
       await closed
+    },
+  }
+}
+
+/** Listens on Node, and runs the engine's periodic work until `close`. */
+export async function serve(options: ServeOptions): Promise<RunningApp> {
+  const listening = await serveOnNode(createApp(options), options)
+  const due = scheduleDueWork(options.engine, options.dueWork)
+  return {
+    url: listening.url,
+    async close() {
+      await due.stop()
+      await listening.close()
     },
   }
 }
