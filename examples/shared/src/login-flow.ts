@@ -125,12 +125,6 @@ export function createLoginFlow(options: LoginFlowOptions) {
       return { kind: 'waiting', pending: id }
     },
 
-    /** The match code to show on the waiting page, or null when this browser has no login under way. */
-    waiting(pendingId: string | undefined): { readonly matchCode: string | null } | null {
-      const login = pendingId ? pending.get(digest(pendingId)) : undefined
-      return login ? { matchCode: login.matchCode } : null
-    },
-
     /**
      * One poll, every 2 seconds from the waiting page: `check` with this browser's challengeId. On
      * `signed-in`, set the session cookie and clear the `pending` one; on `ended`, clear it too.

@@ -48,15 +48,22 @@ export function signInParts(options: SignInAppOptions) {
   }
 }
 
-/** `pnpm start` of a sign-in example: a SQLite file, links printed to the console, stopped by Ctrl-C. */
-export async function runExample(name: string, serve: (options: ServeOptions) => Promise<RunningApp>) {
+/**
+ * `pnpm start` of an example: a SQLite file seeded on its first run, messages printed to the console
+ * (links and PINs), stopped by Ctrl-C. `hint` tells the person at the terminal what to do.
+ */
+export async function runExample(
+  name: string,
+  serve: (options: ServeOptions) => Promise<RunningApp>,
+  options: { readonly seed?: (account: AccountHandle) => Promise<void>; readonly hint?: string } = {},
+) {
   const config = exampleConfig(name)
   const { engine, account } = await openExampleEngine({
     filename: config.database,
     secret: config.secret,
     appUrl: config.appUrl,
     notifier: consoleNotifier(),
-    seed: seedSignIn,
+    seed: options.seed ?? seedSignIn,
   })
   const app = await serve({
     engine,
@@ -65,7 +72,9 @@ export async function runExample(name: string, serve: (options: ServeOptions) =>
     secureCookies: config.secureCookies,
     port: config.port,
   })
-  console.log(`${name}: open ${config.appUrl} and sign in as alice or bob; their links are printed here.`)
+  console.log(
+    `${name}: open ${config.appUrl} and ${options.hint ?? 'sign in as alice or bob'}; messages are printed here.`,
+  )
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
       void app.close().then(() => engine.close())
