@@ -50,7 +50,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-describe('the client example, against the real server', () => {
+describe('the client example, against the real server', { timeout: 30_000 }, () => {
   it('signs alice in: start and check over HTTP, the link page on the server, the session on the app', async () => {
     const browser = httpBrowser(app.url)
     expect(await browser.post('/login', { authid: 'alice' })).toMatchObject({
@@ -74,7 +74,7 @@ describe('the client example, against the real server', () => {
     expect((await browser.get('/')).text).toContain('Signed in as <strong id="user">alice')
     // The app serves no link pages of its own here.
     expect((await browser.get(link.pathname)).status).toBe(404)
-  }, 30_000)
+  })
 
   it('shows the user one refusal for an unknown name, as in process', async () => {
     const refused = await httpBrowser(app.url).post('/login', { authid: 'mallory' })

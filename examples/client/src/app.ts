@@ -6,6 +6,7 @@ import { createLoginFlow, memorySessions, type RunningApp } from '@flexsecure/ex
 // HTTP with the client. What changes from the engine in process: the server serves the link pages (its
 // base URL is in the links), and the server runs the periodic work, so the app has neither.
 
+/** The client the app calls FlexSecure with, and where the app listens. */
 export interface ClientAppOptions {
   /** `createClient({ baseUrl, apiKey })` with a key of scope `auth`; it stays on this back end. */
   readonly flexsecure: FlexSecureClient

@@ -23,7 +23,7 @@ describe.runIf(browserAvailable())('signing in to the Express example in Chromiu
   beforeAll(async () => {
     browser = await launchChromium()
     h = await startSignInHarness(serve)
-  }, 30_000)
+  }, 60_000)
   afterAll(async () => {
     await browser?.close()
     await h?.close()
@@ -51,7 +51,7 @@ describe.runIf(browserAvailable())('signing in to the Express example in Chromiu
     await phone.getByRole('heading', { name: 'You are signed in' }).waitFor()
 
     // The waiting page's script polls every 2 seconds and follows the app to the signed-in page.
-    await laptop.waitForURL(`${h.app.url}/`, { timeout: 10_000 })
+    await laptop.waitForURL(`${h.app.url}/`, { timeout: 20_000 })
     expect(await laptop.locator('#user').textContent()).toBe('alice')
     expect(await seriousViolations(laptop)).toEqual([])
     const session = (await laptop.context().cookies()).find((cookie) => cookie.name === 'session')
@@ -63,5 +63,5 @@ describe.runIf(browserAvailable())('signing in to the Express example in Chromiu
     await laptop.goto(h.app.url)
     expect(new URL(laptop.url()).pathname).toBe('/login')
     expect(problems).toEqual([])
-  }, 30_000)
+  }, 60_000)
 })

@@ -4,6 +4,7 @@ import { sqliteStorage } from '@flexsecure/sqlite'
 /** The system the sign-in examples' users sign in to. */
 export const EXAMPLE_SYSTEM = 'web'
 
+/** Where the examples' engine keeps its data, where its links point, and what it starts with. */
 export interface ExampleEngineOptions {
   /** A SQLite file (created on first run), or `:memory:`. */
   readonly filename: string

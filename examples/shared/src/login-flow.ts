@@ -59,6 +59,7 @@ interface PendingLogin {
   readonly startedAt: number
 }
 
+/** What the flow is built over: FlexSecure, the system, and the app's session store. */
 export interface LoginFlowOptions {
   readonly api: LoginApi
   /** The FlexSecure system this app's users sign in to. */

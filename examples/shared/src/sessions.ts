@@ -11,7 +11,7 @@ export interface SessionStore {
   destroy(id: string): void
 }
 
-/** How long a session lasts, and the cookie attributes both cookies share. */
+/** How long a session lasts: 8 hours, then the user signs in again. */
 export const SESSION_SECONDS = 8 * 3600
 
 /**

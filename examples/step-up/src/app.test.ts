@@ -32,7 +32,7 @@ beforeEach(async () => {
   engine = opened.engine
   app = await serve({ ...opened, secret: TEST_SECRET, passwords: examplePasswords(), clock, port: 0 })
   url = app.url
-})
+}, 30_000)
 afterEach(async () => {
   await app.close()
   await engine.close()
@@ -46,7 +46,8 @@ async function signedIn(username: string, password: string): Promise<HttpBrowser
 }
 const alice = () => signedIn('alice', 'correct horse battery staple')
 
-describe('the step-up example', () => {
+// Each test is many real HTTP round trips; on a shared machine they may take seconds.
+describe('the step-up example', { timeout: 30_000 }, () => {
   it('keeps its own password login: a wrong password signs nobody in, and FlexSecure is not asked', async () => {
     const browser = httpBrowser(app.url)
     const wrong = await browser.post('/login', { username: 'alice', password: 'guess' })
@@ -95,6 +96,16 @@ describe('the step-up example', () => {
 
     expect(JSON.parse((await browser.get('/step-up/status')).text)).toEqual({ location: '/?verified=1' })
     expect((await browser.post('/export', {})).text).toContain('Exported 3 rows')
+  })
+
+  it('tells bob his link step-up expired, after the waiting page’s poll found out', async () => {
+    const browser = await signedIn('bob', 'bob has a long password too')
+    await browser.post('/export', {})
+    clock.advance(11 * MINUTE)
+    expect(JSON.parse((await browser.get('/step-up/status')).text)).toEqual({ location: '/step-up' })
+    const page = await browser.get('/step-up')
+    expect([page.status, page.text]).toEqual([403, expect.stringContaining('The step-up expired')])
+    expect((await browser.get('/step-up')).text).toContain('could not be completed') // told once
   })
 
   it('binds a step-up to its session: alice’s other session cannot use the PIN, nor ride the pass', async () => {

@@ -24,6 +24,7 @@ import { createStepUp, type StepUpOutcome } from './step-up.js'
 /** The FlexSecure system that guards the app's sensitive actions. */
 export const STEP_UP_SYSTEM = 'payroll-export'
 
+/** The engine and account for step-ups, and the app's own password book. */
 export interface StepUpAppOptions {
   readonly engine: Engine
   readonly account: AccountHandle

@@ -42,6 +42,18 @@ export function createStepUp(options: {
   const key = (session: string) => createHash('sha256').update(session).digest('base64url')
   const pending = new Map<string, PendingStepUp>()
   const passed = new Map<string, { readonly authid: string; readonly at: number }>()
+  // Why a session's last step-up ended, told once: the waiting page's poll learns it, the page after shows it.
+  const endings = new Map<string, string>()
+  const ended = (session: string, message: string): StepUpOutcome => {
+    endings.set(key(session), message)
+    return { kind: 'ended', message }
+  }
+  /** A session with no step-up under way: why the last one ended, if it was not told yet. */
+  const nothingPending = (session: string): StepUpOutcome => {
+    const message = endings.get(key(session)) ?? ENDED.other
+    endings.delete(key(session))
+    return { kind: 'ended', message }
+  }
 
   /** Turns a `check` answer into what the session sees; a success records the step-up. */
   const settle = (
@@ -67,8 +79,8 @@ export function createStepUp(options: {
       passed.set(key(session), { authid: step.authid, at: now() })
       return { kind: 'done', action: step.action }
     }
-    if (answer.result === 'expired') return { kind: 'ended', message: ENDED.expired }
-    return { kind: 'ended', message: answer.reason === 'attempts_exhausted' ? ENDED.exhausted : ENDED.other }
+    if (answer.result === 'expired') return ended(session, ENDED.expired)
+    return ended(session, answer.reason === 'attempts_exhausted' ? ENDED.exhausted : ENDED.other)
   }
 
   return {
@@ -102,6 +114,7 @@ export function createStepUp(options: {
         matchCode: answer.matchCode ?? null,
       }
       pending.set(key(session), step)
+      endings.delete(key(session))
       return step.method === 'pin'
         ? { kind: 'pin', message: null }
         : { kind: 'link', matchCode: step.matchCode, note: null }
@@ -110,7 +123,7 @@ export function createStepUp(options: {
     /** The PIN the user typed, checked against this session's step-up only. */
     async submitPin(session: string, pin: unknown, context: RequestContext): Promise<StepUpOutcome> {
       const step = pending.get(key(session))
-      if (!step) return { kind: 'ended', message: ENDED.other }
+      if (!step) return nothingPending(session)
       if (typeof pin !== 'string' || !/^\d{6,10}$/.test(pin.trim()))
         return { kind: 'pin', message: 'Type the digits from the email.' }
       const answer = await account.check({
@@ -126,7 +139,7 @@ export function createStepUp(options: {
     /** One poll of a link step-up (the waiting page asks every 2 seconds). */
     async poll(session: string, context: RequestContext): Promise<StepUpOutcome> {
       const step = pending.get(key(session))
-      if (!step) return { kind: 'ended', message: ENDED.other }
+      if (!step) return nothingPending(session)
       const answer = await account.check({
         system,
         authid: step.authid,
@@ -140,6 +153,7 @@ export function createStepUp(options: {
     forget(session: string): void {
       pending.delete(key(session))
       passed.delete(key(session))
+      endings.delete(key(session))
     },
   }
 }

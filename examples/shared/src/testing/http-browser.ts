@@ -20,6 +20,7 @@ export interface HttpBrowser {
   readonly cookies: Map<string, string>
 }
 
+/** A fresh browser (no cookies) for the app at `origin`. */
 export function httpBrowser(origin: string): HttpBrowser {
   const cookies = new Map<string, string>()
   const send = async (path: string, init: RequestInit & { headers: Headers }): Promise<Answer> => {

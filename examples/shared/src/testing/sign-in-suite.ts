@@ -35,13 +35,14 @@ function matchCode(waiting: Answer): string {
 
 /** The sign-in suite for one framework's `serve`. */
 export function describeSignInApp(name: string, serve: (options: ServeOptions) => Promise<RunningApp>): void {
-  describe(`the ${name} sign-in example`, () => {
+  // Each test is many real HTTP round trips; on a shared machine they may take seconds.
+  describe(`the ${name} sign-in example`, { timeout: 30_000 }, () => {
     let h: SignInHarness
     let browser: HttpBrowser
     beforeEach(async () => {
       h = await startSignInHarness(serve)
       browser = httpBrowser(h.app.url)
-    })
+    }, 30_000)
     afterEach(async () => {
       await h.close()
     })
@@ -178,7 +179,7 @@ export function describeSignInApp(name: string, serve: (options: ServeOptions) =
     })
   })
 
-  describe(`the ${name} example’s periodic work`, () => {
+  describe(`the ${name} example’s periodic work`, { timeout: 30_000 }, () => {
     it('sweeps expired logins on its timer, and stops the timer on close', async () => {
       const h = await startSignInHarness(serve)
       let runs = 0
