@@ -130,6 +130,11 @@ describe('the step-up example', { timeout: 30_000 }, () => {
     expect(await browser.post('/export', {})).toMatchObject({ status: 303, location: '/step-up' })
   })
 
+  it('keeps a stub where the same-device return will land, and says it is not available yet', async () => {
+    const stub = await (await alice()).get('/auth/return?code=anything')
+    expect([stub.status, stub.text]).toEqual([501, expect.stringContaining('Not available yet')])
+  })
+
   it('forgets the step-up on sign-out', async () => {
     const browser = await alice()
     await browser.post('/export', {})

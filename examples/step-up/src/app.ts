@@ -8,6 +8,7 @@ import {
   type RunningApp,
   requestContext,
   SCRIPT_HEADERS,
+  sameDeviceReturnPage,
   serveListener,
   toNodeListener,
   WAITING_SCRIPT,
@@ -134,6 +135,14 @@ export function createApp(options: StepUpAppOptions): express.Express {
     res.set('cache-control', 'no-store')
     if (outcome?.kind === 'link') return res.json({ state: 'waiting', note: outcome.note })
     res.json({ location: outcome?.kind === 'done' ? '/?verified=1' : '/step-up' })
+  })
+
+  // Same device (coming): after bob confirms his link on this device, FlexSecure will send the browser
+  // here with `?code=…`; this route will redeem the code on the back end and count the step-up for
+  // the session whose `authid` the code names.
+  app.get('/auth/return', (_req, res) => {
+    const stub = sameDeviceReturnPage()
+    html(res, stub.html, stub.status)
   })
 
   return app
