@@ -11,6 +11,10 @@ export function median(values: readonly number[]): number {
 export const fmt = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
+/** `min`, `median` and `max` of `values`, formatted with `digits`. */
+export const spread = (values: readonly number[], digits = 0) =>
+  [Math.min(...values), median(values), Math.max(...values)].map((v) => fmt(v, digits))
+
 /** A text table; `align` has one letter per column, `l` or `r`. */
 export function table(
   align: string,
