@@ -1,5 +1,6 @@
 // Reporting shared by the benchmarks: medians, number formatting, text tables, wrapped lists.
 
+/** The middle value (the mean of the two middle ones for an even count). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = sorted.length >> 1
@@ -8,6 +9,7 @@ export function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
+/** A number with thousands separators and `digits` decimals, as every table prints them. */
 export const fmt = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 

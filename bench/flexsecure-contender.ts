@@ -14,8 +14,9 @@ export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret'
 /** The system each flow logs in to: `link` assigns passwordless, `pin` the one-time PIN method. */
 export const SYSTEMS: Record<Flow, string> = { link: 'link', pin: 'pin' }
 
-/** User n's authid and address, the same on every side of every bench. */
+/** User n's authid, the same in every FlexSecure bench database. */
 export const authidOf = (n: number) => `u${n}`
+/** User n's address, the same on every side of every bench. */
 export const emailOf = (n: number) => `u${n}@example.com`
 
 /** A notifier that keeps the secret of each recipient's newest message, for `take` to hand over once. */
@@ -24,6 +25,7 @@ export interface Inbox extends Notifier {
   take(to: string): string
 }
 
+/** A notifier for the bench: no delivery, only the secret kept for the login that waits for it. */
 export function inboxNotifier(): Inbox {
   const waiting = new Map<string, string>()
   return {
@@ -114,10 +116,10 @@ export async function flexSecureContender(options: {
   const engine = openEngine(database, options.synchronous, inbox)
   await engine.migrate()
   const existing = await engine.accounts.list()
-  const accountId =
-    existing.length === 0 ? await seedAccount(engine, options.users) : (existing[0]?.id as string)
   if (existing.length > 1)
     throw new Error(`${options.filename}: expected one account, found ${existing.length}`)
+  const accountId =
+    existing.length === 0 ? await seedAccount(engine, options.users) : (existing[0]?.id as string)
   const account = engine.account(accountId)
   return {
     name: options.name,

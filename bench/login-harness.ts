@@ -112,6 +112,7 @@ export interface RunSettings {
   readonly inFlight: number
 }
 
+/** The run settings from the environment, with this bench's default number of rounds. */
 export function runSettings(defaultRounds: number): RunSettings {
   return {
     rounds: setting('BENCH_ROUNDS', defaultRounds),
@@ -124,6 +125,7 @@ export function runSettings(defaultRounds: number): RunSettings {
 /** Timed runs of every contender on every cell, round after round, keyed by `resultKey`. */
 export type Results = Map<string, CellRun[]>
 
+/** Where `Results` keeps the runs of one contender on one cell. */
 export const resultKey = (contender: string, cell: Cell) => `${contender}|${cell.flow}|${cell.inFlight}`
 
 /** Whether `contender` takes part in `cell`. */

@@ -20,7 +20,7 @@ const GENERATOR_VERSION = 1
 const TEMPLATE_LOGINS = 1000
 /** The past logins are spread over this many days before the build (S35's default retention). */
 const SPAN_DAYS = 30
-export const CACHE_DIR = join(dirname(fileURLToPath(import.meta.url)), '.cache')
+const CACHE_DIR = join(dirname(fileURLToPath(import.meta.url)), '.cache')
 
 /** Tables that gain rows with every login, and how the rows of a login are picked out of them. */
 const LOGIN_ROWS: Record<string, { readonly where: string; readonly order: string }> = {
