@@ -6,6 +6,8 @@ const packageDir = new URL('..', import.meta.url).pathname
 
 export interface ServeProcess {
   readonly url: string
+  /** The server's process id, to read what it uses (`/proc/<pid>/status`). */
+  readonly pid: number
   readonly adminKey: string
   readonly authKey: string
   /** Everything it printed so far. */
@@ -37,6 +39,7 @@ export async function startServe(env: Record<string, string>): Promise<ServeProc
   }
   return {
     url: find(/listening on (http:\/\/[\d.:]+)/),
+    pid: child.pid as number,
     adminKey: find(/admin key: (fsk_\w+)/),
     authKey: find(/auth key: {2}(fsk_\w+)/),
     output: () => output,
