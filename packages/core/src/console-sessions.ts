@@ -223,8 +223,10 @@ export function consoleSessions(ctx: EngineContext, limits: Partial<SessionLimit
       const { row, now } = holder
       const proof = await provenLogin(row.accountId, challengeId, now)
       if (proof.refused !== null) return { result: 'refused', reason: proof.refused }
-      if (proof.user.id !== row.userId || (proof.challenge.completedAt ?? 0) < row.authenticatedAt)
-        return { result: 'refused', reason: 'not_authenticated' }
+      if (proof.user.id !== row.userId) return { result: 'refused', reason: 'not_authenticated' }
+      // Only a login completed after the session's last proof counts; the same one twice is a replay.
+      if (proof.challenge.id === row.challengeId || (proof.challenge.completedAt ?? 0) <= row.authenticatedAt)
+        return { result: 'refused', reason: 'used' }
       try {
         const moved = await store.reauthenticate(row.id, proof.challenge.id, now, [
           audit(row, 'console.reauthenticated', {
