@@ -71,6 +71,7 @@ export {
   type Overview,
 } from './login-stats.js'
 export { COMMON_PINS, weakPinReason } from './memorized-pin.js'
+export type { MessageSettings, MessageTemplates } from './messages.js'
 export * from './model.js'
 export type { Message, Notifier } from './notifier.js'
 export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './pin-hasher.js'

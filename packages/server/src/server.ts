@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createConsole } from '@flexsecure/console'
 import { createEngine, type Engine, type Notifier, type Storage } from '@flexsecure/core'
 import { createHttpHandler, type HttpHandlerOptions } from '@flexsecure/http'
 import { postgresStorage } from '@flexsecure/postgres'
@@ -51,19 +52,33 @@ export async function startServer(
     trustProxy: config.trustProxy === true,
     ...http,
   })
+  // The administration console at /console, same origin as the API (issue 15).
+  const adminConsole = createConsole({
+    engine,
+    secret: config.secret,
+    secureCookies: (config.baseUrl ?? '').startsWith('https:'),
+    trustProxy: config.trustProxy === true,
+  })
+  if (!adminConsole.available) console.warn(`[flexsecure] the console is off: ${adminConsole.unavailable}`)
   // The Node listener only translates between node:http and the web-standard handler (STYLE.md 5);
   // the one thing a Request cannot carry is the connection's address.
   server.on(
     'request',
-    getRequestListener((request, env) =>
-      handler(request, { remoteAddress: env.incoming.socket.remoteAddress }),
-    ),
+    getRequestListener((request, env) => {
+      const connection = { remoteAddress: env.incoming.socket.remoteAddress }
+      const path = new URL(request.url).pathname
+      return path === '/console' || path.startsWith('/console/')
+        ? adminConsole.fetch(request, connection)
+        : handler(request, connection)
+    }),
   )
 
   // Two timers: the full sweep (expiry, limits, audit retention) every sweepSeconds, and the outbox
   // (retries, lapsed claims, cancellations) every second, each skipping a beat while the last still runs.
   const sweep = periodically(config.sweepSeconds * 1000, 'sweep', () => engine.runDue())
   const outbox = periodically(1000, 'outbox', () => engine.deliverDue())
+  // The console's upkeep: ended sessions, and new audit events counted into the login statistics.
+  const upkeep = periodically(config.sweepSeconds * 1000, 'console', () => adminConsole.maintain())
 
   let closing: Promise<void> | undefined
   return {
@@ -73,10 +88,11 @@ export async function startServer(
       closing ??= (async () => {
         sweep.stop()
         outbox.stop()
+        upkeep.stop()
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await closed
-        await Promise.all([sweep.running(), outbox.running()])
+        await Promise.all([sweep.running(), outbox.running(), upkeep.running()])
         await engine.close()
       })()
       return closing

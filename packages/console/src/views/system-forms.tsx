@@ -1,0 +1,456 @@
+import type { Rule, SimulateResult, System } from '@flexsecure/core'
+import type { FC } from 'hono/jsx'
+import type { Form } from '../console-context.js'
+import { CHANNEL_ORDERS, describeRule } from '../system-form.js'
+import {
+  Checkbox,
+  ErrorSummary,
+  Field,
+  type FieldError,
+  PostButton,
+  Select,
+  TableRegion,
+  TextArea,
+} from './controls.js'
+import { Csrf } from './layout.js'
+
+// The systems screen's forms: a system's policy, its ordered rules, a rule to add, and the "try it"
+// panel that runs the policy simulation.
+
+const SENSITIVITY: readonly (readonly [string, string])[] = [
+  ['low', 'Low'],
+  ['medium', 'Medium'],
+  ['high', 'High'],
+]
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const
+
+/** The policy form: methods, channels, lifetimes, PIN length, attempts, sensitivity, return URL. */
+export const PolicyForm: FC<{
+  action: string
+  csrf: string | null
+  system?: System | null
+  errors?: readonly FieldError[]
+  creating?: boolean
+  readonly?: boolean
+  /** What was submitted, shown again when it was refused. */
+  values?: Form
+}> = ({ action, csrf, system, errors, creating, readonly, values }) => {
+  const p = system?.policies
+  const v = <T,>(name: string, fallback: T) => (values ? (values.get(name) ?? '') : fallback)
+  const on = (name: string, fallback: boolean) => (values ? values.has(name) : fallback)
+  return (
+    <form method="post" action={action} class="stack">
+      <Csrf token={csrf} />
+      <ErrorSummary errors={errors} />
+      {creating ? (
+        <Field
+          name="name"
+          label="Name"
+          hint="What the API’s `system` field carries."
+          required
+          errors={errors}
+          value={v('name', system?.name)}
+        />
+      ) : null}
+      <Select
+        name="sensitivity"
+        label="Sensitivity"
+        options={SENSITIVITY}
+        value={v('sensitivity', system?.sensitivity ?? 'medium')}
+        errors={errors}
+      />
+      <fieldset>
+        <legend>Magic link</legend>
+        <Checkbox
+          name="policies.passwordless.enabled"
+          label="Enabled"
+          checked={on('policies.passwordless.enabled', p?.passwordless.enabled ?? true)}
+        />
+        <Select
+          name="policies.passwordless.channels"
+          label="Channels"
+          options={CHANNEL_ORDERS}
+          value={v('policies.passwordless.channels', (p?.passwordless.channels ?? ['email']).join(','))}
+          errors={errors}
+        />
+        <Field
+          name="policies.passwordless.lifetimeSeconds"
+          label="Lifetime in seconds"
+          type="number"
+          min={30}
+          max={600}
+          value={v('policies.passwordless.lifetimeSeconds', p?.passwordless.lifetimeSeconds ?? 600)}
+          errors={errors}
+        />
+      </fieldset>
+      <fieldset>
+        <legend>One-time PIN</legend>
+        <Checkbox
+          name="policies.pin.enabled"
+          label="Enabled"
+          checked={on('policies.pin.enabled', p?.pin.enabled ?? false)}
+        />
+        <Select
+          name="policies.pin.channels"
+          label="Channels"
+          options={CHANNEL_ORDERS}
+          value={v('policies.pin.channels', (p?.pin.channels ?? ['email', 'sms']).join(','))}
+          errors={errors}
+        />
+        <Field
+          name="policies.pin.lifetimeSeconds"
+          label="Lifetime in seconds"
+          type="number"
+          min={30}
+          max={600}
+          value={v('policies.pin.lifetimeSeconds', p?.pin.lifetimeSeconds ?? 300)}
+          errors={errors}
+        />
+        <Field
+          name="policies.pin.pinLength"
+          label="PIN length (digits)"
+          type="number"
+          min={6}
+          max={10}
+          value={v('policies.pin.pinLength', p?.pin.pinLength ?? 8)}
+          errors={errors}
+        />
+        <Field
+          name="policies.pin.attempts"
+          label="Attempts before the PIN burns"
+          type="number"
+          min={1}
+          max={5}
+          value={v('policies.pin.attempts', p?.pin.attempts ?? 5)}
+          errors={errors}
+        />
+      </fieldset>
+      <Field
+        name="returnUrl"
+        label="Return URL after a confirmed link (optional)"
+        hint="https, on an origin listed in the account’s return origins."
+        value={v('returnUrl', system?.returnUrl ?? '')}
+        errors={errors}
+      />
+      <details>
+        <summary>Message overrides for this system (JSON)</summary>
+        <TextArea
+          name="messages"
+          label="Message settings (appName, senderName, webOtpDomain, templates by locale)"
+          value={v('messages', system?.messages ? JSON.stringify(system.messages, null, 2) : '')}
+          rows={6}
+          errors={errors}
+        />
+      </details>
+      {readonly ? null : <button type="submit">{creating ? 'Create the system' : 'Save the policy'}</button>}
+    </form>
+  )
+}
+
+/** The rules in order, each with its conditions and effects in words, and buttons to reorder or remove. */
+export const RuleList: FC<{ base: string; system: System; csrf: string | null; admin: boolean }> = ({
+  base,
+  system,
+  csrf,
+  admin,
+}) => {
+  const at = `${base}/systems/${encodeURIComponent(system.name)}/rules`
+  if (system.rules.length === 0)
+    return <p>No rules: every login gets what the policy and the assignment give.</p>
+  return (
+    <TableRegion label="Rules, in order">
+      <thead>
+        <tr>
+          <th scope="col">#</th>
+          <th scope="col">Rule</th>
+          <th scope="col">When</th>
+          <th scope="col">Then</th>
+          {admin ? <th scope="col">Order</th> : null}
+        </tr>
+      </thead>
+      <tbody>
+        {system.rules.map((rule: Rule, i: number) => {
+          const text = describeRule(rule)
+          return (
+            <tr>
+              <td>{String(i + 1)}</td>
+              <th scope="row">{rule.name}</th>
+              <td>{text.conditions}</td>
+              <td>{text.effects}</td>
+              {admin ? (
+                <td class="actions">
+                  {i > 0 ? (
+                    <PostButton
+                      action={`${at}/move`}
+                      label="Up"
+                      describe={`Move rule ${rule.name} up`}
+                      csrf={csrf}
+                      fields={{ index: String(i), to: String(i - 1) }}
+                    />
+                  ) : null}
+                  {i < system.rules.length - 1 ? (
+                    <PostButton
+                      action={`${at}/move`}
+                      label="Down"
+                      describe={`Move rule ${rule.name} down`}
+                      csrf={csrf}
+                      fields={{ index: String(i), to: String(i + 1) }}
+                    />
+                  ) : null}
+                  <PostButton
+                    action={`${at}/remove`}
+                    label="Remove"
+                    describe={`Remove rule ${rule.name}`}
+                    csrf={csrf}
+                    fields={{ index: String(i) }}
+                    danger
+                    confirm={`Remove the rule ${rule.name}?`}
+                  />
+                </td>
+              ) : null}
+            </tr>
+          )
+        })}
+      </tbody>
+    </TableRegion>
+  )
+}
+
+/** A rule to add at the end: the common conditions and every effect. */
+export const RuleForm: FC<{
+  action: string
+  csrf: string | null
+  errors?: readonly FieldError[]
+  values?: Form
+}> = ({ action, csrf, errors, values }) => (
+  <form method="post" action={action} class="stack">
+    <Csrf token={csrf} />
+    <ErrorSummary errors={errors} />
+    <Field
+      name="rule.name"
+      value={values?.get('rule.name')}
+      label="Rule name"
+      required
+      errors={errors}
+      errorField="name"
+    />
+    <fieldset>
+      <legend>When (every condition given must hold)</legend>
+      <Field
+        name="when.ipIn"
+        value={values?.get('when.ipIn')}
+        label="Client IP in (CIDR ranges, comma-separated)"
+        errors={errors}
+      />
+      <Field
+        name="when.ipNotIn"
+        value={values?.get('when.ipNotIn')}
+        label="Client IP not in (CIDR ranges)"
+        errors={errors}
+      />
+      <Select
+        name="when.sensitivityAtLeast"
+        value={values?.get('when.sensitivityAtLeast')}
+        label="Sensitivity at least"
+        options={[['', 'Any'], ...SENSITIVITY]}
+        errors={errors}
+      />
+      <Field
+        name="when.action"
+        value={values?.get('when.action')}
+        label="Action is one of (context.action, comma-separated)"
+        errors={errors}
+      />
+      <Field
+        name="when.resource"
+        value={values?.get('when.resource')}
+        label="Resource is one of (context.resource)"
+        errors={errors}
+      />
+      <Select
+        name="when.newDevice"
+        value={values?.get('when.newDevice')}
+        label="Device"
+        options={[
+          ['', 'Any device'],
+          ['new', 'Never seen in a login of this user'],
+          ['known', 'Seen before'],
+        ]}
+      />
+      <Field
+        name="when.failuresAtLeast"
+        value={values?.get('when.failuresAtLeast')}
+        label="At least this many failures in a row"
+        type="number"
+        min={1}
+        errors={errors}
+      />
+      <Field
+        name="when.daysSinceLastSuccessAtLeast"
+        value={values?.get('when.daysSinceLastSuccessAtLeast')}
+        label="At least this many days since the last login"
+        type="number"
+        min={0}
+        errors={errors}
+      />
+      <TextArea
+        name="when.userAttributes"
+        value={values?.get('when.userAttributes')}
+        label="User attributes (key=value, one per line)"
+        rows={2}
+        errors={errors}
+      />
+      <Field
+        name="when.custom"
+        value={values?.get('when.custom')}
+        label="Custom predicates (names registered in code)"
+        errors={errors}
+      />
+      <Select
+        name="when.time"
+        value={values?.get('when.time')}
+        label="Time"
+        options={[
+          ['', 'Any time'],
+          ['timeIn', 'Within the window below'],
+          ['timeNotIn', 'Outside the window below'],
+        ]}
+      />
+      <fieldset>
+        <legend>Time window</legend>
+        <div class="days">
+          {DAYS.map((day) => (
+            <Checkbox
+              name="time.days"
+              value={day}
+              id={`f-time-days-${day}`}
+              label={day}
+              checked={values?.all('time.days').includes(day)}
+            />
+          ))}
+        </div>
+        <Field
+          name="time.from"
+          value={values?.get('time.from')}
+          label="From (HH:MM)"
+          pattern="[0-2][0-9]:[0-5][0-9]"
+        />
+        <Field
+          name="time.to"
+          value={values?.get('time.to')}
+          label="To (HH:MM, excluded)"
+          pattern="[0-2][0-9]:[0-5][0-9]"
+        />
+        <Field
+          name="time.timeZone"
+          label="Time zone (IANA, e.g. Europe/Berlin)"
+          value={values?.get('time.timeZone') ?? 'UTC'}
+        />
+      </fieldset>
+    </fieldset>
+    <fieldset>
+      <legend>Then</legend>
+      <Checkbox name="effect.deny" checked={values?.has('effect.deny')} label="Deny the login" />
+      <Checkbox
+        name="effect.requireMemorizedPin"
+        checked={values?.has('effect.requireMemorizedPin')}
+        label="Require the memorized PIN as a second layer"
+      />
+      <Checkbox
+        name="effect.numberMatching"
+        checked={values?.has('effect.numberMatching')}
+        label="Number matching (the link’s page asks for a code)"
+      />
+      <Select
+        name="effect.channel"
+        value={values?.get('effect.channel')}
+        label="Send by"
+        options={[
+          ['', 'The usual channel'],
+          ['email', 'Email'],
+          ['sms', 'SMS'],
+        ]}
+      />
+      <Field
+        name="effect.maxLifetimeSeconds"
+        value={values?.get('effect.maxLifetimeSeconds')}
+        label="Lifetime at most (seconds, 30–600)"
+        type="number"
+        min={30}
+        max={600}
+        errors={errors}
+      />
+      <Field
+        name="effect.maxAttempts"
+        value={values?.get('effect.maxAttempts')}
+        label="Attempts at most (1–5)"
+        type="number"
+        min={1}
+        max={5}
+        errors={errors}
+      />
+    </fieldset>
+    <button type="submit">Add the rule</button>
+  </form>
+)
+
+/** The "try it" panel: a context, and the decision `simulate` takes for it. */
+export const TryIt: FC<{
+  action: string
+  authid: string
+  context: string
+  result: SimulateResult | null
+  error: string | null
+}> = ({ action, authid, context, result, error }) => (
+  <>
+    <form method="get" action={action} class="stack" id="try">
+      <Field name="try" label="User id (authid)" value={authid} required />
+      <TextArea
+        name="context"
+        label="Context (key=value, one per line)"
+        hint="For example ip=203.0.113.7, action=export, deviceId=laptop-1, sensitivity=high."
+        value={context}
+        rows={3}
+      />
+      <button type="submit" class="secondary">
+        Try it
+      </button>
+    </form>
+    {error ? (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    ) : null}
+    {result ? (
+      <div class="result" role="status">
+        {result.result === 'security error' ? (
+          <p>
+            <strong>Refused:</strong> {result.reason}
+          </p>
+        ) : (
+          <>
+            <p>
+              <strong>
+                {result.decision.denied ? `Denied: ${result.decision.reason ?? ''}` : 'Allowed'}
+              </strong>
+              {result.decision.denied
+                ? null
+                : ` · layers ${result.decision.layers.join(' then ')} · lifetime ${result.decision.lifetimeSeconds} s · ${result.decision.attempts} attempts${result.decision.numberMatching ? ' · number matching' : ''}${result.decision.channel ? ` · by ${result.decision.channel}` : ''} · sensitivity ${result.decision.sensitivity}`}
+            </p>
+            {result.decision.matched.length === 0 ? (
+              <p>No rule matched.</p>
+            ) : (
+              <ul>
+                {result.decision.matched.map((m) => (
+                  <li>
+                    {m.rule}: {m.because.join('; ')}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </>
+        )}
+      </div>
+    ) : null}
+  </>
+)

@@ -1,0 +1,249 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  type Browser,
+  type BrowserContext,
+  browserAvailable,
+  launchChromium,
+  type Page,
+  seriousViolations,
+} from '@flexsecure/browser-test'
+import { captureNotifier } from '@flexsecure/core/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ServerConfig } from './config.js'
+import { type RunningServer, startServer } from './server.js'
+
+// A new administrator's first session, in real headless Chromium against the real server: sign in
+// with the link from the test notifier, create two systems, a user, assign both at once, switch a
+// method, run a login through the HTTP API, find it in the audit trail and on the chart, create and
+// revoke a key. Every screen is checked with axe-core and photographed at 1280 and 375 px wide.
+
+const OUT = new URL('../../../test-output/console/', import.meta.url).pathname
+const ADMIN = 'ada@example.com'
+
+describe.runIf(browserAvailable())('the console in Chromium', () => {
+  let dir: string
+  let server: RunningServer
+  let browser: Browser
+  let context: BrowserContext
+  let page: Page
+  const notifier = captureNotifier()
+  let accountId: string
+  const shots: string[] = []
+
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true })
+    dir = mkdtempSync(join(tmpdir(), 'flexsecure-console-'))
+    const config: ServerConfig = {
+      database: join(dir, 'flexsecure.db'),
+      host: '127.0.0.1',
+      port: 0,
+      baseUrl: null,
+      secret: 'console-browser-test-secret-console-browser',
+      secretSource: 'environment',
+      sweepSeconds: 30,
+      smtpUrl: null,
+      mailFrom: 'FlexSecure <no-reply@localhost>',
+      twilio: null,
+    }
+    server = await startServer(config, notifier)
+    // What `flexsecure init --admin-email` does: an account, and its first administrator.
+    accountId = (await server.engine.accounts.create({ name: 'Acme' })).id
+    await server.engine
+      .account(accountId, { actor: 'cli' })
+      .console.grant({ authid: ADMIN, email: ADMIN, role: 'admin' })
+    browser = await launchChromium()
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    page = await context.newPage()
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** axe-core finds nothing serious, then a full-page picture at 1280 and at 375 px wide. */
+  async function check(name: string) {
+    expect(await seriousViolations(page), `axe on ${name}`).toEqual([])
+    await page.screenshot({ path: join(OUT, `${name}-1280.png`), fullPage: true })
+    await page.setViewportSize({ width: 375, height: 812 })
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    expect(overflow, `${name} fits 375 px (tables scroll inside their region)`).toBeLessThanOrEqual(0)
+    expect(await seriousViolations(page), `axe on ${name} at 375 px`).toEqual([])
+    await page.screenshot({ path: join(OUT, `${name}-375.png`), fullPage: true })
+    await page.setViewportSize({ width: 1280, height: 900 })
+    shots.push(name)
+  }
+
+  const go = async (path: string) => {
+    const response = await page.goto(`${server.url}${path}`)
+    expect(response?.status(), path).toBe(200)
+  }
+
+  it('walks a new administrator through the console', async () => {
+    // Sign in with the link from the test notifier, typing the code the waiting page shows (S12).
+    await go('/console/')
+    expect(page.url()).toContain('/console/sign-in')
+    await check('sign-in')
+    await page.getByLabel('Your user id').fill(ADMIN)
+    await page.getByRole('button', { name: 'Send me a sign-in link' }).click()
+    await page.waitForURL(/\/console\/sign-in\/wait$/)
+    const code = (await page.locator('.code').textContent()) ?? ''
+    expect(code).toMatch(/^\d{3}$/)
+    await check('sign-in-wait')
+    const link = notifier.last(ADMIN).link as string
+    const mail = await context.newPage()
+    await mail.goto(link)
+    await mail.getByLabel(/Enter the code/).fill(code)
+    await mail.getByRole('button', { name: 'Confirm sign-in' }).click()
+    await mail.getByText('You are signed in').waitFor()
+    await mail.close()
+    await page.waitForURL(`${server.url}/console/`, { timeout: 15_000 })
+    await expect(page.getByRole('heading', { name: 'Overview' }).isVisible()).resolves.toBe(true)
+
+    // Two systems with different policies; a refused return URL is explained beside its field first.
+    await go('/console/systems/new')
+    await page.getByLabel(/^Name/).fill('payroll')
+    await page.locator('#f-policies-passwordless-lifetimeSeconds').fill('300')
+    await page.getByLabel(/^Return URL/).fill('https://elsewhere.example/back')
+    await page.getByRole('button', { name: 'Create the system' }).click()
+    await expect(page.locator('.error-summary').textContent()).resolves.toContain(
+      'returnUrl: must be https on an origin',
+    )
+    await expect(page.locator('#f-returnUrl').getAttribute('aria-invalid')).resolves.toBe('true')
+    await check('system-new-error')
+    await page.getByLabel(/^Return URL/).fill('')
+    await page.getByRole('button', { name: 'Create the system' }).click()
+    await page.waitForURL(/\/console\/systems\/payroll/)
+    await go('/console/systems/new')
+    await page.getByLabel(/^Name/).fill('vault')
+    await page.getByLabel('Sensitivity').selectOption('high')
+    await page.locator('#f-policies-pin-enabled').check()
+    await page.locator('#f-policies-pin-pinLength').fill('10')
+    await page.locator('#f-policies-pin-channels').selectOption('email')
+    await page.getByRole('button', { name: 'Create the system' }).click()
+    await page.waitForURL(/\/console\/systems\/vault/)
+    // A rule, then "try it" for a context.
+    await page.getByText('Add a rule').click()
+    await page.getByLabel(/^Rule name/).fill('outside the office')
+    await page.getByLabel('Client IP not in (CIDR ranges)').fill('203.0.113.0/24')
+    await page.getByLabel('Number matching (the link’s page asks for a code)').check()
+    await page.getByRole('button', { name: 'Add the rule' }).click()
+    await page.waitForURL(/rules-saved/)
+    await go('/console/systems')
+    await check('systems')
+
+    // A user, both systems at once, then one method switched.
+    await go('/console/users/new')
+    await page.getByLabel(/^User id \(authid\)/).fill('carol')
+    await page.getByLabel('Display name').fill('Carol Jones')
+    await page.getByLabel('Email address').fill('carol@example.com')
+    await page.getByLabel('Phone number').fill('+14155550123')
+    await page.getByRole('button', { name: 'Create the user' }).click()
+    await page.waitForURL(/\/console\/users\/carol/)
+    await page.getByText('Assign systems').click()
+    await page.getByLabel('payroll', { exact: true }).check()
+    await page.getByLabel('vault', { exact: true }).check()
+    await page.getByLabel('Method for vault').last().selectOption('pin')
+    await page.getByRole('button', { name: 'Assign the selected systems' }).click()
+    await page.waitForURL(/done=assigned/)
+    const rows = page.getByRole('region', { name: 'Assigned systems' }).locator('tbody tr')
+    await expect(rows.count()).resolves.toBe(2)
+    await expect(rows.filter({ hasText: 'vault' }).textContent()).resolves.toContain('One-time PIN')
+    await rows.filter({ hasText: 'vault' }).getByLabel('Method for vault').selectOption('passwordless')
+    await rows.filter({ hasText: 'vault' }).getByRole('button', { name: 'Switch' }).click()
+    await page.waitForURL(/done=assigned/)
+    await expect(rows.filter({ hasText: 'vault' }).textContent()).resolves.toContain('Magic link')
+    await check('user')
+
+    await go('/console/systems/vault?try=carol&context=ip%3D198.51.100.7')
+    await expect(page.getByRole('status').last().textContent()).resolves.toContain('outside the office')
+    await check('system')
+
+    // A login through the HTTP API, with a key made for it.
+    const key = (
+      await server.engine.account(accountId).apiKeys.create({ name: 'test host', scopes: ['auth'] })
+    ).key
+    const api = (path: string, body: unknown) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', apikey: key },
+        body: JSON.stringify(body),
+      }).then((r) => r.json())
+    const started = await api('/v1/start', { system: 'payroll', authid: 'carol' })
+    expect(started.result).toBe('success')
+    await server.engine.links.confirm(notifier.last('carol@example.com').token ?? '')
+    expect(
+      await api('/v1/check', { system: 'payroll', authid: 'carol', challengeId: started.challengeId }),
+    ).toMatchObject({
+      result: 'authenticated',
+    })
+
+    // In the audit trail, filtered by user...
+    await go('/console/audit')
+    await page.getByLabel('User id').fill('carol')
+    await page.getByRole('button', { name: 'Filter' }).click()
+    const checked = page.locator('#audit-rows tr', { hasText: 'challenge.checked' })
+    await expect(checked.first().textContent()).resolves.toContain('authenticated')
+    await check('audit')
+    // ...and on the chart, whose numbers are also a table.
+    await go('/console/?system=payroll')
+    await page.getByText('The numbers as a table').click()
+    const lastHour = page
+      .getByRole('region', { name: /as a table/ })
+      .locator('tbody tr')
+      .last()
+    await expect(lastHour.locator('td').first().textContent()).resolves.toBe('1')
+    await go('/console/')
+    await check('overview')
+
+    // A key: created (fresh sign-in, so no confirmation asked), shown once, then revoked.
+    await go('/console/keys')
+    await page.getByLabel(/^Name/).fill('web back end')
+    await page.getByRole('button', { name: 'Create the key' }).click()
+    const shown = (await page.locator('#new-key-value').textContent()) ?? ''
+    expect(shown).toMatch(/^fsk_/)
+    await check('key-created')
+    page.once('dialog', (dialog) => dialog.accept())
+    await page.getByRole('button', { name: 'Revoke the key web back end' }).click()
+    await page.waitForURL(/key-revoked/)
+    await expect(page.getByRole('row', { name: /web back end/ }).textContent()).resolves.toContain('revoked')
+    const refused = await fetch(`${server.url}/v1/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', apikey: shown },
+      body: JSON.stringify({ system: 'payroll', authid: 'carol' }),
+    })
+    expect(refused.status).toBe(403)
+    await check('keys')
+
+    for (const [path, name] of [
+      ['/console/users', 'users'],
+      ['/console/deliveries', 'deliveries'],
+      ['/console/settings', 'settings'],
+      ['/console/sessions', 'sessions'],
+    ] as const) {
+      await go(path)
+      await check(name)
+    }
+    expect(shots).toHaveLength(14)
+  }, 180_000)
+
+  it('works with the keyboard alone: skip link, visible focus, forms', async () => {
+    await go('/console/users')
+    await page.keyboard.press('Tab')
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe(
+      'Skip to the content',
+    )
+    const outline = await page.evaluate(
+      () => getComputedStyle(document.activeElement as Element).outlineStyle,
+    )
+    expect(outline).toBe('solid')
+    await page.keyboard.press('Enter')
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('main')
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/\/console\/users\/new/)
+  })
+})
