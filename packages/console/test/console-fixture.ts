@@ -78,12 +78,12 @@ export async function consoleFixture(options: { sessions?: { idleMs?: number; ab
   const fetcher = (request: Request) => console.fetch(request, { remoteAddress: '198.51.100.20' })
 
   /** Signs `authid` in through the console's pages, confirming the emailed link with its code. */
-  const signIn = async (authid: string, client = browserClient(fetcher)) => {
+  const signIn = async (authid: string, accountId = f.acme.id, client = browserClient(fetcher)) => {
     const form = await client.get('/console/sign-in')
     const sent = await client.post('/console/sign-in', {
       _form: hidden(form.text, '_form'),
       authid,
-      account: f.acme.id,
+      account: accountId,
     })
     if (sent.location !== '/console/sign-in/wait') throw new Error(`sign-in: ${sent.status}`)
     const wait = await client.get('/console/sign-in/wait')
@@ -91,7 +91,7 @@ export async function consoleFixture(options: { sessions?: { idleMs?: number; ab
     const message = f.notifier.last()
     await f.engine.links.confirm(message.token ?? '', code ? { matchCode: code } : {})
     const done = await client.post('/console/sign-in/continue', { _form: hidden(wait.text, '_form') })
-    if (done.status !== 303) throw new Error(`continue: ${done.status} ${done.text.slice(0, 300)}`)
+    if (done.status !== 303) throw new Error(`continue: ${done.status} ${done.text}`)
     const overview = await client.get('/console/')
     return { client, csrf: hidden(overview.text, '_csrf') }
   }

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import { type CheckResult, CONSOLE_SYSTEM, NotFoundError, ValidationError } from '@flexsecure/core'
 import type { Hono } from 'hono'
 import type { ConsoleContext, ConsoleEnv, ConsoleKit } from '../console-context.js'
@@ -120,12 +121,13 @@ export function signInRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       if (!(error instanceof NotFoundError)) throw error
     }
     const ok = started?.result === 'success' && started.challengeId !== undefined ? started : null
+    // A refused start looks like a link sent, decoy code included, so the page names no administrator.
     const pending: PendingSignIn = {
       accountId,
       authid,
       challengeId: ok?.challengeId ?? null,
-      method: ok?.method ?? null,
-      matchCode: ok?.matchCode ?? null,
+      method: ok?.method ?? 'passwordless',
+      matchCode: ok ? (ok.matchCode ?? null) : String(randomInt(1000)).padStart(3, '0'),
       expiresAt: ok?.expiresAt.getTime() ?? kit.now() + TEN_MINUTES,
       reauth: null,
       next,
