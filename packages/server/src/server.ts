@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createConsole } from '@flexsecure/console'
 import { createEngine, type Engine, type Notifier, type Storage } from '@flexsecure/core'
 import { createHttpHandler, type HttpHandlerOptions } from '@flexsecure/http'
 import { postgresStorage } from '@flexsecure/postgres'
@@ -52,7 +51,9 @@ export async function startServer(
     trustProxy: config.trustProxy === true,
     ...http,
   })
-  // The administration console at /console, same origin as the API (issue 15).
+  // The administration console at /console, same origin as the API (issue 15). Loaded here, not at
+  // the top, so the CLI's one-shot commands (which import this file for openStorage) start no slower.
+  const { createConsole } = await import('@flexsecure/console')
   const adminConsole = createConsole({
     engine,
     secret: config.secret,
