@@ -9,7 +9,9 @@ import {
   type Page,
   seriousViolations,
 } from '@flexsecure/browser-test'
-import { captureNotifier } from '@flexsecure/core/testing'
+import { createEngine } from '@flexsecure/core'
+import { captureNotifier, manualClock } from '@flexsecure/core/testing'
+import { sqliteStorage } from '@flexsecure/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServerConfig } from './config.js'
 import { type RunningServer, startServer } from './server.js'
@@ -197,6 +199,9 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
       .last()
     await expect(lastHour.locator('td').first().textContent()).resolves.toBe('1')
     await go('/console/')
+    await page.getByRole('button', { name: 'Verify the chain now' }).click()
+    await page.waitForURL(/done=verified/)
+    await expect(page.locator('.good').textContent()).resolves.toContain('Verified intact')
     await check('overview')
 
     // A key: created (fresh sign-in, so no confirmation asked), shown once, then revoked.
@@ -229,6 +234,96 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     }
     expect(shots).toHaveLength(14)
   }, 180_000)
+
+  it('shows hostile names and values as text and runs none of them', async () => {
+    const acme = server.engine.account(accountId)
+    const script = '<script>window.pwned = 1</script>'
+    await acme.systems.create({ name: script, policies: { passwordless: { enabled: true } } })
+    await acme.users.create({
+      authid: '"><img src=x onerror="window.pwned=2">',
+      displayName: '<b onmouseover=alert(1)>Eve</b>',
+      email: 'eve@example.com',
+    })
+    await acme.start({
+      system: script,
+      authid: 'nobody',
+      context: { userAgent: '<svg onload="window.pwned=3">' },
+    })
+    const dialogs: string[] = []
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message())
+      void dialog.dismiss()
+    })
+    for (const path of [
+      '/console/systems',
+      '/console/users?query=%22',
+      '/console/users?query=%3C&by=displayName',
+      '/console/audit',
+    ]) {
+      await go(path)
+      await expect(page.evaluate(() => (window as { pwned?: number }).pwned)).resolves.toBeUndefined()
+      await expect(page.locator('main img, main svg:not([data-chart]), main b').count()).resolves.toBe(0)
+    }
+    await go('/console/systems')
+    await expect(page.getByRole('link', { name: script }).isVisible()).resolves.toBe(true)
+    expect(dialogs).toEqual([])
+  })
+
+  it('pictures a busy day for the README', async () => {
+    // Another account whose last 24 hours of logins an engine with a manual clock writes on the same
+    // database: docs/console-overview.png is a copy of the picture taken here.
+    const clock = manualClock(Date.now() - 23 * 3_600_000)
+    const engine = createEngine({
+      storage: sqliteStorage({ filename: join(dir, 'flexsecure.db') }),
+      notifier,
+      clock,
+      secret: 'console-browser-test-secret-console-browser',
+      links: { baseUrl: server.url },
+    })
+    const demo = engine.account(
+      (
+        await engine.accounts.create({
+          name: 'Demo',
+          settings: { sendLimits: { perUserPerHour: 1000, resendCooldownSeconds: 0 } },
+        })
+      ).id,
+    )
+    for (const name of ['payroll', 'crm', 'wiki'])
+      await demo.systems.create({ name, policies: { passwordless: { enabled: true } } })
+    await demo.users.create({ authid: 'sam', email: 'sam@example.com' })
+    await demo.users.assign(
+      'sam',
+      ['payroll', 'crm', 'wiki'].map((system) => ({ system, method: 'passwordless' as const })),
+    )
+    for (let hour = 0; hour < 24; hour++) {
+      for (let i = 0; i < 2 + ((hour * 7) % 9); i++) {
+        const system = ['payroll', 'crm', 'wiki'][i % 3] as string
+        await demo.start({ system, authid: 'sam' })
+        await engine.links.confirm(notifier.last('sam@example.com').token ?? '')
+        await demo.check({ system, authid: 'sam' })
+      }
+      for (let i = 0; i < hour % 4; i++) await demo.start({ system: 'payroll', authid: 'mallory' })
+      clock.advance(3_600_000)
+    }
+    await demo.console.grant({ authid: ADMIN, email: ADMIN, role: 'admin' })
+    await engine.close()
+    const fresh = await browser.newContext({ viewport: { width: 1000, height: 900 } })
+    const tab = await fresh.newPage()
+    await tab.goto(`${server.url}/console/sign-in`)
+    await tab.getByLabel(/^Account id/).fill(demo.id)
+    await tab.getByLabel(/^Your user id/).fill(ADMIN)
+    await tab.getByRole('button', { name: 'Send me a sign-in link' }).click()
+    const code = (await tab.locator('.code').textContent()) ?? ''
+    await server.engine.links.confirm(notifier.last(ADMIN).token ?? '', { matchCode: code })
+    await tab.getByRole('button', { name: 'I have confirmed, continue' }).click()
+    await tab.waitForURL(`${server.url}/console/`)
+    await tab.getByRole('button', { name: 'Verify the chain now' }).click()
+    await tab.waitForURL(/done=verified/)
+    await tab.goto(`${server.url}/console/`)
+    expect(await seriousViolations(tab)).toEqual([])
+    await tab.screenshot({ path: join(OUT, 'readme-overview.png') })
+    await fresh.close()
+  }, 120_000)
 
   it('works with the keyboard alone: skip link, visible focus, forms', async () => {
     await go('/console/users')

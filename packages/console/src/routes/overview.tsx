@@ -48,56 +48,6 @@ export function overviewRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     return kit.render(
       c,
       <Layout page={kit.page(c)} title="Overview" flash={notice}>
-        <section aria-labelledby="attention">
-          <h2 id="attention">At a glance</h2>
-          <ul class="cards">
-            <li>
-              <span class="number">{String(overview.pendingChallenges)}</span> logins waiting for their link
-              or PIN
-            </li>
-            <li>
-              <a href={`${base}/deliveries`}>
-                <span class="number">{String(overview.deliveries.waiting)}</span> messages waiting to be sent
-                or retried
-              </a>
-            </li>
-            <li>
-              <a href={`${base}/deliveries?queue=abandoned`}>
-                <span class="number">{String(overview.deliveries.abandonedLastDay)}</span> messages abandoned
-                in the last 24 hours
-              </a>
-            </li>
-            <li>
-              <a href={`${base}/users?status=locked`}>
-                <span class="number">{String(overview.lockedUsers)}</span> locked users
-              </a>
-            </li>
-          </ul>
-        </section>
-        <section aria-labelledby="chain">
-          <h2 id="chain">Audit chain</h2>
-          <p>
-            {overview.audit.lastSeq} events.{' '}
-            {verified === null ? (
-              'Not verified yet.'
-            ) : verified.ok ? (
-              <span class="good">
-                Verified intact up to event #{verified.lastSeq} on <When at={verified.at} />.
-              </span>
-            ) : (
-              <strong class="bad">
-                Broken at event #{verified.firstBadSeq}: {verified.problem} (checked <When at={verified.at} />
-                )
-              </strong>
-            )}
-          </p>
-          <PostButton
-            action={`${base}/audit/verify`}
-            label="Verify the chain now"
-            csrf={c.var.csrf}
-            fields={{ back: `${base}/` }}
-          />
-        </section>
         <section aria-labelledby="logins">
           <h2 id="logins">Logins</h2>
           <form method="get" action={`${base}/`} class="filters">
@@ -153,6 +103,56 @@ export function overviewRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
               )}
             </tbody>
           </TableRegion>
+        </section>
+        <section aria-labelledby="attention">
+          <h2 id="attention">At a glance</h2>
+          <ul class="cards">
+            <li>
+              <span class="number">{String(overview.pendingChallenges)}</span> logins waiting for their link
+              or PIN
+            </li>
+            <li>
+              <a href={`${base}/deliveries`}>
+                <span class="number">{String(overview.deliveries.waiting)}</span> messages waiting to be sent
+                or retried
+              </a>
+            </li>
+            <li>
+              <a href={`${base}/deliveries?queue=abandoned`}>
+                <span class="number">{String(overview.deliveries.abandonedLastDay)}</span> messages abandoned
+                in the last 24 hours
+              </a>
+            </li>
+            <li>
+              <a href={`${base}/users?status=locked`}>
+                <span class="number">{String(overview.lockedUsers)}</span> locked users
+              </a>
+            </li>
+          </ul>
+        </section>
+        <section aria-labelledby="chain">
+          <h2 id="chain">Audit chain</h2>
+          <p>
+            {overview.audit.lastSeq} events.{' '}
+            {verified === null ? (
+              'Not verified yet.'
+            ) : verified.ok ? (
+              <span class="good">
+                Verified intact up to event #{verified.lastSeq} on <When at={verified.at} />.
+              </span>
+            ) : (
+              <strong class="bad">
+                Broken at event #{verified.firstBadSeq}: {verified.problem} (checked <When at={verified.at} />
+                )
+              </strong>
+            )}
+          </p>
+          <PostButton
+            action={`${base}/audit/verify`}
+            label="Verify the chain now"
+            csrf={c.var.csrf}
+            fields={{ back: `${base}/` }}
+          />
         </section>
       </Layout>,
     )
