@@ -86,6 +86,7 @@ export interface StatsAdmin {
 /** `audit.search`: newest first, reading a bounded window of the trail per page. */
 export interface AuditSearch {
   search(options?: {
+    /** Inclusive lower and exclusive upper bounds on the events' times. */
     readonly since?: Date
     readonly until?: Date
     readonly system?: string

@@ -1,6 +1,6 @@
 import type { AuditVerdict } from './audit-chain.js'
 import type { UserStatus } from './model.js'
-import type { AuditDraft, AuditEvent, DeliveryRow, UserRow } from './storage.js'
+import type { AuditDraft, AuditEvent, AuditQuery, DeliveryRow, UserRow } from './storage.js'
 
 // An optional ability of a Storage: what administrators' screens and the admin API read beyond the
 // core operations (user search, the outbox, login counts, the newest audit events), and the few
@@ -49,19 +49,11 @@ export interface LoginCount {
   readonly failed: number
 }
 
-/** The newest audit events of a window of sequence numbers, filtered. */
-export interface NewestAuditQuery {
-  readonly accountId: string
+/** The newest audit events of a window of sequence numbers, with `listAudit`'s filters. */
+export interface NewestAuditQuery extends Omit<AuditQuery, 'after'> {
   /** Events with `seq < below` and `seq >= atLeast`: a bounded window, read newest first. */
   readonly below: number
   readonly atLeast: number
-  readonly limit: number
-  readonly since?: number
-  readonly until?: number
-  readonly system?: string
-  readonly authid?: string
-  readonly type?: string
-  readonly outcome?: string
 }
 
 /** What the console keeps per account: how far login counts have read the trail, the last verification. */

@@ -27,6 +27,7 @@ export type * from './admin-query-store.js'
 export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './api-keys.js'
 export type { ApiKeyInfo, ApiKeysAdmin, KeyIdentity } from './api-keys-admin.js'
 export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
+export { AUDIT_CSV_COLUMNS, auditCsvLine, csvCell } from './audit-csv.js'
 export { type Clock, systemClock } from './clock.js'
 export {
   CONSOLE_ROLE_ATTRIBUTE,

@@ -1,4 +1,11 @@
-import type { AccountHandle, AuditEvent, AuditFilters, KeyIdentity } from '@flexsecure/core'
+import {
+  AUDIT_CSV_COLUMNS,
+  type AccountHandle,
+  type AuditEvent,
+  type AuditFilters,
+  auditCsvLine,
+  type KeyIdentity,
+} from '@flexsecure/core'
 import { Hono } from 'hono'
 import { BadRequest, readJson } from './json-body.js'
 import {
@@ -22,23 +29,9 @@ const ok = (body: unknown, status = 200) =>
   })
 
 const AUDIT_FILTERS = ['system', 'authid', 'type', 'outcome'] as const
-const CSV_COLUMNS = [
-  'seq',
-  'at',
-  'type',
-  'actor',
-  'system',
-  'authid',
-  'challengeId',
-  'outcome',
-  'reason',
-  'ip',
-  'userAgent',
-  'details',
-  'mac',
-] as const
 
-function whole(query: Record<string, string>, name: string, min: number, max: number): number | undefined {
+/** A whole-number query parameter within bounds, or undefined; a BadRequest naming it otherwise. */
+export function whole(query: Record<string, string>, name: string, min: number, max: number): number | undefined {
   const value = query[name]
   if (value === undefined) return undefined
   const parsed = Number(value)
@@ -47,7 +40,8 @@ function whole(query: Record<string, string>, name: string, min: number, max: nu
   return parsed
 }
 
-function date(query: Record<string, string>, name: string): Date | undefined {
+/** An ISO 8601 query parameter, or undefined; a BadRequest naming it otherwise. */
+export function date(query: Record<string, string>, name: string): Date | undefined {
   const value = query[name]
   if (value === undefined) return undefined
   const parsed = new Date(value)
@@ -68,15 +62,6 @@ function auditFilters(query: Record<string, string>): AuditFilters {
   return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as AuditFilters
 }
 
-const csvCell = (value: unknown) => {
-  const text =
-    value === null || value === undefined
-      ? ''
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value)
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
-}
 
 /** Every matching event, page by page, as JSON Lines or CSV. */
 function exportAudit(account: AccountHandle, filters: AuditFilters, format: 'jsonl' | 'csv'): Response {
@@ -84,10 +69,10 @@ function exportAudit(account: AccountHandle, filters: AuditFilters, format: 'jso
   const line = (event: AuditEvent) =>
     format === 'jsonl'
       ? `${JSON.stringify({ ...event, at: new Date(event.at).toISOString() })}\n`
-      : `${CSV_COLUMNS.map((c) => csvCell(c === 'at' ? new Date(event.at).toISOString() : event[c])).join(',')}\n`
+      : auditCsvLine(event)
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
-      if (format === 'csv') controller.enqueue(encoder.encode(`${CSV_COLUMNS.join(',')}\n`))
+      if (format === 'csv') controller.enqueue(encoder.encode(`${AUDIT_CSV_COLUMNS.join(',')}\n`))
       let after = filters.after
       for (;;) {
         const page = await account.audit.list({

@@ -1,7 +1,8 @@
 import type { AccountHandle, KeyIdentity } from '@flexsecure/core'
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { BadRequest, readJson } from './json-body.js'
+import { date, whole } from './admin-routes.js'
+import { readJson } from './json-body.js'
 import { MessageSettings, Name } from './schemas.js'
 
 // The admin routes the console's screens needed beyond the first admin API (issue 15): user search,
@@ -87,23 +88,6 @@ export const INSIGHT_OPERATIONS: readonly {
     body: ConsoleGrantBody,
   },
 ]
-
-function whole(query: Record<string, string>, name: string, min: number, max: number): number | undefined {
-  const value = query[name]
-  if (value === undefined || value === '') return undefined
-  const parsed = Number(value)
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max)
-    throw new BadRequest(400, `${name}: must be a whole number from ${min} to ${max}`, name)
-  return parsed
-}
-
-function date(query: Record<string, string>, name: string): Date | undefined {
-  const value = query[name]
-  if (value === undefined || value === '') return undefined
-  const parsed = new Date(value)
-  if (Number.isNaN(parsed.getTime())) throw new BadRequest(400, `${name}: must be an ISO 8601 date`, name)
-  return parsed
-}
 
 /** The given query parameters among `names`, as strings of at most 256 characters. */
 function texts<K extends string>(

@@ -1,7 +1,8 @@
-import type { AuditEvent, AuditFilters } from '@flexsecure/core'
+import { AUDIT_CSV_COLUMNS, type AuditEvent, type AuditFilters, auditCsvLine } from '@flexsecure/core'
 import type { Hono } from 'hono'
 import type { ConsoleContext, ConsoleEnv, ConsoleKit } from '../console-context.js'
-import { Field, PostButton, TableRegion } from '../views/controls.js'
+import { ChainStatus } from '../views/chain-status.js'
+import { Field, TableRegion } from '../views/controls.js'
 import { Layout, When } from '../views/layout.js'
 import { consolePath } from './sign-in.js'
 
@@ -9,32 +10,6 @@ import { consolePath } from './sign-in.js'
 // filter answers in bounded time and offers to read on), a live tail, CSV export and verification.
 
 const FILTERS = ['system', 'authid', 'type', 'outcome'] as const
-const CSV_COLUMNS = [
-  'seq',
-  'at',
-  'type',
-  'actor',
-  'system',
-  'authid',
-  'challengeId',
-  'outcome',
-  'reason',
-  'ip',
-  'userAgent',
-  'details',
-] as const
-
-/** S36: a cell a spreadsheet would run as a formula is made inert with a leading quote. */
-export function csvCell(value: unknown): string {
-  let text =
-    value === null || value === undefined
-      ? ''
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value)
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
-}
 
 /** A `datetime-local` value, read as UTC. */
 function utc(value: string | undefined): Date | undefined {
@@ -94,7 +69,6 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       ...(c.req.query('since') ? { since: c.req.query('since') as string } : {}),
       ...(c.req.query('until') ? { until: c.req.query('until') as string } : {}),
     })
-    const verified = overview.audit.lastVerification
     const live = !c.req.query('before') && !until
     return kit.render(
       c,
@@ -103,30 +77,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
         title="Audit trail"
         flash={c.req.query('done') === 'verified' ? 'The audit chain was verified.' : null}
       >
-        <section aria-labelledby="chain">
-          <h2 id="chain">Chain</h2>
-          <p>
-            {verified === null ? (
-              'Not verified yet.'
-            ) : verified.ok ? (
-              <span class="good">
-                Intact: {verified.events} events verified up to #{verified.lastSeq} on{' '}
-                <When at={verified.at} />.
-              </span>
-            ) : (
-              <strong class="bad">
-                Broken at event #{verified.firstBadSeq}: {verified.problem} (checked <When at={verified.at} />
-                ).
-              </strong>
-            )}
-          </p>
-          <PostButton
-            action={`${base}/audit/verify`}
-            label="Verify the chain now"
-            csrf={c.var.csrf}
-            fields={{ back: `${base}/audit` }}
-          />
-        </section>
+        <ChainStatus base={base} audit={overview.audit} csrf={c.var.csrf} back={`${base}/audit`} />
         <section aria-labelledby="events">
           <h2 id="events">Events</h2>
           <form method="get" action={`${base}/audit`} class="filters">
@@ -238,7 +189,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const encoder = new TextEncoder()
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
-        controller.enqueue(encoder.encode(`${CSV_COLUMNS.join(',')}\n`))
+        controller.enqueue(encoder.encode(`${AUDIT_CSV_COLUMNS.join(',')}\n`))
         let after: number | undefined
         for (;;) {
           const page = await account.audit.list({
@@ -248,12 +199,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
             ...(after !== undefined ? { after } : {}),
             limit: 500,
           })
-          for (const event of page.events)
-            controller.enqueue(
-              encoder.encode(
-                `${CSV_COLUMNS.map((column) => csvCell(column === 'at' ? new Date(event.at).toISOString() : event[column])).join(',')}\n`,
-              ),
-            )
+          for (const event of page.events) controller.enqueue(encoder.encode(auditCsvLine(event)))
           if (page.next === null) break
           after = page.next
         }

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono'
 import type { ConsoleEnv, ConsoleKit } from '../console-context.js'
-import { PostButton, Select, TableRegion } from '../views/controls.js'
-import { Layout, When } from '../views/layout.js'
+import { ChainStatus } from '../views/chain-status.js'
+import { Select, TableRegion } from '../views/controls.js'
+import { Layout } from '../views/layout.js'
 import { LoginChart } from '../views/login-chart.js'
 
 // The overview: what an administrator looks at first. Logins per hour or per day as a chart, the
@@ -43,7 +44,6 @@ export function overviewRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       account.stats.overview(),
       account.stats.logins({ bucket, ...(system ? { system } : {}) }),
     ])
-    const verified = overview.audit.lastVerification
     const notice = NOTICES[c.req.query('done') ?? '']
     return kit.render(
       c,
@@ -130,30 +130,7 @@ export function overviewRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
             </li>
           </ul>
         </section>
-        <section aria-labelledby="chain">
-          <h2 id="chain">Audit chain</h2>
-          <p>
-            {overview.audit.lastSeq} events.{' '}
-            {verified === null ? (
-              'Not verified yet.'
-            ) : verified.ok ? (
-              <span class="good">
-                Verified intact up to event #{verified.lastSeq} on <When at={verified.at} />.
-              </span>
-            ) : (
-              <strong class="bad">
-                Broken at event #{verified.firstBadSeq}: {verified.problem} (checked <When at={verified.at} />
-                )
-              </strong>
-            )}
-          </p>
-          <PostButton
-            action={`${base}/audit/verify`}
-            label="Verify the chain now"
-            csrf={c.var.csrf}
-            fields={{ back: `${base}/` }}
-          />
-        </section>
+        <ChainStatus base={base} audit={overview.audit} csrf={c.var.csrf} back={`${base}/`} />
       </Layout>,
     )
   })

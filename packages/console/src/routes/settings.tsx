@@ -126,32 +126,26 @@ export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
               checked={options.values ? options.values.has('uniformResponses') : settings.uniformResponses}
               hint="start answers success for unknown and unassigned users too, sending nothing, so its answers reveal no user."
             />
-            <fieldset>
-              <legend>Send limits</legend>
-              {LIMITS.map(([key, label]) => (
-                <Field
-                  name={`sendLimits.${key}`}
-                  label={label}
-                  type="number"
-                  min={0}
-                  value={v(`sendLimits.${key}`, settings.sendLimits[key])}
-                  errors={options.errors}
-                />
-              ))}
-            </fieldset>
-            <fieldset>
-              <legend>Lockout after failures</legend>
-              {LOCKOUT.map(([key, label]) => (
-                <Field
-                  name={`lockout.${key}`}
-                  label={label}
-                  type="number"
-                  min={0}
-                  value={v(`lockout.${key}`, settings.lockout[key])}
-                  errors={options.errors}
-                />
-              ))}
-            </fieldset>
+            {(
+              [
+                ['sendLimits', 'Send limits', LIMITS, settings.sendLimits],
+                ['lockout', 'Lockout after failures', LOCKOUT, settings.lockout],
+              ] as const
+            ).map(([group, legend, fields, saved]) => (
+              <fieldset>
+                <legend>{legend}</legend>
+                {fields.map(([key, label]) => (
+                  <Field
+                    name={`${group}.${key}`}
+                    label={label}
+                    type="number"
+                    min={0}
+                    value={v(`${group}.${key}`, (saved as unknown as Readonly<Record<string, number>>)[key])}
+                    errors={options.errors}
+                  />
+                ))}
+              </fieldset>
+            ))}
             <Field
               name="auditRetentionDays"
               label="Keep audit events for (days)"

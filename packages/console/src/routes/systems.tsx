@@ -9,6 +9,7 @@ import {
 } from '../console-context.js'
 import { contextFromText, parseJson, ruleFromForm, systemChanges } from '../system-form.js'
 import { type FieldError, TableRegion, TextArea } from '../views/controls.js'
+import { creationPage } from '../views/creation-page.js'
 import { Csrf, Layout, When } from '../views/layout.js'
 import { PolicyForm, RuleForm, RuleList, TryIt } from '../views/system-forms.js'
 import { NOTICES } from './overview.js'
@@ -96,20 +97,8 @@ export function systemRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     )
   })
 
-  const newPage = async (c: ConsoleContext, errors: FieldError[] = []) =>
-    kit.render(
-      c,
-      <Layout page={kit.page(c)} title="Create a system">
-        <PolicyForm
-          action={`${base}/systems`}
-          csrf={c.var.csrf}
-          errors={errors}
-          creating
-          {...(errors.length > 0 ? { values: await kit.form(c) } : {})}
-        />
-      </Layout>,
-      errors.length > 0 ? 400 : 200,
-    )
+  const newPage = (c: ConsoleContext, errors: FieldError[] = []) =>
+    creationPage(kit, c, 'Create a system', `${base}/systems`, PolicyForm, errors)
   app.get(`${base}/systems/new`, (c) => newPage(c))
   app.post(`${base}/systems`, async (c) => {
     const form = await kit.form(c)

@@ -19,6 +19,7 @@ import {
   parseKeyValues,
 } from '../console-context.js'
 import { ErrorSummary, Field, type FieldError, PostButton, Select, TableRegion } from '../views/controls.js'
+import { creationPage } from '../views/creation-page.js'
 import { Csrf, Layout, When } from '../views/layout.js'
 import { AssignForm, AssignmentTable, UserForm } from '../views/user-forms.js'
 import { NOTICES } from './overview.js'
@@ -154,20 +155,8 @@ export function userRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     )
   })
 
-  const newPage = async (c: ConsoleContext, errors: FieldError[] = []) =>
-    kit.render(
-      c,
-      <Layout page={kit.page(c)} title="Create a user">
-        <UserForm
-          action={`${base}/users`}
-          csrf={c.var.csrf}
-          errors={errors}
-          creating
-          {...(errors.length > 0 ? { values: await kit.form(c) } : {})}
-        />
-      </Layout>,
-      errors.length > 0 ? 400 : 200,
-    )
+  const newPage = (c: ConsoleContext, errors: FieldError[] = []) =>
+    creationPage(kit, c, 'Create a user', `${base}/users`, UserForm, errors)
   app.get(`${base}/users/new`, (c) => newPage(c))
   app.post(`${base}/users`, async (c) => {
     const form = await kit.form(c)

@@ -222,177 +222,105 @@ export const RuleForm: FC<{
   csrf: string | null
   errors?: readonly FieldError[]
   values?: Form
-}> = ({ action, csrf, errors, values }) => (
-  <form method="post" action={action} class="stack">
-    <Csrf token={csrf} />
-    <ErrorSummary errors={errors} />
-    <Field
-      name="rule.name"
-      value={values?.get('rule.name')}
-      label="Rule name"
-      required
-      errors={errors}
-      errorField="name"
-    />
-    <fieldset>
-      <legend>When (every condition given must hold)</legend>
+}> = ({ action, csrf, errors, values }) => {
+  /** A text field of the rule, showing what was submitted when the rule was refused. */
+  const text = (
+    name: string,
+    label: string,
+    extra: { type?: 'number'; min?: number; max?: number; pattern?: string } = {},
+  ) => <Field name={name} value={values?.get(name)} label={label} errors={errors} {...extra} />
+  const choice = (name: string, label: string, options: readonly (readonly [string, string])[]) => (
+    <Select name={name} value={values?.get(name)} label={label} options={options} errors={errors} />
+  )
+  const flag = (name: string, label: string) => (
+    <Checkbox name={name} checked={values?.has(name)} label={label} />
+  )
+  const clock = { pattern: '[0-2][0-9]:[0-5][0-9]' }
+  return (
+    <form method="post" action={action} class="stack">
+      <Csrf token={csrf} />
+      <ErrorSummary errors={errors} />
       <Field
-        name="when.ipIn"
-        value={values?.get('when.ipIn')}
-        label="Client IP in (CIDR ranges, comma-separated)"
+        name="rule.name"
+        value={values?.get('rule.name')}
+        label="Rule name"
+        required
         errors={errors}
+        errorField="name"
       />
-      <Field
-        name="when.ipNotIn"
-        value={values?.get('when.ipNotIn')}
-        label="Client IP not in (CIDR ranges)"
-        errors={errors}
-      />
-      <Select
-        name="when.sensitivityAtLeast"
-        value={values?.get('when.sensitivityAtLeast')}
-        label="Sensitivity at least"
-        options={[['', 'Any'], ...SENSITIVITY]}
-        errors={errors}
-      />
-      <Field
-        name="when.action"
-        value={values?.get('when.action')}
-        label="Action is one of (context.action, comma-separated)"
-        errors={errors}
-      />
-      <Field
-        name="when.resource"
-        value={values?.get('when.resource')}
-        label="Resource is one of (context.resource)"
-        errors={errors}
-      />
-      <Select
-        name="when.newDevice"
-        value={values?.get('when.newDevice')}
-        label="Device"
-        options={[
+      <fieldset>
+        <legend>When (every condition given must hold)</legend>
+        {text('when.ipIn', 'Client IP in (CIDR ranges, comma-separated)')}
+        {text('when.ipNotIn', 'Client IP not in (CIDR ranges)')}
+        {choice('when.sensitivityAtLeast', 'Sensitivity at least', [['', 'Any'], ...SENSITIVITY])}
+        {text('when.action', 'Action is one of (context.action, comma-separated)')}
+        {text('when.resource', 'Resource is one of (context.resource)')}
+        {choice('when.newDevice', 'Device', [
           ['', 'Any device'],
           ['new', 'Never seen in a login of this user'],
           ['known', 'Seen before'],
-        ]}
-      />
-      <Field
-        name="when.failuresAtLeast"
-        value={values?.get('when.failuresAtLeast')}
-        label="At least this many failures in a row"
-        type="number"
-        min={1}
-        errors={errors}
-      />
-      <Field
-        name="when.daysSinceLastSuccessAtLeast"
-        value={values?.get('when.daysSinceLastSuccessAtLeast')}
-        label="At least this many days since the last login"
-        type="number"
-        min={0}
-        errors={errors}
-      />
-      <TextArea
-        name="when.userAttributes"
-        value={values?.get('when.userAttributes')}
-        label="User attributes (key=value, one per line)"
-        rows={2}
-        errors={errors}
-      />
-      <Field
-        name="when.custom"
-        value={values?.get('when.custom')}
-        label="Custom predicates (names registered in code)"
-        errors={errors}
-      />
-      <Select
-        name="when.time"
-        value={values?.get('when.time')}
-        label="Time"
-        options={[
+        ])}
+        {text('when.failuresAtLeast', 'At least this many failures in a row', { type: 'number', min: 1 })}
+        {text('when.daysSinceLastSuccessAtLeast', 'At least this many days since the last login', {
+          type: 'number',
+          min: 0,
+        })}
+        <TextArea
+          name="when.userAttributes"
+          value={values?.get('when.userAttributes')}
+          label="User attributes (key=value, one per line)"
+          rows={2}
+          errors={errors}
+        />
+        {text('when.custom', 'Custom predicates (names registered in code)')}
+        {choice('when.time', 'Time', [
           ['', 'Any time'],
           ['timeIn', 'Within the window below'],
           ['timeNotIn', 'Outside the window below'],
-        ]}
-      />
-      <fieldset>
-        <legend>Time window</legend>
-        <div class="days">
-          {DAYS.map((day) => (
-            <Checkbox
-              name="time.days"
-              value={day}
-              id={`f-time-days-${day}`}
-              label={day}
-              checked={values?.all('time.days').includes(day)}
-            />
-          ))}
-        </div>
-        <Field
-          name="time.from"
-          value={values?.get('time.from')}
-          label="From (HH:MM)"
-          pattern="[0-2][0-9]:[0-5][0-9]"
-        />
-        <Field
-          name="time.to"
-          value={values?.get('time.to')}
-          label="To (HH:MM, excluded)"
-          pattern="[0-2][0-9]:[0-5][0-9]"
-        />
-        <Field
-          name="time.timeZone"
-          label="Time zone (IANA, e.g. Europe/Berlin)"
-          value={values?.get('time.timeZone') ?? 'UTC'}
-        />
+        ])}
+        <fieldset>
+          <legend>Time window</legend>
+          <div class="days">
+            {DAYS.map((day) => (
+              <Checkbox
+                name="time.days"
+                value={day}
+                id={`f-time-days-${day}`}
+                label={day}
+                checked={values?.all('time.days').includes(day)}
+              />
+            ))}
+          </div>
+          {text('time.from', 'From (HH:MM)', clock)}
+          {text('time.to', 'To (HH:MM, excluded)', clock)}
+          <Field
+            name="time.timeZone"
+            label="Time zone (IANA, e.g. Europe/Berlin)"
+            value={values?.get('time.timeZone') ?? 'UTC'}
+          />
+        </fieldset>
       </fieldset>
-    </fieldset>
-    <fieldset>
-      <legend>Then</legend>
-      <Checkbox name="effect.deny" checked={values?.has('effect.deny')} label="Deny the login" />
-      <Checkbox
-        name="effect.requireMemorizedPin"
-        checked={values?.has('effect.requireMemorizedPin')}
-        label="Require the memorized PIN as a second layer"
-      />
-      <Checkbox
-        name="effect.numberMatching"
-        checked={values?.has('effect.numberMatching')}
-        label="Number matching (the link’s page asks for a code)"
-      />
-      <Select
-        name="effect.channel"
-        value={values?.get('effect.channel')}
-        label="Send by"
-        options={[
+      <fieldset>
+        <legend>Then</legend>
+        {flag('effect.deny', 'Deny the login')}
+        {flag('effect.requireMemorizedPin', 'Require the memorized PIN as a second layer')}
+        {flag('effect.numberMatching', 'Number matching (the link’s page asks for a code)')}
+        {choice('effect.channel', 'Send by', [
           ['', 'The usual channel'],
           ['email', 'Email'],
           ['sms', 'SMS'],
-        ]}
-      />
-      <Field
-        name="effect.maxLifetimeSeconds"
-        value={values?.get('effect.maxLifetimeSeconds')}
-        label="Lifetime at most (seconds, 30–600)"
-        type="number"
-        min={30}
-        max={600}
-        errors={errors}
-      />
-      <Field
-        name="effect.maxAttempts"
-        value={values?.get('effect.maxAttempts')}
-        label="Attempts at most (1–5)"
-        type="number"
-        min={1}
-        max={5}
-        errors={errors}
-      />
-    </fieldset>
-    <button type="submit">Add the rule</button>
-  </form>
-)
+        ])}
+        {text('effect.maxLifetimeSeconds', 'Lifetime at most (seconds, 30–600)', {
+          type: 'number',
+          min: 30,
+          max: 600,
+        })}
+        {text('effect.maxAttempts', 'Attempts at most (1–5)', { type: 'number', min: 1, max: 5 })}
+      </fieldset>
+      <button type="submit">Add the rule</button>
+    </form>
+  )
+}
 
 /** The "try it" panel: a context, and the decision `simulate` takes for it. */
 export const TryIt: FC<{

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { adminAudit } from '../account-admin.js'
 import type { AdminQueryStore, UserSearchQuery } from '../admin-query-store.js'
 import { DeliveryError } from '../errors.js'
 import type { AuditDraft } from '../storage.js'
@@ -13,20 +14,8 @@ export function adminQueryCases(world: () => Promise<ConsoleWorld>): void {
     if (!queries) throw new Error('this storage has no admin query store')
     return queries
   }
-  const draft = (w: ConsoleWorld, type: string): AuditDraft => ({
-    accountId: w.accountId,
-    at: w.clock.now(),
-    type,
-    actor: 'test',
-    system: null,
-    authid: null,
-    challengeId: null,
-    outcome: 'success',
-    reason: null,
-    ip: null,
-    userAgent: null,
-    details: null,
-  })
+  const draft = (w: ConsoleWorld, type: string): AuditDraft =>
+    adminAudit(w.accountId, 'test', w.clock.now(), type, {})
 
   describe('admin queries: users', () => {
     const people = async (w: ConsoleWorld) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { adminAudit } from '../account-admin.js'
 import { CONSOLE_SYSTEM } from '../console-access.js'
 import type { ConsoleSessionRow, ConsoleSessionStore } from '../console-session-store.js'
 import { ConflictError } from '../errors.js'
@@ -32,20 +33,8 @@ export function consoleSessionCases(world: () => Promise<ConsoleWorld>): void {
       userAgent: 'Console test',
       ...fields,
     })
-    const audit = (w: ConsoleWorld, type: string): AuditDraft => ({
-      accountId: w.accountId,
-      at: w.clock.now(),
-      type,
-      actor: `console:${w.admin.authid}`,
-      system: null,
-      authid: w.admin.authid,
-      challengeId: null,
-      outcome: 'success',
-      reason: null,
-      ip: null,
-      userAgent: null,
-      details: null,
-    })
+    const audit = (w: ConsoleWorld, type: string): AuditDraft =>
+      adminAudit(w.accountId, `console:${w.admin.authid}`, w.clock.now(), type, { authid: w.admin.authid })
     const auditTypes = async (w: ConsoleWorld) =>
       (await w.storage.listAudit({ accountId: w.accountId, limit: 1000 })).map((e) => e.type)
 
