@@ -1,2 +1,3 @@
 export { type ConnectionInfo, createHttpHandler, type HttpHandlerOptions } from './http-handler.js'
+export { createLinkPagesHandler, type LinkPagesOptions } from './link-pages-handler.js'
 export { openApiDocument } from './openapi.js'
