@@ -1,6 +1,6 @@
 import {
-  AUDIT_CSV_COLUMNS,
   type AccountHandle,
+  AUDIT_CSV_COLUMNS,
   type AuditEvent,
   type AuditFilters,
   auditCsvLine,
@@ -31,7 +31,12 @@ const ok = (body: unknown, status = 200) =>
 const AUDIT_FILTERS = ['system', 'authid', 'type', 'outcome'] as const
 
 /** A whole-number query parameter within bounds, or undefined; a BadRequest naming it otherwise. */
-export function whole(query: Record<string, string>, name: string, min: number, max: number): number | undefined {
+export function whole(
+  query: Record<string, string>,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   const value = query[name]
   if (value === undefined) return undefined
   const parsed = Number(value)
@@ -61,7 +66,6 @@ function auditFilters(query: Record<string, string>): AuditFilters {
     if (query[name] !== undefined) filters[name] = String(query[name]).slice(0, 256)
   return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as AuditFilters
 }
-
 
 /** Every matching event, page by page, as JSON Lines or CSV. */
 function exportAudit(account: AccountHandle, filters: AuditFilters, format: 'jsonl' | 'csv'): Response {
