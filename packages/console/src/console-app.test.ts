@@ -93,6 +93,38 @@ describe('the console', () => {
     expect(sneaky.text).not.toContain('evil.example')
   })
 
+  it('explains a refused rule beside its field and keeps what was typed', async () => {
+    const { client, csrf } = await f.signIn('root@example.com')
+    const added = await client.post('/console/systems/payroll/rules/add', {
+      _csrf: csrf,
+      'rule.name': 'office only',
+      'when.ipIn': '203.0.113.0/24, not-a-range',
+      'effect.deny': 'on',
+    })
+    expect(added.status).toBe(400)
+    expect(added.text).toMatch(/rules\[0\]\.when\.ipIn\[1\]: [^<]+/)
+    expect(added.text).toContain('id="f-when-ipIn"')
+    expect(added.text).toContain('value="203.0.113.0/24, not-a-range"')
+    expect(added.text).toMatch(/id="f-when-ipIn"[^>]*aria-invalid="true"/)
+    const json = await client.post('/console/systems/payroll/rules', {
+      _csrf: csrf,
+      rules: '[{"name": "x", "effect": {}}',
+    })
+    expect(json).toMatchObject({ status: 400, text: expect.stringContaining('rules: is not valid JSON') })
+    const shape = await client.post('/console/systems/payroll/rules', {
+      _csrf: csrf,
+      rules: JSON.stringify([
+        { name: 'a', effect: { deny: true } },
+        { name: 'a', effect: { deny: true } },
+      ]),
+    })
+    expect(shape).toMatchObject({
+      status: 400,
+      text: expect.stringContaining('rules[1].name: is used by an earlier rule'),
+    })
+    expect((await f.acme.systems.get('payroll'))?.rules).toEqual([])
+  })
+
   it('says why it is not available on a storage without a session store', async () => {
     const { createEngine } = await import('@flexsecure/core')
     const engine = createEngine({

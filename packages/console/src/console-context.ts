@@ -84,12 +84,9 @@ export async function attempt<T>(
     return { ok: true, value: await work() }
   } catch (error) {
     if (error instanceof FormError) return { ok: false, errors: [...error.errors] }
-    if (error instanceof ValidationError) {
-      const message = error.message.startsWith(`${error.field}: `)
-        ? `${error.field}: ${error.message.slice(error.field.length + 2)}`
-        : error.message
-      return { ok: false, errors: [{ field: fieldOf(error.field), message }] }
-    }
+    // The message names the engine's field (`rules[1].when.ipIn[0]: …`), which says exactly what is wrong.
+    if (error instanceof ValidationError)
+      return { ok: false, errors: [{ field: fieldOf(error.field), message: error.message }] }
     if (error instanceof NotFoundError)
       return { ok: false, errors: [{ field: error.entity, message: error.message }] }
     throw error

@@ -32,7 +32,7 @@ describe('the flexsecure CLI', () => {
   it('migrates a new database', () => {
     const { code, out } = flexsecure('migrate')
     expect([code, out]).toEqual([0, expect.stringContaining('is up to date')])
-  })
+  }, 30_000)
 
   it('init creates an account and prints an admin and an auth key once', () => {
     const { code, out } = flexsecure('init', '--name', 'Acme')
@@ -40,7 +40,7 @@ describe('the flexsecure CLI', () => {
     accountId = /account Acme: (\S+)/.exec(out)?.[1] as string
     expect(out).toMatch(/admin key: fsk_\w{38}\n/)
     expect(out).toMatch(/auth key: {2}fsk_\w{38}\n/)
-  })
+  }, 30_000)
 
   it('creates, lists and revokes keys', () => {
     const created = flexsecure('keys', 'create', '--name', 'ci', '--scopes', 'auth')

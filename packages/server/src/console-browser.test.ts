@@ -190,6 +190,11 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     const checked = page.locator('#audit-rows tr', { hasText: 'challenge.checked' })
     await expect(checked.first().textContent()).resolves.toContain('authenticated')
     await check('audit')
+    // The live tail puts new events on top as they happen.
+    await page.getByLabel('Live: add new events as they happen').check()
+    await server.engine.account(accountId).users.update('carol', { displayName: 'Carol J.' })
+    await page.locator('#audit-rows tr', { hasText: 'user.updated' }).first().waitFor({ timeout: 10_000 })
+    await page.getByLabel('Live: add new events as they happen').uncheck()
     // ...and on the chart, whose numbers are also a table.
     await go('/console/?system=payroll')
     await page.getByText('The numbers as a table').click()
@@ -210,6 +215,10 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Create the key' }).click()
     const shown = (await page.locator('#new-key-value').textContent()) ?? ''
     expect(shown).toMatch(/^fsk_/)
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url })
+    await page.getByRole('button', { name: 'Copy the key' }).click()
+    await expect(page.getByRole('button', { name: 'Copied' }).isVisible()).resolves.toBe(true)
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(shown)
     await check('key-created')
     page.once('dialog', (dialog) => dialog.accept())
     await page.getByRole('button', { name: 'Revoke the key web back end' }).click()

@@ -17,8 +17,13 @@ import { NOTICES } from './overview.js'
 // Systems: the list, a new system, and one system's policy, ordered rules and "try it" panel. Changes
 // to the console's own system are security settings: they need a fresh login.
 
-/** `rules[3].when.ipIn` → `when.ipIn`: errors of the rule being added, named as its form's controls. */
-const ruleField = (field: string) => field.replace(/^rules\[\d+\]\./, '')
+/** `rules[3].when.ipIn[1]` → `when.ipIn`: errors of the rule being added, named as its form's controls. */
+const ruleField = (field: string) =>
+  field
+    .replace(/^rules\[\d+\]\./, '')
+    .replace(/(\[\d+\])+$/, '')
+    .replace(/^when\.time(Not)?In\./, 'time.')
+    .replace(/^when\.time(Not)?In$/, 'when.time')
 const systemField = (field: string) =>
   field.startsWith('rules') ? 'rules' : field.startsWith('messages') ? 'messages' : field
 
