@@ -28,6 +28,7 @@ const id = () => randomBytes(18).toString('base64url')
 /** The authid of user `i`: `user000042`. */
 export const authidOf = (i: number) => `user${String(i).padStart(6, '0')}`
 
+/** What `seed` wrote, and how long it took. */
 export interface Seeded {
   readonly users: number
   readonly events: number

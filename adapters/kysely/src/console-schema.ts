@@ -14,6 +14,7 @@ import type { Database } from './schema.js'
 // after the fact, the console's state per account, and indexes for user search and the abandoned
 // part of the outbox. What each index costs a login is written beside it.
 
+/** The console's server-side sessions: a token's SHA-256, never the token. */
 export interface ConsoleSessionsTable {
   id: string
   token_hash: string
@@ -63,6 +64,7 @@ export const CONSOLE_TABLES = ['fs_console_sessions', 'fs_login_counts', 'fs_adm
 /** The SQL dialect a Kysely instance speaks, where the console's SQL differs. */
 export type ConsoleDialect = 'sqlite' | 'postgres' | 'mysql'
 
+/** Which of the three dialects a Kysely instance speaks (by its adapter). */
 // biome-ignore lint/suspicious/noExplicitAny: migrations are written against an untyped schema
 export function dialectOf(db: Kysely<any>): ConsoleDialect {
   const adapter = db.getExecutor().adapter

@@ -34,6 +34,7 @@ import { systemRoutes } from './routes/systems.js'
 import { userRoutes } from './routes/users.js'
 import { Layout } from './views/layout.js'
 
+/** What `createConsole` needs: the engine and its secret; the rest has defaults. */
 export interface ConsoleOptions {
   readonly engine: Engine
   /** The engine's secret: keys the CSRF tokens and the sign-in cookie (through HKDF). */
@@ -49,6 +50,7 @@ export interface ConsoleOptions {
   readonly now?: () => number
 }
 
+/** The console as a web-standard handler, with its periodic upkeep. */
 export interface ConsoleHandler {
   /** False when the storage cannot host the console; `unavailable` then says why. */
   readonly available: boolean

@@ -20,6 +20,7 @@ export interface ConnectionInfo {
   readonly remoteAddress?: string
 }
 
+/** The Hono environment of the console's routes. */
 export type ConsoleEnv = {
   Bindings: { connection?: ConnectionInfo }
   Variables: {
@@ -31,6 +32,7 @@ export type ConsoleEnv = {
   }
 }
 
+/** The context every console route receives. */
 export type ConsoleContext = Context<ConsoleEnv>
 
 /** A parsed form body. */

@@ -32,6 +32,7 @@ export interface ConsoleCookies {
   readonly options: { readonly path: string; readonly secure: boolean }
 }
 
+/** The cookie names and flags for a console at `basePath`, secure or not. */
 export function consoleCookies(basePath: string, secure: boolean): ConsoleCookies {
   // __Host- cookies must be Secure with Path=/; over plain HTTP (development) they are scoped to the console.
   const prefix = secure ? '__Host-' : ''
@@ -60,10 +61,12 @@ export function putCookie(
   })
 }
 
+/** Deletes a console cookie (same path and flags as it was set with). */
 export function dropCookie(c: Context, cookies: ConsoleCookies, name: string) {
   deleteCookie(c, name, { path: cookies.options.path, secure: cookies.options.secure })
 }
 
+/** A cookie of the request, or undefined. */
 export function readCookie(c: Context, name: string): string | undefined {
   return getCookie(c, name)
 }
@@ -83,6 +86,7 @@ export interface ConsoleTokens {
   visitor(): string
 }
 
+/** The console's tokens under keys derived (HKDF) from the engine secret. */
 export function consoleTokens(secret: string): ConsoleTokens {
   const key = (purpose: string) => Buffer.from(hkdfSync('sha256', secret, 'flexsecure', purpose, 32))
   const csrfKey = key('console-csrf-v1')

@@ -10,6 +10,7 @@ import type { AuditDraft, AuditEvent, AuditQuery, DeliveryRow, UserRow } from '.
 /** The user fields a search can match the start of. */
 export type UserSearchField = 'authid' | 'displayName' | 'email' | 'phone'
 
+/** One page of a user search (`searchUsers`). */
 export interface UserSearchQuery {
   readonly accountId: string
   readonly field: UserSearchField
@@ -24,6 +25,7 @@ export interface UserSearchQuery {
 /** Which part of the outbox to list: waiting (queued, or failed and due for a retry) or abandoned. */
 export type DeliveryQueue = 'waiting' | 'abandoned'
 
+/** One page of the outbox (`listDeliveries`). */
 export interface DeliveryListQuery {
   readonly accountId: string
   readonly queue: DeliveryQueue

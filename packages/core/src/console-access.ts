@@ -14,6 +14,7 @@ export const CONSOLE_ROLE_ATTRIBUTE = 'consoleRole'
 
 /** `admin` may do everything the admin API does; `viewer` may read everything and change nothing. */
 export type ConsoleRole = 'admin' | 'viewer'
+/** Every console role. */
 export const CONSOLE_ROLES: readonly ConsoleRole[] = ['admin', 'viewer']
 
 /**

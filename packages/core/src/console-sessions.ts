@@ -22,6 +22,7 @@ export interface SessionLimits {
   readonly absoluteMs: number
 }
 
+/** 30 idle minutes, 12 hours in all. */
 export const DEFAULT_SESSION_LIMITS: SessionLimits = { idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000 }
 /** Creating API keys and changing security settings needs a login this recent. */
 export const FRESH_LOGIN_MS = 5 * 60_000
@@ -62,6 +63,7 @@ export interface SessionContext {
   readonly userAgent?: string
 }
 
+/** The console's sessions, over the engine's storage (`engine.consoleSessions()`). */
 export interface ConsoleSessions {
   /** Opens a session on the strength of `challengeId`, a console login `check` answered `authenticated`. */
   open(

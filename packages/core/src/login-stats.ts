@@ -70,6 +70,7 @@ export function loginOutcome(event: AuditEvent): 'succeeded' | 'failed' | null {
   return null
 }
 
+/** The storage's admin query store, or a StorageError that names what is missing. */
 export function requireAdminQueries(ctx: EngineContext): AdminQueryStore {
   const store = ctx.storage.adminQueries
   if (!store)

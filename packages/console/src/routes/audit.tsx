@@ -37,6 +37,7 @@ const tailRow = (e: AuditEvent) => ({
   details: details(e),
 })
 
+/** The audit trail: pages, live tail, CSV export, verification. */
 export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
   const filtersOf = (c: ConsoleContext) => {

@@ -8,6 +8,7 @@ import { NOTICES } from './overview.js'
 // one can be requeued (sent at the next outbox run instead of after its back-off); an abandoned one
 // cannot be sent again, since its content (the link or PIN) was erased when it was given up.
 
+/** The outbox: waiting and abandoned messages, and requeueing one. */
 export function deliveryRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
   app.get(`${base}/deliveries`, async (c) => {

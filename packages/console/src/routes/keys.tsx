@@ -14,6 +14,7 @@ function state(key: ApiKeyInfo, now: number): string {
   return 'live'
 }
 
+/** API keys: list, create (shown once), revoke. */
 export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
 

@@ -33,6 +33,7 @@ export const NOTICES: Readonly<Record<string, string>> = {
   confirmed: 'Thanks, you confirmed it is you. Go ahead.',
 }
 
+/** The overview page. */
 export function overviewRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
   app.get(`${base}/`, async (c) => {

@@ -10,6 +10,7 @@ import { consolePath } from './sign-in.js'
 // The administrator's own sessions (each can be revoked), sign-out, and the confirmation that asks for
 // a new login before API keys are created or security settings change (S24).
 
+/** Your sessions, sign-out, and the fresh-login confirmation. */
 export function sessionRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base, cookies, sessions, tokens } = kit
 

@@ -68,6 +68,7 @@ function messagesFrom(form: Form, saved: MessageSettings | undefined, locale: st
   }
 }
 
+/** Account settings and message templates with previews. */
 export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
   const localeOf = (value: string | undefined) =>

@@ -21,6 +21,7 @@ export function consolePath(base: string, value: string | undefined | null): str
   return /^[\w\-./%~?=&#]*$/.test(value) && !value.includes('..') ? value : null
 }
 
+/** The sign-in pages: the address form, the waiting page, its poll, the PIN form. */
 export function signInRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base, cookies, tokens, engine, sessions } = kit
 

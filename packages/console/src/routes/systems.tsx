@@ -27,6 +27,7 @@ const ruleField = (field: string) =>
 const systemField = (field: string) =>
   field.startsWith('rules') ? 'rules' : field.startsWith('messages') ? 'messages' : field
 
+/** Systems: list, create, policy, rules, "try it". */
 export function systemRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
   const pathOf = (name: string) => `${base}/systems/${encodeURIComponent(name)}`

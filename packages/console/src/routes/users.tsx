@@ -64,6 +64,7 @@ function userChanges(form: Form, current: User | null) {
   }
 }
 
+/** Users: search, create, a user's page and its actions. */
 export function userRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
   const pathOf = (authid: string) => `${base}/users/${encodeURIComponent(authid)}`

@@ -6,6 +6,7 @@ import { When } from './layout.js'
 // Where the audit chain stands (the latest verification, by anyone) and the button that verifies it
 // again: on the overview and on the audit trail.
 
+/** The chain's last verification and a button to verify it again. */
 export const ChainStatus: FC<{
   base: string
   audit: Overview['audit']

@@ -29,6 +29,7 @@ export interface ConsoleWorld {
   readonly other: User
 }
 
+/** How `runConsoleStoreConformance` opens the storage under test. */
 export interface ConsoleStoreConformanceOptions {
   readonly name: string
   /** Opens a storage on a fresh, empty database; called before every test. */
