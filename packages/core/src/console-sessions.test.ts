@@ -183,6 +183,13 @@ describe('console sessions', () => {
       links: { baseUrl: BASE_URL },
     })
     expect(() => engine.consoleSessions()).toThrow(/no console session store/)
+    const noQueries = createEngine({
+      storage: { ...f.storage, adminQueries: undefined },
+      notifier: f.notifier,
+      secret: TEST_SECRET,
+      links: { baseUrl: BASE_URL },
+    })
+    expect(() => noQueries.consoleSessions()).toThrow(/no admin query store \(Storage\.adminQueries\)/)
     expect(() => f.engine.consoleSessions({ idleMs: 1000 })).toThrow(/idleMs/)
   })
 })

@@ -92,10 +92,13 @@ export function consoleActor(session: { readonly authid: string; readonly userId
 /** The console's sessions over the engine's storage; throws when the storage has no session store. */
 export function consoleSessions(ctx: EngineContext, limits: Partial<SessionLimits> = {}): ConsoleSessions {
   const store = ctx.storage.consoleSessions
-  if (!store)
-    throw new StorageError(
-      'this storage has no console session store (Storage.consoleSessions), so it cannot host the console',
-    )
+  // The console's screens read through the admin query store: a storage without either cannot host it.
+  const missing = [
+    store ? null : 'no console session store (Storage.consoleSessions)',
+    ctx.storage.adminQueries ? null : 'no admin query store (Storage.adminQueries)',
+  ].filter(Boolean)
+  if (!store || missing.length > 0)
+    throw new StorageError(`this storage has ${missing.join(' and ')}, so it cannot host the console`)
   const { idleMs, absoluteMs } = { ...DEFAULT_SESSION_LIMITS, ...limits }
   for (const [field, value] of Object.entries({ idleMs, absoluteMs }))
     if (!Number.isSafeInteger(value) || value < 60_000)
