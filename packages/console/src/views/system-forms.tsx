@@ -38,6 +38,33 @@ export const PolicyForm: FC<{
   const p = system?.policies
   const v = <T,>(name: string, fallback: T) => (values ? (values.get(name) ?? '') : fallback)
   const on = (name: string, fallback: boolean) => (values ? values.has(name) : fallback)
+  const enabled = (method: 'passwordless' | 'pin', fallback: boolean) => (
+    <Checkbox
+      name={`policies.${method}.enabled`}
+      label="Enabled"
+      checked={on(`policies.${method}.enabled`, fallback)}
+    />
+  )
+  const channels = (method: 'passwordless' | 'pin', fallback: readonly string[]) => (
+    <Select
+      name={`policies.${method}.channels`}
+      label="Channels"
+      options={CHANNEL_ORDERS}
+      value={v(`policies.${method}.channels`, fallback.join(','))}
+      errors={errors}
+    />
+  )
+  const number = (name: string, label: string, [min, max]: [number, number], fallback: number) => (
+    <Field
+      name={name}
+      label={label}
+      type="number"
+      min={min}
+      max={max}
+      value={v(name, fallback)}
+      errors={errors}
+    />
+  )
   return (
     <form method="post" action={action} class="stack">
       <Csrf token={csrf} />
@@ -61,69 +88,27 @@ export const PolicyForm: FC<{
       />
       <fieldset>
         <legend>Magic link</legend>
-        <Checkbox
-          name="policies.passwordless.enabled"
-          label="Enabled"
-          checked={on('policies.passwordless.enabled', p?.passwordless.enabled ?? true)}
-        />
-        <Select
-          name="policies.passwordless.channels"
-          label="Channels"
-          options={CHANNEL_ORDERS}
-          value={v('policies.passwordless.channels', (p?.passwordless.channels ?? ['email']).join(','))}
-          errors={errors}
-        />
-        <Field
-          name="policies.passwordless.lifetimeSeconds"
-          label="Lifetime in seconds"
-          type="number"
-          min={30}
-          max={600}
-          value={v('policies.passwordless.lifetimeSeconds', p?.passwordless.lifetimeSeconds ?? 600)}
-          errors={errors}
-        />
+        {enabled('passwordless', p?.passwordless.enabled ?? true)}
+        {channels('passwordless', p?.passwordless.channels ?? ['email'])}
+        {number(
+          'policies.passwordless.lifetimeSeconds',
+          'Lifetime in seconds',
+          [30, 600],
+          p?.passwordless.lifetimeSeconds ?? 600,
+        )}
       </fieldset>
       <fieldset>
         <legend>One-time PIN</legend>
-        <Checkbox
-          name="policies.pin.enabled"
-          label="Enabled"
-          checked={on('policies.pin.enabled', p?.pin.enabled ?? false)}
-        />
-        <Select
-          name="policies.pin.channels"
-          label="Channels"
-          options={CHANNEL_ORDERS}
-          value={v('policies.pin.channels', (p?.pin.channels ?? ['email', 'sms']).join(','))}
-          errors={errors}
-        />
-        <Field
-          name="policies.pin.lifetimeSeconds"
-          label="Lifetime in seconds"
-          type="number"
-          min={30}
-          max={600}
-          value={v('policies.pin.lifetimeSeconds', p?.pin.lifetimeSeconds ?? 300)}
-          errors={errors}
-        />
-        <Field
-          name="policies.pin.pinLength"
-          label="PIN length (digits)"
-          type="number"
-          min={6}
-          max={10}
-          value={v('policies.pin.pinLength', p?.pin.pinLength ?? 8)}
-          errors={errors}
-        />
-        <Field
-          name="policies.pin.attempts"
-          label="Attempts before the PIN burns"
-          type="number"
-          min={1}
-          max={5}
-          value={v('policies.pin.attempts', p?.pin.attempts ?? 5)}
-          errors={errors}
-        />
+        {enabled('pin', p?.pin.enabled ?? false)}
+        {channels('pin', p?.pin.channels ?? ['email', 'sms'])}
+        {number(
+          'policies.pin.lifetimeSeconds',
+          'Lifetime in seconds',
+          [30, 600],
+          p?.pin.lifetimeSeconds ?? 300,
+        )}
+        {number('policies.pin.pinLength', 'PIN length (digits)', [6, 10], p?.pin.pinLength ?? 8)}
+        {number('policies.pin.attempts', 'Attempts before the PIN burns', [1, 5], p?.pin.attempts ?? 5)}
       </fieldset>
       <Field
         name="returnUrl"
