@@ -10,6 +10,9 @@ import {
   ValidationError,
 } from '@flexsecure/core'
 import { type Kysely, Migrator, sql } from 'kysely'
+import { adminQueries } from './admin-queries.js'
+import { dialectOf } from './console-schema.js'
+import { consoleSessionQueries } from './console-session-queries.js'
 import { migrations } from './migrations.js'
 import { mysqlVariants, type ReturningUpdate } from './mysql-variants.js'
 import { dueDeliveries, UNFINISHED } from './outbox-queries.js'
@@ -1435,5 +1438,11 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
         }),
       ),
   }
-  return storage
+  // The console's optional stores (console-session-queries.ts, admin-queries.ts) share this storage's
+  // executor, audit chain and error handling.
+  const extension = { db, exec, dialect: dialectOf(db), appendAudit, guard }
+  return Object.assign(storage, {
+    consoleSessions: consoleSessionQueries(extension),
+    adminQueries: adminQueries(extension),
+  })
 }

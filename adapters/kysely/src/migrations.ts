@@ -1,4 +1,5 @@
 import { type CreateTableBuilder, type Kysely, type Migration, SqliteAdapter, sql } from 'kysely'
+import { consoleMigration } from './console-schema.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are written against an untyped schema
 type AnyDb = Kysely<any>
@@ -272,4 +273,5 @@ export const migrations: Record<string, Migration> = {
           .execute()
     },
   },
+  '0006_console': consoleMigration,
 }

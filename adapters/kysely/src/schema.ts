@@ -158,6 +158,10 @@ export interface Database {
 
 /** Every FlexSecure table, children before parents: the order to empty them in (tests, resets). */
 export const FLEXSECURE_TABLES = [
+  // The console's (console-schema.ts).
+  'fs_console_sessions',
+  'fs_login_counts',
+  'fs_admin_state',
   'fs_audit_events',
   'fs_audit_heads',
   'fs_rate_limits',
@@ -168,4 +172,9 @@ export const FLEXSECURE_TABLES = [
   'fs_systems',
   'fs_api_keys',
   'fs_accounts',
-] as const satisfies readonly (keyof Database)[]
+] as const satisfies readonly (
+  | keyof Database
+  | 'fs_console_sessions'
+  | 'fs_login_counts'
+  | 'fs_admin_state'
+)[]

@@ -67,6 +67,7 @@ if (!reachable) {
         await storage.close()
         await new Promise<void>((resolve) => pool.end(() => resolve()))
       }
-    })
+      // Ten child processes and the migrations (0006 added the console's tables): room for a loaded machine.
+    }, 30_000)
   })
 }

@@ -115,7 +115,8 @@ const toSystem = (row: SystemRow): System => ({
   updatedAt: new Date(row.updatedAt),
 })
 
-const toUser = (row: UserRow): User => ({
+/** A user row as the admin surface shows it: never the PIN hash. */
+export const toUser = (row: UserRow): User => ({
   id: row.id,
   authid: row.authid,
   displayName: row.displayName,

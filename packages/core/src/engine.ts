@@ -8,6 +8,20 @@ import {
   resolveSettings,
 } from './account-settings.js'
 import {
+  type AuditSearch,
+  auditSearch,
+  type ConsoleAdmin,
+  consoleAdmin,
+  type DeliveriesAdmin,
+  deliveriesAdmin,
+  type MessagePreview,
+  messagePreview,
+  type StatsAdmin,
+  statsAdmin,
+  type UserSearch,
+  userSearch,
+} from './admin-insights.js'
+import {
   type ApiKeysAdmin,
   apiKeysAdmin,
   authenticateKey,
@@ -16,6 +30,7 @@ import {
 } from './api-keys-admin.js'
 import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
 import { type Clock, systemClock } from './clock.js'
+import { type ConsoleSessions, consoleSessions, type SessionLimits } from './console-sessions.js'
 import { type EngineContext, emit, type Logger } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
 import type { EngineEvents } from './events.js'
@@ -30,6 +45,7 @@ import {
   startLogin,
 } from './login.js'
 import { refuseControlCharacters } from './login-input.js'
+import { keepVerdict } from './login-stats.js'
 import type { Account, CheckResult, StartResult } from './model.js'
 import type { Notifier } from './notifier.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox.js'
@@ -77,9 +93,15 @@ export interface AuditFilters {
 export interface AccountHandle {
   readonly id: string
   readonly systems: SystemsAdmin
-  readonly users: UsersAdmin
+  readonly users: UsersAdmin & UserSearch
   readonly apiKeys: ApiKeysAdmin
-  readonly settings: {
+  /** The outbox, its waiting and abandoned messages (needs the storage's admin query store). */
+  readonly deliveries: DeliveriesAdmin
+  /** Login statistics and the overview (needs the storage's admin query store). */
+  readonly stats: StatsAdmin
+  /** Who may sign in to the administration console, with which role. */
+  readonly console: ConsoleAdmin
+  readonly settings: MessagePreview & {
     get(): Promise<AccountSettings>
     /** Merges over the current settings; audited. */
     update(input: AccountSettingsInput): Promise<AccountSettings>
@@ -90,7 +112,7 @@ export interface AccountHandle {
   check(input: CheckInput): Promise<CheckResult>
   /** The decision a `start` would take for this request, with its explanation. Changes nothing. */
   simulate(input: StartInput): Promise<SimulateResult>
-  readonly audit: {
+  readonly audit: AuditSearch & {
     /** Events in order, filtered; `next` is the cursor for the following page, or null at the end. */
     list(filters?: AuditFilters): Promise<{ events: AuditEvent[]; next: number | null }>
     /** Deletes events older than `before`, keeping the rest verifiable from an anchor; audited. */
@@ -119,6 +141,8 @@ export interface Engine {
    * trail (an API key's id, an administrator); by default `admin` for admin calls and `api` for logins.
    */
   account(id: string, options?: { readonly actor?: string }): AccountHandle
+  /** The administration console's sessions; throws when the storage has no console session store. */
+  consoleSessions(limits?: Partial<SessionLimits>): ConsoleSessions
   /** What a link's confirm page needs (`inspect`, changes nothing) and its one-time consumption (`confirm`). */
   readonly links: {
     inspect(token: string): Promise<LinkView>
@@ -199,12 +223,18 @@ export function createEngine(options: EngineOptions): Engine {
       if (!row) throw new NotFoundError('account', id)
       return row.settings
     }
+    const systems = systemsAdmin(ctx, id, actor, ready)
+    const users = { ...usersAdmin(ctx, id, actor, ready), ...userSearch(ctx, id) }
     return {
       id,
-      systems: systemsAdmin(ctx, id, actor, ready),
-      users: usersAdmin(ctx, id, actor, ready),
+      systems,
+      users,
       apiKeys: apiKeysAdmin(ctx, id, ready, audit),
+      deliveries: deliveriesAdmin(ctx, id, actor),
+      stats: statsAdmin(ctx, id),
+      console: consoleAdmin({ systems, users }),
       settings: {
+        ...messagePreview(ctx, id, systems),
         get: settings,
         async update(input) {
           // Merged with the stored settings inside the write, so two updates of different fields both stay.
@@ -222,6 +252,7 @@ export function createEngine(options: EngineOptions): Engine {
       check: (input) => checkLogin(ctx, id, input, handleOptions.actor ?? 'api'),
       simulate: (input) => simulateLogin(ctx, id, input),
       audit: {
+        ...auditSearch(ctx, id),
         async list(filters = {}) {
           const limit = filters.limit ?? 100
           if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
@@ -250,7 +281,7 @@ export function createEngine(options: EngineOptions): Engine {
           ])
           return { purged }
         },
-        verify: () => verifyAuditChain(storage, secret, id),
+        verify: () => keepVerdict(ctx, id, verifyAuditChain(storage, secret, id)),
       },
     }
   }
@@ -286,6 +317,7 @@ export function createEngine(options: EngineOptions): Engine {
       recordKeyUse: (identity) => recordKeyUse(ctx, identity),
     },
     account,
+    consoleSessions: (limits) => consoleSessions(ctx, limits),
     links: {
       inspect: (token) => inspectLink(ctx, token),
       confirm: (token, confirmOptions) => confirmLink(ctx, token, confirmOptions),

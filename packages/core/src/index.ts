@@ -14,10 +14,43 @@ export {
   resolveSettings,
   type SendLimits,
 } from './account-settings.js'
+export type {
+  AuditSearch,
+  ConsoleAdmin,
+  DeliveriesAdmin,
+  DeliveryInfo,
+  MessagePreview,
+  StatsAdmin,
+  UserSearch,
+} from './admin-insights.js'
+export type * from './admin-query-store.js'
 export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './api-keys.js'
 export type { ApiKeyInfo, ApiKeysAdmin, KeyIdentity } from './api-keys-admin.js'
 export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
+export { AUDIT_CSV_COLUMNS, auditCsvLine, auditExportStream, csvCell } from './audit-csv.js'
 export { type Clock, systemClock } from './clock.js'
+export {
+  CONSOLE_ROLE_ATTRIBUTE,
+  CONSOLE_ROLES,
+  CONSOLE_SYSTEM,
+  CONSOLE_SYSTEM_SETTINGS,
+  type ConsoleGrant,
+  type ConsoleRole,
+  consoleRoleOf,
+  grantConsoleAccess,
+} from './console-access.js'
+export type * from './console-session-store.js'
+export {
+  type ConsoleSession,
+  type ConsoleSessions,
+  consoleActor,
+  DEFAULT_SESSION_LIMITS,
+  FRESH_LOGIN_MS,
+  type SessionContext,
+  type SessionLimits,
+  type SessionRefusal,
+  type SessionResult,
+} from './console-sessions.js'
 export { maskDestination, normalizeEmail, normalizePhone } from './contact-points.js'
 export {
   type AccountHandle,
@@ -36,7 +69,16 @@ export {
   NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
   refuseControlCharacters,
 } from './login-input.js'
+export {
+  type LoginBucket,
+  type LoginBucketCount,
+  type LoginStats,
+  loginOutcome,
+  type Overview,
+} from './login-stats.js'
+
 export { COMMON_PINS, weakPinReason } from './memorized-pin.js'
+export type { MessageSettings, MessageTemplates } from './messages.js'
 export * from './model.js'
 export type { Message, Notifier } from './notifier.js'
 export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './pin-hasher.js'

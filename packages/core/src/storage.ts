@@ -1,6 +1,8 @@
 import type { AccountSettings } from './account-settings.js'
+import type { AdminQueryStore } from './admin-query-store.js'
 import type { Scope } from './api-keys.js'
 import type { AuditSealer } from './audit-chain.js'
+import type { ConsoleSessionStore } from './console-session-store.js'
 import type { MessageSettings } from './messages.js'
 import type {
   ChallengeStatus,
@@ -453,4 +455,9 @@ export interface Storage {
    * deleted one as the anchor, and appends `audit` (the purge's own record). Returns how many went.
    */
   purgeAudit(accountId: string, before: number, audit: readonly AuditDraft[]): Promise<number>
+
+  /** Optional: the console's sessions. Without it a storage works, but cannot host the console. */
+  readonly consoleSessions?: ConsoleSessionStore
+  /** Optional: user search, the outbox list, login counts, the newest audit events (admin screens and API). */
+  readonly adminQueries?: AdminQueryStore
 }

@@ -33,16 +33,22 @@ const ok = (body: unknown, status = 200) =>
 
 const AUDIT_FILTERS = ['system', 'authid', 'type', 'outcome'] as const
 /** A path or query value: free text of at most 256 characters (S30), or a 400 naming it. */
-function textValue(value: string, name: string): string {
+export function textValue(value: string, name: string): string {
   if (value.length > 256 || !NO_CONTROL_CHARACTERS.test(value))
     throw new BadRequest(400, `${name}: must be at most 256 characters, without control characters`, name)
   return value
 }
 
 /** A path parameter, checked like any other free text. */
-const param = (c: Context<Env>, name: string) => textValue(c.req.param(name) ?? '', name)
+export const param = (c: Context<Env>, name: string) => textValue(c.req.param(name) ?? '', name)
 
-function whole(query: Record<string, string>, name: string, min: number, max: number): number | undefined {
+/** A whole-number query parameter within bounds, or undefined; a BadRequest naming it otherwise. */
+export function whole(
+  query: Record<string, string>,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   const value = query[name]
   if (value === undefined) return undefined
   const parsed = Number(value)
@@ -51,7 +57,8 @@ function whole(query: Record<string, string>, name: string, min: number, max: nu
   return parsed
 }
 
-function date(query: Record<string, string>, name: string): Date | undefined {
+/** An ISO 8601 query parameter, or undefined; a BadRequest naming it otherwise. */
+export function date(query: Record<string, string>, name: string): Date | undefined {
   const value = query[name]
   if (value === undefined) return undefined
   const parsed = new Date(value)

@@ -1,7 +1,7 @@
+import { csvCell } from '@flexsecure/core'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sqliteStorage } from '../../../adapters/sqlite/src/index.js'
 import { BASE, type HandlerFixture, handlerFixture, storageKinds } from '../test/storage-fixtures.js'
-import { csvCell } from './audit-export.js'
 
 // Issue 12, item 6, on every storage: input the schemas let through reached the database, where
 // PostgreSQL refused U+0000 with a 500; JSON nested 10,000 deep overflowed a recursive check (500);

@@ -12,6 +12,7 @@ import {
 } from '@flexsecure/core'
 import { type Context, Hono } from 'hono'
 import { adminRoutes } from './admin-routes.js'
+import { insightRoutes } from './insight-routes.js'
 import { readJson } from './json-body.js'
 import {
   badFormPage,
@@ -229,6 +230,7 @@ export function createHttpHandler(
 
   app.use('/v1/admin/*', requireKey('admin'))
   app.route('/v1/admin', adminRoutes())
+  app.route('/v1/admin', insightRoutes())
 
   return async (request, connection) => app.fetch(request, { connection })
 }

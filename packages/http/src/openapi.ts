@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { INSIGHT_OPERATIONS } from './insight-routes.js'
 import {
   AssignBody,
   CheckBody,
@@ -150,6 +151,9 @@ export function openApiDocument() {
         ),
       },
       '/v1/admin/audit/verify': { get: adminOp('Verify the audit chain') },
+      ...Object.fromEntries(
+        INSIGHT_OPERATIONS.map((op) => [op.path, { [op.method]: adminOp(op.summary, op.body) }]),
+      ),
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
       '/metrics': {
         get: { summary: 'Prometheus counters', security: [], responses: { '200': { description: 'text' } } },

@@ -32,7 +32,7 @@ describe('the flexsecure CLI', () => {
   it('migrates a new database', () => {
     const { code, out } = flexsecure('migrate')
     expect([code, out]).toEqual([0, expect.stringContaining('is up to date')])
-  })
+  }, 30_000)
 
   it('init creates an account and prints an admin and an auth key once', () => {
     const { code, out } = flexsecure('init', '--name', 'Acme')
@@ -40,7 +40,7 @@ describe('the flexsecure CLI', () => {
     accountId = /account Acme: (\S+)/.exec(out)?.[1] as string
     expect(out).toMatch(/admin key: fsk_\w{38}\n/)
     expect(out).toMatch(/auth key: {2}fsk_\w{38}\n/)
-  })
+  }, 30_000)
 
   it('creates, lists and revokes keys', () => {
     const created = flexsecure('keys', 'create', '--name', 'ci', '--scopes', 'auth')
@@ -72,4 +72,25 @@ describe('the flexsecure CLI', () => {
     const broken = flexsecure('audit', 'verify')
     expect(broken).toMatchObject({ code: 1, out: expect.stringContaining('BROKEN at #2') })
   }, 30_000)
+
+  it('init --admin-email makes the first console administrator; console-admin gives and takes roles', () => {
+    const init = flexsecure('init', '--name', 'Beta', '--admin-email', 'ada@example.com')
+    expect(init).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('ada@example.com is a console admin (a new user)'),
+    })
+    expect(init.out).toMatch(/Sign in at http:\/\/127\.0\.0\.1:8080\/console/)
+    const beta = /account Beta: (\S+)/.exec(init.out)?.[1] as string
+    const grant = (...args: string[]) => flexsecure('console-admin', '--account', beta, ...args)
+    expect(grant('--email', 'vic@example.com', '--role', 'viewer')).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('vic@example.com is a console viewer (a new user)'),
+    })
+    expect(grant('--email', 'vic@example.com', '--role', 'none')).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('has no console role'),
+    })
+    expect(grant('--email', 'x@example.com', '--role', 'root')).toMatchObject({ code: 2 })
+    expect(grant()).toMatchObject({ code: 2, out: expect.stringContaining('needs --email') })
+  }, 60_000)
 })

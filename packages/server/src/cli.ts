@@ -5,6 +5,7 @@ import { createEngine, DeliveryError, type Engine, type Notifier, SCOPES, type S
 import { twilioNotifier } from '@flexsecure/sms'
 import { smtpNotifier } from '@flexsecure/smtp'
 import { ConfigError, loadConfig, type ServerConfig } from './config.js'
+import { CONSOLE_ADMIN_USAGE, consoleHint, grantConsoleAdmin } from './console-admin-command.js'
 import { consoleNotifier } from './dev-notifier.js'
 import { bootstrap, howToCall } from './first-run.js'
 import { openStorage, startServer } from './server.js'
@@ -12,7 +13,10 @@ import { openStorage, startServer } from './server.js'
 const USAGE = `usage: flexsecure <command> [options]
 
   serve                          run the HTTP API (creates the database, and on first run an account and keys)
-  init [--name NAME]             create an account; print its admin and auth keys once
+  init [--name NAME] [--admin-email ADDRESS]
+                                 create an account; print its admin and auth keys once; with
+                                 --admin-email, its first console administrator
+${CONSOLE_ADMIN_USAGE}
   migrate                        create or upgrade the database schema
   keys create --name N [--scopes auth,admin] [--account ID]
   keys list [--account ID]
@@ -33,6 +37,10 @@ function openEngine(config: ServerConfig): Engine {
   })
 }
 
+/** Where the console is: the configured base URL, else the address the server listens on by default. */
+const consoleUrl = (config: ServerConfig) =>
+  `${config.baseUrl ?? `http://${config.host}:${config.port}`}/console`
+
 /** `--account`, or the only account there is. */
 async function pickAccount(engine: Engine, given: string | undefined): Promise<string> {
   if (given) return given
@@ -52,6 +60,7 @@ async function serve(config: ServerConfig): Promise<void> {
   const server = await startServer(config, notifier)
   const first = await bootstrap(server.engine)
   console.log(`FlexSecure is listening on ${server.url} (database ${config.database})`)
+  console.log(consoleHint(config.baseUrl ?? server.url))
   console.log(
     howToCall(server.url, first, config.smtpUrl ? 'emailed' : config.twilio ? 'sms only' : 'printed'),
   )
@@ -126,6 +135,9 @@ export async function main(argv: string[]): Promise<number> {
       scopes: { type: 'string' },
       account: { type: 'string' },
       id: { type: 'string' },
+      'admin-email': { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -154,6 +166,13 @@ export async function main(argv: string[]): Promise<number> {
       console.log(
         `account ${account.name}: ${account.id}\nadmin key: ${admin.key}\nauth key:  ${auth.key}\nThese keys are shown once.`,
       )
+      if (values['admin-email'])
+        console.log(await grantConsoleAdmin(handle, { email: values['admin-email'] }, consoleUrl(config)))
+      return 0
+    }
+    if (command === 'console-admin') {
+      const account = engine.account(await pickAccount(engine, values.account), { actor: 'cli' })
+      console.log(await grantConsoleAdmin(account, values, consoleUrl(config)))
       return 0
     }
     if (command === 'keys') {

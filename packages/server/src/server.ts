@@ -52,14 +52,28 @@ export async function startServer(
     trustProxy: config.trustProxy === true,
     ...http,
   })
+  // The administration console at /console, same origin as the API (issue 15). Loaded here, not at
+  // the top, so the CLI's one-shot commands (which import this file for openStorage) start no slower.
+  const { createConsole } = await import('@flexsecure/console')
+  const adminConsole = createConsole({
+    engine,
+    secret: config.secret,
+    secureCookies: (config.baseUrl ?? '').startsWith('https:'),
+    trustProxy: config.trustProxy === true,
+  })
+  if (!adminConsole.available) console.warn(`[flexsecure] the console is off: ${adminConsole.unavailable}`)
   // The Node listener only translates between node:http and the web-standard handler (STYLE.md 5);
   // what a Request cannot carry is the connection's address, and that node:http holds each body to
   // its declared length (so the handler may read a small declared body whole instead of streaming it).
   server.on(
     'request',
-    getRequestListener((request, env) =>
-      handler(request, { remoteAddress: env.incoming.socket.remoteAddress, bodyLengthEnforced: true }),
-    ),
+    getRequestListener((request, env) => {
+      const connection = { remoteAddress: env.incoming.socket.remoteAddress, bodyLengthEnforced: true }
+      const path = new URL(request.url).pathname
+      return path === '/console' || path.startsWith('/console/')
+        ? adminConsole.fetch(request, connection)
+        : handler(request, connection)
+    }),
   )
   closeUnreadBodies(server)
 
@@ -67,6 +81,8 @@ export async function startServer(
   // (retries, lapsed claims, cancellations) every second, each skipping a beat while the last still runs.
   const sweep = periodically(config.sweepSeconds * 1000, 'sweep', () => engine.runDue())
   const outbox = periodically(1000, 'outbox', () => engine.deliverDue())
+  // The console's upkeep: ended sessions, and new audit events counted into the login statistics.
+  const upkeep = periodically(config.sweepSeconds * 1000, 'console', () => adminConsole.maintain())
 
   let closing: Promise<void> | undefined
   return {
@@ -76,10 +92,11 @@ export async function startServer(
       closing ??= (async () => {
         sweep.stop()
         outbox.stop()
+        upkeep.stop()
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await closed
-        await Promise.all([sweep.running(), outbox.running()])
+        await Promise.all([sweep.running(), outbox.running(), upkeep.running()])
         await engine.close()
       })()
       return closing

@@ -1,5 +1,11 @@
 // Conformance suites for Storage and Notifier adapters, and the cross-process login races. Imports
 // vitest (a peer dependency): call these from an adapter's test files.
+
+export {
+  type ConsoleStoreConformanceOptions,
+  type ConsoleWorld,
+  runConsoleStoreConformance,
+} from './console-conformance.js'
 export {
   type RaceReport,
   raceAcrossProcesses,

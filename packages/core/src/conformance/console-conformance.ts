@@ -1,0 +1,115 @@
+import { afterEach, describe } from 'vitest'
+import type { AccountHandle, Engine } from '../engine.js'
+import { createEngine } from '../engine.js'
+import type { User } from '../model.js'
+import type { Message, Notifier } from '../notifier.js'
+import type { Storage } from '../storage.js'
+import { type CaptureNotifier, captureNotifier } from '../testing/capture-notifier.js'
+import { cheapHasher } from '../testing/cheap-hasher.js'
+import { type ManualClock, manualClock } from '../testing/manual-clock.js'
+import { adminQueryCases } from './admin-query-conformance.js'
+import { consoleSessionCases } from './console-session-conformance.js'
+import type { StorageUnderTest } from './storage-conformance.js'
+
+/** What each console store test starts from: two accounts, an administrator and another user. */
+export interface ConsoleWorld {
+  readonly storage: Storage
+  readonly engine: Engine
+  readonly clock: ManualClock
+  readonly notifier: CaptureNotifier
+  /** Makes the next send wait until the returned function is called (a delivery in flight). */
+  holdNextSend(): () => void
+  readonly accountId: string
+  readonly account: AccountHandle
+  readonly otherAccountId: string
+  readonly otherAccount: AccountHandle
+  /** `admin@example.com`, with the console role `admin`, assigned to the console system. */
+  readonly admin: User
+  /** `bob`, an ordinary user. */
+  readonly other: User
+}
+
+/** How `runConsoleStoreConformance` opens the storage under test. */
+export interface ConsoleStoreConformanceOptions {
+  readonly name: string
+  /** Opens a storage on a fresh, empty database; called before every test. */
+  open(): Promise<StorageUnderTest>
+}
+
+/**
+ * The contract of a storage's optional console stores (`consoleSessions`, `adminQueries`), as a
+ * vitest suite. Each test drives a real engine on the storage, so rows are what the engine writes.
+ *
+ * ```ts
+ * runConsoleStoreConformance({ name: 'my adapter', open: async () => ({ storage: myStorage() }) })
+ * ```
+ */
+export function runConsoleStoreConformance(options: ConsoleStoreConformanceOptions): void {
+  describe(`Console store conformance: ${options.name}`, () => {
+    let opened: { under: StorageUnderTest; engine: Engine; releases: (() => void)[] } | null = null
+    afterEach(async () => {
+      if (!opened) return
+      for (const release of opened.releases) release()
+      await opened.engine.close()
+      await opened.under.cleanup?.()
+      opened = null
+    })
+
+    const world = async (): Promise<ConsoleWorld> => {
+      const under = await options.open()
+      const clock = manualClock()
+      const notifier = captureNotifier()
+      const releases: (() => void)[] = []
+      let hold: Promise<void> | null = null
+      const gated: Notifier = {
+        async send(message: Message) {
+          const waiting = hold
+          hold = null
+          if (waiting) await waiting
+          return notifier.send(message)
+        },
+      }
+      const engine = createEngine({
+        storage: under.storage,
+        notifier: gated,
+        clock,
+        secret: 'console-conformance-secret-console-conformance',
+        links: { baseUrl: 'https://auth.example.com' },
+        hasher: cheapHasher(),
+        logger: { warn: () => {}, error: () => {} },
+      })
+      opened = { under, engine, releases }
+      await engine.migrate()
+      const settings = { sendLimits: { resendCooldownSeconds: 0 } }
+      const accountId = (await engine.accounts.create({ name: 'Acme', settings })).id
+      const otherAccountId = (await engine.accounts.create({ name: 'Other', settings })).id
+      const account = engine.account(accountId)
+      await account.console.grant({ authid: 'admin@example.com', email: 'admin@example.com', role: 'admin' })
+      const admin = (await account.users.get('admin@example.com')) as User
+      const other = await account.users.create({ authid: 'bob', email: 'bob@example.com' })
+      return {
+        storage: under.storage,
+        engine,
+        clock,
+        notifier,
+        holdNextSend() {
+          let release = () => {}
+          hold = new Promise<void>((resolve) => {
+            release = resolve
+          })
+          releases.push(release)
+          return release
+        },
+        accountId,
+        account,
+        otherAccountId,
+        otherAccount: engine.account(otherAccountId),
+        admin,
+        other,
+      }
+    }
+
+    consoleSessionCases(world)
+    adminQueryCases(world)
+  })
+}
