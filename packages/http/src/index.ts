@@ -1,2 +1,3 @@
 export { type ConnectionInfo, createHttpHandler, type HttpHandlerOptions } from './http-handler.js'
 export { openApiDocument } from './openapi.js'
+export { isOperatorKey, OPERATOR_KEY_PREFIX, type OperatorOptions } from './operator-routes.js'
