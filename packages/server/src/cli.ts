@@ -2,7 +2,8 @@
 // The `flexsecure` command. Help is answered before anything is read or opened; every other command
 // loads the configuration, and only serve, migrate and init create or migrate a database.
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import { createEngine, type Engine } from '@flexsecure/core'
 import { OPERATOR_KEY_PREFIX } from '@flexsecure/http'
 import { type CommandLine, parseCommandLine, UsageError } from './cli-args.js'
@@ -158,15 +159,20 @@ export function exitCodeFor(error: unknown, argv: readonly string[]): number {
   return 1
 }
 
-const json = process.argv.includes('--json')
-const print: Print = (value, lines) =>
-  console.log(json ? JSON.stringify(value, null, 2) : typeof lines === 'string' ? lines : lines.join('\n'))
-const argv = process.argv.slice(2)
-main(argv, print, (text) => console.log(text)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code
-  },
-  (error) => {
-    process.exitCode = exitCodeFor(error, argv)
-  },
-)
+/** Runs the command line of this process and sets its exit code: what the `flexsecure` bin calls. */
+export function runFromProcess(argv: readonly string[] = process.argv.slice(2)): void {
+  const json = argv.includes('--json')
+  const print: Print = (value, lines) =>
+    console.log(json ? JSON.stringify(value, null, 2) : typeof lines === 'string' ? lines : lines.join('\n'))
+  main(argv, print, (text) => console.log(text)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code
+    },
+    (error) => {
+      process.exitCode = exitCodeFor(error, argv)
+    },
+  )
+}
+
+// Run as a script (`tsx src/cli.ts`, `node dist/cli.js`); imported (the bin, tests), it waits to be called.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) runFromProcess()
