@@ -85,7 +85,7 @@ describe('the operator CLI', () => {
     const typo = await flexsecure('settings', 'set', '{"sendLimits":{"perUserPerHr":1}}')
     expect(typo.code).toBe(1)
     expect(typo.error).toContain(
-      'settings.sendLimits.perUserPerHr is not a setting; the settings are perUserPerHour',
+      'settings.sendLimits.perUserPerHr: is not a setting; the settings are perUserPerHour',
     )
   })
 
