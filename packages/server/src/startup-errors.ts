@@ -1,7 +1,22 @@
 import { redactUrl } from './redaction.js'
 
-/** What went wrong at start-up, in one line that says what to do; null when it is not a known case. */
+/**
+ * What went wrong at start-up, in one line that says what to do; null when it is not a known case.
+ * Storage errors wrap the driver's (`StorageError` with a `cause`), so the causes are read too.
+ */
 export function describeStartupError(
+  error: unknown,
+  context: { readonly database: string; readonly host?: string; readonly port?: number },
+): string | null {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const known = describeOne(current, context)
+    if (known) return known
+    current = (current as { cause?: unknown }).cause
+  }
+  return null
+}
+
+function describeOne(
   error: unknown,
   context: { readonly database: string; readonly host?: string; readonly port?: number },
 ): string | null {

@@ -67,9 +67,15 @@ export async function startServe(
 }
 
 /** Runs `flexsecure …` to its end; returns its exit code and output. */
-export function runCli(args: readonly string[], env: Record<string, string | undefined>, cwd = packageDir) {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  cwd = packageDir,
+  as: { readonly uid?: number; readonly gid?: number } = {},
+) {
   const run = spawnSync(process.execPath, ['--import', tsx, cli, ...args], {
     cwd,
+    ...as,
     env: Object.fromEntries(
       Object.entries({ ...process.env, ...env }).filter(
         (entry): entry is [string, string] => entry[1] !== undefined,
