@@ -12,7 +12,7 @@ export interface CommandLine {
 }
 
 const GLOBAL_VALUES = ['config', 'account']
-const GLOBAL_FLAGS = ['production', 'json', 'help']
+const GLOBAL_FLAGS = ['production', 'json', 'help', 'version']
 
 /** The options each command takes beyond the global ones. */
 const COMMAND_VALUES: Readonly<Record<string, readonly string[]>> = {
@@ -38,13 +38,18 @@ export const COMMANDS: readonly string[] = Object.keys(COMMAND_VALUES)
  * guessed at.
  */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
-  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : ''
+  // The command is the first word that is neither an option nor a global option's value, so global
+  // options may come first: `flexsecure --json audit list`.
+  let at = 0
+  while (at < argv.length && (argv[at] as string).startsWith('-') && argv[at] !== '--')
+    at += GLOBAL_VALUES.includes((argv[at] as string).slice(2)) ? 2 : 1
+  const command = at < argv.length && argv[at] !== '--' ? (argv[at] as string) : ''
   if (command && !COMMANDS.includes(command)) throw new UsageError(`unknown command: ${command}`)
   const values = [...GLOBAL_VALUES, ...(COMMAND_VALUES[command] ?? [])]
   const positionals: string[] = []
   const options: Record<string, string> = {}
   const flags = new Set<string>()
-  const rest = argv.slice(command ? 1 : 0)
+  const rest = command ? [...argv.slice(0, at), ...argv.slice(at + 1)] : [...argv]
   for (let i = 0; i < rest.length; i++) {
     const word = rest[i] as string
     if (word === '--') {

@@ -110,6 +110,12 @@ describe('the operator CLI', () => {
     expect(await flexsecure('audit', 'verify')).toMatchObject({ code: 0, value: [{ account, ok: true }] })
   })
 
+  it('takes the global options before the command too', async () => {
+    const listed = await flexsecure('--account', account, 'audit', 'list', '--limit', '1')
+    expect(listed.code).toBe(0)
+    expect((listed.value as { events: unknown[] }).events).toHaveLength(1)
+  })
+
   it('answers 2 for bad usage and 1 for what is not there', async () => {
     expect((await flexsecure('systems', 'frobnicate')).code).toBe(2)
     expect((await flexsecure('users', 'create')).code).toBe(2)

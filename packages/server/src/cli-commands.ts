@@ -216,6 +216,7 @@ export async function keysCommand(engine: Engine, line: CommandLine, print: Prin
           key.name,
           key.scopes.join(','),
           key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'live',
+          key.lastUsedAt ? `used ${key.lastUsedAt.toISOString()}` : 'never used',
         ].join('\t'),
       ),
     )

@@ -2,7 +2,7 @@
 // The `flexsecure` command. Help is answered before anything is read or opened; every other command
 // loads the configuration, and only serve, migrate and init create or migrate a database.
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, realpathSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { createEngine, type Engine } from '@flexsecure/core'
 import { OPERATOR_KEY_PREFIX } from '@flexsecure/http'
@@ -54,6 +54,11 @@ export async function main(
   say: (line: string) => void,
 ): Promise<number> {
   const line = parseCommandLine(argv)
+  if (line.flags.has('version')) {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+    say(`flexsecure ${manifest.version}`)
+    return 0
+  }
   if (!line.command || line.flags.has('help')) {
     say(USAGE[line.command] ?? USAGE[''] ?? '')
     return line.command || line.flags.has('help') ? 0 : 2
