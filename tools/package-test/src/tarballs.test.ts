@@ -98,7 +98,7 @@ beforeAll(async () => {
       files: ['readme-example.mts', 'entries.mts', 'entries.cts'],
     }),
   )
-}, 600_000)
+}, 1_200_000)
 
 /** better-sqlite3's compiled binary: the workspace's when it is the same version, else built by npm. */
 async function provideSqliteBinary() {
