@@ -6,10 +6,10 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   writeFileSync,
 } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -59,12 +59,17 @@ beforeAll(async () => {
       name: 'fresh-app',
       private: true,
       type: 'module',
-      dependencies: { ...dependencies, typescript: '5.9.3', '@types/node': '20.19.43' },
+      // As the READMEs say: the app installs better-sqlite3 itself (here the workspace's version).
+      dependencies: {
+        ...dependencies,
+        'better-sqlite3': workspaceVersion('better-sqlite3'),
+        typescript: '5.9.3',
+        '@types/node': '20.19.43',
+      },
     }),
   )
   // Peers (better-sqlite3, kysely, pg, mysql2) come in as npm installs them for a user: automatically.
-  // Install scripts are skipped only to spare a minute of compiling better-sqlite3 (it can fetch no
-  // prebuilt binary here): its binary is taken from the workspace's copy of the same version, or built.
+  // Install scripts are skipped only to spare compiling the native addons; provideNativeBinaries says how.
   await inApp('npm', [
     'install',
     '--no-audit',
@@ -73,7 +78,7 @@ beforeAll(async () => {
     '--ignore-scripts',
     '--loglevel=error',
   ])
-  await provideSqliteBinary()
+  await provideNativeBinaries()
   copyFileSync(join(ROOT, 'examples/demo/readme-example.ts'), join(app, 'readme-example.mts'))
   writeFileSync(
     join(app, 'entries.mts'),
@@ -100,18 +105,50 @@ beforeAll(async () => {
   )
 }, 1_200_000)
 
-/** better-sqlite3's compiled binary: the workspace's when it is the same version, else built by npm. */
-async function provideSqliteBinary() {
-  const installed = join(app, 'node_modules/better-sqlite3')
-  const workspace = dirname(
-    createRequire(join(ROOT, 'adapters/sqlite/package.json')).resolve('better-sqlite3/package.json'),
+/** The native packages, and the workspace package whose node_modules holds the workspace's build. */
+const NATIVE = [
+  { name: 'better-sqlite3', owner: 'adapters/sqlite', binary: 'build/Release/better_sqlite3.node' },
+  { name: 'argon2', owner: 'packages/core', binary: 'build/Release/argon2.node' },
+] as const
+const workspaceFolder = (name: string) =>
+  realpathSync(
+    join(ROOT, NATIVE.find((n) => n.name === name)?.owner ?? 'adapters/sqlite', 'node_modules', name),
   )
-  const version = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version
-  const binary = 'build/Release/better_sqlite3.node'
-  if (version(installed) === version(workspace) && existsSync(join(workspace, binary))) {
-    mkdirSync(join(installed, 'build/Release'), { recursive: true })
-    copyFileSync(join(workspace, binary), join(installed, binary))
-  } else await inApp('npm', ['rebuild', 'better-sqlite3'])
+const versionIn = (dir: string): string => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version
+const workspaceVersion = (name: string) => versionIn(workspaceFolder(name))
+
+/** Every copy of a package npm installed in the app, by version. */
+function copiesOf(name: string): string[] {
+  const found: string[] = []
+  const visit = (modules: string) => {
+    if (existsSync(join(modules, name, 'package.json'))) found.push(versionIn(join(modules, name)))
+    for (const entry of readdirSync(modules)) {
+      if (entry.startsWith('.')) continue
+      const folders = entry.startsWith('@')
+        ? readdirSync(join(modules, entry)).map((inner) => join(modules, entry, inner))
+        : [join(modules, entry)]
+      for (const folder of folders)
+        if (existsSync(join(folder, 'node_modules'))) visit(join(folder, 'node_modules'))
+    }
+  }
+  visit(join(app, 'node_modules'))
+  return found
+}
+
+/**
+ * The native addons, built: copied from the workspace's build of the same version, or built by npm.
+ * (argon2's prebuilt binary crashes on this machine, so its install script compiles it, as does
+ * better-sqlite3's, which can fetch no prebuilt binary here: a minute and more of the two cores.)
+ */
+async function provideNativeBinaries() {
+  for (const { name, binary } of NATIVE) {
+    const installed = join(app, 'node_modules', name)
+    const workspace = workspaceFolder(name)
+    if (versionIn(installed) === versionIn(workspace) && existsSync(join(workspace, binary))) {
+      mkdirSync(dirname(join(installed, binary)), { recursive: true })
+      copyFileSync(join(workspace, binary), join(installed, binary))
+    } else await inApp('npm', ['rebuild', name])
+  }
 }
 
 afterAll(async () => {
@@ -135,6 +172,10 @@ describe('every publishable package, installed from its tarball in a fresh app',
       expect(files.filter((file) => file.startsWith('package/src/'))).toEqual([])
     },
   )
+
+  it.each(['kysely', 'better-sqlite3', 'pg', 'mysql2'])('installs one copy of %s', (name) => {
+    expect(copiesOf(name)).toHaveLength(1)
+  })
 
   it('type-checks with tsc --strict, module nodenext and no skipLibCheck, ESM and CommonJS', async () => {
     await expect(inApp(join(app, 'node_modules/.bin/tsc'), ['-p', '.'])).resolves.toBeDefined()
