@@ -1,5 +1,6 @@
 // Reporting shared by the benchmarks: medians, number formatting, text tables, wrapped lists.
 
+/** The middle value (the mean of the two middle ones for an even count). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = sorted.length >> 1
@@ -8,8 +9,13 @@ export function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
+/** A number with thousands separators and `digits` decimals, as every table prints them. */
 export const fmt = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+
+/** `min`, `median` and `max` of `values`, formatted with `digits`. */
+export const spread = (values: readonly number[], digits = 0) =>
+  [Math.min(...values), median(values), Math.max(...values)].map((v) => fmt(v, digits))
 
 /** A text table; `align` has one letter per column, `l` or `r`. */
 export function table(

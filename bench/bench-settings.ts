@@ -21,3 +21,19 @@ export const LIFTED_SEND_LIMITS = {
   perAccountPerDay: 10_000_000,
   resendCooldownSeconds: 0,
 } as const
+
+/** SQLite's `synchronous` levels the benches compare (WAL mode): NORMAL is FlexSecure's default today. */
+export type Synchronous = 'normal' | 'full'
+
+/**
+ * FlexSecure's `synchronous` modes to measure, from `BENCH_SYNCHRONOUS` (`normal`, `full`, or both
+ * comma-separated, the default): the engine's default today, and the durable setting of S37.
+ */
+export function synchronousModes(): Synchronous[] {
+  const raw = process.env.BENCH_SYNCHRONOUS || 'normal,full'
+  const modes = raw.split(',').map((m) => m.trim().toLowerCase())
+  for (const mode of modes)
+    if (mode !== 'normal' && mode !== 'full')
+      throw new Error(`BENCH_SYNCHRONOUS: '${mode}' is not normal or full`)
+  return [...new Set(modes)] as Synchronous[]
+}

@@ -1,6 +1,6 @@
 // The in-process passwordless flow (start, confirm, check) on PostgreSQL, with 1 and with 4 processes, as a
 // ratio to a floor measured in the same run: raw pg doing the four statements of the SQLite floor.
-// Run it with `pnpm bench:pg` in this package (or `pnpm bench` from the root, which runs every bench).
+// Run it with `pnpm bench:pg` in this package (or `pnpm bench:all`, which runs every bench).
 // See README.md for how to read the output.
 //
 // It creates a database of its own on the server at FLEXSECURE_BENCH_PG_URL and drops it at the end, even on

@@ -1,6 +1,6 @@
 // What adaptive policy costs `start`: the in-process start on a SQLite file for a system with 20 rules,
 // as a ratio to the same start for a system without rules, measured in the same run, interleaved.
-// Run it with `pnpm bench` (or `pnpm --filter @flexsecure/bench bench:policy`). See README.md.
+// Run it with `pnpm bench:policy` in this package (or `pnpm bench:all`). See README.md.
 
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -2,7 +2,7 @@ import { isAllowedReturnUrl } from './account-settings.js'
 import { normalizeEmail, normalizePhone } from './contact-points.js'
 import type { EngineContext } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
-import { requireContext, requireName, requireWellFormed } from './login-input.js'
+import { refuseControlCharacters, requireContext, requireName, requireWellFormed } from './login-input.js'
 import { requireMemorizedPin } from './memorized-pin.js'
 import { type MessageSettings, requireLocale, resolveMessageSettings } from './messages.js'
 import {
@@ -156,7 +156,8 @@ export function adminAudit(
 function optionalText(value: unknown, field: string, max: number): string | null {
   if (value === undefined || value === null) return null
   if (typeof value !== 'string') throw new ValidationError(field, 'must be a string')
-  const text = requireWellFormed(value, field).normalize('NFKC').trim()
+  // S30: a display name reaches message bodies, where CR/LF would let it write lines of its own.
+  const text = requireWellFormed(refuseControlCharacters(value, field), field).normalize('NFKC').trim()
   if (text.length > max) throw new ValidationError(field, `must be at most ${max} characters`)
   return text.length === 0 ? null : text
 }

@@ -1,6 +1,7 @@
 import { apiKeyDigest, isWellFormedApiKey, newApiKey, SCOPES, type Scope } from './api-keys.js'
 import type { EngineContext } from './engine-context.js'
 import { ValidationError } from './errors.js'
+import { refuseControlCharacters } from './login-input.js'
 import type { Account } from './model.js'
 import { newId } from './secrets.js'
 import type { ApiKeyRow, AuditDraft } from './storage.js'
@@ -65,7 +66,10 @@ export function apiKeysAdmin(
     async create(input) {
       if (typeof input !== 'object' || input === null)
         throw new ValidationError('apiKey', 'must be an object')
-      const name = typeof input.name === 'string' ? input.name.normalize('NFKC').trim() : ''
+      const name =
+        typeof input.name === 'string'
+          ? refuseControlCharacters(input.name, 'name').normalize('NFKC').trim()
+          : ''
       if (name.length === 0 || name.length > 200)
         throw new ValidationError('name', 'must be 1 to 200 characters')
       if (
@@ -103,7 +107,9 @@ export function apiKeysAdmin(
       return (await storage.listApiKeys(accountId)).map(info)
     },
     async revoke(id) {
-      if (typeof id !== 'string' || id.length === 0) throw new ValidationError('id', 'must be a key id')
+      if (typeof id !== 'string' || id.length === 0 || id.length > 64)
+        throw new ValidationError('id', 'must be a key id')
+      refuseControlCharacters(id, 'id')
       return storage.revokeApiKey(accountId, id, clock.now(), [
         audit('apikey.revoked', { details: { keyId: id } }),
       ])

@@ -29,6 +29,7 @@ import {
   simulateLogin,
   startLogin,
 } from './login.js'
+import { refuseControlCharacters } from './login-input.js'
 import type { Account, CheckResult, StartResult } from './model.js'
 import type { Notifier } from './notifier.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox.js'
@@ -51,6 +52,13 @@ export interface EngineOptions {
   readonly outbox?: Partial<OutboxSettings>
   /** Custom conditions for rules (`when: { custom: ['name'] }`), by name. */
   readonly policy?: { readonly predicates?: Readonly<Record<string, Predicate>> }
+}
+
+/** An audit filter's text: what a column could hold, and no control character (S30). */
+function textFilter(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length > 256)
+    throw new ValidationError(field, 'must be a string of at most 256 characters')
+  return refuseControlCharacters(value, field)
 }
 
 /** Filters of `audit.list`; times are Dates, `after` is the `next` cursor of the previous page. */
@@ -226,10 +234,10 @@ export function createEngine(options: EngineOptions): Engine {
             ...(filters.after !== undefined ? { after: filters.after } : {}),
             ...(filters.since !== undefined ? { since: optionalDate(filters.since, 'since') } : {}),
             ...(filters.until !== undefined ? { until: optionalDate(filters.until, 'until') } : {}),
-            ...(filters.system !== undefined ? { system: filters.system } : {}),
-            ...(filters.authid !== undefined ? { authid: filters.authid } : {}),
-            ...(filters.type !== undefined ? { type: filters.type } : {}),
-            ...(filters.outcome !== undefined ? { outcome: filters.outcome } : {}),
+            ...(filters.system !== undefined ? { system: textFilter(filters.system, 'system') } : {}),
+            ...(filters.authid !== undefined ? { authid: textFilter(filters.authid, 'authid') } : {}),
+            ...(filters.type !== undefined ? { type: textFilter(filters.type, 'type') } : {}),
+            ...(filters.outcome !== undefined ? { outcome: textFilter(filters.outcome, 'outcome') } : {}),
           }
           const events = await storage.listAudit(query)
           return { events, next: events.length === limit ? (events.at(-1)?.seq ?? null) : null }

@@ -29,8 +29,13 @@ export {
 export type { Logger } from './engine-context.js'
 export { ConflictError, DeliveryError, NotFoundError, StorageError, ValidationError } from './errors.js'
 export type { ChallengeEvent, EngineEvents } from './events.js'
-export type { ConfirmOptions, ConfirmResult, LinkView } from './links.js'
+export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './links.js'
 export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login.js'
+export {
+  NO_CONTROL_CHARACTERS,
+  NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
+  refuseControlCharacters,
+} from './login-input.js'
 export { COMMON_PINS, weakPinReason } from './memorized-pin.js'
 export * from './model.js'
 export type { Message, Notifier } from './notifier.js'

@@ -34,6 +34,11 @@ export type ConfirmResult =
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{32}$/
 
+/** Whether `token` has a link token's shape (32 nanoid characters, S3): anything else is no link. */
+export function isLinkTokenShape(token: unknown): token is string {
+  return typeof token === 'string' && TOKEN_SHAPE.test(token)
+}
+
 function viewOf(row: ChallengeRow | null, now: number): LinkView {
   if (row?.method !== 'passwordless') return { status: 'unknown' }
   const status: LinkView['status'] =
@@ -62,7 +67,7 @@ function viewOf(row: ChallengeRow | null, now: number): LinkView {
 
 /** Reads what a link would confirm. Changes nothing: mail scanners fetch links too (S11). */
 export async function inspectLink(ctx: EngineContext, token: string): Promise<LinkView> {
-  if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return { status: 'unknown' }
+  if (!isLinkTokenShape(token)) return { status: 'unknown' }
   return viewOf(await ctx.storage.getChallengeByLinkHash(sha256Hex(token)), ctx.clock.now())
 }
 
@@ -105,7 +110,7 @@ export async function confirmLink(
   token: string,
   options: ConfirmOptions = {},
 ): Promise<ConfirmResult> {
-  if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return { result: 'unknown' }
+  if (!isLinkTokenShape(token)) return { result: 'unknown' }
   const matchCode = typeof options.matchCode === 'string' ? options.matchCode.trim().slice(0, 8) : null
   const hash = sha256Hex(token)
   const now = ctx.clock.now()

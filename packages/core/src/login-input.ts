@@ -5,6 +5,30 @@ const MAX_NAME = 256
 const MAX_CONTEXT_KEYS = 32
 const MAX_CONTEXT_VALUE = 1024
 
+/**
+ * S30: free text holds no control character (C0, DEL, C1): NUL breaks PostgreSQL's text columns, and
+ * CR/LF would reach message bodies and headers. Whole-string patterns, so the HTTP schemas (and the
+ * OpenAPI document made from them) use the very same ones.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/
+/** The same, for templates, which may break lines (CR and LF). */
+export const NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  /^[^\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f]*$/
+
+/** Refuses a control character in `value` (line breaks too, unless `lineBreaks`); throws naming `field`. */
+export function refuseControlCharacters(value: string, field: string, lineBreaks = false): string {
+  if (!(lineBreaks ? NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS : NO_CONTROL_CHARACTERS).test(value))
+    throw new ValidationError(
+      field,
+      lineBreaks
+        ? 'must not contain control characters other than line breaks'
+        : 'must not contain control characters',
+    )
+  return value
+}
+
 /** A lone UTF-16 surrogate: storage would turn it into U+FFFD, and the audit MAC would no longer match. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
@@ -21,10 +45,7 @@ export function requireName(value: unknown, field: string): string {
   if (typeof value !== 'string') throw new ValidationError(field, 'must be a string')
   if (value.length === 0 || value.length > MAX_NAME)
     throw new ValidationError(field, `must be 1 to ${MAX_NAME} characters long`)
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(value))
-    throw new ValidationError(field, 'must not contain control characters')
-  return requireWellFormed(value, field)
+  return requireWellFormed(refuseControlCharacters(value, field), field)
 }
 
 /** The request context of `start`: a flat map of at most 32 keys to strings, numbers or booleans. */
@@ -40,11 +61,11 @@ export function requireContext(value: unknown, field = 'context'): RequestContex
       throw new ValidationError(field, 'keys must be 1 to 64 characters')
     if (key === '__proto__' || key === 'constructor' || key === 'prototype')
       throw new ValidationError(`${field}.${key}`, 'is not an allowed key')
-    requireWellFormed(key, 'context')
+    requireWellFormed(refuseControlCharacters(key, field), field)
     if (typeof item === 'string') {
       if (item.length > MAX_CONTEXT_VALUE)
         throw new ValidationError(`${field}.${key}`, `must be at most ${MAX_CONTEXT_VALUE} characters`)
-      requireWellFormed(item, `${field}.${key}`)
+      requireWellFormed(refuseControlCharacters(item, `${field}.${key}`), `${field}.${key}`)
     } else if (typeof item === 'number') {
       if (!Number.isFinite(item)) throw new ValidationError(`${field}.${key}`, 'must be a finite number')
     } else if (typeof item !== 'boolean') {

@@ -1,4 +1,5 @@
 import { ValidationError } from './errors.js'
+import { refuseControlCharacters } from './login-input.js'
 import type { Channel, Method } from './model.js'
 import type { Message } from './notifier.js'
 import type { AccountRow, SystemRow, UserRow } from './storage.js'
@@ -106,7 +107,7 @@ export function resolveMessageSettings(input: unknown, field: string): MessageSe
         `${field}.${key}`,
         `must be 1 to ${max} characters, without line breaks, quotes or <>`,
       )
-    return value
+    return refuseControlCharacters(value, `${field}.${key}`)
   }
   const webOtpDomain = raw.webOtpDomain
   if (
@@ -132,6 +133,8 @@ export function resolveMessageSettings(input: unknown, field: string): MessageSe
           throw new ValidationError(at, `is not a template; the templates are ${TEMPLATE_NAMES.join(', ')}`)
         if (typeof template !== 'string' || template.length === 0 || template.length > 2000)
           throw new ValidationError(at, 'must be 1 to 2000 characters')
+        // S30: a body may break lines; a subject or a button is one line (a header, a label).
+        refuseControlCharacters(template, at, !(name.endsWith('Subject') || name === 'emailLinkButton'))
         const needs =
           name.endsWith('Subject') || name === 'emailLinkButton'
             ? null
@@ -231,7 +234,9 @@ export function composeMessage(input: MessageInput): Message {
     link: isLink ? input.secret : '',
     pin: isLink ? '' : input.secret,
     lifetime: lifetime(input.lifetimeMinutes),
-    name: input.displayName ?? '',
+    // A name stored before S30 refused control characters must not write lines of its own either.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
+    name: (input.displayName ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' '),
   }
   const common = {
     channel: input.channel,

@@ -4,6 +4,7 @@ import { type EngineContext, emit } from './engine-context.js'
 import { composeFor } from './messages.js'
 import type { Channel } from './model.js'
 import type { Message } from './notifier.js'
+import { redactProviderError } from './provider-error-redaction.js'
 import { newId } from './secrets.js'
 import type { AuditDraft, ChallengeRow, DeliveryOutcome, DeliveryRow, DeliveryState } from './storage.js'
 
@@ -150,17 +151,6 @@ export function deliveryAudit(
   }
 }
 
-/**
- * A provider's error text, safe to keep: a provider may echo the message back, so the secret (and the
- * link that holds it) and the destination are cut out, and the text is capped (S26).
- */
-function redact(text: string, secrets: readonly string[]): string {
-  let safe = text
-  for (const secret of secrets) if (secret) safe = safe.split(secret).join('[redacted]')
-  const token = /\/v1\/links\/[A-Za-z0-9_-]{8,}/g
-  return safe.replace(token, '/v1/links/[redacted]').slice(0, 300)
-}
-
 type Challenge = ChallengeRow
 
 /** A claimed delivery's message, composed again from its sealed address and secret; null when it cannot be. */
@@ -223,7 +213,11 @@ export async function dispatch(
   } catch (error) {
     const kind = (error as { kind?: unknown }).kind
     const safeKind = kind === 'temporary' || kind === 'permanent' ? kind : 'unknown'
-    const text = redact(error instanceof Error ? error.message : String(error), [payload.secret, message.to])
+    // S26: a provider may echo the message it refused, in any encoding.
+    const text = redactProviderError(error instanceof Error ? error.message : String(error), [
+      payload.secret,
+      message.to,
+    ])
     ctx.logger.warn('delivery failed', {
       challengeId: delivery.challengeId,
       deliveryId: delivery.id,

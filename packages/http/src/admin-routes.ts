@@ -1,6 +1,13 @@
-import type { AccountHandle, AuditEvent, AuditFilters, KeyIdentity } from '@flexsecure/core'
-import { Hono } from 'hono'
-import { BadRequest, readJson } from './json-body.js'
+import {
+  type AccountHandle,
+  type AuditFilters,
+  type KeyIdentity,
+  NO_CONTROL_CHARACTERS,
+} from '@flexsecure/core'
+import { type Context, Hono } from 'hono'
+import { exportAudit } from './audit-export.js'
+import { readJson } from './json-body.js'
+import { BadRequest, type ConnectionInfo } from './request-body.js'
 import {
   AssignBody,
   KeyCreate,
@@ -13,7 +20,10 @@ import {
   UserUpdate,
 } from './schemas.js'
 
-type Env = { Variables: { identity: KeyIdentity; account: AccountHandle } }
+type Env = {
+  Bindings: { connection?: ConnectionInfo }
+  Variables: { identity: KeyIdentity; account: AccountHandle }
+}
 
 const ok = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), {
@@ -22,21 +32,15 @@ const ok = (body: unknown, status = 200) =>
   })
 
 const AUDIT_FILTERS = ['system', 'authid', 'type', 'outcome'] as const
-const CSV_COLUMNS = [
-  'seq',
-  'at',
-  'type',
-  'actor',
-  'system',
-  'authid',
-  'challengeId',
-  'outcome',
-  'reason',
-  'ip',
-  'userAgent',
-  'details',
-  'mac',
-] as const
+/** A path or query value: free text of at most 256 characters (S30), or a 400 naming it. */
+function textValue(value: string, name: string): string {
+  if (value.length > 256 || !NO_CONTROL_CHARACTERS.test(value))
+    throw new BadRequest(400, `${name}: must be at most 256 characters, without control characters`, name)
+  return value
+}
+
+/** A path parameter, checked like any other free text. */
+const param = (c: Context<Env>, name: string) => textValue(c.req.param(name) ?? '', name)
 
 function whole(query: Record<string, string>, name: string, min: number, max: number): number | undefined {
   const value = query[name]
@@ -64,51 +68,8 @@ function auditFilters(query: Record<string, string>): AuditFilters {
     limit: whole(query, 'limit', 1, 1000),
   }
   for (const name of AUDIT_FILTERS)
-    if (query[name] !== undefined) filters[name] = String(query[name]).slice(0, 256)
+    if (query[name] !== undefined) filters[name] = textValue(query[name], name)
   return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as AuditFilters
-}
-
-const csvCell = (value: unknown) => {
-  const text =
-    value === null || value === undefined
-      ? ''
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value)
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
-}
-
-/** Every matching event, page by page, as JSON Lines or CSV. */
-function exportAudit(account: AccountHandle, filters: AuditFilters, format: 'jsonl' | 'csv'): Response {
-  const encoder = new TextEncoder()
-  const line = (event: AuditEvent) =>
-    format === 'jsonl'
-      ? `${JSON.stringify({ ...event, at: new Date(event.at).toISOString() })}\n`
-      : `${CSV_COLUMNS.map((c) => csvCell(c === 'at' ? new Date(event.at).toISOString() : event[c])).join(',')}\n`
-  const stream = new ReadableStream<Uint8Array>({
-    async start(controller) {
-      if (format === 'csv') controller.enqueue(encoder.encode(`${CSV_COLUMNS.join(',')}\n`))
-      let after = filters.after
-      for (;;) {
-        const page = await account.audit.list({
-          ...filters,
-          limit: 500,
-          ...(after !== undefined ? { after } : {}),
-        })
-        for (const event of page.events) controller.enqueue(encoder.encode(line(event)))
-        if (page.next === null) break
-        after = page.next
-      }
-      controller.close()
-    },
-  })
-  return new Response(stream, {
-    headers: {
-      'content-type': format === 'jsonl' ? 'application/x-ndjson' : 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="audit.${format}"`,
-      'cache-control': 'no-store',
-    },
-  })
 }
 
 /** `/v1/admin/…` for an `admin`-scoped key: systems, users, assignments, keys, settings, audit. */
@@ -117,16 +78,21 @@ export function adminRoutes(): Hono<Env> {
 
   admin.get('/systems', async (c) => ok({ systems: await c.var.account.systems.list() }))
   admin.post('/systems', async (c) =>
-    ok(await c.var.account.systems.create(await readJson(c.req.raw, SystemCreate)), 201),
+    ok(await c.var.account.systems.create(await readJson(c.req.raw, SystemCreate, c.env?.connection)), 201),
   )
   admin.get('/systems/:name', async (c) => {
-    const system = await c.var.account.systems.get(c.req.param('name'))
+    const system = await c.var.account.systems.get(param(c, 'name'))
     return system
       ? ok(system)
-      : ok({ result: 'not found', error: `system not found: ${c.req.param('name')}` }, 404)
+      : ok({ result: 'not found', error: `system not found: ${param(c, 'name')}` }, 404)
   })
   admin.patch('/systems/:name', async (c) =>
-    ok(await c.var.account.systems.update(c.req.param('name'), await readJson(c.req.raw, SystemUpdate))),
+    ok(
+      await c.var.account.systems.update(
+        param(c, 'name'),
+        await readJson(c.req.raw, SystemUpdate, c.env?.connection),
+      ),
+    ),
   )
 
   admin.get('/users', async (c) => {
@@ -134,50 +100,51 @@ export function adminRoutes(): Hono<Env> {
     const limit = whole(query, 'limit', 1, 1000)
     return ok(
       await c.var.account.users.list({
-        ...(query.after !== undefined ? { after: query.after } : {}),
+        ...(query.after !== undefined ? { after: textValue(query.after, 'after') } : {}),
         ...(limit !== undefined ? { limit } : {}),
       }),
     )
   })
   admin.post('/users', async (c) =>
-    ok(await c.var.account.users.create(await readJson(c.req.raw, UserCreate)), 201),
+    ok(await c.var.account.users.create(await readJson(c.req.raw, UserCreate, c.env?.connection)), 201),
   )
   admin.get('/users/:authid', async (c) => {
-    const user = await c.var.account.users.get(c.req.param('authid'))
-    return user
-      ? ok(user)
-      : ok({ result: 'not found', error: `user not found: ${c.req.param('authid')}` }, 404)
+    const user = await c.var.account.users.get(param(c, 'authid'))
+    return user ? ok(user) : ok({ result: 'not found', error: `user not found: ${param(c, 'authid')}` }, 404)
   })
   admin.patch('/users/:authid', async (c) =>
-    ok(await c.var.account.users.update(c.req.param('authid'), await readJson(c.req.raw, UserUpdate))),
+    ok(
+      await c.var.account.users.update(
+        param(c, 'authid'),
+        await readJson(c.req.raw, UserUpdate, c.env?.connection),
+      ),
+    ),
   )
   admin.delete('/users/:authid', async (c) => {
-    await c.var.account.users.remove(c.req.param('authid'))
+    await c.var.account.users.remove(param(c, 'authid'))
     return new Response(null, { status: 204 })
   })
   admin.get('/users/:authid/assignments', async (c) =>
-    ok({ assignments: await c.var.account.users.assignments(c.req.param('authid')) }),
+    ok({ assignments: await c.var.account.users.assignments(param(c, 'authid')) }),
   )
   admin.post('/users/:authid/assignments', async (c) => {
-    const { assignments } = await readJson(c.req.raw, AssignBody)
-    return ok({ assignments: await c.var.account.users.assign(c.req.param('authid'), assignments) })
+    const { assignments } = await readJson(c.req.raw, AssignBody, c.env?.connection)
+    return ok({ assignments: await c.var.account.users.assign(param(c, 'authid'), assignments) })
   })
-  admin.post('/users/:authid/unlock', async (c) =>
-    ok(await c.var.account.users.unlock(c.req.param('authid'))),
-  )
+  admin.post('/users/:authid/unlock', async (c) => ok(await c.var.account.users.unlock(param(c, 'authid'))))
   admin.put('/users/:authid/pin', async (c) => {
-    const { pin } = await readJson(c.req.raw, PinSet)
-    await c.var.account.users.setPin(c.req.param('authid'), pin)
+    const { pin } = await readJson(c.req.raw, PinSet, c.env?.connection)
+    await c.var.account.users.setPin(param(c, 'authid'), pin)
     return new Response(null, { status: 204 })
   })
 
   admin.post('/policy/simulate', async (c) =>
-    ok(await c.var.account.simulate(await readJson(c.req.raw, SimulateBody))),
+    ok(await c.var.account.simulate(await readJson(c.req.raw, SimulateBody, c.env?.connection))),
   )
 
   admin.get('/keys', async (c) => ok({ keys: await c.var.account.apiKeys.list() }))
   admin.post('/keys', async (c) => {
-    const body = await readJson(c.req.raw, KeyCreate)
+    const body = await readJson(c.req.raw, KeyCreate, c.env?.connection)
     return ok(
       await c.var.account.apiKeys.create({
         name: body.name,
@@ -188,14 +155,14 @@ export function adminRoutes(): Hono<Env> {
     )
   })
   admin.delete('/keys/:id', async (c) =>
-    (await c.var.account.apiKeys.revoke(c.req.param('id')))
+    (await c.var.account.apiKeys.revoke(param(c, 'id')))
       ? new Response(null, { status: 204 })
       : ok({ result: 'not found', error: 'no live key with that id' }, 404),
   )
 
   admin.get('/settings', async (c) => ok(await c.var.account.settings.get()))
   admin.patch('/settings', async (c) =>
-    ok(await c.var.account.settings.update(await readJson(c.req.raw, SettingsUpdate))),
+    ok(await c.var.account.settings.update(await readJson(c.req.raw, SettingsUpdate, c.env?.connection))),
   )
 
   admin.get('/audit', async (c) => {

@@ -3,6 +3,7 @@ import {
   type CheckResult,
   ConflictError,
   type Engine,
+  isLinkTokenShape,
   type KeyIdentity,
   NotFoundError,
   type Scope,
@@ -11,19 +12,28 @@ import {
 } from '@flexsecure/core'
 import { type Context, Hono } from 'hono'
 import { adminRoutes } from './admin-routes.js'
-import { BadRequest, readJson } from './json-body.js'
+import { readJson } from './json-body.js'
 import {
   badFormPage,
   confirmPage,
   deadEndPage,
   formTokens,
   LINK_PAGE_HEADERS,
+  MAX_FORM_BYTES,
   outcomePage,
 } from './link-pages.js'
 import { metrics as createMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
 import { type OperatorOptions, operatorRoutes } from './operator-routes.js'
 import { pollLimiter } from './poll-limiter.js'
+import {
+  BadRequest,
+  type ConnectionInfo,
+  declaredLength,
+  MAX_BODY_BYTES,
+  readBodyText,
+  tooLarge,
+} from './request-body.js'
 import { CheckBody, PinAfterLogin, StartBody } from './schemas.js'
 
 export interface HttpHandlerOptions extends OperatorOptions {
@@ -41,10 +51,7 @@ export interface HttpHandlerOptions extends OperatorOptions {
   readonly trustProxy?: boolean
 }
 
-/** What the transport knows about the connection a request came on; a web-standard Request does not say. */
-export interface ConnectionInfo {
-  readonly remoteAddress?: string
-}
+export type { ConnectionInfo }
 
 type Env = {
   Bindings: { connection?: ConnectionInfo }
@@ -97,12 +104,15 @@ export function createHttpHandler(
     return connection?.remoteAddress
   }
 
+  /** A request refused before the engine: 400, 413 or 415 with what is wrong. */
+  const refuse = (error: BadRequest) =>
+    json(
+      { result: 'bad request', error: error.message, ...(error.field ? { field: error.field } : {}) },
+      error.status,
+    )
+
   app.onError((error, c) => {
-    if (error instanceof BadRequest)
-      return json(
-        { result: 'bad request', error: error.message, ...(error.field ? { field: error.field } : {}) },
-        error.status,
-      )
+    if (error instanceof BadRequest) return refuse(error)
     if (error instanceof ConflictError)
       return json({ result: 'conflict', error: error.message, field: error.field }, 409)
     if (error instanceof ValidationError)
@@ -129,6 +139,14 @@ export function createHttpHandler(
     if (![400, 413, 415].includes(c.res.status)) await engine.accounts.recordKeyUse(identity)
   }
 
+  // S30: on every route, a body declared over the cap is refused before anything reads it or looks
+  // further; streamed bodies are counted where they are read.
+  app.use('*', async (c, next) => {
+    const declared = declaredLength(c.req.raw)
+    if (declared !== null && declared > MAX_BODY_BYTES) return refuse(tooLarge(MAX_BODY_BYTES))
+    await next()
+  })
+
   app.get('/healthz', () => json({ status: 'ok' }, 200))
   app.route('/', operatorRoutes(engine, counters, options))
   app.get(
@@ -137,7 +155,7 @@ export function createHttpHandler(
   )
 
   app.post('/v1/start', requireKey('auth'), async (c) => {
-    const body = await readJson(c.req.raw, StartBody)
+    const body = await readJson(c.req.raw, StartBody, c.env?.connection)
     const answer: StartResult = await c.var.account.start(body, { apiKeyId: c.var.identity.keyId })
     counters.count('starts', answer.result, c.var.identity.account.id)
     if (answer.result === 'rate limited')
@@ -148,12 +166,12 @@ export function createHttpHandler(
   // The user sets their memorized PIN right after a login (the host forwards it); 204, or 400 naming
   // the field. S23: an `auth` key calls start and check only, so this takes an `admin` key.
   app.post('/v1/pin', requireKey('admin'), async (c) => {
-    await c.var.account.users.setPinAfterLogin(await readJson(c.req.raw, PinAfterLogin))
+    await c.var.account.users.setPinAfterLogin(await readJson(c.req.raw, PinAfterLogin, c.env?.connection))
     return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } })
   })
 
   app.post('/v1/check', requireKey('auth'), async (c) => {
-    const body = await readJson(c.req.raw, CheckBody)
+    const body = await readJson(c.req.raw, CheckBody, c.env?.connection)
     const wait = polls.take(`${c.var.identity.account.id}\u0000${body.system}\u0000${body.authid}`, now())
     if (wait > 0) {
       counters.count('checks', 'rate limited', c.var.identity.account.id)
@@ -167,25 +185,30 @@ export function createHttpHandler(
     return json(answer, status)
   })
 
+  const page = ({ html, status }: { html: string; status: number }) =>
+    new Response(html, { status, headers: LINK_PAGE_HEADERS })
+
+  // S30: the link pages serve anyone, so a token that cannot be one ends the request before the
+  // engine or the body is touched.
   app.get('/v1/links/:token', async (c) => {
     const token = c.req.param('token')
+    if (!isLinkTokenShape(token)) return page(deadEndPage('unknown'))
     const view = await engine.links.inspect(token)
-    if (view.status !== 'pending') {
-      const dead = deadEndPage(view.status)
-      return new Response(dead.html, { status: dead.status, headers: LINK_PAGE_HEADERS })
-    }
-    return new Response(confirmPage(view, forms.make(token)), { status: 200, headers: LINK_PAGE_HEADERS })
+    if (view.status !== 'pending') return page(deadEndPage(view.status))
+    return page({ html: confirmPage(view, forms.make(token)), status: 200 })
   })
 
   app.post('/v1/links/:token', async (c) => {
     const token = c.req.param('token')
+    if (!isLinkTokenShape(token)) return page(deadEndPage('unknown'))
     const type = c.req.header('content-type') ?? ''
-    const form = /^application\/x-www-form-urlencoded/i.test(type) ? await c.req.parseBody() : {}
-    if (!forms.verify(token, form.form)) {
-      const bad = badFormPage()
-      return new Response(bad.html, { status: bad.status, headers: LINK_PAGE_HEADERS })
-    }
-    const code = typeof form.code === 'string' ? form.code : undefined
+    const form = new URLSearchParams(
+      /^application\/x-www-form-urlencoded/i.test(type)
+        ? await readBodyText(c.req.raw, MAX_FORM_BYTES, c.env?.connection)
+        : '',
+    )
+    if (!forms.verify(token, form.get('form'))) return page(badFormPage())
+    const code = form.get('code') ?? undefined
     // S25: the audit records who confirmed: this browser, not the device that started the login.
     const ip = clientAddress(c.req.raw, c.env?.connection)
     const userAgent = c.req.header('user-agent')
@@ -196,18 +219,11 @@ export function createHttpHandler(
     })
     if (result.result === 'wrong_code') {
       // Ask again while attempts remain; the last wrong code burns the link like a used one.
-      if (result.final) {
-        const dead = deadEndPage('used')
-        return new Response(dead.html, { status: dead.status, headers: LINK_PAGE_HEADERS })
-      }
+      if (result.final) return page(deadEndPage('used'))
       const view = await engine.links.inspect(token)
-      return new Response(confirmPage(view, forms.make(token), true), {
-        status: 400,
-        headers: LINK_PAGE_HEADERS,
-      })
+      return page({ html: confirmPage(view, forms.make(token), true), status: 400 })
     }
-    const outcome = outcomePage(result)
-    return new Response(outcome.html, { status: outcome.status, headers: LINK_PAGE_HEADERS })
+    return page(outcomePage(result))
   })
 
   app.use('/v1/admin/*', requireKey('admin'))

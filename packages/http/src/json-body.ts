@@ -1,36 +1,27 @@
 import type { z } from 'zod'
+import { BadRequest, type ConnectionInfo, MAX_BODY_BYTES, readBodyText } from './request-body.js'
 import { describeIssue } from './schemas.js'
 
-/** A request refused before it reaches the engine, with the status and body the contract gives it. */
-export class BadRequest extends Error {
-  constructor(
-    readonly status: 400 | 413 | 415,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message)
-  }
-}
-
-/** 64 KiB (S28). */
-export const MAX_BODY_BYTES = 64 * 1024
+/** S30: the deepest body a schema accepts is 6 levels (a rule's `when.timeIn.days`); 8 leaves room. */
+export const MAX_JSON_DEPTH = 8
 
 /** Reads a JSON body within the size limit, refusing a wrong content type, bad JSON or a bad shape. */
-export async function readJson<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
+export async function readJson<T extends z.ZodType>(
+  request: Request,
+  schema: T,
+  connection?: ConnectionInfo,
+): Promise<z.infer<T>> {
   const type = request.headers.get('content-type') ?? ''
   if (!/^application\/json\s*(;|$)/i.test(type))
     throw new BadRequest(415, 'content-type must be application/json')
-  const declared = Number(request.headers.get('content-length') ?? 0)
-  if (declared > MAX_BODY_BYTES) throw new BadRequest(413, `body is larger than ${MAX_BODY_BYTES} bytes`)
-  const text = await readLimited(request)
+  const text = await readBodyText(request, MAX_BODY_BYTES, connection)
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
     throw new BadRequest(400, 'body is not valid JSON')
   }
-  const polluting = findForbiddenKey(value, '')
-  if (polluting !== null) throw new BadRequest(400, `${polluting}: this key is not allowed`, polluting)
+  refuseHostileShape(value)
   const parsed = schema.safeParse(value)
   if (!parsed.success) {
     const { error, field } = describeIssue(parsed.error)
@@ -42,44 +33,21 @@ export async function readJson<T extends z.ZodType>(request: Request, schema: T)
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
 /**
- * S28: prototype-polluting keys are refused wherever they appear. Checked on the parsed JSON,
- * before any schema copies it: copying `__proto__` into a new object would set its prototype.
+ * S28, S30: refuses nesting deeper than `MAX_JSON_DEPTH` and prototype-polluting keys wherever they
+ * appear. Checked on the parsed JSON, before any schema copies it (copying `__proto__` into a new object
+ * would set its prototype), and without recursion: a 64 KiB body can nest 32,000 levels deep.
  */
-function findForbiddenKey(value: unknown, path: string): string | null {
-  if (typeof value !== 'object' || value === null) return null
-  for (const key of Object.keys(value)) {
-    const here = path ? `${path}.${key}` : key
-    if (FORBIDDEN_KEYS.has(key)) return here
-    const found = findForbiddenKey((value as Record<string, unknown>)[key], here)
-    if (found) return found
-  }
-  return null
-}
-
-/** The body as text, stopping as soon as it passes the limit (a chunked body declares no length). */
-async function readLimited(request: Request): Promise<string> {
-  // A declared length was checked against the limit already, and a body cannot exceed it, so read it
-  // whole: cheaper than a stream, which node listeners build only when one is asked for.
-  if (request.headers.has('content-length')) {
-    const text = await request.text()
-    // Node's parser holds a body to its declared length; a hand-built Request need not, so check.
-    if (Buffer.byteLength(text) > MAX_BODY_BYTES)
-      throw new BadRequest(413, `body is larger than ${MAX_BODY_BYTES} bytes`)
-    return text
-  }
-  if (!request.body) return ''
-  const reader = request.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel()
-      throw new BadRequest(413, `body is larger than ${MAX_BODY_BYTES} bytes`)
+function refuseHostileShape(root: unknown): void {
+  const pending: { value: unknown; path: string; depth: number }[] = [{ value: root, path: '', depth: 0 }]
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, path, depth } = next
+    if (typeof value !== 'object' || value === null) continue
+    if (depth >= MAX_JSON_DEPTH)
+      throw new BadRequest(400, `body is nested deeper than ${MAX_JSON_DEPTH} levels`, path || 'body')
+    for (const key of Object.keys(value)) {
+      const here = path ? `${path}.${key}` : key
+      if (FORBIDDEN_KEYS.has(key)) throw new BadRequest(400, `${here}: this key is not allowed`, here)
+      pending.push({ value: (value as Record<string, unknown>)[key], path: here, depth: depth + 1 })
     }
-    chunks.push(value)
   }
-  return Buffer.concat(chunks).toString('utf8')
 }

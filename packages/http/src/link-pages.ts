@@ -21,6 +21,9 @@ export const LINK_PAGE_HEADERS: Record<string, string> = {
   'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
 }
 
+/** The confirm form holds a 43-character form token and a 3-digit code; 4 KiB is generous (S30). */
+export const MAX_FORM_BYTES = 4 * 1024
+
 const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,

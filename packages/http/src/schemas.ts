@@ -1,15 +1,27 @@
+import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS } from '@flexsecure/core'
 import { z } from 'zod'
 
 // Every request body is checked against one of these (S28). They are also the source of the
 // OpenAPI document, so what is documented is what is enforced.
 
+/** S30: every free-text field refuses NUL and the other control characters. */
+const text = () => z.string().regex(NO_CONTROL_CHARACTERS, 'must not contain control characters')
+/** A message body template: line breaks allowed, no other control character. */
+const multiline = () =>
+  z
+    .string()
+    .regex(
+      NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
+      'must not contain control characters other than line breaks',
+    )
+
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
-export const Name = z.string().min(1).max(256)
+export const Name = text().min(1).max(256)
 
 /** `context` on start and check: a flat map of at most 32 keys to short strings, numbers or booleans. */
 export const Context = z
-  .record(z.string().min(1).max(64), z.union([z.string().max(1024), z.number(), z.boolean()]))
+  .record(text().min(1).max(64), z.union([text().max(1024), z.number(), z.boolean()]))
   .refine((value) => Object.keys(value).length <= 32, 'must have at most 32 keys')
   .refine((value) => !Object.keys(value).some((key) => FORBIDDEN_KEYS.has(key)), 'has a forbidden key')
 
@@ -19,9 +31,9 @@ export const CheckBody = z.strictObject({
   system: Name,
   authid: Name,
   /** A string as typed, or a JSON number (left-padded with zeros to the PIN length). */
-  pin: z.union([z.string().max(32), z.number().int().min(0).max(9_999_999_999)]).optional(),
+  pin: z.union([text().max(32), z.number().int().min(0).max(9_999_999_999)]).optional(),
   /** Optional: the challenge this poller waits for (from start's answer). */
-  challengeId: z.string().min(1).max(64).optional(),
+  challengeId: text().min(1).max(64).optional(),
   /** Optional: where the user's request came from (`ip`, `userAgent`), for the audit trail. */
   context: Context.optional(),
 })
@@ -39,21 +51,22 @@ const PinPolicy = MethodPolicy.extend({
 })
 export const Policies = z.strictObject({ passwordless: MethodPolicy.optional(), pin: PinPolicy.optional() })
 
-const Template = z.string().min(1).max(2000)
+const Template = multiline().min(1).max(2000)
+const OneLineTemplate = text().min(1).max(2000)
 /** What messages say and who they come from; checked in full by the engine (placeholders, subjects). */
 export const MessageSettings = z
   .strictObject({
-    appName: z.string().min(1).max(60).optional(),
-    senderName: z.string().min(1).max(80).optional(),
-    webOtpDomain: z.string().min(1).max(253).optional(),
+    appName: text().min(1).max(60).optional(),
+    senderName: text().min(1).max(80).optional(),
+    webOtpDomain: text().min(1).max(253).optional(),
     templates: z
       .record(
-        z.string().min(2).max(35),
+        text().min(2).max(35),
         z.strictObject({
-          emailLinkSubject: Template.optional(),
+          emailLinkSubject: OneLineTemplate.optional(),
           emailLinkText: Template.optional(),
-          emailLinkButton: Template.optional(),
-          emailPinSubject: Template.optional(),
+          emailLinkButton: OneLineTemplate.optional(),
+          emailPinSubject: OneLineTemplate.optional(),
           emailPinText: Template.optional(),
           smsPin: Template.optional(),
           smsLink: Template.optional(),
@@ -63,23 +76,23 @@ export const MessageSettings = z
   })
   .nullable()
 
-const Scalar = z.union([z.string().max(1024), z.number(), z.boolean()])
-const Labels = z.array(z.string().min(1).max(128)).min(1).max(100)
+const Scalar = z.union([text().max(1024), z.number(), z.boolean()])
+const Labels = z.array(text().min(1).max(128)).min(1).max(100)
 const Sensitivity = z.enum(['low', 'medium', 'high'])
 const TimeWindow = z.strictObject({
-  timeZone: z.string().min(1).max(64),
+  timeZone: text().min(1).max(64),
   days: z
     .array(z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']))
     .min(1)
     .max(7)
     .optional(),
-  from: z.string().max(5).optional(),
-  to: z.string().max(5).optional(),
+  from: text().max(5).optional(),
+  to: text().max(5).optional(),
 })
-const Cidrs = z.array(z.string().max(64)).min(1).max(100)
+const Cidrs = z.array(text().max(64)).min(1).max(100)
 /** One adaptive rule: every condition given must hold; the effects only ever tighten. */
 export const Rule = z.strictObject({
-  name: z.string().min(1).max(100),
+  name: text().min(1).max(100),
   when: z
     .strictObject({
       ipIn: Cidrs.optional(),
@@ -92,9 +105,7 @@ export const Rule = z.strictObject({
       newDevice: z.boolean().optional(),
       failuresAtLeast: z.number().int().optional(),
       daysSinceLastSuccessAtLeast: z.number().int().optional(),
-      userAttributes: z
-        .record(z.string().min(1).max(64), z.union([Scalar, z.array(Scalar).max(100)]))
-        .optional(),
+      userAttributes: z.record(text().min(1).max(64), z.union([Scalar, z.array(Scalar).max(100)])).optional(),
       custom: Labels.optional(),
     })
     .optional(),
@@ -108,7 +119,7 @@ export const Rule = z.strictObject({
   }),
 })
 
-const ReturnUrl = z.string().max(2048).nullable()
+const ReturnUrl = text().max(2048).nullable()
 export const SystemCreate = z.strictObject({
   name: Name,
   policies: Policies.optional(),
@@ -119,16 +130,16 @@ export const SystemCreate = z.strictObject({
 })
 export const SystemUpdate = SystemCreate.omit({ name: true })
 
-const Contact = z.string().max(320).nullable()
+const Contact = text().max(320).nullable()
 export const UserCreate = z.strictObject({
   authid: Name,
-  displayName: z.string().max(256).nullable().optional(),
+  displayName: text().max(256).nullable().optional(),
   email: Contact.optional(),
   phone: Contact.optional(),
   /** The language of the user's messages: en, de, or a tag the account has templates for. */
-  locale: z.string().min(2).max(35).nullable().optional(),
+  locale: text().min(2).max(35).nullable().optional(),
   /** Flat attributes adaptive rules can test. */
-  attributes: z.record(z.string().min(1).max(64), Scalar).optional(),
+  attributes: z.record(text().min(1).max(64), Scalar).optional(),
   status: z.enum(['active', 'disabled']).optional(),
 })
 export const UserUpdate = UserCreate.omit({ authid: true })
@@ -141,7 +152,7 @@ export const AssignBody = z.strictObject({
 })
 
 export const KeyCreate = z.strictObject({
-  name: z.string().min(1).max(200),
+  name: text().min(1).max(200),
   scopes: z
     .array(z.enum(['auth', 'admin']))
     .min(1)
@@ -175,7 +186,7 @@ export const SettingsUpdate = exactObject({
     lockAfter: count,
   }).optional(),
   auditRetentionDays: z.number().int().nullable().optional(),
-  returnOrigins: z.array(z.string().max(256)).max(50).optional(),
+  returnOrigins: z.array(text().max(256)).max(50).optional(),
   messages: MessageSettings.optional(),
 })
 
@@ -190,6 +201,9 @@ export function describeIssue(error: z.ZodError): { error: string; field: string
         ? issue.message
         : `unknown field ${issue.keys.map((k) => `'${k}'`).join(', ')}`,
     }
+  // A record's key that fails its schema: say what is wrong with it, not only that it is wrong.
+  if (issue?.code === 'invalid_key' && issue.issues[0])
+    return { field, error: `${field}: key ${issue.issues[0].message}` }
   return { field, error: `${field}: ${issue?.message ?? 'is invalid'}` }
 }
 
@@ -197,12 +211,12 @@ export function describeIssue(error: z.ZodError): { error: string; field: string
 export const SimulateBody = StartBody
 
 /** `PUT /v1/admin/users/{authid}/pin`: set (or, with null, clear) the user's memorized PIN. */
-export const PinSet = z.strictObject({ pin: z.string().max(32).nullable() })
+export const PinSet = z.strictObject({ pin: text().max(32).nullable() })
 
 /** `POST /v1/pin`: the user sets their memorized PIN within 5 minutes of an authenticated login. */
 export const PinAfterLogin = z.strictObject({
   system: Name,
   authid: Name,
-  challengeId: z.string().min(1).max(64),
-  pin: z.string().max(32),
+  challengeId: text().min(1).max(64),
+  pin: text().max(32),
 })

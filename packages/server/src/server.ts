@@ -7,6 +7,7 @@ import { postgresStorage } from '@flexsecure/postgres'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { getRequestListener } from '@hono/node-server'
 import { databaseKind, type ServerConfig } from './config.js'
+import { closeUnreadBodies } from './unread-bodies.js'
 
 export interface RunningServer {
   readonly url: string
@@ -78,13 +79,15 @@ export async function startServer(
     ...http,
   })
   // The Node listener only translates between node:http and the web-standard handler (STYLE.md 5);
-  // the one thing a Request cannot carry is the connection's address.
+  // what a Request cannot carry is the connection's address, and that node:http holds each body to
+  // its declared length (so the handler may read a small declared body whole instead of streaming it).
   server.on(
     'request',
     getRequestListener((request, env) =>
-      handler(request, { remoteAddress: env.incoming.socket.remoteAddress }),
+      handler(request, { remoteAddress: env.incoming.socket.remoteAddress, bodyLengthEnforced: true }),
     ),
   )
+  closeUnreadBodies(server)
 
   // Two timers: the full sweep (expiry, limits, audit retention) every sweepSeconds, and the outbox
   // (retries, lapsed claims, cancellations) every second, each skipping a beat while the last still runs.

@@ -8,6 +8,8 @@ const tsx = new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href
 
 export interface ServeProcess {
   readonly url: string
+  /** The server's process id, to read what it uses (`/proc/<pid>/status`). */
+  readonly pid: number
   /** The first run's keys, as printed (not in production mode, which writes them to a file). */
   readonly adminKey: string
   readonly authKey: string
@@ -52,6 +54,7 @@ export async function startServe(
   }
   return {
     url: find(/listening on (http:\/\/[\d.:]+)/),
+    pid: child.pid as number,
     get adminKey() {
       return find(/admin key: (fsk_\w+)/)
     },

@@ -1,0 +1,135 @@
+// FlexSecure as a contender: createEngine + sqliteStorage on a better-sqlite3 file, its default argon2id
+// PIN hasher, and a notifier that keeps each recipient's newest link token or PIN, as a mailbox would.
+
+import { type AccountHandle, createEngine, type Engine, type Notifier } from '@flexsecure/core'
+import { parseSecret } from '@flexsecure/core/testing'
+import { sqliteStorage } from '@flexsecure/sqlite'
+import BetterSqlite3 from 'better-sqlite3'
+import { LIFTED_SEND_LIMITS, type Synchronous } from './bench-settings.js'
+import { type Contender, type Flow, runStep, type StepRunner } from './login-harness.js'
+
+/** The engine secret of every bench database: the scale bench's cached files are sealed under it. */
+export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret'
+
+/** The system each flow logs in to: `link` assigns passwordless, `pin` the one-time PIN method. */
+export const SYSTEMS: Record<Flow, string> = { link: 'link', pin: 'pin' }
+
+/** User n's authid, the same in every FlexSecure bench database. */
+export const authidOf = (n: number) => `u${n}`
+/** User n's address, the same on every side of every bench. */
+export const emailOf = (n: number) => `u${n}@example.com`
+
+/** A notifier that keeps the secret of each recipient's newest message, for `take` to hand over once. */
+export interface Inbox extends Notifier {
+  /** The link token or PIN last sent to `to`; throws if nothing is waiting. */
+  take(to: string): string
+}
+
+/** A notifier for the bench: no delivery, only the secret kept for the login that waits for it. */
+export function inboxNotifier(): Inbox {
+  const waiting = new Map<string, string>()
+  return {
+    async send(message) {
+      const { token, pin } = parseSecret(message)
+      const secret = token ?? pin
+      if (!secret) throw new Error(`bench inbox: no link or PIN in the message to ${message.to}`)
+      waiting.set(message.to, secret)
+      return { providerId: null }
+    },
+    take(to) {
+      const secret = waiting.get(to)
+      if (secret === undefined) throw new Error(`bench inbox: nothing was sent to ${to}`)
+      waiting.delete(to)
+      return secret
+    },
+  }
+}
+
+/** An engine on `database`, which runs at `synchronous` whatever the adapter's default. */
+export function openEngine(database: BetterSqlite3.Database, synchronous: Synchronous, inbox: Inbox): Engine {
+  const engine = createEngine({
+    storage: sqliteStorage({ database }),
+    notifier: inbox,
+    secret: BENCH_SECRET,
+    links: { baseUrl: 'https://auth.example.com' },
+  })
+  // sqliteStorage has applied its pragmas; the bench's choice comes after them.
+  database.pragma(`synchronous = ${synchronous}`)
+  return engine
+}
+
+/**
+ * One account with the send limits lifted, the two systems, and `users` users with an email address,
+ * each assigned to both: what every FlexSecure bench database starts from. The schema must exist.
+ */
+export async function seedAccount(engine: Engine, users: number): Promise<string> {
+  const { id } = await engine.accounts.create({ name: 'Bench', settings: { sendLimits: LIFTED_SEND_LIMITS } })
+  const account = engine.account(id)
+  await account.systems.create({ name: SYSTEMS.link, policies: { passwordless: { enabled: true } } })
+  await account.systems.create({ name: SYSTEMS.pin, policies: { pin: { enabled: true } } })
+  for (let n = 0; n < users; n++) {
+    await account.users.create({ authid: authidOf(n), email: emailOf(n) })
+    await account.users.assign(authidOf(n), [
+      { system: SYSTEMS.link, method: 'passwordless' },
+      { system: SYSTEMS.pin, method: 'pin' },
+    ])
+  }
+  return id
+}
+
+/** A link login: start, confirm the link from the message, check (`authenticated`). */
+async function linkLogin(engine: Engine, account: AccountHandle, inbox: Inbox, n: number, step: StepRunner) {
+  const login = { system: SYSTEMS.link, authid: authidOf(n) }
+  const started = await step('start', () => account.start(login))
+  if (started.result !== 'success') throw new Error(`FlexSecure: start answered ${started.result}`)
+  const token = inbox.take(emailOf(n))
+  const confirmed = await step('confirm', () => engine.links.confirm(token))
+  if (confirmed.result !== 'confirmed') throw new Error(`FlexSecure: confirm answered ${confirmed.result}`)
+  const checked = await step('check', () => account.check(login))
+  if (checked.result !== 'authenticated') throw new Error(`FlexSecure: check answered ${checked.result}`)
+}
+
+/** A PIN login: start, check with the PIN from the message (`authenticated`). */
+async function pinLogin(account: AccountHandle, inbox: Inbox, n: number, step: StepRunner) {
+  const login = { system: SYSTEMS.pin, authid: authidOf(n) }
+  const started = await step('start', () => account.start(login))
+  if (started.result !== 'success') throw new Error(`FlexSecure: start answered ${started.result}`)
+  const pin = inbox.take(emailOf(n))
+  const checked = await step('check', () => account.check({ ...login, pin }))
+  if (checked.result !== 'authenticated') throw new Error(`FlexSecure: check answered ${checked.result}`)
+}
+
+/**
+ * FlexSecure on `filename` at `synchronous`. A new file is seeded with `users` users; an existing one
+ * (the scale bench's) must hold exactly one account seeded the same way.
+ */
+export async function flexSecureContender(options: {
+  readonly name: string
+  readonly filename: string
+  readonly synchronous: Synchronous
+  readonly users: number
+  /** Another connection to use instead of opening `filename` (the counting pass's). */
+  readonly database?: BetterSqlite3.Database
+}): Promise<Contender> {
+  const database = options.database ?? new BetterSqlite3(options.filename)
+  const inbox = inboxNotifier()
+  const engine = openEngine(database, options.synchronous, inbox)
+  await engine.migrate()
+  const existing = await engine.accounts.list()
+  if (existing.length > 1)
+    throw new Error(`${options.filename}: expected one account, found ${existing.length}`)
+  const accountId =
+    existing.length === 0 ? await seedAccount(engine, options.users) : (existing[0]?.id as string)
+  const account = engine.account(accountId)
+  return {
+    name: options.name,
+    flows: ['link', 'pin'],
+    database,
+    login: (flow, n, step = runStep) =>
+      flow === 'link' ? linkLogin(engine, account, inbox, n, step) : pinLogin(account, inbox, n, step),
+    async close() {
+      await engine.close()
+      if (database.open) database.close()
+    },
+  }
+}

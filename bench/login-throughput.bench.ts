@@ -1,0 +1,147 @@
+// FlexSecure against Better Auth, in one process, each on its own SQLite file: a link login and a PIN
+// login at 1 and at 64 logins in flight, with the raw floor, in interleaved rounds; one table.
+// Run it with `pnpm bench` from the repository root (or in bench/). README.md says
+// what each side does per login and how to read the table.
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import { fmt, median, spread, table } from './bench-report.js'
+import { synchronousModes } from './bench-settings.js'
+import { betterAuthContender, betterAuthVersion } from './better-auth-contender.js'
+import { flexSecureContender } from './flexsecure-contender.js'
+import {
+  type Cell,
+  type Contender,
+  loadLine,
+  machineLine,
+  measureRounds,
+  type Results,
+  resultKey,
+  roundRatios,
+  runSettings,
+  runsIn,
+  synchronousOf,
+  warmUp,
+} from './login-harness.js'
+import { floorContender } from './sqlite-floor.js'
+
+const SETTINGS = runSettings(7)
+const { rounds: ROUNDS, seconds: SECONDS, users: USERS } = SETTINGS
+/** PIN logins per contender before timing: enough to compile the path (FlexSecure's cost 2 argon2 each). */
+const PIN_WARMUP = 64
+
+const CELLS: readonly Cell[] = [
+  { flow: 'link', inFlight: 1 },
+  { flow: 'link', inFlight: SETTINGS.inFlight },
+  { flow: 'pin', inFlight: 1 },
+  { flow: 'pin', inFlight: SETTINGS.inFlight },
+]
+
+function report(results: Results, contenders: readonly Contender[], baseline: Contender): string {
+  const rows: string[][] = []
+  for (const cell of CELLS) {
+    for (const contender of contenders) {
+      // The floor runs link logins at 1 in flight only; it is shown once, under that cell.
+      if (!runsIn(contender, cell)) continue
+      const runs = results.get(resultKey(contender.name, cell)) ?? []
+      const rates = runs.map((r) => r.rate)
+      const ratio =
+        contender === baseline
+          ? ['', '', '']
+          : spread(roundRatios(results, contender.name, baseline.name, cell), 2)
+      rows.push([
+        cell.flow,
+        String(cell.inFlight),
+        contender.name,
+        ...spread(rates),
+        fmt(median(runs.map((r) => r.loopP99Ms)), 1),
+        ...ratio,
+      ])
+    }
+  }
+  return table(
+    'lrlrrrrrrr',
+    [
+      'flow',
+      'in flight',
+      'contender',
+      'min/s',
+      'median/s',
+      'max/s',
+      'loop p99 ms',
+      '÷BA min',
+      'median',
+      'max',
+    ],
+    rows,
+  )
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'flexsecure-bench-logins-'))
+  const contenders: Contender[] = []
+  try {
+    const baseline = await betterAuthContender({
+      name: `Better Auth ${betterAuthVersion()}`,
+      filename: join(dir, 'better-auth.db'),
+    })
+    contenders.push(baseline)
+    for (const mode of synchronousModes())
+      contenders.push(
+        await flexSecureContender({
+          name: `FlexSecure ${mode.toUpperCase()}`,
+          filename: join(dir, `flexsecure-${mode}.db`),
+          synchronous: mode,
+          users: USERS,
+        }),
+      )
+    for (const mode of synchronousModes())
+      contenders.push(
+        floorContender(`floor ${mode.toUpperCase()}`, new BetterSqlite3(join(dir, `floor-${mode}.db`)), mode),
+      )
+
+    const sqlite = baseline.database.prepare('SELECT sqlite_version()').pluck().get() as string
+    const settings = contenders.map((c) => {
+      const journal = c.database.pragma('journal_mode', { simple: true }) as string
+      return `${c.name}: journal_mode=${journal}, synchronous=${synchronousOf(c.database)}`
+    })
+    console.log(
+      [
+        'FlexSecure vs Better Auth: whole logins per second, in process, each on its own SQLite file',
+        `  node ${process.version}, SQLite ${sqlite}, ${machineLine()} (before)`,
+        ...settings.map((s) => `  ${s}`),
+        `  ${fmt(USERS)} users round-robin; ${ROUNDS} interleaved rounds, ${SECONDS} s per contender and cell,`,
+        '  contenders in rotating order within each cell; the floor is synchronous, so it runs at 1 in flight',
+        '',
+      ].join('\n'),
+    )
+
+    // Better Auth's users come into being on their first link login, so every side logs in every user once.
+    process.stderr.write('warming up...\n')
+    for (const contender of contenders)
+      await warmUp(contender, USERS, { link: contender.maxInFlight === 1 ? 2000 : USERS, pin: PIN_WARMUP })
+
+    const { results, loads } = await measureRounds(contenders, CELLS, SETTINGS)
+
+    console.log(report(results, contenders, baseline))
+    console.log(
+      [
+        '',
+        "  logins/s: min, median and max over the rounds, counted inside each run's timed window (README.md)",
+        "  loop p99 ms: the event loop's 99th percentile delay during the run, median over the rounds",
+        `  ÷BA: each round's rate over Better Auth's in the same round and cell; min, median, max over rounds`,
+        loadLine(loads),
+      ].join('\n'),
+    )
+  } finally {
+    for (const contender of contenders) await contender.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main().catch((error: unknown) => {
+  console.error('\nFAIL:', error)
+  process.exitCode = 1
+})

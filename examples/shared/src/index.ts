@@ -1,0 +1,45 @@
+// What the Express, Hono, Fastify and client examples share: the login flow, its pages and sessions,
+// the periodic work, and the engine as the examples open it.
+
+export { type DueWork, scheduleDueWork } from './due-work.js'
+export {
+  EXAMPLE_SYSTEM,
+  type ExampleConfig,
+  type ExampleEngineOptions,
+  exampleConfig,
+  openExampleEngine,
+  seedSignIn,
+} from './example-engine.js'
+export {
+  type BeginOutcome,
+  createLoginFlow,
+  type Ending,
+  endedMessage,
+  type LoginApi,
+  type LoginFlow,
+  type LoginFlowOptions,
+  type PollOutcome,
+  type RequestContext,
+} from './login-flow.js'
+export { toNodeListener } from './node-listener.js'
+export { serveListener } from './node-server.js'
+export {
+  crossSitePage,
+  escapeHtml,
+  PAGE_HEADERS,
+  page,
+  sameDeviceReturnPage,
+  signedInPage,
+  signInPage,
+  waitingPage,
+} from './pages.js'
+export { isCrossSite, nextLocation, requestContext } from './request-context.js'
+export { COOKIES, memorySessions, SESSION_SECONDS, type SessionStore } from './sessions.js'
+export {
+  type RunningApp,
+  runExample,
+  type ServeOptions,
+  type SignInAppOptions,
+  signInParts,
+} from './sign-in-app.js'
+export { SCRIPT_HEADERS, WAITING_SCRIPT, WAITING_SCRIPT_PATH } from './waiting-script.js'
