@@ -1,4 +1,4 @@
-export { type KyselyStorageOptions, kyselyStorage } from './kysely-storage.js'
+export { type KyselyStorage, type KyselyStorageOptions, kyselyStorage } from './kysely-storage.js'
 export { migrations } from './migrations.js'
 export { type PreparedQuery, param, prepare } from './prepared-query.js'
 export type * from './schema.js'

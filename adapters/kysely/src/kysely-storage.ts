@@ -99,6 +99,12 @@ const AUDIT_ROWS_PER_STATEMENT = 32
 const cols = (list: readonly string[]) => list as any
 const columnParams = (list: readonly string[]) => Object.fromEntries(list.map((c) => [c, param(c)])) as never
 
+/** A Storage that can also say which migrations it has not run: what a readiness probe asks. */
+export type KyselyStorage = Storage & {
+  /** Reads the migration table (so the database must be reachable); `pending` is empty when current. */
+  migrationStatus(): Promise<{ readonly pending: readonly string[] }>
+}
+
 /**
  * The Storage port over any Kysely dialect. Every hot query is compiled once here; each challenge move
  * is one conditional UPDATE, and audit rows join the transaction of the change they record.
@@ -107,7 +113,7 @@ const columnParams = (list: readonly string[]) => Object.fromEntries(list.map((c
  * const storage = kyselyStorage({ db: new Kysely<Database>({ dialect }) })
  * ```
  */
-export function kyselyStorage(options: KyselyStorageOptions): Storage {
+export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
   const { db } = options
   const exec = options.executor ?? kyselyExecutor(db as Kysely<unknown>)
   let seal: AuditSealer | null = null
@@ -853,7 +859,16 @@ export function kyselyStorage(options: KyselyStorageOptions): Storage {
     challenge: columnsOf('c', [...CHALLENGE_COLUMNS, 'delivery_status'], 'id'),
   }
 
-  const storage: Storage = {
+  const storage: KyselyStorage = {
+    async migrationStatus() {
+      const known = await new Migrator({
+        db,
+        provider: { getMigrations: async () => migrations },
+      }).getMigrations()
+      return {
+        pending: known.filter((migration) => !migration.executedAt).map((migration) => migration.name),
+      }
+    },
     async migrate() {
       await guard('migrate', async () => {
         const { error } = await new Migrator({

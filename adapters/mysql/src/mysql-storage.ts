@@ -1,6 +1,6 @@
-import type { Storage } from '@flexsecure/core'
 import {
   type Database,
+  type KyselyStorage,
   kyselyExecutor,
   kyselyStorage,
   type RetryRules,
@@ -47,7 +47,7 @@ const RETRY: RetryRules = {
  * const storage = mysqlStorage({ uri: 'mysql://app@db:3306/auth' })
  * ```
  */
-export function mysqlStorage(options: MysqlStorageOptions): Storage {
+export function mysqlStorage(options: MysqlStorageOptions): KyselyStorage {
   if (!options.pool && !options.uri) throw new TypeError('mysqlStorage needs a pool or a uri')
   const owned = !options.pool
   const pool =

@@ -1,5 +1,4 @@
-import type { Storage } from '@flexsecure/core'
-import { type Database, kyselyStorage, retryingExecutor } from '@flexsecure/kysely'
+import { type Database, type KyselyStorage, kyselyStorage, retryingExecutor } from '@flexsecure/kysely'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { connectionLost, guardedPool, pgExecutor } from './pg-executor.js'
@@ -21,7 +20,7 @@ export interface PostgresStorageOptions {
  * const storage = postgresStorage({ connectionString: process.env.DATABASE_URL })
  * ```
  */
-export function postgresStorage(options: PostgresStorageOptions): Storage {
+export function postgresStorage(options: PostgresStorageOptions): KyselyStorage {
   if (!options.pool && !options.connectionString)
     throw new TypeError('postgresStorage needs a pool or a connectionString')
   const owned = !options.pool

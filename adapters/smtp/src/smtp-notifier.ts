@@ -10,6 +10,8 @@ export interface SmtpNotifierOptions {
   readonly transport: SMTPTransport.Options | string
   /** The sender: `"Acme sign-in" <auth@acme.example>`. */
   readonly from: string
+  /** Where replies go, when not to the sender: `support@acme.example`. */
+  readonly replyTo?: string
 }
 
 /** Connection-level failures: the server may be back in a moment. */
@@ -88,6 +90,7 @@ export function smtpNotifier(options: SmtpNotifierOptions): Notifier & { close()
           // A per-account or per-system sender name replaces the configured one; the address stays.
           from: message.fromName ? { name: message.fromName, address } : options.from,
           to: message.to,
+          ...(options.replyTo ? { replyTo: options.replyTo } : {}),
           subject: message.subject ?? '',
           text: message.text,
           html: message.html ?? htmlFromText(message.text),

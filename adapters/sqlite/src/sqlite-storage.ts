@@ -1,5 +1,4 @@
-import type { Storage } from '@flexsecure/core'
-import { type Database, kyselyStorage } from '@flexsecure/kysely'
+import { type Database, type KyselyStorage, kyselyStorage } from '@flexsecure/kysely'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { sqliteExecutor } from './sqlite-executor.js'
@@ -21,7 +20,7 @@ export interface SqliteStorageOptions {
  * const storage = sqliteStorage({ filename: 'data/flexsecure.db' })
  * ```
  */
-export function sqliteStorage(options: SqliteStorageOptions = {}): Storage {
+export function sqliteStorage(options: SqliteStorageOptions = {}): KyselyStorage {
   const owned = !options.database
   const database = options.database ?? new BetterSqlite3(options.filename ?? ':memory:')
   applyPragmas(database, options.busyTimeoutMs ?? 5000)

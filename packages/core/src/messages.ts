@@ -269,7 +269,7 @@ export function composeFor(
   const layers = [system.messages ?? undefined, account.settings.messages]
   const first = <K extends 'appName' | 'senderName' | 'webOtpDomain'>(key: K) =>
     layers.find((layer) => layer?.[key] !== undefined)?.[key]
-  return composeMessage({
+  const message = composeMessage({
     ...input,
     appName: first('appName') ?? system.name,
     displayName: user.displayName,
@@ -278,4 +278,5 @@ export function composeFor(
     ...(first('webOtpDomain') ? { webOtpDomain: first('webOtpDomain') as string } : {}),
     overrides: layers,
   })
+  return { ...message, accountId: account.id }
 }

@@ -14,6 +14,8 @@ export interface Message {
   readonly idempotencyKey: string
   /** The sender's display name, when the account or system sets one (email From name). */
   readonly fromName?: string
+  /** The account the message is sent for, so a notifier can pick a sender per account. */
+  readonly accountId?: string
 }
 
 /**

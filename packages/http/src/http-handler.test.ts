@@ -603,7 +603,9 @@ describe('service routes', () => {
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
     await call('/v1/start', login)
     await call('/v1/check', login)
-    const text = await (await handler(new Request(`${BASE}/metrics`))).text()
+    const text = await (
+      await handler(new Request(`${BASE}/metrics`, { headers: { apikey: adminKey } }))
+    ).text()
     expect(text).toContain('flexsecure_starts_total{result="success"} 1')
     expect(text).toContain('flexsecure_checks_total{result="pending"} 1')
     expect(text).toContain('flexsecure_deliveries_total{status="sent"} 1')

@@ -25,6 +25,7 @@ import {
 } from './link-pages.js'
 import { metrics as createMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
+import { type OperatorOptions, operatorRoutes } from './operator-routes.js'
 import { pollLimiter } from './poll-limiter.js'
 import {
   BadRequest,
@@ -36,7 +37,7 @@ import {
 } from './request-body.js'
 import { CheckBody, PinAfterLogin, StartBody } from './schemas.js'
 
-export interface HttpHandlerOptions {
+export interface HttpHandlerOptions extends OperatorOptions {
   readonly engine: Engine
   /** The engine's secret: keys the link pages' form tokens. */
   readonly secret: string
@@ -72,7 +73,8 @@ const retryAfterSeconds = (until: number, now: number) => String(Math.max(1, Mat
 
 /**
  * FlexSecure's HTTP API (ARCHITECTURE.md section 4) as a web-standard handler: `POST /v1/start`,
- * `POST /v1/check`, the link pages, `/v1/admin/…`, `/v1/openapi.json`, `/healthz` and `/metrics`.
+ * `POST /v1/check`, the link pages, `/v1/admin/…`, `/v1/openapi.json`, `/healthz`, `/readyz`, `/metrics`
+ * and `/v1/operator/…`.
  *
  * ```ts
  * const handler = createHttpHandler({ engine, secret })
@@ -147,10 +149,7 @@ export function createHttpHandler(
   })
 
   app.get('/healthz', () => json({ status: 'ok' }, 200))
-  app.get(
-    '/metrics',
-    () => new Response(counters.render(), { headers: { 'content-type': 'text/plain; version=0.0.4' } }),
-  )
+  app.route('/', operatorRoutes(engine, counters, options))
   app.get(
     '/v1/openapi.json',
     () => new Response(openapi, { headers: { 'content-type': 'application/json' } }),
@@ -159,7 +158,7 @@ export function createHttpHandler(
   app.post('/v1/start', requireKey('auth'), async (c) => {
     const body = await readJson(c.req.raw, StartBody, c.env?.connection)
     const answer: StartResult = await c.var.account.start(body, { apiKeyId: c.var.identity.keyId })
-    counters.count('starts', answer.result)
+    counters.count('starts', answer.result, c.var.identity.account.id)
     if (answer.result === 'rate limited')
       return json(answer, 429, { 'retry-after': retryAfterSeconds(answer.retryAfter.getTime(), now()) })
     return json(answer, answer.result === 'success' ? 200 : 403)
@@ -176,13 +175,13 @@ export function createHttpHandler(
     const body = await readJson(c.req.raw, CheckBody, c.env?.connection)
     const wait = polls.take(`${c.var.identity.account.id}\u0000${body.system}\u0000${body.authid}`, now())
     if (wait > 0) {
-      counters.count('checks', 'rate limited')
+      counters.count('checks', 'rate limited', c.var.identity.account.id)
       return json({ result: 'rate limited', retryAfter: new Date(now() + wait) }, 429, {
         'retry-after': retryAfterSeconds(now() + wait, now()),
       })
     }
     const answer: CheckResult = await c.var.account.check(body)
-    counters.count('checks', answer.result)
+    counters.count('checks', answer.result, c.var.identity.account.id)
     const status = answer.result === 'authenticated' ? 200 : answer.result === 'pending' ? 202 : 403
     return json(answer, status)
   })

@@ -1,9 +1,10 @@
 import type { Engine } from '@flexsecure/core'
 
-/** Counters for `GET /metrics`, in the Prometheus text format. */
+/** Counters for `GET /metrics`, in the Prometheus text format, kept per account (S38). */
 export interface Metrics {
-  count(name: 'starts' | 'checks', result: string): void
-  render(): string
+  count(name: 'starts' | 'checks', result: string, accountId: string): void
+  /** Every account's figures added up (the operator's view), or one account's (its admin's view). */
+  render(accountId?: string): string
 }
 
 const HELP = {
@@ -13,23 +14,36 @@ const HELP = {
 } as const
 
 export function metrics(engine: Engine): Metrics {
-  const counters = new Map<string, Map<string, number>>(Object.keys(HELP).map((name) => [name, new Map()]))
-  const bump = (name: keyof typeof HELP, label: string, value: string) => {
-    const series = counters.get(name) as Map<string, number>
+  // name → account → labels → count
+  const counters = new Map<string, Map<string, Map<string, number>>>(
+    Object.keys(HELP).map((name) => [name, new Map()]),
+  )
+  const bump = (name: keyof typeof HELP, accountId: string, label: string, value: string) => {
+    const accounts = counters.get(name) as Map<string, Map<string, number>>
+    const series = accounts.get(accountId) ?? accounts.set(accountId, new Map()).get(accountId)
     const key = `${label}="${value.replace(/["\\\n]/g, '_')}"`
-    series.set(key, (series.get(key) ?? 0) + 1)
+    series?.set(key, (series.get(key) ?? 0) + 1)
   }
   engine.events.on('challenge.delivery', (event) =>
-    bump('flexsecure_deliveries_total', 'status', event.status),
+    bump('flexsecure_deliveries_total', event.accountId, 'status', event.status),
   )
   return {
-    count: (name, result) =>
-      bump(name === 'starts' ? 'flexsecure_starts_total' : 'flexsecure_checks_total', 'result', result),
-    render() {
+    count: (name, result, accountId) =>
+      bump(
+        name === 'starts' ? 'flexsecure_starts_total' : 'flexsecure_checks_total',
+        accountId,
+        'result',
+        result,
+      ),
+    render(accountId) {
       const lines: string[] = []
       for (const [name, help] of Object.entries(HELP)) {
         lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`)
-        for (const [labels, value] of counters.get(name) ?? []) lines.push(`${name}{${labels}} ${value}`)
+        const totals = new Map<string, number>()
+        for (const [account, series] of counters.get(name) ?? [])
+          if (accountId === undefined || account === accountId)
+            for (const [labels, value] of series) totals.set(labels, (totals.get(labels) ?? 0) + value)
+        for (const [labels, value] of totals) lines.push(`${name}{${labels}} ${value}`)
       }
       return `${lines.join('\n')}\n`
     },

@@ -160,10 +160,31 @@ export const KeyCreate = z.strictObject({
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 })
 
-export const SettingsUpdate = z.strictObject({
+/** A strict object whose refusal of an unknown key lists the valid ones (a typo must not pass silently). */
+const exactObject = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((k) => `'${k}'`).join(', ')}; valid fields: ${Object.keys(shape).join(', ')}`
+        : undefined,
+  })
+const count = z.number().int().optional()
+
+export const SettingsUpdate = exactObject({
   uniformResponses: z.boolean().optional(),
-  sendLimits: z.record(text().max(64), z.number().int()).optional(),
-  lockout: z.record(text().max(64), z.number().int()).optional(),
+  sendLimits: exactObject({
+    perUserPerHour: count,
+    perDestinationPerHour: count,
+    perApiKeyPerMinute: count,
+    perAccountPerDay: count,
+    resendCooldownSeconds: count,
+  }).optional(),
+  lockout: exactObject({
+    freeFailures: count,
+    baseDelaySeconds: count,
+    maxDelaySeconds: count,
+    lockAfter: count,
+  }).optional(),
   auditRetentionDays: z.number().int().nullable().optional(),
   returnOrigins: z.array(text().max(256)).max(50).optional(),
   messages: MessageSettings.optional(),
@@ -174,7 +195,12 @@ export function describeIssue(error: z.ZodError): { error: string; field: string
   const issue = error.issues[0]
   const field = issue?.path.map(String).join('.') || 'body'
   if (issue?.code === 'unrecognized_keys')
-    return { field, error: `unknown field ${issue.keys.map((k) => `'${k}'`).join(', ')}` }
+    return {
+      field,
+      error: issue.message.startsWith('unknown field')
+        ? issue.message
+        : `unknown field ${issue.keys.map((k) => `'${k}'`).join(', ')}`,
+    }
   // A record's key that fails its schema: say what is wrong with it, not only that it is wrong.
   if (issue?.code === 'invalid_key' && issue.issues[0])
     return { field, error: `${field}: key ${issue.issues[0].message}` }

@@ -157,7 +157,16 @@ export const ROUTES: readonly RouteSpec[] = [
         form: `form=${enc(world.formToken(token))}${code === null ? '' : `&code=${code}`}`,
       })),
   },
-  ...(['/healthz', '/metrics', '/v1/openapi.json'] as const).map(
+  // S38: /metrics takes an admin key (its account's figures) or the operator key; /readyz, none.
+  {
+    method: 'GET',
+    route: '/metrics',
+    scope: 'admin',
+    weight: 1,
+    expected: [200],
+    valid: () => fc.constant({ path: '/metrics' }),
+  },
+  ...(['/healthz', '/readyz', '/v1/openapi.json'] as const).map(
     (path): RouteSpec => ({
       method: 'GET',
       route: path,

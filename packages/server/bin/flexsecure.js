@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// Runs the built CLI when published; in this repository, `pnpm flexsecure` runs the sources with tsx.
-import('../dist/cli.js')
+// Runs the built CLI; in this repository, `pnpm flexsecure` runs the sources with tsx.
+import('../dist/cli.js').then((cli) => cli.runFromProcess())

@@ -1,246 +1,193 @@
 #!/usr/bin/env node
-// The `flexsecure` command: serve, init, migrate, keys create|list|revoke, audit verify.
-import { parseArgs } from 'node:util'
-import { createEngine, DeliveryError, type Engine, type Notifier, SCOPES, type Scope } from '@flexsecure/core'
-import { twilioNotifier } from '@flexsecure/sms'
-import { smtpNotifier } from '@flexsecure/smtp'
-import { ConfigError, loadConfig, type ServerConfig } from './config.js'
-import { CONSOLE_ADMIN_USAGE, consoleHint, grantConsoleAdmin } from './console-admin-command.js'
-import { consoleNotifier } from './dev-notifier.js'
-import { bootstrap, howToCall } from './first-run.js'
-import { openStorage, startServer } from './server.js'
+// The `flexsecure` command. Help is answered before anything is read or opened; every other command
+// loads the configuration, and only serve, migrate and init create or migrate a database.
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { createEngine, type Engine } from '@flexsecure/core'
+import { OPERATOR_KEY_PREFIX } from '@flexsecure/http'
+import { type CommandLine, parseCommandLine, UsageError } from './cli-args.js'
+import {
+  accountsCommand,
+  assignCommand,
+  auditCommand,
+  CommandFailed,
+  keysCommand,
+  type Print,
+  pickAccount,
+  settingsCommand,
+  systemsCommand,
+  usersCommand,
+} from './cli-commands.js'
+import { USAGE } from './cli-usage.js'
+import { ConfigError, databaseKind, loadConfig, type ServerConfig } from './config.js'
+import { type ConfigFile, readConfigFile } from './config-file.js'
+import { consoleUrl, grantConsoleAdmin } from './console-admin-command.js'
+import { prepareDataDirectory } from './data-directory.js'
+import { redactUrl } from './redaction.js'
+import { serve } from './serve-command.js'
+import { openStorage, type ServerStorage } from './server.js'
+import { describeStartupError } from './startup-errors.js'
 
-const USAGE = `usage: flexsecure <command> [options]
-
-  serve                          run the HTTP API (creates the database, and on first run an account and keys)
-  init [--name NAME] [--admin-email ADDRESS]
-                                 create an account; print its admin and auth keys once; with
-                                 --admin-email, its first console administrator
-${CONSOLE_ADMIN_USAGE}
-  migrate                        create or upgrade the database schema
-  keys create --name N [--scopes auth,admin] [--account ID]
-  keys list [--account ID]
-  keys revoke --id KEY_ID [--account ID]
-  audit verify [--account ID]    exit 1 if an account's audit chain is broken
-
-Configuration comes from the environment (FLEXSECURE_DB, FLEXSECURE_PORT, …; see the README).`
-
-class UsageError extends Error {}
+const COMMANDS = {
+  accounts: accountsCommand,
+  systems: systemsCommand,
+  users: usersCommand,
+  assign: assignCommand,
+  keys: keysCommand,
+  audit: auditCommand,
+  settings: settingsCommand,
+} as const
 
 /** An engine for the one-shot commands; they send nothing, so the notifier only refuses. */
-function openEngine(config: ServerConfig): Engine {
+function engineOn(config: ServerConfig, storage: ServerStorage): Engine {
   return createEngine({
-    storage: openStorage(config.database),
+    storage,
     notifier: { send: async () => Promise.reject(new Error('the CLI sends no messages')) },
     secret: config.secret,
     links: { baseUrl: config.baseUrl ?? 'http://localhost' },
   })
 }
 
-/** Where the console is: the configured base URL, else the address the server listens on by default. */
-const consoleUrl = (config: ServerConfig) =>
-  `${config.baseUrl ?? `http://${config.host}:${config.port}`}/console`
-
-/** `--account`, or the only account there is. */
-async function pickAccount(engine: Engine, given: string | undefined): Promise<string> {
-  if (given) return given
-  const accounts = await engine.accounts.list()
-  if (accounts.length === 1) return (accounts[0] as { id: string }).id
-  throw new UsageError(
-    accounts.length === 0 ? 'no account yet: run `flexsecure init`' : 'several accounts: pass --account ID',
-  )
+/** Runs `flexsecure …`; resolves with the exit code, or -1 while `serve` keeps running. */
+export async function main(
+  argv: readonly string[],
+  print: Print,
+  say: (line: string) => void,
+): Promise<number> {
+  const line = parseCommandLine(argv)
+  if (line.flags.has('version')) {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+    say(`flexsecure ${manifest.version}`)
+    return 0
+  }
+  if (!line.command || line.flags.has('help')) {
+    say(USAGE[line.command] ?? USAGE[''] ?? '')
+    return line.command || line.flags.has('help') ? 0 : 2
+  }
+  if (line.command === 'operator-key') {
+    const key = `${OPERATOR_KEY_PREFIX}${randomBytes(32).toString('base64url')}`
+    const sha256 = createHash('sha256').update(key).digest('hex')
+    print({ key, sha256 }, [
+      `operator key: ${key}`,
+      `FLEXSECURE_OPERATOR_KEY_SHA256=${sha256}`,
+      'Keep the key; configure only the digest.',
+    ])
+    return 0
+  }
+  const configPath = line.options.config ?? process.env.FLEXSECURE_CONFIG
+  const file: ConfigFile = configPath ? await readConfigFile(configPath) : { values: {} }
+  const config = loadConfig(process.env, file.values, { production: line.flags.has('production') })
+  try {
+    return await run(line, config, file, print, say)
+  } catch (error) {
+    // Port in use, database unreachable, not a database, unwritable folder: one line that says what to do.
+    const known = describeStartupError(error, config)
+    throw known ? new CommandFailed(known) : error
+  }
 }
 
-async function serve(config: ServerConfig): Promise<void> {
-  const notifier = deliveryFor(config)
-  if (config.secretSource === 'generated file')
-    console.log(
-      `Generated a secret in ${config.database.replace(/[^/\\]+$/, 'secret')}; set FLEXSECURE_SECRET to manage it yourself.`,
-    )
-  const server = await startServer(config, notifier)
-  const first = await bootstrap(server.engine)
-  console.log(`FlexSecure is listening on ${server.url} (database ${config.database})`)
-  console.log(consoleHint(config.baseUrl ?? server.url))
-  console.log(
-    howToCall(server.url, first, config.smtpUrl ? 'emailed' : config.twilio ? 'sms only' : 'printed'),
-  )
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) {
-      console.log('Second signal: exiting now.')
-      process.exit(1)
-    }
-    stopping = true
-    console.log(`${signal}: finishing in-flight requests, then closing the database.`)
-    server.close().then(
-      () => {
-        console.log('Stopped.')
-        process.exit(0)
-      },
-      (error) => {
-        console.error('Shutdown failed:', error)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
-}
-
-/**
- * Email through SMTP when FLEXSECURE_SMTP_URL is set and SMS through Twilio when FLEXSECURE_TWILIO_*
- * is; a channel without a provider fails as permanent (and is audited). With neither configured the
- * development notifier prints every message, and says so.
- */
-function deliveryFor(config: ServerConfig): Notifier {
-  if (!config.smtpUrl && !config.twilio) {
-    console.log(
-      'WARNING: no SMTP or SMS is configured. Messages (links and PINs) are PRINTED HERE, not delivered.',
-    )
-    console.log('         This is for development only.')
-    return consoleNotifier()
-  }
-  const missing = (channel: string): Notifier => ({
-    send: () => Promise.reject(new DeliveryError('permanent', `no ${channel} provider is configured`)),
-  })
-  let email = missing('email')
-  let sms = missing('SMS')
-  if (config.smtpUrl) {
-    email = smtpNotifier({ transport: config.smtpUrl, from: config.mailFrom })
-    const url = new URL(config.smtpUrl)
-    console.log(
-      `Email goes out through SMTP at ${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)} as ${config.mailFrom}.`,
-    )
-  }
-  if (config.twilio) {
-    const { accountSid, authToken, from, messagingServiceSid, baseUrl } = config.twilio
-    sms = twilioNotifier({
-      accountSid,
-      authToken,
-      ...(from ? { from } : {}),
-      ...(messagingServiceSid ? { messagingServiceSid } : {}),
-      ...(baseUrl ? { baseUrl } : {}),
-    })
-    console.log(`SMS goes out through Twilio (account ${accountSid.slice(0, 6)}…).`)
-  }
-  return { send: (message) => (message.channel === 'email' ? email : sms).send(message) }
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const [command, sub] = argv
-  const { values } = parseArgs({
-    args: argv.slice(command === 'keys' || command === 'audit' ? 2 : 1),
-    options: {
-      name: { type: 'string' },
-      scopes: { type: 'string' },
-      account: { type: 'string' },
-      id: { type: 'string' },
-      'admin-email': { type: 'string' },
-      email: { type: 'string' },
-      role: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  })
-  if (!command || values.help) {
-    console.log(USAGE)
-    return command ? 0 : 2
-  }
-  const config = loadConfig()
-  if (command === 'serve') {
-    await serve(config)
+async function run(
+  line: CommandLine,
+  config: ServerConfig,
+  file: ConfigFile,
+  print: Print,
+  say: (line: string) => void,
+) {
+  if (line.command === 'serve') {
+    await serve(config, file, say)
     return -1
   }
-  const engine = openEngine(config)
+  const creates = line.command === 'migrate' || line.command === 'init'
+  if (!file.storage && databaseKind(config.database) === 'sqlite') {
+    if (creates) prepareDataDirectory(config, say)
+    else if (!existsSync(config.database))
+      throw new CommandFailed(
+        `no database at ${config.database}: run \`flexsecure migrate\` (or serve) first`,
+      )
+  }
+  const storage: ServerStorage = file.storage ?? openStorage(config.database)
+  const engine = engineOn(config, storage)
   try {
-    await engine.migrate()
-    if (command === 'migrate') {
-      console.log(`Database ${config.database} is up to date.`)
+    if (creates) await engine.migrate()
+    else if (storage.migrationStatus) {
+      const { pending } = await storage.migrationStatus()
+      if (pending.length)
+        throw new CommandFailed(
+          `the database needs migrating (${pending.join(', ')}): run \`flexsecure migrate\` first`,
+        )
+    }
+    if (line.command === 'migrate') {
+      print(
+        { database: redactUrl(config.database), current: true },
+        `Database ${redactUrl(config.database)} is up to date.`,
+      )
       return 0
     }
-    if (command === 'init') {
-      const account = await engine.accounts.create({ name: values.name ?? 'Default' })
+    if (line.command === 'init') {
+      const account = await engine.accounts.create({ name: line.options.name ?? 'Default' })
       const handle = engine.account(account.id, { actor: 'cli' })
       const admin = await handle.apiKeys.create({ name: 'admin (init)', scopes: ['admin', 'auth'] })
       const auth = await handle.apiKeys.create({ name: 'auth (init)', scopes: ['auth'] })
-      console.log(
+      print(
+        { ...account, adminKey: admin.key, authKey: auth.key },
         `account ${account.name}: ${account.id}\nadmin key: ${admin.key}\nauth key:  ${auth.key}\nThese keys are shown once.`,
       )
-      if (values['admin-email'])
-        console.log(await grantConsoleAdmin(handle, { email: values['admin-email'] }, consoleUrl(config)))
+      const adminEmail = line.options['admin-email']
+      if (adminEmail) say((await grantConsoleAdmin(handle, { email: adminEmail }, consoleUrl(config))).text)
       return 0
     }
-    if (command === 'console-admin') {
-      const account = engine.account(await pickAccount(engine, values.account), { actor: 'cli' })
-      console.log(await grantConsoleAdmin(account, values, consoleUrl(config)))
+    if (line.command === 'console-admin') {
+      const account = engine.account(await pickAccount(engine, line.options.account), { actor: 'cli' })
+      const granted = await grantConsoleAdmin(account, line.options, consoleUrl(config))
+      print(granted.value, granted.text)
       return 0
     }
-    if (command === 'keys') {
-      const account = engine.account(await pickAccount(engine, values.account), { actor: 'cli' })
-      if (sub === 'create') {
-        if (!values.name) throw new UsageError('keys create needs --name')
-        const scopes = (values.scopes ?? 'auth').split(',').map((s) => s.trim())
-        if (scopes.some((s) => !SCOPES.includes(s as Scope)))
-          throw new UsageError(`--scopes takes ${SCOPES.join(',')}`)
-        const created = await account.apiKeys.create({ name: values.name, scopes: scopes as Scope[] })
-        console.log(`${created.key}\n(id ${created.id}; shown once)`)
-        return 0
-      }
-      if (sub === 'list') {
-        for (const key of await account.apiKeys.list())
-          console.log(
-            [
-              key.id,
-              key.prefix,
-              key.name,
-              key.scopes.join(','),
-              key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'live',
-            ].join('\t'),
-          )
-        return 0
-      }
-      if (sub === 'revoke') {
-        if (!values.id) throw new UsageError('keys revoke needs --id')
-        const revoked = await account.apiKeys.revoke(values.id)
-        console.log(revoked ? `revoked ${values.id}` : `no live key ${values.id}`)
-        return revoked ? 0 : 1
-      }
-      throw new UsageError('keys takes create, list or revoke')
-    }
-    if (command === 'audit' && sub === 'verify') {
-      const ids = values.account ? [values.account] : (await engine.accounts.list()).map((a) => a.id)
-      let broken = 0
-      for (const id of ids) {
-        const verdict = await engine.account(id).audit.verify()
-        if (verdict.ok) console.log(`${id}: ok, ${verdict.events} events up to #${verdict.lastSeq}`)
-        else {
-          broken += 1
-          console.log(`${id}: BROKEN at #${verdict.firstBadSeq}: ${verdict.problem}`)
-        }
-      }
-      return broken ? 1 : 0
-    }
-    throw new UsageError(`unknown command: ${argv.join(' ')}`)
+    return await COMMANDS[line.command as keyof typeof COMMANDS](engine, line, print)
   } finally {
     await engine.close()
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code
-  },
-  (error) => {
-    if (
-      error instanceof UsageError ||
-      error instanceof ConfigError ||
-      (error as Error)?.name === 'TypeError'
-    ) {
-      console.error(`flexsecure: ${(error as Error).message}\n\n${USAGE}`)
-      process.exitCode = 2
-    } else {
-      console.error('flexsecure:', error)
-      process.exitCode = 1
-    }
-  },
-)
+/** Turns any failure into one line on stderr and an exit code: 2 for usage and configuration, else 1. */
+export function exitCodeFor(error: unknown, argv: readonly string[]): number {
+  const e = error as Error & { field?: string }
+  if (error instanceof UsageError) {
+    const command = argv[0] && USAGE[argv[0]] ? argv[0] : ''
+    console.error(`flexsecure: ${e.message}\n\n${USAGE[command]}`)
+    return 2
+  }
+  if (error instanceof ConfigError) {
+    console.error(`flexsecure: ${e.message}`)
+    return 2
+  }
+  if (
+    error instanceof CommandFailed ||
+    ['ValidationError', 'ConflictError', 'NotFoundError'].includes(e?.name)
+  ) {
+    console.error(`flexsecure: ${e.message}`)
+    return 1
+  }
+  // Not a known case: the message only (URLs redacted); FLEXSECURE_DEBUG=1 adds the stack.
+  console.error(`flexsecure: ${redactUrl(String(e?.message ?? error))}`)
+  if (process.env.FLEXSECURE_DEBUG) console.error(error)
+  return 1
+}
+
+/** Runs the command line of this process and sets its exit code: what the `flexsecure` bin calls. */
+export function runFromProcess(argv: readonly string[] = process.argv.slice(2)): void {
+  const json = argv.includes('--json')
+  const print: Print = (value, lines) =>
+    console.log(json ? JSON.stringify(value, null, 2) : typeof lines === 'string' ? lines : lines.join('\n'))
+  main(argv, print, (text) => console.log(text)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code
+    },
+    (error) => {
+      process.exitCode = exitCodeFor(error, argv)
+    },
+  )
+}
+
+// Run as a script (`tsx src/cli.ts`, `node dist/cli.js`); imported (the bin, tests), it waits to be called.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) runFromProcess()

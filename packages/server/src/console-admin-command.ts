@@ -1,12 +1,14 @@
 import type { AccountHandle, ConsoleRole } from '@flexsecure/core'
+import { UsageError } from './cli-args.js'
+import type { ServerConfig } from './config.js'
 
 // The operator's side of the console: `flexsecure init --admin-email` and `flexsecure console-admin`
 // give a user a console role (creating the account's console system and the user as needed), so the
 // first administrator can sign in. Kept apart from cli.ts, which only routes to it.
 
-/** What `console-admin` prints with `--help`, and the usage lines cli.ts shows. */
-export const CONSOLE_ADMIN_USAGE = `  console-admin --email ADDRESS [--role admin|viewer|none] [--account ID]
-                                 give a user a console role (creates the user when missing)`
+/** Where the console is: the configured base URL, else the address the server listens on by default. */
+export const consoleUrl = (config: ServerConfig) =>
+  `${config.baseUrl ?? `http://${config.host}:${config.port}`}/console`
 
 /** The flags of `console-admin` (and `init --admin-email`). */
 export interface ConsoleAdminFlags {
@@ -14,26 +16,30 @@ export interface ConsoleAdminFlags {
   readonly role?: string | undefined
 }
 
-/** Grants the role and says where to sign in; throws a TypeError for bad flags (usage, exit 2). */
+/** Grants the role; answers what `--json` prints and the lines that say where to sign in. */
 export async function grantConsoleAdmin(
   account: AccountHandle,
   flags: ConsoleAdminFlags,
   consoleUrl: string,
-): Promise<string> {
-  if (!flags.email) throw new TypeError('console-admin needs --email')
+): Promise<{ value: { authid: string; role: ConsoleRole | null }; text: string }> {
+  if (!flags.email) throw new UsageError('console-admin needs --email')
   const role = flags.role ?? 'admin'
   if (role !== 'admin' && role !== 'viewer' && role !== 'none')
-    throw new TypeError('--role takes admin, viewer or none')
+    throw new UsageError('--role takes admin, viewer or none')
   const granted = await account.console.grant({
     authid: flags.email,
     email: flags.email,
     role: role === 'none' ? null : (role as ConsoleRole),
   })
-  if (granted.role === null) return `${flags.email} has no console role any more.`
-  return [
-    `${flags.email} is a console ${granted.role}${granted.createdUser ? ' (a new user)' : ''} of account ${account.id}.`,
-    `Sign in at ${consoleUrl}: a sign-in link goes to that address.`,
-  ].join('\n')
+  const value = { authid: flags.email, role: granted.role }
+  if (granted.role === null) return { value, text: `${flags.email} has no console role any more.` }
+  return {
+    value,
+    text: [
+      `${flags.email} is a console ${granted.role}${granted.createdUser ? ' (a new user)' : ''} of account ${account.id}.`,
+      `Sign in at ${consoleUrl}: a sign-in link goes to that address.`,
+    ].join('\n'),
+  }
 }
 
 /** The line the server prints at start: where the console is. */

@@ -16,7 +16,7 @@ describe('flexsecure with a PostgreSQL database', () => {
     })
     expect(run.status).toBe(2)
     expect(run.stderr).toContain('FLEXSECURE_SECRET is required with a PostgreSQL database')
-  })
+  }, 30_000)
 })
 
 if (!reachable) {
@@ -38,5 +38,24 @@ if (!reachable) {
         await server.stop()
       }
     }, 30_000)
+
+    it('answers /readyz 503 once the database is gone, while /healthz (the process) stays 200', async () => {
+      const doomed = testDatabase()
+      await doomed.reset()
+      const server = await startServe({ FLEXSECURE_DB: doomed.url, FLEXSECURE_SECRET: 's'.repeat(40) })
+      try {
+        expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
+        await doomed.drop()
+        const ready = await fetch(`${server.url}/readyz`)
+        expect([ready.status, await ready.json()]).toEqual([
+          503,
+          { status: 'unavailable', problem: 'database unreachable' },
+        ])
+        expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
+      } finally {
+        await server.stop()
+        await doomed.drop()
+      }
+    }, 60_000)
   })
 }

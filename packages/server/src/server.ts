@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createEngine, type Engine, type Notifier, type Storage } from '@flexsecure/core'
 import { createHttpHandler, type HttpHandlerOptions } from '@flexsecure/http'
+import { mysqlStorage } from '@flexsecure/mysql'
 import { postgresStorage } from '@flexsecure/postgres'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { getRequestListener } from '@hono/node-server'
-import { isPostgresUrl, type ServerConfig } from './config.js'
+import { databaseKind, type ServerConfig } from './config.js'
 import { closeUnreadBodies } from './unread-bodies.js'
 
 export interface RunningServer {
@@ -15,28 +16,44 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-/** The storage `database` names: a PostgreSQL URL, or a SQLite file. */
-export function openStorage(database: string): Storage {
-  return isPostgresUrl(database)
-    ? postgresStorage({ connectionString: database })
-    : sqliteStorage({ filename: database })
+/** A Storage that may also report its pending migrations (every storage this project ships does). */
+export type ServerStorage = Storage & {
+  migrationStatus?(): Promise<{ readonly pending: readonly string[] }>
+}
+
+/** The storage `database` names: a PostgreSQL or MySQL/MariaDB URL, or a SQLite file. */
+export function openStorage(database: string): ServerStorage {
+  const kind = databaseKind(database)
+  if (kind === 'postgres') return postgresStorage({ connectionString: database })
+  if (kind === 'mysql') return mysqlStorage({ uri: database.replace(/^mariadb:/i, 'mysql:') })
+  return sqliteStorage({ filename: database })
 }
 
 /** Tuning the HTTP layer: the poll limiter (S19) for load tests, say. */
 export type ServerHttpOptions = Pick<HttpHandlerOptions, 'polling'>
 
-/** Opens the engine on the configured SQLite file and serves the HTTP API on a Node listener. */
+/**
+ * Listens, opens the engine on the configured database (or on `storage`, a config module's), migrates
+ * it, and serves the HTTP API on a Node listener.
+ */
 export async function startServer(
   config: ServerConfig,
   notifier: Notifier,
   http: ServerHttpOptions = {},
+  given?: ServerStorage,
 ): Promise<RunningServer> {
-  const storage = openStorage(config.database)
   const server: Server = createServer()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => resolve())
   })
+  let storage: ServerStorage
+  try {
+    storage = given ?? openStorage(config.database)
+  } catch (error) {
+    server.close()
+    throw error
+  }
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   const engine = createEngine({
@@ -45,11 +62,20 @@ export async function startServer(
     secret: config.secret,
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
   })
-  await engine.migrate()
+  try {
+    await engine.migrate()
+  } catch (error) {
+    server.close()
+    await engine.close().catch(() => {})
+    throw error
+  }
+  const status = storage.migrationStatus?.bind(storage)
   const handler = createHttpHandler({
     engine,
     secret: config.secret,
     trustProxy: config.trustProxy === true,
+    operatorKeySha256: config.operatorKeySha256 ?? [],
+    ...(status ? { readiness: status } : {}),
     ...http,
   })
   // The administration console at /console, same origin as the API (issue 15). Loaded here, not at
