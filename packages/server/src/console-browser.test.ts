@@ -217,7 +217,7 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     expect(shown).toMatch(/^fsk_/)
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url })
     await page.getByRole('button', { name: 'Copy the key' }).click()
-    await expect(page.getByRole('button', { name: 'Copied' }).isVisible()).resolves.toBe(true)
+    await page.getByRole('button', { name: 'Copied' }).waitFor()
     await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(shown)
     await check('key-created')
     page.once('dialog', (dialog) => dialog.accept())
