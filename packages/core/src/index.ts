@@ -65,6 +65,8 @@ export type { ChallengeEvent, EngineEvents } from './events.js'
 export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './links.js'
 export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login.js'
 export {
+  contextBytes,
+  MAX_CONTEXT_BYTES,
   NO_CONTROL_CHARACTERS,
   NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
   refuseControlCharacters,
