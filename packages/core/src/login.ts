@@ -331,14 +331,15 @@ export async function startLogin(
     void dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
     return UNIFORM_SUCCESS
   }
+  // After a fallback, the channel that carries the secret now is the fallback's.
   const delivery = await dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
   return {
     result: 'success',
     challengeId: row.id,
     expiresAt: new Date(row.expiresAt),
     method: row.method,
-    channel,
-    delivery,
+    channel: delivery.channel,
+    delivery: delivery.state,
     layers: extraLayer ? [row.method, extraLayer] : [row.method],
     ...(matchCode ? { matchCode } : {}),
   }
@@ -593,6 +594,7 @@ const pendingAnswer = (row: ChallengeRow, next: Layer): CheckResult => ({
   result: 'pending',
   challengeId: row.id,
   method: row.method,
+  channel: row.channel,
   delivery: row.delivery,
   next,
 })

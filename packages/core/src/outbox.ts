@@ -21,16 +21,22 @@ export interface OutboxSettings {
   readonly leaseMs: number
   /** Attempts before a delivery is abandoned (also abandoned when the next would fall past expiry). */
   readonly maxAttempts: number
-  /** The first retry's delay; each later one doubles, up to `maxDelayMs`, then jittered. */
+  /** The shortest first retry; each later one doubles, up to `maxDelayMs`, then jittered. */
   readonly baseDelayMs: number
   readonly maxDelayMs: number
+  /**
+   * The share (percent) of a delivery's lifetime its attempts are spread over: the first retry's delay
+   * is sized so that doubling from it, `maxAttempts` attempts end there. 0: from `baseDelayMs` alone.
+   */
+  readonly retryWindowPercent: number
 }
 
 export const DEFAULT_OUTBOX: OutboxSettings = {
   leaseMs: 60_000,
   maxAttempts: 6,
   baseDelayMs: 2_000,
-  maxDelayMs: 60_000,
+  maxDelayMs: 120_000,
+  retryWindowPercent: 80,
 }
 
 const BATCH = 50
@@ -80,9 +86,18 @@ export function payloadCipher(secret: string): PayloadCipher {
   }
 }
 
-/** The delay before retry number `failures` (1 = after the first failure): doubling, capped, half jittered. */
-export function retryDelay(failures: number, settings: OutboxSettings): number {
-  const full = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.min(failures - 1, 30))
+/**
+ * The delay before retry number `failures` (1 = after the first failure) of a delivery that may be
+ * tried for `lifetimeMs`: doubling from a first step sized so the attempts spread over
+ * `retryWindowPercent` of that lifetime (never below `baseDelayMs`), capped, jittered within its upper
+ * half. A 5-minute PIN's retries then reach about 2 to 4 minutes, not one, so an SMTP server that is
+ * down for a minute loses nothing.
+ */
+export function retryDelay(failures: number, settings: OutboxSettings, lifetimeMs = 0): number {
+  const window = (lifetimeMs * settings.retryWindowPercent) / 100
+  const steps = 2 ** Math.min(Math.max(settings.maxAttempts - 1, 1), 30) - 1
+  const first = Math.max(settings.baseDelayMs, Math.floor(window / steps))
+  const full = Math.min(settings.maxDelayMs, first * 2 ** Math.min(failures - 1, 30))
   const half = Math.floor(full / 2)
   return half + randomInt(half + 1)
 }
@@ -173,6 +188,13 @@ async function recompose(
   return { message: { ...message, idempotencyKey: delivery.id }, secret: sealed.secret }
 }
 
+/** What a waiting host should hear of a message: where it stands, and on which channel it now goes. */
+export interface DeliveryAnswer {
+  readonly state: DeliveryState
+  /** The channel carrying the secret now: a fallback's once one replaced the first delivery. */
+  readonly channel: Channel
+}
+
 /**
  * Makes one attempt at a delivery this process has claimed and records its outcome. Returns what a
  * waiting host should hear. Never throws for a provider's failure; storage failures are logged.
@@ -182,7 +204,7 @@ export async function dispatch(
   delivery: DeliveryRow,
   challenge: Challenge,
   known?: Outgoing,
-): Promise<DeliveryState> {
+): Promise<DeliveryAnswer> {
   let payload: Outgoing | null
   try {
     payload = known ?? (await recompose(ctx, delivery, challenge))
@@ -204,7 +226,7 @@ export async function dispatch(
       'the message could not be composed again',
       'permanent',
     )
-    return 'failed'
+    return { state: 'failed', channel: delivery.channel }
   }
   const { message } = payload
   try {
@@ -228,7 +250,7 @@ export async function dispatch(
       error: text,
     })
     const at = ctx.clock.now()
-    const next = at + retryDelay(delivery.attempts, ctx.outbox)
+    const next = at + retryDelay(delivery.attempts, ctx.outbox, delivery.expiresAt - delivery.createdAt)
     const retry =
       safeKind !== 'permanent' && delivery.attempts < ctx.outbox.maxAttempts && next < delivery.expiresAt
     if (retry) return finish(ctx, delivery, challenge, 'failed', null, text, safeKind, next)
@@ -246,11 +268,13 @@ async function finish(
   kind: string | null,
   nextAttemptAt?: number,
   payload?: Outgoing,
-): Promise<DeliveryState> {
+): Promise<DeliveryAnswer> {
   const at = ctx.clock.now()
   const fallback =
     to === 'abandoned' && payload ? await fallbackFor(ctx, delivery, challenge, payload, at) : null
-  const state: DeliveryState = to === 'sent' ? 'sent' : fallback ? 'queued' : 'failed'
+  const state: DeliveryAnswer = fallback
+    ? { state: 'queued', channel: fallback.row.channel }
+    : { state: to === 'sent' ? 'sent' : 'failed', channel: delivery.channel }
   const audit = [
     deliveryAudit(delivery, challenge, at, to, {
       ...(providerId !== null ? { providerId } : {}),
