@@ -168,15 +168,20 @@ export function deliveryAudit(
 
 type Challenge = ChallengeRow
 
-/** A claimed delivery's message, composed again from its sealed address and secret; null when it cannot be. */
+/**
+ * A claimed delivery's message, composed again from its sealed address and secret; or why it must not
+ * go: the system or user is gone, or the method was turned off (what an administrator does in an
+ * incident expects the messages to stop too).
+ */
 async function recompose(
   ctx: EngineContext,
   delivery: DeliveryRow,
   challenge: Challenge,
-): Promise<Outgoing | null> {
+): Promise<Outgoing | string> {
   const sealed = ctx.payloads.open(delivery.id, delivery.payload ?? '')
   const subject = await ctx.storage.resolveLogin(challenge.accountId, challenge.systemName, challenge.authid)
-  if (!subject?.system || !subject.user) return null
+  if (!subject?.system || !subject.user) return 'the message could not be composed again'
+  if (!subject.system.policies[challenge.method].enabled) return 'the method was turned off for the system'
   const message = composeFor(subject.account, subject.system, subject.user, {
     method: challenge.method,
     channel: delivery.channel,
@@ -205,7 +210,7 @@ export async function dispatch(
   challenge: Challenge,
   known?: Outgoing,
 ): Promise<DeliveryAnswer> {
-  let payload: Outgoing | null
+  let payload: Outgoing | string
   try {
     payload = known ?? (await recompose(ctx, delivery, challenge))
   } catch (error) {
@@ -214,18 +219,10 @@ export async function dispatch(
       deliveryId: delivery.id,
       error: String(error),
     })
-    payload = null
+    payload = 'the message could not be composed again'
   }
-  if (!payload) {
-    await finish(
-      ctx,
-      delivery,
-      challenge,
-      'abandoned',
-      null,
-      'the message could not be composed again',
-      'permanent',
-    )
+  if (typeof payload === 'string') {
+    await finish(ctx, delivery, challenge, 'abandoned', null, payload, 'permanent')
     return { state: 'failed', channel: delivery.channel }
   }
   const { message } = payload
@@ -347,7 +344,8 @@ async function fallbackFor(
     return null
   const other: Channel = delivery.channel === 'email' ? 'sms' : 'email'
   const to = other === 'email' ? subject.user.email : subject.user.phone
-  if (!to || !subject.system.policies[current.method].channels.includes(other)) return null
+  const policy = subject.system.policies[current.method]
+  if (!to || !policy.enabled || !policy.channels.includes(other)) return null
   const message = composeFor(subject.account, subject.system, subject.user, {
     method: current.method,
     channel: other,
