@@ -8,7 +8,7 @@ import { sha256Hex } from './domain/secrets.js'
 import { createEngine } from './engine.js'
 import { captureNotifier, cheapHasher, manualClock } from './testing/index.js'
 
-// SECURITY.md S8 and S26: start 100 challenges of each method and create 3 keys, then look for every
+// docs/security.md S8 and S26: start 100 challenges of each method and create 3 keys, then look for every
 // PIN, link token and key, in plain, hex and base64, in every column of every table and in the raw
 // database, WAL and SHM files. Ten-digit PINs make a chance match in unrelated bytes negligible.
 

@@ -2,7 +2,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
 import type { AuditSealer, AuditVerdict } from '../ports/rows.js'
 import type { Storage } from '../ports/storage.js'
 
-// SECURITY.md S27: each event's MAC is HMAC-SHA256(key, previous MAC ‖ the event's canonical bytes),
+// docs/security.md S27: each event's MAC is HMAC-SHA256(key, previous MAC ‖ the event's canonical bytes),
 // with the key derived from the engine secret. The account's head (last seq and MAC) is stored apart,
 // so an edit, a deleted middle event, a deleted tail and a chain recomputed without the key all show.
 

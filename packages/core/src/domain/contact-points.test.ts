@@ -46,7 +46,7 @@ describe('normalizePhone', () => {
 })
 
 describe('maskDestination', () => {
-  it('masks addresses and numbers the way SECURITY.md S26 shows', () => {
+  it('masks addresses and numbers the way docs/security.md S26 shows', () => {
     expect(maskDestination('john@example.com')).toBe('j***@example.com')
     expect(maskDestination('+15551234567')).toBe('+1******4567')
   })

@@ -17,7 +17,7 @@ export const CHANNELS: readonly Channel[] = ['email', 'sms']
 /** `locked` is set by 100 consecutive failures (S17) and cleared only by `users.unlock`. */
 export type UserStatus = 'active' | 'disabled' | 'locked'
 
-/** The challenge lifecycle of ARCHITECTURE.md section 2. */
+/** The challenge lifecycle (docs/architecture.md, "How a login moves"). */
 export type ChallengeStatus = 'pending' | 'confirmed' | 'authenticated' | 'failed' | 'expired' | 'superseded'
 
 /** Machine-readable reasons for a `security error`, for the API key holder only (S21). */

@@ -105,7 +105,7 @@ function pickChannel(fixed: Channel | null, allowed: readonly Channel[], user: U
   return allowed.find(reachable) ?? null
 }
 
-/** The send limits of SECURITY.md S18 that one start must fit under, counted in storage. */
+/** The send limits of docs/security.md S18 that one start must fit under, counted in storage. */
 function sendLimits(
   ctx: EngineContext,
   settings: AccountSettings,
@@ -223,7 +223,7 @@ export async function startLogin(
   }
   const policy = system.policies[assignment.method]
   if (!policy.enabled) return refuse('method_not_enabled')
-  // The adaptive rules (issue 7); a system without rules skips them, and their cost, entirely.
+  // The adaptive rules; a system without rules skips them, and their cost, entirely.
   const decision =
     system.rules.rules.length === 0 ? null : await decideFor(ctx, subject as DecidableSubject, context, now)
   if (decision?.denied) {

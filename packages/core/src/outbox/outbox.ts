@@ -20,7 +20,7 @@ import type {
 import { composeFor } from './messages.js'
 import { redactProviderError } from './provider-error-redaction.js'
 
-// The durable outbox (ARCHITECTURE.md's Delivery). `start` stores each message as a delivery row in the
+// The durable outbox (docs/architecture.md, "The outbox"). `start` stores each message as a delivery row in the
 // transaction that issues the challenge, already claimed by the process that issued it, which sends it
 // right away. A temporary failure schedules a retry (exponential backoff with jitter, within the
 // challenge's lifetime) that `runDue` picks up; a permanent one, or retries running out, abandons it and

@@ -3,7 +3,7 @@ import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/t
 import { DeliveryError } from '../domain/errors.js'
 import { redactProviderError } from './provider-error-redaction.js'
 
-// S26, issue 12 item 6: a provider that echoed the URL-encoded link in its error put the token in the
+// S26: a provider that echoed the URL-encoded link in its error put the token in the
 // audit, the delivery row and the log; only the link as written and `/v1/links/<token>` were cut.
 
 const TOKEN = 'Vq3_kd-8ZpXw0Lr2Nc7YhT5mJb9Ue1Sa'

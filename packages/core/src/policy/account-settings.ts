@@ -13,7 +13,7 @@ export interface AccountSettingsInput {
   readonly messages?: MessageSettings | null
 }
 
-/** SECURITY.md S17 and S18 defaults. */
+/** docs/security.md S17 and S18 defaults. */
 export const DEFAULT_SETTINGS: AccountSettings = {
   uniformResponses: false,
   sendLimits: {

@@ -16,7 +16,7 @@ import {
   type Weekday,
 } from '../domain/model.js'
 
-// Adaptive policy (issue 7). A system has a sensitivity and ordered rules. A rule's conditions read
+// Adaptive policy. A system has a sensitivity and ordered rules. A rule's conditions read
 // the request's context and the user's history; its effect can only tighten what the assignment and
 // the system's policy give: add the memorized-PIN layer, pick the channel, shorten the lifetime, lower
 // the attempts, require number matching, or deny. Rules are JSON, validated here, and compiled once

@@ -139,7 +139,7 @@ export interface ChallengeRow {
   /** Whether `check` has already answered this challenge's final outcome (it answers it once). */
   readonly outcomeReported: boolean
   readonly context: RequestContext | null
-  /** A layer after the delivered one: `memorized_pin`, or null (ARCHITECTURE.md's steps). */
+  /** A layer after the delivered one: `memorized_pin`, or null. */
   readonly extraLayer: 'memorized_pin' | null
   /** The code the confirm page must receive (S12), or null when the policy did not ask for it. */
   readonly matchCode: string | null
@@ -161,7 +161,7 @@ export interface ChallengeRow {
  */
 export type DeliveryStatus = 'queued' | 'failed' | 'sent' | 'abandoned' | 'cancelled'
 
-/** One message in the outbox (ARCHITECTURE.md's Delivery). */
+/** One message in the outbox (docs/architecture.md, "The outbox"). */
 export interface DeliveryRow {
   readonly id: string
   readonly accountId: string
