@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { type EngineFixture, engineFixture } from '../../../adapters/sqlite/test/engine-fixture.js'
-import { ValidationError } from './errors.js'
+import { ValidationError } from './domain/errors.js'
 
 const login = { system: 'payroll', authid: 'alice' }
 const DAY = 86_400_000

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { newId } from '../secrets.js'
-import type { AuditDraft, ChallengeRow, DeliveryRow, Storage, SystemRow, UserRow } from '../storage.js'
+import { newId } from '../domain/secrets.js'
+import type { AuditDraft, ChallengeRow, DeliveryRow, Storage, SystemRow, UserRow } from '../ports/storage.js'
 
 /** What the main suite's `beforeEach` built, read at test time. */
 export interface ConformanceFixture {
