@@ -1,4 +1,5 @@
 import { type CreateTableBuilder, type Kysely, type Migration, SqliteAdapter, sql } from 'kysely'
+import { completionMigration } from './completion-schema.js'
 import { consoleMigration } from './console-schema.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are written against an untyped schema
@@ -274,4 +275,5 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '0006_console': consoleMigration,
+  '0007_completion_codes': completionMigration,
 }

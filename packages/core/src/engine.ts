@@ -1,6 +1,13 @@
 import { createHmac, hkdfSync } from 'node:crypto'
 import { EventEmitter } from 'eventemitter3'
-import { adminAudit, type SystemsAdmin, systemsAdmin, type UsersAdmin, usersAdmin } from './account-admin.js'
+import {
+  adminAudit,
+  type SystemInput,
+  type SystemsAdmin,
+  systemsAdmin,
+  type UsersAdmin,
+  usersAdmin,
+} from './account-admin.js'
 import {
   type AccountSettings,
   type AccountSettingsInput,
@@ -29,6 +36,7 @@ import {
   recordKeyUse,
 } from './api-keys-admin.js'
 import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
+import { type BackgroundSettings, type BackgroundWork, startBackgroundWork } from './background-work.js'
 import { type Clock, systemClock } from './clock.js'
 import { type ConsoleSessions, consoleSessions, type SessionLimits } from './console-sessions.js'
 import { type EngineContext, emit, type Logger } from './engine-context.js'
@@ -46,12 +54,14 @@ import {
 } from './login.js'
 import { refuseControlCharacters } from './login-input.js'
 import { keepVerdict } from './login-stats.js'
-import type { Account, CheckResult, StartResult } from './model.js'
+import type { Account, CheckResult, StartResult, System } from './model.js'
 import type { Notifier } from './notifier.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox.js'
 import { argon2PinHasher, type PinHasher } from './pin-hasher.js'
 import type { Predicate } from './policy.js'
+import { type RedeemResult, redeemCompletion } from './same-device.js'
 import { newId } from './secrets.js'
+import { ensureAccount, ensureSystem } from './setup-in-code.js'
 import type { AuditEvent, AuditQuery, Storage } from './storage.js'
 
 export interface EngineOptions {
@@ -68,6 +78,12 @@ export interface EngineOptions {
   readonly outbox?: Partial<OutboxSettings>
   /** Custom conditions for rules (`when: { custom: ['name'] }`), by name. */
   readonly policy?: { readonly predicates?: Readonly<Record<string, Predicate>> }
+  /**
+   * The engine's periodic work on timers of its own (unref'd, stopped by `close()`): `deliverDue`
+   * every second, `runDue` every 30 seconds. On by default with the system clock; off by default with
+   * an injected `clock` (a test drives time and calls `runDue` itself). `false` turns it off.
+   */
+  readonly background?: boolean | BackgroundSettings
 }
 
 /** An audit filter's text: what a column could hold, and no control character (S30). */
@@ -92,7 +108,13 @@ export interface AuditFilters {
 /** Everything a host or an administrator does within one account. */
 export interface AccountHandle {
   readonly id: string
-  readonly systems: SystemsAdmin
+  readonly systems: SystemsAdmin & {
+    /**
+     * Create-or-update for apps that configure in code: creates the system, or changes the fields
+     * `input` gives where they differ (nothing is written, or audited, when none does).
+     */
+    ensure(input: SystemInput): Promise<System>
+  }
   readonly users: UsersAdmin & UserSearch
   readonly apiKeys: ApiKeysAdmin
   /** The outbox, its waiting and abandoned messages (needs the storage's admin query store). */
@@ -112,6 +134,8 @@ export interface AccountHandle {
   check(input: CheckInput): Promise<CheckResult>
   /** The decision a `start` would take for this request, with its explanation. Changes nothing. */
   simulate(input: StartInput): Promise<SimulateResult>
+  /** Same device: spends a completion code issued by one of this account's logins (`links.redeem`). */
+  redeem(code: string): Promise<RedeemResult>
   readonly audit: AuditSearch & {
     /** Events in order, filtered; `next` is the cursor for the following page, or null at the end. */
     list(filters?: AuditFilters): Promise<{ events: AuditEvent[]; next: number | null }>
@@ -127,6 +151,11 @@ export interface Engine {
   migrate(): Promise<void>
   readonly accounts: {
     create(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
+    /**
+     * Get-or-create by name, for apps that configure in code: the first account with this name, or a
+     * new one. Given `settings` are applied where they differ from the stored ones.
+     */
+    ensure(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
     get(id: string): Promise<Account | null>
     list(): Promise<Account[]>
     /**
@@ -148,6 +177,12 @@ export interface Engine {
     inspect(token: string): Promise<LinkView>
     /** With number matching (S12), `matchCode` is the code the host showed; otherwise it is ignored. */
     confirm(token: string, options?: ConfirmOptions): Promise<ConfirmResult>
+    /**
+     * Same device: spends a completion code (from the return URL's `code`) once, within 60 seconds,
+     * for the login's account, system, authid and challenge. Any account's code; over HTTP, and with
+     * `account(id).redeem`, only that account's.
+     */
+    redeem(code: string): Promise<RedeemResult>
   }
   /**
    * Periodic work: expires live challenges whose time has passed, forgets ended send-limit windows, and
@@ -201,6 +236,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
   const { storage, clock } = ctx
   const secret = options.secret
+  const background = options.background ?? options.clock === undefined
   storage.sealAuditWith(auditSealer(secret))
 
   const account = (id: string, handleOptions: { readonly actor?: string } = {}): AccountHandle => {
@@ -223,7 +259,8 @@ export function createEngine(options: EngineOptions): Engine {
       if (!row) throw new NotFoundError('account', id)
       return row.settings
     }
-    const systems = systemsAdmin(ctx, id, actor, ready)
+    const systemsBase = systemsAdmin(ctx, id, actor, ready)
+    const systems = { ...systemsBase, ensure: (input: SystemInput) => ensureSystem(ctx, systemsBase, input) }
     const users = { ...usersAdmin(ctx, id, actor, ready), ...userSearch(ctx, id) }
     return {
       id,
@@ -251,6 +288,7 @@ export function createEngine(options: EngineOptions): Engine {
         startLogin(ctx, id, input, startOptions, startOptions.apiKeyId ?? handleOptions.actor ?? 'api'),
       check: (input) => checkLogin(ctx, id, input, handleOptions.actor ?? 'api'),
       simulate: (input) => simulateLogin(ctx, id, input),
+      redeem: (code) => redeemCompletion(ctx, code, id, handleOptions.actor ?? 'api'),
       audit: {
         ...auditSearch(ctx, id),
         async list(filters = {}) {
@@ -286,9 +324,10 @@ export function createEngine(options: EngineOptions): Engine {
     }
   }
 
-  return {
+  const engine: Engine = {
     migrate: () => storage.migrate(),
     accounts: {
+      ensure: (input) => ensureAccount(engine, input),
       async create(input) {
         const name = typeof input?.name === 'string' ? input.name.normalize('NFKC').trim() : ''
         if (name.length === 0 || name.length > 200)
@@ -321,6 +360,7 @@ export function createEngine(options: EngineOptions): Engine {
     links: {
       inspect: (token) => inspectLink(ctx, token),
       confirm: (token, confirmOptions) => confirmLink(ctx, token, confirmOptions),
+      redeem: (code) => redeemCompletion(ctx, code, null, 'api'),
     },
     async runDue() {
       let expired = 0
@@ -352,7 +392,7 @@ export function createEngine(options: EngineOptions): Engine {
         expired += rows.length
         if (rows.length < SWEEP_BATCH) break
       }
-      const { cancelled, delivered } = await this.deliverDue()
+      const { cancelled, delivered } = await engine.deliverDue()
       const now = clock.now()
       await storage.sweepRateLimits(now)
       let auditPurged = 0
@@ -364,6 +404,8 @@ export function createEngine(options: EngineOptions): Engine {
           adminAudit(row.id, 'system', now, 'audit.purged', { details: { before, retentionDays: days } }),
         ])
       }
+      // Completion codes live 60 seconds; a spent or expired one is only clutter.
+      await storage.completionCodes?.sweep(now)
       return { expired, cancelled, delivered, auditPurged }
     },
     async deliverDue() {
@@ -372,8 +414,19 @@ export function createEngine(options: EngineOptions): Engine {
       return { cancelled, delivered: await deliverDue(ctx) }
     },
     events: ctx.events,
-    close: () => storage.close(),
+    async close() {
+      await work?.stop()
+      await storage.close()
+    },
   }
+  const work: BackgroundWork | null = background
+    ? startBackgroundWork(
+        { deliverDue: () => engine.deliverDue(), runDue: () => engine.runDue() },
+        background === true ? {} : background,
+        ctx.logger,
+      )
+    : null
+  return engine
 }
 
 function resolveOutbox(input: Partial<OutboxSettings> | undefined): OutboxSettings {

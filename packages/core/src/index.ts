@@ -29,6 +29,7 @@ export type { ApiKeyInfo, ApiKeysAdmin, KeyIdentity } from './api-keys-admin.js'
 export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
 export { AUDIT_CSV_COLUMNS, auditCsvLine, auditExportStream, csvCell } from './audit-csv.js'
 export { type Clock, systemClock } from './clock.js'
+export type * from './completion-store.js'
 export {
   CONSOLE_ROLE_ATTRIBUTE,
   CONSOLE_ROLES,
@@ -84,4 +85,5 @@ export type { Message, Notifier } from './notifier.js'
 export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './pin-hasher.js'
 export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policies.js'
 export * from './policy.js'
+export { COMPLETION_CODE_TTL_MS, type RedeemResult } from './same-device.js'
 export type * from './storage.js'

@@ -2,6 +2,7 @@ import { delayAfter, isAllowedReturnUrl } from './account-settings.js'
 import { type EngineContext, emit } from './engine-context.js'
 import { contextString } from './login-input.js'
 import type { SecurityReason } from './model.js'
+import { issueCompletion } from './same-device.js'
 import { sha256Hex } from './secrets.js'
 import type { AuditDraft, ChallengeRow } from './storage.js'
 
@@ -27,6 +28,11 @@ export type ConfirmResult =
       readonly system: string
       /** Where to send the user back to, when the system has one on a still-allowed origin. */
       readonly returnUrl: string | null
+      /**
+       * Same device: the login's return URL with a single-use completion `code`. The page sends this
+       * browser there (303); the host's back end redeems the code. Absent when there is none to issue.
+       */
+      readonly completionUrl?: string
     }
   | { readonly result: Exclude<LinkView['status'], 'pending'> }
   /** Number matching: the code was missing or wrong; `final` when that burned the link. */
@@ -137,7 +143,14 @@ export async function confirmLink(
       system?.returnUrl && isAllowedReturnUrl(system.returnUrl, account?.settings.returnOrigins ?? [])
         ? system.returnUrl
         : null
-    return { result: 'confirmed', accountId: confirmed.accountId, system: confirmed.systemName, returnUrl }
+    const completionUrl = await issueCompletion(ctx, confirmed)
+    return {
+      result: 'confirmed',
+      accountId: confirmed.accountId,
+      system: confirmed.systemName,
+      returnUrl,
+      ...(completionUrl ? { completionUrl } : {}),
+    }
   }
   const row = await ctx.storage.getChallengeByLinkHash(hash)
   const view = viewOf(row, now)

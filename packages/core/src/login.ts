@@ -10,6 +10,7 @@ import { composeFor } from './messages.js'
 import type { Channel, CheckResult, Layer, RequestContext, SecurityReason, StartResult } from './model.js'
 import { deliveryAudit, dispatch, newDelivery } from './outbox.js'
 import { type Decision, decide, needsHistory, type PolicyInput } from './policy.js'
+import { chooseReturnUrl } from './return-urls.js'
 import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from './storage.js'
 
@@ -18,6 +19,12 @@ export interface StartInput {
   readonly system: string
   readonly authid: string
   readonly context?: Readonly<Record<string, string | number | boolean>>
+  /**
+   * Same-device completion: one of the system's `policies.passwordless.returnUrls`, exactly. Once the
+   * link is confirmed, its page sends the browser that clicked there with a single-use `code` for
+   * `links.redeem`. An unlisted URL is refused with `ValidationError`; ignored for PIN logins.
+   */
+  readonly returnUrl?: string
 }
 
 /**
@@ -216,6 +223,11 @@ export async function startLogin(
   }
   const policy = system.policies[assignment.method]
   if (!policy.enabled) return refuse('method_not_enabled')
+  // Exactly one of the listed URLs, or nothing: never a redirect the system did not list.
+  const returnUrl =
+    assignment.method === 'passwordless'
+      ? chooseReturnUrl(input.returnUrl, system.policies.passwordless.returnUrls)
+      : null
   // The adaptive rules (issue 7); a system without rules skips them, and their cost, entirely.
   const decision =
     system.rules.rules.length === 0 ? null : await decideFor(ctx, subject as DecidableSubject, context, now)
@@ -277,6 +289,7 @@ export async function startLogin(
     extraLayer,
     matchCode,
     device: deviceDigest(ctx, context),
+    ...(returnUrl ? { returnUrl } : {}),
   }
   const started = audit(now, {
     challengeId: row.id,
@@ -287,6 +300,7 @@ export async function startLogin(
       destination: maskDestination(destination),
       expiresAt: row.expiresAt,
       ...(decision ? { decision: decisionDetails(decision, system.rules.version) } : {}),
+      ...(returnUrl ? { returnUrl } : {}),
       ...(decision?.numberMatching && !matchCode
         ? { numberMatching: 'off: uniform responses cannot carry the code' }
         : {}),

@@ -2,6 +2,7 @@ import type { AccountSettings } from './account-settings.js'
 import type { AdminQueryStore } from './admin-query-store.js'
 import type { Scope } from './api-keys.js'
 import type { AuditSealer } from './audit-chain.js'
+import type { CompletionCodeStore } from './completion-store.js'
 import type { ConsoleSessionStore } from './console-session-store.js'
 import type { MessageSettings } from './messages.js'
 import type {
@@ -145,6 +146,11 @@ export interface ChallengeRow {
   readonly matchCode: string | null
   /** A keyed digest of `context.deviceId`, for "device never seen" rules, or null. */
   readonly device: string | null
+  /**
+   * Same-device completion: the system's return URL the start named, where the confirmed link's page
+   * sends its browser with a completion code. Absent or null: the original device completes.
+   */
+  readonly returnUrl?: string | null
   /** The delivery `check` reports on: the first one, or the fallback that replaced it. */
   readonly deliveryId: string | null
   /**
@@ -458,6 +464,8 @@ export interface Storage {
 
   /** Optional: the console's sessions. Without it a storage works, but cannot host the console. */
   readonly consoleSessions?: ConsoleSessionStore
+  /** Optional: same-device completion codes. Without it, links complete on the original device only. */
+  readonly completionCodes?: CompletionCodeStore
   /** Optional: user search, the outbox list, login counts, the newest audit events (admin screens and API). */
   readonly adminQueries?: AdminQueryStore
 }
