@@ -19,6 +19,11 @@ export interface LinkView {
   readonly userAgent?: string
   /** The page must ask for the code the host showed where the login started (S12). */
   readonly numberMatching?: boolean
+  /**
+   * Same device: the origin of the return URL the login named, where confirming will send this
+   * browser (the page's CSP must allow its form to end there).
+   */
+  readonly returnOrigin?: string
 }
 
 export type ConfirmResult =
@@ -68,6 +73,7 @@ function viewOf(row: ChallengeRow | null, now: number): LinkView {
     ...(typeof ip === 'string' ? { ip } : {}),
     ...(typeof userAgent === 'string' ? { userAgent } : {}),
     ...(row.matchCode !== null ? { numberMatching: true } : {}),
+    ...(row.returnUrl ? { returnOrigin: new URL(row.returnUrl).origin } : {}),
   }
 }
 
