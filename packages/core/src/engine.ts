@@ -324,8 +324,13 @@ export function createEngine(options: EngineOptions): Engine {
     }
   }
 
+  // The background work waits for a migration under way, so its first beat never meets a missing table.
+  let migrating: Promise<void> | null = null
   const engine: Engine = {
-    migrate: () => storage.migrate(),
+    migrate: () => {
+      migrating = storage.migrate()
+      return migrating
+    },
     accounts: {
       ensure: (input) => ensureAccount(engine, input),
       async create(input) {
@@ -419,9 +424,13 @@ export function createEngine(options: EngineOptions): Engine {
       await storage.close()
     },
   }
+  const afterMigration = () => (migrating ?? Promise.resolve()).catch(() => {})
   const work: BackgroundWork | null = background
     ? startBackgroundWork(
-        { deliverDue: () => engine.deliverDue(), runDue: () => engine.runDue() },
+        {
+          deliverDue: () => afterMigration().then(() => engine.deliverDue()),
+          runDue: () => afterMigration().then(() => engine.runDue()),
+        },
         background === true ? {} : background,
         ctx.logger,
       )
