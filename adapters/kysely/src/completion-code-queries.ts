@@ -98,6 +98,16 @@ export function completionCodeQueries(deps: ConsoleStoreDeps): CompletionCodeSto
           const [raw] = await find(tx, codeHash)
           if (!raw) return null
           const row = toCode(raw)
+          // The login is authenticated now, not merely confirmed: the sweep never expires it, and the
+          // user's history counts it. Unreported, so the original device's check still hears it once.
+          await changedBy(
+            tx,
+            db
+              .updateTable('fs_challenges')
+              .set({ status: 'authenticated', completed_at: at, outcome_reported: 0 })
+              .where('id', '=', row.challengeId)
+              .where('status', '=', 'confirmed'),
+          )
           await appendAudit(tx, audit(row))
           return row
         }),

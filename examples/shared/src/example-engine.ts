@@ -36,7 +36,7 @@ export interface ExampleEngineOptions {
   readonly seed: (account: AccountHandle) => Promise<void>
 }
 
-/** The engine on SQLite, migrated, with the example's account (created and seeded on the first run). */
+/** The engine on SQLite, migrated, with the example’s account: found or created, and set up, on every boot. */
 export async function openExampleEngine(
   options: ExampleEngineOptions,
 ): Promise<{ readonly engine: Engine; readonly account: AccountHandle }> {

@@ -31,8 +31,10 @@ export interface CompletionCodeStore {
   /**
    * One conditional write: marks the code with this hash redeemed at `at`, only if it belongs to
    * `accountId` (any account when null), was never redeemed, has not expired at `at`, and its
-   * challenge is still `confirmed` or `authenticated`; then writes `audit(row)` in the same
-   * transaction. Returns the redeemed row, or null when nothing moved (two redeemers: one row).
+   * challenge is still `confirmed` or `authenticated`; then, in the same transaction, moves a
+   * `confirmed` challenge to `authenticated` with its outcome not yet reported (the original device's
+   * `check` still answers `authenticated` once) and writes `audit(row)`. Returns the redeemed row, or
+   * null when nothing moved (two redeemers: one row).
    */
   redeem(
     codeHash: string,

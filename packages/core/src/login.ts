@@ -583,6 +583,18 @@ export async function checkLogin(
         emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
         return { result: 'authenticated', challengeId: row.id }
       }
+    } else if (row.status === 'authenticated' && !row.outcomeReported) {
+      // Same device: a redeemed completion code authenticated it; the original device hears it once too.
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['authenticated'], to: 'authenticated', at: now, reported: true },
+          [draft(now, row, 'authenticated', null)],
+          resetFailuresOf,
+        )
+      ) {
+        emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
+        return { result: 'authenticated', challengeId: row.id }
+      }
     } else if (row.status === 'pending') {
       if (pin === null) return pendingAnswer(row, row.method)
       if (row.method !== 'pin') return refuse(row, 'wrong_method', false)

@@ -181,6 +181,19 @@ describe('same-device completion', () => {
     expect(await f.acme.check(poll)).toMatchObject({ result: 'security error' })
   })
 
+  it('authenticates the login when redeemed: the sweep never expires it, and nobody need poll', async () => {
+    const expired: unknown[] = []
+    f.engine.events.on('challenge.expired', (e) => expired.push(e))
+    const { token, started } = await start()
+    await f.acme.redeem((await confirmForCode(token)).code)
+    f.clock.advance(11 * 60_000)
+    await f.engine.runDue()
+    expect(expired).toEqual([])
+    expect(f.rows('fs_challenges')).toMatchObject([
+      { id: started.challengeId, status: 'authenticated', outcome_reported: 0 },
+    ])
+  })
+
   it('emits completion.issued and completion.redeemed without the code', async () => {
     const seen: unknown[] = []
     f.engine.events.on('completion.issued', (e) => seen.push(e))

@@ -83,6 +83,12 @@ export function completionCodeCases(world: () => CompletionWorld): void {
         ...row,
         redeemedAt: w.t0 + 1,
       })
+      // The login is authenticated, its outcome not yet reported to the original device's check.
+      expect(await w.storage.getChallenge(row.challengeId)).toMatchObject({
+        status: 'authenticated',
+        outcomeReported: false,
+        completedAt: w.t0 + 1,
+      })
       expect(await store(w).redeem(row.codeHash, w.accountId, w.t0 + 2, audit)).toBeNull()
       expect(await store(w).redeem(row.codeHash, null, w.t0 + 2, audit)).toBeNull()
       expect((await types(w)).filter((t) => t === 'completion.redeemed')).toHaveLength(1)
