@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { SessionStore } from './sessions.js'
 
-// Both completions of ARCHITECTURE.md section 9, with no framework in it. Original device: the browser
+// Both completions of docs/integrating.md, with no framework in it. Original device: the browser
 // asks, the app calls `start`, remembers the challengeId it returned for that browser, polls `check`
 // with it, and on `authenticated` opens its own session. Same device: `start` names the app's return
 // URL; the browser that confirms the link lands there with a code, which `complete` redeems for the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { CompletionCodeRow, CompletionCodeStore } from '../completion-store.js'
-import { newId, newLinkToken, sha256Hex } from '../secrets.js'
-import type { AuditDraft, ChallengeRow, Storage } from '../storage.js'
+import { newId, newLinkToken, sha256Hex } from '../domain/secrets.js'
+import type { CompletionCodeRow, CompletionCodeStore } from '../ports/completion-store.js'
+import type { AuditDraft, ChallengeRow, Storage } from '../ports/storage.js'
 
 /** What the completion code cases need from the storage suite's setup, per test. */
 export interface CompletionWorld {
