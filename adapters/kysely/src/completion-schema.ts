@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, sql } from 'kysely'
 import { dialectOf } from './console-schema.js'
+import { binaryTextColumns } from './exact-identifiers.js'
 import type { Database } from './schema.js'
 
 // Same-device completion (migration 0009): the return URL a login named, on its challenge, and the
@@ -50,5 +51,7 @@ export const completionMigration: Migration = {
       .on('fs_completion_codes')
       .column('expires_at')
       .execute()
+    // Created after 0007_exact_identifiers: its text compares exactly on MySQL too (S38).
+    await binaryTextColumns(db, ['fs_completion_codes'])
   },
 }
