@@ -1,6 +1,8 @@
 import type { EventEmitter } from 'eventemitter3'
 import type { Clock } from './clock.js'
+import type { Decoys } from './decoys.js'
 import type { EngineEvents } from './events.js'
+import type { LoginThrottle } from './login-throttle.js'
 import type { Notifier } from './notifier.js'
 import type { OutboxSettings, PayloadCipher } from './outbox.js'
 import type { PinHasher } from './pin-hasher.js'
@@ -30,6 +32,10 @@ export interface EngineContext {
   /** Custom rule conditions registered in code, by name. */
   readonly predicates: Readonly<Record<string, Predicate>>
   readonly predicateNames: ReadonlySet<string>
+  /** Request and poll budgets, and the refusals counted instead of audited one by one (S19, S31). */
+  readonly throttle: LoginThrottle
+  /** Decoy challenges for refused starts in uniform mode (S20). */
+  readonly decoys: Decoys
 }
 
 /** Emits after the state change is committed; a throwing listener is logged, never undoes the change. */

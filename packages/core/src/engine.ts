@@ -31,12 +31,14 @@ import {
 import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
 import { type Clock, systemClock } from './clock.js'
 import { type ConsoleSessions, consoleSessions, type SessionLimits } from './console-sessions.js'
+import { decoys } from './decoys.js'
 import { type EngineContext, emit, type Logger } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
 import type { EngineEvents } from './events.js'
 import { type ConfirmOptions, type ConfirmResult, confirmLink, inspectLink, type LinkView } from './links.js'
 import {
   type CheckInput,
+  type CheckOptions,
   checkLogin,
   type SimulateResult,
   type StartInput,
@@ -46,13 +48,14 @@ import {
 } from './login.js'
 import { refuseControlCharacters } from './login-input.js'
 import { keepVerdict } from './login-stats.js'
+import { loginThrottle, resolveThrottle, type ThrottleInput } from './login-throttle.js'
 import type { Account, CheckResult, StartResult } from './model.js'
 import type { Notifier } from './notifier.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox.js'
 import { argon2PinHasher, type PinHasher } from './pin-hasher.js'
 import type { Predicate } from './policy.js'
 import { newId } from './secrets.js'
-import type { AuditEvent, AuditQuery, Storage } from './storage.js'
+import type { AuditDraft, AuditEvent, AuditQuery, Storage } from './storage.js'
 
 export interface EngineOptions {
   readonly storage: Storage
@@ -68,6 +71,12 @@ export interface EngineOptions {
   readonly outbox?: Partial<OutboxSettings>
   /** Custom conditions for rules (`when: { custom: ['name'] }`), by name. */
   readonly policy?: { readonly predicates?: Readonly<Record<string, Predicate>> }
+  /**
+   * How fast `start` and `check` may be called per API key, per account and per login (S19, S31;
+   * defaults in `DEFAULT_THROTTLE`), and how many refusals a minute are audited one by one. `false`
+   * turns the limits off.
+   */
+  readonly throttle?: ThrottleInput
 }
 
 /** An audit filter's text: what a column could hold, and no control character (S30). */
@@ -109,7 +118,7 @@ export interface AccountHandle {
   /** Starts a login: sends a link or a PIN. Expected refusals are results, never exceptions. */
   start(input: StartInput, options?: StartOptions): Promise<StartResult>
   /** Polls a login, or submits its PIN. Answers `authenticated` once per challenge. */
-  check(input: CheckInput): Promise<CheckResult>
+  check(input: CheckInput, options?: CheckOptions): Promise<CheckResult>
   /** The decision a `start` would take for this request, with its explanation. Changes nothing. */
   simulate(input: StartInput): Promise<SimulateResult>
   readonly audit: AuditSearch & {
@@ -198,6 +207,8 @@ export function createEngine(options: EngineOptions): Engine {
     payloads: payloadCipher(options.secret),
     predicates: { ...options.policy?.predicates },
     predicateNames: new Set(Object.keys(options.policy?.predicates ?? {})),
+    throttle: loginThrottle(resolveThrottle(options.throttle)),
+    decoys: decoys(options.secret),
   }
   const { storage, clock } = ctx
   const secret = options.secret
@@ -249,7 +260,8 @@ export function createEngine(options: EngineOptions): Engine {
       },
       start: (input, startOptions = {}) =>
         startLogin(ctx, id, input, startOptions, startOptions.apiKeyId ?? handleOptions.actor ?? 'api'),
-      check: (input) => checkLogin(ctx, id, input, handleOptions.actor ?? 'api'),
+      check: (input, checkOptions = {}) =>
+        checkLogin(ctx, id, input, checkOptions.apiKeyId ?? handleOptions.actor ?? 'api'),
       simulate: (input) => simulateLogin(ctx, id, input),
       audit: {
         ...auditSearch(ctx, id),
@@ -354,6 +366,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
       const { cancelled, delivered } = await this.deliverDue()
       const now = clock.now()
+      await appendSummaries(ctx, now)
       await storage.sweepRateLimits(now)
       let auditPurged = 0
       for (const row of await storage.listAccounts()) {
@@ -372,8 +385,22 @@ export function createEngine(options: EngineOptions): Engine {
       return { cancelled, delivered: await deliverDue(ctx) }
     },
     events: ctx.events,
-    close: () => storage.close(),
+    async close() {
+      // The counted refusals of the minutes still open are written, not lost with the process (S31).
+      await appendSummaries(ctx, clock.now(), true).catch((error) =>
+        ctx.logger.error('could not write the refusal summaries', { error: String(error) }),
+      )
+      await storage.close()
+    },
   }
+}
+
+/** Writes the refusal summaries of the windows that ended (S31), one append per account. */
+async function appendSummaries(ctx: EngineContext, now: number, all = false): Promise<void> {
+  const byAccount = new Map<string, AuditDraft[]>()
+  for (const draft of ctx.throttle.drain(now, all))
+    byAccount.set(draft.accountId, [...(byAccount.get(draft.accountId) ?? []), draft])
+  for (const drafts of byAccount.values()) await ctx.storage.appendAudit(drafts)
 }
 
 function resolveOutbox(input: Partial<OutboxSettings> | undefined): OutboxSettings {

@@ -63,7 +63,7 @@ export type { Logger } from './engine-context.js'
 export { ConflictError, DeliveryError, NotFoundError, StorageError, ValidationError } from './errors.js'
 export type { ChallengeEvent, EngineEvents } from './events.js'
 export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './links.js'
-export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login.js'
+export type { CheckInput, CheckOptions, SimulateResult, StartInput, StartOptions } from './login.js'
 export {
   NO_CONTROL_CHARACTERS,
   NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
@@ -76,6 +76,12 @@ export {
   loginOutcome,
   type Overview,
 } from './login-stats.js'
+export {
+  DEFAULT_THROTTLE,
+  resolveThrottle,
+  type ThrottleInput,
+  type ThrottleSettings,
+} from './login-throttle.js'
 
 export { COMMON_PINS, weakPinReason } from './memorized-pin.js'
 export type { MessageSettings, MessageTemplates } from './messages.js'
@@ -85,3 +91,4 @@ export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './pin-hasher.j
 export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policies.js'
 export * from './policy.js'
 export type * from './storage.js'
+export type { Rate } from './token-buckets.js'
