@@ -44,9 +44,7 @@ describe('request budgets (S31)', () => {
     for (let i = 0; i < 20; i++)
       answers.push(await f.acme.start({ system: 'payroll', authid: `nobody${i}` }, { apiKeyId: 'k1' }))
     expect(answers.filter((a) => a.result === 'success')).toHaveLength(5)
-    expect(answers.slice(5)).toEqual(
-      Array(15).fill({ result: 'rate limited', retryAfter: expect.any(Date) }),
-    )
+    expect(answers.slice(5)).toEqual(Array(15).fill({ result: 'rate limited', retryAfter: expect.any(Date) }))
     expect(reads).toHaveBeenCalledTimes(5)
     expect(hashes).toBe(5)
     expect(auditCount() - before).toBe(5)
@@ -58,7 +56,9 @@ describe('request budgets (S31)', () => {
     const before = auditCount()
     const answers = []
     for (let i = 0; i < 20; i++)
-      answers.push((await f.acme.check({ system: 'payroll', authid: `nobody${i}` }, { apiKeyId: 'k1' })).result)
+      answers.push(
+        (await f.acme.check({ system: 'payroll', authid: `nobody${i}` }, { apiKeyId: 'k1' })).result,
+      )
     expect(answers).toEqual([...Array(5).fill('security error'), ...Array(15).fill('rate limited')])
     expect(reads).toHaveBeenCalledTimes(5)
     expect(auditCount() - before).toBe(5)
@@ -66,7 +66,8 @@ describe('request budgets (S31)', () => {
 
   it('keeps another key’s logins going while one key floods the account', async () => {
     await fixture({ start: { perKey: tight, perAccount: { burst: 12, perSecond: 0.000_001 } } })
-    for (let i = 0; i < 50; i++) await f.acme.start({ system: 'payroll', authid: `nobody${i}` }, { apiKeyId: 'flood' })
+    for (let i = 0; i < 50; i++)
+      await f.acme.start({ system: 'payroll', authid: `nobody${i}` }, { apiKeyId: 'flood' })
     expect(await f.acme.start({ system: 'payroll', authid: 'alice' }, { apiKeyId: 'host' })).toMatchObject({
       result: 'success',
       challengeId: expect.any(String),
@@ -91,7 +92,8 @@ describe('refusal summaries (S31)', () => {
       start: { perKey: { burst: 30, perSecond: 0.000_001 } },
     })
     const before = auditCount()
-    for (let i = 0; i < 100; i++) await f.acme.check({ system: 'payroll', authid: `nobody${i}` }, { apiKeyId: 'k1' })
+    for (let i = 0; i < 100; i++)
+      await f.acme.check({ system: 'payroll', authid: `nobody${i}` }, { apiKeyId: 'k1' })
     for (let i = 0; i < 40; i++) await f.acme.start({ system: 'nope', authid: `x${i}` }, { apiKeyId: 'k1' })
     expect(auditCount() - before).toBe(10)
     f.clock.advance(60_000)

@@ -70,7 +70,11 @@ describe.each(kinds)('refusals on $name', (kind) => {
   }, 120_000)
 
   it('starts a real user’s login from one key while another key floods unknown users', async () => {
-    f = await handlerFixture(await kind.open(), {}, { throttle: { start: { perKey: { burst: 20, perSecond: 1 } } } })
+    f = await handlerFixture(
+      await kind.open(),
+      {},
+      { throttle: { start: { perKey: { burst: 20, perSecond: 1 } } } },
+    )
     await f.acme.settings.update({ uniformResponses: true })
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
     const flooder = (await f.acme.apiKeys.create({ name: 'flooder', scopes: ['auth'] })).key
@@ -79,7 +83,10 @@ describe.each(kinds)('refusals on $name', (kind) => {
     )
     const real = post('/v1/start', { system: 'payroll', authid: 'alice' })
     const floodStatuses = (await Promise.all(flood)).map((r) => r.status)
-    expect(await real).toMatchObject({ status: 200, body: { result: 'success', challengeId: expect.any(String) } })
+    expect(await real).toMatchObject({
+      status: 200,
+      body: { result: 'success', challengeId: expect.any(String) },
+    })
     expect(floodStatuses.filter((s) => s === 200)).toHaveLength(20)
     expect(floodStatuses.filter((s) => s === 429)).toHaveLength(180)
     expect(f.notifier.messages.map((m) => m.to)).toEqual(['alice@example.com'])
@@ -91,7 +98,8 @@ describe.each(kinds)('refusals on $name', (kind) => {
     await post('/v1/start', { system: 'payroll', authid: 'alice' })
     const spellings = ['alice', 'ALICE', 'Alice ', 'ÁLICE', 'aLiCe']
     const answers = []
-    for (let i = 0; i < 30; i++) answers.push(await post('/v1/check', { system: 'payroll', authid: spellings[i % 5] }))
+    for (let i = 0; i < 30; i++)
+      answers.push(await post('/v1/check', { system: 'payroll', authid: spellings[i % 5] }))
     // The default budget: a burst of 10.
     expect(answers.filter((a) => a.status === 202)).toHaveLength(10)
     expect(answers.slice(10).map((a) => a.status)).toEqual(Array(20).fill(429))
@@ -106,7 +114,8 @@ describe.each(kinds)('refusals on $name', (kind) => {
     await post('/v1/start', { system: 'payroll', authid: 'alice' })
     const spellings = ['alice', 'ALICE', 'Alice ', 'ÁLICE', 'aLiCe']
     const answers = []
-    for (let i = 0; i < 30; i++) answers.push(await post('/v1/check', { system: 'payroll', authid: spellings[i % 5] }))
+    for (let i = 0; i < 30; i++)
+      answers.push(await post('/v1/check', { system: 'payroll', authid: spellings[i % 5] }))
     expect(answers.filter((a) => a.status === 202).length).toBeLessThanOrEqual(10)
   }, 60_000)
 })
