@@ -145,7 +145,7 @@ export function loginThrottle(settings: ThrottleSettings, maxSubjects = 100_000)
     let window = windows.get(key)
     if (window && now - window.from >= WINDOW_MS) {
       windows.delete(key)
-      if (window.counted.size > 0) ended.push(window)
+      keep(window)
       window = undefined
     }
     if (!window) {
@@ -155,7 +155,7 @@ export function loginThrottle(settings: ThrottleSettings, maxSubjects = 100_000)
       if (windows.size > maxSubjects) {
         const [oldestKey, oldest] = windows.entries().next().value as [string, Window]
         windows.delete(oldestKey)
-        if (oldest.counted.size > 0) ended.push(oldest)
+        keep(oldest)
       }
     }
     return window
@@ -192,10 +192,17 @@ export function loginThrottle(settings: ThrottleSettings, maxSubjects = 100_000)
       for (const [key, window] of windows)
         if (all || now - window.from >= WINDOW_MS) {
           windows.delete(key)
-          if (window.counted.size > 0) ended.push(window)
+          keep(window)
         }
       return ended.splice(0).map((window) => summary(window, Math.min(now, window.from + WINDOW_MS)))
     },
+  }
+
+  /** A closed window waits for `drain`; a host that never calls `runDue` must not grow memory for it. */
+  function keep(window: Window) {
+    if (window.counted.size === 0) return
+    ended.push(window)
+    if (ended.length > maxSubjects) ended.shift()
   }
 }
 
