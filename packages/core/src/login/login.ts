@@ -92,6 +92,12 @@ async function auditRefusal(ctx: EngineContext, draft: AuditDraft, operation: Op
 
 const HOUR = 3_600_000
 
+/**
+ * The one hash a start costs: a one-time PIN's, or in uniform mode (S20) a throwaway one for a link or
+ * a refusal. One function for both, so a refused start never costs more than a real one.
+ */
+const hashOneTimePin = (ctx: EngineContext, pin: string) => ctx.hasher.hash(pin)
+
 /** A PIN as typed: a string of at most 32 characters, or a whole number that fits a 10-digit PIN. */
 function requirePin(value: unknown): string | number | null {
   if (value === undefined || value === null) return null
@@ -213,7 +219,7 @@ export async function startLogin(
   const subject = await resolve(ctx, accountId, systemName, authid)
   const { uniformResponses } = subject.account.settings
   // S20: in uniform mode every start costs one PIN hash, real or not, so timing tells nothing either.
-  const hashAnyway = () => ctx.hasher.hash(newPin(8))
+  const hashAnyway = () => hashOneTimePin(ctx, newPin(8))
   const now = ctx.clock.now()
   /** S20: the refusal audited with its true reason, answered with a decoy shaped like a real start. */
   const decoy = async (refused: AuditDraft): Promise<StartResult> => {
@@ -299,7 +305,7 @@ export async function startLogin(
   const isPin = assignment.method === 'pin'
   const token = isPin ? null : newLinkToken()
   const pin = isPin ? newPin(system.policies.pin.pinLength) : null
-  const pinHash = pin ? await ctx.hasher.hash(pin) : null
+  const pinHash = pin ? await hashOneTimePin(ctx, pin) : null
   if (!pin && uniformResponses) await hashAnyway()
   const row: ChallengeRow = {
     id: newId(),
