@@ -65,6 +65,12 @@ export async function startServer(
     secret: config.secret,
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
     ...(throttle !== undefined ? { throttle } : {}),
+    ...(config.challengeRetentionDays !== undefined
+      ? { retention: { endedChallengesDays: config.challengeRetentionDays } }
+      : {}),
+    ...(config.deliveryRetryWindowPercent !== undefined
+      ? { outbox: { retryWindowPercent: config.deliveryRetryWindowPercent } }
+      : {}),
   })
   try {
     await engine.migrate()

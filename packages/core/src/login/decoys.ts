@@ -8,7 +8,7 @@ const NONCE_BYTES = 8
 const BODY_BYTES = 10 // expiry in seconds (4), flags (1), tag (5)
 const TAG_BYTES = 5
 
-/** Whether a start on `system` shows a code in uniform mode: when any of its rules asks for one (S12). */
+/** Whether a link start on `system` shows a code in uniform mode: when any of its rules asks for one (S12). */
 export function matchesNumbersInUniformMode(system: SystemRow | null): boolean {
   return system?.rules.rules.some((rule) => rule.effect.numberMatching === true) ?? false
 }
@@ -51,11 +51,11 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
     return entry
   }
 
-  const seal = (login: DecoyLogin, expiresAt: number, pin: boolean): string => {
+  const seal = (login: DecoyLogin, expiresAt: number, method: Method, channel: Channel): string => {
     const nonce = randomBytes(NONCE_BYTES)
     const body = Buffer.alloc(BODY_BYTES)
     body.writeUInt32BE(Math.ceil(expiresAt / 1000), 0)
-    body[4] = pin ? 1 : 0
+    body[4] = (method === 'pin' ? 1 : 0) | (channel === 'sms' ? 2 : 0)
     mac('tag', login.accountId, login.system, login.authid, nonce, body.subarray(0, 5)).copy(
       body,
       5,
@@ -67,7 +67,10 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
     return Buffer.concat([nonce, body]).toString('base64url')
   }
 
-  const open = (id: string, login: DecoyLogin): { expiresAt: number; method: Method } | null => {
+  const open = (
+    id: string,
+    login: DecoyLogin,
+  ): { expiresAt: number; method: Method; channel: Channel } | null => {
     if (!/^[A-Za-z0-9_-]{24}$/.test(id)) return null
     const raw = Buffer.from(id, 'base64url')
     const nonce = raw.subarray(0, NONCE_BYTES)
@@ -76,7 +79,12 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
     for (let i = 0; i < BODY_BYTES; i++) body[i] = (body[i] as number) ^ (stream[i] as number)
     const tag = mac('tag', login.accountId, login.system, login.authid, nonce, body.subarray(0, 5))
     if (!tag.subarray(0, TAG_BYTES).equals(body.subarray(5))) return null
-    return { expiresAt: body.readUInt32BE(0) * 1000, method: body[4] === 1 ? 'pin' : 'passwordless' }
+    const flags = body[4] as number
+    return {
+      expiresAt: body.readUInt32BE(0) * 1000,
+      method: flags & 1 ? 'pin' : 'passwordless',
+      channel: flags & 2 ? 'sms' : 'email',
+    }
   }
 
   return {
@@ -86,13 +94,13 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
       const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000) * 1000
       return {
         result: 'success',
-        challengeId: seal(target, expiresAt, method === 'pin'),
+        challengeId: seal(target, expiresAt, method, channel),
         expiresAt: new Date(expiresAt),
         method,
         channel,
         delivery: 'queued',
         layers: [method],
-        ...(matchesNumbersInUniformMode(target.systemRow)
+        ...(method === 'passwordless' && matchesNumbersInUniformMode(target.systemRow)
           ? { matchCode: String(randomInt(1000)).padStart(3, '0') }
           : {}),
       }
@@ -108,7 +116,14 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
         return { result: 'expired' }
       }
       if (pin === null)
-        return { result: 'pending', challengeId, method: decoy.method, delivery: 'sent', next: decoy.method }
+        return {
+          result: 'pending',
+          challengeId,
+          method: decoy.method,
+          channel: decoy.channel,
+          delivery: 'sent',
+          next: decoy.method,
+        }
       if (decoy.method !== 'pin') return { result: 'security error', reason: 'wrong_method' }
       const entry = memory(challengeId)
       entry.attempts++

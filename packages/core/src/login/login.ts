@@ -3,24 +3,18 @@ import { maskDestination } from '../domain/contact-points.js'
 import { NotFoundError, StorageError, ValidationError } from '../domain/errors.js'
 import type { ChallengeEvent } from '../domain/events.js'
 import { contextString, requireContext, requireName } from '../domain/login-input.js'
-import type {
-  Channel,
-  CheckResult,
-  Layer,
-  RequestContext,
-  SecurityReason,
-  StartResult,
-} from '../domain/model.js'
+import type { CheckResult, Layer, SecurityReason, StartResult } from '../domain/model.js'
 import { newId, newLinkToken, newPin, sha256Hex } from '../domain/secrets.js'
 import { composeFor } from '../outbox/messages.js'
 import { deliveryAudit, dispatch, newDelivery } from '../outbox/outbox.js'
 import type { AccountSettings } from '../policy/account-settings.js'
 import { delayAfter } from '../policy/account-settings.js'
-import { type Decision, decide, needsHistory, type PolicyInput } from '../policy/rules.js'
+import type { Decision } from '../policy/rules.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { Operation } from '../ports/login-guards.js'
-import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from '../ports/storage.js'
+import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit } from '../ports/storage.js'
 import { matchesNumbersInUniformMode } from './decoys.js'
+import { type DecidableSubject, deviceDigest, planStart } from './start-resolution.js'
 
 /** What a host passes to `start`. */
 export interface StartInput {
@@ -131,13 +125,6 @@ async function resolve(
   const subject = await ctx.storage.resolveLogin(accountId, system, authid)
   if (!subject) throw new NotFoundError('account', accountId)
   return subject
-}
-
-/** The channel of a new challenge: the assignment's, else the policy's first the user can receive. */
-function pickChannel(fixed: Channel | null, allowed: readonly Channel[], user: UserRow): Channel | null {
-  const reachable = (channel: Channel) => (channel === 'email' ? user.email !== null : user.phone !== null)
-  if (fixed) return allowed.includes(fixed) && reachable(fixed) ? fixed : null
-  return allowed.find(reachable) ?? null
 }
 
 /** The send limits of docs/security.md S18 that one start must fit under, counted in storage. */
@@ -262,16 +249,14 @@ export async function startLogin(
     return { result: 'rate limited', retryAfter: new Date(retryAfter) }
   }
 
-  const { account, system, user, assignment } = subject as Required<{
-    [K in keyof LoginSubject]: NonNullable<LoginSubject[K]>
-  }>
-  if (user.retryAfter !== null && now < user.retryAfter) return throttle(user.retryAfter, 'failures')
-  const policy = system.policies[assignment.method]
-  if (!policy.enabled) return refuse('method_not_enabled')
-  // The adaptive rules; a system without rules skips them, and their cost, entirely.
-  const decision =
-    system.rules.rules.length === 0 ? null : await decideFor(ctx, subject as DecidableSubject, context, now)
-  if (decision?.denied) {
+  const { account, system, user, assignment } = subject as DecidableSubject
+  // The same plan simulate shows: delay, method switch, rules (skipped, with their cost, when the
+  // system has none) and the channel that really reaches the user.
+  const plan = await planStart(ctx, subject as DecidableSubject, context, now)
+  if (plan.kind === 'delayed') return throttle(plan.retryAfter, 'failures')
+  if (plan.kind === 'unavailable') return refuse('method_not_enabled')
+  if (plan.kind === 'denied') {
+    const { decision } = plan
     const denied = audit(now, {
       outcome: 'security error',
       reason: 'policy_denied',
@@ -284,23 +269,14 @@ export async function startLogin(
     await hashAnyway()
     return decoy(denied)
   }
-  const ruled = decision?.channel ?? null
-  const channel =
-    ruled && policy.channels.includes(ruled) && pickChannel(ruled, [ruled], user)
-      ? ruled
-      : pickChannel(assignment.channel, policy.channels, user)
-  if (!channel) return refuse('method_not_enabled')
-  const destination = (channel === 'email' ? user.email : user.phone) as string
-  const extraLayer = decision?.layers.includes('memorized_pin') ? 'memorized_pin' : null
-  // S12 in uniform mode too: there a system that asks for codes anywhere asks on every start, so the
-  // answer's shape (a `matchCode` or none) is the same for every user, real or decoy (S20).
+  const { decision, channel, destination, extraLayer, lifetimeSeconds, attempts } = plan
+  // S12 in uniform mode too: there a system that asks for codes anywhere asks on every link start, so
+  // the answer's shape (a `matchCode` or none) is the same for every user, real or decoy (S20).
   const matchCode =
-    decision?.numberMatching || (uniformResponses && matchesNumbersInUniformMode(system))
+    plan.numberMatching ||
+    (uniformResponses && assignment.method === 'passwordless' && matchesNumbersInUniformMode(system))
       ? String(randomInt(1000)).padStart(3, '0')
       : null
-  const lifetimeSeconds = decision?.lifetimeSeconds ?? policy.lifetimeSeconds
-  // Attempts bound one-time PIN guesses, memorized-PIN guesses and wrong match codes alike.
-  const attempts = decision?.attempts ?? system.policies.pin.attempts
 
   const isPin = assignment.method === 'pin'
   const token = isPin ? null : newLinkToken()
@@ -379,24 +355,30 @@ export async function startLogin(
 
   emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
   // In uniform mode the answer must not wait on the provider, or a slow mailbox would tell real users
-  // from decoys, whose delivery is always `queued`.
+  // from decoys, whose delivery is always `queued`; the channel is the one planned.
   const sending = dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
-  const delivery = uniformResponses ? 'queued' : await sending
+  // After a fallback, the channel that carries the secret now is the fallback's.
+  const delivery = uniformResponses ? { channel, state: 'queued' as const } : await sending
   return {
     result: 'success',
     challengeId: row.id,
     expiresAt: new Date(row.expiresAt),
     method: row.method,
-    channel,
-    delivery,
+    channel: delivery.channel,
+    delivery: delivery.state,
     layers: extraLayer ? [row.method, extraLayer] : [row.method],
     ...(matchCode ? { matchCode } : {}),
   }
 }
 
-/** What `simulate` answers: the decision, or why no start could be issued at all. */
+/**
+ * What `simulate` answers: the decision a start would apply (its `channel` the one the message would
+ * really go on, its `numberMatching` whether a code would really be asked for), a delay after
+ * failures, or why no start could be issued at all.
+ */
 export type SimulateResult =
   | { readonly result: 'decision'; readonly decision: Decision }
+  | { readonly result: 'rate limited'; readonly retryAfter: Date }
   | { readonly result: 'security error'; readonly reason: SecurityReason }
 
 /** The decision a start would take, read-only: no challenge, no message, no audit event. */
@@ -409,65 +391,15 @@ export async function simulateLogin(
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
   if (refusal) return { result: 'security error', reason: refusal.reason }
-  const decidable = subject as DecidableSubject
-  if (!decidable.system.policies[decidable.assignment.method].enabled)
-    return { result: 'security error', reason: 'method_not_enabled' }
-  return { result: 'decision', decision: await decideFor(ctx, decidable, context, ctx.clock.now()) }
-}
-
-type DecidableSubject = Required<{ [K in keyof LoginSubject]: NonNullable<LoginSubject[K]> }>
-
-/**
- * The policy decision for a start on this subject: reads the user's history only when a rule needs
- * it. Shared by `start` and `simulate`.
- */
-export async function decideFor(
-  ctx: EngineContext,
-  subject: DecidableSubject,
-  context: RequestContext | null,
-  now: number,
-): Promise<Decision> {
-  const { system, user, assignment } = subject
-  const rules = system.rules.rules
-  const policy = system.policies[assignment.method]
-  const input: PolicyInput = {
-    system: { name: system.name, sensitivity: system.sensitivity },
-    user: {
-      authid: user.authid,
-      attributes: user.attributes,
-      failureStreak: user.failureStreak,
-      lastSuccessAt: null,
-      hasMemorizedPin: user.memorizedPinHash !== null,
-    },
-    context: context ?? {},
-    knownDevice: null,
-    now,
+  const plan = await planStart(ctx, subject as DecidableSubject, context, ctx.clock.now(), true)
+  if (plan.kind === 'delayed') return { result: 'rate limited', retryAfter: new Date(plan.retryAfter) }
+  if (plan.kind === 'unavailable') return { result: 'security error', reason: 'method_not_enabled' }
+  if (plan.kind === 'denied') return { result: 'decision', decision: plan.decision }
+  const decision = plan.decision as Decision
+  return {
+    result: 'decision',
+    decision: { ...decision, channel: plan.channel, numberMatching: plan.numberMatching },
   }
-  // The history costs a query: read it only when a rule that needs it could match otherwise.
-  const device = needsHistory(rules, input) ? deviceDigest(ctx, context) : undefined
-  const history = device !== undefined ? await ctx.storage.userHistory(user.id, device) : null
-  return decide(
-    rules,
-    {
-      method: assignment.method,
-      lifetimeSeconds: policy.lifetimeSeconds,
-      attempts: system.policies.pin.attempts,
-    },
-    history
-      ? {
-          ...input,
-          user: { ...input.user, lastSuccessAt: history.lastSuccessAt },
-          knownDevice: device === null ? null : history.knownDevice,
-        }
-      : input,
-    ctx.predicates,
-  )
-}
-
-/** `context.deviceId` keyed by the engine secret, so the table never holds the host's device ids. */
-function deviceDigest(ctx: EngineContext, context: RequestContext | null): string | null {
-  const deviceId = context?.deviceId
-  return typeof deviceId === 'string' ? ctx.keyedDigest(`device:${deviceId}`).slice(0, 32) : null
 }
 
 /** The decision as the audit keeps it: what was required and which rules matched why. */
@@ -606,6 +538,23 @@ export async function checkLogin(
         emit(ctx, 'challenge.expired', challengeEvent(row, now))
         return { result: 'expired' }
       }
+    } else if (live && subject.system && !subject.system.policies[row.method].enabled) {
+      // The administrator turned the method off while this login waited: it ends here, whatever it
+      // carries (docs/architecture.md, "Turning a method off").
+      const ended = draft(now, row, 'security error', 'method_not_enabled')
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['pending', 'confirmed'], to: 'failed', at: now, reported: true },
+          [ended],
+        )
+      ) {
+        emit(ctx, 'challenge.failed', {
+          ...challengeEvent(row, now),
+          reason: 'method_not_enabled',
+          final: true,
+        })
+        return { result: 'security error', reason: 'method_not_enabled' }
+      }
     } else if (row.status === 'expired' && !row.outcomeReported) {
       // Swept by runDue before anyone asked: the first check still hears `expired`.
       if (
@@ -674,6 +623,7 @@ const pendingAnswer = (row: ChallengeRow, next: Layer): CheckResult => ({
   result: 'pending',
   challengeId: row.id,
   method: row.method,
+  channel: row.channel,
   delivery: row.delivery,
   next,
 })

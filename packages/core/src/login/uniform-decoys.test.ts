@@ -119,6 +119,7 @@ describe('a check of a decoy (S20)', () => {
       result: 'pending',
       challengeId: idOf(decoy),
       method: 'passwordless',
+      channel: 'email',
       delivery: 'sent',
       next: 'passwordless',
     })
