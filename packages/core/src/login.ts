@@ -9,6 +9,7 @@ import { contextString, requireContext, requireName } from './login-input.js'
 import { composeFor } from './messages.js'
 import type { Channel, CheckResult, Layer, RequestContext, SecurityReason, StartResult } from './model.js'
 import { deliveryAudit, dispatch, newDelivery } from './outbox.js'
+import { rehashMemorizedPin } from './pin-hashing.js'
 import { type Decision, decide, needsHistory, type PolicyInput } from './policy.js'
 import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from './storage.js'
@@ -175,8 +176,9 @@ export async function startLogin(
 
   const subject = await resolve(ctx, accountId, systemName, authid)
   const { uniformResponses } = subject.account.settings
-  // S20: in uniform mode every start costs one PIN hash, real or not, so timing tells nothing either.
-  const hashAnyway = () => ctx.hasher.hash(newPin(8))
+  // S20: in uniform mode every start costs one slow (argon2id) hash, real or not, so timing tells nothing
+  // either; one-time PINs themselves are a cheap HMAC now (S8), so a real PIN start pays it too.
+  const hashAnyway = () => ctx.memorizedPins.hash(newPin(8))
   const now = ctx.clock.now()
   const refusal = refuseSubject(subject)
   if (refusal) {
@@ -251,7 +253,7 @@ export async function startLogin(
   const token = isPin ? null : newLinkToken()
   const pin = isPin ? newPin(system.policies.pin.pinLength) : null
   const pinHash = pin ? await ctx.hasher.hash(pin) : null
-  if (!pin && uniformResponses) await hashAnyway()
+  if (uniformResponses) await hashAnyway()
   const row: ChallengeRow = {
     id: newId(),
     accountId,
@@ -633,8 +635,9 @@ async function verifyPin(
   const correct =
     layer.hash !== null &&
     (layer.length === null ? /^\d{6,12}$/.test(pin) : pin.length === layer.length) &&
-    (await ctx.hasher.verify(layer.hash, pin))
+    (await (layer.length === null ? ctx.memorizedPins : ctx.hasher).verify(layer.hash, pin))
   const now = ctx.clock.now()
+  if (correct && layer.length === null) await rehashMemorizedPin(ctx, row, layer.hash as string, pin, now)
   const counted = { ...row, attempts: reserved }
   if (correct && layer.from === 'pending' && row.extraLayer !== null) {
     // One layer done, another to go: `confirmed` now means "waiting for the memorized PIN".
