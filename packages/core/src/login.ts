@@ -11,7 +11,7 @@ import type { Channel, CheckResult, Layer, RequestContext, SecurityReason, Start
 import { deliveryAudit, dispatch, newDelivery } from './outbox.js'
 import { rehashMemorizedPin } from './pin-hashing.js'
 import { type Decision, decide, needsHistory, type PolicyInput } from './policy.js'
-import { newId, newLinkToken, newPin, sha256Hex } from './secrets.js'
+import { newLinkToken, newPin, newTimeOrderedId, sha256Hex } from './secrets.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from './storage.js'
 
 /** What a host passes to `start`. */
@@ -255,7 +255,7 @@ export async function startLogin(
   const pinHash = pin ? await ctx.hasher.hash(pin) : null
   if (uniformResponses) await hashAnyway()
   const row: ChallengeRow = {
-    id: newId(),
+    id: newTimeOrderedId(now),
     accountId,
     systemId: system.id,
     userId: user.id,

@@ -5,7 +5,7 @@ import { composeFor } from './messages.js'
 import type { Channel } from './model.js'
 import type { Message } from './notifier.js'
 import { redactProviderError } from './provider-error-redaction.js'
-import { newId } from './secrets.js'
+import { newTimeOrderedId } from './secrets.js'
 import type { AuditDraft, ChallengeRow, DeliveryOutcome, DeliveryRow, DeliveryState } from './storage.js'
 
 // The durable outbox (ARCHITECTURE.md's Delivery). `start` stores each message as a delivery row in the
@@ -98,7 +98,7 @@ export function newDelivery(
   at: number,
   fallbackOf: string | null = null,
 ): { row: DeliveryRow; outgoing: Outgoing } {
-  const id = newId()
+  const id = newTimeOrderedId(at)
   const message = { ...draft.message, idempotencyKey: id }
   const row: DeliveryRow = {
     id,
