@@ -16,6 +16,7 @@ export async function engineFixture(
     resendCooldownSeconds?: number
     outbox?: EngineOptions['outbox']
     pinHashing?: EngineOptions['pinHashing']
+    retention?: EngineOptions['retention']
   } = {},
 ) {
   const database = new BetterSqlite3(':memory:')
@@ -39,6 +40,7 @@ export async function engineFixture(
     logger: { warn: log, error: log },
     outbox: options.outbox,
     pinHashing: options.pinHashing,
+    ...(options.retention ? { retention: options.retention } : {}),
   })
   await engine.migrate()
   // Most tests start again at once to exercise supersession; the resend cooldown has tests of its own.
