@@ -16,6 +16,7 @@ export async function engineFixture(
     resendCooldownSeconds?: number
     outbox?: EngineOptions['outbox']
     throttle?: EngineOptions['throttle']
+    pinHashing?: EngineOptions['pinHashing']
     retention?: EngineOptions['retention']
   } = {},
 ) {
@@ -40,6 +41,7 @@ export async function engineFixture(
     logger: { warn: log, error: log },
     outbox: options.outbox,
     ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
+    pinHashing: options.pinHashing,
     ...(options.retention ? { retention: options.retention } : {}),
   })
   await engine.migrate()

@@ -5,7 +5,7 @@ import type { ChallengeEvent } from '../domain/events.js'
 import { contextString, requireContext, requireName } from '../domain/login-input.js'
 import type { CheckResult, Layer, SecurityReason, StartResult } from '../domain/model.js'
 import { chooseReturnUrl } from '../domain/return-urls.js'
-import { newId, newLinkToken, newPin, sha256Hex } from '../domain/secrets.js'
+import { newId, newLinkToken, newPin, newTimeOrderedId, sha256Hex } from '../domain/secrets.js'
 import { composeFor } from '../outbox/messages.js'
 import { deliveryAudit, dispatch, newDelivery } from '../outbox/outbox.js'
 import type { AccountSettings } from '../policy/account-settings.js'
@@ -15,6 +15,7 @@ import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { Operation } from '../ports/login-guards.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit } from '../ports/storage.js'
 import { matchesNumbersInUniformMode } from './decoys.js'
+import { rehashMemorizedPin } from './pin-rehash.js'
 import { type DecidableSubject, deviceDigest, planStart } from './start-resolution.js'
 
 /** What a host passes to `start`. */
@@ -296,7 +297,7 @@ export async function startLogin(
   const pinHash = pin ? await hashOneTimePin(ctx, pin) : null
   if (!pin && uniformResponses) await hashAnyway()
   const row: ChallengeRow = {
-    id: newId(),
+    id: newTimeOrderedId(now),
     accountId,
     systemId: system.id,
     userId: user.id,
@@ -690,8 +691,9 @@ async function verifyPin(
   const correct =
     layer.hash !== null &&
     (layer.length === null ? /^\d{6,12}$/.test(pin) : pin.length === layer.length) &&
-    (await ctx.hasher.verify(layer.hash, pin))
+    (await (layer.length === null ? ctx.memorizedPins : ctx.hasher).verify(layer.hash, pin))
   const now = ctx.clock.now()
+  if (correct && layer.length === null) await rehashMemorizedPin(ctx, row, layer.hash as string, pin, now)
   const counted = { ...row, attempts: reserved }
   if (correct && layer.from === 'pending' && row.extraLayer !== null) {
     // One layer done, another to go: `confirmed` now means "waiting for the memorized PIN".
