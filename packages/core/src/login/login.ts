@@ -17,6 +17,7 @@ import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit } from '../ports
 import { matchesNumbersInUniformMode } from './decoys.js'
 import { rehashMemorizedPin } from './pin-rehash.js'
 import { type DecidableSubject, deviceDigest, planStart } from './start-resolution.js'
+import { paceLikeRealStart, recordRealStart } from './uniform-pacing.js'
 
 /** What a host passes to `start`. */
 export interface StartInput {
@@ -192,6 +193,7 @@ export async function startLogin(
   options: StartOptions,
   actor: string,
 ): Promise<StartResult> {
+  const began = performance.now()
   const { systemName, authid, context } = loginInput(input)
   // S31: before any read, hash or write, and whoever the login is for.
   const throttled = admitted(ctx, 'start', accountId, actor)
@@ -224,6 +226,7 @@ export async function startLogin(
     )
     const details = { ...refused.details, answered: 'success', decoy: answer.challengeId }
     await auditRefusal(ctx, { ...refused, details }, 'start')
+    await paceLikeRealStart(ctx, began)
     return answer
   }
   const refusal = refuseSubject(subject)
@@ -374,6 +377,7 @@ export async function startLogin(
   const sending = dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
   // After a fallback, the channel that carries the secret now is the fallback's.
   const delivery = uniformResponses ? { channel, state: 'queued' as const } : await sending
+  if (uniformResponses) recordRealStart(ctx, began)
   return {
     result: 'success',
     challengeId: row.id,
