@@ -17,6 +17,7 @@ export type SecurityReason =
   | 'wrong_method'
   | 'no_pending_challenge'
   | 'policy_denied'
+  | 'destination_refused'
   | 'invalid_key'
   | 'forbidden_scope'
 

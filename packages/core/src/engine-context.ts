@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'eventemitter3'
+import type { AccountSettings } from './account-settings.js'
 import type { Clock } from './clock.js'
 import type { EngineEvents } from './events.js'
 import type { Notifier } from './notifier.js'
@@ -30,6 +31,8 @@ export interface EngineContext {
   /** Custom rule conditions registered in code, by name. */
   readonly predicates: Readonly<Record<string, Predicate>>
   readonly predicateNames: ReadonlySet<string>
+  /** The settings that apply to an account: its stored ones within the operator's ceilings (S18). */
+  readonly effective: (settings: AccountSettings) => AccountSettings
 }
 
 /** Emits after the state change is committed; a throwing listener is logged, never undoes the change. */

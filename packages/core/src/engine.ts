@@ -48,6 +48,12 @@ import { refuseControlCharacters } from './login-input.js'
 import { keepVerdict } from './login-stats.js'
 import type { Account, CheckResult, StartResult } from './model.js'
 import type { Notifier } from './notifier.js'
+import {
+  ceilingsApplier,
+  type OperatorCeilings,
+  refuseLooserSettings,
+  resolveCeilings,
+} from './operator-ceilings.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox.js'
 import { argon2PinHasher, type PinHasher } from './pin-hasher.js'
 import type { Predicate } from './policy.js'
@@ -68,6 +74,11 @@ export interface EngineOptions {
   readonly outbox?: Partial<OutboxSettings>
   /** Custom conditions for rules (`when: { custom: ['name'] }`), by name. */
   readonly policy?: { readonly predicates?: Readonly<Record<string, Predicate>> }
+  /**
+   * The operator's bounds on every account's settings (S18, S34): accounts may only tighten them. A
+   * looser setting is refused naming the ceiling; one stored before the ceiling applies as the ceiling.
+   */
+  readonly ceilings?: OperatorCeilings
 }
 
 /** An audit filter's text: what a column could hold, and no control character (S30). */
@@ -185,6 +196,13 @@ export function createEngine(options: EngineOptions): Engine {
   if (typeof options.secret !== 'string' || options.secret.length < 32)
     throw new ValidationError('secret', 'must be a string of at least 32 characters')
   const baseUrl = parseBaseUrl(options.links?.baseUrl)
+  const ceilings = resolveCeilings(options.ceilings)
+  const effective = ceilingsApplier(ceilings)
+  /** Merges `input` over `base`, refusing what the operator does not allow, storing values within the ceilings. */
+  const settle = (input: AccountSettingsInput | undefined, base: AccountSettings) => {
+    refuseLooserSettings(input, ceilings)
+    return effective(resolveSettings(input, base))
+  }
   const ctx: EngineContext = {
     storage: options.storage,
     notifier: options.notifier,
@@ -198,6 +216,7 @@ export function createEngine(options: EngineOptions): Engine {
     payloads: payloadCipher(options.secret),
     predicates: { ...options.policy?.predicates },
     predicateNames: new Set(Object.keys(options.policy?.predicates ?? {})),
+    effective,
   }
   const { storage, clock } = ctx
   const secret = options.secret
@@ -221,7 +240,7 @@ export function createEngine(options: EngineOptions): Engine {
     const settings = async () => {
       const row = await storage.getAccount(id)
       if (!row) throw new NotFoundError('account', id)
-      return row.settings
+      return effective(row.settings)
     }
     const systems = systemsAdmin(ctx, id, actor, ready)
     const users = { ...usersAdmin(ctx, id, actor, ready), ...userSearch(ctx, id) }
@@ -240,11 +259,11 @@ export function createEngine(options: EngineOptions): Engine {
           // Merged with the stored settings inside the write, so two updates of different fields both stay.
           const next = await storage.updateAccountSettings(
             id,
-            (current) => resolveSettings(input, current),
+            (current) => settle(input, current),
             (changed) => [audit('account.settings.updated', { details: { settings: changed } })],
           )
           if (!next) throw new NotFoundError('account', id)
-          return next
+          return effective(next)
         },
       },
       start: (input, startOptions = {}) =>
@@ -296,7 +315,7 @@ export function createEngine(options: EngineOptions): Engine {
         const row = {
           id: newId(),
           name,
-          settings: resolveSettings(input.settings, DEFAULT_SETTINGS),
+          settings: settle(input.settings, DEFAULT_SETTINGS),
           createdAt: clock.now(),
         }
         await storage.insertAccount(row)
@@ -357,7 +376,7 @@ export function createEngine(options: EngineOptions): Engine {
       await storage.sweepRateLimits(now)
       let auditPurged = 0
       for (const row of await storage.listAccounts()) {
-        const days = row.settings.auditRetentionDays
+        const days = effective(row.settings).auditRetentionDays
         if (days === null) continue
         const before = now - days * DAY
         auditPurged += await storage.purgeAudit(row.id, before, [

@@ -51,7 +51,7 @@ export {
   type SessionRefusal,
   type SessionResult,
 } from './console-sessions.js'
-export { maskDestination, normalizeEmail, normalizePhone } from './contact-points.js'
+export { maskDestination, normalizeEmail, normalizePhone, refusedPhoneKind } from './contact-points.js'
 export {
   type AccountHandle,
   type AuditFilters,
@@ -81,6 +81,12 @@ export { COMMON_PINS, weakPinReason } from './memorized-pin.js'
 export type { MessageSettings, MessageTemplates } from './messages.js'
 export * from './model.js'
 export type { Message, Notifier } from './notifier.js'
+export {
+  type OperatorCeilings,
+  refuseLooserSettings,
+  resolveCeilings,
+  withinCeilings,
+} from './operator-ceilings.js'
 export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './pin-hasher.js'
 export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policies.js'
 export * from './policy.js'

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto'
 import type { AccountSettings } from './account-settings.js'
 import { delayAfter } from './account-settings.js'
-import { maskDestination } from './contact-points.js'
+import { maskDestination, refusedPhoneKind } from './contact-points.js'
 import { type EngineContext, emit } from './engine-context.js'
 import { NotFoundError, StorageError, ValidationError } from './errors.js'
 import type { ChallengeEvent } from './events.js'
@@ -91,14 +91,22 @@ async function resolve(
   return subject
 }
 
-/** The channel of a new challenge: the assignment's, else the policy's first the user can receive. */
+/**
+ * The channel of a new challenge: the assignment's, else the policy's first the user can receive. A
+ * phone number of a refused kind (premium rate, satellite, …, S18) stored before the refusal counts as none.
+ */
 function pickChannel(fixed: Channel | null, allowed: readonly Channel[], user: UserRow): Channel | null {
-  const reachable = (channel: Channel) => (channel === 'email' ? user.email !== null : user.phone !== null)
+  const reachable = (channel: Channel) =>
+    channel === 'email' ? user.email !== null : user.phone !== null && refusedPhoneKind(user.phone) === null
   if (fixed) return allowed.includes(fixed) && reachable(fixed) ? fixed : null
   return allowed.find(reachable) ?? null
 }
 
-/** The send limits of SECURITY.md S18 that one start must fit under, counted in storage. */
+/**
+ * The send limits of SECURITY.md S18 that one start must fit under, counted in storage. `device` is the
+ * keyed digest of a device this user has signed in from before: it gets budgets of its own, so a stranger
+ * spending the user's hourly starts (or the destination's) cannot lock the user out of a known device.
+ */
 function sendLimits(
   ctx: EngineContext,
   settings: AccountSettings,
@@ -106,25 +114,44 @@ function sendLimits(
   userId: string,
   systemId: string,
   destination: string,
-  apiKeyId?: string,
+  apiKeyId: string | undefined,
+  device: string | null,
 ): SendLimit[] {
   const limits = settings.sendLimits
+  const pool = device ? `:device:${device}` : ''
   return [
-    { key: `user:${userId}`, limit: limits.perUserPerHour, windowMs: HOUR },
+    { key: `user:${userId}${pool}`, limit: limits.perUserPerHour, windowMs: HOUR },
     {
-      // Keyed, so the table never holds a phone number that a plain hash would give back.
-      key: `dest:${accountId}:${ctx.keyedDigest(destination).slice(0, 32)}`,
+      // Keyed, so the table never holds a phone number that a plain hash would give back; global across
+      // accounts, so SMS pumping one number through many accounts still meets one counter.
+      key: `dest:${ctx.keyedDigest(destination).slice(0, 32)}${pool}`,
       limit: limits.perDestinationPerHour,
       windowMs: HOUR,
     },
     ...(apiKeyId ? [{ key: `key:${apiKeyId}`, limit: limits.perApiKeyPerMinute, windowMs: 60_000 }] : []),
     // A resend is a new start for the same login: one per user and system per cooldown.
     ...(limits.resendCooldownSeconds > 0
-      ? [{ key: `resend:${userId}:${systemId}`, limit: 1, windowMs: limits.resendCooldownSeconds * 1000 }]
+      ? [
+          {
+            key: `resend:${userId}:${systemId}${pool}`,
+            limit: 1,
+            windowMs: limits.resendCooldownSeconds * 1000,
+          },
+        ]
       : []),
     // Last: the counter every start of the account shares (storage takes it only once the others passed).
     { key: `account:${accountId}`, limit: limits.perAccountPerDay, windowMs: 24 * HOUR },
   ]
+}
+
+/** The device's digest when this user has authenticated from it before (its own send budget), else null. */
+async function knownDevice(
+  ctx: EngineContext,
+  userId: string,
+  device: string | null,
+): Promise<string | null> {
+  if (device === null) return null
+  return (await ctx.storage.userHistory(userId, device)).knownDevice ? device : null
 }
 
 function challengeEvent(row: ChallengeRow, at: number): ChallengeEvent {
@@ -237,7 +264,12 @@ export async function startLogin(
     ruled && policy.channels.includes(ruled) && pickChannel(ruled, [ruled], user)
       ? ruled
       : pickChannel(assignment.channel, policy.channels, user)
-  if (!channel) return refuse('method_not_enabled')
+  if (!channel)
+    return refuse(
+      user.phone !== null && refusedPhoneKind(user.phone) !== null
+        ? 'destination_refused'
+        : 'method_not_enabled',
+    )
   const destination = (channel === 'email' ? user.email : user.phone) as string
   const extraLayer = decision?.layers.includes('memorized_pin') ? 'memorized_pin' : null
   // In uniform mode the answer is a bare `success`, so no code could reach the user: matching is off.
@@ -305,12 +337,13 @@ export async function startLogin(
   const outbox = newDelivery(ctx, row, { message, secret }, now)
   const limits = sendLimits(
     ctx,
-    account.settings,
+    ctx.effective(account.settings),
     accountId,
     user.id,
     system.id,
     destination,
     options.apiKeyId,
+    await knownDevice(ctx, user.id, row.device),
   )
   const issuedRow: ChallengeRow = { ...row, deliveryId: outbox.row.id }
   const issued = await ctx.storage.issueChallenge(
@@ -451,7 +484,7 @@ export async function checkLogin(
   const pin = requirePin(input.pin)
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
-  const { lockout } = subject.account.settings
+  const { lockout } = ctx.effective(subject.account.settings)
   // A success clears the user's failure streak; when the user had none as we read it, skip that write.
   // (A failure landing between the read and the success then stays counted: the stricter side.)
   const resetFailuresOf =

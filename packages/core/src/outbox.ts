@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto'
-import { maskDestination } from './contact-points.js'
+import { maskDestination, refusedPhoneKind } from './contact-points.js'
 import { type EngineContext, emit } from './engine-context.js'
 import { composeFor } from './messages.js'
 import type { Channel } from './model.js'
@@ -324,6 +324,8 @@ async function fallbackFor(
   const other: Channel = delivery.channel === 'email' ? 'sms' : 'email'
   const to = other === 'email' ? subject.user.email : subject.user.phone
   if (!to || !subject.system.policies[current.method].channels.includes(other)) return null
+  // A number stored before S18's refusal still gets nothing.
+  if (other === 'sms' && refusedPhoneKind(to)) return null
   const message = composeFor(subject.account, subject.system, subject.user, {
     method: current.method,
     channel: other,

@@ -45,6 +45,7 @@ function engineOn(config: ServerConfig, storage: ServerStorage): Engine {
     storage,
     notifier: { send: async () => Promise.reject(new Error('the CLI sends no messages')) },
     secret: config.secret,
+    ...(config.ceilings ? { ceilings: config.ceilings } : {}),
     links: { baseUrl: config.baseUrl ?? 'http://localhost' },
   })
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import { type OperatorCeilings, resolveCeilings, ValidationError } from '@flexsecure/core'
 import { SETTINGS, type SettingKey } from './settings.js'
 
 export { SETTINGS } from './settings.js'
@@ -59,11 +60,8 @@ export interface ServerConfig {
     readonly body: unknown
     readonly idField: string | null
   } | null
-  /** Reserved for operator ceilings on account send limits and lockout (S18); read, not yet enforced. */
-  readonly ceilings?: {
-    readonly sendLimits?: Readonly<Record<string, number>>
-    readonly lockout?: Readonly<Record<string, number>>
-  } | null
+  /** The loosest settings an account may choose (S18), and the fewest days of audit it keeps (S34). */
+  readonly ceilings?: OperatorCeilings | null
 }
 
 /** A setting is wrong or missing; the message says which and what to do. */
@@ -234,19 +232,13 @@ export function loadConfig(
         idField: read('smsWebhookIdField') || null,
       }
     : null
-  const ceilings = json(
-    'ceilings',
-    (v): v is NonNullable<ServerConfig['ceilings']> => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
-      return Object.entries(v).every(
-        ([key, limits]) =>
-          ['sendLimits', 'lockout'].includes(key) &&
-          typeof limits === 'object' &&
-          limits !== null &&
-          Object.values(limits).every((n) => Number.isInteger(n) && (n as number) >= 0),
-      )
-    },
-    'a JSON object with sendLimits and lockout, each mapping a setting to a whole number',
+  const ceilings = operatorCeilings(
+    json(
+      'ceilings',
+      (v): v is unknown => typeof v === 'object' && v !== null && !Array.isArray(v),
+      'a JSON object: {"sendLimits": {…}, "lockout": {…}, "auditRetentionDays": n}',
+    ),
+    name('ceilings'),
   )
   const digests = read('operatorKeySha256')
     .split(',')
@@ -309,5 +301,16 @@ export function loadConfig(
     secret: randomBytes(32).toString('base64url'),
     secretSource: 'generated file',
     secretFile,
+  }
+}
+
+/** The ceilings as core validates them, a mistake reported as a one-line configuration error. */
+function operatorCeilings(value: unknown, variable: string): OperatorCeilings | null {
+  if (value === null) return null
+  try {
+    return resolveCeilings(value)
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ConfigError(`${variable}: ${error.message}`)
+    throw error
   }
 }

@@ -174,7 +174,7 @@ export const SETTINGS = {
     env: 'FLEXSECURE_CEILINGS',
     kind: 'json',
     default: '',
-    doc: 'reserved: operator ceilings on account send limits and lockout (S18); not enforced yet',
+    doc: 'the loosest send limits and lockout accounts may set, and the minimum audit retention (S18, S34)',
   },
 } as const satisfies Record<string, SettingSpec>
 
