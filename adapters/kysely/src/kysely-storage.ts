@@ -41,6 +41,7 @@ import {
   USER_COLUMNS,
 } from './row-mapping.js'
 import type { Database } from './schema.js'
+import { secretStoreQueries } from './secret-store-queries.js'
 import { kyselyExecutor, type SqlExecutor } from './sql-executor.js'
 
 export interface KyselyStorageOptions {
@@ -1459,5 +1460,6 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
   return Object.assign(storage, {
     consoleSessions: consoleSessionQueries(extension),
     adminQueries: adminQueries(extension),
+    secretStore: secretStoreQueries(extension),
   })
 }

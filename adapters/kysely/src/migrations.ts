@@ -1,5 +1,6 @@
 import { type CreateTableBuilder, type Kysely, type Migration, SqliteAdapter, sql } from 'kysely'
 import { consoleMigration } from './console-schema.js'
+import { engineSecretMigration } from './secret-store-queries.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are written against an untyped schema
 type AnyDb = Kysely<any>
@@ -274,4 +275,5 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '0006_console': consoleMigration,
+  '0007_engine_secret': engineSecretMigration,
 }

@@ -33,6 +33,8 @@ export interface EngineContext {
   readonly predicateNames: ReadonlySet<string>
   /** The settings that apply to an account: its stored ones within the operator's ceilings (S18). */
   readonly effective: (settings: AccountSettings) => AccountSettings
+  /** The engine secret first, then the ones it replaced (S33): derive sealing keys from the first only. */
+  readonly keyring: readonly string[]
 }
 
 /** Emits after the state change is committed; a throwing listener is logged, never undoes the change. */

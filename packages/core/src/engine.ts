@@ -57,6 +57,7 @@ import {
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox.js'
 import { argon2PinHasher, type PinHasher } from './pin-hasher.js'
 import type { Predicate } from './policy.js'
+import { checkSecret, keyringOf, rotateSecret, type SecretCheck } from './secret-keyring.js'
 import { newId } from './secrets.js'
 import type { AuditEvent, AuditQuery, Storage } from './storage.js'
 
@@ -65,6 +66,11 @@ export interface EngineOptions {
   readonly notifier: Notifier
   /** At least 32 characters; keys the audit chain. Keep it out of source control. */
   readonly secret: string
+  /**
+   * Secrets this one replaced, newest first (S33): they still open outbox payloads and verify audit
+   * events sealed before the rotation; `secret` seals everything new. See docs/operations.md.
+   */
+  readonly previousSecrets?: readonly string[]
   /** Where links point: `${baseUrl}/v1/links/${token}`, or your own `url(token)`. Never from a request (S13). */
   readonly links: { readonly baseUrl: string; readonly url?: (token: string) => string }
   readonly clock?: Clock
@@ -134,8 +140,21 @@ export interface AccountHandle {
 }
 
 export interface Engine {
-  /** Creates or upgrades the database schema. */
+  /**
+   * Creates or upgrades the database schema, then `checkSecret`: throws `SecretMismatchError` when the
+   * database was made with a secret outside this engine's keyring (S33).
+   */
   migrate(): Promise<void>
+  /**
+   * Compares the secret with the database's fingerprint (S33): stores it on the first start, completes a
+   * rotation on the first start after one, throws `SecretMismatchError` on a secret the database never had.
+   */
+  checkSecret(): Promise<SecretCheck>
+  /**
+   * Makes `secret` the database's secret: records its fingerprint, re-seals waiting outbox payloads under it,
+   * and audits `engine.secret.rotated` in every account. Null when another process rotated first.
+   */
+  rotateSecret(): Promise<{ resealed: number; accounts: number } | null>
   readonly accounts: {
     create(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
     get(id: string): Promise<Account | null>
@@ -193,8 +212,7 @@ const consoleLogger: Logger = {
  * ```
  */
 export function createEngine(options: EngineOptions): Engine {
-  if (typeof options.secret !== 'string' || options.secret.length < 32)
-    throw new ValidationError('secret', 'must be a string of at least 32 characters')
+  const keyring = keyringOf(options.secret, options.previousSecrets ?? [])
   const baseUrl = parseBaseUrl(options.links?.baseUrl)
   const ceilings = resolveCeilings(options.ceilings)
   const effective = ceilingsApplier(ceilings)
@@ -213,10 +231,11 @@ export function createEngine(options: EngineOptions): Engine {
     linkUrl: options.links.url ?? ((token) => `${baseUrl}/v1/links/${token}`),
     keyedDigest: keyedDigest(options.secret),
     outbox: resolveOutbox(options.outbox),
-    payloads: payloadCipher(options.secret),
+    payloads: payloadCipher(keyring),
     predicates: { ...options.policy?.predicates },
     predicateNames: new Set(Object.keys(options.policy?.predicates ?? {})),
     effective,
+    keyring,
   }
   const { storage, clock } = ctx
   const secret = options.secret
@@ -300,13 +319,18 @@ export function createEngine(options: EngineOptions): Engine {
           ])
           return { purged }
         },
-        verify: () => keepVerdict(ctx, id, verifyAuditChain(storage, secret, id)),
+        verify: () => keepVerdict(ctx, id, verifyAuditChain(storage, keyring, id)),
       },
     }
   }
 
   return {
-    migrate: () => storage.migrate(),
+    async migrate() {
+      await storage.migrate()
+      await checkSecret(storage, keyring, clock)
+    },
+    checkSecret: () => checkSecret(storage, keyring, clock),
+    rotateSecret: () => rotateSecret(storage, keyring, clock),
     accounts: {
       async create(input) {
         const name = typeof input?.name === 'string' ? input.name.normalize('NFKC').trim() : ''

@@ -60,7 +60,14 @@ export {
   type EngineOptions,
 } from './engine.js'
 export type { Logger } from './engine-context.js'
-export { ConflictError, DeliveryError, NotFoundError, StorageError, ValidationError } from './errors.js'
+export {
+  ConflictError,
+  DeliveryError,
+  NotFoundError,
+  SecretMismatchError,
+  StorageError,
+  ValidationError,
+} from './errors.js'
 export type { ChallengeEvent, EngineEvents } from './events.js'
 export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './links.js'
 export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login.js'
@@ -90,4 +97,6 @@ export {
 export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './pin-hasher.js'
 export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policies.js'
 export * from './policy.js'
+export { type Keyring, keyringOf, type SecretCheck, secretFingerprint } from './secret-keyring.js'
+export type { SecretStore } from './secret-store.js'
 export type * from './storage.js'

@@ -144,14 +144,14 @@ function sendLimits(
   ]
 }
 
+type LoginHistory = { lastSuccessAt: number | null; knownDevice: boolean }
+/** The user's history for the start's device, read at most once whether the rules or the budgets ask. */
+type HistoryOf = (device: string | null) => Promise<LoginHistory>
+
 /** The device's digest when this user has authenticated from it before (its own send budget), else null. */
-async function knownDevice(
-  ctx: EngineContext,
-  userId: string,
-  device: string | null,
-): Promise<string | null> {
+async function knownDevice(historyOf: HistoryOf, device: string | null): Promise<string | null> {
   if (device === null) return null
-  return (await ctx.storage.userHistory(userId, device)).knownDevice ? device : null
+  return (await historyOf(device)).knownDevice ? device : null
 }
 
 function challengeEvent(row: ChallengeRow, at: number): ChallengeEvent {
@@ -244,8 +244,15 @@ export async function startLogin(
   const policy = system.policies[assignment.method]
   if (!policy.enabled) return refuse('method_not_enabled')
   // The adaptive rules (issue 7); a system without rules skips them, and their cost, entirely.
+  let historyRead: Promise<LoginHistory> | undefined
+  const historyOf: HistoryOf = (device) => {
+    historyRead ??= ctx.storage.userHistory(user.id, device)
+    return historyRead
+  }
   const decision =
-    system.rules.rules.length === 0 ? null : await decideFor(ctx, subject as DecidableSubject, context, now)
+    system.rules.rules.length === 0
+      ? null
+      : await decideFor(ctx, subject as DecidableSubject, context, now, historyOf)
   if (decision?.denied) {
     const denied = audit(now, {
       outcome: 'security error',
@@ -343,7 +350,7 @@ export async function startLogin(
     system.id,
     destination,
     options.apiKeyId,
-    await knownDevice(ctx, user.id, row.device),
+    await knownDevice(historyOf, row.device),
   )
   const issuedRow: ChallengeRow = { ...row, deliveryId: outbox.row.id }
   const issued = await ctx.storage.issueChallenge(
@@ -409,6 +416,7 @@ export async function decideFor(
   subject: DecidableSubject,
   context: RequestContext | null,
   now: number,
+  historyOf?: HistoryOf,
 ): Promise<Decision> {
   const { system, user, assignment } = subject
   const rules = system.rules.rules
@@ -428,7 +436,10 @@ export async function decideFor(
   }
   // The history costs a query: read it only when a rule that needs it could match otherwise.
   const device = needsHistory(rules, input) ? deviceDigest(ctx, context) : undefined
-  const history = device !== undefined ? await ctx.storage.userHistory(user.id, device) : null
+  const history =
+    device === undefined
+      ? null
+      : await (historyOf ? historyOf(device) : ctx.storage.userHistory(user.id, device))
   return decide(
     rules,
     {

@@ -14,6 +14,7 @@ import type {
   UserStatus,
 } from './model.js'
 import type { RuleSet, Sensitivity } from './policy.js'
+import type { SecretStore } from './secret-store.js'
 
 // Rows as storage keeps them. Times are milliseconds since the Unix epoch.
 
@@ -460,4 +461,6 @@ export interface Storage {
   readonly consoleSessions?: ConsoleSessionStore
   /** Optional: user search, the outbox list, login counts, the newest audit events (admin screens and API). */
   readonly adminQueries?: AdminQueryStore
+  /** Optional: the engine secret's fingerprint and the payloads a rotation re-seals (S33). */
+  readonly secretStore?: SecretStore
 }

@@ -13,6 +13,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   keys                  create, list or revoke API keys
   audit                 verify the audit chains, or list events
   settings              show or change an account's settings
+  secret                show the secret's fingerprint, or rotate to a new secret
   operator-key          make an operator key for /v1/operator and /metrics
 
 Options for every command:
@@ -70,6 +71,12 @@ channel (email or sms); all or none. Example: flexsecure assign alice payroll:pi
 
 JSON merges over the account's settings, e.g. '{"sendLimits":{"perUserPerHour":3}}'. The keys:
 uniformResponses, sendLimits, lockout, auditRetentionDays, returnOrigins, messages (docs/configuration.md).`,
+  secret: `usage: flexsecure secret fingerprint   the configured secret's fingerprint and the database's
+       flexsecure secret rotate        make FLEXSECURE_SECRET the database's secret
+
+Rotation: put the new secret in FLEXSECURE_SECRET and the old one in FLEXSECURE_PREVIOUS_SECRETS, then
+rotate (or start the server). Waiting messages are re-sealed; the rotation is audited; older audit events
+still need the old secret to verify. Step by step: docs/operations.md.`,
   'operator-key': `usage: flexsecure operator-key
 
 Prints a new operator key (fso_…) and its SHA-256. Keep the key; put the digest in

@@ -16,6 +16,10 @@ export interface ServerConfig {
   /** Where links point; never taken from a request (S13). Defaults to http://localhost:<port>. */
   readonly baseUrl: string | null
   readonly secret: string
+  /** Secrets the current one replaced, newest first (S33): they open and verify, never seal. */
+  readonly previousSecrets?: readonly string[]
+  /** A directory for signed audit checkpoints (S34), or null when none is configured. */
+  readonly auditCheckpoints?: string | null
   /** Where the secret came from, for the start-up message. */
   readonly secretSource: 'environment' | 'config file' | 'generated file' | 'existing file'
   /** A generated secret not written yet: `prepareDataDirectory` writes it here (0600). */
@@ -240,6 +244,12 @@ export function loadConfig(
     ),
     name('ceilings'),
   )
+  const previousSecrets = read('previousSecrets')
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter(Boolean)
+  if (previousSecrets.some((secret) => secret.length < 32))
+    throw new ConfigError(`${name('previousSecrets')} must list secrets of at least 32 characters each`)
   const digests = read('operatorKeySha256')
     .split(',')
     .map((digest) => digest.trim().toLowerCase())
@@ -275,6 +285,8 @@ export function loadConfig(
     twilio,
     smsWebhook,
     ceilings,
+    previousSecrets,
+    auditCheckpoints: read('auditCheckpoints') ? resolve(read('auditCheckpoints')) : null,
   }
 
   const configured = read('secret')

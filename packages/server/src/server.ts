@@ -60,6 +60,7 @@ export async function startServer(
     storage,
     notifier,
     secret: config.secret,
+    previousSecrets: config.previousSecrets ?? [],
     ...(config.ceilings ? { ceilings: config.ceilings } : {}),
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
   })
