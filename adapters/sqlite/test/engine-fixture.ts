@@ -16,6 +16,7 @@ export async function engineFixture(
     resendCooldownSeconds?: number
     outbox?: EngineOptions['outbox']
     ceilings?: EngineOptions['ceilings']
+    checkpoints?: EngineOptions['checkpoints']
   } = {},
 ) {
   const database = new BetterSqlite3(':memory:')
@@ -39,6 +40,7 @@ export async function engineFixture(
     logger: { warn: log, error: log },
     outbox: options.outbox,
     ...(options.ceilings ? { ceilings: options.ceilings } : {}),
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
   })
   await engine.migrate()
   // Most tests start again at once to exercise supersession; the resend cooldown has tests of its own.

@@ -29,6 +29,12 @@ import {
   recordKeyUse,
 } from './api-keys-admin.js'
 import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
+import {
+  type CheckpointStore,
+  checkAgainstCheckpoint,
+  checkpointSigner,
+  checkpointWriter,
+} from './audit-checkpoints.js'
 import { type Clock, systemClock } from './clock.js'
 import { type ConsoleSessions, consoleSessions, type SessionLimits } from './console-sessions.js'
 import { type EngineContext, emit, type Logger } from './engine-context.js'
@@ -85,6 +91,12 @@ export interface EngineOptions {
    * looser setting is refused naming the ceiling; one stored before the ceiling applies as the ceiling.
    */
   readonly ceilings?: OperatorCeilings
+  /**
+   * Where signed audit checkpoints go, outside the database (S34). With it, the engine writes an account's
+   * checkpoint after every admin change and on `writeCheckpoints()` (a server calls it every minute), and
+   * `audit.verify()` reports a trail that ends before the latest checkpoint.
+   */
+  readonly checkpoints?: CheckpointStore
 }
 
 /** An audit filter's text: what a column could hold, and no control character (S30). */
@@ -155,6 +167,8 @@ export interface Engine {
    * and audits `engine.secret.rotated` in every account. Null when another process rotated first.
    */
   rotateSecret(): Promise<{ resealed: number; accounts: number } | null>
+  /** Writes a signed checkpoint of every account whose audit head moved (S34); 0 without `checkpoints`. */
+  writeCheckpoints(): Promise<number>
   readonly accounts: {
     create(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
     get(id: string): Promise<Account | null>
@@ -240,6 +254,33 @@ export function createEngine(options: EngineOptions): Engine {
   const { storage, clock } = ctx
   const secret = options.secret
   storage.sealAuditWith(auditSealer(secret))
+  const checkpoints = options.checkpoints ?? null
+  const signer = checkpointSigner(keyring)
+  const writeCheckpoint = checkpoints
+    ? checkpointWriter(storage, checkpoints, signer, () => clock.now())
+    : async () => false
+  /** After an admin change: the account's checkpoint, so a tail deleted later shows (S34). */
+  const afterAdmin = async (accountId: string) => {
+    try {
+      await writeCheckpoint(accountId)
+    } catch (error) {
+      ctx.logger.error('an audit checkpoint could not be written', { accountId, error: String(error) })
+    }
+  }
+  const checkpointed = <T extends object>(target: T, accountId: string): T => {
+    if (!checkpoints) return target
+    const wrapped: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(target))
+      wrapped[name] =
+        typeof value === 'function'
+          ? async (...args: unknown[]) => {
+              const result = await value(...args)
+              await afterAdmin(accountId)
+              return result
+            }
+          : value
+    return wrapped as T
+  }
 
   const account = (id: string, handleOptions: { readonly actor?: string } = {}): AccountHandle => {
     const actor = handleOptions.actor ?? 'admin'
@@ -261,13 +302,13 @@ export function createEngine(options: EngineOptions): Engine {
       if (!row) throw new NotFoundError('account', id)
       return effective(row.settings)
     }
-    const systems = systemsAdmin(ctx, id, actor, ready)
-    const users = { ...usersAdmin(ctx, id, actor, ready), ...userSearch(ctx, id) }
+    const systems = checkpointed(systemsAdmin(ctx, id, actor, ready), id)
+    const users = checkpointed({ ...usersAdmin(ctx, id, actor, ready), ...userSearch(ctx, id) }, id)
     return {
       id,
       systems,
       users,
-      apiKeys: apiKeysAdmin(ctx, id, ready, audit),
+      apiKeys: checkpointed(apiKeysAdmin(ctx, id, ready, audit), id),
       deliveries: deliveriesAdmin(ctx, id, actor),
       stats: statsAdmin(ctx, id),
       console: consoleAdmin({ systems, users }),
@@ -282,6 +323,7 @@ export function createEngine(options: EngineOptions): Engine {
             (changed) => [audit('account.settings.updated', { details: { settings: changed } })],
           )
           if (!next) throw new NotFoundError('account', id)
+          await afterAdmin(id)
           return effective(next)
         },
       },
@@ -314,12 +356,26 @@ export function createEngine(options: EngineOptions): Engine {
         async purge({ before }) {
           if (!(before instanceof Date) || Number.isNaN(before.getTime()))
             throw new ValidationError('before', 'must be a date')
+          const minDays = ceilings.auditRetentionDays
+          if (minDays !== undefined && before.getTime() > clock.now() - minDays * DAY)
+            throw new ValidationError(
+              'before',
+              `must be at least ${minDays} days ago: the operator's minimum audit retention (ceilings.auditRetentionDays)`,
+            )
           const purged = await storage.purgeAudit(id, before.getTime(), [
             audit('audit.purged', { details: { before: before.getTime() } }),
           ])
+          await afterAdmin(id)
           return { purged }
         },
-        verify: () => keepVerdict(ctx, id, verifyAuditChain(storage, keyring, id)),
+        verify: () =>
+          keepVerdict(
+            ctx,
+            id,
+            verifyAuditChain(storage, keyring, id).then(async (verdict) =>
+              checkAgainstCheckpoint(storage, verdict, (await checkpoints?.latest(id)) ?? null, signer),
+            ),
+          ),
       },
     }
   }
@@ -331,6 +387,11 @@ export function createEngine(options: EngineOptions): Engine {
     },
     checkSecret: () => checkSecret(storage, keyring, clock),
     rotateSecret: () => rotateSecret(storage, keyring, clock),
+    async writeCheckpoints() {
+      let written = 0
+      for (const row of await storage.listAccounts()) if (await writeCheckpoint(row.id)) written += 1
+      return written
+    },
     accounts: {
       async create(input) {
         const name = typeof input?.name === 'string' ? input.name.normalize('NFKC').trim() : ''

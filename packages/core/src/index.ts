@@ -27,6 +27,12 @@ export type * from './admin-query-store.js'
 export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './api-keys.js'
 export type { ApiKeyInfo, ApiKeysAdmin, KeyIdentity } from './api-keys-admin.js'
 export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
+export {
+  type AuditCheckpoint,
+  type CheckpointStore,
+  checkpointSigner,
+  memoryCheckpoints,
+} from './audit-checkpoints.js'
 export { AUDIT_CSV_COLUMNS, auditCsvLine, auditExportStream, csvCell } from './audit-csv.js'
 export { type Clock, systemClock } from './clock.js'
 export {

@@ -64,7 +64,9 @@ channel (email or sms); all or none. Example: flexsecure assign alice payroll:pi
   keys: `usage: flexsecure keys create --name NAME [--scopes auth,admin]
        flexsecure keys list
        flexsecure keys revoke KEY_ID     (or --id KEY_ID)`,
-  audit: `usage: flexsecure audit verify              exit 1 if an account's audit chain is broken
+  audit: `usage: flexsecure audit verify              exit 1 if an account's audit chain is broken, or ends
+                                            before the latest checkpoint (FLEXSECURE_AUDIT_CHECKPOINTS)
+       flexsecure audit checkpoint          write a signed checkpoint of every account's chain head
        flexsecure audit list [--system S] [--authid A] [--type T] [--since ISO-TIME] [--limit N]`,
   settings: `usage: flexsecure settings show
        flexsecure settings set JSON

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { createEngine, type Engine, secretFingerprint } from '@flexsecure/core'
 import { OPERATOR_KEY_PREFIX } from '@flexsecure/http'
+import { checkpointFiles } from './audit-checkpoint-files.js'
 import { type CommandLine, parseCommandLine, UsageError } from './cli-args.js'
 import {
   accountsCommand,
@@ -46,6 +47,7 @@ function engineOn(config: ServerConfig, storage: ServerStorage): Engine {
     notifier: { send: async () => Promise.reject(new Error('the CLI sends no messages')) },
     secret: config.secret,
     previousSecrets: config.previousSecrets ?? [],
+    ...(config.auditCheckpoints ? { checkpoints: checkpointFiles(config.auditCheckpoints) } : {}),
     ...(config.ceilings ? { ceilings: config.ceilings } : {}),
     links: { baseUrl: config.baseUrl ?? 'http://localhost' },
   })

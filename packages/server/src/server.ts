@@ -6,6 +6,7 @@ import { mysqlStorage } from '@flexsecure/mysql'
 import { postgresStorage } from '@flexsecure/postgres'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { getRequestListener } from '@hono/node-server'
+import { checkpointFiles } from './audit-checkpoint-files.js'
 import { databaseKind, type ServerConfig } from './config.js'
 import { closeUnreadBodies } from './unread-bodies.js'
 
@@ -61,6 +62,7 @@ export async function startServer(
     notifier,
     secret: config.secret,
     previousSecrets: config.previousSecrets ?? [],
+    ...(config.auditCheckpoints ? { checkpoints: checkpointFiles(config.auditCheckpoints) } : {}),
     ...(config.ceilings ? { ceilings: config.ceilings } : {}),
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
   })
@@ -111,6 +113,9 @@ export async function startServer(
   const outbox = periodically(1000, 'outbox', () => engine.deliverDue())
   // The console's upkeep: ended sessions, and new audit events counted into the login statistics.
   const upkeep = periodically(config.sweepSeconds * 1000, 'console', () => adminConsole.maintain())
+  // S34: every account's signed audit head, outside the database, at least every minute (and after
+  // every admin change, which the engine does itself).
+  const checkpointing = periodically(60_000, 'audit checkpoints', () => engine.writeCheckpoints())
 
   let closing: Promise<void> | undefined
   return {
@@ -121,10 +126,11 @@ export async function startServer(
         sweep.stop()
         outbox.stop()
         upkeep.stop()
+        checkpointing.stop()
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await closed
-        await Promise.all([sweep.running(), outbox.running(), upkeep.running()])
+        await Promise.all([sweep.running(), outbox.running(), upkeep.running(), checkpointing.running()])
         await engine.close()
       })()
       return closing
