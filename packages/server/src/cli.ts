@@ -188,7 +188,7 @@ async function secretCommand(
         ? `Another process rotated to ${configured} first.`
         : done.accounts === 0 && done.resealed === 0
           ? `The database already uses ${configured}.`
-          : `The database now uses ${configured}: ${done.resealed} waiting messages re-sealed, the rotation audited in ${done.accounts} accounts.`,
+          : `The database now uses ${configured}: ${done.resealed} waiting message(s) re-sealed, the rotation audited in ${done.accounts} account(s).`,
       'Keep the old secret in FLEXSECURE_PREVIOUS_SECRETS while audit events it sealed are kept (docs/operations.md).',
     ])
     return 0
