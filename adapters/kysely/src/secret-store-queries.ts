@@ -8,7 +8,7 @@ import type { SqlExecutor } from './sql-executor.js'
 // SECURITY.md S33: the engine secret's fingerprint (never the secret), and the sealed outbox payloads a
 // rotation re-seals. Off the login path: each statement is compiled when it runs.
 
-/** Engine-wide values by name: `secret_fingerprint` (migration 0007). */
+/** Engine-wide values by name: `secret_fingerprint` (migration 0009). */
 export interface EngineValuesTable {
   name: string
   value: string
@@ -20,7 +20,7 @@ interface SecretDatabase extends Database {
 
 const FINGERPRINT = 'secret_fingerprint'
 
-/** Migration `0007_engine_secret`: one small table of engine-wide values. */
+/** Migration `0009_engine_secret`: one small table of engine-wide values. */
 export const engineSecretMigration: Migration = {
   // biome-ignore lint/suspicious/noExplicitAny: migrations are written against an untyped schema
   async up(db: Kysely<any>) {

@@ -17,6 +17,7 @@ export async function engineFixture(
     outbox?: EngineOptions['outbox']
     ceilings?: EngineOptions['ceilings']
     checkpoints?: EngineOptions['checkpoints']
+    retention?: EngineOptions['retention']
   } = {},
 ) {
   const database = new BetterSqlite3(':memory:')
@@ -41,6 +42,7 @@ export async function engineFixture(
     outbox: options.outbox,
     ...(options.ceilings ? { ceilings: options.ceilings } : {}),
     ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
+    ...(options.retention ? { retention: options.retention } : {}),
   })
   await engine.migrate()
   // Most tests start again at once to exercise supersession; the resend cooldown has tests of its own.

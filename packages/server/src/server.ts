@@ -65,6 +65,12 @@ export async function startServer(
     ...(config.auditCheckpoints ? { checkpoints: checkpointFiles(config.auditCheckpoints) } : {}),
     ...(config.ceilings ? { ceilings: config.ceilings } : {}),
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
+    ...(config.challengeRetentionDays !== undefined
+      ? { retention: { endedChallengesDays: config.challengeRetentionDays } }
+      : {}),
+    ...(config.deliveryRetryWindowPercent !== undefined
+      ? { outbox: { retryWindowPercent: config.deliveryRetryWindowPercent } }
+      : {}),
   })
   try {
     await engine.migrate()
