@@ -52,7 +52,8 @@ export const exactIdentifiersMigration: Migration = {
             and ((k.table_name = c.table_name and k.column_name = c.column_name)
               or (k.referenced_table_name = c.table_name and k.referenced_column_name = c.column_name)))
       order by c.table_name, c.ordinal_position`.execute(db)
-    for (const table of FLEXSECURE_TABLES) {
+    // Tables of later migrations (fs_engine, 0009) do not exist yet here; each is created binary itself.
+    for (const table of FLEXSECURE_TABLES.filter((name) => name !== 'fs_engine')) {
       const changes = rows
         .filter((row) => row.table_name === table)
         .map(

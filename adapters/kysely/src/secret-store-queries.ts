@@ -1,7 +1,8 @@
 import type { SecretStore } from '@flexsecure/core'
-import type { Kysely, Migration } from 'kysely'
+import { type Kysely, type Migration, sql } from 'kysely'
 import { type ConsoleDialect, dialectOf } from './console-schema.js'
 import { changedBy, rowsOf } from './console-session-queries.js'
+import { binaryCollation } from './exact-identifiers.js'
 import type { Database } from './schema.js'
 import type { SqlExecutor } from './sql-executor.js'
 
@@ -24,11 +25,15 @@ const FINGERPRINT = 'secret_fingerprint'
 export const engineSecretMigration: Migration = {
   // biome-ignore lint/suspicious/noExplicitAny: migrations are written against an untyped schema
   async up(db: Kysely<any>) {
-    await db.schema
+    const table = db.schema
       .createTable('fs_engine')
       .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
       .addColumn('value', 'varchar(512)', (c) => c.notNull())
-      .execute()
+    // MySQL: compared byte for byte, like every identifier since 0007_exact_identifiers (S38).
+    await (dialectOf(db) === 'mysql'
+      ? table.modifyEnd(sql`default character set utf8mb4 collate ${sql.raw(await binaryCollation(db))}`)
+      : table
+    ).execute()
   },
 }
 
