@@ -312,8 +312,8 @@ export function createEngine(options: EngineOptions): Engine {
   const ctx: EngineContext = {
     storage: options.storage,
     notifier: options.notifier,
-    hasher: oneTimePinHasher(options.secret, options.pinHashing ?? 'hmac', slowHasher),
-    memorizedPins: pepperedPinHasher(options.secret, slowHasher),
+    hasher: oneTimePinHasher(keyring, options.pinHashing ?? 'hmac', slowHasher),
+    memorizedPins: pepperedPinHasher(keyring, slowHasher),
     clock: options.clock ?? systemClock,
     events: new EventEmitter<EngineEvents>(),
     logger: options.logger ?? consoleLogger,
