@@ -95,8 +95,10 @@ export async function startServer(
     'request',
     getRequestListener((request, env) => {
       const connection = { remoteAddress: env.incoming.socket.remoteAddress, bodyLengthEnforced: true }
-      const path = new URL(request.url).pathname
-      return path === '/console' || path.startsWith('/console/')
+      // The path without parsing the whole URL on every request (polls are most of them).
+      const url = request.url
+      const path = url.slice(url.indexOf('/', url.indexOf('://') + 3))
+      return path === '/console' || /^\/console[/?#]/.test(path)
         ? adminConsole.fetch(request, connection)
         : handler(request, connection)
     }),
