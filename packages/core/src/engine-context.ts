@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'eventemitter3'
 import type { Clock } from './clock.js'
+import type { OutcomeQueue } from './delivery-outcomes.js'
 import type { EngineEvents } from './events.js'
 import type { Notifier } from './notifier.js'
 import type { OutboxSettings, PayloadCipher } from './outbox.js'
@@ -16,6 +17,8 @@ export interface Logger {
 /** What every part of the engine shares; built once by `createEngine`. */
 export interface EngineContext {
   readonly storage: Storage
+  /** Delivery outcomes written behind the send, in batches (issue 16). */
+  readonly outcomes: OutcomeQueue
   readonly notifier: Notifier
   readonly hasher: PinHasher
   readonly clock: Clock

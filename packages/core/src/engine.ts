@@ -31,6 +31,7 @@ import {
 import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
 import { type Clock, systemClock } from './clock.js'
 import { type ConsoleSessions, consoleSessions, type SessionLimits } from './console-sessions.js'
+import { outcomeQueue } from './delivery-outcomes.js'
 import { type EngineContext, emit, type Logger } from './engine-context.js'
 import { NotFoundError, ValidationError } from './errors.js'
 import type { EngineEvents } from './events.js'
@@ -185,13 +186,15 @@ export function createEngine(options: EngineOptions): Engine {
   if (typeof options.secret !== 'string' || options.secret.length < 32)
     throw new ValidationError('secret', 'must be a string of at least 32 characters')
   const baseUrl = parseBaseUrl(options.links?.baseUrl)
+  const logger = options.logger ?? consoleLogger
   const ctx: EngineContext = {
     storage: options.storage,
+    outcomes: outcomeQueue(options.storage, logger),
     notifier: options.notifier,
     hasher: options.hasher ?? argon2PinHasher(),
     clock: options.clock ?? systemClock,
     events: new EventEmitter<EngineEvents>(),
-    logger: options.logger ?? consoleLogger,
+    logger,
     linkUrl: options.links.url ?? ((token) => `${baseUrl}/v1/links/${token}`),
     keyedDigest: keyedDigest(options.secret),
     outbox: resolveOutbox(options.outbox),
@@ -367,12 +370,19 @@ export function createEngine(options: EngineOptions): Engine {
       return { expired, cancelled, delivered, auditPurged }
     },
     async deliverDue() {
-      // Cancel first, so nothing is sent for a challenge that ended since its last attempt.
+      // Outcomes queued behind earlier sends first, then cancel, so nothing is sent for a challenge that
+      // ended since its last attempt; this run's own outcomes are written before it returns.
+      await ctx.outcomes.flush()
       const cancelled = await cancelDue(ctx)
-      return { cancelled, delivered: await deliverDue(ctx) }
+      const delivered = await deliverDue(ctx)
+      await ctx.outcomes.flush()
+      return { cancelled, delivered }
     },
     events: ctx.events,
-    close: () => storage.close(),
+    close: async () => {
+      await ctx.outcomes.flush()
+      await storage.close()
+    },
   }
 }
 

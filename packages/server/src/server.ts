@@ -26,7 +26,8 @@ export function openStorage(database: string): ServerStorage {
   const kind = databaseKind(database)
   if (kind === 'postgres') return postgresStorage({ connectionString: database })
   if (kind === 'mysql') return mysqlStorage({ uri: database.replace(/^mariadb:/i, 'mysql:') })
-  return sqliteStorage({ filename: database })
+  // WAL checkpoints on a worker thread, not in the commits of the event loop (issue 16).
+  return sqliteStorage({ filename: database, walCheckpoints: 'worker' })
 }
 
 /** Tuning the HTTP layer: the poll limiter (S19) for load tests, say. */
