@@ -48,7 +48,8 @@ export function inboxNotifier(): Inbox {
 /** An engine on `database`, which runs at `synchronous` whatever the adapter's default. */
 export function openEngine(database: BetterSqlite3.Database, synchronous: Synchronous, inbox: Inbox): Engine {
   const engine = createEngine({
-    storage: sqliteStorage({ database }),
+    // As the server runs it: WAL checkpoints on a worker thread (issue 16).
+    storage: sqliteStorage({ database, walCheckpoints: 'worker' }),
     notifier: inbox,
     secret: BENCH_SECRET,
     links: { baseUrl: 'https://auth.example.com' },
