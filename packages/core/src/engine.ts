@@ -421,6 +421,8 @@ export function createEngine(options: EngineOptions): Engine {
       audit: {
         ...auditSearch(ctx, id),
         async list(filters = {}) {
+          // Read your writes: delivery outcomes still queued behind their sends are written first.
+          await ctx.outcomes.flush()
           const limit = filters.limit ?? 100
           if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
             throw new ValidationError('limit', 'must be a whole number from 1 to 1000')
