@@ -82,14 +82,20 @@ export function readCheck(reply: Reply, now: number): Reading<CheckAnswer> {
   if (isRecord(body)) {
     if (status === 200 && body.result === 'authenticated' && isString(body.challengeId))
       return { answer: { result: 'authenticated', challengeId: body.challengeId } }
-    if (status === 202 && body.result === 'pending' && isString(body.challengeId) && isString(body.method))
+    if (
+      status === 202 &&
+      body.result === 'pending' &&
+      isString(body.challengeId) &&
+      isString(body.method) &&
+      isLayer(body.next)
+    )
       return {
         answer: {
           result: 'pending',
           challengeId: body.challengeId,
           method: body.method as Method,
-          ...(isDelivery(body.delivery) && { delivery: body.delivery }),
-          ...(isLayer(body.next) && { next: body.next }),
+          delivery: isDelivery(body.delivery) ? body.delivery : null,
+          next: body.next,
         },
       }
     if (status === 403 && body.result === 'expired') return { answer: { result: 'expired' } }

@@ -2,6 +2,7 @@ import { type AdminClient, adminClient } from './admin-client.js'
 import { readCheck, readStart } from './answers.js'
 import { type AuthenticateOptions, authenticate } from './authentication.js'
 import { delay, secureRandom } from './delay.js'
+import { type OperatorClient, operatorClient } from './operator-client.js'
 import { createTransport } from './transport.js'
 import type {
   AuthenticateAnswer,
@@ -42,6 +43,8 @@ export interface FlexSecureClient {
   authenticate(options: AuthenticateOptions): Promise<AuthenticateAnswer>
   /** The admin routes; they need a key with the `admin` scope. */
   readonly admin: AdminClient
+  /** The operator's routes, for a client made with an operator key (`fso_…`), and `/readyz`. */
+  readonly operator: OperatorClient
 }
 
 /**
@@ -68,5 +71,6 @@ export function createClient(options: ClientOptions): FlexSecureClient {
     check: async (input, callOptions) => (await check(input, callOptions?.signal)).answer,
     authenticate: (authenticateOptions) => authenticate(driver, authenticateOptions),
     admin: adminClient(transport),
+    operator: operatorClient(transport),
   }
 }

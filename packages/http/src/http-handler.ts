@@ -84,6 +84,12 @@ const retryAfterSeconds = (until: number, now: number) => String(Math.max(1, Mat
 export function createHttpHandler(
   options: HttpHandlerOptions,
 ): (request: Request, connection?: ConnectionInfo) => Promise<Response> {
+  const app = createHttpApp(options)
+  return async (request, connection) => app.fetch(request, { connection })
+}
+
+/** The Hono app behind `createHttpHandler`; its routes are the contract's (`contract/routes.ts`). */
+export function createHttpApp(options: HttpHandlerOptions): Hono<Env> {
   const { engine } = options
   const now = options.now ?? Date.now
   const counters = createMetrics(engine)
@@ -231,5 +237,5 @@ export function createHttpHandler(
   app.route('/v1/admin', adminRoutes())
   app.route('/v1/admin', insightRoutes())
 
-  return async (request, connection) => app.fetch(request, { connection })
+  return app
 }

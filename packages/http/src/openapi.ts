@@ -1,59 +1,70 @@
-import { z } from 'zod'
-import { INSIGHT_OPERATIONS } from './insight-routes.js'
-import {
-  AssignBody,
-  CheckBody,
-  KeyCreate,
-  PinAfterLogin,
-  PinSet,
-  SettingsUpdate,
-  SimulateBody,
-  StartBody,
-  SystemCreate,
-  SystemUpdate,
-  UserCreate,
-  UserUpdate,
-} from './schemas.js'
+import type { z } from 'zod'
+import { contractJsonSchemas, ROUTES, type Route } from './contract/index.js'
 
-// The OpenAPI 3.1 document, generated from the very schemas that validate requests.
+// The OpenAPI 3.1 document, generated from the contract: the route table and the very schemas that
+// validate requests. Nothing here describes a route or a shape by hand.
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', io: 'input' })
-const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: schema(s) } } })
-const answer = (description: string, result: string, extra: Record<string, unknown> = {}) => ({
-  description,
-  content: {
-    'application/json': {
-      schema: { type: 'object', required: ['result'], properties: { result: { const: result }, ...extra } },
-    },
-  },
-})
-const securityError = answer('refused, with a machine-readable reason', 'security error', {
-  reason: { type: 'string' },
-})
-const badRequest = answer(
-  'malformed request (400), body too large (413) or wrong content type (415)',
-  'bad request',
-  {
-    error: { type: 'string' },
-    field: { type: 'string' },
-  },
-)
-const rateLimited = answer('throttled; see the Retry-After header', 'rate limited', {
-  retryAfter: { type: 'string', format: 'date-time' },
-})
-const adminOp = (summary: string, requestBody?: z.ZodType) => ({
-  summary,
-  security: [{ apikey: [] }],
-  ...(requestBody ? { requestBody: body(requestBody) } : {}),
-  responses: {
-    '200': { description: 'done' },
-    '400': badRequest,
-    '403': securityError,
-    '404': { description: 'not found' },
-  },
-})
+const COMPONENT = '#/components/schemas/'
 
+/** A `$ref` to a named shape; every shape the table uses is named. */
+function ref(schema: z.ZodType): { $ref: string } {
+  const id = (schema.meta() as { id?: string } | undefined)?.id
+  if (!id) throw new Error('the contract uses a shape it has not named')
+  return { $ref: `${COMPONENT}${id}` }
+}
+
+const json = (schema: z.ZodType) => ({ 'application/json': { schema: ref(schema) } })
+
+const SECURITY: Record<Route['access'], unknown[]> = {
+  public: [],
+  auth: [{ apikey: [] }],
+  admin: [{ apikey: [] }],
+  operator: [{ operatorKey: [] }],
+  'admin or operator': [{ apikey: [] }, { operatorKey: [] }],
+}
+
+function operation(route: Route) {
+  const parameters = [
+    ...[...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    })),
+    ...Object.entries(route.query ?? {}).map(([name, description]) => ({
+      name,
+      in: 'query',
+      required: false,
+      description,
+      schema: { type: 'string' },
+    })),
+  ]
+  return {
+    summary: route.summary,
+    security: SECURITY[route.access],
+    ...(parameters.length ? { parameters } : {}),
+    ...(route.body ? { requestBody: { required: true, content: json(route.body) } } : {}),
+    responses: Object.fromEntries(
+      Object.entries(route.answers).map(([status, answer]) => [
+        status,
+        typeof answer === 'string'
+          ? { description: answer }
+          : {
+              description: (answer.meta() as { description?: string }).description ?? '',
+              content: json(answer),
+            },
+      ]),
+    ),
+  }
+}
+
+/** The document served at `/v1/openapi.json`. */
 export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const route of ROUTES as readonly Route[]) {
+    paths[route.path] ??= {}
+    ;(paths[route.path] as Record<string, unknown>)[route.method] = operation(route)
+  }
   return {
     openapi: '3.1.0',
     info: {
@@ -61,103 +72,19 @@ export function openApiDocument() {
       version: '1.0.0',
       description: 'Passwordless authentication: start a login, then poll check.',
     },
-    components: { securitySchemes: { apikey: { type: 'apiKey', in: 'header', name: 'apikey' } } },
-    security: [{ apikey: [] }],
-    paths: {
-      '/v1/start': {
-        post: {
-          summary: 'Start a login: send a magic link or a one-time PIN',
-          requestBody: body(StartBody),
-          responses: {
-            '200': answer('sent', 'success'),
-            '400': badRequest,
-            '403': securityError,
-            '429': rateLimited,
-          },
+    components: {
+      securitySchemes: {
+        apikey: { type: 'apiKey', in: 'header', name: 'apikey' },
+        operatorKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'apikey',
+          description: 'an operator key, `fso_…`',
         },
       },
-      '/v1/check': {
-        post: {
-          summary: 'Poll a login (every 2 s), or submit its PIN',
-          requestBody: body(CheckBody),
-          responses: {
-            '200': answer('authenticated; answered once per challenge', 'authenticated'),
-            '202': answer('still waiting', 'pending'),
-            '403': { description: '`expired`, or `security error` with a reason' },
-            '400': badRequest,
-            '429': rateLimited,
-          },
-        },
-      },
-      '/v1/links/{token}': {
-        get: {
-          summary: 'The confirm page of a magic link; changes nothing',
-          security: [],
-          responses: { '200': { description: 'HTML' } },
-        },
-        post: {
-          summary: 'Consume the link once (from its confirm page)',
-          security: [],
-          responses: { '200': { description: 'HTML' } },
-        },
-      },
-      '/v1/admin/systems': { get: adminOp('List systems'), post: adminOp('Create a system', SystemCreate) },
-      '/v1/admin/systems/{name}': {
-        get: adminOp('Get a system'),
-        patch: adminOp('Update a system’s policies, sensitivity, rules and messages', SystemUpdate),
-      },
-      '/v1/admin/policy/simulate': {
-        post: adminOp(
-          'The decision a start would take, with the rules that matched; changes nothing',
-          SimulateBody,
-        ),
-      },
-      '/v1/admin/users/{authid}/pin': {
-        put: adminOp('Set or clear (null) the user’s memorized PIN (S10)', PinSet),
-      },
-      '/v1/pin': {
-        post: {
-          summary: 'The user sets their memorized PIN within 5 minutes of an authenticated login',
-          requestBody: body(PinAfterLogin),
-          responses: { '204': { description: 'set' }, '400': badRequest },
-        },
-      },
-      '/v1/admin/users': {
-        get: adminOp('List users (after, limit)'),
-        post: adminOp('Create a user', UserCreate),
-      },
-      '/v1/admin/users/{authid}': {
-        get: adminOp('Get a user'),
-        patch: adminOp('Update a user', UserUpdate),
-        delete: adminOp('Remove a user, their assignments and challenges'),
-      },
-      '/v1/admin/users/{authid}/assignments': {
-        get: adminOp('A user’s assignments'),
-        post: adminOp('Assign several systems at once', AssignBody),
-      },
-      '/v1/admin/users/{authid}/unlock': { post: adminOp('Unlock a locked user') },
-      '/v1/admin/keys': {
-        get: adminOp('List API keys'),
-        post: adminOp('Create an API key (shown once)', KeyCreate),
-      },
-      '/v1/admin/keys/{id}': { delete: adminOp('Revoke an API key') },
-      '/v1/admin/settings': {
-        get: adminOp('Account settings'),
-        patch: adminOp('Update account settings', SettingsUpdate),
-      },
-      '/v1/admin/audit': {
-        get: adminOp(
-          'Audit events (since, until, system, authid, type, outcome, after, limit, format=json|jsonl|csv)',
-        ),
-      },
-      '/v1/admin/audit/verify': { get: adminOp('Verify the audit chain') },
-      ...Object.fromEntries(
-        INSIGHT_OPERATIONS.map((op) => [op.path, { [op.method]: adminOp(op.summary, op.body) }]),
-      ),
-      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
-      '/metrics': {
-        get: { summary: 'Prometheus counters', security: [], responses: { '200': { description: 'text' } } },
-      },
+      schemas: contractJsonSchemas((id) => `${COMPONENT}${id}`),
     },
+    security: [{ apikey: [] }],
+    paths,
   }
 }
