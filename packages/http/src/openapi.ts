@@ -14,6 +14,11 @@ function ref(schema: z.ZodType): { $ref: string } {
 }
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: ref(schema) } })
+const schemas = contractJsonSchemas((id) => `${COMPONENT}${id}`)
+/** A request body written out in place (as well as in the components), so a reader sees it at once. */
+const inline = (schema: z.ZodType) => ({
+  'application/json': { schema: schemas[ref(schema).$ref.slice(COMPONENT.length)] },
+})
 
 const SECURITY: Record<Route['access'], unknown[]> = {
   public: [],
@@ -43,7 +48,7 @@ function operation(route: Route) {
     summary: route.summary,
     security: SECURITY[route.access],
     ...(parameters.length ? { parameters } : {}),
-    ...(route.body ? { requestBody: { required: true, content: json(route.body) } } : {}),
+    ...(route.body ? { requestBody: { required: true, content: inline(route.body) } } : {}),
     responses: Object.fromEntries(
       Object.entries(route.answers).map(([status, answer]) => [
         status,
@@ -82,7 +87,7 @@ export function openApiDocument() {
           description: 'an operator key, `fso_…`',
         },
       },
-      schemas: contractJsonSchemas((id) => `${COMPONENT}${id}`),
+      schemas,
     },
     security: [{ apikey: [] }],
     paths,
