@@ -149,7 +149,7 @@ export const migrations: Record<string, Migration> = {
           .addColumn('count', 'integer', (c) => c.notNull()),
       ).execute()
 
-      // The HMAC chain (SECURITY.md S27): each event's MAC covers it and the previous MAC; the head
+      // The HMAC chain (docs/security.md S27): each event's MAC covers it and the previous MAC; the head
       // keeps the last sequence number and MAC and, after a purge, the anchor the chain resumes from.
       await keyed(
         db,

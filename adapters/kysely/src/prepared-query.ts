@@ -1,7 +1,7 @@
 import { type Compilable, type RawBuilder, sql } from 'kysely'
 
 // Hot queries are built with Kysely once, at storage construction, and only their parameters change
-// per call (ARCHITECTURE.md section 7). A query is built with `param('name')` placeholders; compiling
+// per call (docs/architecture.md, "The hot path"). A query is built with `param('name')` placeholders; compiling
 // records where each one landed in the parameter list.
 
 const MARK = '\u0001fs-param:'

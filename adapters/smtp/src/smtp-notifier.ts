@@ -25,7 +25,7 @@ const TEMPORARY_CODES = new Set([
   'EGREETING',
 ])
 
-/** S26 and issue 6: a provider's reply can echo the message; keep the status line only, capped. */
+/** S26: a provider's reply can echo the message; keep the status line only, capped. */
 function reason(error: { response?: string; message?: string }): string {
   return String(error.response ?? error.message ?? 'unknown error')
     .split('\n')[0]

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { SessionStore } from './sessions.js'
 
-// The original-device sign-in (ARCHITECTURE.md section 9), with no framework in it: the browser asks,
+// The original-device sign-in (docs/integrating.md), with no framework in it: the browser asks,
 // the app calls `start`, remembers the challengeId it returned for that browser, polls `check` with
 // it, and on `authenticated` opens its own session. The framework files only move cookies and pages.
 

@@ -1,12 +1,12 @@
 import { createHmac, hkdfSync } from 'node:crypto'
 import { EventEmitter } from 'eventemitter3'
-import { adminAudit, type SystemsAdmin, systemsAdmin, type UsersAdmin, usersAdmin } from './account-admin.js'
 import {
-  type AccountSettings,
-  type AccountSettingsInput,
-  DEFAULT_SETTINGS,
-  resolveSettings,
-} from './account-settings.js'
+  adminAudit,
+  type SystemsAdmin,
+  systemsAdmin,
+  type UsersAdmin,
+  usersAdmin,
+} from './admin/account-admin.js'
 import {
   type AuditSearch,
   auditSearch,
@@ -20,21 +20,29 @@ import {
   statsAdmin,
   type UserSearch,
   userSearch,
-} from './admin-insights.js'
+} from './admin/admin-insights.js'
 import {
   type ApiKeysAdmin,
   apiKeysAdmin,
   authenticateKey,
   type KeyIdentity,
   recordKeyUse,
-} from './api-keys-admin.js'
-import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
-import { type Clock, systemClock } from './clock.js'
-import { type ConsoleSessions, consoleSessions, type SessionLimits } from './console-sessions.js'
-import { type EngineContext, emit, type Logger } from './engine-context.js'
-import { NotFoundError, ValidationError } from './errors.js'
-import type { EngineEvents } from './events.js'
-import { type ConfirmOptions, type ConfirmResult, confirmLink, inspectLink, type LinkView } from './links.js'
+} from './admin/api-keys-admin.js'
+import { type ConsoleSessions, consoleSessions, type SessionLimits } from './admin/console-sessions.js'
+import { keepVerdict } from './admin/login-stats.js'
+import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit/audit-chain.js'
+import { NotFoundError, ValidationError } from './domain/errors.js'
+import type { EngineEvents } from './domain/events.js'
+import { refuseControlCharacters } from './domain/login-input.js'
+import type { Account, CheckResult, StartResult } from './domain/model.js'
+import { newId } from './domain/secrets.js'
+import {
+  type ConfirmOptions,
+  type ConfirmResult,
+  confirmLink,
+  inspectLink,
+  type LinkView,
+} from './login/links.js'
 import {
   type CheckInput,
   checkLogin,
@@ -43,16 +51,20 @@ import {
   type StartOptions,
   simulateLogin,
   startLogin,
-} from './login.js'
-import { refuseControlCharacters } from './login-input.js'
-import { keepVerdict } from './login-stats.js'
-import type { Account, CheckResult, StartResult } from './model.js'
-import type { Notifier } from './notifier.js'
-import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox.js'
-import { argon2PinHasher, type PinHasher } from './pin-hasher.js'
-import type { Predicate } from './policy.js'
-import { newId } from './secrets.js'
-import type { AuditEvent, AuditQuery, Storage } from './storage.js'
+} from './login/login.js'
+import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox/outbox.js'
+import {
+  type AccountSettings,
+  type AccountSettingsInput,
+  DEFAULT_SETTINGS,
+  resolveSettings,
+} from './policy/account-settings.js'
+import type { Predicate } from './policy/rules.js'
+import { type Clock, systemClock } from './ports/clock.js'
+import { type EngineContext, emit, type Logger } from './ports/engine-context.js'
+import type { Notifier } from './ports/notifier.js'
+import { argon2PinHasher, type PinHasher } from './ports/pin-hasher.js'
+import type { AuditEvent, AuditQuery, Storage } from './ports/storage.js'
 
 export interface EngineOptions {
   readonly storage: Storage

@@ -5,15 +5,7 @@ export type {
   UserChanges,
   UserInput,
   UsersAdmin,
-} from './account-admin.js'
-export {
-  type AccountSettings,
-  type AccountSettingsInput,
-  DEFAULT_SETTINGS,
-  type LockoutPolicy,
-  resolveSettings,
-  type SendLimits,
-} from './account-settings.js'
+} from './admin/account-admin.js'
 export type {
   AuditSearch,
   ConsoleAdmin,
@@ -22,13 +14,8 @@ export type {
   MessagePreview,
   StatsAdmin,
   UserSearch,
-} from './admin-insights.js'
-export type * from './admin-query-store.js'
-export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './api-keys.js'
-export type { ApiKeyInfo, ApiKeysAdmin, KeyIdentity } from './api-keys-admin.js'
-export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit-chain.js'
-export { AUDIT_CSV_COLUMNS, auditCsvLine, auditExportStream, csvCell } from './audit-csv.js'
-export { type Clock, systemClock } from './clock.js'
+} from './admin/admin-insights.js'
+export type { ApiKeyInfo, ApiKeysAdmin, KeyIdentity } from './admin/api-keys-admin.js'
 export {
   CONSOLE_ROLE_ATTRIBUTE,
   CONSOLE_ROLES,
@@ -38,8 +25,7 @@ export {
   type ConsoleRole,
   consoleRoleOf,
   grantConsoleAccess,
-} from './console-access.js'
-export type * from './console-session-store.js'
+} from './admin/console-access.js'
 export {
   type ConsoleSession,
   type ConsoleSessions,
@@ -50,8 +36,33 @@ export {
   type SessionLimits,
   type SessionRefusal,
   type SessionResult,
-} from './console-sessions.js'
-export { maskDestination, normalizeEmail, normalizePhone } from './contact-points.js'
+} from './admin/console-sessions.js'
+export {
+  type LoginBucket,
+  type LoginBucketCount,
+  type LoginStats,
+  loginOutcome,
+  type Overview,
+} from './admin/login-stats.js'
+export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit/audit-chain.js'
+export { AUDIT_CSV_COLUMNS, auditCsvLine, auditExportStream, csvCell } from './audit/audit-csv.js'
+export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './domain/api-keys.js'
+export { maskDestination, normalizeEmail, normalizePhone } from './domain/contact-points.js'
+export {
+  ConflictError,
+  DeliveryError,
+  NotFoundError,
+  StorageError,
+  ValidationError,
+} from './domain/errors.js'
+export type { ChallengeEvent, EngineEvents } from './domain/events.js'
+export {
+  NO_CONTROL_CHARACTERS,
+  NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
+  refuseControlCharacters,
+} from './domain/login-input.js'
+export { COMMON_PINS, weakPinReason } from './domain/memorized-pin.js'
+export * from './domain/model.js'
 export {
   type AccountHandle,
   type AuditFilters,
@@ -59,29 +70,23 @@ export {
   type Engine,
   type EngineOptions,
 } from './engine.js'
-export type { Logger } from './engine-context.js'
-export { ConflictError, DeliveryError, NotFoundError, StorageError, ValidationError } from './errors.js'
-export type { ChallengeEvent, EngineEvents } from './events.js'
-export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './links.js'
-export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login.js'
+export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './login/links.js'
+export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login/login.js'
+export type { MessageSettings, MessageTemplates } from './outbox/messages.js'
 export {
-  NO_CONTROL_CHARACTERS,
-  NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
-  refuseControlCharacters,
-} from './login-input.js'
-export {
-  type LoginBucket,
-  type LoginBucketCount,
-  type LoginStats,
-  loginOutcome,
-  type Overview,
-} from './login-stats.js'
-
-export { COMMON_PINS, weakPinReason } from './memorized-pin.js'
-export type { MessageSettings, MessageTemplates } from './messages.js'
-export * from './model.js'
-export type { Message, Notifier } from './notifier.js'
-export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './pin-hasher.js'
-export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policies.js'
-export * from './policy.js'
-export type * from './storage.js'
+  type AccountSettings,
+  type AccountSettingsInput,
+  DEFAULT_SETTINGS,
+  type LockoutPolicy,
+  resolveSettings,
+  type SendLimits,
+} from './policy/account-settings.js'
+export * from './policy/rules.js'
+export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policy/system-policy.js'
+export type * from './ports/admin-query-store.js'
+export { type Clock, systemClock } from './ports/clock.js'
+export type * from './ports/console-session-store.js'
+export type { Logger } from './ports/engine-context.js'
+export type { Message, Notifier } from './ports/notifier.js'
+export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './ports/pin-hasher.js'
+export type * from './ports/storage.js'

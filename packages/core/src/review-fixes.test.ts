@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type EngineFixture, engineFixture } from '../../../adapters/sqlite/test/engine-fixture.js'
-import { DeliveryError } from './errors.js'
-import { sha256Hex } from './secrets.js'
+import { DeliveryError } from './domain/errors.js'
+import { sha256Hex } from './domain/secrets.js'
 
 // Regression tests for the findings of the first security review (docs/architecture.md lists them).
 

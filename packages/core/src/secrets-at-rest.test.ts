@@ -4,11 +4,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sqliteStorage } from '../../../adapters/sqlite/src/index.js'
 import { openReadOnly, TEST_SECRET } from '../../../adapters/sqlite/test/engine-fixture.js'
+import { sha256Hex } from './domain/secrets.js'
 import { createEngine } from './engine.js'
-import { sha256Hex } from './secrets.js'
 import { captureNotifier, cheapHasher, manualClock } from './testing/index.js'
 
-// SECURITY.md S8 and S26: start 100 challenges of each method and create 3 keys, then look for every
+// docs/security.md S8 and S26: start 100 challenges of each method and create 3 keys, then look for every
 // PIN, link token and key, in plain, hex and base64, in every column of every table and in the raw
 // database, WAL and SHM files. Ten-digit PINs make a chance match in unrelated bytes negligible.
 

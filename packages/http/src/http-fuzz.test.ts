@@ -3,7 +3,7 @@ import { toRequest } from '../test/fuzz-requests.js'
 import { fuzzRuns, fuzzSeed, heapAfterGc, prepareWorld, runFuzz, summary } from '../test/fuzz-run.js'
 import { BASE, type HandlerFixture, handlerFixture, SECRET, storageKinds } from '../test/storage-fixtures.js'
 
-// S29, S30, issue 12: at least 10,000 generated requests at every route of the web-standard handler
+// S29, S30: at least 10,000 generated requests at every route of the web-standard handler
 // (start, check, the link pages, pin, every admin route, openapi, health, metrics, routes that do not
 // exist), with and without keys, valid, almost valid and hostile. None may get a 5xx; every valid one
 // gets what its route allows, and they are at least a third of the run; the heap, after GC, ends

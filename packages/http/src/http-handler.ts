@@ -72,7 +72,7 @@ const looksLikeIp = (value: string) =>
 const retryAfterSeconds = (until: number, now: number) => String(Math.max(1, Math.ceil((until - now) / 1000)))
 
 /**
- * FlexSecure's HTTP API (ARCHITECTURE.md section 4) as a web-standard handler: `POST /v1/start`,
+ * FlexSecure's HTTP API (docs/architecture.md, "The HTTP layer") as a web-standard handler: `POST /v1/start`,
  * `POST /v1/check`, the link pages, `/v1/admin/…`, `/v1/openapi.json`, `/healthz`, `/readyz`, `/metrics`
  * and `/v1/operator/…`.
  *

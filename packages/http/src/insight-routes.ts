@@ -5,7 +5,7 @@ import { ConsoleGrantBody, PreviewBody } from './contract/requests.js'
 import { readJson } from './json-body.js'
 import type { ConnectionInfo } from './request-body.js'
 
-// The admin routes the console's screens needed beyond the first admin API (issue 15): user search,
+// The admin routes the console's screens needed beyond the first admin API: user search,
 // the outbox, login statistics, the newest audit events, message previews and console access. Each
 // calls the account handle exactly as the console does, so the two can do the same things.
 

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ServeProcess, startServe } from '../test/serve-process.js'
 
-// S30 through the real listener (issue 12, item 1): a 200 MB body to the unauthenticated link page
+// S30 through the real listener: a 200 MB body to the unauthenticated link page
 // took 600 MB of the server's memory before its size was checked. The server runs in its own process,
 // so its peak resident memory (VmHWM) is its own, whatever else the machine is doing.
 

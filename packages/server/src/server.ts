@@ -78,7 +78,7 @@ export async function startServer(
     ...(status ? { readiness: status } : {}),
     ...http,
   })
-  // The administration console at /console, same origin as the API (issue 15). Loaded here, not at
+  // The administration console at /console, same origin as the API. Loaded here, not at
   // the top, so the CLI's one-shot commands (which import this file for openStorage) start no slower.
   const { createConsole } = await import('@flexsecure/console')
   const adminConsole = createConsole({

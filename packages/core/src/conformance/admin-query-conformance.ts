@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { adminAudit } from '../account-admin.js'
-import type { AdminQueryStore, UserSearchQuery } from '../admin-query-store.js'
-import { DeliveryError } from '../errors.js'
-import type { AuditDraft } from '../storage.js'
-import type { ConsoleWorld } from './console-conformance.js'
+import { adminAudit } from '../admin/account-admin.js'
+import { DeliveryError } from '../domain/errors.js'
+import type { AdminQueryStore, UserSearchQuery } from '../ports/admin-query-store.js'
+import type { AuditDraft } from '../ports/storage.js'
+import type { ConsoleWorld } from './console-world.js'
 
 const HOUR = 3_600_000
 

@@ -1,33 +1,17 @@
 import { afterEach, describe } from 'vitest'
-import type { AccountHandle, Engine } from '../engine.js'
+import type { User } from '../domain/model.js'
+import type { Engine } from '../engine.js'
 import { createEngine } from '../engine.js'
-import type { User } from '../model.js'
-import type { Message, Notifier } from '../notifier.js'
-import type { Storage } from '../storage.js'
-import { type CaptureNotifier, captureNotifier } from '../testing/capture-notifier.js'
+import type { Message, Notifier } from '../ports/notifier.js'
+import { captureNotifier } from '../testing/capture-notifier.js'
 import { cheapHasher } from '../testing/cheap-hasher.js'
-import { type ManualClock, manualClock } from '../testing/manual-clock.js'
+import { manualClock } from '../testing/manual-clock.js'
 import { adminQueryCases } from './admin-query-conformance.js'
 import { consoleSessionCases } from './console-session-conformance.js'
+import type { ConsoleWorld } from './console-world.js'
 import type { StorageUnderTest } from './storage-conformance.js'
 
-/** What each console store test starts from: two accounts, an administrator and another user. */
-export interface ConsoleWorld {
-  readonly storage: Storage
-  readonly engine: Engine
-  readonly clock: ManualClock
-  readonly notifier: CaptureNotifier
-  /** Makes the next send wait until the returned function is called (a delivery in flight). */
-  holdNextSend(): () => void
-  readonly accountId: string
-  readonly account: AccountHandle
-  readonly otherAccountId: string
-  readonly otherAccount: AccountHandle
-  /** `admin@example.com`, with the console role `admin`, assigned to the console system. */
-  readonly admin: User
-  /** `bob`, an ordinary user. */
-  readonly other: User
-}
+export type { ConsoleWorld } from './console-world.js'
 
 /** How `runConsoleStoreConformance` opens the storage under test. */
 export interface ConsoleStoreConformanceOptions {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { adminAudit } from '../account-admin.js'
-import { CONSOLE_SYSTEM } from '../console-access.js'
-import type { ConsoleSessionRow, ConsoleSessionStore } from '../console-session-store.js'
-import { ConflictError } from '../errors.js'
-import { newId, sha256Hex } from '../secrets.js'
-import type { AuditDraft } from '../storage.js'
-import type { ConsoleWorld } from './console-conformance.js'
+import { adminAudit } from '../admin/account-admin.js'
+import { CONSOLE_SYSTEM } from '../admin/console-access.js'
+import { ConflictError } from '../domain/errors.js'
+import { newId, sha256Hex } from '../domain/secrets.js'
+import type { ConsoleSessionRow, ConsoleSessionStore } from '../ports/console-session-store.js'
+import type { AuditDraft } from '../ports/storage.js'
+import type { ConsoleWorld } from './console-world.js'
 
 const MINUTE = 60_000
 

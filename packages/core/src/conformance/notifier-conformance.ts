@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { DeliveryError } from '../errors.js'
-import type { Message, Notifier } from '../notifier.js'
+import { DeliveryError } from '../domain/errors.js'
+import type { Message, Notifier } from '../ports/notifier.js'
 
 /** A notifier under test, and a way to read what reached its far end (a mailbox, an SMS gateway). */
 export interface NotifierUnderTest {

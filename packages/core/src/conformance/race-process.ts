@@ -2,7 +2,7 @@
 // word, runs its share of the calls at once, and reports every answer.
 import { pathToFileURL } from 'node:url'
 import { createEngine } from '../engine.js'
-import type { Storage } from '../storage.js'
+import type { Storage } from '../ports/storage.js'
 import { captureNotifier } from '../testing/capture-notifier.js'
 import { cheapHasher } from '../testing/cheap-hasher.js'
 import { RACE_BASE_URL, RACE_SECRET, RACE_SYSTEM, RACE_USER, type RaceJob } from './login-races.js'

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DEFAULT_SETTINGS, resolveSettings } from '../account-settings.js'
-import { apiKeyDigest, newApiKey } from '../api-keys.js'
-import { auditSealer, verifyAuditChain } from '../audit-chain.js'
-import { ConflictError, StorageError, ValidationError } from '../errors.js'
-import { resolvePolicies } from '../policies.js'
-import { newId, sha256Hex } from '../secrets.js'
+import { auditSealer, verifyAuditChain } from '../audit/audit-chain.js'
+import { apiKeyDigest, newApiKey } from '../domain/api-keys.js'
+import { ConflictError, StorageError, ValidationError } from '../domain/errors.js'
+import { newId, sha256Hex } from '../domain/secrets.js'
+import { DEFAULT_SETTINGS, resolveSettings } from '../policy/account-settings.js'
+import { resolvePolicies } from '../policy/system-policy.js'
 import type {
   AuditDraft,
   ChallengeRow,
@@ -13,7 +13,7 @@ import type {
   Storage,
   SystemRow,
   UserRow,
-} from '../storage.js'
+} from '../ports/storage.js'
 import {
   raceDeliveries,
   raceLinkConfirms,

@@ -1,4 +1,4 @@
-import type { Message, Notifier } from '../notifier.js'
+import type { Message, Notifier } from '../ports/notifier.js'
 
 /** A message as captured, with the secret it carries parsed out for the test. */
 export interface CapturedMessage extends Message {

@@ -1,4 +1,4 @@
-import { argon2PinHasher, type PinHasher } from '../pin-hasher.js'
+import { argon2PinHasher, type PinHasher } from '../ports/pin-hasher.js'
 
 /**
  * argon2id with the cheapest parameters, for tests that hash many PINs. Verifying reads the

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js'
+import type { Clock } from '../ports/clock.js'
 
 /** A clock that moves only when told, so tests reach expiry without sleeping. */
 export interface ManualClock extends Clock {

@@ -1,0 +1,109 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
+import { isWellFormedApiKey } from '../domain/api-keys.js'
+import { sha256Hex } from '../domain/secrets.js'
+
+let f: EngineFixture
+beforeEach(async () => {
+  f = await engineFixture()
+})
+afterEach(async () => {
+  await f.close()
+})
+
+describe('apiKeys', () => {
+  it('creates a key shown once, with the fsk_ prefix, at least 128 random bits and a checksum', async () => {
+    const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
+    expect(created.key).toMatch(/^fsk_[0-9A-Za-z]{38}$/)
+    expect(isWellFormedApiKey(created.key)).toBe(true)
+    // 32 base62 characters carry 190 bits; the last 6 are the checksum.
+    const typo = `${created.key.slice(0, 10)}${created.key[10] === 'a' ? 'b' : 'a'}${created.key.slice(11)}`
+    expect(isWellFormedApiKey(typo)).toBe(false)
+    expect(created.prefix).toBe(created.key.slice(0, 10))
+    const stored = JSON.stringify(f.rows('fs_api_keys'))
+    expect(stored).not.toContain(created.key)
+    expect(stored).toContain(sha256Hex(created.key))
+  })
+
+  it('lists keys without the key or its hash', async () => {
+    await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
+    f.clock.advance(1000)
+    const expiresAt = new Date(f.clock.now() + 86_400_000)
+    await f.acme.apiKeys.create({ name: 'ops', scopes: ['admin', 'auth'], expiresAt })
+    const listed = await f.acme.apiKeys.list()
+    expect(listed.map((k) => [k.name, k.scopes, k.expiresAt])).toEqual([
+      ['web', ['auth'], null],
+      ['ops', ['admin', 'auth'], expiresAt],
+    ])
+    expect(Object.keys(listed[0] ?? {}).sort()).toEqual(
+      ['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'scopes'].sort(),
+    )
+  })
+
+  it('authenticates a key to its account, scopes and id', async () => {
+    const created = await f.acme.apiKeys.create({ name: 'ops', scopes: ['admin', 'auth'] })
+    expect(await f.engine.accounts.authenticateKey(created.key)).toEqual({
+      account: await f.engine.accounts.get(f.acme.id),
+      scopes: ['admin', 'auth'],
+      keyId: created.id,
+      lastUsedAt: null,
+    })
+    expect(await f.engine.accounts.authenticateKey('fsk_nope')).toBeNull()
+    expect(await f.engine.accounts.authenticateKey(created.key.replace(/.$/, '0'))).toBeNull()
+  })
+
+  it('stops a revoked key at once, and revokes only once', async () => {
+    const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
+    expect(await f.acme.apiKeys.revoke(created.id)).toBe(true)
+    expect(await f.engine.accounts.authenticateKey(created.key)).toBeNull()
+    expect(await f.acme.apiKeys.revoke(created.id)).toBe(false)
+  })
+
+  it('cannot revoke another account’s key', async () => {
+    const other = f.engine.account((await f.engine.accounts.create({ name: 'Other' })).id)
+    const theirs = await other.apiKeys.create({ name: 'web', scopes: ['auth'] })
+    expect(await f.acme.apiKeys.revoke(theirs.id)).toBe(false)
+    expect(await f.engine.accounts.authenticateKey(theirs.key)).not.toBeNull()
+  })
+
+  it('refuses an expired key', async () => {
+    const created = await f.acme.apiKeys.create({
+      name: 'temp',
+      scopes: ['auth'],
+      expiresAt: new Date(f.clock.now() + 60_000),
+    })
+    f.clock.advance(59_999)
+    expect(await f.engine.accounts.authenticateKey(created.key)).not.toBeNull()
+    f.clock.advance(1)
+    expect(await f.engine.accounts.authenticateKey(created.key)).toBeNull()
+  })
+
+  it('writes lastUsedAt at most once a minute', async () => {
+    const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
+    const t0 = f.clock.now()
+    for (const step of [0, 10_000, 49_999, 1, 30_000]) {
+      f.clock.advance(step)
+      await f.engine.accounts.authenticateKey(created.key)
+    }
+    // Uses at t0, +10 s, +59.999 s, +60 s, +90 s: written at t0 and at +60 s only.
+    expect((await f.acme.apiKeys.list())[0]?.lastUsedAt).toEqual(new Date(t0 + 60_000))
+  })
+
+  it.each([
+    [{ name: '', scopes: ['auth'] }, 'name'],
+    [{ name: 'x', scopes: [] }, 'scopes'],
+    [{ name: 'x', scopes: ['root'] }, 'scopes'],
+    [{ name: 'x', scopes: ['auth'], expiresAt: new Date(0) }, 'expiresAt'],
+  ])('refuses %j, naming %s', async (input, field) => {
+    await expect(f.acme.apiKeys.create(input as never)).rejects.toMatchObject({ field })
+  })
+
+  it('audits creation and revocation with the key id, never the key', async () => {
+    const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
+    await f.acme.apiKeys.revoke(created.id)
+    const { events } = await f.acme.audit.list({ type: 'apikey.revoked' })
+    expect(events).toHaveLength(1)
+    expect(events[0]?.details).toEqual({ keyId: created.id })
+    expect(JSON.stringify(f.rows('fs_audit_events'))).not.toContain(created.key)
+  })
+})

@@ -1,0 +1,173 @@
+import { apiKeyDigest, isWellFormedApiKey, newApiKey, SCOPES, type Scope } from '../domain/api-keys.js'
+import { ValidationError } from '../domain/errors.js'
+import { refuseControlCharacters } from '../domain/login-input.js'
+import type { Account } from '../domain/model.js'
+import { newId } from '../domain/secrets.js'
+import type { EngineContext } from '../ports/engine-context.js'
+import type { ApiKeyRow, AuditDraft } from '../ports/storage.js'
+
+/** A key as listed: never the key itself, nor its hash. */
+export interface ApiKeyInfo {
+  readonly id: string
+  readonly name: string
+  /** Enough of the key to tell keys apart (`fsk_3fQ9aZ`). */
+  readonly prefix: string
+  readonly scopes: readonly Scope[]
+  readonly createdAt: Date
+  readonly lastUsedAt: Date | null
+  readonly expiresAt: Date | null
+  readonly revokedAt: Date | null
+}
+
+/** Manages an account's API keys (S22–S23). */
+export interface ApiKeysAdmin {
+  /** Creates a key and returns it, the only time it is ever shown. */
+  create(input: {
+    readonly name: string
+    readonly scopes: readonly Scope[]
+    readonly expiresAt?: Date | null
+  }): Promise<ApiKeyInfo & { readonly key: string }>
+  list(): Promise<ApiKeyInfo[]>
+  /** Revokes at once. Returns false when the key is unknown or already revoked. */
+  revoke(id: string): Promise<boolean>
+}
+
+/** Who an API key speaks for, as `engine.accounts.authenticateKey` answers. */
+export interface KeyIdentity {
+  readonly account: Account
+  readonly scopes: readonly Scope[]
+  readonly keyId: string
+  /** When the key's use was last recorded (at most once a minute), or null. */
+  readonly lastUsedAt: Date | null
+}
+
+/** `lastUsedAt` is written at most once a minute per key, not on every call. */
+const LAST_USED_RESOLUTION_MS = 60_000
+
+const info = (row: ApiKeyRow): ApiKeyInfo => ({
+  id: row.id,
+  name: row.name,
+  prefix: row.prefix,
+  scopes: row.scopes,
+  createdAt: new Date(row.createdAt),
+  lastUsedAt: row.lastUsedAt === null ? null : new Date(row.lastUsedAt),
+  expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt),
+  revokedAt: row.revokedAt === null ? null : new Date(row.revokedAt),
+})
+
+export function apiKeysAdmin(
+  ctx: EngineContext,
+  accountId: string,
+  ready: () => Promise<void>,
+  audit: (type: string, fields: Partial<AuditDraft>) => AuditDraft,
+): ApiKeysAdmin {
+  const { storage, clock } = ctx
+  return {
+    async create(input) {
+      if (typeof input !== 'object' || input === null)
+        throw new ValidationError('apiKey', 'must be an object')
+      const name =
+        typeof input.name === 'string'
+          ? refuseControlCharacters(input.name, 'name').normalize('NFKC').trim()
+          : ''
+      if (name.length === 0 || name.length > 200)
+        throw new ValidationError('name', 'must be 1 to 200 characters')
+      if (
+        !Array.isArray(input.scopes) ||
+        input.scopes.length === 0 ||
+        input.scopes.some((s) => !SCOPES.includes(s))
+      )
+        throw new ValidationError('scopes', `must list one or more of ${SCOPES.join(', ')}`)
+      const now = clock.now()
+      const expiresAt = input.expiresAt ?? null
+      if (
+        expiresAt !== null &&
+        (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now)
+      )
+        throw new ValidationError('expiresAt', 'must be a date in the future')
+      await ready()
+      const key = newApiKey()
+      const row: ApiKeyRow = {
+        id: newId(),
+        accountId,
+        name,
+        ...apiKeyDigest(key),
+        scopes: [...new Set(input.scopes)].sort(),
+        createdAt: now,
+        lastUsedAt: null,
+        expiresAt: expiresAt?.getTime() ?? null,
+        revokedAt: null,
+      }
+      await storage.insertApiKey(row, [
+        audit('apikey.created', { details: { keyId: row.id, name, prefix: row.prefix, scopes: row.scopes } }),
+      ])
+      return { ...info(row), key }
+    },
+    async list() {
+      return (await storage.listApiKeys(accountId)).map(info)
+    },
+    async revoke(id) {
+      if (typeof id !== 'string' || id.length === 0 || id.length > 64)
+        throw new ValidationError('id', 'must be a key id')
+      refuseControlCharacters(id, 'id')
+      return storage.revokeApiKey(accountId, id, clock.now(), [
+        audit('apikey.revoked', { details: { keyId: id } }),
+      ])
+    },
+  }
+}
+
+/**
+ * Resolves a presented key to its account and scopes, or null. With `recordUse` (the default) it
+ * records the use, at most once a minute; a caller that may still refuse the request passes false
+ * and calls `recordKeyUse` once it has accepted it, so a refused request changes nothing.
+ */
+export async function authenticateKey(
+  ctx: EngineContext,
+  key: unknown,
+  { recordUse = true }: { readonly recordUse?: boolean } = {},
+): Promise<KeyIdentity | null> {
+  if (!isWellFormedApiKey(key)) return null
+  const row = await ctx.storage.getApiKeyBySha256(apiKeyDigest(key).sha256)
+  const now = ctx.clock.now()
+  if (!row || row.revokedAt !== null || (row.expiresAt !== null && now >= row.expiresAt)) return null
+  const account = await accountOf(ctx, row.accountId)
+  if (!account) return null
+  const identity: KeyIdentity = {
+    account,
+    scopes: row.scopes,
+    keyId: row.id,
+    lastUsedAt: row.lastUsedAt === null ? null : new Date(row.lastUsedAt),
+  }
+  if (recordUse) await recordKeyUse(ctx, identity)
+  return identity
+}
+
+/**
+ * What a key's identity says of its account never changes (accounts are neither renamed nor removed),
+ * so it is read once per engine. The key itself is read on every call: revocation stays instant.
+ */
+const accounts = new WeakMap<EngineContext, Map<string, Account>>()
+async function accountOf(ctx: EngineContext, id: string): Promise<Account | null> {
+  let cache = accounts.get(ctx)
+  if (!cache) {
+    cache = new Map()
+    accounts.set(ctx, cache)
+  }
+  const known = cache.get(id)
+  if (known) return known
+  const row = await ctx.storage.getAccount(id)
+  if (!row) return null
+  const account = { id: row.id, name: row.name, createdAt: new Date(row.createdAt) }
+  if (cache.size >= 10_000) cache.clear()
+  cache.set(id, account)
+  return account
+}
+
+/** Records a key's use unless it was recorded within the last minute (one conditional write). */
+export async function recordKeyUse(ctx: EngineContext, identity: KeyIdentity): Promise<void> {
+  const now = ctx.clock.now()
+  const last = identity.lastUsedAt?.getTime() ?? null
+  if (last === null || now - last >= LAST_USED_RESOLUTION_MS)
+    await ctx.storage.touchApiKey(identity.keyId, now, LAST_USED_RESOLUTION_MS)
+}

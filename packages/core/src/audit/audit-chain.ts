@@ -1,0 +1,110 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import type { AuditSealer, AuditVerdict } from '../ports/rows.js'
+import type { Storage } from '../ports/storage.js'
+
+// docs/security.md S27: each event's MAC is HMAC-SHA256(key, previous MAC ‖ the event's canonical bytes),
+// with the key derived from the engine secret. The account's head (last seq and MAC) is stored apart,
+// so an edit, a deleted middle event, a deleted tail and a chain recomputed without the key all show.
+
+export type { AuditSealer, AuditVerdict, SealedHead } from '../ports/rows.js'
+
+/** The audit key: HKDF-SHA256 of the engine secret, so the secret itself never keys anything directly. */
+export function auditKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'audit-chain-v1', 32))
+}
+
+/** JSON with object keys sorted at every depth, so the same event always yields the same bytes. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (value !== null && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`
+  return JSON.stringify(value ?? null)
+}
+
+/** The sealer for an engine secret. */
+export function auditSealer(secret: string): AuditSealer {
+  const key = auditKey(secret)
+  const event: AuditSealer['event'] = (previousMac, e) =>
+    createHmac('sha256', key)
+      .update(previousMac ?? '')
+      .update('\n')
+      .update(
+        canonical([
+          e.accountId,
+          e.seq,
+          e.at,
+          e.type,
+          e.actor,
+          e.system,
+          e.authid,
+          e.challengeId,
+          e.outcome,
+          e.reason,
+          e.ip,
+          e.userAgent,
+          e.details,
+        ]),
+      )
+      .digest('hex')
+  const head: AuditSealer['head'] = (h) =>
+    createHmac('sha256', key)
+      .update('head\n')
+      .update(canonical([h.accountId, h.seq, h.mac, h.anchorSeq, h.anchorMac]))
+      .digest('hex')
+  return { event, head }
+}
+
+const sameMac = (a: string | null, b: string | null) =>
+  a !== null && b !== null && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
+
+/**
+ * Walks an account's audit chain from its anchor to its head and names the first sequence number
+ * that does not verify: an edited or re-keyed event, a gap, or a missing tail.
+ */
+export async function verifyAuditChain(
+  storage: Storage,
+  secret: string,
+  accountId: string,
+): Promise<AuditVerdict> {
+  const seal = auditSealer(secret)
+  const head = await storage.getAuditHead(accountId)
+  if (!head) return { ok: false, firstBadSeq: 0, problem: 'the account has no audit head' }
+  let expectedSeq = head.anchorSeq + 1
+  let previousMac = head.anchorMac
+  let events = 0
+  for (;;) {
+    const page = await storage.listAudit({ accountId, after: expectedSeq - 1, limit: 500 })
+    for (const event of page) {
+      if (event.seq !== expectedSeq)
+        return { ok: false, firstBadSeq: expectedSeq, problem: `event ${expectedSeq} is missing` }
+      if (event.prevMac !== previousMac)
+        return { ok: false, firstBadSeq: event.seq, problem: 'it does not follow the previous event' }
+      if (!sameMac(event.mac, seal.event(previousMac, event)))
+        return { ok: false, firstBadSeq: event.seq, problem: 'its MAC does not match its content' }
+      previousMac = event.mac
+      expectedSeq += 1
+      events += 1
+    }
+    if (page.length < 500) break
+  }
+  if (head.seq !== expectedSeq - 1)
+    return {
+      ok: false,
+      firstBadSeq: expectedSeq,
+      problem: `the head says ${head.seq} events, the trail ends at ${expectedSeq - 1}`,
+    }
+  if (head.seq > head.anchorSeq && !sameMac(head.mac, previousMac))
+    return { ok: false, firstBadSeq: head.seq, problem: 'the head MAC does not match the last event' }
+  // The head (end and anchor) carries its own MAC: a rewritten head, a moved anchor, or a trimmed tail
+  // with a head made to match all fail here without the key.
+  if (!sameMac(head.headMac, seal.head({ accountId, ...head })))
+    return {
+      ok: false,
+      firstBadSeq: head.seq + 1,
+      problem: 'the chain head was altered: events after it may be gone',
+    }
+  return { ok: true, events, lastSeq: head.seq }
+}

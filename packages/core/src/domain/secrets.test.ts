@@ -1,0 +1,35 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { newId, newLinkToken, newPin } from './secrets.js'
+
+// S1: codes, tokens and keys come from node:crypto, never Math.random. What draws them is read here:
+// a secret drawn from Math.random would look just as random to any test of its output.
+
+const root = new URL('../../../..', import.meta.url).pathname
+/** The packages that make, hold or compare secrets. */
+const SHIPPED = ['packages/core/src', 'packages/http/src', 'packages/server/src', 'adapters']
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return ['node_modules', 'dist', 'test'].includes(entry.name) ? [] : sources(path)
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : []
+  })
+}
+
+describe('secrets come from node:crypto (S1)', () => {
+  it('finds Math.random in no shipped source of core, http, server or the adapters', () => {
+    const files = SHIPPED.flatMap((dir) => sources(join(root, dir)))
+    expect(files.length).toBeGreaterThan(40)
+    const offenders = files.filter((file) => /Math\.random\s*\(/.test(readFileSync(file, 'utf8')))
+    expect(offenders).toEqual([])
+  })
+
+  it('draws tokens of 32 and ids of 24 nanoid characters, and PINs of the asked length (S3, S2)', () => {
+    expect(newLinkToken()).toMatch(/^[A-Za-z0-9_-]{32}$/)
+    expect(newId()).toMatch(/^[A-Za-z0-9_-]{24}$/)
+    expect(newPin(8)).toMatch(/^\d{8}$/)
+    expect(new Set(Array.from({ length: 1000 }, () => newLinkToken())).size).toBe(1000)
+  })
+})

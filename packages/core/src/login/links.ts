@@ -1,0 +1,188 @@
+import { contextString } from '../domain/login-input.js'
+import type { SecurityReason } from '../domain/model.js'
+import { sha256Hex } from '../domain/secrets.js'
+import { delayAfter, isAllowedReturnUrl } from '../policy/account-settings.js'
+import { type EngineContext, emit } from '../ports/engine-context.js'
+import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
+
+/** What a link's confirm page may show. Never the token or anything secret. */
+export interface LinkView {
+  /** `pending` can be confirmed; the others explain why it cannot. */
+  readonly status: 'pending' | 'used' | 'expired' | 'superseded' | 'unknown'
+  readonly accountId?: string
+  readonly system?: string
+  readonly startedAt?: Date
+  readonly expiresAt?: Date
+  /** Where the attempt came from, as the host passed it in the start context. */
+  readonly ip?: string
+  readonly userAgent?: string
+  /** The page must ask for the code the host showed where the login started (S12). */
+  readonly numberMatching?: boolean
+}
+
+export type ConfirmResult =
+  | {
+      readonly result: 'confirmed'
+      readonly accountId: string
+      readonly system: string
+      /** Where to send the user back to, when the system has one on a still-allowed origin. */
+      readonly returnUrl: string | null
+    }
+  | { readonly result: Exclude<LinkView['status'], 'pending'> }
+  /** Number matching: the code was missing or wrong; `final` when that burned the link. */
+  | { readonly result: 'wrong_code'; readonly final: boolean }
+
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{32}$/
+
+/** Whether `token` has a link token's shape (32 nanoid characters, S3): anything else is no link. */
+export function isLinkTokenShape(token: unknown): token is string {
+  return typeof token === 'string' && TOKEN_SHAPE.test(token)
+}
+
+function viewOf(row: ChallengeRow | null, now: number): LinkView {
+  if (row?.method !== 'passwordless') return { status: 'unknown' }
+  const status: LinkView['status'] =
+    row.status === 'pending'
+      ? now >= row.expiresAt
+        ? 'expired'
+        : 'pending'
+      : row.status === 'expired'
+        ? 'expired'
+        : row.status === 'superseded'
+          ? 'superseded'
+          : 'used'
+  const ip = row.context?.ip
+  const userAgent = row.context?.userAgent
+  return {
+    status,
+    accountId: row.accountId,
+    system: row.systemName,
+    startedAt: new Date(row.createdAt),
+    expiresAt: new Date(row.expiresAt),
+    ...(typeof ip === 'string' ? { ip } : {}),
+    ...(typeof userAgent === 'string' ? { userAgent } : {}),
+    ...(row.matchCode !== null ? { numberMatching: true } : {}),
+  }
+}
+
+/** Reads what a link would confirm. Changes nothing: mail scanners fetch links too (S11). */
+export async function inspectLink(ctx: EngineContext, token: string): Promise<LinkView> {
+  if (!isLinkTokenShape(token)) return { status: 'unknown' }
+  return viewOf(await ctx.storage.getChallengeByLinkHash(sha256Hex(token)), ctx.clock.now())
+}
+
+/** What the confirming request brings besides the token. */
+export interface ConfirmOptions {
+  /** The code the host showed where the login started, when the link asks for one (S12). */
+  readonly matchCode?: string
+  /** The confirming browser's address and user agent, for the audit (S25). */
+  readonly ip?: string
+  readonly userAgent?: string
+}
+
+/** The `link.confirmed` event of a confirm attempt, with the confirming browser's address (S25). */
+function confirmAudit(
+  row: ChallengeRow,
+  at: number,
+  from: ConfirmOptions,
+  outcome: string,
+  reason: SecurityReason | null,
+): AuditDraft {
+  return {
+    accountId: row.accountId,
+    at,
+    type: 'link.confirmed',
+    actor: 'user',
+    system: row.systemName,
+    authid: row.authid,
+    challengeId: row.id,
+    outcome,
+    reason,
+    ip: contextString(from, 'ip'),
+    userAgent: contextString(from, 'userAgent'),
+    details: null,
+  }
+}
+
+/** Consumes a link once: one conditional write moves its challenge from `pending` to `confirmed`. */
+export async function confirmLink(
+  ctx: EngineContext,
+  token: string,
+  options: ConfirmOptions = {},
+): Promise<ConfirmResult> {
+  if (!isLinkTokenShape(token)) return { result: 'unknown' }
+  const matchCode = typeof options.matchCode === 'string' ? options.matchCode.trim().slice(0, 8) : null
+  const hash = sha256Hex(token)
+  const now = ctx.clock.now()
+  const confirmed = await ctx.storage.confirmLink(
+    hash,
+    now,
+    (row) => confirmAudit(row, now, options, 'success', null),
+    matchCode,
+  )
+  if (confirmed) {
+    emit(ctx, 'challenge.confirmed', {
+      accountId: confirmed.accountId,
+      challengeId: confirmed.id,
+      system: confirmed.systemName,
+      authid: confirmed.authid,
+      method: confirmed.method,
+      at: new Date(now),
+    })
+    const [system, account] = await Promise.all([
+      ctx.storage.getSystem(confirmed.accountId, confirmed.systemName),
+      ctx.storage.getAccount(confirmed.accountId),
+    ])
+    const returnUrl =
+      system?.returnUrl && isAllowedReturnUrl(system.returnUrl, account?.settings.returnOrigins ?? [])
+        ? system.returnUrl
+        : null
+    return { result: 'confirmed', accountId: confirmed.accountId, system: confirmed.systemName, returnUrl }
+  }
+  const row = await ctx.storage.getChallengeByLinkHash(hash)
+  const view = viewOf(row, now)
+  if (row && view.status === 'pending' && row.matchCode !== null) return wrongCode(ctx, row, now, options)
+  // A row still `pending` here means it expired between our write and this read.
+  return { result: view.status === 'pending' ? 'expired' : view.status }
+}
+
+/**
+ * A missing or wrong match code: storage already spent one of the challenge's attempts before it
+ * compared the code (so parallel guesses cannot outrun the budget); with none left, the link burns.
+ */
+async function wrongCode(
+  ctx: EngineContext,
+  row: ChallengeRow,
+  now: number,
+  from: ConfirmOptions,
+): Promise<ConfirmResult> {
+  const audit = (outcome: string, reason: 'wrong_code' | 'attempts_exhausted') =>
+    confirmAudit(row, now, from, outcome, reason)
+  const final = row.attempts >= row.maxAttempts
+  const burned =
+    final &&
+    (await ctx.storage.transitionChallenge(
+      { id: row.id, from: ['pending'], to: 'failed', at: now, reported: false },
+      [],
+    ))
+  // A wrong code is a failed attempt of this user like a wrong PIN: it counts toward the streak (S17).
+  const lockout = (await ctx.storage.getAccount(row.accountId))?.settings.lockout
+  const drafts = [
+    audit('security error', 'wrong_code'),
+    ...(burned ? [audit('security error', 'attempts_exhausted')] : []),
+  ]
+  if (lockout)
+    await ctx.storage.recordFailure(
+      row.userId,
+      (streak) => delayAfter(streak, lockout, now),
+      drafts,
+      (streak) => ({
+        ...audit('locked', 'wrong_code'),
+        type: 'user.locked',
+        actor: 'engine',
+        details: { consecutiveFailures: streak },
+      }),
+    )
+  else await ctx.storage.appendAudit(drafts)
+  return { result: 'wrong_code', final }
+}

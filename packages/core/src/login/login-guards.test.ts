@@ -1,0 +1,252 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { sqliteStorage } from '../../../../adapters/sqlite/src/index.js'
+import {
+  type EngineFixture,
+  engineFixture,
+  TEST_SECRET,
+} from '../../../../adapters/sqlite/test/engine-fixture.js'
+import { createEngine } from '../engine.js'
+import { argon2PinHasher } from '../ports/pin-hasher.js'
+import { captureNotifier, cheapHasher, manualClock } from '../testing/index.js'
+
+const login = { system: 'payroll', authid: 'alice' }
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+
+let f: EngineFixture
+beforeEach(async () => {
+  f = await engineFixture()
+})
+afterEach(async () => {
+  await f.close()
+})
+
+/** Starts a PIN challenge and sends `count` wrong PINs to it. */
+async function failPins(count: number) {
+  const started = await f.acme.start(login)
+  if (started.result !== 'success') return started
+  const pin = f.notifier.last().pin as string
+  const wrong = pin.replace(/^\d/, (d) => String((Number(d) + 1) % 10))
+  for (let i = 0; i < count; i++) await f.acme.check({ ...login, pin: wrong })
+  return started
+}
+
+describe('failure streaks and lockout (S17)', () => {
+  beforeEach(async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin' }])
+    await f.acme.settings.update({ sendLimits: { perUserPerHour: 10_000, perDestinationPerHour: 10_000 } })
+  })
+
+  it('delays the next start after 5 consecutive failures, then doubles the delay', async () => {
+    await failPins(5)
+    const refused = await f.acme.start(login)
+    expect(refused).toEqual({ result: 'rate limited', retryAfter: new Date(f.clock.now() + 30_000) })
+    f.clock.advance(30_000)
+    await failPins(1)
+    expect(await f.acme.start(login)).toEqual({
+      result: 'rate limited',
+      retryAfter: new Date(f.clock.now() + 60_000),
+    })
+    expect((await f.acme.audit.list({ outcome: 'rate limited' })).events).toHaveLength(2)
+  })
+
+  it('counts failures across challenges and resets them on a success', async () => {
+    await failPins(4)
+    await f.acme.start(login)
+    expect(await f.acme.check({ ...login, pin: f.notifier.last().pin as string })).toMatchObject({
+      result: 'authenticated',
+    })
+    expect(await f.acme.users.get('alice')).toBeTruthy()
+    expect(f.rows('fs_users')[0]).toMatchObject({ failure_streak: 0, retry_after: null })
+    await failPins(4)
+    expect((await f.acme.start(login)).result).toBe('success')
+  })
+
+  it('locks the user at 100 consecutive failures until an administrator unlocks', async () => {
+    let failures = 0
+    while (failures < 100) {
+      const started = await failPins(Math.min(5, 100 - failures))
+      expect(started.result).toBe('success')
+      failures += Math.min(5, 100 - failures)
+      f.clock.advance(HOUR)
+    }
+    expect(f.rows('fs_users')[0]).toMatchObject({ status: 'locked', failure_streak: 100 })
+    expect(await f.acme.start(login)).toEqual({ result: 'security error', reason: 'locked' })
+    expect(await f.acme.check(login)).toEqual({ result: 'security error', reason: 'locked' })
+    await expect(f.acme.users.update('alice', { status: 'active' })).rejects.toMatchObject({
+      field: 'status',
+    })
+    expect(await f.acme.users.unlock('alice')).toEqual({ wasLocked: true })
+    expect((await f.acme.start(login)).result).toBe('success')
+    const types = (await f.acme.audit.list({ limit: 1000 })).events.map((e) => e.type)
+    expect(types.filter((t) => t === 'user.locked')).toHaveLength(1)
+    expect(types.filter((t) => t === 'user.unlocked')).toHaveLength(1)
+  }, 30_000)
+})
+
+describe('send limits (S18)', () => {
+  beforeEach(async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+  })
+
+  it('allows 5 starts per user per hour by default, then answers rate limited until the window ends', async () => {
+    const t0 = f.clock.now()
+    for (let i = 0; i < 5; i++) expect((await f.acme.start(login)).result).toBe('success')
+    expect(await f.acme.start(login)).toEqual({ result: 'rate limited', retryAfter: new Date(t0 + HOUR) })
+    expect(f.notifier.messages).toHaveLength(5)
+    f.clock.advance(HOUR)
+    expect((await f.acme.start(login)).result).toBe('success')
+    const refusal = (await f.acme.audit.list({ outcome: 'rate limited' })).events[0]
+    expect(refusal).toMatchObject({ type: 'challenge.started', authid: 'alice', details: { limit: 'user' } })
+  })
+
+  it('limits one destination across users', async () => {
+    await f.acme.settings.update({ sendLimits: { perDestinationPerHour: 3 } })
+    await f.acme.users.create({ authid: 'alias', email: 'alice@example.com' })
+    await f.acme.users.assign('alias', [{ system: 'payroll', method: 'passwordless' }])
+    const results = []
+    for (const authid of ['alice', 'alias', 'alice', 'alias'])
+      results.push((await f.acme.start({ system: 'payroll', authid })).result)
+    expect(results).toEqual(['success', 'success', 'success', 'rate limited'])
+  })
+
+  it('limits an API key per minute and an account per day', async () => {
+    await f.acme.settings.update({
+      sendLimits: { perApiKeyPerMinute: 2, perAccountPerDay: 3, perUserPerHour: 100 },
+    })
+    const keyed = () => f.acme.start(login, { apiKeyId: 'key-1' })
+    expect([(await keyed()).result, (await keyed()).result, (await keyed()).result]).toEqual([
+      'success',
+      'success',
+      'rate limited',
+    ])
+    expect((await f.acme.start(login)).result).toBe('success')
+    expect(await f.acme.start(login)).toMatchObject({ result: 'rate limited' })
+    f.clock.advance(MINUTE)
+    expect(await keyed()).toMatchObject({ result: 'rate limited' })
+    expect(
+      (await f.acme.audit.list({ outcome: 'rate limited' })).events.map((e) => e.details?.limit),
+    ).toEqual(['key', 'account', 'account'])
+  })
+
+  it('holds across two engines sharing one database file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flexsecure-limits-'))
+    const filename = join(dir, 'shared.db')
+    const clock = manualClock()
+    const open = () =>
+      createEngine({
+        storage: sqliteStorage({ filename }),
+        notifier: captureNotifier(),
+        secret: TEST_SECRET,
+        links: { baseUrl: 'https://auth.example.com' },
+        clock,
+        hasher: cheapHasher(),
+      })
+    const [a, b] = [open(), open()]
+    try {
+      await a.migrate()
+      const { id } = await a.accounts.create({
+        name: 'Shared',
+        settings: { sendLimits: { perUserPerHour: 3, resendCooldownSeconds: 0 } },
+      })
+      await a.account(id).systems.create({ name: 'payroll', policies: { passwordless: { enabled: true } } })
+      await a.account(id).users.create({ authid: 'alice', email: 'alice@example.com' })
+      await a.account(id).users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+      const results = []
+      for (const engine of [a, b, a, b]) results.push((await engine.account(id).start(login)).result)
+      expect(results).toEqual(['success', 'success', 'success', 'rate limited'])
+    } finally {
+      await a.close()
+      await b.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('uniformResponses (S20)', () => {
+  beforeEach(async () => {
+    await f.acme.settings.update({
+      uniformResponses: true,
+      sendLimits: { perUserPerHour: 10_000, perDestinationPerHour: 10_000 },
+    })
+    await f.acme.users.create({ authid: 'bob', email: 'bob@example.com' })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin' }])
+  })
+
+  it('answers byte-identical success for a real start and for each masked refusal, sending only the real one', async () => {
+    const answers = [
+      await f.acme.start(login),
+      await f.acme.start({ system: 'payroll', authid: 'nobody' }),
+      await f.acme.start({ system: 'nope', authid: 'alice' }),
+      await f.acme.start({ system: 'payroll', authid: 'bob' }),
+    ].map((answer) => JSON.stringify(answer))
+    expect(new Set(answers)).toEqual(new Set(['{"result":"success"}']))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(f.notifier.messages.map((m) => m.to)).toEqual(['alice@example.com'])
+    const refusals = (await f.acme.audit.list({ outcome: 'security error' })).events
+    expect(refusals.map((e) => [e.reason, e.details])).toEqual([
+      ['unknown_user', { answered: 'success' }],
+      ['unknown_system', { answered: 'success' }],
+      ['not_assigned', { answered: 'success' }],
+    ])
+  })
+
+  it('still reports refusals that are not about existence', async () => {
+    await f.acme.users.update('alice', { status: 'disabled' })
+    expect(await f.acme.start(login)).toEqual({ result: 'security error', reason: 'user_disabled' })
+  })
+
+  it('takes the same time for an unknown user as for a real start (median within 10%)', async () => {
+    const timed = await engineFixture({ hasher: argon2PinHasher() })
+    try {
+      await timed.acme.settings.update({
+        uniformResponses: true,
+        sendLimits: { perUserPerHour: 10_000, perDestinationPerHour: 10_000 },
+      })
+      await timed.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+      const sample = async (authid: string) => {
+        const started = performance.now()
+        await timed.acme.start({ system: 'payroll', authid })
+        return performance.now() - started
+      }
+      await sample('alice')
+      await sample('nobody')
+      // Adjacent pairs, alternating which goes first, so a load swing on this shared machine (other
+      // test files run alongside) hits both sides of a pair alike; then the median of the pair ratios.
+      const ratios: number[] = []
+      for (let i = 0; i < 60; i++) {
+        if (i % 2) {
+          const real = await sample('alice')
+          ratios.push((await sample('nobody')) / real)
+        } else {
+          const unknown = await sample('nobody')
+          ratios.push(unknown / (await sample('alice')))
+        }
+      }
+      const ratio = ratios.sort((x, y) => x - y)[ratios.length >> 1] as number
+      expect(ratio).toBeGreaterThan(0.9)
+      expect(ratio).toBeLessThan(1.1)
+    } finally {
+      await timed.close()
+    }
+  }, 60_000)
+})
+
+describe('users.remove', () => {
+  it('deletes the user’s contact points, assignments and challenges; the audit keeps its events and the removal', async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    await f.acme.start(login)
+    await f.acme.users.remove('alice')
+    expect(f.rows('fs_users')).toEqual([])
+    expect(f.rows('fs_assignments')).toEqual([])
+    expect(f.rows('fs_challenges')).toEqual([])
+    expect(await f.acme.start(login)).toEqual({ result: 'security error', reason: 'unknown_user' })
+    const types = (await f.acme.audit.list()).events.map((e) => e.type)
+    expect(types).toEqual(expect.arrayContaining(['challenge.started', 'delivery', 'user.removed']))
+    expect(await f.acme.audit.verify()).toMatchObject({ ok: true })
+    await expect(f.acme.users.remove('alice')).rejects.toMatchObject({ name: 'NotFoundError' })
+  })
+})

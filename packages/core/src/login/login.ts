@@ -1,0 +1,701 @@
+import { randomInt } from 'node:crypto'
+import { maskDestination } from '../domain/contact-points.js'
+import { NotFoundError, StorageError, ValidationError } from '../domain/errors.js'
+import type { ChallengeEvent } from '../domain/events.js'
+import { contextString, requireContext, requireName } from '../domain/login-input.js'
+import type {
+  Channel,
+  CheckResult,
+  Layer,
+  RequestContext,
+  SecurityReason,
+  StartResult,
+} from '../domain/model.js'
+import { newId, newLinkToken, newPin, sha256Hex } from '../domain/secrets.js'
+import { composeFor } from '../outbox/messages.js'
+import { deliveryAudit, dispatch, newDelivery } from '../outbox/outbox.js'
+import type { AccountSettings } from '../policy/account-settings.js'
+import { delayAfter } from '../policy/account-settings.js'
+import { type Decision, decide, needsHistory, type PolicyInput } from '../policy/rules.js'
+import { type EngineContext, emit } from '../ports/engine-context.js'
+import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from '../ports/storage.js'
+
+/** What a host passes to `start`. */
+export interface StartInput {
+  readonly system: string
+  readonly authid: string
+  readonly context?: Readonly<Record<string, string | number | boolean>>
+}
+
+/**
+ * What a host passes to `check`; `pin` only for PIN challenges. A number (the product guide sends
+ * `"pin": 12345678`) is left-padded with zeros to the challenge's PIN length.
+ */
+export interface CheckInput {
+  readonly system: string
+  readonly authid: string
+  readonly pin?: string | number
+  /**
+   * The challenge this poller waits for, as `start` returned it. When given and no longer current (a
+   * newer start superseded it), `check` answers `no_pending_challenge` instead of the newer login's
+   * outcome, so one session can never be answered with another's `authenticated`.
+   */
+  readonly challengeId?: string
+  /**
+   * Where this check comes from, for the audit (S25): `ip` and `userAgent` of the user's request as the
+   * host saw it. Validated like `start`'s context; other keys are accepted and ignored.
+   */
+  readonly context?: Readonly<Record<string, string | number | boolean>>
+}
+
+/** How many times `check` re-reads a challenge that moved under it before giving up. */
+const CHECK_REREADS = 3
+
+type Refusal = { readonly reason: SecurityReason }
+
+/** How the caller reached `start`: the HTTP layer passes the API key's id, for its send limit and the audit. */
+export interface StartOptions {
+  readonly apiKeyId?: string
+}
+
+/** The refusals `uniformResponses` hides behind a plain `success` (S20). */
+const MASKED: ReadonlySet<SecurityReason> = new Set(['unknown_system', 'unknown_user', 'not_assigned'])
+
+const HOUR = 3_600_000
+
+/** A PIN as typed: a string of at most 32 characters, or a whole number that fits a 10-digit PIN. */
+function requirePin(value: unknown): string | number | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0 || value >= 1e10)
+      throw new ValidationError('pin', 'must be a string of digits or a whole number of at most 10 digits')
+    return value
+  }
+  if (typeof value !== 'string' || value.length > 32)
+    throw new ValidationError('pin', 'must be a string of at most 32 characters')
+  return value
+}
+
+/** The checks shared by `start` and `check`, in the order the reasons are reported. */
+function refuseSubject(subject: LoginSubject): Refusal | null {
+  if (!subject.system) return { reason: 'unknown_system' }
+  if (!subject.user) return { reason: 'unknown_user' }
+  if (subject.user.status === 'disabled') return { reason: 'user_disabled' }
+  if (subject.user.status === 'locked') return { reason: 'locked' }
+  if (!subject.assignment) return { reason: 'not_assigned' }
+  return null
+}
+
+/** The subject of a known account; an unknown account is a caller's bug, not a login outcome. */
+async function resolve(
+  ctx: EngineContext,
+  accountId: string,
+  system: string,
+  authid: string,
+): Promise<LoginSubject> {
+  const subject = await ctx.storage.resolveLogin(accountId, system, authid)
+  if (!subject) throw new NotFoundError('account', accountId)
+  return subject
+}
+
+/** The channel of a new challenge: the assignment's, else the policy's first the user can receive. */
+function pickChannel(fixed: Channel | null, allowed: readonly Channel[], user: UserRow): Channel | null {
+  const reachable = (channel: Channel) => (channel === 'email' ? user.email !== null : user.phone !== null)
+  if (fixed) return allowed.includes(fixed) && reachable(fixed) ? fixed : null
+  return allowed.find(reachable) ?? null
+}
+
+/** The send limits of docs/security.md S18 that one start must fit under, counted in storage. */
+function sendLimits(
+  ctx: EngineContext,
+  settings: AccountSettings,
+  accountId: string,
+  userId: string,
+  systemId: string,
+  destination: string,
+  apiKeyId?: string,
+): SendLimit[] {
+  const limits = settings.sendLimits
+  return [
+    { key: `user:${userId}`, limit: limits.perUserPerHour, windowMs: HOUR },
+    {
+      // Keyed, so the table never holds a phone number that a plain hash would give back.
+      key: `dest:${accountId}:${ctx.keyedDigest(destination).slice(0, 32)}`,
+      limit: limits.perDestinationPerHour,
+      windowMs: HOUR,
+    },
+    ...(apiKeyId ? [{ key: `key:${apiKeyId}`, limit: limits.perApiKeyPerMinute, windowMs: 60_000 }] : []),
+    // A resend is a new start for the same login: one per user and system per cooldown.
+    ...(limits.resendCooldownSeconds > 0
+      ? [{ key: `resend:${userId}:${systemId}`, limit: 1, windowMs: limits.resendCooldownSeconds * 1000 }]
+      : []),
+    // Last: the counter every start of the account shares (storage takes it only once the others passed).
+    { key: `account:${accountId}`, limit: limits.perAccountPerDay, windowMs: 24 * HOUR },
+  ]
+}
+
+function challengeEvent(row: ChallengeRow, at: number): ChallengeEvent {
+  return {
+    accountId: row.accountId,
+    challengeId: row.id,
+    system: row.systemName,
+    authid: row.authid,
+    method: row.method,
+    at: new Date(at),
+  }
+}
+
+/** What start, simulate and check all take: the system, the user, and where the request came from. */
+function loginInput(input: { readonly system: string; readonly authid: string; readonly context?: unknown }) {
+  return {
+    systemName: requireName(input?.system, 'system'),
+    authid: requireName(input?.authid, 'authid'),
+    context: requireContext(input?.context),
+  }
+}
+
+const UNIFORM_SUCCESS: StartResult = Object.freeze({ result: 'success' })
+
+/** Starts a login: issues a challenge (superseding the live one) and sends its link or PIN. */
+export async function startLogin(
+  ctx: EngineContext,
+  accountId: string,
+  input: StartInput,
+  options: StartOptions,
+  actor: string,
+): Promise<StartResult> {
+  const { systemName, authid, context } = loginInput(input)
+  const audit = (at: number, fields: Partial<AuditDraft> & Pick<AuditDraft, 'outcome'>): AuditDraft => ({
+    accountId,
+    at,
+    type: 'challenge.started',
+    actor,
+    system: systemName,
+    authid,
+    challengeId: null,
+    reason: null,
+    ip: contextString(context, 'ip'),
+    userAgent: contextString(context, 'userAgent'),
+    details: null,
+    ...fields,
+  })
+
+  const subject = await resolve(ctx, accountId, systemName, authid)
+  const { uniformResponses } = subject.account.settings
+  // S20: in uniform mode every start costs one PIN hash, real or not, so timing tells nothing either.
+  const hashAnyway = () => ctx.hasher.hash(newPin(8))
+  const now = ctx.clock.now()
+  const refusal = refuseSubject(subject)
+  if (refusal) {
+    const masked = uniformResponses && MASKED.has(refusal.reason)
+    if (masked) await hashAnyway()
+    await ctx.storage.appendAudit([
+      audit(now, {
+        outcome: 'security error',
+        reason: refusal.reason,
+        details: masked ? { answered: 'success' } : null,
+      }),
+    ])
+    return masked ? UNIFORM_SUCCESS : { result: 'security error', reason: refusal.reason }
+  }
+  const refuse = async (reason: SecurityReason): Promise<StartResult> => {
+    await ctx.storage.appendAudit([audit(now, { outcome: 'security error', reason })])
+    return { result: 'security error', reason }
+  }
+  const throttle = async (retryAfter: number, limit: string): Promise<StartResult> => {
+    await ctx.storage.appendAudit([
+      audit(now, {
+        outcome: 'rate limited',
+        details: { limit, retryAfter, ...(uniformResponses ? { answered: 'success' } : {}) },
+      }),
+    ])
+    // In uniform mode a throttled real user must look like an unknown one, who is never throttled (S20).
+    if (uniformResponses) return UNIFORM_SUCCESS
+    return { result: 'rate limited', retryAfter: new Date(retryAfter) }
+  }
+
+  const { account, system, user, assignment } = subject as Required<{
+    [K in keyof LoginSubject]: NonNullable<LoginSubject[K]>
+  }>
+  if (user.retryAfter !== null && now < user.retryAfter) {
+    if (uniformResponses) await hashAnyway()
+    return throttle(user.retryAfter, 'failures')
+  }
+  const policy = system.policies[assignment.method]
+  if (!policy.enabled) return refuse('method_not_enabled')
+  // The adaptive rules; a system without rules skips them, and their cost, entirely.
+  const decision =
+    system.rules.rules.length === 0 ? null : await decideFor(ctx, subject as DecidableSubject, context, now)
+  if (decision?.denied) {
+    const denied = audit(now, {
+      outcome: 'security error',
+      reason: 'policy_denied',
+      details: {
+        decision: decisionDetails(decision, system.rules.version),
+        ...(uniformResponses ? { answered: 'success' } : {}),
+      },
+    })
+    if (uniformResponses) await hashAnyway()
+    await ctx.storage.appendAudit([denied])
+    return uniformResponses ? UNIFORM_SUCCESS : { result: 'security error', reason: 'policy_denied' }
+  }
+  const ruled = decision?.channel ?? null
+  const channel =
+    ruled && policy.channels.includes(ruled) && pickChannel(ruled, [ruled], user)
+      ? ruled
+      : pickChannel(assignment.channel, policy.channels, user)
+  if (!channel) return refuse('method_not_enabled')
+  const destination = (channel === 'email' ? user.email : user.phone) as string
+  const extraLayer = decision?.layers.includes('memorized_pin') ? 'memorized_pin' : null
+  // In uniform mode the answer is a bare `success`, so no code could reach the user: matching is off.
+  const matchCode =
+    decision?.numberMatching && !uniformResponses ? String(randomInt(1000)).padStart(3, '0') : null
+  const lifetimeSeconds = decision?.lifetimeSeconds ?? policy.lifetimeSeconds
+  // Attempts bound one-time PIN guesses, memorized-PIN guesses and wrong match codes alike.
+  const attempts = decision?.attempts ?? system.policies.pin.attempts
+
+  const isPin = assignment.method === 'pin'
+  const token = isPin ? null : newLinkToken()
+  const pin = isPin ? newPin(system.policies.pin.pinLength) : null
+  const pinHash = pin ? await ctx.hasher.hash(pin) : null
+  if (!pin && uniformResponses) await hashAnyway()
+  const row: ChallengeRow = {
+    id: newId(),
+    accountId,
+    systemId: system.id,
+    userId: user.id,
+    systemName: system.name,
+    authid: user.authid,
+    method: assignment.method,
+    channel,
+    status: 'pending',
+    linkHash: token ? sha256Hex(token) : null,
+    pinHash,
+    pinLength: pin ? pin.length : null,
+    attempts: 0,
+    maxAttempts: isPin || extraLayer || matchCode ? attempts : 0,
+    createdAt: now,
+    expiresAt: now + lifetimeSeconds * 1000,
+    completedAt: null,
+    outcomeReported: false,
+    context,
+    deliveryId: null,
+    delivery: 'queued',
+    extraLayer,
+    matchCode,
+    device: deviceDigest(ctx, context),
+  }
+  const started = audit(now, {
+    challengeId: row.id,
+    outcome: 'success',
+    details: {
+      method: row.method,
+      channel,
+      destination: maskDestination(destination),
+      expiresAt: row.expiresAt,
+      ...(decision ? { decision: decisionDetails(decision, system.rules.version) } : {}),
+      ...(decision?.numberMatching && !matchCode
+        ? { numberMatching: 'off: uniform responses cannot carry the code' }
+        : {}),
+    },
+  })
+  const secret = token ? ctx.linkUrl(token) : (pin as string)
+  const message = composeFor(account, system, user, {
+    method: row.method,
+    channel,
+    to: destination,
+    challengeId: row.id,
+    lifetimeMinutes: Math.max(1, Math.round(lifetimeSeconds / 60)),
+    secret,
+  })
+  // The message goes into the outbox in the issuing transaction, claimed by this process, which sends it next.
+  const outbox = newDelivery(ctx, row, { message, secret }, now)
+  const limits = sendLimits(
+    ctx,
+    account.settings,
+    accountId,
+    user.id,
+    system.id,
+    destination,
+    options.apiKeyId,
+  )
+  const issuedRow: ChallengeRow = { ...row, deliveryId: outbox.row.id }
+  const issued = await ctx.storage.issueChallenge(
+    issuedRow,
+    [started, deliveryAudit(outbox.row, row, now, 'queued')],
+    limits,
+    [outbox.row],
+  )
+  if (!issued.issued)
+    return issued.reason === 'rate_limited'
+      ? throttle(issued.retryAfter, issued.key.slice(0, issued.key.indexOf(':')))
+      : // An administrator removed the assignment since we read it.
+        refuse('not_assigned')
+
+  emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
+  if (uniformResponses) {
+    // The answer must not wait on the provider, or a slow mailbox would tell real users from unknown ones.
+    void dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
+    return UNIFORM_SUCCESS
+  }
+  const delivery = await dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
+  return {
+    result: 'success',
+    challengeId: row.id,
+    expiresAt: new Date(row.expiresAt),
+    method: row.method,
+    channel,
+    delivery,
+    layers: extraLayer ? [row.method, extraLayer] : [row.method],
+    ...(matchCode ? { matchCode } : {}),
+  }
+}
+
+/** What `simulate` answers: the decision, or why no start could be issued at all. */
+export type SimulateResult =
+  | { readonly result: 'decision'; readonly decision: Decision }
+  | { readonly result: 'security error'; readonly reason: SecurityReason }
+
+/** The decision a start would take, read-only: no challenge, no message, no audit event. */
+export async function simulateLogin(
+  ctx: EngineContext,
+  accountId: string,
+  input: StartInput,
+): Promise<SimulateResult> {
+  const { systemName, authid, context } = loginInput(input)
+  const subject = await resolve(ctx, accountId, systemName, authid)
+  const refusal = refuseSubject(subject)
+  if (refusal) return { result: 'security error', reason: refusal.reason }
+  const decidable = subject as DecidableSubject
+  if (!decidable.system.policies[decidable.assignment.method].enabled)
+    return { result: 'security error', reason: 'method_not_enabled' }
+  return { result: 'decision', decision: await decideFor(ctx, decidable, context, ctx.clock.now()) }
+}
+
+type DecidableSubject = Required<{ [K in keyof LoginSubject]: NonNullable<LoginSubject[K]> }>
+
+/**
+ * The policy decision for a start on this subject: reads the user's history only when a rule needs
+ * it. Shared by `start` and `simulate`.
+ */
+export async function decideFor(
+  ctx: EngineContext,
+  subject: DecidableSubject,
+  context: RequestContext | null,
+  now: number,
+): Promise<Decision> {
+  const { system, user, assignment } = subject
+  const rules = system.rules.rules
+  const policy = system.policies[assignment.method]
+  const input: PolicyInput = {
+    system: { name: system.name, sensitivity: system.sensitivity },
+    user: {
+      authid: user.authid,
+      attributes: user.attributes,
+      failureStreak: user.failureStreak,
+      lastSuccessAt: null,
+      hasMemorizedPin: user.memorizedPinHash !== null,
+    },
+    context: context ?? {},
+    knownDevice: null,
+    now,
+  }
+  // The history costs a query: read it only when a rule that needs it could match otherwise.
+  const device = needsHistory(rules, input) ? deviceDigest(ctx, context) : undefined
+  const history = device !== undefined ? await ctx.storage.userHistory(user.id, device) : null
+  return decide(
+    rules,
+    {
+      method: assignment.method,
+      lifetimeSeconds: policy.lifetimeSeconds,
+      attempts: system.policies.pin.attempts,
+    },
+    history
+      ? {
+          ...input,
+          user: { ...input.user, lastSuccessAt: history.lastSuccessAt },
+          knownDevice: device === null ? null : history.knownDevice,
+        }
+      : input,
+    ctx.predicates,
+  )
+}
+
+/** `context.deviceId` keyed by the engine secret, so the table never holds the host's device ids. */
+function deviceDigest(ctx: EngineContext, context: RequestContext | null): string | null {
+  const deviceId = context?.deviceId
+  return typeof deviceId === 'string' ? ctx.keyedDigest(`device:${deviceId}`).slice(0, 32) : null
+}
+
+/** The decision as the audit keeps it: what was required and which rules matched why. */
+export function decisionDetails(decision: Decision, rulesVersion: number): Record<string, unknown> {
+  // Compact, since every start of a system with rules writes it: defaults left out, and each matched
+  // rule as one line, `name: why; why`. The rules themselves are in the audit under their version.
+  return {
+    rulesVersion,
+    ...(decision.denied ? { denied: true, reason: decision.reason } : {}),
+    layers: decision.layers,
+    sensitivity: decision.sensitivity,
+    lifetimeSeconds: decision.lifetimeSeconds,
+    attempts: decision.attempts,
+    ...(decision.numberMatching ? { numberMatching: true } : {}),
+    ...(decision.channel ? { channel: decision.channel } : {}),
+    matched: decision.matched.map((m) => `${m.rule}: ${m.because.join('; ')}`),
+  }
+}
+
+/**
+ * Answers a host's poll or PIN submission for the current challenge of (system, authid), moving it
+ * with one conditional write when the answer changes its state.
+ */
+export async function checkLogin(
+  ctx: EngineContext,
+  accountId: string,
+  input: CheckInput,
+  actor: string,
+): Promise<CheckResult> {
+  const { systemName, authid, context } = loginInput(input)
+  const pin = requirePin(input.pin)
+  const subject = await resolve(ctx, accountId, systemName, authid)
+  const refusal = refuseSubject(subject)
+  const { lockout } = subject.account.settings
+  // A success clears the user's failure streak; when the user had none as we read it, skip that write.
+  // (A failure landing between the read and the success then stays counted: the stricter side.)
+  const resetFailuresOf =
+    subject.user && (subject.user.failureStreak > 0 || subject.user.retryAfter !== null)
+      ? subject.user.id
+      : undefined
+  /** S17: one more consecutive failure for this user; delays grow and the 100th locks. */
+  const countFailure = async (row: ChallengeRow, audit: AuditDraft[]) => {
+    const at = ctx.clock.now()
+    await ctx.storage.recordFailure(
+      row.userId,
+      (streak) => delayAfter(streak, lockout, at),
+      audit,
+      (streak) => ({
+        ...draft(at, row, 'locked', 'locked'),
+        type: 'user.locked',
+        actor: 'engine',
+        details: { consecutiveFailures: streak },
+      }),
+    )
+  }
+  const draft = (
+    at: number,
+    row: ChallengeRow | null,
+    outcome: string,
+    reason: SecurityReason | null,
+  ): AuditDraft => ({
+    accountId,
+    at,
+    type: 'challenge.checked',
+    actor,
+    system: systemName,
+    authid,
+    challengeId: row?.id ?? null,
+    outcome,
+    reason,
+    ip: contextString(context, 'ip'),
+    userAgent: contextString(context, 'userAgent'),
+    details: row?.method === 'pin' && outcome === 'security error' ? { attempts: row.attempts } : null,
+  })
+  const refuse = async (
+    row: ChallengeRow | null,
+    reason: SecurityReason,
+    final = true,
+  ): Promise<CheckResult> => {
+    const at = ctx.clock.now()
+    await ctx.storage.appendAudit([draft(at, row, 'security error', reason)])
+    if (row) emit(ctx, 'challenge.failed', { ...challengeEvent(row, at), reason, final })
+    return { result: 'security error', reason }
+  }
+  if (refusal) return refuse(null, refusal.reason)
+
+  if (input.challengeId !== undefined) {
+    if (typeof input.challengeId !== 'string' || input.challengeId.length > 64)
+      throw new ValidationError('challengeId', 'must be a challenge id')
+    if (subject.challenge?.id !== input.challengeId) return refuse(null, 'no_pending_challenge')
+  }
+  let row = subject.challenge
+  for (let reread = 0; row && reread < CHECK_REREADS; reread++) {
+    const now = ctx.clock.now()
+    const live = row.status === 'pending' || row.status === 'confirmed'
+
+    if (live && now >= row.expiresAt) {
+      const expired = draft(now, row, 'expired', null)
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['pending', 'confirmed'], to: 'expired', at: now, reported: true },
+          [expired],
+        )
+      ) {
+        emit(ctx, 'challenge.expired', challengeEvent(row, now))
+        return { result: 'expired' }
+      }
+    } else if (row.status === 'expired' && !row.outcomeReported) {
+      // Swept by runDue before anyone asked: the first check still hears `expired`.
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['expired'], to: 'expired', at: now, reported: true },
+          [draft(now, row, 'expired', null)],
+        )
+      )
+        return { result: 'expired' }
+    } else if (row.status === 'failed' && !row.outcomeReported) {
+      // Burned away from check (too many wrong match codes on the link's page): the poller hears it once.
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['failed'], to: 'failed', at: now, reported: true },
+          [draft(now, row, 'security error', 'attempts_exhausted')],
+        )
+      )
+        return { result: 'security error', reason: 'attempts_exhausted' }
+    } else if (row.status === 'confirmed' && row.extraLayer === 'memorized_pin') {
+      // The delivered layer is done; the PIN the user knows is next.
+      if (pin === null) return pendingAnswer(row, 'memorized_pin')
+      const memorized = subject.user?.memorizedPinHash ?? null
+      if (memorized === null) return refuse(row, 'policy_denied')
+      if (typeof pin === 'number')
+        throw new ValidationError('pin', 'send a memorized PIN as a string: a number loses its leading zeros')
+      const typed = pin
+      const verdict = await verifyPin(ctx, row, typed, draft, countFailure, resetFailuresOf, {
+        hash: memorized,
+        length: null,
+        from: 'confirmed',
+      })
+      if (verdict) return verdict
+    } else if (row.status === 'confirmed') {
+      const done = draft(now, row, 'authenticated', null)
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['confirmed'], to: 'authenticated', at: now, reported: true },
+          [done],
+          resetFailuresOf,
+        )
+      ) {
+        emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
+        return { result: 'authenticated', challengeId: row.id }
+      }
+    } else if (row.status === 'pending') {
+      if (pin === null) return pendingAnswer(row, row.method)
+      if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
+      const typed = typeof pin === 'number' ? String(pin).padStart(row.pinLength ?? 0, '0') : pin
+      const verdict = await verifyPin(ctx, row, typed, draft, countFailure, resetFailuresOf, {
+        hash: row.pinHash,
+        length: row.pinLength,
+        from: 'pending',
+      })
+      if (verdict) return verdict
+    } else {
+      return refuse(row, 'no_pending_challenge')
+    }
+    // The challenge moved between our read and our write: read it again and answer for its new state.
+    row = await ctx.storage.getChallenge(row.id)
+  }
+  if (row) throw new StorageError('the challenge kept changing under check; giving up')
+  return refuse(null, 'no_pending_challenge')
+}
+
+const pendingAnswer = (row: ChallengeRow, next: Layer): CheckResult => ({
+  result: 'pending',
+  challengeId: row.id,
+  method: row.method,
+  delivery: row.delivery,
+  next,
+})
+
+/** The layer a PIN is checked against: the one-time PIN (pending) or the memorized one (confirmed). */
+interface PinLayer {
+  readonly hash: string | null
+  /** The exact length a one-time PIN has; null for a memorized PIN. */
+  readonly length: number | null
+  readonly from: 'pending' | 'confirmed'
+}
+
+/**
+ * Takes an attempt, then verifies. Reserving first is what keeps concurrent guesses within the
+ * attempt budget: a guess that cannot reserve is never verified. Returns null when the challenge
+ * moved and must be read again.
+ */
+async function verifyPin(
+  ctx: EngineContext,
+  row: ChallengeRow,
+  pin: string,
+  draft: (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null) => AuditDraft,
+  countFailure: (row: ChallengeRow, audit: AuditDraft[]) => Promise<void>,
+  resetFailuresOf: string | undefined,
+  layer: PinLayer,
+): Promise<CheckResult | null> {
+  const reserved = await ctx.storage.reserveAttempt(row.id, ctx.clock.now(), layer.from)
+  if (reserved === null) {
+    const current = await ctx.storage.getChallenge(row.id)
+    if (
+      current?.status === layer.from &&
+      current.attempts >= current.maxAttempts &&
+      ctx.clock.now() < current.expiresAt
+    )
+      return refuseFinal(ctx, current, 'attempts_exhausted', draft)
+    return null
+  }
+  const correct =
+    layer.hash !== null &&
+    (layer.length === null ? /^\d{6,12}$/.test(pin) : pin.length === layer.length) &&
+    (await ctx.hasher.verify(layer.hash, pin))
+  const now = ctx.clock.now()
+  const counted = { ...row, attempts: reserved }
+  if (correct && layer.from === 'pending' && row.extraLayer !== null) {
+    // One layer done, another to go: `confirmed` now means "waiting for the memorized PIN".
+    const passed = {
+      ...draft(now, counted, 'pending', null),
+      details: { layer: 'pin', next: row.extraLayer },
+    }
+    const moved = await ctx.storage.transitionChallenge(
+      { id: row.id, from: ['pending'], to: 'confirmed', at: now, reported: false, resetAttempts: true },
+      [passed],
+    )
+    if (!moved) {
+      // A concurrent submission of the same PIN passed the layer first: the answer is the same, and
+      // these digits must not go on to be tried against the memorized PIN.
+      const current = await ctx.storage.getChallenge(row.id)
+      if (current?.status !== 'confirmed') return null
+    }
+    return pendingAnswer({ ...row, status: 'confirmed' }, row.extraLayer)
+  }
+  if (correct) {
+    const done = draft(now, counted, 'authenticated', null)
+    if (
+      !(await ctx.storage.transitionChallenge(
+        { id: row.id, from: [layer.from], to: 'authenticated', at: now, reported: true },
+        [done],
+        resetFailuresOf,
+      ))
+    )
+      return null
+    emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
+    return { result: 'authenticated', challengeId: row.id }
+  }
+  if (reserved < row.maxAttempts) {
+    await countFailure(row, [draft(now, counted, 'security error', 'wrong_pin')])
+    emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'wrong_pin', final: false })
+    return { result: 'security error', reason: 'wrong_pin' }
+  }
+  const burned = draft(now, counted, 'security error', 'attempts_exhausted')
+  // If a concurrent correct PIN won, this guess was still wrong and the last one: record it all the same.
+  const moved = await ctx.storage.transitionChallenge(
+    { id: row.id, from: [layer.from], to: 'failed', at: now, reported: true },
+    [burned],
+  )
+  await countFailure(row, moved ? [] : [burned])
+  emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'attempts_exhausted', final: true })
+  return { result: 'security error', reason: 'attempts_exhausted' }
+}
+
+async function refuseFinal(
+  ctx: EngineContext,
+  row: ChallengeRow,
+  reason: SecurityReason,
+  draft: (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null) => AuditDraft,
+): Promise<CheckResult> {
+  await ctx.storage.appendAudit([draft(ctx.clock.now(), row, 'security error', reason)])
+  return { result: 'security error', reason }
+}

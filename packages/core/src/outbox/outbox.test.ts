@@ -1,0 +1,287 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  type EngineFixture,
+  engineFixture,
+  TEST_SECRET,
+} from '../../../../adapters/sqlite/test/engine-fixture.js'
+import { DeliveryError } from '../domain/errors.js'
+import type { Message, Notifier } from '../ports/notifier.js'
+import { captureNotifier } from '../testing/capture-notifier.js'
+import { DEFAULT_OUTBOX, payloadCipher, retryDelay } from './outbox.js'
+
+const SECOND = 1000
+const login = { system: 'payroll', authid: 'alice' }
+
+/** A notifier that fails as scripted (one entry per send, then succeeds), capturing what it delivers. */
+function scripted(failures: (Error | null)[]) {
+  const inner = captureNotifier()
+  const attempts: Message[] = []
+  const notifier: Notifier = {
+    async send(message) {
+      attempts.push(message)
+      const failure = failures.shift()
+      if (failure) throw failure
+      return inner.send(message)
+    },
+  }
+  return { notifier, attempts, delivered: inner }
+}
+
+const temporary = () => new DeliveryError('temporary', '451 4.3.0 try again later')
+const permanent = () => new DeliveryError('permanent', '550 5.1.1 mailbox unavailable')
+
+let f: EngineFixture
+afterEach(async () => {
+  await f.close()
+})
+
+const deliveries = () =>
+  f.rows('fs_deliveries').map((d) => ({ channel: d.channel, status: d.status, attempts: d.attempts }))
+const deliveryAudit = async () =>
+  (await f.acme.audit.list({ type: 'delivery' })).events.map((e) => [e.outcome, e.details?.channel])
+
+describe('retries', () => {
+  let script: ReturnType<typeof scripted>
+  beforeEach(async () => {
+    script = scripted([temporary(), temporary()])
+    f = await engineFixture({ notifier: script.notifier })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+  })
+
+  it('retries a temporary failure with backoff until it is sent, telling check how it stands', async () => {
+    expect(await f.acme.start(login)).toMatchObject({ result: 'success', delivery: 'failed' })
+    expect(await f.acme.check(login)).toMatchObject({ result: 'pending', delivery: 'failed' })
+    // Not before its next attempt: the first retry waits 1–2 s.
+    expect(await f.engine.deliverDue()).toEqual({ cancelled: 0, delivered: 0 })
+    f.clock.advance(2 * SECOND)
+    expect((await f.engine.runDue()).delivered).toBe(1)
+    expect(script.delivered.messages).toHaveLength(0)
+    f.clock.advance(4 * SECOND)
+    expect((await f.engine.runDue()).delivered).toBe(1)
+    expect(script.delivered.messages).toHaveLength(1)
+    expect(await f.acme.check(login)).toMatchObject({ result: 'pending', delivery: 'sent' })
+    expect(await deliveryAudit()).toEqual([
+      ['queued', 'email'],
+      ['failed', 'email'],
+      ['failed', 'email'],
+      ['sent', 'email'],
+    ])
+    expect(deliveries()).toEqual([{ channel: 'email', status: 'sent', attempts: 3 }])
+    // One message, one idempotency key across its attempts.
+    expect(new Set(script.attempts.map((m) => m.idempotencyKey)).size).toBe(1)
+    const pin = script.delivered.last().pin as string
+    expect(await f.acme.check({ ...login, pin })).toMatchObject({ result: 'authenticated' })
+  })
+
+  it('abandons after the last attempt and says so', async () => {
+    await f.close()
+    script = scripted(Array.from({ length: 10 }, temporary))
+    f = await engineFixture({ notifier: script.notifier, outbox: { maxAttempts: 3 } })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    await f.acme.users.update('alice', { phone: null })
+    await f.acme.start(login)
+    for (let i = 0; i < 5; i++) {
+      f.clock.advance(10 * SECOND)
+      await f.engine.runDue()
+    }
+    expect(script.attempts).toHaveLength(3)
+    expect((await deliveryAudit()).map(([outcome]) => outcome)).toEqual([
+      'queued',
+      'failed',
+      'failed',
+      'abandoned',
+    ])
+    expect(f.rows('fs_deliveries')[0]).toMatchObject({ status: 'abandoned', payload: null })
+    expect(await f.acme.check(login)).toMatchObject({ result: 'pending', delivery: 'failed' })
+  })
+
+  it('never retries past the challenge’s expiry', async () => {
+    await f.close()
+    script = scripted(Array.from({ length: 50 }, temporary))
+    f = await engineFixture({ notifier: script.notifier, outbox: { maxAttempts: 50, baseDelayMs: 60_000 } })
+    await f.acme.users.update('alice', { phone: null })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin' }])
+    await f.acme.start(login)
+    for (let i = 0; i < 20; i++) {
+      f.clock.advance(30 * SECOND)
+      await f.engine.runDue()
+    }
+    const times = (await f.acme.audit.list({ type: 'delivery', outcome: 'failed' })).events.map(
+      (e) => e.details?.nextAttemptAt as number,
+    )
+    const expiresAt = Number(f.rows('fs_challenges')[0]?.expires_at)
+    expect(times.length).toBeGreaterThan(2)
+    expect(times.every((t) => t < expiresAt)).toBe(true)
+    // Given up when the next attempt would fall past expiry, or cancelled when the challenge expired.
+    const [row] = f.rows('fs_deliveries')
+    expect(['abandoned', 'cancelled']).toContain(row?.status)
+    // Every attempt but an abandoning one scheduled a retry, and none was made after expiry.
+    expect(script.attempts.length).toBe(times.length + (row?.status === 'abandoned' ? 1 : 0))
+    expect(row?.payload).toBeNull()
+  })
+})
+
+describe('fallback', () => {
+  it('falls back to the user’s phone when the email is refused for good, with the same PIN', async () => {
+    const script = scripted([permanent()])
+    f = await engineFixture({ notifier: script.notifier })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    expect(await f.acme.start(login)).toMatchObject({ result: 'success', channel: 'email', delivery: 'sent' })
+    expect(await deliveryAudit()).toEqual([
+      ['queued', 'email'],
+      ['abandoned', 'email'],
+      ['fallback', 'sms'],
+      ['sent', 'sms'],
+    ])
+    const sms = script.delivered.last()
+    expect(sms).toMatchObject({ channel: 'sms', to: '+14155552671' })
+    expect(sms.idempotencyKey).not.toBe(script.attempts[0]?.idempotencyKey)
+    expect(sms.pin).toBe(/\b(\d{8})\b/.exec(script.attempts[0]?.text ?? '')?.[1])
+    expect(await f.acme.check({ ...login, pin: sms.pin as string })).toMatchObject({
+      result: 'authenticated',
+    })
+  })
+
+  it('does not fall back to a channel the policy does not list', async () => {
+    f = await engineFixture({ notifier: scripted([permanent()]).notifier })
+    await f.acme.systems.update('payroll', { policies: { pin: { channels: ['email'] } } })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin' }])
+    expect(await f.acme.start(login)).toMatchObject({ delivery: 'failed' })
+    expect(deliveries()).toEqual([{ channel: 'email', status: 'abandoned', attempts: 1 }])
+  })
+})
+
+describe('cancellation and recovery', () => {
+  it('cancels the retry of a superseded challenge: its message is never sent', async () => {
+    const script = scripted([temporary()])
+    f = await engineFixture({ notifier: script.notifier })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless', channel: 'email' }])
+    await f.acme.start(login)
+    await f.acme.start(login)
+    f.clock.advance(60 * SECOND)
+    expect(await f.engine.deliverDue()).toEqual({ cancelled: 1, delivered: 0 })
+    expect(script.attempts).toHaveLength(2)
+    expect(f.rows('fs_deliveries').map((d) => [d.status, d.payload])).toEqual(
+      expect.arrayContaining([
+        ['cancelled', null],
+        ['sent', null],
+      ]),
+    )
+    const [cancelled] = (await f.acme.audit.list({ type: 'delivery', outcome: 'cancelled' })).events
+    // S25: the event names the system and the user like every other.
+    expect(cancelled).toMatchObject({ system: 'payroll', authid: 'alice', challengeId: expect.any(String) })
+  })
+
+  it('sends a message whose dispatcher died once its claim lapses, exactly once', async () => {
+    // A provider that takes the message and never answers: the process "dies" mid-send.
+    let sending: () => void = () => {}
+    const called = new Promise<void>((resolve) => {
+      sending = resolve
+    })
+    const hung: Notifier = {
+      send: () => {
+        sending()
+        return new Promise(() => {})
+      },
+    }
+    f = await engineFixture({ notifier: hung })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    void f.acme.start(login)
+    await called
+    expect(f.rows('fs_deliveries')).toHaveLength(1)
+    // A second engine on the same database, as after a restart.
+    const { createEngine } = await import('../engine.js')
+    const { cheapHasher } = await import('../testing/cheap-hasher.js')
+    const revived = captureNotifier()
+    const engine = createEngine({
+      storage: f.storage,
+      notifier: revived,
+      clock: f.clock,
+      secret: TEST_SECRET,
+      links: { baseUrl: 'https://auth.example.com' },
+      hasher: cheapHasher(),
+    })
+    expect(await engine.deliverDue()).toEqual({ cancelled: 0, delivered: 0 })
+    f.clock.advance(DEFAULT_OUTBOX.leaseMs)
+    expect(await engine.deliverDue()).toEqual({ cancelled: 0, delivered: 1 })
+    expect(await engine.deliverDue()).toEqual({ cancelled: 0, delivered: 0 })
+    expect(revived.messages).toHaveLength(1)
+    expect(await f.acme.check({ ...login, pin: revived.last().pin as string })).toMatchObject({
+      result: 'authenticated',
+    })
+  })
+})
+
+describe('secrets at rest and in logs', () => {
+  it('seals the payload with AES-256-GCM bound to the delivery, and keeps no secret once final', async () => {
+    const script = scripted([temporary(), temporary(), temporary()])
+    f = await engineFixture({ notifier: script.notifier })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    await f.acme.start(login)
+    const [row] = f.rows('fs_deliveries')
+    const pin = /\b(\d{8})\b/.exec(script.attempts[0]?.text ?? '')?.[1] as string
+    expect(String(row?.payload)).not.toContain(pin)
+    expect(String(row?.payload)).not.toContain('alice@example.com')
+    const cipher = payloadCipher(TEST_SECRET)
+    expect(cipher.open(String(row?.id), String(row?.payload)).secret).toBe(pin)
+    expect(() => cipher.open('another-delivery', String(row?.payload))).toThrow()
+    expect(() => payloadCipher('x'.repeat(40)).open(String(row?.id), String(row?.payload))).toThrow()
+    for (let i = 0; i < 6; i++) {
+      f.clock.advance(60 * SECOND)
+      await f.engine.runDue()
+    }
+    const everything = JSON.stringify([
+      f.rows('fs_deliveries'),
+      f.rows('fs_challenges'),
+      f.rows('fs_audit_events'),
+      f.rows('fs_rate_limits'),
+    ])
+    expect(everything).not.toContain(pin)
+    expect(everything).not.toContain('alice@example.com')
+    expect(f.logs.length).toBeGreaterThan(0)
+    for (const line of f.logs) {
+      expect(line).not.toContain(pin)
+      expect(line).not.toContain('alice@example.com')
+    }
+  })
+})
+
+describe('the resend cooldown', () => {
+  it('answers rate limited to a second start within 30 s on the same system, not on another', async () => {
+    f = await engineFixture({ resendCooldownSeconds: 30 })
+    await f.acme.systems.create({ name: 'portal', policies: { passwordless: { enabled: true } } })
+    await f.acme.users.assign('alice', [
+      { system: 'payroll', method: 'passwordless' },
+      { system: 'portal', method: 'passwordless' },
+    ])
+    const first = f.clock.now()
+    expect(await f.acme.start(login)).toMatchObject({ result: 'success' })
+    f.clock.advance(10 * SECOND)
+    expect(await f.acme.start(login)).toEqual({
+      result: 'rate limited',
+      retryAfter: new Date(first + 30 * SECOND),
+    })
+    expect(await f.acme.start({ ...login, system: 'portal' })).toMatchObject({ result: 'success' })
+    f.clock.advance(20 * SECOND)
+    expect(await f.acme.start(login)).toMatchObject({ result: 'success' })
+    expect(f.notifier.messages).toHaveLength(3)
+  })
+})
+
+describe('retryDelay', () => {
+  it('doubles from the base, caps at the maximum, and jitters within the upper half', () => {
+    const settings = { ...DEFAULT_OUTBOX, baseDelayMs: 1000, maxDelayMs: 8000 }
+    for (const [failures, full] of [
+      [1, 1000],
+      [2, 2000],
+      [3, 4000],
+      [4, 8000],
+      [9, 8000],
+    ] as const) {
+      const delays = Array.from({ length: 200 }, () => retryDelay(failures, settings))
+      expect(Math.min(...delays)).toBeGreaterThanOrEqual(full / 2)
+      expect(Math.max(...delays)).toBeLessThanOrEqual(full)
+      expect(new Set(delays).size).toBeGreaterThan(1)
+    }
+  })
+})

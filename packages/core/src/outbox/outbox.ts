@@ -1,0 +1,354 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto'
+import { maskDestination } from '../domain/contact-points.js'
+import type { Channel } from '../domain/model.js'
+import { newId } from '../domain/secrets.js'
+import {
+  type EngineContext,
+  emit,
+  type OutboxPayload,
+  type OutboxSettings,
+  type PayloadCipher,
+} from '../ports/engine-context.js'
+import type { Message } from '../ports/notifier.js'
+import type {
+  AuditDraft,
+  ChallengeRow,
+  DeliveryOutcome,
+  DeliveryRow,
+  DeliveryState,
+} from '../ports/storage.js'
+import { composeFor } from './messages.js'
+import { redactProviderError } from './provider-error-redaction.js'
+
+// The durable outbox (docs/architecture.md, "The outbox"). `start` stores each message as a delivery row in the
+// transaction that issues the challenge, already claimed by the process that issued it, which sends it
+// right away. A temporary failure schedules a retry (exponential backoff with jitter, within the
+// challenge's lifetime) that `runDue` picks up; a permanent one, or retries running out, abandons it and
+// falls back to the user's other channel when the policy lists it. A process that dies mid-send leaves
+// a claim that lapses after `leaseMs`, and whoever runs `runDue` next sends the message: at least once.
+
+export type { OutboxPayload, OutboxSettings, PayloadCipher } from '../ports/engine-context.js'
+
+export const DEFAULT_OUTBOX: OutboxSettings = {
+  leaseMs: 60_000,
+  maxAttempts: 6,
+  baseDelayMs: 2_000,
+  maxDelayMs: 60_000,
+}
+
+const BATCH = 50
+
+/** A message about to be sent, with the secret it carries (for redaction and fallback). */
+export interface Outgoing {
+  readonly message: Message
+  readonly secret: string
+}
+
+export function payloadCipher(secret: string): PayloadCipher {
+  const key = Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'outbox-payload-v1', 32))
+  return {
+    seal(deliveryId, payload) {
+      const iv = randomBytes(12)
+      const cipher = createCipheriv('aes-256-gcm', key, iv)
+      cipher.setAAD(Buffer.from(deliveryId))
+      const body = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()])
+      return `v1.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`
+    },
+    open(deliveryId, sealed) {
+      if (!sealed.startsWith('v1.')) throw new Error('unknown payload format')
+      const bytes = Buffer.from(sealed.slice(3), 'base64url')
+      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12))
+      decipher.setAAD(Buffer.from(deliveryId))
+      decipher.setAuthTag(bytes.subarray(12, 28))
+      const text = Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8')
+      return JSON.parse(text) as OutboxPayload
+    },
+  }
+}
+
+/** The delay before retry number `failures` (1 = after the first failure): doubling, capped, half jittered. */
+export function retryDelay(failures: number, settings: OutboxSettings): number {
+  const full = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.min(failures - 1, 30))
+  const half = Math.floor(full / 2)
+  return half + randomInt(half + 1)
+}
+
+/**
+ * A new delivery of `payload`, already claimed by the caller (its first attempt). The message's
+ * idempotency key becomes the delivery's id: stable across retries, new for a fallback.
+ */
+export function newDelivery(
+  ctx: EngineContext,
+  challenge: Pick<ChallengeRow, 'id' | 'accountId' | 'expiresAt'>,
+  draft: Outgoing,
+  at: number,
+  fallbackOf: string | null = null,
+): { row: DeliveryRow; outgoing: Outgoing } {
+  const id = newId()
+  const message = { ...draft.message, idempotencyKey: id }
+  const row: DeliveryRow = {
+    id,
+    accountId: challenge.accountId,
+    challengeId: challenge.id,
+    channel: message.channel,
+    destination: maskDestination(message.to),
+    status: 'queued',
+    attempts: 1,
+    nextAttemptAt: at,
+    claimedUntil: at + ctx.outbox.leaseMs,
+    providerId: null,
+    lastError: null,
+    payload: ctx.payloads.seal(id, { to: message.to, secret: draft.secret }),
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: challenge.expiresAt,
+    fallbackOf,
+  }
+  return { row, outgoing: { message, secret: draft.secret } }
+}
+
+/** The audit record of one delivery state change. */
+export function deliveryAudit(
+  delivery: DeliveryRow,
+  challenge: { readonly systemName: string | null; readonly authid: string | null },
+  at: number,
+  outcome: 'queued' | 'sent' | 'failed' | 'abandoned' | 'fallback' | 'cancelled',
+  details: Record<string, unknown> = {},
+): AuditDraft {
+  return {
+    accountId: delivery.accountId,
+    at,
+    type: 'delivery',
+    actor: 'engine',
+    system: challenge.systemName,
+    authid: challenge.authid,
+    challengeId: delivery.challengeId,
+    outcome,
+    reason: null,
+    ip: null,
+    userAgent: null,
+    details: {
+      deliveryId: delivery.id,
+      channel: delivery.channel,
+      destination: delivery.destination,
+      attempt: delivery.attempts,
+      ...details,
+    },
+  }
+}
+
+type Challenge = ChallengeRow
+
+/** A claimed delivery's message, composed again from its sealed address and secret; null when it cannot be. */
+async function recompose(
+  ctx: EngineContext,
+  delivery: DeliveryRow,
+  challenge: Challenge,
+): Promise<Outgoing | null> {
+  const sealed = ctx.payloads.open(delivery.id, delivery.payload ?? '')
+  const subject = await ctx.storage.resolveLogin(challenge.accountId, challenge.systemName, challenge.authid)
+  if (!subject?.system || !subject.user) return null
+  const message = composeFor(subject.account, subject.system, subject.user, {
+    method: challenge.method,
+    channel: delivery.channel,
+    to: sealed.to,
+    challengeId: challenge.id,
+    lifetimeMinutes: Math.max(1, Math.round((challenge.expiresAt - challenge.createdAt) / 60_000)),
+    secret: sealed.secret,
+  })
+  return { message: { ...message, idempotencyKey: delivery.id }, secret: sealed.secret }
+}
+
+/**
+ * Makes one attempt at a delivery this process has claimed and records its outcome. Returns what a
+ * waiting host should hear. Never throws for a provider's failure; storage failures are logged.
+ */
+export async function dispatch(
+  ctx: EngineContext,
+  delivery: DeliveryRow,
+  challenge: Challenge,
+  known?: Outgoing,
+): Promise<DeliveryState> {
+  let payload: Outgoing | null
+  try {
+    payload = known ?? (await recompose(ctx, delivery, challenge))
+  } catch (error) {
+    // A payload sealed under another secret cannot be sent by this engine; give it up, loudly.
+    ctx.logger.error('a delivery payload could not be opened', {
+      deliveryId: delivery.id,
+      error: String(error),
+    })
+    payload = null
+  }
+  if (!payload) {
+    await finish(
+      ctx,
+      delivery,
+      challenge,
+      'abandoned',
+      null,
+      'the message could not be composed again',
+      'permanent',
+    )
+    return 'failed'
+  }
+  const { message } = payload
+  try {
+    const { providerId } = await ctx.notifier.send(message)
+    return await finish(ctx, delivery, challenge, 'sent', providerId, null, null)
+  } catch (error) {
+    const kind = (error as { kind?: unknown }).kind
+    const safeKind = kind === 'temporary' || kind === 'permanent' ? kind : 'unknown'
+    // S26: a provider may echo the message it refused, in any encoding.
+    const text = redactProviderError(error instanceof Error ? error.message : String(error), [
+      payload.secret,
+      message.to,
+    ])
+    ctx.logger.warn('delivery failed', {
+      challengeId: delivery.challengeId,
+      deliveryId: delivery.id,
+      channel: delivery.channel,
+      destination: delivery.destination,
+      attempt: delivery.attempts,
+      kind: safeKind,
+      error: text,
+    })
+    const at = ctx.clock.now()
+    const next = at + retryDelay(delivery.attempts, ctx.outbox)
+    const retry =
+      safeKind !== 'permanent' && delivery.attempts < ctx.outbox.maxAttempts && next < delivery.expiresAt
+    if (retry) return finish(ctx, delivery, challenge, 'failed', null, text, safeKind, next)
+    return finish(ctx, delivery, challenge, 'abandoned', null, text, safeKind, undefined, payload)
+  }
+}
+
+async function finish(
+  ctx: EngineContext,
+  delivery: DeliveryRow,
+  challenge: Challenge,
+  to: 'sent' | 'failed' | 'abandoned',
+  providerId: string | null,
+  error: string | null,
+  kind: string | null,
+  nextAttemptAt?: number,
+  payload?: Outgoing,
+): Promise<DeliveryState> {
+  const at = ctx.clock.now()
+  const fallback =
+    to === 'abandoned' && payload ? await fallbackFor(ctx, delivery, challenge, payload, at) : null
+  const state: DeliveryState = to === 'sent' ? 'sent' : fallback ? 'queued' : 'failed'
+  const audit = [
+    deliveryAudit(delivery, challenge, at, to, {
+      ...(providerId !== null ? { providerId } : {}),
+      ...(error !== null ? { error, kind } : {}),
+      ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}),
+    }),
+    ...(fallback
+      ? [
+          deliveryAudit(fallback.row, challenge, at, 'fallback', {
+            from: delivery.id,
+            fromChannel: delivery.channel,
+          }),
+        ]
+      : []),
+  ]
+  const outcome: DeliveryOutcome = {
+    id: delivery.id,
+    challengeId: delivery.challengeId,
+    attempt: delivery.attempts,
+    to,
+    at,
+    ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}),
+    providerId,
+    lastError: error,
+  }
+  try {
+    const recorded = await ctx.storage.finishDelivery(outcome, audit, fallback?.row)
+    if (!recorded) {
+      // Our claim lapsed (another dispatcher took the row) or the challenge was cancelled meanwhile.
+      ctx.logger.warn('a delivery outcome arrived after its claim ended', {
+        deliveryId: delivery.id,
+        status: to,
+      })
+      return state
+    }
+  } catch (failure) {
+    ctx.logger.error('a delivery outcome could not be recorded', {
+      deliveryId: delivery.id,
+      error: String(failure),
+    })
+    return state
+  }
+  emit(ctx, 'challenge.delivery', {
+    accountId: challenge.accountId,
+    challengeId: challenge.id,
+    system: challenge.systemName,
+    authid: challenge.authid,
+    method: challenge.method,
+    at: new Date(at),
+    channel: delivery.channel,
+    status: to,
+  })
+  // The fallback is tried at once; what the host hears is how that went.
+  if (fallback) return dispatch(ctx, fallback.row, challenge, fallback.outgoing)
+  return state
+}
+
+/** The same secret on the user's other channel, when the policy lists it and the user has one. */
+async function fallbackFor(
+  ctx: EngineContext,
+  delivery: DeliveryRow,
+  challenge: Challenge,
+  payload: Outgoing,
+  at: number,
+): Promise<{ row: DeliveryRow; outgoing: Outgoing } | null> {
+  if (delivery.fallbackOf !== null || at >= delivery.expiresAt) return null
+  const subject = await ctx.storage.resolveLogin(challenge.accountId, challenge.systemName, challenge.authid)
+  const current = subject?.challenge
+  if (!subject?.system || !subject.user || current?.id !== challenge.id || current.status !== 'pending')
+    return null
+  const other: Channel = delivery.channel === 'email' ? 'sms' : 'email'
+  const to = other === 'email' ? subject.user.email : subject.user.phone
+  if (!to || !subject.system.policies[current.method].channels.includes(other)) return null
+  const message = composeFor(subject.account, subject.system, subject.user, {
+    method: current.method,
+    channel: other,
+    to,
+    challengeId: current.id,
+    lifetimeMinutes: Math.max(1, Math.round((current.expiresAt - at) / 60_000)),
+    secret: payload.secret,
+  })
+  return newDelivery(ctx, current, { message, secret: payload.secret }, at, delivery.id)
+}
+
+/** Claims and sends every delivery that is due; returns how many attempts were made. */
+export async function deliverDue(ctx: EngineContext): Promise<number> {
+  let attempted = 0
+  for (;;) {
+    const claimed = await ctx.storage.claimDeliveries(ctx.clock.now(), ctx.outbox.leaseMs, BATCH)
+    const challenges = new Map<string, ChallengeRow | null>()
+    await Promise.all(
+      claimed.map(async (delivery) => {
+        if (!challenges.has(delivery.challengeId))
+          challenges.set(delivery.challengeId, await ctx.storage.getChallenge(delivery.challengeId))
+        const challenge = challenges.get(delivery.challengeId)
+        if (challenge) await dispatch(ctx, delivery, challenge)
+      }),
+    )
+    attempted += claimed.length
+    if (claimed.length < BATCH) return attempted
+  }
+}
+
+/** Cancels the unfinished deliveries of challenges that ended or expired; returns how many. */
+export async function cancelDue(ctx: EngineContext): Promise<number> {
+  let cancelled = 0
+  for (;;) {
+    const at = ctx.clock.now()
+    const rows = await ctx.storage.cancelDeliveries(at, 500, (row, challenge) =>
+      deliveryAudit(row, challenge ?? { systemName: null, authid: null }, at, 'cancelled'),
+    )
+    cancelled += rows.length
+    if (rows.length < 500) return cancelled
+  }
+}

@@ -1,0 +1,73 @@
+import type { EventEmitter } from 'eventemitter3'
+import type { EngineEvents } from '../domain/events.js'
+import type { Predicate } from '../domain/model.js'
+import type { Clock } from './clock.js'
+import type { Notifier } from './notifier.js'
+import type { PinHasher } from './pin-hasher.js'
+import type { Storage } from './storage.js'
+
+/** How the outbox retries. */
+export interface OutboxSettings {
+  /** How long a claimed delivery belongs to its dispatcher; longer than any notifier call may take. */
+  readonly leaseMs: number
+  /** Attempts before a delivery is abandoned (also abandoned when the next would fall past expiry). */
+  readonly maxAttempts: number
+  /** The first retry's delay; each later one doubles, up to `maxDelayMs`, then jittered. */
+  readonly baseDelayMs: number
+  readonly maxDelayMs: number
+}
+
+/**
+ * What a delivery's sealed payload holds: only what cannot be read again from the database, the
+ * address as it was at start and the link or PIN. The message is composed again from the templates
+ * for a retry; storing the composed text (and its HTML) would make every row span overflow pages.
+ */
+export interface OutboxPayload {
+  readonly to: string
+  /** The link or PIN the message carries. */
+  readonly secret: string
+}
+
+/** AES-256-GCM under an HKDF key from the engine secret; the delivery id is bound as associated data. */
+export interface PayloadCipher {
+  seal(deliveryId: string, payload: OutboxPayload): string
+  open(deliveryId: string, sealed: string): OutboxPayload
+}
+
+/** Where the engine reports what it cannot return: a failed delivery, a throwing event listener. */
+export interface Logger {
+  warn(message: string, fields?: Record<string, unknown>): void
+  error(message: string, fields?: Record<string, unknown>): void
+}
+
+/** What every part of the engine shares; built once by `createEngine`. */
+export interface EngineContext {
+  readonly storage: Storage
+  readonly notifier: Notifier
+  readonly hasher: PinHasher
+  readonly clock: Clock
+  readonly events: EventEmitter<EngineEvents>
+  readonly logger: Logger
+  readonly linkUrl: (token: string) => string
+  /** HMAC-SHA256 under a key derived from the engine secret: names a destination without revealing it. */
+  readonly keyedDigest: (value: string) => string
+  /** How the outbox retries, and how it seals message payloads at rest. */
+  readonly outbox: OutboxSettings
+  readonly payloads: PayloadCipher
+  /** Custom rule conditions registered in code, by name. */
+  readonly predicates: Readonly<Record<string, Predicate>>
+  readonly predicateNames: ReadonlySet<string>
+}
+
+/** Emits after the state change is committed; a throwing listener is logged, never undoes the change. */
+export function emit<K extends keyof EngineEvents>(
+  ctx: EngineContext,
+  name: K,
+  event: Parameters<EngineEvents[K]>[0],
+): void {
+  try {
+    ;(ctx.events.emit as (name: K, event: unknown) => boolean)(name, event)
+  } catch (error) {
+    ctx.logger.error('an engine event listener threw', { event: name, error: String(error) })
+  }
+}
