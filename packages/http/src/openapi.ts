@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { contractJsonSchemas, ROUTES, type Route } from './contract/index.js'
+import { nameOf } from './contract/registry.js'
 
 // The OpenAPI 3.1 document, generated from the contract: the route table and the very schemas that
 // validate requests. Nothing here describes a route or a shape by hand.
@@ -8,7 +9,7 @@ const COMPONENT = '#/components/schemas/'
 
 /** A `$ref` to a named shape; every shape the table uses is named. */
 function ref(schema: z.ZodType): { $ref: string } {
-  const id = (schema.meta() as { id?: string } | undefined)?.id
+  const id = nameOf(schema)?.id
   if (!id) throw new Error('the contract uses a shape it has not named')
   return { $ref: `${COMPONENT}${id}` }
 }
@@ -55,7 +56,7 @@ function operation(route: Route) {
         typeof answer === 'string'
           ? { description: answer }
           : {
-              description: (answer.meta() as { description?: string }).description ?? '',
+              description: nameOf(answer)?.description ?? '',
               content: json(answer),
             },
       ]),
