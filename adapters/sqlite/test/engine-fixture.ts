@@ -15,6 +15,7 @@ export async function engineFixture(
     clock?: Clock
     resendCooldownSeconds?: number
     outbox?: EngineOptions['outbox']
+    retention?: EngineOptions['retention']
   } = {},
 ) {
   const database = new BetterSqlite3(':memory:')
@@ -37,6 +38,7 @@ export async function engineFixture(
     hasher: options.hasher ?? cheapHasher(),
     logger: { warn: log, error: log },
     outbox: options.outbox,
+    ...(options.retention ? { retention: options.retention } : {}),
   })
   await engine.migrate()
   // Most tests start again at once to exercise supersession; the resend cooldown has tests of its own.

@@ -1,5 +1,6 @@
 import { type Reply, unexpectedReply } from './transport.js'
 import type {
+  Channel,
   CheckAnswer,
   DeliveryState,
   Layer,
@@ -87,6 +88,7 @@ export function readCheck(reply: Reply, now: number): Reading<CheckAnswer> {
       body.result === 'pending' &&
       isString(body.challengeId) &&
       isString(body.method) &&
+      (body.channel === 'email' || body.channel === 'sms') &&
       isLayer(body.next)
     )
       return {
@@ -94,6 +96,7 @@ export function readCheck(reply: Reply, now: number): Reading<CheckAnswer> {
           result: 'pending',
           challengeId: body.challengeId,
           method: body.method as Method,
+          channel: body.channel as Channel,
           delivery: isDelivery(body.delivery) ? body.delivery : null,
           next: body.next,
         },

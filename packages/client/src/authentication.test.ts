@@ -68,6 +68,7 @@ describe('authenticate', () => {
       result: 'pending',
       challengeId: (answer as { challengeId: string }).challengeId,
       method: 'passwordless',
+      channel: 'email',
       delivery: 'sent',
       next: 'passwordless',
     })

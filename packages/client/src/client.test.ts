@@ -82,6 +82,7 @@ describe('check', () => {
       result: 'pending',
       challengeId,
       method: 'passwordless',
+      channel: 'email',
       delivery: 'sent',
       next: 'passwordless',
     })

@@ -45,7 +45,7 @@ export type Readiness =
       pending?: string[]
     }
 /**
- * The decision a start would take, with the rules that matched; or why it would be refused.
+ * The decision a start would take, with the rules that matched; or why it would be refused or throttled.
  */
 export type Simulation =
   | {
@@ -69,6 +69,7 @@ export type Simulation =
       result: 'security error'
       reason: SecurityReason
     }
+  | RateLimited
 /**
  * Whether the audit chain verifies, or the first sequence number that does not.
  */
@@ -157,6 +158,10 @@ export interface Pending {
   result: 'pending'
   challengeId: string
   method: 'passwordless' | 'pin'
+  /**
+   * The channel carrying the secret now, so a host can tell its user where to look (after a fallback, the other one).
+   */
+  channel: 'email' | 'sms'
   /**
    * Where the message stands; `failed` means the server is still retrying or gave up, so tell the user.
    */
@@ -695,6 +700,9 @@ export interface CreatedAccount {
 export interface StartRequest {
   system: string
   authid: string
+  /**
+   * At most 32 keys and 4096 bytes as JSON (S35).
+   */
   context?: {
     [k: string]: string | number | boolean
   }
@@ -707,6 +715,9 @@ export interface CheckRequest {
   authid: string
   pin?: string | number
   challengeId?: string
+  /**
+   * At most 32 keys and 4096 bytes as JSON (S35).
+   */
   context?: {
     [k: string]: string | number | boolean
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { MessageSettings, Rule } from '../schemas.js'
-import { Channel, Layer, Method, SecurityReason } from './login-answers.js'
+import { Channel, Layer, Method, RateLimited, SecurityReason } from './login-answers.js'
 import { Instant, named } from './registry.js'
 
 // What the admin routes answer: systems, users, assignments, API keys, settings, simulate, the audit.
@@ -127,7 +127,7 @@ export const AccountSettings = named(
 
 export const Simulation = named(
   'Simulation',
-  'The decision a start would take, with the rules that matched; or why it would be refused.',
+  'The decision a start would take, with the rules that matched; or why it would be refused or throttled.',
   z.discriminatedUnion('result', [
     z.strictObject({
       result: z.literal('decision'),
@@ -144,6 +144,7 @@ export const Simulation = named(
       }),
     }),
     z.strictObject({ result: z.literal('security error'), reason: SecurityReason }),
+    RateLimited,
   ]),
 )
 

@@ -103,6 +103,9 @@ export const Pending = named(
     result: z.literal('pending'),
     challengeId: z.string(),
     method: Method,
+    channel: Channel.describe(
+      'The channel carrying the secret now, so a host can tell its user where to look (after a fallback, the other one).',
+    ),
     delivery: DeliveryState.nullable().describe(
       'Where the message stands; `failed` means the server is still retrying or gave up, so tell the user.',
     ),
