@@ -85,6 +85,11 @@ export type CheckAnswer =
   | ExpiredAnswer
   | SecurityErrorAnswer
   | RateLimitedAnswer
+/** Same device: the login a completion code completed (`redeem`). */
+export type RedeemedAnswer = Readonly<wire.Redeemed>
+/** What `redeem` answers: the login, or `invalid_code` (unknown, used, expired, or another account's). */
+export type RedeemAnswer = RedeemedAnswer | SecurityErrorAnswer
+
 /** How `authenticate` ends: start's refusal, or check's final answer. */
 export type AuthenticateAnswer = AuthenticatedAnswer | ExpiredAnswer | SecurityErrorAnswer | RateLimitedAnswer
 

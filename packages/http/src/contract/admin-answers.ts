@@ -14,7 +14,12 @@ export const SystemPolicies = named(
   'SystemPolicies',
   "A system's login methods, as the server resolved them.",
   z.strictObject({
-    passwordless: MethodPolicy,
+    passwordless: MethodPolicy.extend({
+      returnUrls: z
+        .array(z.string())
+        .optional()
+        .describe('Same device: the exact URLs a start may name as `returnUrl`.'),
+    }),
     pin: MethodPolicy.extend({ pinLength: z.number().int(), attempts: z.number().int() }),
   }),
 )

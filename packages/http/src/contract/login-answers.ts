@@ -24,6 +24,7 @@ export const SecurityReason = named(
     'no_pending_challenge',
     'policy_denied',
     'wrong_code',
+    'invalid_code',
     'invalid_key',
     'forbidden_scope',
   ]),
@@ -131,6 +132,17 @@ export const CheckAnswer = named(
   'CheckAnswer',
   'What `POST /v1/check` answers, discriminated on `result`.',
   z.discriminatedUnion('result', [Authenticated, Pending, Expired, SecurityError, RateLimited]),
+)
+
+export const Redeemed = named(
+  'Redeemed',
+  'Same device: the login a completion code completed (200).',
+  z.strictObject({
+    result: z.literal('authenticated'),
+    system: z.string(),
+    authid: z.string(),
+    challengeId: z.string(),
+  }),
 )
 
 export const Health = named(

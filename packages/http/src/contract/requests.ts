@@ -27,6 +27,11 @@ export const ConsoleGrantBody = z.strictObject({
 export const AccountCreate = z.strictObject({ name: z.string().min(1).max(200) })
 
 export const StartRequest = named('StartRequest', 'Who signs in where.', bodies.StartBody)
+export const RedeemRequest = named(
+  'RedeemRequest',
+  'Same device: the completion code the return URL received.',
+  bodies.RedeemBody,
+)
 export const CheckRequest = named('CheckRequest', 'A poll, or the PIN the user typed.', bodies.CheckBody)
 export const PinAfterLoginRequest = named(
   'PinAfterLoginRequest',

@@ -61,6 +61,14 @@ export const ROUTES = [
   },
   {
     method: 'post',
+    path: '/v1/redeem',
+    access: 'auth',
+    summary: 'Same device: spend the completion code the return URL received (once, within 60 s)',
+    body: request.RedeemRequest,
+    answers: { 200: login.Redeemed, ...refused },
+  },
+  {
+    method: 'post',
     path: '/v1/pin',
     access: 'admin',
     summary: 'The user sets their memorized PIN within 5 minutes of an authenticated login',
@@ -80,7 +88,11 @@ export const ROUTES = [
     path: '/v1/links/{token}',
     access: 'public',
     summary: 'Consume the link once (from its confirm page, a form with `form` and maybe `code`)',
-    answers: { 200: 'HTML', 400: 'HTML: a wrong code, asked again' },
+    answers: {
+      200: 'HTML',
+      303: 'same device: to the login’s return URL with `?code=` for /v1/redeem',
+      400: 'HTML: a wrong code, asked again',
+    },
   },
   // Systems.
   {
