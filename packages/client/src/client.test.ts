@@ -51,9 +51,14 @@ describe('start', () => {
     expect(seen[0]?.headers.get('apikey')).toBe(served.authKey)
   })
 
-  it('answers a masked success (uniform responses) with only its result', async () => {
+  it('answers a masked refusal (uniform responses) as a success with a decoy challenge', async () => {
     await served.acme.settings.update({ uniformResponses: true })
-    expect(await clientFor().start({ system: 'payroll', authid: 'nobody' })).toEqual({ result: 'success' })
+    // A decoy (S20): the same shape as a real start, so the refusal does not show.
+    expect(await clientFor().start({ system: 'payroll', authid: 'nobody' })).toMatchObject({
+      result: 'success',
+      challengeId: expect.any(String),
+      method: 'passwordless',
+    })
   })
 
   it('answers a 403 with the security error and its reason instead of throwing', async () => {

@@ -94,7 +94,7 @@ export interface SecurityError {
   reason: SecurityReason
 }
 /**
- * Throttled (429): try again at `retryAfter`; the `Retry-After` header says the same in seconds.
+ * Throttled (429: a key’s or account’s budget of calls, polls of one login, a send limit, a delay after failures): try again at `retryAfter`; the `Retry-After` header says the same in seconds.
  */
 export interface RateLimited {
   result: 'rate limited'
@@ -124,7 +124,7 @@ export interface Conflict {
   field?: string
 }
 /**
- * A challenge was issued (200). With uniform responses the server answers only `result`.
+ * A challenge was issued (200). With uniform responses a refused start answers the same shape with a decoy challengeId (and matchCode), which check answers like a pending login until it expires.
  */
 export interface Started {
   result: 'success'

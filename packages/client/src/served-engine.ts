@@ -70,6 +70,7 @@ export async function servedEngine(
     links: { baseUrl: ORIGIN },
     hasher: cheapHasher(),
     logger: { warn: () => {}, error: () => {} },
+    ...(options.polling ? { throttle: { polls: options.polling } } : {}),
   })
   await engine.migrate()
   const { id } = await engine.accounts.create({
@@ -91,7 +92,6 @@ export async function servedEngine(
     now: () => clock.now(),
     operatorKeySha256: [createHash('sha256').update(OPERATOR_KEY).digest('hex')],
     readiness: async () => ({ pending: [] }),
-    ...(options.polling ? { polling: options.polling } : {}),
   })
   let requests = 0
   const fetch: FetchLike = async (url, init) => {

@@ -38,7 +38,7 @@ export const SecurityError = named(
 
 export const RateLimited = named(
   'RateLimited',
-  'Throttled (429): try again at `retryAfter`; the `Retry-After` header says the same in seconds.',
+  'Throttled (429: a key’s or account’s budget of calls, polls of one login, a send limit, a delay after failures): try again at `retryAfter`; the `Retry-After` header says the same in seconds.',
   z.strictObject({ result: z.literal('rate limited'), retryAfter: Instant }),
 )
 
@@ -62,7 +62,7 @@ export const Conflict = named(
 
 export const Started = named(
   'Started',
-  'A challenge was issued (200). With uniform responses the server answers only `result`.',
+  'A challenge was issued (200). With uniform responses a refused start answers the same shape with a decoy challengeId (and matchCode), which check answers like a pending login until it expires.',
   z.strictObject({
     result: z.literal('success'),
     challengeId: z.string().optional(),
