@@ -1,3 +1,3 @@
 import { packageBuild } from '../../tsdown.base.ts'
 
-export default packageBuild()
+export default packageBuild(['src/index.ts', 'src/contract/index.ts'])

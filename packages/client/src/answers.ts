@@ -1,5 +1,6 @@
 import { type Reply, unexpectedReply } from './transport.js'
 import type {
+  Channel,
   CheckAnswer,
   DeliveryState,
   Layer,
@@ -83,15 +84,22 @@ export function readCheck(reply: Reply, now: number): Reading<CheckAnswer> {
   if (isRecord(body)) {
     if (status === 200 && body.result === 'authenticated' && isString(body.challengeId))
       return { answer: { result: 'authenticated', challengeId: body.challengeId } }
-    if (status === 202 && body.result === 'pending' && isString(body.challengeId) && isString(body.method))
+    if (
+      status === 202 &&
+      body.result === 'pending' &&
+      isString(body.challengeId) &&
+      isString(body.method) &&
+      (body.channel === 'email' || body.channel === 'sms') &&
+      isLayer(body.next)
+    )
       return {
         answer: {
           result: 'pending',
           challengeId: body.challengeId,
           method: body.method as Method,
-          ...(isString(body.channel) && { channel: body.channel as StartedAnswer['channel'] }),
-          ...(isDelivery(body.delivery) && { delivery: body.delivery }),
-          ...(isLayer(body.next) && { next: body.next }),
+          channel: body.channel as Channel,
+          delivery: isDelivery(body.delivery) ? body.delivery : null,
+          next: body.next,
         },
       }
     if (status === 403 && body.result === 'expired') return { answer: { result: 'expired' } }

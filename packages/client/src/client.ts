@@ -2,6 +2,7 @@ import { type AdminClient, adminClient } from './admin-client.js'
 import { readCheck, readRedeem, readStart } from './answers.js'
 import { type AuthenticateOptions, authenticate } from './authentication.js'
 import { delay, secureRandom } from './delay.js'
+import { type OperatorClient, operatorClient } from './operator-client.js'
 import { createTransport } from './transport.js'
 import type {
   AuthenticateAnswer,
@@ -48,6 +49,8 @@ export interface FlexSecureClient {
   redeem(code: string, options?: CallOptions): Promise<RedeemAnswer>
   /** The admin routes; they need a key with the `admin` scope. */
   readonly admin: AdminClient
+  /** The operator's routes, for a client made with an operator key (`fso_…`), and `/readyz`. */
+  readonly operator: OperatorClient
 }
 
 /**
@@ -78,5 +81,6 @@ export function createClient(options: ClientOptions): FlexSecureClient {
         await transport({ method: 'POST', path: '/v1/redeem', body: { code }, signal: callOptions?.signal }),
       ),
     admin: adminClient(transport),
+    operator: operatorClient(transport),
   }
 }

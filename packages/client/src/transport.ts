@@ -11,8 +11,10 @@ export interface Reply {
 
 /** One request to send; `path` starts with `/v1/` and its segments are already encoded. */
 export interface Outgoing {
-  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   readonly path: string
+  /** `text` keeps a 2xx body as text (an export, the metrics); errors are still read as JSON. */
+  readonly expect?: 'json' | 'text'
   readonly body?: unknown
   readonly query?: Readonly<Record<string, string | number | undefined>>
   readonly signal?: AbortSignal | undefined
@@ -62,13 +64,16 @@ export function createTransport(options: TransportOptions): Transport {
     throw new TypeError('apiKey must be a non-empty string')
   const send: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init))
 
-  return async ({ method, path, body, query, signal }) => {
+  return async ({ method, path, body, query, signal, expect = 'json' }) => {
     const params = new URLSearchParams()
     for (const [name, value] of Object.entries(query ?? {}))
       if (value !== undefined) params.set(name, String(value))
     const search = params.toString() === '' ? '' : `?${params}`
     const where = `${method} ${path}`
-    const headers: Record<string, string> = { accept: 'application/json', apikey: apiKey }
+    const headers: Record<string, string> = {
+      accept: expect === 'json' ? 'application/json' : '*/*',
+      apikey: apiKey,
+    }
     if (userAgent !== undefined) headers['user-agent'] = userAgent
     const init: RequestInit = { method, headers, redirect: 'manual' }
     if (body !== undefined) {
@@ -88,6 +93,8 @@ export function createTransport(options: TransportOptions): Transport {
       throw new FlexSecureHttpError(0, undefined, `${where}: no response from FlexSecure`, { cause: error })
     }
     if (text === '') return { status: response.status, headers: response.headers, body: null }
+    if (expect === 'text' && response.ok)
+      return { status: response.status, headers: response.headers, body: text }
     try {
       return { status: response.status, headers: response.headers, body: JSON.parse(text) }
     } catch {

@@ -83,6 +83,29 @@ const retryAfterSeconds = (until: number, now: number) => String(Math.max(1, Mat
 export function createHttpHandler(
   options: HttpHandlerOptions,
 ): (request: Request, connection?: ConnectionInfo) => Promise<Response> {
+  const { app, answerCheck, failed } = buildHttp(options)
+  // `POST /v1/check`, the request a host sends most, is answered before Hono routes anything.
+  return async (request, connection) => {
+    if (request.method === 'POST' && pathOf(request.url) === '/v1/check')
+      return answerCheck(request, connection).catch((error: unknown) => failed(error, 'POST', '/v1/check'))
+    return app.fetch(request, { connection })
+  }
+}
+
+/** The path of an absolute URL, without parsing the rest of it (as Hono's router reads it). */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('://') + 3)
+  if (start < 0) return '/'
+  const query = url.indexOf('?', start)
+  return query < 0 ? url.slice(start) : url.slice(start, query)
+}
+
+/** The Hono app behind `createHttpHandler`; its routes are the contract's (`contract/routes.ts`). */
+export function createHttpApp(options: HttpHandlerOptions): Hono<Env> {
+  return buildHttp(options).app
+}
+
+function buildHttp(options: HttpHandlerOptions) {
   const { engine } = options
   const now = options.now ?? Date.now
   const counters = createMetrics(engine)
@@ -282,17 +305,5 @@ export function createHttpHandler(
   app.route('/v1/admin', adminRoutes())
   app.route('/v1/admin', insightRoutes())
 
-  return async (request, connection) => {
-    if (request.method === 'POST' && pathOf(request.url) === '/v1/check')
-      return answerCheck(request, connection).catch((error: unknown) => failed(error, 'POST', '/v1/check'))
-    return app.fetch(request, { connection })
-  }
-}
-
-/** The path of an absolute URL, without parsing the rest of it (as Hono's router reads it). */
-function pathOf(url: string): string {
-  const start = url.indexOf('/', url.indexOf('://') + 3)
-  if (start < 0) return '/'
-  const query = url.indexOf('?', start)
-  return query < 0 ? url.slice(start) : url.slice(start, query)
+  return { app, answerCheck, failed }
 }

@@ -1,10 +1,9 @@
 import type { AccountHandle, KeyIdentity } from '@flexsecure/core'
 import { Hono } from 'hono'
-import { z } from 'zod'
 import { date, param, textValue, whole } from './admin-routes.js'
+import { ConsoleGrantBody, PreviewBody } from './contract/requests.js'
 import { readJson } from './json-body.js'
 import type { ConnectionInfo } from './request-body.js'
-import { MessageSettings, Name } from './schemas.js'
 
 // The admin routes the console's screens needed beyond the first admin API: user search,
 // the outbox, login statistics, the newest audit events, message previews and console access. Each
@@ -20,78 +19,6 @@ const ok = (body: unknown, status = 200) =>
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
   })
-
-/** `POST /v1/admin/messages/preview`. */
-export const PreviewBody = z.strictObject({
-  locale: z.string().min(2).max(35),
-  method: z.enum(['passwordless', 'pin']),
-  channel: z.enum(['email', 'sms']),
-  system: Name.optional(),
-  /** Unsaved account message settings to preview instead of the saved ones. */
-  messages: MessageSettings.optional(),
-})
-
-/** `PUT /v1/admin/console/administrators/{authid}`: give a console role, or take it away with null. */
-export const ConsoleGrantBody = z.strictObject({
-  role: z.enum(['admin', 'viewer']).nullable(),
-  /** Creates the user with this address when there is none of that authid. */
-  email: z.string().max(320).optional(),
-  method: z.enum(['passwordless', 'pin']).optional(),
-})
-
-/** What the OpenAPI document says of these routes (the bodies are the schemas above). */
-export const INSIGHT_OPERATIONS: readonly {
-  readonly path: string
-  readonly method: 'get' | 'post' | 'put'
-  readonly summary: string
-  readonly body?: z.ZodType
-}[] = [
-  {
-    path: '/v1/admin/user-search',
-    method: 'get',
-    summary: 'Users whose authid, displayName, email or phone starts with `query` (by, status, after, limit)',
-  },
-  {
-    path: '/v1/admin/deliveries',
-    method: 'get',
-    summary:
-      'The outbox: waiting (queued or failed, due for a retry) or abandoned deliveries (queue, after, limit)',
-  },
-  {
-    path: '/v1/admin/deliveries/{id}/requeue',
-    method: 'post',
-    summary:
-      'Send a waiting delivery at the next outbox run (409 when it is not waiting, is in flight or expired)',
-  },
-  {
-    path: '/v1/admin/stats/logins',
-    method: 'get',
-    summary: 'Logins per hour or day, succeeded and failed (bucket, until, count, system)',
-  },
-  {
-    path: '/v1/admin/stats/overview',
-    method: 'get',
-    summary: 'Pending challenges, deliveries in trouble, locked users, the last audit verification',
-  },
-  {
-    path: '/v1/admin/audit/search',
-    method: 'get',
-    summary:
-      'Audit events newest first within a bounded window (since, until, system, authid, type, outcome, before, limit, scan)',
-  },
-  {
-    path: '/v1/admin/messages/preview',
-    method: 'post',
-    summary: 'A message as a user would get it, with a sample link or PIN',
-    body: PreviewBody,
-  },
-  {
-    path: '/v1/admin/console/administrators/{authid}',
-    method: 'put',
-    summary: 'Give a user a console role (admin, viewer), or take it away (null)',
-    body: ConsoleGrantBody,
-  },
-]
 
 /** The given query parameters among `names`, each free text of at most 256 characters (S30). */
 function texts<K extends string>(

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Engine } from '@flexsecure/core'
 import { Hono } from 'hono'
-import { z } from 'zod'
+import { AccountCreate } from './contract/requests.js'
 import { readJson } from './json-body.js'
 import type { Metrics } from './metrics.js'
 
@@ -18,9 +18,6 @@ export interface OperatorOptions {
 
 /** The operator key's prefix: never an account key's (`fsk_`), so one can never pass for the other. */
 export const OPERATOR_KEY_PREFIX = 'fso_'
-
-/** `POST /v1/operator/accounts`. */
-export const AccountCreate = z.strictObject({ name: z.string().min(1).max(200) })
 
 const json = (body: unknown, status: number) =>
   new Response(JSON.stringify(body), {
