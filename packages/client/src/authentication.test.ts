@@ -239,7 +239,8 @@ describe('authenticate', () => {
   it('clears its timeout when it finishes first', async () => {
     const { sleep } = recordedSleep([confirmLink])
     const client = clientFor(sleep)
-    vi.useFakeTimers()
+    // Only the client's own timers: the real handler's storage commits on setImmediate.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     expect(await client.authenticate({ ...login, timeoutMs: 60_000 })).toMatchObject({
       result: 'authenticated',
     })

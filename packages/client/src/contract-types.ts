@@ -110,6 +110,14 @@ export interface BadRequest {
   field?: string
 }
 /**
+ * A settings change refused (400): malformed, or looser than the operator’s ceiling; `error` names the ceiling (`ceilings.…`) and `field` the setting.
+ */
+export interface SettingsRefused {
+  result: 'bad request'
+  error: string
+  field?: string
+}
+/**
  * No such route, system, user, key or account (404).
  */
 export interface NotFound {

@@ -49,6 +49,12 @@ export const BadRequest = named(
   z.strictObject({ result: z.literal('bad request'), error: z.string(), field: z.string().optional() }),
 )
 
+export const SettingsRefused = named(
+  'SettingsRefused',
+  'A settings change refused (400): malformed, or looser than the operator’s ceiling; `error` names the ceiling (`ceilings.…`) and `field` the setting.',
+  z.strictObject({ result: z.literal('bad request'), error: z.string(), field: z.string().optional() }),
+)
+
 export const NotFound = named(
   'NotFound',
   'No such route, system, user, key or account (404).',

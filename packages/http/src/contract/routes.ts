@@ -238,7 +238,7 @@ export const ROUTES = [
     access: 'admin',
     summary: 'Update account settings; the answer is the settings after the change',
     body: request.SettingsUpdateRequest,
-    answers: { 200: admin.AccountSettings, ...refused },
+    answers: { 200: admin.AccountSettings, ...refused, 400: login.SettingsRefused },
   },
   // The audit.
   {
