@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { isWellFormedApiKey } from '../domain/api-keys.js'
 import { sha256Hex } from '../domain/secrets.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
 let f: EngineFixture
 beforeEach(async () => {
@@ -20,7 +20,7 @@ describe('apiKeys', () => {
     const typo = `${created.key.slice(0, 10)}${created.key[10] === 'a' ? 'b' : 'a'}${created.key.slice(11)}`
     expect(isWellFormedApiKey(typo)).toBe(false)
     expect(created.prefix).toBe(created.key.slice(0, 10))
-    const stored = JSON.stringify(f.rows('fs_api_keys'))
+    const stored = JSON.stringify(f.rows('apiKeys'))
     expect(stored).not.toContain(created.key)
     expect(stored).toContain(sha256Hex(created.key))
   })
@@ -104,6 +104,6 @@ describe('apiKeys', () => {
     const { events } = await f.acme.audit.list({ type: 'apikey.revoked' })
     expect(events).toHaveLength(1)
     expect(events[0]?.details).toEqual({ keyId: created.id })
-    expect(JSON.stringify(f.rows('fs_audit_events'))).not.toContain(created.key)
+    expect(JSON.stringify(f.rows('auditEvents'))).not.toContain(created.key)
   })
 })
