@@ -1,4 +1,4 @@
-import type { DeliveryRow, Storage } from '../ports/storage.js'
+import type { DeliveryOutcome, DeliveryRow, Storage } from '../ports/storage.js'
 import { appendAudit } from './memory-audit.js'
 import { deliveryIn, out } from './memory-rows.js'
 import { compareText, type MemoryStoreDeps, type MemoryTables, references, unique } from './memory-tables.js'
@@ -30,6 +30,24 @@ export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxMeth
   const setChallenge = (row: NonNullable<ReturnType<typeof challengeById>>) =>
     tables.challenges.set(row.id, row)
 
+  /** Records an attempt's outcome if its claim still holds (fenced on the attempt); whether it did. */
+  function finish(outcome: DeliveryOutcome): boolean {
+    const row = tables.deliveries.get(outcome.id)
+    if (!row || row.attempts !== outcome.attempt || !UNFINISHED.has(row.status)) return false
+    tables.deliveries.set(row.id, {
+      ...row,
+      status: outcome.to,
+      nextAttemptAt: outcome.nextAttemptAt ?? row.nextAttemptAt,
+      claimedUntil: null,
+      providerId: outcome.providerId,
+      lastError: outcome.lastError,
+      // A final delivery keeps no payload: the secret it carried is gone.
+      payload: outcome.to === 'failed' ? row.payload : null,
+      updatedAt: outcome.at,
+    })
+    return true
+  }
+
   return {
     claimDeliveries: (at, leaseMs, limit) =>
       run('claimDeliveries', () =>
@@ -53,19 +71,7 @@ export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxMeth
       ),
     finishDelivery: (outcome, drafts, fallback) =>
       run('finishDelivery', () => {
-        const row = tables.deliveries.get(outcome.id)
-        if (!row || row.attempts !== outcome.attempt || !UNFINISHED.has(row.status)) return false
-        tables.deliveries.set(row.id, {
-          ...row,
-          status: outcome.to,
-          nextAttemptAt: outcome.nextAttemptAt ?? row.nextAttemptAt,
-          claimedUntil: null,
-          providerId: outcome.providerId,
-          lastError: outcome.lastError,
-          // A final delivery keeps no payload: the secret it carried is gone.
-          payload: outcome.to === 'failed' ? row.payload : null,
-          updatedAt: outcome.at,
-        })
+        if (!finish(outcome)) return false
         if (fallback) {
           insertDelivery(tables, fallback)
           const challenge = challengeById(outcome.challengeId)
