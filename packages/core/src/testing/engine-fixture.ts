@@ -1,7 +1,4 @@
 import { createEngine, type EngineOptions } from '../engine.js'
-import type { Clock } from '../ports/clock.js'
-import type { Notifier } from '../ports/notifier.js'
-import type { PinHasher } from '../ports/pin-hasher.js'
 import { captureNotifier } from './capture-notifier.js'
 import { cheapHasher } from './cheap-hasher.js'
 import { manualClock } from './manual-clock.js'
@@ -15,15 +12,16 @@ import { memoryStorage } from './memory-storage.js'
 export const TEST_SECRET = 'test-secret-test-secret-test-secret'
 export const BASE_URL = 'https://auth.example.com'
 
+/**
+ * The fixture. Any engine option but the storage, secret and links may be given (a notifier, a clock,
+ * `outbox`, …) and goes to `createEngine` as is; `resendCooldownSeconds` sets Acme's cooldown.
+ */
 export async function engineFixture(
-  options: {
-    hasher?: PinHasher
-    notifier?: Notifier
-    clock?: Clock
+  options: Partial<Omit<EngineOptions, 'storage' | 'secret' | 'links'>> & {
     resendCooldownSeconds?: number
-    outbox?: EngineOptions['outbox']
   } = {},
 ) {
+  const { resendCooldownSeconds, ...engineOptions } = options
   const storage = memoryStorage()
   const clock = manualClock()
   const notifier = captureNotifier()
@@ -35,20 +33,20 @@ export async function engineFixture(
     logs.push(`${message} ${JSON.stringify(fields ?? {})}`)
   }
   const engine = createEngine({
+    notifier,
+    clock,
+    hasher: cheapHasher(),
+    logger: { warn: log, error: log },
+    ...engineOptions,
     storage,
-    notifier: options.notifier ?? notifier,
-    clock: options.clock ?? clock,
     secret: TEST_SECRET,
     links: { baseUrl: BASE_URL },
-    hasher: options.hasher ?? cheapHasher(),
-    logger: { warn: log, error: log },
-    outbox: options.outbox,
   })
   await engine.migrate()
   // Most tests start again at once to exercise supersession; the resend cooldown has tests of its own.
   const { id } = await engine.accounts.create({
     name: 'Acme',
-    settings: { sendLimits: { resendCooldownSeconds: options.resendCooldownSeconds ?? 0 } },
+    settings: { sendLimits: { resendCooldownSeconds: resendCooldownSeconds ?? 0 } },
   })
   const acme = engine.account(id)
   await acme.systems.create({
