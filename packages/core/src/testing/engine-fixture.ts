@@ -1,4 +1,5 @@
 import { createEngine, type EngineOptions } from '../engine.js'
+import type { Storage } from '../ports/storage.js'
 import { captureNotifier } from './capture-notifier.js'
 import { cheapHasher } from './cheap-hasher.js'
 import { manualClock } from './manual-clock.js'
@@ -66,6 +67,8 @@ export async function engineFixture(
     rows: <T extends MemoryTableName>(table: T): MemoryRows[T] => storage.inspect()[table],
     /** Rewrites every row of a table behind the engine's back, as tampering with a database would. */
     tamper: storage.tamper,
+    /** The same stored rows for another engine, as another process on the database; closing it keeps them. */
+    sharedStorage: (): Storage => ({ ...storage, close: async () => {} }),
     close: () => engine.close(),
   }
 }
