@@ -17,6 +17,7 @@ import { migrations } from './migrations.js'
 import { mysqlVariants, type ReturningUpdate } from './mysql-variants.js'
 import { dueDeliveries, UNFINISHED } from './outbox-queries.js'
 import { literals, type PreparedQuery, param, prepare } from './prepared-query.js'
+import { purgeEndedChallenges } from './retention-queries.js'
 import {
   ACCOUNT_COLUMNS,
   API_KEY_COLUMNS,
@@ -549,10 +550,11 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
         .where('attempts', '=', param('attempt'))
         .where('status', 'in', literals(UNFINISHED)),
     ),
-    pointChallengeDelivery: prepare<{ id: string; delivery_id: string }>(
+    // A fallback becomes the delivery `check` reports, and its channel the one the secret travels on.
+    pointChallengeDelivery: prepare<{ id: string; delivery_id: string; channel: string }>(
       db
         .updateTable('fs_challenges')
-        .set({ delivery_id: param('delivery_id') })
+        .set({ delivery_id: param('delivery_id'), channel: param('channel') })
         .where('id', '=', param('id')),
     ),
     cancelDeliveries: prepare<{ at: number; limit: number }>(
@@ -1315,6 +1317,8 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
       ),
     sweepRateLimits: (at) =>
       guard('sweepRateLimits', () => exec.run(q.sweepRateLimits.sql, q.sweepRateLimits.bind({ at }))),
+    purgeEndedChallenges: (before, limit) =>
+      guard('purgeEndedChallenges', () => purgeEndedChallenges(db, exec, before, limit)),
 
     claimDeliveries: (at, leaseMs, limit) =>
       guard('claimDeliveries', async () => {
@@ -1345,7 +1349,11 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
             await tx.run(q.insertDelivery.sql, q.insertDelivery.bind(deliveryParams(fallback)))
             await tx.run(
               q.pointChallengeDelivery.sql,
-              q.pointChallengeDelivery.bind({ id: outcome.challengeId, delivery_id: fallback.id }),
+              q.pointChallengeDelivery.bind({
+                id: outcome.challengeId,
+                delivery_id: fallback.id,
+                channel: fallback.channel,
+              }),
             )
           }
           await appendAudit(tx, audit)

@@ -1,5 +1,6 @@
 import { type CreateTableBuilder, type Kysely, type Migration, SqliteAdapter, sql } from 'kysely'
 import { consoleMigration } from './console-schema.js'
+import { exactIdentifiersMigration } from './exact-identifiers.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are written against an untyped schema
 type AnyDb = Kysely<any>
@@ -274,4 +275,14 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '0006_console': consoleMigration,
+  '0007_exact_identifiers': exactIdentifiersMigration,
+  '0008_challenge_retention': {
+    async up(db: AnyDb) {
+      // S35's purge of ended challenges reads them by expiry. PostgreSQL and MySQL use the sweep's
+      // (status, expires_at) index; SQLite's holds live challenges only, so it gets its own. One more
+      // index entry per challenge, written once when it is inserted (expires_at never changes).
+      if (isSqlite(db))
+        await db.schema.createIndex('fs_challenges_expiry').on('fs_challenges').column('expires_at').execute()
+    },
+  },
 }

@@ -163,4 +163,32 @@ describe('smtpNotifier', () => {
       await f.close()
     }
   })
+
+  it('loses nothing to an SMTP server that is down for a minute: the retries outlast it (issue 12 item 7)', async () => {
+    const gone = await loopbackSmtp()
+    const port = gone.port
+    await gone.close()
+    const f = await engineFixture({ notifier: smtpNotifier({ transport: plain(port), from: FROM }) })
+    let server: LoopbackSmtp | null = null
+    try {
+      // Email only, so nothing can fall back to SMS: the one message must get through by itself.
+      await f.acme.users.update('alice', { phone: null })
+      await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+      expect(await f.acme.start({ system: 'payroll', authid: 'alice' })).toMatchObject({ delivery: 'failed' })
+      // Down for the first 63 s of the PIN's 5 minutes (before, all six attempts were over by 62 s).
+      for (let second = 1; second < 300; second++) {
+        f.clock.advance(1000)
+        if (second === 63) server = await loopbackSmtp({ port })
+        await f.engine.deliverDue()
+      }
+      expect(server?.received).toHaveLength(1)
+      const pin = /\b(\d{8})\b/.exec(server?.received[0]?.text ?? '')?.[1] as string
+      expect(await f.acme.check({ system: 'payroll', authid: 'alice', pin })).toMatchObject({
+        result: 'authenticated',
+      })
+    } finally {
+      await f.close()
+      await server?.close()
+    }
+  })
 })

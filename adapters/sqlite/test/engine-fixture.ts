@@ -16,6 +16,7 @@ export async function engineFixture(
     clock?: Clock
     resendCooldownSeconds?: number
     outbox?: EngineOptions['outbox']
+    retention?: EngineOptions['retention']
   } = {},
 ) {
   const database = new BetterSqlite3(':memory:')
@@ -38,6 +39,7 @@ export async function engineFixture(
     hasher: options.hasher ?? cheapHasher(),
     logger: { warn: log, error: log },
     outbox: options.outbox,
+    ...(options.retention ? { retention: options.retention } : {}),
   })
   await engine.migrate()
   // Most tests start again at once to exercise supersession; the resend cooldown has tests of its own.

@@ -48,11 +48,12 @@ await acme.check({ system: 'payroll', authid: 'bob', pin: wrong })
 await acme.check({ system: 'payroll', authid: 'bob', pin: notifier.last().pin ?? '' })
 await acme.check({ system: 'payroll', authid: 'bob' })
 
-// A mail server that refuses for now: the outbox retries on `runDue`; nobody confirms, so it expires.
+// A mail server that refuses for now: the outbox retries on `runDue` (the first retry of a 10-minute
+// link comes within 16 s); nobody confirms, so it expires.
 clock.advance(60_000)
 notifier.failNext(new DeliveryError('temporary', '421 try again later'))
 await acme.start({ system: 'payroll', authid: 'alice' })
-clock.advance(5_000)
+clock.advance(16_000)
 await engine.runDue()
 clock.advance(11 * 60_000)
 await engine.runDue()

@@ -8,7 +8,7 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-const result = { expired: 0, cancelled: 0, delivered: 0, auditPurged: 0 }
+const result = { expired: 0, cancelled: 0, delivered: 0, auditPurged: 0, challengesPurged: 0 }
 
 describe('scheduleDueWork', () => {
   it('runs the outbox every second and the sweep every 30 seconds, and nothing after stop', async () => {

@@ -88,6 +88,7 @@ export function readCheck(reply: Reply, now: number): Reading<CheckAnswer> {
           result: 'pending',
           challengeId: body.challengeId,
           method: body.method as Method,
+          ...(isString(body.channel) && { channel: body.channel as StartedAnswer['channel'] }),
           ...(isDelivery(body.delivery) && { delivery: body.delivery }),
           ...(isLayer(body.next) && { next: body.next }),
         },

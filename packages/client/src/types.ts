@@ -96,6 +96,8 @@ export interface PendingAnswer {
   readonly result: 'pending'
   readonly challengeId: string
   readonly method: Method
+  /** The channel carrying the secret now (after a fallback, the other one): where the user should look. */
+  readonly channel?: Channel
   /** Where the message stands; `failed` means the server is still retrying or gave up, so tell the user. */
   readonly delivery?: DeliveryState
   /** What the user must do next: open the link, type the one-time PIN, or type their own PIN. */

@@ -80,6 +80,12 @@ export interface EngineOptions {
   readonly outbox?: Partial<OutboxSettings>
   /** Custom conditions for rules (`when: { custom: ['name'] }`), by name. */
   readonly policy?: { readonly predicates?: Readonly<Record<string, Predicate>> }
+  /**
+   * S35: days an ended challenge (and its deliveries) is kept after it expired; `runDue` deletes older
+   * ones. Default 30. The audit trail keeps its events either way; rules on known devices and the last
+   * success see this far back.
+   */
+  readonly retention?: { readonly endedChallengesDays?: number }
 }
 
 /** An audit filter's text: what a column could hold, and no control character (S30). */
@@ -165,7 +171,14 @@ export interface Engine {
    * Periodic work: expires live challenges whose time has passed, forgets ended send-limit windows, and
    * purges audit events past each account's retention. A server calls it on a timer; tests with a clock.
    */
-  runDue(): Promise<{ expired: number; cancelled: number; delivered: number; auditPurged: number }>
+  runDue(): Promise<{
+    expired: number
+    cancelled: number
+    delivered: number
+    auditPurged: number
+    /** Ended challenges deleted past their retention (S35). */
+    challengesPurged: number
+  }>
   /**
    * Sends the outbox's due deliveries (retries, and claims a dead process left behind) and cancels
    * those of challenges that ended. `runDue` does this too; a server may call it more often.
@@ -176,6 +189,8 @@ export interface Engine {
 }
 
 const SWEEP_BATCH = 500
+/** Batches of ended challenges one `runDue` deletes at most; a backlog goes over several runs. */
+const PURGE_BATCHES_PER_RUN = 20
 const DAY = 86_400_000
 
 const consoleLogger: Logger = {
@@ -213,6 +228,9 @@ export function createEngine(options: EngineOptions): Engine {
   }
   const { storage, clock } = ctx
   const secret = options.secret
+  const retentionDays = options.retention?.endedChallengesDays ?? 30
+  if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 36_500)
+    throw new ValidationError('retention.endedChallengesDays', 'must be a whole number of days from 1')
   storage.sealAuditWith(auditSealer(secret))
 
   const account = (id: string, handleOptions: { readonly actor?: string } = {}): AccountHandle => {
@@ -376,7 +394,14 @@ export function createEngine(options: EngineOptions): Engine {
           adminAudit(row.id, 'system', now, 'audit.purged', { details: { before, retentionDays: days } }),
         ])
       }
-      return { expired, cancelled, delivered, auditPurged }
+      // S35: ended challenges and their deliveries go after the retention period, in bounded batches.
+      let challengesPurged = 0
+      for (let batch = 0; batch < PURGE_BATCHES_PER_RUN; batch++) {
+        const purged = await storage.purgeEndedChallenges(now - retentionDays * DAY, SWEEP_BATCH)
+        challengesPurged += purged
+        if (purged < SWEEP_BATCH) break
+      }
+      return { expired, cancelled, delivered, auditPurged, challengesPurged }
     },
     async deliverDue() {
       // Cancel first, so nothing is sent for a challenge that ended since its last attempt.
@@ -393,6 +418,8 @@ function resolveOutbox(input: Partial<OutboxSettings> | undefined): OutboxSettin
   for (const [key, value] of Object.entries(outbox))
     if (!Number.isInteger(value) || value < (key === 'maxAttempts' ? 1 : 0))
       throw new ValidationError(`outbox.${key}`, 'must be a whole number')
+  if (outbox.retryWindowPercent > 100)
+    throw new ValidationError('outbox.retryWindowPercent', 'must be a whole number from 0 to 100')
   return outbox
 }
 

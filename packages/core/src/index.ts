@@ -57,6 +57,8 @@ export {
 } from './domain/errors.js'
 export type { ChallengeEvent, EngineEvents } from './domain/events.js'
 export {
+  contextBytes,
+  MAX_CONTEXT_BYTES,
   NO_CONTROL_CHARACTERS,
   NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
   refuseControlCharacters,

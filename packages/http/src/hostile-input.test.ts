@@ -176,6 +176,15 @@ describe.each(kinds)('hostile input on $name', (kind) => {
     ).toBe(400)
   })
 
+  it('refuses a start context over 4 KiB as JSON with 400 naming context, storing nothing (S35)', async () => {
+    // 32 keys of 1000 characters: each within its own limit, ~33 KB in all.
+    const context = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${i}`, 'x'.repeat(1000)]))
+    const answer = await call('POST', '/v1/start', { system: 'payroll', authid: 'alice', context }, 'auth')
+    expect(answer).toMatchObject({ status: 400, body: { result: 'bad request', field: 'context' } })
+    expect(answer.body.error).toContain('4096 bytes')
+    expect(f.notifier.messages).toHaveLength(0)
+  })
+
   it.each([
     ['GET', '/v1/admin/users/al%00ice'],
     ['PATCH', '/v1/admin/systems/pay%0Droll'],

@@ -425,6 +425,21 @@ describe('link pages', () => {
     expect([expired.status, await expired.text()]).toEqual([410, expect.stringContaining('expired')])
     expect((await page('GET', '..%2F..%2Fetc%2Fpasswd')).status).toBe(404)
   })
+
+  it('answers 403 "turned off" for a waiting link once sign-in by link is off, and confirms nothing (issue 12 item 8)', async () => {
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    await call('/v1/start', login)
+    const token = f.notifier.last().token as string
+    const html = await (await page('GET', token)).text()
+    await f.acme.systems.update('payroll', { policies: { passwordless: { enabled: false } } })
+    const shown = await page('GET', token)
+    expect([shown.status, await shown.text()]).toEqual([403, expect.stringContaining('turned off')])
+    expect((await page('POST', token, formField(html))).status).toBe(403)
+    expect(await call('/v1/check', login)).toMatchObject({
+      status: 403,
+      body: { result: 'security error', reason: 'method_not_enabled' },
+    })
+  })
 })
 
 describe('admin API', () => {

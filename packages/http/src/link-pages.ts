@@ -68,6 +68,11 @@ const DEAD_ENDS: Record<
     title: 'A newer link replaced this one',
     text: 'Use the most recent message you received, or start again on your device.',
   },
+  disabled: {
+    status: 403,
+    title: 'Sign-in by link is turned off',
+    text: 'The administrator turned this way of signing in off for now. Nothing was confirmed.',
+  },
   unknown: {
     status: 404,
     title: 'This link is not valid',

@@ -82,7 +82,13 @@ export function openApiDocument() {
           requestBody: body(CheckBody),
           responses: {
             '200': answer('authenticated; answered once per challenge', 'authenticated'),
-            '202': answer('still waiting', 'pending'),
+            '202': answer('still waiting', 'pending', {
+              channel: {
+                type: 'string',
+                enum: ['email', 'sms'],
+                description: 'the channel carrying the secret now (the fallback’s after one)',
+              },
+            }),
             '403': { description: '`expired`, or `security error` with a reason' },
             '400': badRequest,
             '429': rateLimited,

@@ -1,4 +1,9 @@
-import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS } from '@flexsecure/core'
+import {
+  contextBytes,
+  MAX_CONTEXT_BYTES,
+  NO_CONTROL_CHARACTERS,
+  NO_CONTROL_CHARACTERS_BUT_LINE_BREAKS,
+} from '@flexsecure/core'
 import { z } from 'zod'
 
 // Every request body is checked against one of these (S28). They are also the source of the
@@ -19,11 +24,19 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
 export const Name = text().min(1).max(256)
 
-/** `context` on start and check: a flat map of at most 32 keys to short strings, numbers or booleans. */
+/**
+ * `context` on start and check: a flat map of at most 32 keys to short strings, numbers or booleans,
+ * at most 4 KiB as JSON in all (S35).
+ */
 export const Context = z
   .record(text().min(1).max(64), z.union([text().max(1024), z.number(), z.boolean()]))
   .refine((value) => Object.keys(value).length <= 32, 'must have at most 32 keys')
   .refine((value) => !Object.keys(value).some((key) => FORBIDDEN_KEYS.has(key)), 'has a forbidden key')
+  .refine(
+    (value) => contextBytes(value) <= MAX_CONTEXT_BYTES,
+    `must take at most ${MAX_CONTEXT_BYTES} bytes as JSON (4 KiB)`,
+  )
+  .meta({ description: `At most 32 keys and ${MAX_CONTEXT_BYTES} bytes as JSON (S35).` })
 
 export const StartBody = z.strictObject({ system: Name, authid: Name, context: Context.optional() })
 

@@ -17,3 +17,23 @@ describe('loadConfig: FLEXSECURE_TRUST_PROXY', () => {
     expect(() => loadConfig({ ...base, FLEXSECURE_TRUST_PROXY: 'yes' })).toThrow(/FLEXSECURE_TRUST_PROXY/)
   })
 })
+
+describe('loadConfig: retention and retry window (issue 12 items 6 and 7)', () => {
+  it('keeps ended challenges 30 days and spreads retries over 80 % unless set', () => {
+    expect(loadConfig(base)).toMatchObject({ challengeRetentionDays: 30, deliveryRetryWindowPercent: 80 })
+    expect(
+      loadConfig({
+        ...base,
+        FLEXSECURE_CHALLENGE_RETENTION_DAYS: '7',
+        FLEXSECURE_DELIVERY_RETRY_WINDOW_PERCENT: '0',
+      }),
+    ).toMatchObject({ challengeRetentionDays: 7, deliveryRetryWindowPercent: 0 })
+  })
+
+  it.each([
+    ['FLEXSECURE_CHALLENGE_RETENTION_DAYS', '0'],
+    ['FLEXSECURE_DELIVERY_RETRY_WINDOW_PERCENT', '101'],
+  ])('refuses %s=%s, naming the variable', (variable, value) => {
+    expect(() => loadConfig({ ...base, [variable]: value })).toThrow(new RegExp(variable))
+  })
+})

@@ -20,6 +20,10 @@ export interface ServerConfig {
   /** A generated secret not written yet: `prepareDataDirectory` writes it here (0600). */
   readonly secretFile?: string | null
   readonly sweepSeconds: number
+  /** S35: days ended challenges are kept after expiry. */
+  readonly challengeRetentionDays?: number
+  /** The share of a challenge's lifetime a failing message's retries are spread over. */
+  readonly deliveryRetryWindowPercent?: number
   /** Behind a reverse proxy: browser addresses come from the last `X-Forwarded-For` entry. */
   readonly trustProxy?: boolean
   /** Production mode (S32): no console notifier unless allowed, credentials to a file, strict file modes. */
@@ -192,6 +196,8 @@ export function loadConfig(
 
   const port = integer('port', 0, 65535)
   const sweepSeconds = integer('sweepSeconds', 1, 86_400)
+  const challengeRetentionDays = integer('challengeRetentionDays', 1, 36_500)
+  const deliveryRetryWindowPercent = integer('deliveryRetryWindowPercent', 0, 100)
   const rawDatabase = read('database')
   const kind = databaseKind(rawDatabase)
   const database = kind === 'sqlite' ? resolve(rawDatabase) : rawDatabase
@@ -264,6 +270,8 @@ export function loadConfig(
     port,
     baseUrl,
     sweepSeconds,
+    challengeRetentionDays,
+    deliveryRetryWindowPercent,
     trustProxy: boolean('trustProxy'),
     production,
     allowConsoleNotifier: boolean('allowConsoleNotifier'),

@@ -61,6 +61,12 @@ export async function startServer(
     notifier,
     secret: config.secret,
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
+    ...(config.challengeRetentionDays !== undefined
+      ? { retention: { endedChallengesDays: config.challengeRetentionDays } }
+      : {}),
+    ...(config.deliveryRetryWindowPercent !== undefined
+      ? { outbox: { retryWindowPercent: config.deliveryRetryWindowPercent } }
+      : {}),
   })
   try {
     await engine.migrate()

@@ -66,6 +66,18 @@ export const SETTINGS = {
     default: '30',
     doc: 'how often expired challenges are swept',
   },
+  challengeRetentionDays: {
+    env: 'FLEXSECURE_CHALLENGE_RETENTION_DAYS',
+    kind: 'integer',
+    default: '30',
+    doc: 'days an ended challenge and its messages are kept after expiry, then purged by the sweep (S35); the audit trail keeps its events',
+  },
+  deliveryRetryWindowPercent: {
+    env: 'FLEXSECURE_DELIVERY_RETRY_WINDOW_PERCENT',
+    kind: 'integer',
+    default: '80',
+    doc: 'the share of a link’s or PIN’s lifetime over which a failing message’s retries are spread (0: 2 s doubling)',
+  },
   trustProxy: {
     env: 'FLEXSECURE_TRUST_PROXY',
     kind: 'boolean',

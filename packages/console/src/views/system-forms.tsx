@@ -340,6 +340,10 @@ export const TryIt: FC<{
           <p>
             <strong>Refused:</strong> {result.reason}
           </p>
+        ) : result.result === 'rate limited' ? (
+          <p>
+            <strong>Delayed after failed attempts</strong> until {result.retryAfter.toISOString()}
+          </p>
         ) : (
           <>
             <p>

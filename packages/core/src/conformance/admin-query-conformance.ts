@@ -138,6 +138,9 @@ export function adminQueryCases(world: () => Promise<ConsoleWorld>): void {
     it('lists waiting deliveries soonest first and abandoned ones newest first, never a payload', async () => {
       const w = await world()
       await outbox(w)
+      // Past carol's first retry however it was jittered (retries spread over the link's lifetime:
+      // the first waits 7.7 to 15.5 s), so erin's is due after hers.
+      w.clock.advance(20_000)
       w.notifier.failNext(new DeliveryError('temporary', '451 again'))
       await w.account.start({ system: 'payroll', authid: 'erin' })
       const waiting = await store(w).listDeliveries({ accountId: w.accountId, queue: 'waiting', limit: 10 })

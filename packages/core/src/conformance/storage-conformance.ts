@@ -21,6 +21,7 @@ import {
   raceStarts,
   type SharedDatabase,
 } from './login-races.js'
+import { describeExactIdentifiersAndRetention } from './retention-conformance.js'
 
 /** A storage under test, on a fresh, empty database. */
 export interface StorageUnderTest {
@@ -168,6 +169,16 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       expect(await storage.issueChallenge(row, [], [])).toEqual({ issued: true })
       return row
     }
+
+    describeExactIdentifiersAndRetention(() => ({
+      storage,
+      accountId,
+      system,
+      user,
+      challenge,
+      draft: (type, fields) => draft(accountId, type, fields),
+      t0: T0,
+    }))
 
     describe('schema', () => {
       it('migrates twice without error', async () => {
@@ -1046,6 +1057,9 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           ['sms', 'queued', 'v1.sealed'],
         ])
         expect((await storage.getChallenge(row.id))?.delivery).toBe('queued')
+        // The secret now travels by SMS: the challenge says so, for check to answer.
+        expect((await storage.getChallenge(row.id))?.channel).toBe('sms')
+        expect((await storage.resolveLogin(accountId, 'payroll', 'alice'))?.challenge?.channel).toBe('sms')
       })
 
       it('never claims a delivery of a challenge that ended or expired, and cancels those', async () => {

@@ -4,6 +4,14 @@ import type { RequestContext } from './model.js'
 const MAX_NAME = 256
 const MAX_CONTEXT_KEYS = 32
 const MAX_CONTEXT_VALUE = 1024
+/** S35: the most a request context may take as JSON (UTF-8), all keys and values together. */
+export const MAX_CONTEXT_BYTES = 4096
+const utf8 = new TextEncoder()
+
+/** A context's size as stored: its JSON in UTF-8 bytes. */
+export function contextBytes(context: Readonly<Record<string, unknown>>): number {
+  return utf8.encode(JSON.stringify(context)).length
+}
 
 /**
  * S30: free text holds no control character (C0, DEL, C1): NUL breaks PostgreSQL's text columns, and
@@ -73,6 +81,9 @@ export function requireContext(value: unknown, field = 'context'): RequestContex
     }
     context[key] = item
   }
+  // 32 keys of 1024 characters each could store ~33 KB per challenge: the whole is capped too.
+  if (contextBytes(context) > MAX_CONTEXT_BYTES)
+    throw new ValidationError(field, `must take at most ${MAX_CONTEXT_BYTES} bytes as JSON (4 KiB)`)
   return { ...context }
 }
 

@@ -113,6 +113,7 @@ export type StartResult =
       readonly challengeId: string
       readonly expiresAt: Date
       readonly method: Method
+      /** The channel carrying the secret: the other one when the first failed for good and the PIN or link went by fallback. */
       readonly channel: Channel
       /**
        * Where the message stands: `sent` (the provider took it), `failed` (it did not; the outbox
@@ -137,6 +138,8 @@ export type CheckResult =
       readonly result: 'pending'
       readonly challengeId: string
       readonly method: Method
+      /** The channel carrying the secret now, so a host can tell its user where to look (after a fallback, the other one). */
+      readonly channel: Channel
       /** Where the challenge's message stands, so a host can tell its user (`failed`: still retrying). */
       readonly delivery: DeliveryState | null
       /** The layer the user must pass next: the link, the one-time PIN, or the memorized PIN. */

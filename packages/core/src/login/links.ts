@@ -7,8 +7,11 @@ import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
 
 /** What a link's confirm page may show. Never the token or anything secret. */
 export interface LinkView {
-  /** `pending` can be confirmed; the others explain why it cannot. */
-  readonly status: 'pending' | 'used' | 'expired' | 'superseded' | 'unknown'
+  /**
+   * `pending` can be confirmed; the others explain why it cannot (`disabled`: the administrator turned
+   * sign-in by link off for the system while it waited).
+   */
+  readonly status: 'pending' | 'used' | 'expired' | 'superseded' | 'disabled' | 'unknown'
   readonly accountId?: string
   readonly system?: string
   readonly startedAt?: Date
@@ -68,7 +71,17 @@ function viewOf(row: ChallengeRow | null, now: number): LinkView {
 /** Reads what a link would confirm. Changes nothing: mail scanners fetch links too (S11). */
 export async function inspectLink(ctx: EngineContext, token: string): Promise<LinkView> {
   if (!isLinkTokenShape(token)) return { status: 'unknown' }
-  return viewOf(await ctx.storage.getChallengeByLinkHash(sha256Hex(token)), ctx.clock.now())
+  const row = await ctx.storage.getChallengeByLinkHash(sha256Hex(token))
+  const view = viewOf(row, ctx.clock.now())
+  if (row && view.status === 'pending' && !(await systemOf(ctx, row)).enabled)
+    return { ...view, status: 'disabled' }
+  return view
+}
+
+/** The challenge's system, and whether sign-in by link is still on there. */
+async function systemOf(ctx: EngineContext, row: ChallengeRow) {
+  const system = await ctx.storage.getSystem(row.accountId, row.systemName)
+  return { system, enabled: system?.policies.passwordless.enabled === true }
 }
 
 /** What the confirming request brings besides the token. */
@@ -114,6 +127,10 @@ export async function confirmLink(
   const matchCode = typeof options.matchCode === 'string' ? options.matchCode.trim().slice(0, 8) : null
   const hash = sha256Hex(token)
   const now = ctx.clock.now()
+  // A method turned off while the link waited confirms nothing; check then ends the login.
+  const before = await ctx.storage.getChallengeByLinkHash(hash)
+  const owner = before?.method === 'passwordless' ? await systemOf(ctx, before) : null
+  if (owner && !owner.enabled && viewOf(before, now).status === 'pending') return { result: 'disabled' }
   const confirmed = await ctx.storage.confirmLink(
     hash,
     now,
@@ -129,10 +146,8 @@ export async function confirmLink(
       method: confirmed.method,
       at: new Date(now),
     })
-    const [system, account] = await Promise.all([
-      ctx.storage.getSystem(confirmed.accountId, confirmed.systemName),
-      ctx.storage.getAccount(confirmed.accountId),
-    ])
+    const system = owner?.system ?? null
+    const account = await ctx.storage.getAccount(confirmed.accountId)
     const returnUrl =
       system?.returnUrl && isAllowedReturnUrl(system.returnUrl, account?.settings.returnOrigins ?? [])
         ? system.returnUrl

@@ -173,6 +173,7 @@ describe('check', () => {
       result: 'pending',
       challengeId: started.challengeId,
       method: 'passwordless',
+      channel: 'email',
       delivery: 'sent',
       next: 'passwordless',
     })

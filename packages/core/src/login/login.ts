@@ -3,22 +3,16 @@ import { maskDestination } from '../domain/contact-points.js'
 import { NotFoundError, StorageError, ValidationError } from '../domain/errors.js'
 import type { ChallengeEvent } from '../domain/events.js'
 import { contextString, requireContext, requireName } from '../domain/login-input.js'
-import type {
-  Channel,
-  CheckResult,
-  Layer,
-  RequestContext,
-  SecurityReason,
-  StartResult,
-} from '../domain/model.js'
+import type { CheckResult, Layer, SecurityReason, StartResult } from '../domain/model.js'
 import { newId, newLinkToken, newPin, sha256Hex } from '../domain/secrets.js'
 import { composeFor } from '../outbox/messages.js'
 import { deliveryAudit, dispatch, newDelivery } from '../outbox/outbox.js'
 import type { AccountSettings } from '../policy/account-settings.js'
 import { delayAfter } from '../policy/account-settings.js'
-import { type Decision, decide, needsHistory, type PolicyInput } from '../policy/rules.js'
+import type { Decision } from '../policy/rules.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
-import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit, UserRow } from '../ports/storage.js'
+import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit } from '../ports/storage.js'
+import { type DecidableSubject, deviceDigest, planStart } from './start-resolution.js'
 
 /** What a host passes to `start`. */
 export interface StartInput {
@@ -96,13 +90,6 @@ async function resolve(
   const subject = await ctx.storage.resolveLogin(accountId, system, authid)
   if (!subject) throw new NotFoundError('account', accountId)
   return subject
-}
-
-/** The channel of a new challenge: the assignment's, else the policy's first the user can receive. */
-function pickChannel(fixed: Channel | null, allowed: readonly Channel[], user: UserRow): Channel | null {
-  const reachable = (channel: Channel) => (channel === 'email' ? user.email !== null : user.phone !== null)
-  if (fixed) return allowed.includes(fixed) && reachable(fixed) ? fixed : null
-  return allowed.find(reachable) ?? null
 }
 
 /** The send limits of docs/security.md S18 that one start must fit under, counted in storage. */
@@ -214,19 +201,17 @@ export async function startLogin(
     return { result: 'rate limited', retryAfter: new Date(retryAfter) }
   }
 
-  const { account, system, user, assignment } = subject as Required<{
-    [K in keyof LoginSubject]: NonNullable<LoginSubject[K]>
-  }>
-  if (user.retryAfter !== null && now < user.retryAfter) {
+  const { account, system, user, assignment } = subject as DecidableSubject
+  // The same plan simulate shows: delay, method switch, rules (skipped, with their cost, when the
+  // system has none) and the channel that really reaches the user.
+  const plan = await planStart(ctx, subject as DecidableSubject, context, now)
+  if (plan.kind === 'delayed') {
     if (uniformResponses) await hashAnyway()
-    return throttle(user.retryAfter, 'failures')
+    return throttle(plan.retryAfter, 'failures')
   }
-  const policy = system.policies[assignment.method]
-  if (!policy.enabled) return refuse('method_not_enabled')
-  // The adaptive rules; a system without rules skips them, and their cost, entirely.
-  const decision =
-    system.rules.rules.length === 0 ? null : await decideFor(ctx, subject as DecidableSubject, context, now)
-  if (decision?.denied) {
+  if (plan.kind === 'unavailable') return refuse('method_not_enabled')
+  if (plan.kind === 'denied') {
+    const { decision } = plan
     const denied = audit(now, {
       outcome: 'security error',
       reason: 'policy_denied',
@@ -239,20 +224,9 @@ export async function startLogin(
     await ctx.storage.appendAudit([denied])
     return uniformResponses ? UNIFORM_SUCCESS : { result: 'security error', reason: 'policy_denied' }
   }
-  const ruled = decision?.channel ?? null
-  const channel =
-    ruled && policy.channels.includes(ruled) && pickChannel(ruled, [ruled], user)
-      ? ruled
-      : pickChannel(assignment.channel, policy.channels, user)
-  if (!channel) return refuse('method_not_enabled')
-  const destination = (channel === 'email' ? user.email : user.phone) as string
-  const extraLayer = decision?.layers.includes('memorized_pin') ? 'memorized_pin' : null
+  const { decision, channel, destination, extraLayer, lifetimeSeconds, attempts } = plan
   // In uniform mode the answer is a bare `success`, so no code could reach the user: matching is off.
-  const matchCode =
-    decision?.numberMatching && !uniformResponses ? String(randomInt(1000)).padStart(3, '0') : null
-  const lifetimeSeconds = decision?.lifetimeSeconds ?? policy.lifetimeSeconds
-  // Attempts bound one-time PIN guesses, memorized-PIN guesses and wrong match codes alike.
-  const attempts = decision?.attempts ?? system.policies.pin.attempts
+  const matchCode = plan.numberMatching && !uniformResponses ? String(randomInt(1000)).padStart(3, '0') : null
 
   const isPin = assignment.method === 'pin'
   const token = isPin ? null : newLinkToken()
@@ -294,7 +268,7 @@ export async function startLogin(
       destination: maskDestination(destination),
       expiresAt: row.expiresAt,
       ...(decision ? { decision: decisionDetails(decision, system.rules.version) } : {}),
-      ...(decision?.numberMatching && !matchCode
+      ...(plan.numberMatching && !matchCode
         ? { numberMatching: 'off: uniform responses cannot carry the code' }
         : {}),
     },
@@ -338,22 +312,28 @@ export async function startLogin(
     void dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
     return UNIFORM_SUCCESS
   }
+  // After a fallback, the channel that carries the secret now is the fallback's.
   const delivery = await dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
   return {
     result: 'success',
     challengeId: row.id,
     expiresAt: new Date(row.expiresAt),
     method: row.method,
-    channel,
-    delivery,
+    channel: delivery.channel,
+    delivery: delivery.state,
     layers: extraLayer ? [row.method, extraLayer] : [row.method],
     ...(matchCode ? { matchCode } : {}),
   }
 }
 
-/** What `simulate` answers: the decision, or why no start could be issued at all. */
+/**
+ * What `simulate` answers: the decision a start would apply (its `channel` the one the message would
+ * really go on, its `numberMatching` whether a code would really be asked for), a delay after
+ * failures, or why no start could be issued at all.
+ */
 export type SimulateResult =
   | { readonly result: 'decision'; readonly decision: Decision }
+  | { readonly result: 'rate limited'; readonly retryAfter: Date }
   | { readonly result: 'security error'; readonly reason: SecurityReason }
 
 /** The decision a start would take, read-only: no challenge, no message, no audit event. */
@@ -366,65 +346,15 @@ export async function simulateLogin(
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
   if (refusal) return { result: 'security error', reason: refusal.reason }
-  const decidable = subject as DecidableSubject
-  if (!decidable.system.policies[decidable.assignment.method].enabled)
-    return { result: 'security error', reason: 'method_not_enabled' }
-  return { result: 'decision', decision: await decideFor(ctx, decidable, context, ctx.clock.now()) }
-}
-
-type DecidableSubject = Required<{ [K in keyof LoginSubject]: NonNullable<LoginSubject[K]> }>
-
-/**
- * The policy decision for a start on this subject: reads the user's history only when a rule needs
- * it. Shared by `start` and `simulate`.
- */
-export async function decideFor(
-  ctx: EngineContext,
-  subject: DecidableSubject,
-  context: RequestContext | null,
-  now: number,
-): Promise<Decision> {
-  const { system, user, assignment } = subject
-  const rules = system.rules.rules
-  const policy = system.policies[assignment.method]
-  const input: PolicyInput = {
-    system: { name: system.name, sensitivity: system.sensitivity },
-    user: {
-      authid: user.authid,
-      attributes: user.attributes,
-      failureStreak: user.failureStreak,
-      lastSuccessAt: null,
-      hasMemorizedPin: user.memorizedPinHash !== null,
-    },
-    context: context ?? {},
-    knownDevice: null,
-    now,
+  const plan = await planStart(ctx, subject as DecidableSubject, context, ctx.clock.now(), true)
+  if (plan.kind === 'delayed') return { result: 'rate limited', retryAfter: new Date(plan.retryAfter) }
+  if (plan.kind === 'unavailable') return { result: 'security error', reason: 'method_not_enabled' }
+  if (plan.kind === 'denied') return { result: 'decision', decision: plan.decision }
+  const decision = plan.decision as Decision
+  return {
+    result: 'decision',
+    decision: { ...decision, channel: plan.channel, numberMatching: plan.numberMatching },
   }
-  // The history costs a query: read it only when a rule that needs it could match otherwise.
-  const device = needsHistory(rules, input) ? deviceDigest(ctx, context) : undefined
-  const history = device !== undefined ? await ctx.storage.userHistory(user.id, device) : null
-  return decide(
-    rules,
-    {
-      method: assignment.method,
-      lifetimeSeconds: policy.lifetimeSeconds,
-      attempts: system.policies.pin.attempts,
-    },
-    history
-      ? {
-          ...input,
-          user: { ...input.user, lastSuccessAt: history.lastSuccessAt },
-          knownDevice: device === null ? null : history.knownDevice,
-        }
-      : input,
-    ctx.predicates,
-  )
-}
-
-/** `context.deviceId` keyed by the engine secret, so the table never holds the host's device ids. */
-function deviceDigest(ctx: EngineContext, context: RequestContext | null): string | null {
-  const deviceId = context?.deviceId
-  return typeof deviceId === 'string' ? ctx.keyedDigest(`device:${deviceId}`).slice(0, 32) : null
 }
 
 /** The decision as the audit keeps it: what was required and which rules matched why. */
@@ -532,6 +462,23 @@ export async function checkLogin(
         emit(ctx, 'challenge.expired', challengeEvent(row, now))
         return { result: 'expired' }
       }
+    } else if (live && subject.system && !subject.system.policies[row.method].enabled) {
+      // The administrator turned the method off while this login waited: it ends here, whatever it
+      // carries (docs/architecture.md, "Turning a method off").
+      const ended = draft(now, row, 'security error', 'method_not_enabled')
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['pending', 'confirmed'], to: 'failed', at: now, reported: true },
+          [ended],
+        )
+      ) {
+        emit(ctx, 'challenge.failed', {
+          ...challengeEvent(row, now),
+          reason: 'method_not_enabled',
+          final: true,
+        })
+        return { result: 'security error', reason: 'method_not_enabled' }
+      }
     } else if (row.status === 'expired' && !row.outcomeReported) {
       // Swept by runDue before anyone asked: the first check still hears `expired`.
       if (
@@ -600,6 +547,7 @@ const pendingAnswer = (row: ChallengeRow, next: Layer): CheckResult => ({
   result: 'pending',
   challengeId: row.id,
   method: row.method,
+  channel: row.channel,
   delivery: row.delivery,
   next,
 })

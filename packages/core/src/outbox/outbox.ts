@@ -33,7 +33,8 @@ export const DEFAULT_OUTBOX: OutboxSettings = {
   leaseMs: 60_000,
   maxAttempts: 6,
   baseDelayMs: 2_000,
-  maxDelayMs: 60_000,
+  maxDelayMs: 120_000,
+  retryWindowPercent: 80,
 }
 
 const BATCH = 50
@@ -66,9 +67,18 @@ export function payloadCipher(secret: string): PayloadCipher {
   }
 }
 
-/** The delay before retry number `failures` (1 = after the first failure): doubling, capped, half jittered. */
-export function retryDelay(failures: number, settings: OutboxSettings): number {
-  const full = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.min(failures - 1, 30))
+/**
+ * The delay before retry number `failures` (1 = after the first failure) of a delivery that may be
+ * tried for `lifetimeMs`: doubling from a first step sized so the attempts spread over
+ * `retryWindowPercent` of that lifetime (never below `baseDelayMs`), capped, jittered within its upper
+ * half. A 5-minute PIN's retries then reach about 2 to 4 minutes, not one, so an SMTP server that is
+ * down for a minute loses nothing.
+ */
+export function retryDelay(failures: number, settings: OutboxSettings, lifetimeMs = 0): number {
+  const window = (lifetimeMs * settings.retryWindowPercent) / 100
+  const steps = 2 ** Math.min(Math.max(settings.maxAttempts - 1, 1), 30) - 1
+  const first = Math.max(settings.baseDelayMs, Math.floor(window / steps))
+  const full = Math.min(settings.maxDelayMs, first * 2 ** Math.min(failures - 1, 30))
   const half = Math.floor(full / 2)
   return half + randomInt(half + 1)
 }
@@ -139,15 +149,20 @@ export function deliveryAudit(
 
 type Challenge = ChallengeRow
 
-/** A claimed delivery's message, composed again from its sealed address and secret; null when it cannot be. */
+/**
+ * A claimed delivery's message, composed again from its sealed address and secret; or why it must not
+ * go: the system or user is gone, or the method was turned off (what an administrator does in an
+ * incident expects the messages to stop too).
+ */
 async function recompose(
   ctx: EngineContext,
   delivery: DeliveryRow,
   challenge: Challenge,
-): Promise<Outgoing | null> {
+): Promise<Outgoing | string> {
   const sealed = ctx.payloads.open(delivery.id, delivery.payload ?? '')
   const subject = await ctx.storage.resolveLogin(challenge.accountId, challenge.systemName, challenge.authid)
-  if (!subject?.system || !subject.user) return null
+  if (!subject?.system || !subject.user) return 'the message could not be composed again'
+  if (!subject.system.policies[challenge.method].enabled) return 'the method was turned off for the system'
   const message = composeFor(subject.account, subject.system, subject.user, {
     method: challenge.method,
     channel: delivery.channel,
@@ -159,6 +174,13 @@ async function recompose(
   return { message: { ...message, idempotencyKey: delivery.id }, secret: sealed.secret }
 }
 
+/** What a waiting host should hear of a message: where it stands, and on which channel it now goes. */
+export interface DeliveryAnswer {
+  readonly state: DeliveryState
+  /** The channel carrying the secret now: a fallback's once one replaced the first delivery. */
+  readonly channel: Channel
+}
+
 /**
  * Makes one attempt at a delivery this process has claimed and records its outcome. Returns what a
  * waiting host should hear. Never throws for a provider's failure; storage failures are logged.
@@ -168,8 +190,8 @@ export async function dispatch(
   delivery: DeliveryRow,
   challenge: Challenge,
   known?: Outgoing,
-): Promise<DeliveryState> {
-  let payload: Outgoing | null
+): Promise<DeliveryAnswer> {
+  let payload: Outgoing | string
   try {
     payload = known ?? (await recompose(ctx, delivery, challenge))
   } catch (error) {
@@ -178,19 +200,11 @@ export async function dispatch(
       deliveryId: delivery.id,
       error: String(error),
     })
-    payload = null
+    payload = 'the message could not be composed again'
   }
-  if (!payload) {
-    await finish(
-      ctx,
-      delivery,
-      challenge,
-      'abandoned',
-      null,
-      'the message could not be composed again',
-      'permanent',
-    )
-    return 'failed'
+  if (typeof payload === 'string') {
+    await finish(ctx, delivery, challenge, 'abandoned', null, payload, 'permanent')
+    return { state: 'failed', channel: delivery.channel }
   }
   const { message } = payload
   try {
@@ -214,7 +228,7 @@ export async function dispatch(
       error: text,
     })
     const at = ctx.clock.now()
-    const next = at + retryDelay(delivery.attempts, ctx.outbox)
+    const next = at + retryDelay(delivery.attempts, ctx.outbox, delivery.expiresAt - delivery.createdAt)
     const retry =
       safeKind !== 'permanent' && delivery.attempts < ctx.outbox.maxAttempts && next < delivery.expiresAt
     if (retry) return finish(ctx, delivery, challenge, 'failed', null, text, safeKind, next)
@@ -232,11 +246,13 @@ async function finish(
   kind: string | null,
   nextAttemptAt?: number,
   payload?: Outgoing,
-): Promise<DeliveryState> {
+): Promise<DeliveryAnswer> {
   const at = ctx.clock.now()
   const fallback =
     to === 'abandoned' && payload ? await fallbackFor(ctx, delivery, challenge, payload, at) : null
-  const state: DeliveryState = to === 'sent' ? 'sent' : fallback ? 'queued' : 'failed'
+  const state: DeliveryAnswer = fallback
+    ? { state: 'queued', channel: fallback.row.channel }
+    : { state: to === 'sent' ? 'sent' : 'failed', channel: delivery.channel }
   const audit = [
     deliveryAudit(delivery, challenge, at, to, {
       ...(providerId !== null ? { providerId } : {}),
@@ -309,7 +325,8 @@ async function fallbackFor(
     return null
   const other: Channel = delivery.channel === 'email' ? 'sms' : 'email'
   const to = other === 'email' ? subject.user.email : subject.user.phone
-  if (!to || !subject.system.policies[current.method].channels.includes(other)) return null
+  const policy = subject.system.policies[current.method]
+  if (!to || !policy.enabled || !policy.channels.includes(other)) return null
   const message = composeFor(subject.account, subject.system, subject.user, {
     method: current.method,
     channel: other,

@@ -48,6 +48,7 @@ export interface Decision {
   readonly channel: Channel | null
   readonly lifetimeSeconds: number
   readonly attempts: number
+  /** Whether the link's page asks for a code; never on a PIN login, which has no such page. */
   readonly numberMatching: boolean
   readonly sensitivity: Sensitivity
   /** Each rule that matched, in order, with the conditions that made it match. */
@@ -565,7 +566,8 @@ export function decide(
     channel,
     lifetimeSeconds,
     attempts,
-    numberMatching,
+    // Only a link has a page to type the code on: on a PIN login nothing would ever check it (S12).
+    numberMatching: numberMatching && base.method === 'passwordless',
     sensitivity,
     matched,
     reason,

@@ -12,9 +12,14 @@ export interface OutboxSettings {
   readonly leaseMs: number
   /** Attempts before a delivery is abandoned (also abandoned when the next would fall past expiry). */
   readonly maxAttempts: number
-  /** The first retry's delay; each later one doubles, up to `maxDelayMs`, then jittered. */
+  /** The shortest first retry; each later one doubles, up to `maxDelayMs`, then jittered. */
   readonly baseDelayMs: number
   readonly maxDelayMs: number
+  /**
+   * The share (percent) of a delivery's lifetime its attempts are spread over: the first retry's delay
+   * is sized so that doubling from it, `maxAttempts` attempts end there. 0: from `baseDelayMs` alone.
+   */
+  readonly retryWindowPercent: number
 }
 
 /**

@@ -123,6 +123,7 @@ export interface ChallengeRow {
   readonly systemName: string
   readonly authid: string
   readonly method: Method
+  /** The channel carrying the secret now: the first delivery's, or its fallback's once one is queued. */
   readonly channel: Channel
   readonly status: ChallengeStatus
   /** SHA-256 of the link token, hex (passwordless), else null. */

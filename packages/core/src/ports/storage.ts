@@ -130,7 +130,8 @@ export interface Storage {
   /**
    * Records an attempt's outcome if the claim still holds (the row is queued or failed and its
    * attempts equal `outcome.attempt`); with `fallback`, inserts it and makes it the challenge's
-   * reported delivery; writes `audit`; all in one transaction. A final status wipes the payload.
+   * reported delivery and its channel the challenge's; writes `audit`; all in one transaction. A final
+   * status wipes the payload.
    */
   finishDelivery(
     outcome: DeliveryOutcome,
@@ -204,6 +205,12 @@ export interface Storage {
 
   /** Forgets send-limit windows that ended at or before `at`. */
   sweepRateLimits(at: number): Promise<number>
+  /**
+   * S35: deletes up to `limit` challenges that ended (authenticated, failed, expired, superseded) and
+   * expired before `before`, with all their deliveries; live ones stay, and so does the audit trail.
+   * Returns how many challenges went.
+   */
+  purgeEndedChallenges(before: number, limit: number): Promise<number>
 
   appendAudit(audit: readonly AuditDraft[]): Promise<void>
   /** Events by ascending sequence number, filtered. */
