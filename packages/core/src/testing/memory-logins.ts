@@ -4,6 +4,7 @@ import { insertDelivery } from './memory-outbox.js'
 import { accountOut, assignmentOut, challengeIn, challengeOut, out } from './memory-rows.js'
 import {
   assignmentKey,
+  deleteChallenge,
   type MemoryStoreDeps,
   type MemoryTables,
   Rollback,
@@ -29,9 +30,12 @@ export type LoginMethods = Pick<
   | 'transitionChallenge'
   | 'expireDue'
   | 'sweepRateLimits'
+  | 'purgeEndedChallenges'
 >
 
 const LIVE = new Set(['pending', 'confirmed'])
+/** Challenge states that are over: nothing will move them again. */
+const ENDED = new Set(['authenticated', 'failed', 'expired', 'superseded'])
 
 /** Inserts a challenge, refusing a taken id or link hash and an unknown system or user. */
 function insertChallenge(tables: MemoryTables, row: ChallengeRow): void {
@@ -213,6 +217,16 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginMetho
         for (const window of tables.rateLimits.values())
           if (window.windowEnd <= at && tables.rateLimits.delete(window.key)) swept++
         return swept
+      }),
+    purgeEndedChallenges: (before, limit) =>
+      run('purgeEndedChallenges', () => {
+        const ended = tables.challenges
+          .values()
+          .filter((c) => ENDED.has(c.status) && c.expiresAt < before)
+          .slice(0, Math.max(0, limit))
+        // With every delivery of theirs; the audit trail keeps its events.
+        for (const challenge of ended) deleteChallenge(tables, challenge.id)
+        return ended.length
       }),
   }
 }

@@ -75,7 +75,8 @@ export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxMeth
         if (fallback) {
           insertDelivery(tables, fallback)
           const challenge = challengeById(outcome.challengeId)
-          if (challenge) setChallenge({ ...challenge, deliveryId: fallback.id })
+          // The fallback becomes the delivery check reports, and its channel the one the secret travels on.
+          if (challenge) setChallenge({ ...challenge, deliveryId: fallback.id, channel: fallback.channel })
         }
         audit(drafts)
         return true
