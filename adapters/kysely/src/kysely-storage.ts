@@ -11,6 +11,7 @@ import {
 } from '@flexsecure/core'
 import { type Kysely, Migrator, sql } from 'kysely'
 import { adminQueries } from './admin-queries.js'
+import { completionCodeQueries } from './completion-code-queries.js'
 import { dialectOf } from './console-schema.js'
 import { consoleSessionQueries } from './console-session-queries.js'
 import { migrations } from './migrations.js'
@@ -1467,5 +1468,6 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
   return Object.assign(storage, {
     consoleSessions: consoleSessionQueries(extension),
     adminQueries: adminQueries(extension),
+    completionCodes: completionCodeQueries(extension),
   })
 }

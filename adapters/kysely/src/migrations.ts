@@ -1,4 +1,5 @@
 import { type CreateTableBuilder, type Kysely, type Migration, SqliteAdapter, sql } from 'kysely'
+import { completionMigration } from './completion-schema.js'
 import { consoleMigration } from './console-schema.js'
 import { exactIdentifiersMigration } from './exact-identifiers.js'
 
@@ -285,4 +286,5 @@ export const migrations: Record<string, Migration> = {
         await db.schema.createIndex('fs_challenges_expiry').on('fs_challenges').column('expires_at').execute()
     },
   },
+  '0009_completion_codes': completionMigration,
 }

@@ -88,6 +88,7 @@ export const CHALLENGE_COLUMNS = [
   'extra_layer',
   'match_code',
   'device',
+  'return_url',
 ] as const
 export const DELIVERY_COLUMNS = [
   'id',
@@ -264,6 +265,7 @@ export const toChallenge = (r: Raw): ChallengeRow => ({
   extraLayer: r.extra_layer ?? null,
   matchCode: r.match_code ?? null,
   device: r.device ?? null,
+  ...(r.return_url ? { returnUrl: r.return_url } : {}),
   // Joined from the delivery where the query joins it (resolveLogin, getChallenge).
   delivery: DELIVERY_STATE[r.delivery_status as string] ?? null,
 })
@@ -340,6 +342,7 @@ export const challengeParams = (c: ChallengeRow) => ({
   extra_layer: c.extraLayer,
   match_code: c.matchCode,
   device: c.device,
+  return_url: c.returnUrl ?? null,
 })
 
 export const toAuditEvent = (r: Raw): AuditEvent => ({

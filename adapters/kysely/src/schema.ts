@@ -93,6 +93,7 @@ export interface ChallengesTable {
   extra_layer: Generated<string | null>
   match_code: Generated<string | null>
   device: Generated<string | null>
+  return_url: Generated<string | null>
 }
 
 /** The outbox: one row per message, its payload sealed and wiped once final. */
@@ -158,6 +159,8 @@ export interface Database {
 
 /** Every FlexSecure table, children before parents: the order to empty them in (tests, resets). */
 export const FLEXSECURE_TABLES = [
+  // Same-device completion codes (completion-schema.ts).
+  'fs_completion_codes',
   // The console's (console-schema.ts).
   'fs_console_sessions',
   'fs_login_counts',
@@ -174,6 +177,7 @@ export const FLEXSECURE_TABLES = [
   'fs_accounts',
 ] as const satisfies readonly (
   | keyof Database
+  | 'fs_completion_codes'
   | 'fs_console_sessions'
   | 'fs_login_counts'
   | 'fs_admin_state'

@@ -6,12 +6,12 @@ import {
   nextLocation,
   PAGE_HEADERS,
   type PollOutcome,
+  RETURN_PATH,
   type RunningApp,
   requestContext,
   SCRIPT_HEADERS,
   type ServeOptions,
   type SignInAppOptions,
-  sameDeviceReturnPage,
   serveListener,
   signedInPage,
   signInPage,
@@ -105,17 +105,19 @@ export function createApp(options: SignInAppOptions): express.Express {
     res.redirect(303, '/login')
   })
 
-  // Same device (coming): FlexSecure will send the browser that confirmed the link here with
-  // `?code=…`; this route will redeem the code on the back end and set the session cookie.
-  app.get('/auth/return', (_req, res) => {
-    const stub = sameDeviceReturnPage()
-    html(res, stub.html, stub.status)
+  // Same device: the link's page sends the browser that confirmed it here with `?code=…`; the code is
+  // redeemed on this back end, once, and this browser gets the app's own session.
+  app.get(RETURN_PATH, async (req, res) => {
+    const outcome = await flow.complete(req.query.code)
+    if (outcome.kind === 'signed-in')
+      res.cookie(COOKIES.session.name, outcome.session, cookie(COOKIES.session.maxAgeSeconds))
+    res.set('cache-control', 'no-store').redirect(303, nextLocation(outcome) ?? '/login')
   })
 
   return app
 }
 
-/** Listens, and runs the engine's periodic work until `close`. */
+/** Listens until `close`; the engine runs its periodic work on its own timers. */
 export function serve(options: ServeOptions): Promise<RunningApp> {
   return serveListener(createApp(options), options)
 }

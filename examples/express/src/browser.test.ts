@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serve } from './app.js'
 
 // The whole sign-in as a person does it, in Chromium: the app's pages and FlexSecure's link page,
-// each checked with axe-core, and no script or CSP error in any of them.
+// each checked with axe-core, and no script or CSP error in any of them. Both completions: the tab
+// that asked (polling), and the browser that opened the link (sent back to the app with a code).
 
 describe.runIf(browserAvailable())('signing in to the Express example in Chromium', () => {
   let browser: Browser
@@ -48,7 +49,9 @@ describe.runIf(browserAvailable())('signing in to the Express example in Chromiu
     expect(await seriousViolations(phone)).toEqual([])
     await phone.getByLabel('Enter the code shown on the device where you started signing in').fill(code)
     await phone.getByRole('button', { name: 'Confirm sign-in' }).click()
-    await phone.getByRole('heading', { name: 'You are signed in' }).waitFor()
+    // The link's page sends the phone back to the app (same device), which signs the phone in too.
+    await phone.waitForURL(`${h.app.url}/`)
+    expect(await phone.locator('#user').textContent()).toBe('alice')
 
     // The waiting page's script polls every 2 seconds and follows the app to the signed-in page.
     await laptop.waitForURL(`${h.app.url}/`, { timeout: 20_000 })
@@ -62,6 +65,33 @@ describe.runIf(browserAvailable())('signing in to the Express example in Chromiu
     await laptop.waitForURL('**/login')
     await laptop.goto(h.app.url)
     expect(new URL(laptop.url()).pathname).toBe('/login')
+    expect(problems).toEqual([])
+  }, 60_000)
+
+  it('same device: opens the link in the browser that asked, and that tab lands signed in', async () => {
+    const context = await browser.newContext()
+    const signIn = watched(await context.newPage())
+    await signIn.goto(`${h.app.url}/login`)
+    await signIn.getByLabel('User name').fill('bob')
+    await signIn.getByRole('button', { name: 'Email me a sign-in link' }).click()
+    await signIn.waitForURL('**/login/wait')
+    const code = (await signIn.locator('#match-code').textContent()) ?? ''
+
+    // The mail client opens the link in a new tab of the same browser.
+    const mailTab = watched(await context.newPage())
+    await mailTab.goto(h.linkFor('bob'))
+    await mailTab.getByLabel('Enter the code shown on the device where you started signing in').fill(code)
+    await mailTab.getByRole('button', { name: 'Confirm sign-in' }).click()
+    await mailTab.waitForURL(`${h.app.url}/`)
+    expect(await mailTab.locator('#user').textContent()).toBe('bob')
+    expect(await seriousViolations(mailTab)).toEqual([])
+    // The code is spent and gone from the address bar: the tab sits on the app's home page.
+    expect(new URL(mailTab.url()).search).toBe('')
+    const session = (await context.cookies()).find((cookie) => cookie.name === 'session')
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' })
+    // The tab that asked keeps polling and follows as well.
+    await signIn.waitForURL(`${h.app.url}/`, { timeout: 20_000 })
+    expect(await signIn.locator('#user').textContent()).toBe('bob')
     expect(problems).toEqual([])
   }, 60_000)
 })

@@ -9,13 +9,12 @@ import {
   nextLocation,
   PAGE_HEADERS,
   type PollOutcome,
+  RETURN_PATH,
   type RunningApp,
   requestContext,
   SCRIPT_HEADERS,
   type ServeOptions,
   type SignInAppOptions,
-  sameDeviceReturnPage,
-  scheduleDueWork,
   signedInPage,
   signInPage,
   signInParts,
@@ -121,26 +120,26 @@ export async function createApp(options: SignInAppOptions): Promise<FastifyInsta
       return reply.redirect('/login', 303)
     })
 
-    // Same device (coming): FlexSecure will send the browser that confirmed the link here with
-    // `?code=…`; this route will redeem the code on the back end and set the session cookie.
-    site.get('/auth/return', (_request, reply) => {
-      const stub = sameDeviceReturnPage()
-      return html(reply, stub.html, stub.status)
+    // Same device: the link's page sends the browser that confirmed it here with `?code=…`; the code
+    // is redeemed on this back end, once, and this browser gets the app's own session.
+    site.get<{ Querystring: { code?: string } }>(RETURN_PATH, async (request, reply) => {
+      const outcome = await flow.complete(request.query.code)
+      if (outcome.kind === 'signed-in')
+        reply.setCookie(COOKIES.session.name, outcome.session, cookie(COOKIES.session.maxAgeSeconds))
+      return reply.header('cache-control', 'no-store').redirect(nextLocation(outcome) ?? '/login', 303)
     })
   })
   return app
 }
 
-/** Listens, and runs the engine's periodic work until `close`. */
+/** Listens until `close`; the engine runs its periodic work on its own timers. */
 export async function serve(options: ServeOptions): Promise<RunningApp> {
   const app = await createApp(options)
   await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' })
-  const due = scheduleDueWork(options.engine, options.dueWork)
   const { port } = app.server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
     async close() {
-      await due.stop()
       await app.close()
     },
   }

@@ -17,7 +17,10 @@ await engine.migrate()
 const acme = engine.account((await engine.accounts.create({ name: 'Acme' })).id)
 await acme.systems.create({
   name: 'payroll',
-  policies: { passwordless: { enabled: true }, pin: { enabled: true } },
+  policies: {
+    passwordless: { enabled: true, returnUrls: ['https://app.example.com/auth/return'] },
+    pin: { enabled: true },
+  },
 })
 await acme.users.create({ authid: 'alice', email: 'alice@example.com' })
 await acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
@@ -35,6 +38,8 @@ engine.events.on('challenge.confirmed', (e) => log(`confirmed the link of ${e.au
 engine.events.on('challenge.authenticated', (e) => log(`authenticated ${e.authid} by ${e.method}`))
 engine.events.on('challenge.failed', (e) => log(`failed ${e.authid}: ${e.reason}${e.final ? ', final' : ''}`))
 engine.events.on('challenge.expired', (e) => log(`expired ${e.authid}'s ${e.method} login`))
+engine.events.on('completion.issued', (e) => log(`sent ${e.authid}'s browser to ${e.returnUrl} with a code`))
+engine.events.on('completion.redeemed', (e) => log(`redeemed ${e.authid}'s code for ${e.system}`))
 
 // A link login: started, delivered, confirmed, authenticated.
 await acme.start({ system: 'payroll', authid: 'alice' })
@@ -47,6 +52,13 @@ const wrong = notifier.last().pin === '00000000' ? '11111111' : '00000000'
 await acme.check({ system: 'payroll', authid: 'bob', pin: wrong })
 await acme.check({ system: 'payroll', authid: 'bob', pin: notifier.last().pin ?? '' })
 await acme.check({ system: 'payroll', authid: 'bob' })
+
+// Same device: the browser that confirms is sent back with a code, which the host's back end redeems.
+clock.advance(60_000)
+await acme.start({ system: 'payroll', authid: 'alice', returnUrl: 'https://app.example.com/auth/return' })
+const confirmed = await engine.links.confirm(notifier.last().token ?? '')
+if (confirmed.result === 'confirmed' && confirmed.completionUrl)
+  await acme.redeem(new URL(confirmed.completionUrl).searchParams.get('code') ?? '')
 
 // A mail server that refuses for now: the outbox retries on `runDue` (the first retry of a 10-minute
 // link comes within 16 s); nobody confirms, so it expires.

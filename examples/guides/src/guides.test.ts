@@ -74,20 +74,20 @@ describe('the guides', () => {
   })
 
   it('tells a changed block from its file', () => {
-    const source = readFileSync(join(root, 'examples/shared/src/due-work.ts'), 'utf8')
+    const source = readFileSync(join(root, 'packages/core/src/ports/background-work.ts'), 'utf8')
     expect(
       isExcerptOf(
-        'const timers = [\n  repeat(options.outboxMs ?? 1000, () => engine.deliverDue(), log),',
+        "const timers = [\n  repeat(settings.outboxMs ?? 1000, 'deliverDue', work.deliverDue, logger),",
         source,
       ),
     ).toBe(true)
     expect(
       isExcerptOf(
-        'const timers = [\n  repeat(options.outboxMs ?? 2000, () => engine.deliverDue(), log),',
+        "const timers = [\n  repeat(settings.outboxMs ?? 2000, 'deliverDue', work.deliverDue, logger),",
         source,
       ),
     ).toBe(false)
-    expect(isExcerptOf('repeat(options.outboxMs ?? 1000', source)).toBe(false) // part of a line
+    expect(isExcerptOf('repeat(settings.outboxMs ?? 1000', source)).toBe(false) // part of a line
   })
 
   it.each(

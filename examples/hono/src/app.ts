@@ -5,13 +5,12 @@ import {
   nextLocation,
   PAGE_HEADERS,
   type PollOutcome,
+  RETURN_PATH,
   type RunningApp,
   requestContext,
   SCRIPT_HEADERS,
   type ServeOptions,
   type SignInAppOptions,
-  sameDeviceReturnPage,
-  scheduleDueWork,
   signedInPage,
   signInPage,
   signInParts,
@@ -117,11 +116,14 @@ export function createSignInApp(options: {
     return c.redirect('/login', 303)
   })
 
-  // Same device (coming): FlexSecure will send the browser that confirmed the link here with
-  // `?code=…`; this route will redeem the code on the back end and set the session cookie.
-  app.get('/auth/return', (c) => {
-    const stub = sameDeviceReturnPage()
-    return c.html(stub.html, stub.status, PAGE_HEADERS)
+  // Same device: the link's page sends the browser that confirmed it here with `?code=…`; the code is
+  // redeemed on this back end, once, and this browser gets the app's own session.
+  app.get(RETURN_PATH, async (c) => {
+    const outcome = await flow.complete(c.req.query('code'))
+    if (outcome.kind === 'signed-in')
+      setCookie(c, COOKIES.session.name, outcome.session, cookie(COOKIES.session.maxAgeSeconds))
+    c.header('cache-control', 'no-store')
+    return c.redirect(nextLocation(outcome) ?? '/login', 303)
   })
 
   return app
@@ -148,15 +150,7 @@ export async function serveOnNode(
   }
 }
 
-/** Listens on Node, and runs the engine's periodic work until `close`. */
-export async function serve(options: ServeOptions): Promise<RunningApp> {
-  const listening = await serveOnNode(createApp(options), options)
-  const due = scheduleDueWork(options.engine, options.dueWork)
-  return {
-    url: listening.url,
-    async close() {
-      await due.stop()
-      await listening.close()
-    },
-  }
+/** Listens on Node until `close`; the engine runs its periodic work on its own timers. */
+export function serve(options: ServeOptions): Promise<RunningApp> {
+  return serveOnNode(createApp(options), options)
 }

@@ -1,4 +1,11 @@
-import { type AccountHandle, type Clock, createEngine, type Engine, type Notifier } from '@flexsecure/core'
+import {
+  type AccountHandle,
+  type Clock,
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  type Notifier,
+} from '@flexsecure/core'
 import { sqliteStorage } from '@flexsecure/sqlite'
 
 /** The system the sign-in examples' users sign in to. */
@@ -17,11 +24,19 @@ export interface ExampleEngineOptions {
   readonly appUrl: string | (() => string)
   readonly notifier: Notifier
   readonly clock?: Clock
-  /** Creates the example's systems and users, on the first run only. */
+  /**
+   * The engine's own timers (`deliverDue` every second, `runDue` every 30 s): on by default with the
+   * system clock, off with an injected one unless given here (tests shorten them).
+   */
+  readonly background?: EngineOptions['background']
+  /**
+   * Creates or updates the example's systems and users. It runs on every boot, so it must be
+   * idempotent (`systems.ensure`, users created when missing).
+   */
   readonly seed: (account: AccountHandle) => Promise<void>
 }
 
-/** The engine on SQLite, migrated, with the example's account (created and seeded on the first run). */
+/** The engine on SQLite, migrated, with the example’s account: found or created, and set up, on every boot. */
 export async function openExampleEngine(
   options: ExampleEngineOptions,
 ): Promise<{ readonly engine: Engine; readonly account: AccountHandle }> {
@@ -35,28 +50,47 @@ export async function openExampleEngine(
         ? { baseUrl: appUrl }
         : { baseUrl: 'http://localhost', url: (token) => `${appUrl()}/v1/links/${token}` },
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.background !== undefined ? { background: options.background } : {}),
   })
   await engine.migrate()
-  const existing = (await engine.accounts.list())[0]
-  if (existing) return { engine, account: engine.account(existing.id) }
-  const account = engine.account((await engine.accounts.create({ name: 'Example' })).id)
+  // Idempotent boot: the same setup in code on every start, a no-op once it is in place.
+  const account = engine.account((await engine.accounts.ensure({ name: 'Example' })).id)
   await options.seed(account)
   return { engine, account }
 }
 
+/** Creates the user and assigns them, unless they already exist (a seed that runs on every boot). */
+export async function ensureUser(
+  account: AccountHandle,
+  user: { readonly authid: string; readonly email: string },
+  assignments: Parameters<AccountHandle['users']['assign']>[1],
+): Promise<void> {
+  if (await account.users.get(user.authid)) return
+  await account.users.create(user)
+  await account.users.assign(user.authid, assignments)
+}
+
+/** Where the sign-in examples receive the browser that confirmed a link (same-device completion). */
+export const RETURN_PATH = '/auth/return'
+
 /**
  * The sign-in examples' data: a `web` system signing in by magic link with number matching (the
- * link's page asks for the code the waiting page shows), and two users.
+ * link's page asks for the code the waiting page shows), listing the app's return URL so the link
+ * also signs in the browser that opens it, and two users. Idempotent: it runs on every boot.
  */
-export async function seedSignIn(account: AccountHandle): Promise<void> {
-  await account.systems.create({
-    name: EXAMPLE_SYSTEM,
-    policies: { passwordless: { enabled: true } },
-    rules: [{ name: 'number-matching', effect: { numberMatching: true } }],
-  })
-  for (const authid of ['alice', 'bob']) {
-    await account.users.create({ authid, email: `${authid}@example.com` })
-    await account.users.assign(authid, [{ system: EXAMPLE_SYSTEM, method: 'passwordless' }])
+export function seedSignIn(appUrl?: string): (account: AccountHandle) => Promise<void> {
+  return async (account) => {
+    await account.systems.ensure({
+      name: EXAMPLE_SYSTEM,
+      policies: {
+        passwordless: { enabled: true, ...(appUrl ? { returnUrls: [`${appUrl}${RETURN_PATH}`] } : {}) },
+      },
+      rules: [{ name: 'number-matching', effect: { numberMatching: true } }],
+    })
+    for (const authid of ['alice', 'bob'])
+      await ensureUser(account, { authid, email: `${authid}@example.com` }, [
+        { system: EXAMPLE_SYSTEM, method: 'passwordless' },
+      ])
   }
 }
 

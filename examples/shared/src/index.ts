@@ -1,13 +1,14 @@
 // What the Express, Hono, Fastify and client examples share: the login flow, its pages and sessions,
-// the periodic work, and the engine as the examples open it.
+// and the engine as the examples open it (its periodic work runs on the engine's own timers).
 
-export { type DueWork, scheduleDueWork } from './due-work.js'
 export {
   EXAMPLE_SYSTEM,
   type ExampleConfig,
   type ExampleEngineOptions,
+  ensureUser,
   exampleConfig,
   openExampleEngine,
+  RETURN_PATH,
   seedSignIn,
 } from './example-engine.js'
 export {
@@ -28,7 +29,6 @@ export {
   escapeHtml,
   PAGE_HEADERS,
   page,
-  sameDeviceReturnPage,
   signedInPage,
   signInPage,
   waitingPage,

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { SessionStore } from './sessions.js'
 
-// The original-device sign-in (docs/integrating.md), with no framework in it: the browser asks,
-// the app calls `start`, remembers the challengeId it returned for that browser, polls `check` with
-// it, and on `authenticated` opens its own session. The framework files only move cookies and pages.
+// Both completions of docs/integrating.md, with no framework in it. Original device: the browser
+// asks, the app calls `start`, remembers the challengeId it returned for that browser, polls `check`
+// with it, and on `authenticated` opens its own session. Same device: `start` names the app's return
+// URL; the browser that confirms the link lands there with a code, which `complete` redeems for the
+// user and opens a session for that browser. The framework files only move cookies and pages.
 
 /** A flat map of what the app knows about the request: the engine audits `ip` and `userAgent`. */
 export type RequestContext = Readonly<Record<string, string | number | boolean>>
@@ -14,6 +16,7 @@ export interface LoginApi {
     readonly system: string
     readonly authid: string
     readonly context?: RequestContext
+    readonly returnUrl?: string
   }): Promise<
     | { readonly result: 'success'; readonly challengeId?: string; readonly matchCode?: string }
     | { readonly result: 'rate limited'; readonly retryAfter: Date }
@@ -31,13 +34,20 @@ export interface LoginApi {
     | { readonly result: 'rate limited'; readonly retryAfter: Date }
     | { readonly result: 'security error'; readonly reason: string }
   >
+  /** Same device: spends a completion code once (an account handle's `redeem`, or the client's). */
+  redeem?(
+    code: string,
+  ): Promise<
+    | { readonly result: 'authenticated'; readonly system: string; readonly authid: string }
+    | { readonly result: 'security error'; readonly reason: string }
+  >
 }
 
 /**
  * Why a sign-in ended without a session; the sign-in page turns it into words (`endedMessage`).
  * `none`: this browser had no login under way (no cookie, or one this app no longer knows).
  */
-export type Ending = 'expired' | 'replaced' | 'too-many-codes' | 'refused' | 'none'
+export type Ending = 'expired' | 'replaced' | 'too-many-codes' | 'refused' | 'link-spent' | 'none'
 
 /** What the browser that started a login sees next. */
 export type PollOutcome =
@@ -65,6 +75,12 @@ export interface LoginFlowOptions {
   /** The FlexSecure system this app's users sign in to. */
   readonly system: string
   readonly sessions: SessionStore
+  /**
+   * Same device: the app's return URL (listed in the system's `policies.passwordless.returnUrls`),
+   * or a function when it is known only once the app listens. Without it, links complete only on the
+   * device that started the login.
+   */
+  readonly returnUrl?: string | (() => string)
   readonly now?: () => number
   /** Where refusal reasons go: for the operator, never for the user (they would tell who has an account). */
   readonly log?: (message: string, fields: Record<string, unknown>) => void
@@ -97,7 +113,8 @@ export function createLoginFlow(options: LoginFlowOptions) {
       // biome-ignore lint/suspicious/noControlCharactersInRegex: a user name never holds control characters
       if (authid.length === 0 || authid.length > 256 || /[\u0000-\u001f\u007f]/.test(authid))
         return { kind: 'refused', status: 400, message: 'Enter your user name.' }
-      const answer = await api.start({ system, authid, context })
+      const returnUrl = typeof options.returnUrl === 'function' ? options.returnUrl() : options.returnUrl
+      const answer = await api.start({ system, authid, context, ...(returnUrl ? { returnUrl } : {}) })
       if (answer.result === 'rate limited') {
         const seconds = Math.max(1, Math.ceil((answer.retryAfter.getTime() - now()) / 1000))
         return {
@@ -175,6 +192,28 @@ export function createLoginFlow(options: LoginFlowOptions) {
       }
     },
 
+    /**
+     * Same device: the browser that confirmed the link arrives at the return URL with `?code=`. The
+     * code is redeemed on this back end (never trusted from the browser as it is), once; on
+     * `signed-in`, set the session cookie for this browser.
+     */
+    async complete(
+      code: unknown,
+    ): Promise<
+      | { readonly kind: 'signed-in'; readonly session: string }
+      | { readonly kind: 'ended'; readonly ending: Ending }
+    > {
+      if (typeof code !== 'string' || code.length === 0 || code.length > 64 || !api.redeem)
+        return { kind: 'ended', ending: 'link-spent' }
+      const answer = await api.redeem(code)
+      // A code of another system of the account is not a sign-in to this app.
+      if (answer.result !== 'authenticated' || answer.system !== system) {
+        if (answer.result !== 'authenticated') log('redeem refused', { reason: answer.reason })
+        return { kind: 'ended', ending: 'link-spent' }
+      }
+      return { kind: 'signed-in', session: sessions.create(answer.authid) }
+    },
+
     /** Who the session cookie belongs to, or null. */
     user(sessionId: string | undefined): { readonly authid: string } | null {
       return sessionId ? sessions.get(sessionId) : null
@@ -196,6 +235,8 @@ const ENDINGS: Record<Exclude<Ending, 'none'>, string> = {
   'too-many-codes':
     'The code was entered wrongly too many times on the link’s page, so the link stopped working. Start again.',
   refused: 'This sign-in can no longer be completed. Start again, or ask your administrator.',
+  'link-spent':
+    'This sign-in link could not sign you in here: it was already used, or it is more than a minute since you confirmed it. Start again.',
 }
 
 /** What the sign-in page says after a login ended; unknown values (it comes from a query string) say nothing. */

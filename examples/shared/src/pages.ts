@@ -83,21 +83,6 @@ export function signedInPage(authid: string): string {
   )
 }
 
-/**
- * Same-device completion (the link signing in the browser that opened it) is not built yet: when it
- * is, `/auth/return?code=…` redeems the code on the back end and opens a session. Until then this
- * route says so instead of pretending.
- */
-export function sameDeviceReturnPage(): { readonly status: 501; readonly html: string } {
-  return {
-    status: 501,
-    html: page(
-      'Not available yet',
-      '<p>Signing in the browser that opened the link is coming. For now, return to the device where you started signing in: it continues on its own.</p>',
-    ),
-  }
-}
-
 /** A forbidden cross-site form post. */
 export function crossSitePage(): string {
   return page(

@@ -1,8 +1,13 @@
 import type { AccountHandle, Clock, Engine } from '@flexsecure/core'
 import { createLinkPagesHandler } from '@flexsecure/http'
 import { consoleNotifier } from '@flexsecure/server'
-import type { scheduleDueWork } from './due-work.js'
-import { EXAMPLE_SYSTEM, exampleConfig, openExampleEngine, seedSignIn } from './example-engine.js'
+import {
+  EXAMPLE_SYSTEM,
+  exampleConfig,
+  openExampleEngine,
+  RETURN_PATH,
+  seedSignIn,
+} from './example-engine.js'
 import { createLoginFlow } from './login-flow.js'
 import { memorySessions } from './sessions.js'
 
@@ -15,26 +20,29 @@ export interface SignInAppOptions {
   /** `Secure` on the cookies: true whenever the app is served over https. */
   readonly secureCookies?: boolean
   readonly clock?: Clock
+  /**
+   * The app's own URL, when its system lists `${appUrl}/auth/return` (same device: the link then also
+   * signs in the browser that opens it). A function when known only once the app listens.
+   */
+  readonly appUrl?: string | (() => string)
 }
 
 /** What each sign-in example's `serve` takes besides the app's options. */
 export interface ServeOptions extends SignInAppOptions {
   readonly port: number
   readonly host?: string
-  /** The periodic work's cadences (tests shorten them). */
-  readonly dueWork?: Parameters<typeof scheduleDueWork>[1]
 }
 
 /** A listening example app. */
 export interface RunningApp {
   readonly url: string
-  /** Stops the periodic work and the listener; the engine is the caller's to close. */
+  /** Stops the listener; the engine (and its periodic work) is the caller's to close. */
   close(): Promise<void>
 }
 
 /** The framework-free parts of a sign-in app: the flow over the account, and the link pages. */
 export function signInParts(options: SignInAppOptions) {
-  const { clock } = options
+  const { clock, appUrl } = options
   const now = clock ? () => clock.now() : Date.now
   return {
     flow: createLoginFlow({
@@ -42,6 +50,12 @@ export function signInParts(options: SignInAppOptions) {
       system: EXAMPLE_SYSTEM,
       sessions: memorySessions(now),
       now,
+      ...(appUrl !== undefined
+        ? {
+            returnUrl:
+              typeof appUrl === 'string' ? `${appUrl}${RETURN_PATH}` : () => `${appUrl()}${RETURN_PATH}`,
+          }
+        : {}),
     }),
     // Only the link pages: /metrics and the admin API stay off the host's public app.
     linkPages: createLinkPagesHandler({ engine: options.engine, secret: options.secret, now }),
@@ -49,7 +63,7 @@ export function signInParts(options: SignInAppOptions) {
 }
 
 /**
- * `pnpm start` of an example: a SQLite file seeded on its first run, messages printed to the console
+ * `pnpm start` of an example: a SQLite file set up in code on every boot (idempotently), messages printed to the console
  * (links and PINs), stopped by Ctrl-C. `hint` tells the person at the terminal what to do.
  */
 export async function runExample(
@@ -63,7 +77,7 @@ export async function runExample(
     secret: config.secret,
     appUrl: config.appUrl,
     notifier: consoleNotifier(),
-    seed: options.seed ?? seedSignIn,
+    seed: options.seed ?? seedSignIn(config.appUrl),
   })
   const app = await serve({
     engine,
@@ -71,6 +85,7 @@ export async function runExample(
     secret: config.secret,
     secureCookies: config.secureCookies,
     port: config.port,
+    ...(options.seed ? {} : { appUrl: config.appUrl }),
   })
   console.log(
     `${name}: open ${config.appUrl} and ${options.hint ?? 'sign in as alice or bob'}; messages are printed here.`,

@@ -8,7 +8,6 @@ import {
   type RunningApp,
   requestContext,
   SCRIPT_HEADERS,
-  sameDeviceReturnPage,
   serveListener,
   toNodeListener,
   WAITING_SCRIPT,
@@ -137,18 +136,10 @@ export function createApp(options: StepUpAppOptions): express.Express {
     res.json({ location: outcome?.kind === 'done' ? '/?verified=1' : '/step-up' })
   })
 
-  // Same device (coming): after bob confirms his link on this device, FlexSecure will send the browser
-  // here with `?code=…`; this route will redeem the code on the back end and count the step-up for
-  // the session whose `authid` the code names.
-  app.get('/auth/return', (_req, res) => {
-    const stub = sameDeviceReturnPage()
-    html(res, stub.html, stub.status)
-  })
-
   return app
 }
 
-/** Listens, and runs the engine's periodic work until `close`. */
+/** Listens until `close`; the engine runs its periodic work on its own timers. */
 export function serve(
   options: StepUpAppOptions & { readonly port: number; readonly host?: string },
 ): Promise<RunningApp> {

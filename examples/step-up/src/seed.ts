@@ -1,4 +1,5 @@
 import type { AccountHandle } from '@flexsecure/core'
+import { ensureUser } from '@flexsecure/example-shared'
 import { STEP_UP_SYSTEM } from './app.js'
 import { type PasswordBook, passwordBook } from './passwords.js'
 
@@ -7,15 +8,18 @@ import { type PasswordBook, passwordBook } from './passwords.js'
  * password book (the authid is the app's user name). Alice steps up with a one-time PIN, Bob with a link.
  */
 export async function seedStepUp(account: AccountHandle): Promise<void> {
-  await account.systems.create({
+  // Runs on every boot: `ensure` and `ensureUser` leave what is already there as it is.
+  await account.systems.ensure({
     name: STEP_UP_SYSTEM,
     sensitivity: 'high',
     policies: { pin: { enabled: true }, passwordless: { enabled: true } },
   })
-  await account.users.create({ authid: 'alice', email: 'alice@example.com' })
-  await account.users.assign('alice', [{ system: STEP_UP_SYSTEM, method: 'pin' }])
-  await account.users.create({ authid: 'bob', email: 'bob@example.com' })
-  await account.users.assign('bob', [{ system: STEP_UP_SYSTEM, method: 'passwordless' }])
+  await ensureUser(account, { authid: 'alice', email: 'alice@example.com' }, [
+    { system: STEP_UP_SYSTEM, method: 'pin' },
+  ])
+  await ensureUser(account, { authid: 'bob', email: 'bob@example.com' }, [
+    { system: STEP_UP_SYSTEM, method: 'passwordless' },
+  ])
 }
 
 /** The app's existing users, as its password login knows them (development passwords). */

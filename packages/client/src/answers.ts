@@ -5,6 +5,7 @@ import type {
   Layer,
   Method,
   RateLimitedAnswer,
+  RedeemAnswer,
   SecurityErrorAnswer,
   SecurityReason,
   StartAnswer,
@@ -99,4 +100,27 @@ export function readCheck(reply: Reply, now: number): Reading<CheckAnswer> {
     if (status === 429 && body.result === 'rate limited') return rateLimited(reply, body, now)
   }
   throw unexpectedReply('POST /v1/check', reply)
+}
+
+/** Maps a `/v1/redeem` reply to its answer; throws `FlexSecureHttpError` outside the contract. */
+export function readRedeem(reply: Reply): RedeemAnswer {
+  const { status, body } = reply
+  if (isRecord(body)) {
+    if (
+      status === 200 &&
+      body.result === 'authenticated' &&
+      isString(body.system) &&
+      isString(body.authid) &&
+      isString(body.challengeId)
+    )
+      return {
+        result: 'authenticated',
+        system: body.system,
+        authid: body.authid,
+        challengeId: body.challengeId,
+      }
+    const refused = status === 403 ? securityError(body) : undefined
+    if (refused !== undefined) return refused
+  }
+  throw unexpectedReply('POST /v1/redeem', reply)
 }

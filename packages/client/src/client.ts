@@ -1,5 +1,5 @@
 import { type AdminClient, adminClient } from './admin-client.js'
-import { readCheck, readStart } from './answers.js'
+import { readCheck, readRedeem, readStart } from './answers.js'
 import { type AuthenticateOptions, authenticate } from './authentication.js'
 import { delay, secureRandom } from './delay.js'
 import { createTransport } from './transport.js'
@@ -9,6 +9,7 @@ import type {
   CheckAnswer,
   CheckInput,
   FetchLike,
+  RedeemAnswer,
   Sleep,
   StartAnswer,
   StartInput,
@@ -40,6 +41,11 @@ export interface FlexSecureClient {
   check(input: CheckInput, options?: CallOptions): Promise<CheckAnswer>
   /** Starts a passwordless login and polls `check` until it is authenticated, expired or refused. */
   authenticate(options: AuthenticateOptions): Promise<AuthenticateAnswer>
+  /**
+   * Same device: spends the completion code the return URL received (`?code=`), once, within 60
+   * seconds, for the login's system, authid and challenge. Needs an `auth` key of the login's account.
+   */
+  redeem(code: string, options?: CallOptions): Promise<RedeemAnswer>
   /** The admin routes; they need a key with the `admin` scope. */
   readonly admin: AdminClient
 }
@@ -67,6 +73,10 @@ export function createClient(options: ClientOptions): FlexSecureClient {
     start: async (input, callOptions) => (await start(input, callOptions?.signal)).answer,
     check: async (input, callOptions) => (await check(input, callOptions?.signal)).answer,
     authenticate: (authenticateOptions) => authenticate(driver, authenticateOptions),
+    redeem: async (code, callOptions) =>
+      readRedeem(
+        await transport({ method: 'POST', path: '/v1/redeem', body: { code }, signal: callOptions?.signal }),
+      ),
     admin: adminClient(transport),
   }
 }

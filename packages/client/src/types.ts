@@ -17,6 +17,8 @@ export type SecurityReason =
   | 'wrong_method'
   | 'no_pending_challenge'
   | 'policy_denied'
+  | 'wrong_code'
+  | 'invalid_code'
   | 'invalid_key'
   | 'forbidden_scope'
 
@@ -39,6 +41,11 @@ export interface StartInput {
   readonly system: string
   readonly authid: string
   readonly context?: RequestContext
+  /**
+   * Same device: one of the system's `policies.passwordless.returnUrls`, exactly. The confirmed link
+   * sends its browser there with `?code=` for `redeem`.
+   */
+  readonly returnUrl?: string
 }
 
 /** What `check` takes; `pin` is what the user typed, for the `pin` method. */
@@ -120,6 +127,17 @@ export type CheckAnswer =
   | SecurityErrorAnswer
   | RateLimitedAnswer
 
+/** Same device: the login a completion code completed (`redeem`). */
+export interface RedeemedAnswer {
+  readonly result: 'authenticated'
+  readonly system: string
+  readonly authid: string
+  readonly challengeId: string
+}
+
+/** What `redeem` answers: the login, or `invalid_code` (unknown, used, expired, or another account's). */
+export type RedeemAnswer = RedeemedAnswer | SecurityErrorAnswer
+
 /** How `authenticate` ends: start's refusal, or check's final answer. */
 export type AuthenticateAnswer = AuthenticatedAnswer | ExpiredAnswer | SecurityErrorAnswer | RateLimitedAnswer
 
@@ -138,13 +156,13 @@ export interface PinPolicy extends MethodPolicy {
 
 /** A system's policies, as the server resolved them. */
 export interface SystemPolicies {
-  readonly passwordless: MethodPolicy
+  readonly passwordless: MethodPolicy & { readonly returnUrls?: readonly string[] }
   readonly pin: PinPolicy
 }
 
 /** Policies as a caller writes them: every field optional, merged over the current ones. */
 export interface PoliciesInput {
-  readonly passwordless?: Partial<MethodPolicy>
+  readonly passwordless?: Partial<MethodPolicy> & { readonly returnUrls?: readonly string[] }
   readonly pin?: Partial<PinPolicy>
 }
 

@@ -2,6 +2,7 @@ import { createHmac, hkdfSync } from 'node:crypto'
 import { EventEmitter } from 'eventemitter3'
 import {
   adminAudit,
+  type SystemInput,
   type SystemsAdmin,
   systemsAdmin,
   type UsersAdmin,
@@ -30,11 +31,12 @@ import {
 } from './admin/api-keys-admin.js'
 import { type ConsoleSessions, consoleSessions, type SessionLimits } from './admin/console-sessions.js'
 import { keepVerdict } from './admin/login-stats.js'
+import { ensureAccount, ensureSystem } from './admin/setup-in-code.js'
 import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit/audit-chain.js'
 import { NotFoundError, ValidationError } from './domain/errors.js'
 import type { EngineEvents } from './domain/events.js'
 import { refuseControlCharacters } from './domain/login-input.js'
-import type { Account, CheckResult, StartResult } from './domain/model.js'
+import type { Account, CheckResult, StartResult, System } from './domain/model.js'
 import { newId } from './domain/secrets.js'
 import {
   type ConfirmOptions,
@@ -52,6 +54,7 @@ import {
   simulateLogin,
   startLogin,
 } from './login/login.js'
+import { type RedeemResult, redeemCompletion } from './login/same-device.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox/outbox.js'
 import {
   type AccountSettings,
@@ -60,6 +63,7 @@ import {
   resolveSettings,
 } from './policy/account-settings.js'
 import type { Predicate } from './policy/rules.js'
+import { type BackgroundSettings, type BackgroundWork, startBackgroundWork } from './ports/background-work.js'
 import { type Clock, systemClock } from './ports/clock.js'
 import { type EngineContext, emit, type Logger } from './ports/engine-context.js'
 import type { Notifier } from './ports/notifier.js'
@@ -86,6 +90,12 @@ export interface EngineOptions {
    * success see this far back.
    */
   readonly retention?: { readonly endedChallengesDays?: number }
+  /**
+   * The engine's periodic work on timers of its own (unref'd, stopped by `close()`): `deliverDue`
+   * every second, `runDue` every 30 seconds. On by default with the system clock; off by default with
+   * an injected `clock` (a test drives time and calls `runDue` itself). `false` turns it off.
+   */
+  readonly background?: boolean | BackgroundSettings
 }
 
 /** An audit filter's text: what a column could hold, and no control character (S30). */
@@ -110,7 +120,13 @@ export interface AuditFilters {
 /** Everything a host or an administrator does within one account. */
 export interface AccountHandle {
   readonly id: string
-  readonly systems: SystemsAdmin
+  readonly systems: SystemsAdmin & {
+    /**
+     * Create-or-update for apps that configure in code: creates the system, or changes the fields
+     * `input` gives where they differ (nothing is written, or audited, when none does).
+     */
+    ensure(input: SystemInput): Promise<System>
+  }
   readonly users: UsersAdmin & UserSearch
   readonly apiKeys: ApiKeysAdmin
   /** The outbox, its waiting and abandoned messages (needs the storage's admin query store). */
@@ -130,6 +146,8 @@ export interface AccountHandle {
   check(input: CheckInput): Promise<CheckResult>
   /** The decision a `start` would take for this request, with its explanation. Changes nothing. */
   simulate(input: StartInput): Promise<SimulateResult>
+  /** Same device: spends a completion code issued by one of this account's logins (`links.redeem`). */
+  redeem(code: string): Promise<RedeemResult>
   readonly audit: AuditSearch & {
     /** Events in order, filtered; `next` is the cursor for the following page, or null at the end. */
     list(filters?: AuditFilters): Promise<{ events: AuditEvent[]; next: number | null }>
@@ -145,6 +163,11 @@ export interface Engine {
   migrate(): Promise<void>
   readonly accounts: {
     create(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
+    /**
+     * Get-or-create by name, for apps that configure in code: the first account with this name, or a
+     * new one. Given `settings` are applied where they differ from the stored ones.
+     */
+    ensure(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
     get(id: string): Promise<Account | null>
     list(): Promise<Account[]>
     /**
@@ -166,6 +189,12 @@ export interface Engine {
     inspect(token: string): Promise<LinkView>
     /** With number matching (S12), `matchCode` is the code the host showed; otherwise it is ignored. */
     confirm(token: string, options?: ConfirmOptions): Promise<ConfirmResult>
+    /**
+     * Same device: spends a completion code (from the return URL's `code`) once, within 60 seconds,
+     * for the login's account, system, authid and challenge. Any account's code; over HTTP, and with
+     * `account(id).redeem`, only that account's.
+     */
+    redeem(code: string): Promise<RedeemResult>
   }
   /**
    * Periodic work: expires live challenges whose time has passed, forgets ended send-limit windows, and
@@ -231,6 +260,7 @@ export function createEngine(options: EngineOptions): Engine {
   const retentionDays = options.retention?.endedChallengesDays ?? 30
   if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 36_500)
     throw new ValidationError('retention.endedChallengesDays', 'must be a whole number of days from 1')
+  const background = options.background ?? options.clock === undefined
   storage.sealAuditWith(auditSealer(secret))
 
   const account = (id: string, handleOptions: { readonly actor?: string } = {}): AccountHandle => {
@@ -253,7 +283,8 @@ export function createEngine(options: EngineOptions): Engine {
       if (!row) throw new NotFoundError('account', id)
       return row.settings
     }
-    const systems = systemsAdmin(ctx, id, actor, ready)
+    const systemsBase = systemsAdmin(ctx, id, actor, ready)
+    const systems = { ...systemsBase, ensure: (input: SystemInput) => ensureSystem(ctx, systemsBase, input) }
     const users = { ...usersAdmin(ctx, id, actor, ready), ...userSearch(ctx, id) }
     return {
       id,
@@ -281,6 +312,7 @@ export function createEngine(options: EngineOptions): Engine {
         startLogin(ctx, id, input, startOptions, startOptions.apiKeyId ?? handleOptions.actor ?? 'api'),
       check: (input) => checkLogin(ctx, id, input, handleOptions.actor ?? 'api'),
       simulate: (input) => simulateLogin(ctx, id, input),
+      redeem: (code) => redeemCompletion(ctx, code, id, handleOptions.actor ?? 'api'),
       audit: {
         ...auditSearch(ctx, id),
         async list(filters = {}) {
@@ -316,9 +348,15 @@ export function createEngine(options: EngineOptions): Engine {
     }
   }
 
-  return {
-    migrate: () => storage.migrate(),
+  // The background work waits for a migration under way, so its first beat never meets a missing table.
+  let migrating: Promise<void> | null = null
+  const engine: Engine = {
+    migrate: () => {
+      migrating = storage.migrate()
+      return migrating
+    },
     accounts: {
+      ensure: (input) => ensureAccount(engine, input),
       async create(input) {
         const name = typeof input?.name === 'string' ? input.name.normalize('NFKC').trim() : ''
         if (name.length === 0 || name.length > 200)
@@ -351,6 +389,7 @@ export function createEngine(options: EngineOptions): Engine {
     links: {
       inspect: (token) => inspectLink(ctx, token),
       confirm: (token, confirmOptions) => confirmLink(ctx, token, confirmOptions),
+      redeem: (code) => redeemCompletion(ctx, code, null, 'api'),
     },
     async runDue() {
       let expired = 0
@@ -382,7 +421,7 @@ export function createEngine(options: EngineOptions): Engine {
         expired += rows.length
         if (rows.length < SWEEP_BATCH) break
       }
-      const { cancelled, delivered } = await this.deliverDue()
+      const { cancelled, delivered } = await engine.deliverDue()
       const now = clock.now()
       await storage.sweepRateLimits(now)
       let auditPurged = 0
@@ -401,6 +440,8 @@ export function createEngine(options: EngineOptions): Engine {
         challengesPurged += purged
         if (purged < SWEEP_BATCH) break
       }
+      // Completion codes live 60 seconds; a spent or expired one is only clutter.
+      await storage.completionCodes?.sweep(now)
       return { expired, cancelled, delivered, auditPurged, challengesPurged }
     },
     async deliverDue() {
@@ -409,8 +450,23 @@ export function createEngine(options: EngineOptions): Engine {
       return { cancelled, delivered: await deliverDue(ctx) }
     },
     events: ctx.events,
-    close: () => storage.close(),
+    async close() {
+      await work?.stop()
+      await storage.close()
+    },
   }
+  const afterMigration = () => (migrating ?? Promise.resolve()).catch(() => {})
+  const work: BackgroundWork | null = background
+    ? startBackgroundWork(
+        {
+          deliverDue: () => afterMigration().then(() => engine.deliverDue()),
+          runDue: () => afterMigration().then(() => engine.runDue()),
+        },
+        background === true ? {} : background,
+        ctx.logger,
+      )
+    : null
+  return engine
 }
 
 function resolveOutbox(input: Partial<OutboxSettings> | undefined): OutboxSettings {

@@ -74,6 +74,7 @@ export {
 } from './engine.js'
 export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './login/links.js'
 export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login/login.js'
+export { COMPLETION_CODE_TTL_MS, type RedeemResult } from './login/same-device.js'
 export type { MessageSettings, MessageTemplates } from './outbox/messages.js'
 export {
   type AccountSettings,
@@ -86,7 +87,9 @@ export {
 export * from './policy/rules.js'
 export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policy/system-policy.js'
 export type * from './ports/admin-query-store.js'
+export type { BackgroundSettings } from './ports/background-work.js'
 export { type Clock, systemClock } from './ports/clock.js'
+export type * from './ports/completion-store.js'
 export type * from './ports/console-session-store.js'
 export type { Logger } from './ports/engine-context.js'
 export type { Message, Notifier } from './ports/notifier.js'

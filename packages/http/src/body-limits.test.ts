@@ -130,6 +130,7 @@ describe('link pages check the token’s shape first (S30)', () => {
             asked.push(t)
             return f.engine.links.confirm(t, o)
           },
+          redeem: (code) => f.engine.links.redeem(code),
         },
       },
       secret: SECRET,

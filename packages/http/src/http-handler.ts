@@ -16,10 +16,12 @@ import { insightRoutes } from './insight-routes.js'
 import { readJson } from './json-body.js'
 import {
   badFormPage,
+  completionRedirect,
   confirmPage,
   deadEndPage,
   formTokens,
   LINK_PAGE_HEADERS,
+  linkPageHeaders,
   MAX_FORM_BYTES,
   outcomePage,
 } from './link-pages.js'
@@ -35,7 +37,7 @@ import {
   readBodyText,
   tooLarge,
 } from './request-body.js'
-import { CheckBody, PinAfterLogin, StartBody } from './schemas.js'
+import { CheckBody, PinAfterLogin, RedeemBody, StartBody } from './schemas.js'
 
 export interface HttpHandlerOptions extends OperatorOptions {
   readonly engine: Engine
@@ -186,8 +188,17 @@ export function createHttpHandler(
     return json(answer, status)
   })
 
-  const page = ({ html, status }: { html: string; status: number }) =>
-    new Response(html, { status, headers: LINK_PAGE_HEADERS })
+  // Same device: the host's back end spends the completion code its return URL received (auth key).
+  app.post('/v1/redeem', requireKey('auth'), async (c) => {
+    const { code } = await readJson(c.req.raw, RedeemBody, c.env?.connection)
+    const answer = await c.var.account.redeem(code)
+    if (answer.result !== 'authenticated') return json(answer, 403)
+    const { accountId: _account, ...identity } = answer
+    return json(identity, 200)
+  })
+
+  const page = ({ html, status }: { html: string; status: number }, headers = LINK_PAGE_HEADERS) =>
+    new Response(html, { status, headers })
 
   // S30: the link pages serve anyone, so a token that cannot be one ends the request before the
   // engine or the body is touched.
@@ -196,7 +207,7 @@ export function createHttpHandler(
     if (!isLinkTokenShape(token)) return page(deadEndPage('unknown'))
     const view = await engine.links.inspect(token)
     if (view.status !== 'pending') return page(deadEndPage(view.status))
-    return page({ html: confirmPage(view, forms.make(token)), status: 200 })
+    return page({ html: confirmPage(view, forms.make(token)), status: 200 }, linkPageHeaders(view))
   })
 
   app.post('/v1/links/:token', async (c) => {
@@ -222,8 +233,10 @@ export function createHttpHandler(
       // Ask again while attempts remain; the last wrong code burns the link like a used one.
       if (result.final) return page(deadEndPage('used'))
       const view = await engine.links.inspect(token)
-      return page({ html: confirmPage(view, forms.make(token), true), status: 400 })
+      return page({ html: confirmPage(view, forms.make(token), true), status: 400 }, linkPageHeaders(view))
     }
+    // Same device: back to the login's return URL (exactly as the system lists it) with the code.
+    if (result.result === 'confirmed' && result.completionUrl) return completionRedirect(result.completionUrl)
     return page(outcomePage(result))
   })
 

@@ -8,14 +8,14 @@ import { type ConnectionInfo, createHttpHandler, type HttpHandlerOptions } from 
 /** What `createLinkPagesHandler` serves besides the link pages. */
 export interface LinkPagesOptions extends HttpHandlerOptions {
   /**
-   * Also serve `POST /v1/start` and `POST /v1/check` (still behind an `apikey`), for hosts whose other
+   * Also serve `POST /v1/start`, `POST /v1/check` and `POST /v1/redeem` (still behind an `apikey`), for hosts whose other
    * services call this process over HTTP. Default false: the host calls the engine directly.
    */
   readonly api?: boolean
 }
 
 const LINK_PAGE = /^\/v1\/links\/[^/]+$/
-const LOGIN_CALLS = new Set(['/v1/start', '/v1/check'])
+const LOGIN_CALLS = new Set(['/v1/start', '/v1/check', '/v1/redeem'])
 
 const notFound = () =>
   new Response('Not Found', {

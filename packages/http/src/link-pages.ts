@@ -21,6 +21,35 @@ export const LINK_PAGE_HEADERS: Record<string, string> = {
   'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
 }
 
+/**
+ * The confirm page's headers. Same device: confirming redirects the form's POST to the login's return
+ * URL, and CSP's `form-action` governs where a form submission may end up, redirects included, so
+ * that one origin (the engine checked it against the system's list) is allowed beside 'self'.
+ */
+export function linkPageHeaders(view?: Pick<LinkView, 'returnOrigin'>): Record<string, string> {
+  if (!view?.returnOrigin) return LINK_PAGE_HEADERS
+  return {
+    ...LINK_PAGE_HEADERS,
+    'content-security-policy': (LINK_PAGE_HEADERS['content-security-policy'] as string).replace(
+      "form-action 'self'",
+      `form-action 'self' ${view.returnOrigin}`,
+    ),
+  }
+}
+
+/** Same device: the answer to a confirm that issued a completion code, sending this browser back with it. */
+export function completionRedirect(completionUrl: string): Response {
+  return new Response(null, {
+    status: 303,
+    headers: {
+      location: completionUrl,
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+      'x-content-type-options': 'nosniff',
+    },
+  })
+}
+
 /** The confirm form holds a 43-character form token and a 3-digit code; 4 KiB is generous (S30). */
 export const MAX_FORM_BYTES = 4 * 1024
 

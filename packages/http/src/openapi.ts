@@ -6,6 +6,7 @@ import {
   KeyCreate,
   PinAfterLogin,
   PinSet,
+  RedeemBody,
   SettingsUpdate,
   SimulateBody,
   StartBody,
@@ -95,6 +96,22 @@ export function openApiDocument() {
           },
         },
       },
+      '/v1/redeem': {
+        post: {
+          summary:
+            'Same device: spend the completion code the return URL received (once, within 60 s) for the login’s identity',
+          requestBody: body(RedeemBody),
+          responses: {
+            '200': answer('the login this code completes', 'authenticated', {
+              system: { type: 'string' },
+              authid: { type: 'string' },
+              challengeId: { type: 'string' },
+            }),
+            '400': badRequest,
+            '403': securityError,
+          },
+        },
+      },
       '/v1/links/{token}': {
         get: {
           summary: 'The confirm page of a magic link; changes nothing',
@@ -104,7 +121,10 @@ export function openApiDocument() {
         post: {
           summary: 'Consume the link once (from its confirm page)',
           security: [],
-          responses: { '200': { description: 'HTML' } },
+          responses: {
+            '200': { description: 'HTML' },
+            '303': { description: 'same device: to the login’s return URL with `?code=` for /v1/redeem' },
+          },
         },
       },
       '/v1/admin/systems': { get: adminOp('List systems'), post: adminOp('Create a system', SystemCreate) },

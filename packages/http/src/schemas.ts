@@ -38,7 +38,18 @@ export const Context = z
   )
   .meta({ description: `At most 32 keys and ${MAX_CONTEXT_BYTES} bytes as JSON (S35).` })
 
-export const StartBody = z.strictObject({ system: Name, authid: Name, context: Context.optional() })
+/** Same device: one of the system's `policies.passwordless.returnUrls`, exactly. */
+const ReturnUrlChoice = text().min(1).max(2048)
+
+export const StartBody = z.strictObject({
+  system: Name,
+  authid: Name,
+  context: Context.optional(),
+  returnUrl: ReturnUrlChoice.optional(),
+})
+
+/** `POST /v1/redeem`: the completion code the host's return URL received (`?code=`). */
+export const RedeemBody = z.strictObject({ code: text().min(1).max(64) })
 
 export const CheckBody = z.strictObject({
   system: Name,
@@ -62,7 +73,14 @@ const PinPolicy = MethodPolicy.extend({
   pinLength: z.number().int().optional(),
   attempts: z.number().int().optional(),
 })
-export const Policies = z.strictObject({ passwordless: MethodPolicy.optional(), pin: PinPolicy.optional() })
+const PasswordlessPolicy = MethodPolicy.extend({
+  /** Same device: exact URLs a start may name (https, or http on localhost / 127.0.0.1 / [::1]). */
+  returnUrls: z.array(text().max(2048)).max(20).optional(),
+})
+export const Policies = z.strictObject({
+  passwordless: PasswordlessPolicy.optional(),
+  pin: PinPolicy.optional(),
+})
 
 const Template = multiline().min(1).max(2000)
 const OneLineTemplate = text().min(1).max(2000)
@@ -221,7 +239,7 @@ export function describeIssue(error: z.ZodError): { error: string; field: string
 }
 
 /** `POST /v1/admin/policy/simulate`: the same fields as start. */
-export const SimulateBody = StartBody
+export const SimulateBody = StartBody.omit({ returnUrl: true })
 
 /** `PUT /v1/admin/users/{authid}/pin`: set (or, with null, clear) the user's memorized PIN. */
 export const PinSet = z.strictObject({ pin: text().max(32).nullable() })

@@ -126,6 +126,15 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   {
     method: 'POST',
+    route: '/v1/redeem',
+    scope: 'auth',
+    weight: 2,
+    // Same device: a code no confirmed link issued is refused (403 invalid_code), never a 400.
+    expected: [200, 403],
+    valid: () => fc.record({ code: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/) }).map(json('/v1/redeem')),
+  },
+  {
+    method: 'POST',
     route: '/v1/pin',
     scope: 'admin',
     weight: 1,

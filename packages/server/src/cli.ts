@@ -46,6 +46,8 @@ function engineOn(config: ServerConfig, storage: ServerStorage): Engine {
     notifier: { send: async () => Promise.reject(new Error('the CLI sends no messages')) },
     secret: config.secret,
     links: { baseUrl: config.baseUrl ?? 'http://localhost' },
+    // A one-shot command must not retry deliveries or sweep behind the operator's back; `serve` does.
+    background: false,
   })
 }
 

@@ -67,6 +67,9 @@ export async function startServer(
     ...(config.deliveryRetryWindowPercent !== undefined
       ? { outbox: { retryWindowPercent: config.deliveryRetryWindowPercent } }
       : {}),
+    // The engine's own timers: the outbox (retries, lapsed claims, cancellations) every second, the
+    // full sweep (expiry, limits, audit retention, completion codes) every sweepSeconds.
+    background: { outboxMs: 1000, sweepMs: config.sweepSeconds * 1000 },
   })
   try {
     await engine.migrate()
@@ -109,10 +112,6 @@ export async function startServer(
   )
   closeUnreadBodies(server)
 
-  // Two timers: the full sweep (expiry, limits, audit retention) every sweepSeconds, and the outbox
-  // (retries, lapsed claims, cancellations) every second, each skipping a beat while the last still runs.
-  const sweep = periodically(config.sweepSeconds * 1000, 'sweep', () => engine.runDue())
-  const outbox = periodically(1000, 'outbox', () => engine.deliverDue())
   // The console's upkeep: ended sessions, and new audit events counted into the login statistics.
   const upkeep = periodically(config.sweepSeconds * 1000, 'console', () => adminConsole.maintain())
 
@@ -122,13 +121,12 @@ export async function startServer(
     engine,
     close() {
       closing ??= (async () => {
-        sweep.stop()
-        outbox.stop()
         upkeep.stop()
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await closed
-        await Promise.all([sweep.running(), outbox.running(), upkeep.running()])
+        await upkeep.running()
+        // Stops the engine's own timers, waiting for a run under way, then closes the storage.
         await engine.close()
       })()
       return closing

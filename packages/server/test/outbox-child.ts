@@ -13,6 +13,8 @@ const engine = createEngine({
   secret,
   links: { baseUrl: 'https://auth.example.com' },
   hasher: cheapHasher(),
+  // The test decides who runs the outbox (the server it starts after the kill), not this child's timers.
+  background: false,
 })
 const acme = engine.account(accountId)
 

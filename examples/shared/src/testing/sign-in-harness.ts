@@ -1,11 +1,11 @@
-import type { AccountHandle, Engine } from '@flexsecure/core'
+import type { AccountHandle, Engine, EngineOptions } from '@flexsecure/core'
 import {
   type CaptureNotifier,
   captureNotifier,
   type ManualClock,
   manualClock,
 } from '@flexsecure/core/testing'
-import { openExampleEngine, seedSignIn } from '../example-engine.js'
+import { EXAMPLE_SYSTEM, openExampleEngine, RETURN_PATH, seedSignIn } from '../example-engine.js'
 import type { RunningApp, ServeOptions } from '../sign-in-app.js'
 
 /** A secret for tests only. */
@@ -26,7 +26,7 @@ export interface SignInHarness {
 /** Starts `serve` the way a test needs it; `close` stops the app, then the engine. */
 export async function startSignInHarness(
   serve: (options: ServeOptions) => Promise<RunningApp>,
-  options: Partial<Pick<ServeOptions, 'dueWork'>> = {},
+  options: { readonly background?: EngineOptions['background'] } = {},
 ): Promise<SignInHarness> {
   const clock = manualClock(Date.now())
   const notifier = captureNotifier()
@@ -38,10 +38,16 @@ export async function startSignInHarness(
     appUrl: () => url,
     notifier,
     clock,
-    seed: seedSignIn,
+    seed: seedSignIn(),
+    ...(options.background !== undefined ? { background: options.background } : {}),
   })
-  const app = await serve({ engine, account, secret: TEST_SECRET, clock, port: 0, ...options })
+  const app = await serve({ engine, account, secret: TEST_SECRET, clock, port: 0, appUrl: () => url })
   url = app.url
+  // Same device: the system lists the app's return URL, on the port it got.
+  await account.systems.ensure({
+    name: EXAMPLE_SYSTEM,
+    policies: { passwordless: { returnUrls: [`${url}${RETURN_PATH}`] } },
+  })
   return {
     app,
     engine,

@@ -1,8 +1,7 @@
-import type { Engine } from '@flexsecure/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { RunningApp, ServeOptions } from '../sign-in-app.js'
 import { type Answer, formToken, type HttpBrowser, httpBrowser } from './http-browser.js'
-import { type SignInHarness, startSignInHarness, TEST_SECRET } from './sign-in-harness.js'
+import { type SignInHarness, startSignInHarness } from './sign-in-harness.js'
 
 // Every sign-in example (Express, Hono, Fastify) passes this suite over real HTTP: same routes, same
 // cookies, same answers. Each example's own test runs it against its `serve`.
@@ -16,8 +15,11 @@ function cookieAttributes(answer: Answer, name: string): string[] | null {
 }
 
 /** Opens a link the way a second device would: its own cookies, the page, then the form with `code`. */
-async function confirmLink(link: string, code: string | null): Promise<Answer> {
-  const phone = httpBrowser(new URL(link).origin)
+async function confirmLink(
+  link: string,
+  code: string | null,
+  phone: HttpBrowser = httpBrowser(new URL(link).origin),
+): Promise<Answer> {
   const page = await phone.get(new URL(link).pathname)
   expect(page.status).toBe(200)
   return phone.post(new URL(link).pathname, {
@@ -69,7 +71,9 @@ export function describeSignInApp(name: string, serve: (options: ServeOptions) =
       const link = h.linkFor('alice')
       expect(link.startsWith(`${h.app.url}/v1/links/`)).toBe(true)
       const confirmed = await confirmLink(link, code)
-      expect([confirmed.status, confirmed.text]).toEqual([200, expect.stringContaining('You are signed in')])
+      // Same device: the phone that confirmed is sent to the app's return URL; it need not go there.
+      expect(confirmed.status).toBe(303)
+      expect(confirmed.location?.startsWith(`${h.app.url}/auth/return?code=`)).toBe(true)
 
       const polled = await browser.get('/login/status')
       expect(JSON.parse(polled.text)).toEqual({ location: '/' })
@@ -120,7 +124,7 @@ export function describeSignInApp(name: string, serve: (options: ServeOptions) =
         410,
         expect.stringContaining('A newer link replaced this one'),
       ])
-      expect((await confirmLink(h.linkFor('alice'), second.code)).status).toBe(200)
+      expect((await confirmLink(h.linkFor('alice'), second.code)).status).toBe(303)
 
       // The first tab polls first: it names its own challenge, so it cannot take the newer one's answer.
       expect(await status(browser)).toEqual({ location: '/login?ended=replaced' })
@@ -172,44 +176,55 @@ export function describeSignInApp(name: string, serve: (options: ServeOptions) =
       expect((await browser.get('/v1/openapi.json')).status).toBe(404)
     })
 
-    it('keeps a stub where same-device sign-in will land, and says it is not available yet', async () => {
-      const stub = await browser.get('/auth/return?code=anything')
-      expect([stub.status, stub.text]).toEqual([501, expect.stringContaining('Not available yet')])
-      expect(stub.setCookies).toEqual([])
+    /** The phone that opens alice's link confirms it and follows the redirect to the app's return URL. */
+    const confirmOnPhone = async (code: string) => {
+      const phone = httpBrowser(h.app.url)
+      const confirmed = await confirmLink(h.linkFor('alice'), code, phone)
+      expect(confirmed.status).toBe(303)
+      const back = new URL(confirmed.location as string)
+      return { phone, back: `${back.pathname}${back.search}` }
+    }
+
+    it('signs in the browser that opened the link too (same device), with a code that works once', async () => {
+      const { code } = await startSignIn(browser, 'alice')
+      const { phone, back } = await confirmOnPhone(code)
+      const landed = await phone.get(back)
+      expect([landed.status, landed.location]).toEqual([303, '/'])
+      expect(cookieAttributes(landed, 'session')).toEqual(
+        expect.arrayContaining(['httponly', 'samesite=lax', 'path=/']),
+      )
+      expect((await phone.get('/')).text).toContain('Signed in as <strong id="user">alice')
+
+      // The same code again (a second tab, a replay): no session, and the user is told why.
+      const replay = httpBrowser(h.app.url)
+      const again = await replay.get(back)
+      expect([again.status, again.location, again.setCookies]).toEqual([303, '/login?ended=link-spent', []])
+      expect((await replay.get('/login?ended=link-spent')).text).toContain('already used')
+
+      // The device that started keeps polling and is signed in as well.
+      expect(await status(browser)).toEqual({ location: '/' })
+    })
+
+    it('opens no session for a code that is made up, or redeemed after a minute', async () => {
+      const forged = await httpBrowser(h.app.url).get(`/auth/return?code=${'A'.repeat(32)}`)
+      expect([forged.location, forged.setCookies]).toEqual(['/login?ended=link-spent', []])
+      const { code } = await startSignIn(browser, 'alice')
+      const { phone, back } = await confirmOnPhone(code)
+      h.clock.advance(MINUTE)
+      expect(await phone.get(back)).toMatchObject({ location: '/login?ended=link-spent', setCookies: [] })
     })
   })
 
   describe(`the ${name} example’s periodic work`, { timeout: 30_000 }, () => {
-    it('sweeps expired logins on its timer, and stops the timer on close', async () => {
-      const h = await startSignInHarness(serve)
-      let runs = 0
-      // The same engine, counting the calls the app's timers make.
-      const counted: Engine = {
-        ...h.engine,
-        runDue: () => {
-          runs += 1
-          return h.engine.runDue()
-        },
-      }
-      const app = await serve({
-        engine: counted,
-        account: h.account,
-        secret: TEST_SECRET,
-        clock: h.clock,
-        port: 0,
-        dueWork: { sweepMs: 10, outboxMs: 10 },
-      })
+    it('needs no timer of its own: the engine sweeps expired logins on its own timers', async () => {
+      // A manual clock turns the engine's timers off by default; this test turns them on, quickly.
+      const h = await startSignInHarness(serve, { background: { sweepMs: 10, outboxMs: 10 } })
       try {
-        await httpBrowser(app.url).post('/login', { authid: 'alice' })
+        await httpBrowser(h.app.url).post('/login', { authid: 'alice' })
         const swept = new Promise((resolve) => h.engine.events.once('challenge.expired', resolve))
         h.clock.advance(11 * MINUTE)
-        await swept // expired by runDue on the app's timer: nobody polled
-        await app.close()
-        const afterClose = runs
-        await new Promise((resolve) => setTimeout(resolve, 60)) // six beats of a timer left running
-        expect(runs).toBe(afterClose)
+        await swept // expired by the engine's runDue: nobody polled, the app schedules nothing
       } finally {
-        await app.close()
         await h.close()
       }
     })

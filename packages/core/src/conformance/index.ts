@@ -9,6 +9,7 @@ export {
 export {
   type RaceReport,
   raceAcrossProcesses,
+  raceCompletionRedeems,
   raceLinkConfirms,
   racePinChecks,
   raceStarts,

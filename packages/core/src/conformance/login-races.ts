@@ -34,6 +34,7 @@ export type RaceJob =
   | { readonly kind: 'check'; readonly accountId: string; readonly pin: string }
   | { readonly kind: 'start'; readonly accountId: string }
   | { readonly kind: 'deliver' }
+  | { readonly kind: 'redeem'; readonly code: string }
 
 export const RACE_SYSTEM = 'race-system'
 export const RACE_USER = 'racer'
@@ -116,9 +117,12 @@ async function prepareLogin(
   storage: Storage,
   method: 'passwordless' | 'pin',
   settings: AccountSettingsInput = {},
+  returnUrl?: string,
 ): Promise<PreparedLogin> {
   const notifier = captureNotifier()
   const engine = createEngine({
+    // The race decides when work runs, not the engine's own timers.
+    background: false,
     storage,
     notifier,
     secret: RACE_SECRET,
@@ -133,11 +137,18 @@ async function prepareLogin(
   const account = engine.account(accountId)
   await account.systems.create({
     name: RACE_SYSTEM,
-    policies: { passwordless: { enabled: true }, pin: { enabled: true } },
+    policies: {
+      passwordless: { enabled: true, ...(returnUrl ? { returnUrls: [returnUrl] } : {}) },
+      pin: { enabled: true },
+    },
   })
   await account.users.create({ authid: RACE_USER, email: 'racer@example.com' })
   await account.users.assign(RACE_USER, [{ system: RACE_SYSTEM, method }])
-  const started = await account.start({ system: RACE_SYSTEM, authid: RACE_USER })
+  const started = await account.start({
+    system: RACE_SYSTEM,
+    authid: RACE_USER,
+    ...(returnUrl ? { returnUrl } : {}),
+  })
   if (started.result !== 'success' || started.challengeId === undefined)
     throw new Error(`race setup could not start: ${JSON.stringify(started)}`)
   const message = notifier.last()
@@ -168,6 +179,22 @@ export async function raceLinkConfirms(options: RaceOptions): Promise<RaceReport
   const answers = await raceAcrossProcesses(
     options.shared,
     { kind: 'confirm', token: login.secret },
+    options.processes,
+    options.total,
+  )
+  return report(options.storage, login, answers)
+}
+
+/** A confirmed link's completion code redeemed `total` times at once. Exactly one may answer `authenticated`. */
+export async function raceCompletionRedeems(options: RaceOptions): Promise<RaceReport> {
+  const login = await prepareLogin(options.storage, 'passwordless', {}, `${RACE_BASE_URL}/auth/return`)
+  const confirmed = await login.engine.links.confirm(login.secret)
+  if (confirmed.result !== 'confirmed' || !confirmed.completionUrl)
+    throw new Error(`race setup got no completion code: ${JSON.stringify(confirmed)}`)
+  const code = new URL(confirmed.completionUrl).searchParams.get('code') as string
+  const answers = await raceAcrossProcesses(
+    options.shared,
+    { kind: 'redeem', code },
     options.processes,
     options.total,
   )
@@ -232,6 +259,8 @@ export async function raceDeliveries(
   // Half a minute in the past: the retries are due now, the PINs still live for minutes.
   const issuedAt = Date.now() - 30_000
   const engine = createEngine({
+    // The race decides when work runs, not the engine's own timers.
+    background: false,
     storage: options.storage,
     notifier: { send: async () => Promise.reject(new DeliveryError('temporary', '421 busy')) },
     secret: RACE_SECRET,

@@ -26,6 +26,8 @@ process.on(
       let verifications = 0
       const notifier = captureNotifier()
       const engine = createEngine({
+        // The race decides when work runs, not the engine's own timers.
+        background: false,
         storage,
         notifier,
         secret: RACE_SECRET,
@@ -41,6 +43,7 @@ process.on(
       })
       const call = async (): Promise<string> => {
         if (job.kind === 'confirm') return (await engine.links.confirm(job.token)).result
+        if (job.kind === 'redeem') return (await engine.links.redeem(job.code)).result
         if (job.kind === 'deliver') {
           await engine.deliverDue()
           return 'delivered'

@@ -14,7 +14,9 @@ import type {
   SystemRow,
   UserRow,
 } from '../ports/storage.js'
+import { completionCodeCases } from './completion-conformance.js'
 import {
+  raceCompletionRedeems,
   raceDeliveries,
   raceLinkConfirms,
   racePinChecks,
@@ -1211,6 +1213,17 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       })
     })
 
+    completionCodeCases(() => ({
+      storage,
+      accountId,
+      issued,
+      supersede: async () => {
+        await storage.issueChallenge(challenge(), [], [])
+      },
+      draft: (type, fields) => draft(accountId, type, fields),
+      t0: T0,
+    }))
+
     describe('failures', () => {
       it('surfaces a failure of the backend as StorageError', async () => {
         await storage.close()
@@ -1281,6 +1294,14 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect(results.filter((r) => r === 'rate limited')).toHaveLength(16)
         expect(audit).toMatchObject({ ok: true })
         expect(live).toBe(1)
+      }, 60_000)
+
+      it('lets exactly one of 50 concurrent redeems of one completion code win, across 4 processes', async () => {
+        const { results, audit } = await raceCompletionRedeems({ storage, shared: shared() })
+        expect(audit).toMatchObject({ ok: true })
+        expect(results).toHaveLength(50)
+        expect(results.filter((r) => r === 'authenticated')).toHaveLength(1)
+        expect(results.filter((r) => r !== 'authenticated' && r !== 'security error')).toEqual([])
       }, 60_000)
 
       it('sends each of 20 due deliveries exactly once when 4 processes run the outbox at once', async () => {

@@ -32,4 +32,10 @@ export interface EngineEvents {
       readonly status: 'sent' | 'failed' | 'abandoned'
     },
   ) => void
+  /** Same device: a confirmed link's browser was sent to the login's return URL with a completion code. */
+  'completion.issued': (
+    event: ChallengeEvent & { readonly returnUrl: string; readonly expiresAt: Date },
+  ) => void
+  /** Same device: the host's back end redeemed a completion code (once) for the login's identity. */
+  'completion.redeemed': (event: Omit<ChallengeEvent, 'method'>) => void
 }

@@ -34,6 +34,7 @@ export type SecurityReason =
   | 'no_pending_challenge'
   | 'policy_denied'
   | 'wrong_code'
+  | 'invalid_code'
   | 'invalid_key'
   | 'forbidden_scope'
 
@@ -56,8 +57,17 @@ export interface PinPolicy extends MethodPolicy {
   readonly attempts: number
 }
 
+/** The magic link's policy: a method policy, plus where a confirmed link may send its browser. */
+export interface PasswordlessPolicy extends MethodPolicy {
+  /**
+   * Same-device completion: the exact URLs a `start` may name as `returnUrl` (absolute https, or http
+   * on a loopback host). Absent or empty: links complete on the original device only.
+   */
+  readonly returnUrls?: readonly string[]
+}
+
 export interface SystemPolicies {
-  readonly passwordless: MethodPolicy
+  readonly passwordless: PasswordlessPolicy
   readonly pin: PinPolicy
 }
 

@@ -4,6 +4,7 @@ import { sha256Hex } from '../domain/secrets.js'
 import { delayAfter, isAllowedReturnUrl } from '../policy/account-settings.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
+import { issueCompletion } from './same-device.js'
 
 /** What a link's confirm page may show. Never the token or anything secret. */
 export interface LinkView {
@@ -21,6 +22,11 @@ export interface LinkView {
   readonly userAgent?: string
   /** The page must ask for the code the host showed where the login started (S12). */
   readonly numberMatching?: boolean
+  /**
+   * Same device: the origin of the return URL the login named, where confirming will send this
+   * browser (the page's CSP must allow its form to end there).
+   */
+  readonly returnOrigin?: string
 }
 
 export type ConfirmResult =
@@ -30,6 +36,11 @@ export type ConfirmResult =
       readonly system: string
       /** Where to send the user back to, when the system has one on a still-allowed origin. */
       readonly returnUrl: string | null
+      /**
+       * Same device: the login's return URL with a single-use completion `code`. The page sends this
+       * browser there (303); the host's back end redeems the code. Absent when there is none to issue.
+       */
+      readonly completionUrl?: string
     }
   | { readonly result: Exclude<LinkView['status'], 'pending'> }
   /** Number matching: the code was missing or wrong; `final` when that burned the link. */
@@ -65,6 +76,7 @@ function viewOf(row: ChallengeRow | null, now: number): LinkView {
     ...(typeof ip === 'string' ? { ip } : {}),
     ...(typeof userAgent === 'string' ? { userAgent } : {}),
     ...(row.matchCode !== null ? { numberMatching: true } : {}),
+    ...(row.returnUrl ? { returnOrigin: new URL(row.returnUrl).origin } : {}),
   }
 }
 
@@ -152,7 +164,14 @@ export async function confirmLink(
       system?.returnUrl && isAllowedReturnUrl(system.returnUrl, account?.settings.returnOrigins ?? [])
         ? system.returnUrl
         : null
-    return { result: 'confirmed', accountId: confirmed.accountId, system: confirmed.systemName, returnUrl }
+    const completionUrl = await issueCompletion(ctx, confirmed)
+    return {
+      result: 'confirmed',
+      accountId: confirmed.accountId,
+      system: confirmed.systemName,
+      returnUrl,
+      ...(completionUrl ? { completionUrl } : {}),
+    }
   }
   const row = await ctx.storage.getChallengeByLinkHash(hash)
   const view = viewOf(row, now)

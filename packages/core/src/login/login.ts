@@ -4,6 +4,7 @@ import { NotFoundError, StorageError, ValidationError } from '../domain/errors.j
 import type { ChallengeEvent } from '../domain/events.js'
 import { contextString, requireContext, requireName } from '../domain/login-input.js'
 import type { CheckResult, Layer, SecurityReason, StartResult } from '../domain/model.js'
+import { chooseReturnUrl } from '../domain/return-urls.js'
 import { newId, newLinkToken, newPin, sha256Hex } from '../domain/secrets.js'
 import { composeFor } from '../outbox/messages.js'
 import { deliveryAudit, dispatch, newDelivery } from '../outbox/outbox.js'
@@ -19,6 +20,12 @@ export interface StartInput {
   readonly system: string
   readonly authid: string
   readonly context?: Readonly<Record<string, string | number | boolean>>
+  /**
+   * Same-device completion: one of the system's `policies.passwordless.returnUrls`, exactly. Once the
+   * link is confirmed, its page sends the browser that clicked there with a single-use `code` for
+   * `links.redeem`. An unlisted URL is refused with `ValidationError`; ignored for PIN logins.
+   */
+  readonly returnUrl?: string
 }
 
 /**
@@ -210,6 +217,11 @@ export async function startLogin(
     return throttle(plan.retryAfter, 'failures')
   }
   if (plan.kind === 'unavailable') return refuse('method_not_enabled')
+  // Exactly one of the listed URLs, or nothing: never a redirect the system did not list.
+  const returnUrl =
+    assignment.method === 'passwordless'
+      ? chooseReturnUrl(input.returnUrl, system.policies.passwordless.returnUrls)
+      : null
   if (plan.kind === 'denied') {
     const { decision } = plan
     const denied = audit(now, {
@@ -258,6 +270,7 @@ export async function startLogin(
     extraLayer,
     matchCode,
     device: deviceDigest(ctx, context),
+    ...(returnUrl ? { returnUrl } : {}),
   }
   const started = audit(now, {
     challengeId: row.id,
@@ -268,6 +281,7 @@ export async function startLogin(
       destination: maskDestination(destination),
       expiresAt: row.expiresAt,
       ...(decision ? { decision: decisionDetails(decision, system.rules.version) } : {}),
+      ...(returnUrl ? { returnUrl } : {}),
       ...(plan.numberMatching && !matchCode
         ? { numberMatching: 'off: uniform responses cannot carry the code' }
         : {}),
@@ -517,6 +531,18 @@ export async function checkLogin(
         await ctx.storage.transitionChallenge(
           { id: row.id, from: ['confirmed'], to: 'authenticated', at: now, reported: true },
           [done],
+          resetFailuresOf,
+        )
+      ) {
+        emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
+        return { result: 'authenticated', challengeId: row.id }
+      }
+    } else if (row.status === 'authenticated' && !row.outcomeReported) {
+      // Same device: a redeemed completion code authenticated it; the original device hears it once too.
+      if (
+        await ctx.storage.transitionChallenge(
+          { id: row.id, from: ['authenticated'], to: 'authenticated', at: now, reported: true },
+          [draft(now, row, 'authenticated', null)],
           resetFailuresOf,
         )
       ) {

@@ -3,13 +3,15 @@ import {
   CHANNELS,
   type Channel,
   type MethodPolicy,
+  type PasswordlessPolicy,
   type PinPolicy,
   type SystemPolicies,
 } from '../domain/model.js'
+import { requireReturnUrls } from '../domain/return-urls.js'
 
 /** How a caller describes policies: every field optional, defaults filled in. */
 export interface PoliciesInput {
-  readonly passwordless?: Partial<MethodPolicy>
+  readonly passwordless?: Partial<PasswordlessPolicy>
   readonly pin?: Partial<PinPolicy>
 }
 
@@ -29,7 +31,15 @@ export function resolvePolicies(
 ): SystemPolicies {
   if (input !== undefined && (typeof input !== 'object' || input === null))
     throw new ValidationError('policies', 'must be an object')
-  const passwordless = resolveMethod('policies.passwordless', input?.passwordless, base.passwordless)
+  const method = resolveMethod('policies.passwordless', input?.passwordless, base.passwordless)
+  const given = input?.passwordless?.returnUrls
+  const returnUrls =
+    given === undefined
+      ? base.passwordless.returnUrls
+      : requireReturnUrls(given, 'policies.passwordless.returnUrls')
+  // Kept only when listed, so policies without same-device completion read as they always did.
+  const passwordless: PasswordlessPolicy =
+    returnUrls && returnUrls.length > 0 ? { ...method, returnUrls } : method
   const pinInput = input?.pin
   const pinBase = resolveMethod('policies.pin', pinInput, base.pin)
   const pinLength = integerIn('policies.pin.pinLength', pinInput?.pinLength ?? base.pin.pinLength, 6, 10)

@@ -146,6 +146,11 @@ export interface ChallengeRow {
   readonly matchCode: string | null
   /** A keyed digest of `context.deviceId`, for "device never seen" rules, or null. */
   readonly device: string | null
+  /**
+   * Same-device completion: the system's return URL the start named, where the confirmed link's page
+   * sends its browser with a completion code. Absent or null: the original device completes.
+   */
+  readonly returnUrl?: string | null
   /** The delivery `check` reports on: the first one, or the fallback that replaced it. */
   readonly deliveryId: string | null
   /**

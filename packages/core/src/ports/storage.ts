@@ -1,5 +1,6 @@
 import type { AccountSettings } from '../domain/settings.js'
 import type { AdminQueryStore } from './admin-query-store.js'
+import type { CompletionCodeStore } from './completion-store.js'
 import type { ConsoleSessionStore } from './console-session-store.js'
 import type {
   AccountRow,
@@ -224,6 +225,8 @@ export interface Storage {
 
   /** Optional: the console's sessions. Without it a storage works, but cannot host the console. */
   readonly consoleSessions?: ConsoleSessionStore
+  /** Optional: same-device completion codes. Without it, links complete on the original device only. */
+  readonly completionCodes?: CompletionCodeStore
   /** Optional: user search, the outbox list, login counts, the newest audit events (admin screens and API). */
   readonly adminQueries?: AdminQueryStore
 }

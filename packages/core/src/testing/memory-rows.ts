@@ -104,6 +104,8 @@ export const challengeIn = (row: ChallengeRow): StoredChallenge => ({
   extraLayer: row.extraLayer ?? null,
   matchCode: row.matchCode ?? null,
   device: row.device ?? null,
+  // Same-device completion: present only when the start named a return URL, as the SQL storage reads it.
+  ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
 })
 
 /** What a host hears for each delivery status; a cancelled delivery's challenge is over anyway. */

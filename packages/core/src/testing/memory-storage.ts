@@ -1,8 +1,10 @@
 import { ConflictError, StorageError, ValidationError } from '../domain/errors.js'
 import type { AdminQueryStore } from '../ports/admin-query-store.js'
+import type { CompletionCodeStore } from '../ports/completion-store.js'
 import type { ConsoleSessionStore } from '../ports/console-session-store.js'
 import type { Storage } from '../ports/storage.js'
 import { appendAudit, listAudit, purgeAudit } from './memory-audit.js'
+import { memoryCompletionCodes } from './memory-completion-codes.js'
 import { memoryAdminQueries, memoryConsoleSessions } from './memory-console-stores.js'
 import { memoryDirectory } from './memory-directory.js'
 import { inspectTables, type MemoryRows, type MemoryTableName, tamperTable } from './memory-inspection.js'
@@ -23,6 +25,7 @@ export type { MemoryRows, MemoryTableName } from './memory-inspection.js'
 export interface MemoryStorage extends Storage {
   readonly consoleSessions: ConsoleSessionStore
   readonly adminQueries: AdminQueryStore
+  readonly completionCodes: CompletionCodeStore
   /** A deep copy of every table, for tests that check what was stored (a secret never is, say). */
   inspect(): MemoryRows
   /**
@@ -101,6 +104,7 @@ export function memoryStorage(): MemoryStorage {
   return Object.assign(storage, {
     consoleSessions: memoryConsoleSessions(deps),
     adminQueries: memoryAdminQueries(deps),
+    completionCodes: memoryCompletionCodes(deps),
     inspect: () => inspectTables(tables),
     tamper: <T extends MemoryTableName>(
       table: T,

@@ -1,5 +1,6 @@
 import type { AccountSettings } from '../domain/settings.js'
 import type { LoginCount } from '../ports/admin-query-store.js'
+import type { CompletionCodeRow } from '../ports/completion-store.js'
 import type { ConsoleSessionRow } from '../ports/console-session-store.js'
 import type {
   ApiKeyRow,
@@ -62,6 +63,8 @@ export interface MemoryTables {
   /** Each account's events in ascending sequence, by account id. The arrays are replaced, never edited. */
   readonly auditEvents: Table<readonly AuditEvent[]>
   readonly consoleSessions: Table<ConsoleSessionRow>
+  /** Same-device completion codes, by their hash. */
+  readonly completionCodes: Table<CompletionCodeRow>
   readonly adminState: Table<StoredAdminState>
   /** Keyed by `countKey(accountId, hour, system)`. */
   readonly loginCounts: Table<LoginCount & { readonly accountId: string }>
@@ -142,6 +145,7 @@ export function emptyTables(): MemoryTables {
     auditHeads: new Table(),
     auditEvents: new Table(),
     consoleSessions: new Table(),
+    completionCodes: new Table(),
     adminState: new Table(),
     loginCounts: new Table(),
   }
