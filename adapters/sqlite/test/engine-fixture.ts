@@ -16,6 +16,7 @@ export async function engineFixture(
     clock?: Clock
     resendCooldownSeconds?: number
     outbox?: EngineOptions['outbox']
+    throttle?: EngineOptions['throttle']
     retention?: EngineOptions['retention']
   } = {},
 ) {
@@ -39,6 +40,7 @@ export async function engineFixture(
     hasher: options.hasher ?? cheapHasher(),
     logger: { warn: log, error: log },
     outbox: options.outbox,
+    ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
     ...(options.retention ? { retention: options.retention } : {}),
   })
   await engine.migrate()

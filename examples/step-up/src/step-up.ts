@@ -72,6 +72,11 @@ export function createStepUp(options: {
                 ? 'We are having trouble sending your email and keep trying.'
                 : null,
           }
+    // Asked too often (S19, S31): the step is still pending; the page polls again later.
+    if (answer.result === 'rate limited')
+      return step.method === 'pin'
+        ? { kind: 'pin', message: 'Too many tries at once. Wait a moment and try again.' }
+        : { kind: 'link', matchCode: step.matchCode, note: null }
     if (answer.result === 'security error' && answer.reason === 'wrong_pin')
       return { kind: 'pin', message: 'That code is not right. Check the latest email and try again.' }
     pending.delete(key(session))

@@ -38,6 +38,7 @@ import type { EngineEvents } from './domain/events.js'
 import { refuseControlCharacters } from './domain/login-input.js'
 import type { Account, CheckResult, StartResult, System } from './domain/model.js'
 import { newId } from './domain/secrets.js'
+import { decoys } from './login/decoys.js'
 import {
   type ConfirmOptions,
   type ConfirmResult,
@@ -47,6 +48,7 @@ import {
 } from './login/links.js'
 import {
   type CheckInput,
+  type CheckOptions,
   checkLogin,
   type SimulateResult,
   type StartInput,
@@ -54,6 +56,7 @@ import {
   simulateLogin,
   startLogin,
 } from './login/login.js'
+import { loginThrottle, resolveThrottle, type ThrottleInput } from './login/login-throttle.js'
 import { type RedeemResult, redeemCompletion } from './login/same-device.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox/outbox.js'
 import {
@@ -68,7 +71,7 @@ import { type Clock, systemClock } from './ports/clock.js'
 import { type EngineContext, emit, type Logger } from './ports/engine-context.js'
 import type { Notifier } from './ports/notifier.js'
 import { argon2PinHasher, type PinHasher } from './ports/pin-hasher.js'
-import type { AuditEvent, AuditQuery, Storage } from './ports/storage.js'
+import type { AuditDraft, AuditEvent, AuditQuery, Storage } from './ports/storage.js'
 
 export interface EngineOptions {
   readonly storage: Storage
@@ -84,6 +87,12 @@ export interface EngineOptions {
   readonly outbox?: Partial<OutboxSettings>
   /** Custom conditions for rules (`when: { custom: ['name'] }`), by name. */
   readonly policy?: { readonly predicates?: Readonly<Record<string, Predicate>> }
+  /**
+   * How fast `start` and `check` may be called per API key, per account and per login (S19, S31;
+   * defaults in `DEFAULT_THROTTLE`), and how many refusals a minute are audited one by one. `false`
+   * turns the limits off.
+   */
+  readonly throttle?: ThrottleInput
   /**
    * S35: days an ended challenge (and its deliveries) is kept after it expired; `runDue` deletes older
    * ones. Default 30. The audit trail keeps its events either way; rules on known devices and the last
@@ -143,7 +152,7 @@ export interface AccountHandle {
   /** Starts a login: sends a link or a PIN. Expected refusals are results, never exceptions. */
   start(input: StartInput, options?: StartOptions): Promise<StartResult>
   /** Polls a login, or submits its PIN. Answers `authenticated` once per challenge. */
-  check(input: CheckInput): Promise<CheckResult>
+  check(input: CheckInput, options?: CheckOptions): Promise<CheckResult>
   /** The decision a `start` would take for this request, with its explanation. Changes nothing. */
   simulate(input: StartInput): Promise<SimulateResult>
   /** Same device: spends a completion code issued by one of this account's logins (`links.redeem`). */
@@ -254,6 +263,8 @@ export function createEngine(options: EngineOptions): Engine {
     payloads: payloadCipher(options.secret),
     predicates: { ...options.policy?.predicates },
     predicateNames: new Set(Object.keys(options.policy?.predicates ?? {})),
+    throttle: loginThrottle(resolveThrottle(options.throttle)),
+    decoys: decoys(options.secret),
   }
   const { storage, clock } = ctx
   const secret = options.secret
@@ -310,7 +321,8 @@ export function createEngine(options: EngineOptions): Engine {
       },
       start: (input, startOptions = {}) =>
         startLogin(ctx, id, input, startOptions, startOptions.apiKeyId ?? handleOptions.actor ?? 'api'),
-      check: (input) => checkLogin(ctx, id, input, handleOptions.actor ?? 'api'),
+      check: (input, checkOptions = {}) =>
+        checkLogin(ctx, id, input, checkOptions.apiKeyId ?? handleOptions.actor ?? 'api'),
       simulate: (input) => simulateLogin(ctx, id, input),
       redeem: (code) => redeemCompletion(ctx, code, id, handleOptions.actor ?? 'api'),
       audit: {
@@ -423,6 +435,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
       const { cancelled, delivered } = await engine.deliverDue()
       const now = clock.now()
+      await appendSummaries(ctx, now)
       await storage.sweepRateLimits(now)
       let auditPurged = 0
       for (const row of await storage.listAccounts()) {
@@ -452,6 +465,10 @@ export function createEngine(options: EngineOptions): Engine {
     events: ctx.events,
     async close() {
       await work?.stop()
+      // The counted refusals of the minutes still open are written, not lost with the process (S31).
+      await appendSummaries(ctx, clock.now(), true).catch((error) =>
+        ctx.logger.error('could not write the refusal summaries', { error: String(error) }),
+      )
       await storage.close()
     },
   }
@@ -467,6 +484,14 @@ export function createEngine(options: EngineOptions): Engine {
       )
     : null
   return engine
+}
+
+/** Writes the refusal summaries of the windows that ended (S31), one append per account. */
+async function appendSummaries(ctx: EngineContext, now: number, all = false): Promise<void> {
+  const byAccount = new Map<string, AuditDraft[]>()
+  for (const draft of ctx.throttle.drain(now, all))
+    byAccount.set(draft.accountId, [...(byAccount.get(draft.accountId) ?? []), draft])
+  for (const drafts of byAccount.values()) await ctx.storage.appendAudit(drafts)
 }
 
 function resolveOutbox(input: Partial<OutboxSettings> | undefined): OutboxSettings {

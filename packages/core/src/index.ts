@@ -73,8 +73,15 @@ export {
   type EngineOptions,
 } from './engine.js'
 export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './login/links.js'
-export type { CheckInput, SimulateResult, StartInput, StartOptions } from './login/login.js'
+export type { CheckInput, CheckOptions, SimulateResult, StartInput, StartOptions } from './login/login.js'
+export {
+  DEFAULT_THROTTLE,
+  resolveThrottle,
+  type ThrottleInput,
+  type ThrottleSettings,
+} from './login/login-throttle.js'
 export { COMPLETION_CODE_TTL_MS, type RedeemResult } from './login/same-device.js'
+export type { Rate } from './login/token-buckets.js'
 export type { MessageSettings, MessageTemplates } from './outbox/messages.js'
 export {
   type AccountSettings,

@@ -28,7 +28,6 @@ import {
 import { metrics as createMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
 import { type OperatorOptions, operatorRoutes } from './operator-routes.js'
-import { pollLimiter } from './poll-limiter.js'
 import {
   BadRequest,
   type ConnectionInfo,
@@ -45,8 +44,6 @@ export interface HttpHandlerOptions extends OperatorOptions {
   readonly secret: string
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number
-  /** S19: polls per (account, system, authid): a burst, refilled per second. */
-  readonly polling?: { readonly burst?: number; readonly perSecond?: number }
   /**
    * Behind a reverse proxy: take the confirming browser's address from the last `X-Forwarded-For`
    * entry (the one the proxy added) instead of the connection's. Default false.
@@ -89,7 +86,6 @@ export function createHttpHandler(
   const { engine } = options
   const now = options.now ?? Date.now
   const counters = createMetrics(engine)
-  const polls = pollLimiter(options.polling)
   const forms = formTokens(options.secret)
   const openapi = JSON.stringify(openApiDocument())
   const app = new Hono<Env>()
@@ -175,15 +171,11 @@ export function createHttpHandler(
 
   app.post('/v1/check', requireKey('auth'), async (c) => {
     const body = await readJson(c.req.raw, CheckBody, c.env?.connection)
-    const wait = polls.take(`${c.var.identity.account.id}\u0000${body.system}\u0000${body.authid}`, now())
-    if (wait > 0) {
-      counters.count('checks', 'rate limited', c.var.identity.account.id)
-      return json({ result: 'rate limited', retryAfter: new Date(now() + wait) }, 429, {
-        'retry-after': retryAfterSeconds(now() + wait, now()),
-      })
-    }
-    const answer: CheckResult = await c.var.account.check(body)
+    // S19 and S31: the engine throttles per key, per account and per login as storage resolved it.
+    const answer: CheckResult = await c.var.account.check(body, { apiKeyId: c.var.identity.keyId })
     counters.count('checks', answer.result, c.var.identity.account.id)
+    if (answer.result === 'rate limited')
+      return json(answer, 429, { 'retry-after': retryAfterSeconds(answer.retryAfter.getTime(), now()) })
     const status = answer.result === 'authenticated' ? 200 : answer.result === 'pending' ? 202 : 403
     return json(answer, status)
   })

@@ -39,9 +39,27 @@ const badRequest = answer(
     field: { type: 'string' },
   },
 )
-const rateLimited = answer('throttled; see the Retry-After header', 'rate limited', {
-  retryAfter: { type: 'string', format: 'date-time' },
-})
+const rateLimited = answer(
+  'throttled (a key’s or account’s budget of calls, polls of one login, a send limit, a delay after failures); see the Retry-After header',
+  'rate limited',
+  { retryAfter: { type: 'string', format: 'date-time' } },
+)
+/** What a started login answers; with `uniformResponses` a refused start answers the same with decoy values (S20). */
+const started = {
+  ...answer(
+    'sent; with the account setting uniformResponses, a refused start answers the same shape with a decoy challengeId (and matchCode), which check answers like a pending login until it expires',
+    'success',
+    {
+      challengeId: { type: 'string' },
+      expiresAt: { type: 'string', format: 'date-time' },
+      method: { enum: ['passwordless', 'pin'] },
+      channel: { enum: ['email', 'sms'] },
+      delivery: { enum: ['queued', 'sent', 'failed'] },
+      layers: { type: 'array', items: { enum: ['passwordless', 'pin', 'memorized_pin'] } },
+      matchCode: { type: 'string', pattern: '^\\d{3}$' },
+    },
+  ),
+}
 const adminOp = (summary: string, requestBody?: z.ZodType) => ({
   summary,
   security: [{ apikey: [] }],
@@ -70,7 +88,7 @@ export function openApiDocument() {
           summary: 'Start a login: send a magic link or a one-time PIN',
           requestBody: body(StartBody),
           responses: {
-            '200': answer('sent', 'success'),
+            '200': started,
             '400': badRequest,
             '403': securityError,
             '429': rateLimited,

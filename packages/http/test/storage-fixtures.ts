@@ -1,7 +1,7 @@
 // The HTTP handler over each real storage: SQLite always, PostgreSQL and MariaDB when they answer (or
 // when FLEXSECURE_REQUIRE_PG / FLEXSECURE_REQUIRE_MYSQL say they must). Hostile input can break what
 // one database accepts and another refuses (U+0000 on PostgreSQL), so those tests run on all three.
-import { createEngine, type Storage } from '@flexsecure/core'
+import { createEngine, type EngineOptions, type Storage } from '@flexsecure/core'
 import { captureNotifier, cheapHasher, manualClock } from '@flexsecure/core/testing'
 import { mysqlStorage } from '../../../adapters/mysql/src/index.js'
 import { testDatabase as mysqlDatabase, mysqlReachable } from '../../../adapters/mysql/test/test-database.js'
@@ -57,7 +57,11 @@ export async function storageKinds(): Promise<StorageKind[]> {
  * An engine on `storage` with one account (system `payroll`, user `alice`), an `auth` and an `admin`
  * key, an injected clock and a capturing notifier, and the HTTP handler over it.
  */
-export async function handlerFixture(storage: Storage, http: Partial<HttpHandlerOptions> = {}) {
+export async function handlerFixture(
+  storage: Storage,
+  http: Partial<HttpHandlerOptions> = {},
+  engineOptions: Pick<EngineOptions, 'throttle'> = {},
+) {
   const clock = manualClock()
   const notifier = captureNotifier()
   const logs: string[] = []
@@ -71,6 +75,7 @@ export async function handlerFixture(storage: Storage, http: Partial<HttpHandler
     links: { baseUrl: BASE },
     hasher: cheapHasher(),
     logger: { warn: log, error: log },
+    ...engineOptions,
   })
   await engine.migrate()
   const { id } = await engine.accounts.create({

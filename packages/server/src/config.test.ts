@@ -18,6 +18,23 @@ describe('loadConfig: FLEXSECURE_TRUST_PROXY', () => {
   })
 })
 
+describe('loadConfig: FLEXSECURE_THROTTLE (S19, S31)', () => {
+  it('is the engine’s defaults unless set; reads an object or false', () => {
+    expect(loadConfig(base).throttle).toBeNull()
+    expect(loadConfig({ ...base, FLEXSECURE_THROTTLE: 'false' }).throttle).toBe(false)
+    expect(loadConfig({ ...base, FLEXSECURE_THROTTLE: '{"polls":{"burst":20}}' }).throttle).toEqual({
+      polls: { burst: 20 },
+    })
+  })
+
+  it('refuses what the engine would refuse, naming the variable and the field', () => {
+    expect(() => loadConfig({ ...base, FLEXSECURE_THROTTLE: '{"polls":{"burst":0}}' })).toThrow(
+      /FLEXSECURE_THROTTLE: throttle.polls.burst/,
+    )
+    expect(() => loadConfig({ ...base, FLEXSECURE_THROTTLE: '[1]' })).toThrow(/FLEXSECURE_THROTTLE/)
+  })
+})
+
 describe('loadConfig: retention and retry window (issue 12 items 6 and 7)', () => {
   it('keeps ended challenges 30 days and spreads retries over 80 % unless set', () => {
     expect(loadConfig(base)).toMatchObject({ challengeRetentionDays: 30, deliveryRetryWindowPercent: 80 })

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import { resolveThrottle, type ThrottleInput, ValidationError } from '@flexsecure/core'
 import { SETTINGS, type SettingKey } from './settings.js'
 
 export { SETTINGS } from './settings.js'
@@ -26,6 +27,8 @@ export interface ServerConfig {
   readonly deliveryRetryWindowPercent?: number
   /** Behind a reverse proxy: browser addresses come from the last `X-Forwarded-For` entry. */
   readonly trustProxy?: boolean
+  /** Budgets of `start` and `check` (S19, S31), over the engine's defaults; `false` turns them off. */
+  readonly throttle?: ThrottleInput | null
   /** Production mode (S32): no console notifier unless allowed, credentials to a file, strict file modes. */
   readonly production?: boolean
   /** In production, start with the console notifier anyway. */
@@ -254,6 +257,17 @@ export function loadConfig(
     },
     'a JSON object with sendLimits and lockout, each mapping a setting to a whole number',
   )
+  const throttle = json(
+    'throttle',
+    (v): v is ThrottleInput => v === false || (typeof v === 'object' && v !== null && !Array.isArray(v)),
+    'false, or a JSON object such as {"start":{"perKey":{"burst":100,"perSecond":5}}}',
+  )
+  try {
+    resolveThrottle(throttle ?? undefined)
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ConfigError(`${name('throttle')}: ${error.message}`)
+    throw error
+  }
   const digests = read('operatorKeySha256')
     .split(',')
     .map((digest) => digest.trim().toLowerCase())
@@ -273,6 +287,7 @@ export function loadConfig(
     challengeRetentionDays,
     deliveryRetryWindowPercent,
     trustProxy: boolean('trustProxy'),
+    throttle,
     production,
     allowConsoleNotifier: boolean('allowConsoleNotifier'),
     credentialsFile: read('credentialsFile') ? resolve(read('credentialsFile')) : null,

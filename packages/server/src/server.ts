@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createEngine, type Engine, type Notifier, type Storage } from '@flexsecure/core'
-import { createHttpHandler, type HttpHandlerOptions } from '@flexsecure/http'
+import { createEngine, type Engine, type Notifier, type Storage, type ThrottleInput } from '@flexsecure/core'
+import { createHttpHandler } from '@flexsecure/http'
 import { mysqlStorage } from '@flexsecure/mysql'
 import { postgresStorage } from '@flexsecure/postgres'
 import { sqliteStorage } from '@flexsecure/sqlite'
@@ -29,8 +29,10 @@ export function openStorage(database: string): ServerStorage {
   return sqliteStorage({ filename: database })
 }
 
-/** Tuning the HTTP layer: the poll limiter (S19) for load tests, say. */
-export type ServerHttpOptions = Pick<HttpHandlerOptions, 'polling'>
+/** Tuning for load tests: the engine's budgets of `start` and `check` (S19, S31), over the configuration's. */
+export interface ServerHttpOptions {
+  readonly throttle?: ThrottleInput
+}
 
 /**
  * Listens, opens the engine on the configured database (or on `storage`, a config module's), migrates
@@ -56,11 +58,13 @@ export async function startServer(
   }
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  const throttle = http.throttle ?? config.throttle ?? undefined
   const engine = createEngine({
     storage,
     notifier,
     secret: config.secret,
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
+    ...(throttle !== undefined ? { throttle } : {}),
     ...(config.challengeRetentionDays !== undefined
       ? { retention: { endedChallengesDays: config.challengeRetentionDays } }
       : {}),
@@ -85,7 +89,6 @@ export async function startServer(
     trustProxy: config.trustProxy === true,
     operatorKeySha256: config.operatorKeySha256 ?? [],
     ...(status ? { readiness: status } : {}),
-    ...http,
   })
   // The administration console at /console, same origin as the API. Loaded here, not at
   // the top, so the CLI's one-shot commands (which import this file for openStorage) start no slower.

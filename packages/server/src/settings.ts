@@ -84,6 +84,12 @@ export const SETTINGS = {
     default: 'false',
     doc: 'behind one reverse proxy: audit the browser address from the last X-Forwarded-For entry',
   },
+  throttle: {
+    env: 'FLEXSECURE_THROTTLE',
+    kind: 'json',
+    default: '',
+    doc: 'start and check calls per key, per account and per login, and refusals audited a minute (S19, S31); false turns them off',
+  },
   smtpUrl: {
     env: 'FLEXSECURE_SMTP_URL',
     kind: 'url',

@@ -237,7 +237,8 @@ export function signInRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       if (error instanceof ValidationError) return { state: 'wrong_pin' }
       throw error
     }
-    if (checked.result === 'pending') return { state: 'pending' }
+    // Polled too often (S19, S31): still waiting, like pending; the page asks again later.
+    if (checked.result === 'pending' || checked.result === 'rate limited') return { state: 'pending' }
     if (checked.result === 'security error' && checked.reason === 'wrong_pin') return { state: 'wrong_pin' }
     dropCookie(c, cookies, cookies.signIn)
     if (checked.result === 'expired') return { state: 'expired' }

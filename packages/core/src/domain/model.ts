@@ -116,7 +116,10 @@ export interface Assignment {
   readonly channel: Channel | null
 }
 
-/** What `start` answers. */
+/**
+ * What `start` answers. With `uniformResponses` (S20) a refused start answers `success` too, with a
+ * decoy `challengeId` (and `matchCode` where the system matches numbers): the same shape as a real one.
+ */
 export type StartResult =
   | {
       readonly result: 'success'
@@ -135,9 +138,10 @@ export type StartResult =
       /** With number matching (S12): show this to the user; the confirm page asks for it. */
       readonly matchCode?: string
     }
-  /** With `uniformResponses`, every success and every masked refusal is exactly this (S20). */
-  | { readonly result: 'success'; readonly challengeId?: undefined }
-  /** Throttled: a send limit (S18) or a delay after failures (S17). Not a security error. */
+  /**
+   * Throttled: too many calls for the API key or the account (S31), a send limit (S18) or a delay
+   * after failures (S17). Not a security error.
+   */
   | { readonly result: 'rate limited'; readonly retryAfter: Date }
   | { readonly result: 'security error'; readonly reason: SecurityReason }
 
@@ -156,6 +160,8 @@ export type CheckResult =
       readonly next: Layer
     }
   | { readonly result: 'expired' }
+  /** Too many calls for the API key or the account (S31), or polls of this login (S19). */
+  | { readonly result: 'rate limited'; readonly retryAfter: Date }
   | { readonly result: 'security error'; readonly reason: SecurityReason }
 
 /** Where a login's message stands, as `check` reports it. */

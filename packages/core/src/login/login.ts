@@ -12,7 +12,9 @@ import type { AccountSettings } from '../policy/account-settings.js'
 import { delayAfter } from '../policy/account-settings.js'
 import type { Decision } from '../policy/rules.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
+import type { Operation } from '../ports/login-guards.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit } from '../ports/storage.js'
+import { matchesNumbersInUniformMode } from './decoys.js'
 import { type DecidableSubject, deviceDigest, planStart } from './start-resolution.js'
 
 /** What a host passes to `start`. */
@@ -59,10 +61,43 @@ export interface StartOptions {
   readonly apiKeyId?: string
 }
 
-/** The refusals `uniformResponses` hides behind a plain `success` (S20). */
-const MASKED: ReadonlySet<SecurityReason> = new Set(['unknown_system', 'unknown_user', 'not_assigned'])
+/** How the caller reached `check`: the HTTP layer passes the API key's id, for its budget (S31) and the audit. */
+export interface CheckOptions {
+  readonly apiKeyId?: string
+}
+
+/**
+ * S31: one call of `operation` against the budgets of its key and its account, taken before anything
+ * else; a refused call is counted into the minute's summary and answered `rate limited`.
+ */
+function admitted(
+  ctx: EngineContext,
+  operation: Operation,
+  accountId: string,
+  actor: string,
+): { readonly result: 'rate limited'; readonly retryAfter: Date } | null {
+  const now = ctx.clock.now()
+  const wait = ctx.throttle.admit(operation, accountId, actor, now)
+  return wait > 0 ? { result: 'rate limited', retryAfter: new Date(now + wait) } : null
+}
+
+/**
+ * S31: a refusal that changes nothing gets its own audit event while its key's minute has room for
+ * one; past that it is only counted, and the minute's summary event says how many.
+ */
+async function auditRefusal(ctx: EngineContext, draft: AuditDraft, operation: Operation): Promise<void> {
+  const what = `${operation}: ${draft.reason ?? draft.outcome}`
+  if (ctx.throttle.auditRefusal(draft.accountId, draft.actor, what, draft.at))
+    await ctx.storage.appendAudit([draft])
+}
 
 const HOUR = 3_600_000
+
+/**
+ * The one hash a start costs: a one-time PIN's, or in uniform mode (S20) a throwaway one for a link or
+ * a refusal. One function for both, so a refused start never costs more than a real one.
+ */
+const hashOneTimePin = (ctx: EngineContext, pin: string) => ctx.hasher.hash(pin)
 
 /** A PIN as typed: a string of at most 32 characters, or a whole number that fits a 10-digit PIN. */
 function requirePin(value: unknown): string | number | null {
@@ -148,8 +183,6 @@ function loginInput(input: { readonly system: string; readonly authid: string; r
   }
 }
 
-const UNIFORM_SUCCESS: StartResult = Object.freeze({ result: 'success' })
-
 /** Starts a login: issues a challenge (superseding the live one) and sends its link or PIN. */
 export async function startLogin(
   ctx: EngineContext,
@@ -159,6 +192,9 @@ export async function startLogin(
   actor: string,
 ): Promise<StartResult> {
   const { systemName, authid, context } = loginInput(input)
+  // S31: before any read, hash or write, and whoever the login is for.
+  const throttled = admitted(ctx, 'start', accountId, actor)
+  if (throttled) return throttled
   const audit = (at: number, fields: Partial<AuditDraft> & Pick<AuditDraft, 'outcome'>): AuditDraft => ({
     accountId,
     at,
@@ -177,34 +213,46 @@ export async function startLogin(
   const subject = await resolve(ctx, accountId, systemName, authid)
   const { uniformResponses } = subject.account.settings
   // S20: in uniform mode every start costs one PIN hash, real or not, so timing tells nothing either.
-  const hashAnyway = () => ctx.hasher.hash(newPin(8))
+  const hashAnyway = () => hashOneTimePin(ctx, newPin(8))
   const now = ctx.clock.now()
+  /** S20: the refusal audited with its true reason, answered with a decoy shaped like a real start. */
+  const decoy = async (refused: AuditDraft): Promise<StartResult> => {
+    const answer = ctx.decoys.start(
+      { accountId, system: systemName, authid, systemRow: subject.system, assignment: subject.assignment },
+      now,
+    )
+    const details = { ...refused.details, answered: 'success', decoy: answer.challengeId }
+    await auditRefusal(ctx, { ...refused, details }, 'start')
+    return answer
+  }
   const refusal = refuseSubject(subject)
   if (refusal) {
-    const masked = uniformResponses && MASKED.has(refusal.reason)
-    if (masked) await hashAnyway()
-    await ctx.storage.appendAudit([
-      audit(now, {
-        outcome: 'security error',
-        reason: refusal.reason,
-        details: masked ? { answered: 'success' } : null,
-      }),
-    ])
-    return masked ? UNIFORM_SUCCESS : { result: 'security error', reason: refusal.reason }
+    const refused = audit(now, { outcome: 'security error', reason: refusal.reason })
+    if (uniformResponses) {
+      await hashAnyway()
+      return decoy(refused)
+    }
+    await auditRefusal(ctx, refused, 'start')
+    return { result: 'security error', reason: refusal.reason }
   }
-  const refuse = async (reason: SecurityReason): Promise<StartResult> => {
-    await ctx.storage.appendAudit([audit(now, { outcome: 'security error', reason })])
+  /** A refusal after the one hash a start costs (`hashed`), or before it. */
+  const refuse = async (reason: SecurityReason, hashed = false): Promise<StartResult> => {
+    const refused = audit(now, { outcome: 'security error', reason })
+    if (uniformResponses) {
+      if (!hashed) await hashAnyway()
+      return decoy(refused)
+    }
+    await auditRefusal(ctx, refused, 'start')
     return { result: 'security error', reason }
   }
-  const throttle = async (retryAfter: number, limit: string): Promise<StartResult> => {
-    await ctx.storage.appendAudit([
-      audit(now, {
-        outcome: 'rate limited',
-        details: { limit, retryAfter, ...(uniformResponses ? { answered: 'success' } : {}) },
-      }),
-    ])
-    // In uniform mode a throttled real user must look like an unknown one, who is never throttled (S20).
-    if (uniformResponses) return UNIFORM_SUCCESS
+  const throttle = async (retryAfter: number, limit: string, hashed = false): Promise<StartResult> => {
+    const refused = audit(now, { outcome: 'rate limited', details: { limit, retryAfter } })
+    // In uniform mode a throttled real user must look like an unknown one (S20).
+    if (uniformResponses) {
+      if (!hashed) await hashAnyway()
+      return decoy(refused)
+    }
+    await auditRefusal(ctx, refused, 'start')
     return { result: 'rate limited', retryAfter: new Date(retryAfter) }
   }
 
@@ -212,10 +260,7 @@ export async function startLogin(
   // The same plan simulate shows: delay, method switch, rules (skipped, with their cost, when the
   // system has none) and the channel that really reaches the user.
   const plan = await planStart(ctx, subject as DecidableSubject, context, now)
-  if (plan.kind === 'delayed') {
-    if (uniformResponses) await hashAnyway()
-    return throttle(plan.retryAfter, 'failures')
-  }
+  if (plan.kind === 'delayed') return throttle(plan.retryAfter, 'failures')
   if (plan.kind === 'unavailable') return refuse('method_not_enabled')
   // Exactly one of the listed URLs, or nothing: never a redirect the system did not list.
   const returnUrl =
@@ -227,23 +272,28 @@ export async function startLogin(
     const denied = audit(now, {
       outcome: 'security error',
       reason: 'policy_denied',
-      details: {
-        decision: decisionDetails(decision, system.rules.version),
-        ...(uniformResponses ? { answered: 'success' } : {}),
-      },
+      details: { decision: decisionDetails(decision, system.rules.version) },
     })
-    if (uniformResponses) await hashAnyway()
-    await ctx.storage.appendAudit([denied])
-    return uniformResponses ? UNIFORM_SUCCESS : { result: 'security error', reason: 'policy_denied' }
+    if (!uniformResponses) {
+      await auditRefusal(ctx, denied, 'start')
+      return { result: 'security error', reason: 'policy_denied' }
+    }
+    await hashAnyway()
+    return decoy(denied)
   }
   const { decision, channel, destination, extraLayer, lifetimeSeconds, attempts } = plan
-  // In uniform mode the answer is a bare `success`, so no code could reach the user: matching is off.
-  const matchCode = plan.numberMatching && !uniformResponses ? String(randomInt(1000)).padStart(3, '0') : null
+  // S12 in uniform mode too: there a system that asks for codes anywhere asks on every link start, so
+  // the answer's shape (a `matchCode` or none) is the same for every user, real or decoy (S20).
+  const matchCode =
+    plan.numberMatching ||
+    (uniformResponses && assignment.method === 'passwordless' && matchesNumbersInUniformMode(system))
+      ? String(randomInt(1000)).padStart(3, '0')
+      : null
 
   const isPin = assignment.method === 'pin'
   const token = isPin ? null : newLinkToken()
   const pin = isPin ? newPin(system.policies.pin.pinLength) : null
-  const pinHash = pin ? await ctx.hasher.hash(pin) : null
+  const pinHash = pin ? await hashOneTimePin(ctx, pin) : null
   if (!pin && uniformResponses) await hashAnyway()
   const row: ChallengeRow = {
     id: newId(),
@@ -282,9 +332,6 @@ export async function startLogin(
       expiresAt: row.expiresAt,
       ...(decision ? { decision: decisionDetails(decision, system.rules.version) } : {}),
       ...(returnUrl ? { returnUrl } : {}),
-      ...(plan.numberMatching && !matchCode
-        ? { numberMatching: 'off: uniform responses cannot carry the code' }
-        : {}),
     },
   })
   const secret = token ? ctx.linkUrl(token) : (pin as string)
@@ -316,18 +363,16 @@ export async function startLogin(
   )
   if (!issued.issued)
     return issued.reason === 'rate_limited'
-      ? throttle(issued.retryAfter, issued.key.slice(0, issued.key.indexOf(':')))
+      ? throttle(issued.retryAfter, issued.key.slice(0, issued.key.indexOf(':')), true)
       : // An administrator removed the assignment since we read it.
-        refuse('not_assigned')
+        refuse('not_assigned', true)
 
   emit(ctx, 'challenge.started', { ...challengeEvent(row, now), channel, expiresAt: new Date(row.expiresAt) })
-  if (uniformResponses) {
-    // The answer must not wait on the provider, or a slow mailbox would tell real users from unknown ones.
-    void dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
-    return UNIFORM_SUCCESS
-  }
+  // In uniform mode the answer must not wait on the provider, or a slow mailbox would tell real users
+  // from decoys, whose delivery is always `queued`; the channel is the one planned.
+  const sending = dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
   // After a fallback, the channel that carries the secret now is the fallback's.
-  const delivery = await dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
+  const delivery = uniformResponses ? { channel, state: 'queued' as const } : await sending
   return {
     result: 'success',
     challengeId: row.id,
@@ -400,9 +445,36 @@ export async function checkLogin(
 ): Promise<CheckResult> {
   const { systemName, authid, context } = loginInput(input)
   const pin = requirePin(input.pin)
+  const { challengeId } = input
+  if (challengeId !== undefined && (typeof challengeId !== 'string' || challengeId.length > 64))
+    throw new ValidationError('challengeId', 'must be a challenge id')
+  // S31: before any read, hash or write, and whoever the login is for.
+  const throttled = admitted(ctx, 'check', accountId, actor)
+  if (throttled) return throttled
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
-  const { lockout } = subject.account.settings
+  const { lockout, uniformResponses } = subject.account.settings
+  // S19: polls are counted per login as storage resolved it, never per spelling of its names (a
+  // case- or accent-insensitive collation reaches one user under many spellings).
+  const login =
+    subject.user && subject.system
+      ? `login:${subject.user.id}:${subject.system.id}`
+      : challengeId !== undefined
+        ? `challenge:${accountId}:${challengeId}`
+        : null
+  const pollWait = login === null ? 0 : ctx.throttle.admitPoll(login, accountId, actor, ctx.clock.now())
+  if (pollWait > 0) return { result: 'rate limited', retryAfter: new Date(ctx.clock.now() + pollWait) }
+  // S20: a check naming a decoy a refused start answered with hears what a real pending challenge says.
+  if (uniformResponses && challengeId !== undefined && subject.challenge?.id !== challengeId) {
+    const decoy = ctx.decoys.check(
+      challengeId,
+      { accountId, system: systemName, authid },
+      pin,
+      ctx.clock.now(),
+      subject.system?.policies.pin.attempts,
+    )
+    if (decoy) return decoy
+  }
   // A success clears the user's failure streak; when the user had none as we read it, skip that write.
   // (A failure landing between the read and the success then stays counted: the stricter side.)
   const resetFailuresOf =
@@ -443,23 +515,27 @@ export async function checkLogin(
     userAgent: contextString(context, 'userAgent'),
     details: row?.method === 'pin' && outcome === 'security error' ? { attempts: row.attempts } : null,
   })
+  /** A refusal that changes nothing: audited, or counted past the minute's budget (S31). */
   const refuse = async (
     row: ChallengeRow | null,
     reason: SecurityReason,
     final = true,
   ): Promise<CheckResult> => {
     const at = ctx.clock.now()
-    await ctx.storage.appendAudit([draft(at, row, 'security error', reason)])
+    await auditRefusal(ctx, draft(at, row, 'security error', reason), 'check')
     if (row) emit(ctx, 'challenge.failed', { ...challengeEvent(row, at), reason, final })
     return { result: 'security error', reason }
   }
-  if (refusal) return refuse(null, refusal.reason)
-
-  if (input.challengeId !== undefined) {
-    if (typeof input.challengeId !== 'string' || input.challengeId.length > 64)
-      throw new ValidationError('challengeId', 'must be a challenge id')
-    if (subject.challenge?.id !== input.challengeId) return refuse(null, 'no_pending_challenge')
+  if (refusal) {
+    if (!uniformResponses) return refuse(null, refusal.reason)
+    // S20: whether the user exists, is disabled or locked is not for the caller to learn: a real user
+    // with nothing pending answers the same. The audit keeps the true reason.
+    const refused = draft(ctx.clock.now(), null, 'security error', refusal.reason)
+    await auditRefusal(ctx, { ...refused, details: { answered: 'no_pending_challenge' } }, 'check')
+    return { result: 'security error', reason: 'no_pending_challenge' }
   }
+  if (challengeId !== undefined && subject.challenge?.id !== challengeId)
+    return refuse(null, 'no_pending_challenge')
   let row = subject.challenge
   for (let reread = 0; row && reread < CHECK_REREADS; reread++) {
     const now = ctx.clock.now()

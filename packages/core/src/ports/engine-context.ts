@@ -2,6 +2,7 @@ import type { EventEmitter } from 'eventemitter3'
 import type { EngineEvents } from '../domain/events.js'
 import type { Predicate } from '../domain/model.js'
 import type { Clock } from './clock.js'
+import type { Decoys, LoginThrottle } from './login-guards.js'
 import type { Notifier } from './notifier.js'
 import type { PinHasher } from './pin-hasher.js'
 import type { Storage } from './storage.js'
@@ -62,6 +63,10 @@ export interface EngineContext {
   /** Custom rule conditions registered in code, by name. */
   readonly predicates: Readonly<Record<string, Predicate>>
   readonly predicateNames: ReadonlySet<string>
+  /** Request and poll budgets, and the refusals counted instead of audited one by one (S19, S31). */
+  readonly throttle: LoginThrottle
+  /** Decoy challenges for refused starts in uniform mode (S20). */
+  readonly decoys: Decoys
 }
 
 /** Emits after the state change is committed; a throwing listener is logged, never undoes the change. */

@@ -1,0 +1,135 @@
+import { createHmac, hkdfSync, randomBytes, randomInt } from 'node:crypto'
+import type { Channel, Method } from '../domain/model.js'
+import { DEFAULT_POLICIES } from '../policy/system-policy.js'
+import type { DecoyLogin, Decoys, DecoyTarget } from '../ports/login-guards.js'
+import type { SystemRow } from '../ports/rows.js'
+
+const NONCE_BYTES = 8
+const BODY_BYTES = 10 // expiry in seconds (4), flags (1), tag (5)
+const TAG_BYTES = 5
+
+/** Whether a link start on `system` shows a code in uniform mode: when any of its rules asks for one (S12). */
+export function matchesNumbersInUniformMode(system: SystemRow | null): boolean {
+  return system?.rules.rules.some((rule) => rule.effect.numberMatching === true) ?? false
+}
+
+/** The method and channel a real start on this system would most likely name. */
+function decoyShape(target: DecoyTarget): { method: Method; channel: Channel; lifetimeSeconds: number } {
+  const policies = target.systemRow?.policies ?? DEFAULT_POLICIES
+  const method: Method =
+    target.assignment?.method ??
+    (policies.passwordless.enabled || !policies.pin.enabled ? 'passwordless' : 'pin')
+  const channel = target.assignment?.channel ?? policies[method].channels[0] ?? 'email'
+  return { method, channel, lifetimeSeconds: policies[method].lifetimeSeconds }
+}
+
+/**
+ * S20: with `uniformResponses`, a refused `start` answers like a real one, with a decoy challenge id
+ * (and a decoy match code where the system matches numbers), and a `check` naming that id answers
+ * like a real unconfirmed challenge until it expires. Nothing is stored: the id itself carries its
+ * expiry and method, sealed under a key from the engine secret and bound to (account, system,
+ * authid). Without the key it reads as 144 random bits, like a real id (`newId`: 24 characters of
+ * nanoid's alphabet, which is base64url's). What a real challenge remembers between checks (its
+ * PIN attempts, that `expired` was answered once) lives in this process's memory, bounded.
+ */
+export function decoys(secret: string, maxRemembered = 100_000): Decoys {
+  const key = Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'decoy-challenge-v1', 32))
+  const mac = (...parts: (string | Buffer)[]) => {
+    const hmac = createHmac('sha256', key)
+    for (const part of parts) hmac.update(typeof part === 'string' ? `${part}\u0000` : part)
+    return hmac.digest()
+  }
+  /** Attempts taken and whether the final answer was given, per decoy seen by a check. */
+  const remembered = new Map<string, { attempts: number; ended: boolean }>()
+  const memory = (id: string) => {
+    let entry = remembered.get(id)
+    if (!entry) {
+      entry = { attempts: 0, ended: false }
+      remembered.set(id, entry)
+      if (remembered.size > maxRemembered) remembered.delete(remembered.keys().next().value as string)
+    }
+    return entry
+  }
+
+  const seal = (login: DecoyLogin, expiresAt: number, method: Method, channel: Channel): string => {
+    const nonce = randomBytes(NONCE_BYTES)
+    const body = Buffer.alloc(BODY_BYTES)
+    body.writeUInt32BE(Math.ceil(expiresAt / 1000), 0)
+    body[4] = (method === 'pin' ? 1 : 0) | (channel === 'sms' ? 2 : 0)
+    mac('tag', login.accountId, login.system, login.authid, nonce, body.subarray(0, 5)).copy(
+      body,
+      5,
+      0,
+      TAG_BYTES,
+    )
+    const stream = mac('stream', nonce)
+    for (let i = 0; i < BODY_BYTES; i++) body[i] = (body[i] as number) ^ (stream[i] as number)
+    return Buffer.concat([nonce, body]).toString('base64url')
+  }
+
+  const open = (
+    id: string,
+    login: DecoyLogin,
+  ): { expiresAt: number; method: Method; channel: Channel } | null => {
+    if (!/^[A-Za-z0-9_-]{24}$/.test(id)) return null
+    const raw = Buffer.from(id, 'base64url')
+    const nonce = raw.subarray(0, NONCE_BYTES)
+    const body = Buffer.from(raw.subarray(NONCE_BYTES))
+    const stream = mac('stream', nonce)
+    for (let i = 0; i < BODY_BYTES; i++) body[i] = (body[i] as number) ^ (stream[i] as number)
+    const tag = mac('tag', login.accountId, login.system, login.authid, nonce, body.subarray(0, 5))
+    if (!tag.subarray(0, TAG_BYTES).equals(body.subarray(5))) return null
+    const flags = body[4] as number
+    return {
+      expiresAt: body.readUInt32BE(0) * 1000,
+      method: flags & 1 ? 'pin' : 'passwordless',
+      channel: flags & 2 ? 'sms' : 'email',
+    }
+  }
+
+  return {
+    start(target, now) {
+      const { method, channel, lifetimeSeconds } = decoyShape(target)
+      // Whole seconds, as the id carries them, so `check` expires it when `expiresAt` says.
+      const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000) * 1000
+      return {
+        result: 'success',
+        challengeId: seal(target, expiresAt, method, channel),
+        expiresAt: new Date(expiresAt),
+        method,
+        channel,
+        delivery: 'queued',
+        layers: [method],
+        ...(method === 'passwordless' && matchesNumbersInUniformMode(target.systemRow)
+          ? { matchCode: String(randomInt(1000)).padStart(3, '0') }
+          : {}),
+      }
+    },
+    check(challengeId, login, pin, now, attempts = DEFAULT_POLICIES.pin.attempts) {
+      const decoy = open(challengeId, login)
+      if (!decoy) return null
+      const state = remembered.get(challengeId)
+      if (state?.ended) return { result: 'security error', reason: 'no_pending_challenge' }
+      if (now >= decoy.expiresAt) {
+        // A real challenge answers `expired` once, then nothing is pending.
+        memory(challengeId).ended = true
+        return { result: 'expired' }
+      }
+      if (pin === null)
+        return {
+          result: 'pending',
+          challengeId,
+          method: decoy.method,
+          channel: decoy.channel,
+          delivery: 'sent',
+          next: decoy.method,
+        }
+      if (decoy.method !== 'pin') return { result: 'security error', reason: 'wrong_method' }
+      const entry = memory(challengeId)
+      entry.attempts++
+      if (entry.attempts < attempts) return { result: 'security error', reason: 'wrong_pin' }
+      entry.ended = true
+      return { result: 'security error', reason: 'attempts_exhausted' }
+    },
+  }
+}

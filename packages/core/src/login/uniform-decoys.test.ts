@@ -1,0 +1,172 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { PinHasher } from '../ports/pin-hasher.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
+import { cheapHasher } from '../testing/index.js'
+
+// S20 with S12: in uniform mode a refused start answers like a real one (a decoy challenge id, and a
+// decoy match code where the system matches numbers), a check of that decoy answers like a real
+// unconfirmed challenge until it expires, and real starts keep number matching.
+
+let f: EngineFixture
+let hashes = 0
+const counting = (): PinHasher => {
+  const inner = cheapHasher()
+  return {
+    hash: (pin) => {
+      hashes++
+      return inner.hash(pin)
+    },
+    verify: (hash, pin) => inner.verify(hash, pin),
+  }
+}
+const alice = { system: 'payroll', authid: 'alice' }
+
+beforeEach(async () => {
+  hashes = 0
+  f = await engineFixture({ hasher: counting() })
+  await f.acme.settings.update({
+    uniformResponses: true,
+    sendLimits: { perUserPerHour: 10_000, perDestinationPerHour: 10_000 },
+  })
+  await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+})
+afterEach(async () => {
+  await f.close()
+})
+
+const keysOf = (answer: object) => Object.keys(answer).sort().join()
+const idOf = (answer: object) => (answer as { challengeId: string }).challengeId
+
+describe('uniform responses mask every refusal of a start (S20)', () => {
+  it('answers disabled, locked and unreachable users, and a disabled method, like a real start, sending nothing', async () => {
+    const real = await f.acme.start(alice)
+    await f.acme.users.create({ authid: 'dora', email: 'dora@example.com' })
+    await f.acme.users.assign('dora', [{ system: 'payroll', method: 'passwordless' }])
+    await f.acme.users.update('dora', { status: 'disabled' })
+    await f.acme.users.create({ authid: 'lars', email: 'lars@example.com' })
+    await f.acme.users.assign('lars', [{ system: 'payroll', method: 'passwordless' }])
+    f.tamper('users', (user) => (user.authid === 'lars' ? { ...user, status: 'locked' } : user))
+    // Reachable only by SMS, which the system's policy then stops allowing.
+    await f.acme.users.create({ authid: 'una', phone: '+14155550100' })
+    await f.acme.users.assign('una', [{ system: 'payroll', method: 'passwordless' }])
+    await f.acme.systems.update('payroll', { policies: { passwordless: { channels: ['email'] } } })
+    const sent = f.notifier.messages.length
+    const refused = [
+      await f.acme.start({ system: 'payroll', authid: 'dora' }),
+      await f.acme.start({ system: 'payroll', authid: 'lars' }),
+      await f.acme.start({ system: 'payroll', authid: 'una' }),
+    ]
+    for (const answer of refused) {
+      expect(answer).toMatchObject({ result: 'success', method: 'passwordless', delivery: 'queued' })
+      expect(keysOf(answer)).toBe(keysOf(real))
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(f.notifier.messages.length).toBe(sent)
+    const truth = (await f.acme.audit.list({ outcome: 'security error' })).events
+    expect(truth.map((e) => [e.authid, e.reason, e.details?.answered])).toEqual([
+      ['dora', 'user_disabled', 'success'],
+      ['lars', 'locked', 'success'],
+      ['una', 'method_not_enabled', 'success'],
+    ])
+  })
+
+  it('costs a refused start the one hash a real start costs, no more', async () => {
+    await f.acme.start(alice)
+    expect(hashes).toBe(1)
+    await f.acme.start({ system: 'payroll', authid: 'nobody' })
+    expect(hashes).toBe(2)
+    await f.acme.settings.update({ sendLimits: { perUserPerHour: 1 } })
+    f.clock.advance(3_600_000)
+    await f.acme.start(alice)
+    // Refused by the send limit after its hash: still one.
+    expect(await f.acme.start(alice)).toMatchObject({ result: 'success', delivery: 'queued' })
+    expect(hashes).toBe(4)
+  })
+})
+
+describe('number matching in uniform mode (S12)', () => {
+  beforeEach(async () => {
+    await f.acme.systems.update('payroll', {
+      rules: [{ name: 'office', when: { ipIn: ['10.0.0.0/8'] }, effect: { numberMatching: true } }],
+    })
+  })
+
+  it('gives every start on a matching system a code, real or decoy, and the link confirms only with it', async () => {
+    // The rule does not match this request; in uniform mode the system still matches numbers, so that
+    // the answer's shape does not depend on who the user is.
+    const real = await f.acme.start({ ...alice, context: { ip: '203.0.113.9' } })
+    const decoy = await f.acme.start({ system: 'payroll', authid: 'nobody' })
+    expect(real).toMatchObject({ matchCode: expect.stringMatching(/^\d{3}$/) })
+    expect(decoy).toMatchObject({ matchCode: expect.stringMatching(/^\d{3}$/) })
+    expect(keysOf(decoy)).toBe(keysOf(real))
+    const token = f.notifier.last().token as string
+    expect(await f.engine.links.confirm(token)).toEqual({ result: 'wrong_code', final: false })
+    const code = (real as { matchCode: string }).matchCode
+    expect(await f.engine.links.confirm(token, { matchCode: code })).toMatchObject({ result: 'confirmed' })
+    expect(await f.acme.check({ ...alice, challengeId: idOf(real) })).toMatchObject({
+      result: 'authenticated',
+    })
+  })
+})
+
+describe('a check of a decoy (S20)', () => {
+  it('answers pending like a real unconfirmed link, expired once at its expiry, then nothing pending', async () => {
+    const real = await f.acme.start(alice)
+    const decoy = await f.acme.start({ system: 'payroll', authid: 'nobody' })
+    const nobody = { system: 'payroll', authid: 'nobody', challengeId: idOf(decoy) }
+    const pending = await f.acme.check(nobody)
+    expect(pending).toEqual({
+      result: 'pending',
+      challengeId: idOf(decoy),
+      method: 'passwordless',
+      channel: 'email',
+      delivery: 'sent',
+      next: 'passwordless',
+    })
+    expect(keysOf(pending)).toBe(keysOf(await f.acme.check({ ...alice, challengeId: idOf(real) })))
+    expect(await f.acme.check({ ...nobody, pin: '12345678' })).toEqual({
+      result: 'security error',
+      reason: 'wrong_method',
+    })
+    // Bound to the names it was issued for.
+    expect(await f.acme.check({ ...nobody, authid: 'nobody2' })).toEqual({
+      result: 'security error',
+      reason: 'no_pending_challenge',
+    })
+    const expiresAt = (decoy as { expiresAt: Date }).expiresAt.getTime()
+    f.clock.set(expiresAt - 1)
+    expect(await f.acme.check(nobody)).toMatchObject({ result: 'pending' })
+    f.clock.set(expiresAt)
+    expect(await f.acme.check(nobody)).toEqual({ result: 'expired' })
+    expect(await f.acme.check(nobody)).toEqual({ result: 'security error', reason: 'no_pending_challenge' })
+  })
+
+  it('counts PIN guesses on a PIN decoy like a real challenge: wrong, then exhausted', async () => {
+    await f.acme.systems.update('payroll', {
+      policies: { passwordless: { enabled: false }, pin: { enabled: true, attempts: 3 } },
+    })
+    const decoy = await f.acme.start({ system: 'payroll', authid: 'nobody' })
+    expect(decoy).toMatchObject({ method: 'pin', layers: ['pin'] })
+    const guess = { system: 'payroll', authid: 'nobody', challengeId: idOf(decoy), pin: '00000000' }
+    expect(await f.acme.check(guess)).toEqual({ result: 'security error', reason: 'wrong_pin' })
+    expect(await f.acme.check(guess)).toEqual({ result: 'security error', reason: 'wrong_pin' })
+    expect(await f.acme.check(guess)).toEqual({ result: 'security error', reason: 'attempts_exhausted' })
+    expect(await f.acme.check(guess)).toEqual({ result: 'security error', reason: 'no_pending_challenge' })
+  })
+
+  it('answers a check of an unknown, disabled or unassigned user as a real user with nothing pending', async () => {
+    await f.acme.users.create({ authid: 'bob', email: 'bob@example.com' })
+    const nothing = { result: 'security error', reason: 'no_pending_challenge' }
+    expect(await f.acme.check(alice)).toEqual(nothing)
+    expect(await f.acme.check({ system: 'payroll', authid: 'nobody' })).toEqual(nothing)
+    expect(await f.acme.check({ system: 'payroll', authid: 'bob' })).toEqual(nothing)
+    expect(await f.acme.check({ system: 'nope', authid: 'alice' })).toEqual(nothing)
+    const truth = (await f.acme.audit.list({ type: 'challenge.checked' })).events
+    expect(truth.map((e) => e.reason)).toEqual([
+      'no_pending_challenge',
+      'unknown_user',
+      'not_assigned',
+      'unknown_system',
+    ])
+  })
+})
