@@ -22,15 +22,15 @@ export const LIFTED_SEND_LIMITS = {
   resendCooldownSeconds: 0,
 } as const
 
-/** SQLite's `synchronous` levels the benches compare (WAL mode): NORMAL is FlexSecure's default today. */
+/** SQLite's `synchronous` levels the benches compare (WAL mode): FULL is FlexSecure's default (S37). */
 export type Synchronous = 'normal' | 'full'
 
 /**
- * FlexSecure's `synchronous` modes to measure, from `BENCH_SYNCHRONOUS` (`normal`, `full`, or both
- * comma-separated, the default): the engine's default today, and the durable setting of S37.
+ * FlexSecure's `synchronous` modes to measure, from `BENCH_SYNCHRONOUS`: `full` (the default, S37's durable
+ * setting and the engine's default), `normal`, or both comma-separated.
  */
 export function synchronousModes(): Synchronous[] {
-  const raw = process.env.BENCH_SYNCHRONOUS || 'normal,full'
+  const raw = process.env.BENCH_SYNCHRONOUS || 'full'
   const modes = raw.split(',').map((m) => m.trim().toLowerCase())
   for (const mode of modes)
     if (mode !== 'normal' && mode !== 'full')

@@ -1,5 +1,5 @@
-// FlexSecure as a contender: createEngine + sqliteStorage on a better-sqlite3 file, its default argon2id
-// PIN hasher, and a notifier that keeps each recipient's newest link token or PIN, as a mailbox would.
+// FlexSecure as a contender: createEngine + sqliteStorage on a better-sqlite3 file with its defaults (group
+// commit; one-time PINs as a keyed HMAC, S8), and a notifier that keeps each recipient's newest link token or PIN, as a mailbox would.
 
 import { type AccountHandle, createEngine, type Engine, type Notifier } from '@flexsecure/core'
 import { parseSecret } from '@flexsecure/core/testing'
@@ -45,10 +45,24 @@ export function inboxNotifier(): Inbox {
   }
 }
 
+/** What the engine does differently from its defaults: issue 16's before, for a comparison in the same run. */
+export interface EngineVariant {
+  /** false: every transaction commits on its own (before issue 16). Default true. */
+  readonly groupCommit?: boolean
+  /** 'argon2id': one-time PINs hashed with argon2id (before issue 16). Default 'hmac'. */
+  readonly pinHashing?: 'hmac' | 'argon2id'
+}
+
 /** An engine on `database`, which runs at `synchronous` whatever the adapter's default. */
-export function openEngine(database: BetterSqlite3.Database, synchronous: Synchronous, inbox: Inbox): Engine {
+export function openEngine(
+  database: BetterSqlite3.Database,
+  synchronous: Synchronous,
+  inbox: Inbox,
+  variant: EngineVariant = {},
+): Engine {
   const engine = createEngine({
-    storage: sqliteStorage({ database }),
+    storage: sqliteStorage({ database, groupCommit: variant.groupCommit ?? true }),
+    pinHashing: variant.pinHashing ?? 'hmac',
     notifier: inbox,
     secret: BENCH_SECRET,
     links: { baseUrl: 'https://auth.example.com' },
@@ -110,10 +124,11 @@ export async function flexSecureContender(options: {
   readonly users: number
   /** Another connection to use instead of opening `filename` (the counting pass's). */
   readonly database?: BetterSqlite3.Database
+  readonly variant?: EngineVariant
 }): Promise<Contender> {
   const database = options.database ?? new BetterSqlite3(options.filename)
   const inbox = inboxNotifier()
-  const engine = openEngine(database, options.synchronous, inbox)
+  const engine = openEngine(database, options.synchronous, inbox, options.variant)
   await engine.migrate()
   const existing = await engine.accounts.list()
   if (existing.length > 1)

@@ -29,7 +29,7 @@ import { floorContender } from './sqlite-floor.js'
 
 const SETTINGS = runSettings(7)
 const { rounds: ROUNDS, seconds: SECONDS, users: USERS } = SETTINGS
-/** PIN logins per contender before timing: enough to compile the path (FlexSecure's cost 2 argon2 each). */
+/** PIN logins per contender before timing: enough to compile the path (a PIN path that JIT-compiles). */
 const PIN_WARMUP = 64
 
 const CELLS: readonly Cell[] = [
@@ -97,7 +97,18 @@ async function main(): Promise<void> {
           users: USERS,
         }),
       )
-    for (const mode of synchronousModes())
+    // Issue 16's starting point in the same run: one commit per transaction, argon2id PINs, at FULL.
+    if (process.env.BENCH_BEFORE !== '0')
+      contenders.push(
+        await flexSecureContender({
+          name: 'before: FULL',
+          filename: join(dir, 'flexsecure-before.db'),
+          synchronous: 'full',
+          users: USERS,
+          variant: { groupCommit: false, pinHashing: 'argon2id' },
+        }),
+      )
+    for (const mode of ['normal', 'full'] as const)
       contenders.push(
         floorContender(`floor ${mode.toUpperCase()}`, new BetterSqlite3(join(dir, `floor-${mode}.db`)), mode),
       )

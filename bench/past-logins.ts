@@ -15,7 +15,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import { BENCH_SECRET, flexSecureContender } from './flexsecure-contender.js'
 
 /** Bumped when the generator writes different rows, so older cached files are not reused. */
-const GENERATOR_VERSION = 1
+const GENERATOR_VERSION = 2
 /** Real engine logins in the template: one per user, every tenth a PIN login. */
 const TEMPLATE_LOGINS = 1000
 /** The past logins are spread over this many days before the build (S35's default retention). */
@@ -55,8 +55,18 @@ export interface PastLoginsInfo {
 
 type Row = Record<string, unknown>
 
-/** The 24-character ids the engine draws (nanoid's alphabet is base64url's). */
-const newId = () => randomBytes(18).toString('base64url')
+// The 24-character ids the engine gives challenges and deliveries (`newTimeOrderedId` in core's
+// secrets.ts): the time in milliseconds in 8 characters that sort as it, then 96 random bits.
+const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'
+const newId = (at: number) => {
+  let time = Math.floor(at)
+  let prefix = ''
+  for (let i = 0; i < 8; i++) {
+    prefix = (SORTED[time % 64] as string) + prefix
+    time = Math.floor(time / 64)
+  }
+  return prefix + randomBytes(12).toString('base64url')
+}
 
 /** A hash of the schema the engine migrates to today: a cached file is reused only for the same schema. */
 async function schemaHash(): Promise<string> {
@@ -152,7 +162,8 @@ function writeCopies(db: BetterSqlite3.Database, copies: number): void {
     const offset = now - span + Math.floor((k * span) / copies) - first
     const ids = new Map<string, string>()
     for (const table of ['fs_challenges', 'fs_deliveries'])
-      for (const row of template[table] as Row[]) ids.set(row.id as string, newId())
+      for (const row of template[table] as Row[])
+        ids.set(row.id as string, newId((row.created_at as number) + offset))
     const mapped = (value: unknown) => {
       if (value === null || value === undefined) return value
       const id = ids.get(value as string)

@@ -18,7 +18,7 @@ export interface Floor {
 
 /** A floor on `db` (a new file), with FlexSecure's pragmas (`applyPragmas`), then `synchronous` as asked. */
 export function openFloor(db: BetterSqlite3.Database, synchronous: Synchronous = 'normal'): Floor {
-  applyPragmas(db)
+  applyPragmas(db, 5000, 'normal')
   db.pragma(`synchronous = ${synchronous}`)
   db.exec(`
     CREATE TABLE challenges (

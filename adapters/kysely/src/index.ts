@@ -1,3 +1,9 @@
+export {
+  type GroupCommitOptions,
+  type GroupCommitStats,
+  groupCommitExecutor,
+  type SingleConnection,
+} from './group-commit.js'
 export { type KyselyStorage, type KyselyStorageOptions, kyselyStorage } from './kysely-storage.js'
 export { migrations } from './migrations.js'
 export { type PreparedQuery, param, prepare } from './prepared-query.js'

@@ -10,11 +10,22 @@ export interface SqliteStorageOptions {
   readonly database?: BetterSqlite3.Database
   /** Milliseconds a writer waits for another process's lock before failing. Default 5000. */
   readonly busyTimeoutMs?: number
+  /**
+   * How far a commit is on the disk before it returns (S37; docs/configuration.md). `full` (the default):
+   * every commit survives a power loss, so an outbox row exists before its message goes out. `normal`:
+   * a commit survives a crash of the process, but the last ones may be lost with the power.
+   */
+  readonly synchronous?: 'full' | 'normal'
+  /**
+   * Concurrent transactions share one SQLite transaction and one commit, a savepoint each (group commit,
+   * `sqlite-executor.ts`). Default true; false commits each transaction on its own.
+   */
+  readonly groupCommit?: boolean
 }
 
 /**
- * Storage on SQLite through better-sqlite3: WAL, `synchronous=NORMAL`, foreign keys on, and every
- * statement prepared once. Several processes may share one database file.
+ * Storage on SQLite through better-sqlite3: WAL, `synchronous=FULL`, foreign keys on, group commit,
+ * and every statement prepared once. Several processes may share one database file.
  *
  * ```ts
  * const storage = sqliteStorage({ filename: 'data/flexsecure.db' })
@@ -23,11 +34,11 @@ export interface SqliteStorageOptions {
 export function sqliteStorage(options: SqliteStorageOptions = {}): KyselyStorage {
   const owned = !options.database
   const database = options.database ?? new BetterSqlite3(options.filename ?? ':memory:')
-  applyPragmas(database, options.busyTimeoutMs ?? 5000)
+  applyPragmas(database, options.busyTimeoutMs ?? 5000, options.synchronous ?? 'full')
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
   const storage = kyselyStorage({
     db,
-    executor: sqliteExecutor(database),
+    executor: sqliteExecutor(database, options.groupCommit === false ? { maxBatch: 1 } : {}),
     onClose: async () => {
       if (owned && database.open) database.close()
     },
@@ -49,10 +60,16 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): KyselyStorage
 }
 
 /** The pragmas the benchmark's raw floor uses too, so the comparison is fair. */
-export function applyPragmas(database: BetterSqlite3.Database, busyTimeoutMs = 5000): void {
+export function applyPragmas(
+  database: BetterSqlite3.Database,
+  busyTimeoutMs = 5000,
+  synchronous: 'full' | 'normal' = 'full',
+): void {
+  if (synchronous !== 'full' && synchronous !== 'normal')
+    throw new TypeError(`synchronous must be 'full' or 'normal', not ${String(synchronous)}`)
   database.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
   if (database.name !== ':memory:' && database.name !== '') database.pragma('journal_mode = WAL')
-  database.pragma('synchronous = NORMAL')
+  database.pragma(`synchronous = ${synchronous.toUpperCase()}`)
   database.pragma('foreign_keys = ON')
   database.pragma('temp_store = MEMORY')
   database.pragma('cache_size = -16000')

@@ -17,6 +17,7 @@ export async function engineFixture(
     resendCooldownSeconds?: number
     outbox?: EngineOptions['outbox']
     throttle?: EngineOptions['throttle']
+    pinHashing?: EngineOptions['pinHashing']
     retention?: EngineOptions['retention']
   } = {},
 ) {
@@ -41,6 +42,7 @@ export async function engineFixture(
     logger: { warn: log, error: log },
     outbox: options.outbox,
     ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
+    pinHashing: options.pinHashing,
     ...(options.retention ? { retention: options.retention } : {}),
   })
   await engine.migrate()

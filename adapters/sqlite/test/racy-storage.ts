@@ -12,7 +12,7 @@ const yieldToOthers = () => new Promise<void>((resolve) => setTimeout(resolve, 2
 export function openStorage(options: { filename: string }): Storage {
   const real = sqliteStorage({ filename: options.filename })
   const db = new BetterSqlite3(options.filename)
-  applyPragmas(db)
+  applyPragmas(db, 5000, 'normal')
   return {
     ...real,
     async confirmLink(linkHash, at, audit) {

@@ -71,6 +71,7 @@ import { type Clock, systemClock } from './ports/clock.js'
 import { type EngineContext, emit, type Logger } from './ports/engine-context.js'
 import type { Notifier } from './ports/notifier.js'
 import { argon2PinHasher, type PinHasher } from './ports/pin-hasher.js'
+import { oneTimePinHasher, type PinHashing, pepperedPinHasher } from './ports/pin-hashing.js'
 import type { AuditDraft, AuditEvent, AuditQuery, Storage } from './ports/storage.js'
 
 export interface EngineOptions {
@@ -81,7 +82,14 @@ export interface EngineOptions {
   /** Where links point: `${baseUrl}/v1/links/${token}`, or your own `url(token)`. Never from a request (S13). */
   readonly links: { readonly baseUrl: string; readonly url?: (token: string) => string }
   readonly clock?: Clock
+  /** The slow hash (default argon2id, OWASP's first row): memorized PINs, and one-time PINs under `pinHashing: 'argon2id'`. */
   readonly hasher?: PinHasher
+  /**
+   * How one-time PINs are hashed at rest (S8): `hmac` (default), an HMAC-SHA-256 under a key derived from
+   * the secret, salted per challenge; `argon2id`, with `hasher`. Either way a stored PIN needs the secret
+   * or (argon2id) a slow search to test. Hashes made either way verify.
+   */
+  readonly pinHashing?: PinHashing
   readonly logger?: Logger
   /** How the outbox retries (defaults in `DEFAULT_OUTBOX`). */
   readonly outbox?: Partial<OutboxSettings>
@@ -250,10 +258,12 @@ export function createEngine(options: EngineOptions): Engine {
   if (typeof options.secret !== 'string' || options.secret.length < 32)
     throw new ValidationError('secret', 'must be a string of at least 32 characters')
   const baseUrl = parseBaseUrl(options.links?.baseUrl)
+  const slowHasher = options.hasher ?? argon2PinHasher()
   const ctx: EngineContext = {
     storage: options.storage,
     notifier: options.notifier,
-    hasher: options.hasher ?? argon2PinHasher(),
+    hasher: oneTimePinHasher(options.secret, options.pinHashing ?? 'hmac', slowHasher),
+    memorizedPins: pepperedPinHasher(options.secret, slowHasher),
     clock: options.clock ?? systemClock,
     events: new EventEmitter<EngineEvents>(),
     logger: options.logger ?? consoleLogger,

@@ -467,7 +467,7 @@ export function usersAdmin(
     },
     async setPin(authid, pin) {
       const user = await load(authid)
-      const hash = pin === null ? null : await ctx.hasher.hash(requireMemorizedPin(pin))
+      const hash = pin === null ? null : await ctx.memorizedPins.hash(requireMemorizedPin(pin))
       const now = clock.now()
       await storage.setMemorizedPin(user.id, hash, now, [
         adminAudit(accountId, actor, now, pin === null ? 'user.pin.cleared' : 'user.pin.set', {
@@ -500,7 +500,7 @@ export function usersAdmin(
           'challengeId',
           'must name this user’s login on this system, authenticated in the last 5 minutes (with the current PIN, to change it)',
         )
-      await storage.setMemorizedPin(user.id, await ctx.hasher.hash(pin), now, [
+      await storage.setMemorizedPin(user.id, await ctx.memorizedPins.hash(pin), now, [
         adminAudit(accountId, 'user', now, 'user.pin.set', {
           authid: user.authid,
           system,

@@ -128,6 +128,7 @@ async function prepareLogin(
     secret: RACE_SECRET,
     links: { baseUrl: RACE_BASE_URL },
     hasher: cheapHasher(),
+    pinHashing: 'argon2id',
   })
   // Concurrent starts race on supersession and send limits, not on the resend cooldown (one more limit).
   const { id: accountId } = await engine.accounts.create({
@@ -266,6 +267,7 @@ export async function raceDeliveries(
     secret: RACE_SECRET,
     links: { baseUrl: RACE_BASE_URL },
     hasher: cheapHasher(),
+    pinHashing: 'argon2id',
     clock: { now: () => issuedAt },
     logger: { warn: () => {}, error: () => {} },
   })

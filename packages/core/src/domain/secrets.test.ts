@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { newId, newLinkToken, newPin } from './secrets.js'
+import { newId, newLinkToken, newPin, newTimeOrderedId } from './secrets.js'
 
 // S1: codes, tokens and keys come from node:crypto, never Math.random. What draws them is read here:
 // a secret drawn from Math.random would look just as random to any test of its output.
@@ -31,5 +31,17 @@ describe('secrets come from node:crypto (S1)', () => {
     expect(newId()).toMatch(/^[A-Za-z0-9_-]{24}$/)
     expect(newPin(8)).toMatch(/^\d{8}$/)
     expect(new Set(Array.from({ length: 1000 }, () => newLinkToken())).size).toBe(1000)
+  })
+})
+
+describe('time-ordered ids (issue 16 item 5)', () => {
+  it('sort by the time they were made, in byte order, and stay 24 base64url characters', () => {
+    const times = [0, 1, 63, 64, 4095, 1_700_000_000_000, 1_700_000_000_001, 1_765_000_000_000, 2 ** 47]
+    const ids = times.map((at) => newTimeOrderedId(at))
+    for (const id of ids) expect(id).toMatch(/^[\w-]{24}$/)
+    const byBytes = [...ids].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    expect(byBytes).toEqual(ids)
+    // 96 random bits after the time: two ids of one millisecond differ.
+    expect(newTimeOrderedId(5)).not.toBe(newTimeOrderedId(5))
   })
 })

@@ -8,6 +8,26 @@ export function newId(): string {
   return nanoid(24)
 }
 
+// base64url's characters in their byte order, so a prefix written with them sorts as its number.
+const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'
+
+/**
+ * Ids of the rows every login adds (challenges, deliveries): 24 characters like `newId`, the first 8 the
+ * time `at` in milliseconds (sorting as the time, in binary collation, until the year 10889), then 16
+ * nanoid characters (96 random bits). Rows inserted together sit together at the end of their primary
+ * key instead of on random pages of it, which keeps a large table's inserts in the page cache (issue 16
+ * item 5).
+ */
+export function newTimeOrderedId(at: number): string {
+  let time = Math.max(0, Math.floor(at))
+  let prefix = ''
+  for (let i = 0; i < 8; i++) {
+    prefix = (SORTED[time % 64] as string) + prefix
+    time = Math.floor(time / 64)
+  }
+  return prefix + nanoid(16)
+}
+
 /** A magic-link token: 32 nanoid characters, 192 bits (S3). */
 export function newLinkToken(): string {
   return nanoid(32)

@@ -24,7 +24,8 @@ const tight = { burst: 5, perSecond: 0.000_001 }
 
 async function fixture(throttle: ThrottleInput) {
   hashes = 0
-  f = await engineFixture({ hasher: counting(), throttle })
+  // One-time PINs through the counted hasher (argon2id mode), so every hash is seen.
+  f = await engineFixture({ hasher: counting(), pinHashing: 'argon2id', throttle })
   await f.acme.settings.update({ sendLimits: { perUserPerHour: 10_000, perDestinationPerHour: 10_000 } })
   await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin' }])
 }

@@ -44,12 +44,12 @@ describe('start', () => {
     expect(JSON.stringify(f.rows('challenges'))).not.toContain(message.token)
   })
 
-  it('sends an 8-digit PIN by the assigned channel and keeps only its argon2id hash', async () => {
+  it('sends an 8-digit PIN by the assigned channel and keeps only its keyed hash', async () => {
     const { message } = await startWith('pin', 'sms')
     expect(message).toMatchObject({ channel: 'sms', to: '+14155552671', kind: 'pin' })
     expect(message.pin).toMatch(/^\d{8}$/)
     const [row] = f.rows('challenges')
-    expect(String(row?.pinHash)).toMatch(/^\$argon2id\$/)
+    expect(String(row?.pinHash)).toMatch(/^hmac-sha256\$[\w-]{22}\$[\w-]{43}$/)
     expect(JSON.stringify(f.rows('challenges'))).not.toContain(message.pin)
   })
 

@@ -5,7 +5,7 @@ import type { ChallengeEvent } from '../domain/events.js'
 import { contextString, requireContext, requireName } from '../domain/login-input.js'
 import type { CheckResult, Layer, SecurityReason, StartResult } from '../domain/model.js'
 import { chooseReturnUrl } from '../domain/return-urls.js'
-import { newId, newLinkToken, newPin, sha256Hex } from '../domain/secrets.js'
+import { newId, newLinkToken, newPin, newTimeOrderedId, sha256Hex } from '../domain/secrets.js'
 import { composeFor } from '../outbox/messages.js'
 import { deliveryAudit, dispatch, newDelivery } from '../outbox/outbox.js'
 import type { AccountSettings } from '../policy/account-settings.js'
@@ -15,7 +15,9 @@ import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { Operation } from '../ports/login-guards.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit } from '../ports/storage.js'
 import { matchesNumbersInUniformMode } from './decoys.js'
+import { rehashMemorizedPin } from './pin-rehash.js'
 import { type DecidableSubject, deviceDigest, planStart } from './start-resolution.js'
+import { paceLikeRealStart, recordRealStart } from './uniform-pacing.js'
 
 /** What a host passes to `start`. */
 export interface StartInput {
@@ -191,6 +193,7 @@ export async function startLogin(
   options: StartOptions,
   actor: string,
 ): Promise<StartResult> {
+  const began = performance.now()
   const { systemName, authid, context } = loginInput(input)
   // S31: before any read, hash or write, and whoever the login is for.
   const throttled = admitted(ctx, 'start', accountId, actor)
@@ -223,6 +226,7 @@ export async function startLogin(
     )
     const details = { ...refused.details, answered: 'success', decoy: answer.challengeId }
     await auditRefusal(ctx, { ...refused, details }, 'start')
+    await paceLikeRealStart(ctx, began)
     return answer
   }
   const refusal = refuseSubject(subject)
@@ -296,7 +300,7 @@ export async function startLogin(
   const pinHash = pin ? await hashOneTimePin(ctx, pin) : null
   if (!pin && uniformResponses) await hashAnyway()
   const row: ChallengeRow = {
-    id: newId(),
+    id: newTimeOrderedId(now),
     accountId,
     systemId: system.id,
     userId: user.id,
@@ -373,6 +377,7 @@ export async function startLogin(
   const sending = dispatch(ctx, outbox.row, issuedRow, outbox.outgoing)
   // After a fallback, the channel that carries the secret now is the fallback's.
   const delivery = uniformResponses ? { channel, state: 'queued' as const } : await sending
+  if (uniformResponses) recordRealStart(ctx, began)
   return {
     result: 'success',
     challengeId: row.id,
@@ -690,8 +695,9 @@ async function verifyPin(
   const correct =
     layer.hash !== null &&
     (layer.length === null ? /^\d{6,12}$/.test(pin) : pin.length === layer.length) &&
-    (await ctx.hasher.verify(layer.hash, pin))
+    (await (layer.length === null ? ctx.memorizedPins : ctx.hasher).verify(layer.hash, pin))
   const now = ctx.clock.now()
+  if (correct && layer.length === null) await rehashMemorizedPin(ctx, row, layer.hash as string, pin, now)
   const counted = { ...row, attempts: reserved }
   if (correct && layer.from === 'pending' && row.extraLayer !== null) {
     // One layer done, another to go: `confirmed` now means "waiting for the memorized PIN".

@@ -23,7 +23,8 @@ const alice = { system: 'payroll', authid: 'alice' }
 
 beforeEach(async () => {
   hashes = 0
-  f = await engineFixture({ hasher: counting() })
+  // One-time PINs through the counted hasher (argon2id mode), so every hash a start costs is seen.
+  f = await engineFixture({ hasher: counting(), pinHashing: 'argon2id' })
   await f.acme.settings.update({
     uniformResponses: true,
     sendLimits: { perUserPerHour: 10_000, perDestinationPerHour: 10_000 },

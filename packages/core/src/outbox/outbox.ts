@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto'
 import { maskDestination } from '../domain/contact-points.js'
 import type { Channel } from '../domain/model.js'
-import { newId } from '../domain/secrets.js'
+import { newTimeOrderedId } from '../domain/secrets.js'
 import {
   type EngineContext,
   emit,
@@ -94,7 +94,7 @@ export function newDelivery(
   at: number,
   fallbackOf: string | null = null,
 ): { row: DeliveryRow; outgoing: Outgoing } {
-  const id = newId()
+  const id = newTimeOrderedId(at)
   const message = { ...draft.message, idempotencyKey: id }
   const row: DeliveryRow = {
     id,

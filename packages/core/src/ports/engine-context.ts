@@ -5,6 +5,7 @@ import type { Clock } from './clock.js'
 import type { Decoys, LoginThrottle } from './login-guards.js'
 import type { Notifier } from './notifier.js'
 import type { PinHasher } from './pin-hasher.js'
+import type { MemorizedPinHasher } from './pin-hashing.js'
 import type { Storage } from './storage.js'
 
 /** How the outbox retries. */
@@ -50,7 +51,10 @@ export interface Logger {
 export interface EngineContext {
   readonly storage: Storage
   readonly notifier: Notifier
+  /** One-time PINs (S8: an HMAC under a key from the secret, or argon2id with `pinHashing`). */
   readonly hasher: PinHasher
+  /** Memorized PINs (S8: argon2id over a peppered PIN). */
+  readonly memorizedPins: MemorizedPinHasher
   readonly clock: Clock
   readonly events: EventEmitter<EngineEvents>
   readonly logger: Logger
