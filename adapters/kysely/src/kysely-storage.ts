@@ -43,6 +43,7 @@ import {
   USER_COLUMNS,
 } from './row-mapping.js'
 import type { Database } from './schema.js'
+import { secretStoreQueries } from './secret-store-queries.js'
 import { kyselyExecutor, type SqlExecutor } from './sql-executor.js'
 
 export interface KyselyStorageOptions {
@@ -1469,5 +1470,6 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
     consoleSessions: consoleSessionQueries(extension),
     adminQueries: adminQueries(extension),
     completionCodes: completionCodeQueries(extension),
+    secretStore: secretStoreQueries(extension),
   })
 }

@@ -2,6 +2,7 @@ import { type CreateTableBuilder, type Kysely, type Migration, SqliteAdapter, sq
 import { completionMigration } from './completion-schema.js'
 import { consoleMigration } from './console-schema.js'
 import { exactIdentifiersMigration } from './exact-identifiers.js'
+import { engineSecretMigration } from './secret-store-queries.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are written against an untyped schema
 type AnyDb = Kysely<any>
@@ -287,4 +288,5 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '0009_completion_codes': completionMigration,
+  '0010_engine_secret': engineSecretMigration,
 }

@@ -165,6 +165,8 @@ export const FLEXSECURE_TABLES = [
   'fs_console_sessions',
   'fs_login_counts',
   'fs_admin_state',
+  // The engine secret's fingerprint (secret-store-queries.ts).
+  'fs_engine',
   'fs_audit_events',
   'fs_audit_heads',
   'fs_rate_limits',
@@ -181,4 +183,5 @@ export const FLEXSECURE_TABLES = [
   | 'fs_console_sessions'
   | 'fs_login_counts'
   | 'fs_admin_state'
+  | 'fs_engine'
 )[]

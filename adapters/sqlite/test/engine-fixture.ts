@@ -18,6 +18,8 @@ export async function engineFixture(
     outbox?: EngineOptions['outbox']
     throttle?: EngineOptions['throttle']
     pinHashing?: EngineOptions['pinHashing']
+    ceilings?: EngineOptions['ceilings']
+    checkpoints?: EngineOptions['checkpoints']
     retention?: EngineOptions['retention']
   } = {},
 ) {
@@ -43,6 +45,8 @@ export async function engineFixture(
     outbox: options.outbox,
     ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
     pinHashing: options.pinHashing,
+    ...(options.ceilings ? { ceilings: options.ceilings } : {}),
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
     ...(options.retention ? { retention: options.retention } : {}),
   })
   await engine.migrate()

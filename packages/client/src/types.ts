@@ -19,6 +19,7 @@ export type SecurityReason =
   | 'policy_denied'
   | 'wrong_code'
   | 'invalid_code'
+  | 'destination_refused'
   | 'invalid_key'
   | 'forbidden_scope'
 

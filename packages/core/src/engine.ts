@@ -31,8 +31,15 @@ import {
 } from './admin/api-keys-admin.js'
 import { type ConsoleSessions, consoleSessions, type SessionLimits } from './admin/console-sessions.js'
 import { keepVerdict } from './admin/login-stats.js'
+import { checkSecret, keyringOf, rotateSecret, type SecretCheck } from './admin/secret-keyring.js'
 import { ensureAccount, ensureSystem } from './admin/setup-in-code.js'
 import { type AuditVerdict, auditSealer, verifyAuditChain } from './audit/audit-chain.js'
+import {
+  type CheckpointStore,
+  checkAgainstCheckpoint,
+  checkpointSigner,
+  checkpointWriter,
+} from './audit/audit-checkpoints.js'
 import { NotFoundError, ValidationError } from './domain/errors.js'
 import type { EngineEvents } from './domain/events.js'
 import { refuseControlCharacters } from './domain/login-input.js'
@@ -65,6 +72,12 @@ import {
   DEFAULT_SETTINGS,
   resolveSettings,
 } from './policy/account-settings.js'
+import {
+  ceilingsApplier,
+  type OperatorCeilings,
+  refuseLooserSettings,
+  resolveCeilings,
+} from './policy/operator-ceilings.js'
 import type { Predicate } from './policy/rules.js'
 import { type BackgroundSettings, type BackgroundWork, startBackgroundWork } from './ports/background-work.js'
 import { type Clock, systemClock } from './ports/clock.js'
@@ -79,6 +92,11 @@ export interface EngineOptions {
   readonly notifier: Notifier
   /** At least 32 characters; keys the audit chain. Keep it out of source control. */
   readonly secret: string
+  /**
+   * Secrets this one replaced, newest first (S33): they still open outbox payloads and verify audit
+   * events sealed before the rotation; `secret` seals everything new. See docs/operations.md.
+   */
+  readonly previousSecrets?: readonly string[]
   /** Where links point: `${baseUrl}/v1/links/${token}`, or your own `url(token)`. Never from a request (S13). */
   readonly links: { readonly baseUrl: string; readonly url?: (token: string) => string }
   readonly clock?: Clock
@@ -101,6 +119,17 @@ export interface EngineOptions {
    * turns the limits off.
    */
   readonly throttle?: ThrottleInput
+  /**
+   * The operator's bounds on every account's settings (S18, S34): accounts may only tighten them. A
+   * looser setting is refused naming the ceiling; one stored before the ceiling applies as the ceiling.
+   */
+  readonly ceilings?: OperatorCeilings
+  /**
+   * Where signed audit checkpoints go, outside the database (S34). With it, the engine writes an account's
+   * checkpoint after every admin change and on `writeCheckpoints()` (a server calls it every minute), and
+   * `audit.verify()` reports a trail that ends before the latest checkpoint.
+   */
+  readonly checkpoints?: CheckpointStore
   /**
    * S35: days an ended challenge (and its deliveries) is kept after it expired; `runDue` deletes older
    * ones. Default 30. The audit trail keeps its events either way; rules on known devices and the last
@@ -176,8 +205,23 @@ export interface AccountHandle {
 }
 
 export interface Engine {
-  /** Creates or upgrades the database schema. */
+  /**
+   * Creates or upgrades the database schema, then `checkSecret`: throws `SecretMismatchError` when the
+   * database was made with a secret outside this engine's keyring (S33).
+   */
   migrate(): Promise<void>
+  /**
+   * Compares the secret with the database's fingerprint (S33): stores it on the first start, completes a
+   * rotation on the first start after one, throws `SecretMismatchError` on a secret the database never had.
+   */
+  checkSecret(): Promise<SecretCheck>
+  /**
+   * Makes `secret` the database's secret: records its fingerprint, re-seals waiting outbox payloads under it,
+   * and audits `engine.secret.rotated` in every account. Null when another process rotated first.
+   */
+  rotateSecret(): Promise<{ resealed: number; accounts: number } | null>
+  /** Writes a signed checkpoint of every account whose audit head moved (S34); 0 without `checkpoints`. */
+  writeCheckpoints(): Promise<number>
   readonly accounts: {
     create(input: { readonly name: string; readonly settings?: AccountSettingsInput }): Promise<Account>
     /**
@@ -255,26 +299,34 @@ const consoleLogger: Logger = {
  * ```
  */
 export function createEngine(options: EngineOptions): Engine {
-  if (typeof options.secret !== 'string' || options.secret.length < 32)
-    throw new ValidationError('secret', 'must be a string of at least 32 characters')
+  const keyring = keyringOf(options.secret, options.previousSecrets ?? [])
   const baseUrl = parseBaseUrl(options.links?.baseUrl)
   const slowHasher = options.hasher ?? argon2PinHasher()
+  const ceilings = resolveCeilings(options.ceilings)
+  const effective = ceilingsApplier(ceilings)
+  /** Merges `input` over `base`, refusing what the operator does not allow, storing values within the ceilings. */
+  const settle = (input: AccountSettingsInput | undefined, base: AccountSettings) => {
+    refuseLooserSettings(input, ceilings)
+    return effective(resolveSettings(input, base))
+  }
   const ctx: EngineContext = {
     storage: options.storage,
     notifier: options.notifier,
-    hasher: oneTimePinHasher(options.secret, options.pinHashing ?? 'hmac', slowHasher),
-    memorizedPins: pepperedPinHasher(options.secret, slowHasher),
+    hasher: oneTimePinHasher(keyring, options.pinHashing ?? 'hmac', slowHasher),
+    memorizedPins: pepperedPinHasher(keyring, slowHasher),
     clock: options.clock ?? systemClock,
     events: new EventEmitter<EngineEvents>(),
     logger: options.logger ?? consoleLogger,
     linkUrl: options.links.url ?? ((token) => `${baseUrl}/v1/links/${token}`),
     keyedDigest: keyedDigest(options.secret),
     outbox: resolveOutbox(options.outbox),
-    payloads: payloadCipher(options.secret),
+    payloads: payloadCipher(keyring),
     predicates: { ...options.policy?.predicates },
     predicateNames: new Set(Object.keys(options.policy?.predicates ?? {})),
     throttle: loginThrottle(resolveThrottle(options.throttle)),
     decoys: decoys(options.secret),
+    effective,
+    keyring,
   }
   const { storage, clock } = ctx
   const secret = options.secret
@@ -283,6 +335,33 @@ export function createEngine(options: EngineOptions): Engine {
     throw new ValidationError('retention.endedChallengesDays', 'must be a whole number of days from 1')
   const background = options.background ?? options.clock === undefined
   storage.sealAuditWith(auditSealer(secret))
+  const checkpoints = options.checkpoints ?? null
+  const signer = checkpointSigner(keyring)
+  const writeCheckpoint = checkpoints
+    ? checkpointWriter(storage, checkpoints, signer, () => clock.now())
+    : async () => false
+  /** After an admin change: the account's checkpoint, so a tail deleted later shows (S34). */
+  const afterAdmin = async (accountId: string) => {
+    try {
+      await writeCheckpoint(accountId)
+    } catch (error) {
+      ctx.logger.error('an audit checkpoint could not be written', { accountId, error: String(error) })
+    }
+  }
+  const checkpointed = <T extends object>(target: T, accountId: string): T => {
+    if (!checkpoints) return target
+    const wrapped: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(target))
+      wrapped[name] =
+        typeof value === 'function'
+          ? async (...args: unknown[]) => {
+              const result = await value(...args)
+              await afterAdmin(accountId)
+              return result
+            }
+          : value
+    return wrapped as T
+  }
 
   const account = (id: string, handleOptions: { readonly actor?: string } = {}): AccountHandle => {
     const actor = handleOptions.actor ?? 'admin'
@@ -302,16 +381,16 @@ export function createEngine(options: EngineOptions): Engine {
     const settings = async () => {
       const row = await storage.getAccount(id)
       if (!row) throw new NotFoundError('account', id)
-      return row.settings
+      return effective(row.settings)
     }
-    const systemsBase = systemsAdmin(ctx, id, actor, ready)
+    const systemsBase = checkpointed(systemsAdmin(ctx, id, actor, ready), id)
     const systems = { ...systemsBase, ensure: (input: SystemInput) => ensureSystem(ctx, systemsBase, input) }
-    const users = { ...usersAdmin(ctx, id, actor, ready), ...userSearch(ctx, id) }
+    const users = checkpointed({ ...usersAdmin(ctx, id, actor, ready), ...userSearch(ctx, id) }, id)
     return {
       id,
       systems,
       users,
-      apiKeys: apiKeysAdmin(ctx, id, ready, audit),
+      apiKeys: checkpointed(apiKeysAdmin(ctx, id, ready, audit), id),
       deliveries: deliveriesAdmin(ctx, id, actor),
       stats: statsAdmin(ctx, id),
       console: consoleAdmin({ systems, users }),
@@ -322,11 +401,12 @@ export function createEngine(options: EngineOptions): Engine {
           // Merged with the stored settings inside the write, so two updates of different fields both stay.
           const next = await storage.updateAccountSettings(
             id,
-            (current) => resolveSettings(input, current),
+            (current) => settle(input, current),
             (changed) => [audit('account.settings.updated', { details: { settings: changed } })],
           )
           if (!next) throw new NotFoundError('account', id)
-          return next
+          await afterAdmin(id)
+          return effective(next)
         },
       },
       start: (input, startOptions = {}) =>
@@ -360,12 +440,26 @@ export function createEngine(options: EngineOptions): Engine {
         async purge({ before }) {
           if (!(before instanceof Date) || Number.isNaN(before.getTime()))
             throw new ValidationError('before', 'must be a date')
+          const minDays = ceilings.auditRetentionDays
+          if (minDays !== undefined && before.getTime() > clock.now() - minDays * DAY)
+            throw new ValidationError(
+              'before',
+              `must be at least ${minDays} days ago: the operator's minimum audit retention (ceilings.auditRetentionDays)`,
+            )
           const purged = await storage.purgeAudit(id, before.getTime(), [
             audit('audit.purged', { details: { before: before.getTime() } }),
           ])
+          await afterAdmin(id)
           return { purged }
         },
-        verify: () => keepVerdict(ctx, id, verifyAuditChain(storage, secret, id)),
+        verify: () =>
+          keepVerdict(
+            ctx,
+            id,
+            verifyAuditChain(storage, keyring, id).then(async (verdict) =>
+              checkAgainstCheckpoint(storage, verdict, (await checkpoints?.latest(id)) ?? null, signer),
+            ),
+          ),
       },
     }
   }
@@ -374,8 +468,18 @@ export function createEngine(options: EngineOptions): Engine {
   let migrating: Promise<void> | null = null
   const engine: Engine = {
     migrate: () => {
-      migrating = storage.migrate()
+      migrating = (async () => {
+        await storage.migrate()
+        await checkSecret(storage, keyring, clock)
+      })()
       return migrating
+    },
+    checkSecret: () => checkSecret(storage, keyring, clock),
+    rotateSecret: () => rotateSecret(storage, keyring, clock),
+    async writeCheckpoints() {
+      let written = 0
+      for (const row of await storage.listAccounts()) if (await writeCheckpoint(row.id)) written += 1
+      return written
     },
     accounts: {
       ensure: (input) => ensureAccount(engine, input),
@@ -386,7 +490,7 @@ export function createEngine(options: EngineOptions): Engine {
         const row = {
           id: newId(),
           name,
-          settings: resolveSettings(input.settings, DEFAULT_SETTINGS),
+          settings: settle(input.settings, DEFAULT_SETTINGS),
           createdAt: clock.now(),
         }
         await storage.insertAccount(row)
@@ -449,7 +553,7 @@ export function createEngine(options: EngineOptions): Engine {
       await storage.sweepRateLimits(now)
       let auditPurged = 0
       for (const row of await storage.listAccounts()) {
-        const days = row.settings.auditRetentionDays
+        const days = effective(row.settings).auditRetentionDays
         if (days === null) continue
         const before = now - days * DAY
         auditPurged += await storage.purgeAudit(row.id, before, [

@@ -44,14 +44,22 @@ export {
   loginOutcome,
   type Overview,
 } from './admin/login-stats.js'
+export { type Keyring, keyringOf, type SecretCheck, secretFingerprint } from './admin/secret-keyring.js'
 export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit/audit-chain.js'
+export {
+  type AuditCheckpoint,
+  type CheckpointStore,
+  checkpointSigner,
+  memoryCheckpoints,
+} from './audit/audit-checkpoints.js'
 export { AUDIT_CSV_COLUMNS, auditCsvLine, auditExportStream, csvCell } from './audit/audit-csv.js'
 export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './domain/api-keys.js'
-export { maskDestination, normalizeEmail, normalizePhone } from './domain/contact-points.js'
+export { maskDestination, normalizeEmail, normalizePhone, refusedPhoneKind } from './domain/contact-points.js'
 export {
   ConflictError,
   DeliveryError,
   NotFoundError,
+  SecretMismatchError,
   StorageError,
   ValidationError,
 } from './domain/errors.js'
@@ -91,6 +99,12 @@ export {
   resolveSettings,
   type SendLimits,
 } from './policy/account-settings.js'
+export {
+  type OperatorCeilings,
+  refuseLooserSettings,
+  resolveCeilings,
+  withinCeilings,
+} from './policy/operator-ceilings.js'
 export * from './policy/rules.js'
 export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policy/system-policy.js'
 export type * from './ports/admin-query-store.js'
@@ -101,4 +115,5 @@ export type * from './ports/console-session-store.js'
 export type { Logger } from './ports/engine-context.js'
 export type { Message, Notifier } from './ports/notifier.js'
 export { ARGON2_DEFAULTS, argon2PinHasher, type PinHasher } from './ports/pin-hasher.js'
+export type { SecretStore } from './ports/secret-store.js'
 export type * from './ports/storage.js'

@@ -187,7 +187,17 @@ export function openApiDocument() {
       '/v1/admin/keys/{id}': { delete: adminOp('Revoke an API key') },
       '/v1/admin/settings': {
         get: adminOp('Account settings'),
-        patch: adminOp('Update account settings', SettingsUpdate),
+        patch: {
+          ...adminOp('Update account settings', SettingsUpdate),
+          responses: {
+            ...adminOp('Update account settings').responses,
+            '400': answer(
+              "malformed settings, or a value looser than the operator allows (S18, S34): `field` names the setting (`settings.sendLimits.perUserPerHour`) and `error` the ceiling (`must be at most 20: the operator's ceiling (ceilings.sendLimits.perUserPerHour)`); nothing is changed",
+              'bad request',
+              { error: { type: 'string' }, field: { type: 'string' } },
+            ),
+          },
+        },
       },
       '/v1/admin/audit': {
         get: adminOp(

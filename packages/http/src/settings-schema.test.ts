@@ -59,3 +59,31 @@ describe('PATCH /v1/admin/settings', () => {
     expect(schema.properties.lockout.additionalProperties).toBe(false)
   })
 })
+
+describe('PATCH /v1/admin/settings under operator ceilings (S18)', () => {
+  it('refuses a looser limit with 400 naming the field and the ceiling, and changes nothing', async () => {
+    await f.close()
+    f = await engineFixture({
+      ceilings: { sendLimits: { perUserPerHour: 20 }, lockout: { freeFailures: 5 } },
+    })
+    handler = createHttpHandler({ engine: f.engine, secret: TEST_SECRET })
+    adminKey = (await f.acme.apiKeys.create({ name: 'ops', scopes: ['admin'] })).key
+    const answer = await patch({ sendLimits: { perUserPerHour: 10_000_000 } })
+    expect(answer).toEqual({
+      status: 400,
+      body: {
+        result: 'bad request',
+        field: 'settings.sendLimits.perUserPerHour',
+        error:
+          "settings.sendLimits.perUserPerHour: must be at most 20: the operator's ceiling (ceilings.sendLimits.perUserPerHour)",
+      },
+    })
+    expect((await patch({ lockout: { freeFailures: 99 } })).body.field).toBe('settings.lockout.freeFailures')
+    expect((await f.acme.settings.get()).sendLimits.perUserPerHour).toBe(5)
+  })
+
+  it('documents the refusal in the OpenAPI document', async () => {
+    const doc = await (await handler(new Request('https://auth.example.com/v1/openapi.json'))).json()
+    expect(doc.paths['/v1/admin/settings'].patch.responses['400'].description).toContain('ceiling')
+  })
+})

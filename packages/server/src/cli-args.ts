@@ -27,6 +27,7 @@ const COMMAND_VALUES: Readonly<Record<string, readonly string[]>> = {
   keys: ['name', 'scopes', 'id'],
   audit: ['system', 'authid', 'type', 'since', 'limit'],
   settings: [],
+  secret: [],
   'operator-key': [],
 }
 

@@ -89,6 +89,24 @@ describe('the operator CLI', () => {
     )
   })
 
+  it('holds settings within FLEXSECURE_CEILINGS, naming the ceiling (S18)', async () => {
+    process.env.FLEXSECURE_CEILINGS = '{"sendLimits":{"perUserPerHour":20},"lockout":{"freeFailures":5}}'
+    try {
+      const loose = await flexsecure('settings', 'set', '{"sendLimits":{"perUserPerHour":10000000}}')
+      expect(loose.code).toBe(1)
+      expect(loose.error).toContain(
+        "settings.sendLimits.perUserPerHour: must be at most 20: the operator's ceiling (ceilings.sendLimits.perUserPerHour)",
+      )
+      expect((await flexsecure('settings', 'set', '{"lockout":{"freeFailures":99}}')).code).toBe(1)
+      process.env.FLEXSECURE_CEILINGS = '{"sendLimits":{"perUserPerDay":3}}'
+      expect((await flexsecure('settings', 'show')).error).toContain(
+        'FLEXSECURE_CEILINGS: ceilings.sendLimits.perUserPerDay: is not a setting',
+      )
+    } finally {
+      delete process.env.FLEXSECURE_CEILINGS
+    }
+  })
+
   it('takes ids that begin with "-": as an option value, and after --', async () => {
     expect(await flexsecure('keys', 'revoke', '--id', '-x1')).toMatchObject({
       code: 1,

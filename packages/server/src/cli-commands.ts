@@ -252,6 +252,11 @@ export async function auditCommand(engine: Engine, line: CommandLine, print: Pri
     )
     return verdicts.every((v) => v.ok) ? 0 : 1
   }
+  if (sub === 'checkpoint') {
+    const written = await engine.writeCheckpoints()
+    print({ written }, `${written} audit checkpoints written (accounts whose trail moved).`)
+    return 0
+  }
   if (sub === 'list') {
     const account = engine.account(await pickAccount(engine, line.options.account))
     const since = line.options.since ? new Date(line.options.since) : undefined

@@ -13,6 +13,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   keys                  create, list or revoke API keys
   audit                 verify the audit chains, or list events
   settings              show or change an account's settings
+  secret                show the secret's fingerprint, or rotate to a new secret
   operator-key          make an operator key for /v1/operator and /metrics
 
 Options for every command:
@@ -63,13 +64,21 @@ channel (email or sms); all or none. Example: flexsecure assign alice payroll:pi
   keys: `usage: flexsecure keys create --name NAME [--scopes auth,admin]
        flexsecure keys list
        flexsecure keys revoke KEY_ID     (or --id KEY_ID)`,
-  audit: `usage: flexsecure audit verify              exit 1 if an account's audit chain is broken
+  audit: `usage: flexsecure audit verify              exit 1 if an account's audit chain is broken, or ends
+                                            before the latest checkpoint (FLEXSECURE_AUDIT_CHECKPOINTS)
+       flexsecure audit checkpoint          write a signed checkpoint of every account's chain head
        flexsecure audit list [--system S] [--authid A] [--type T] [--since ISO-TIME] [--limit N]`,
   settings: `usage: flexsecure settings show
        flexsecure settings set JSON
 
 JSON merges over the account's settings, e.g. '{"sendLimits":{"perUserPerHour":3}}'. The keys:
 uniformResponses, sendLimits, lockout, auditRetentionDays, returnOrigins, messages (docs/configuration.md).`,
+  secret: `usage: flexsecure secret fingerprint   the configured secret's fingerprint and the database's
+       flexsecure secret rotate        make FLEXSECURE_SECRET the database's secret
+
+Rotation: put the new secret in FLEXSECURE_SECRET and the old one in FLEXSECURE_PREVIOUS_SECRETS, then
+rotate (or start the server). Waiting messages are re-sealed; the rotation is audited; older audit events
+still need the old secret to verify. Step by step: docs/operations.md.`,
   'operator-key': `usage: flexsecure operator-key
 
 Prints a new operator key (fso_…) and its SHA-256. Keep the key; put the digest in

@@ -4,8 +4,9 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
-import { createEngine, type Engine } from '@flexsecure/core'
+import { createEngine, type Engine, secretFingerprint } from '@flexsecure/core'
 import { OPERATOR_KEY_PREFIX } from '@flexsecure/http'
+import { checkpointFiles } from './audit-checkpoint-files.js'
 import { type CommandLine, parseCommandLine, UsageError } from './cli-args.js'
 import {
   accountsCommand,
@@ -45,6 +46,9 @@ function engineOn(config: ServerConfig, storage: ServerStorage): Engine {
     storage,
     notifier: { send: async () => Promise.reject(new Error('the CLI sends no messages')) },
     secret: config.secret,
+    previousSecrets: config.previousSecrets ?? [],
+    ...(config.auditCheckpoints ? { checkpoints: checkpointFiles(config.auditCheckpoints) } : {}),
+    ...(config.ceilings ? { ceilings: config.ceilings } : {}),
     links: { baseUrl: config.baseUrl ?? 'http://localhost' },
     // A one-shot command must not retry deliveries or sweep behind the operator's back; `serve` does.
     background: false,
@@ -119,6 +123,9 @@ async function run(
           `the database needs migrating (${pending.join(', ')}): run \`flexsecure migrate\` first`,
         )
     }
+    if (line.command === 'secret') return await secretCommand(engine, storage, config, line, print)
+    // S33: a command with another secret would write audit events no verification accepts.
+    if (!creates) await engine.checkSecret()
     if (line.command === 'migrate') {
       print(
         { database: redactUrl(config.database), current: true },
@@ -149,6 +156,46 @@ async function run(
   } finally {
     await engine.close()
   }
+}
+
+/**
+ * `flexsecure secret fingerprint | rotate` (S33). `rotate` runs with the new secret in FLEXSECURE_SECRET and
+ * the old one in FLEXSECURE_PREVIOUS_SECRETS: it records the new fingerprint, re-seals waiting payloads and
+ * audits the rotation in every account. A server started with that keyring does the same on its own.
+ */
+async function secretCommand(
+  engine: Engine,
+  storage: ServerStorage,
+  config: ServerConfig,
+  line: CommandLine,
+  print: Print,
+): Promise<number> {
+  const sub = line.positionals[0]
+  const configured = secretFingerprint(config.secret)
+  if (sub === 'fingerprint') {
+    const stored = (await storage.secretStore?.readFingerprint()) ?? null
+    const previous = (config.previousSecrets ?? []).map(secretFingerprint)
+    print({ configured, previous, stored, matches: stored === null || stored === configured }, [
+      `FLEXSECURE_SECRET:           ${configured}`,
+      ...previous.map((fp) => `FLEXSECURE_PREVIOUS_SECRETS: ${fp}`),
+      `the database:                ${stored ?? 'none yet (set on the next start)'}`,
+    ])
+    return stored === null || stored === configured || previous.includes(stored) ? 0 : 1
+  }
+  if (sub === 'rotate') {
+    const rotated = await engine.rotateSecret()
+    const done = rotated ?? { resealed: 0, accounts: 0 }
+    print({ fingerprint: configured, ...done, rotatedByAnother: rotated === null }, [
+      rotated === null
+        ? `Another process rotated to ${configured} first.`
+        : done.accounts === 0 && done.resealed === 0
+          ? `The database already uses ${configured}.`
+          : `The database now uses ${configured}: ${done.resealed} waiting message(s) re-sealed, the rotation audited in ${done.accounts} account(s).`,
+      'Keep the old secret in FLEXSECURE_PREVIOUS_SECRETS while audit events it sealed are kept (docs/operations.md).',
+    ])
+    return 0
+  }
+  throw new UsageError('usage: flexsecure secret fingerprint | rotate')
 }
 
 /** Turns any failure into one line on stderr and an exit code: 2 for usage and configuration, else 1. */

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { resolveThrottle, type ThrottleInput, ValidationError } from '@flexsecure/core'
+import {
+  type OperatorCeilings,
+  resolveCeilings,
+  resolveThrottle,
+  type ThrottleInput,
+  ValidationError,
+} from '@flexsecure/core'
 import { SETTINGS, type SettingKey } from './settings.js'
 
 export { SETTINGS } from './settings.js'
@@ -16,6 +22,10 @@ export interface ServerConfig {
   /** Where links point; never taken from a request (S13). Defaults to http://localhost:<port>. */
   readonly baseUrl: string | null
   readonly secret: string
+  /** Secrets the current one replaced, newest first (S33): they open and verify, never seal. */
+  readonly previousSecrets?: readonly string[]
+  /** A directory for signed audit checkpoints (S34), or null when none is configured. */
+  readonly auditCheckpoints?: string | null
   /** Where the secret came from, for the start-up message. */
   readonly secretSource: 'environment' | 'config file' | 'generated file' | 'existing file'
   /** A generated secret not written yet: `prepareDataDirectory` writes it here (0600). */
@@ -66,11 +76,8 @@ export interface ServerConfig {
     readonly body: unknown
     readonly idField: string | null
   } | null
-  /** Reserved for operator ceilings on account send limits and lockout (S18); read, not yet enforced. */
-  readonly ceilings?: {
-    readonly sendLimits?: Readonly<Record<string, number>>
-    readonly lockout?: Readonly<Record<string, number>>
-  } | null
+  /** The loosest settings an account may choose (S18), and the fewest days of audit it keeps (S34). */
+  readonly ceilings?: OperatorCeilings | null
 }
 
 /** A setting is wrong or missing; the message says which and what to do. */
@@ -243,19 +250,13 @@ export function loadConfig(
         idField: read('smsWebhookIdField') || null,
       }
     : null
-  const ceilings = json(
-    'ceilings',
-    (v): v is NonNullable<ServerConfig['ceilings']> => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
-      return Object.entries(v).every(
-        ([key, limits]) =>
-          ['sendLimits', 'lockout'].includes(key) &&
-          typeof limits === 'object' &&
-          limits !== null &&
-          Object.values(limits).every((n) => Number.isInteger(n) && (n as number) >= 0),
-      )
-    },
-    'a JSON object with sendLimits and lockout, each mapping a setting to a whole number',
+  const ceilings = operatorCeilings(
+    json(
+      'ceilings',
+      (v): v is unknown => typeof v === 'object' && v !== null && !Array.isArray(v),
+      'a JSON object: {"sendLimits": {…}, "lockout": {…}, "auditRetentionDays": n}',
+    ),
+    name('ceilings'),
   )
   const throttle = json(
     'throttle',
@@ -268,6 +269,12 @@ export function loadConfig(
     if (error instanceof ValidationError) throw new ConfigError(`${name('throttle')}: ${error.message}`)
     throw error
   }
+  const previousSecrets = read('previousSecrets')
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter(Boolean)
+  if (previousSecrets.some((secret) => secret.length < 32))
+    throw new ConfigError(`${name('previousSecrets')} must list secrets of at least 32 characters each`)
   const digests = read('operatorKeySha256')
     .split(',')
     .map((digest) => digest.trim().toLowerCase())
@@ -306,6 +313,8 @@ export function loadConfig(
     twilio,
     smsWebhook,
     ceilings,
+    previousSecrets,
+    auditCheckpoints: read('auditCheckpoints') ? resolve(read('auditCheckpoints')) : null,
   }
 
   const configured = read('secret')
@@ -332,5 +341,16 @@ export function loadConfig(
     secret: randomBytes(32).toString('base64url'),
     secretSource: 'generated file',
     secretFile,
+  }
+}
+
+/** The ceilings as core validates them, a mistake reported as a one-line configuration error. */
+function operatorCeilings(value: unknown, variable: string): OperatorCeilings | null {
+  if (value === null) return null
+  try {
+    return resolveCeilings(value)
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ConfigError(`${variable}: ${error.message}`)
+    throw error
   }
 }

@@ -58,8 +58,6 @@ export async function serve(
   if (!file.storage) prepareDataDirectory(config, say)
   if (config.secretSource === 'generated file' && config.secretFile)
     say(`Generated a secret in ${config.secretFile}; set FLEXSECURE_SECRET to manage it yourself.`)
-  if (config.ceilings)
-    say('Note: FLEXSECURE_CEILINGS is read but not enforced yet (a later release applies it).')
   const server = await startServer(config, notifier, {}, file.storage)
   const port = Number(new URL(server.url).port)
   const warning = baseUrlWarning(config, port)

@@ -6,6 +6,7 @@ import { mysqlStorage } from '@flexsecure/mysql'
 import { postgresStorage } from '@flexsecure/postgres'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { getRequestListener } from '@hono/node-server'
+import { checkpointFiles } from './audit-checkpoint-files.js'
 import { databaseKind, type ServerConfig } from './config.js'
 import { closeUnreadBodies } from './unread-bodies.js'
 
@@ -63,6 +64,9 @@ export async function startServer(
     storage,
     notifier,
     secret: config.secret,
+    previousSecrets: config.previousSecrets ?? [],
+    ...(config.auditCheckpoints ? { checkpoints: checkpointFiles(config.auditCheckpoints) } : {}),
+    ...(config.ceilings ? { ceilings: config.ceilings } : {}),
     links: { baseUrl: config.baseUrl ?? `http://localhost:${port}` },
     ...(throttle !== undefined ? { throttle } : {}),
     ...(config.challengeRetentionDays !== undefined
@@ -117,6 +121,9 @@ export async function startServer(
 
   // The console's upkeep: ended sessions, and new audit events counted into the login statistics.
   const upkeep = periodically(config.sweepSeconds * 1000, 'console', () => adminConsole.maintain())
+  // S34: every account's signed audit head, outside the database, at least every minute (and after
+  // every admin change, which the engine does itself).
+  const checkpointing = periodically(60_000, 'audit checkpoints', () => engine.writeCheckpoints())
 
   let closing: Promise<void> | undefined
   return {
@@ -125,10 +132,11 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         upkeep.stop()
+        checkpointing.stop()
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await closed
-        await upkeep.running()
+        await Promise.all([upkeep.running(), checkpointing.running()])
         // Stops the engine's own timers, waiting for a run under way, then closes the storage.
         await engine.close()
       })()

@@ -36,6 +36,18 @@ export const SETTINGS = {
     default: '',
     doc: 'at least 32 characters; generated into `secret` beside a SQLite database when unset',
   },
+  previousSecrets: {
+    env: 'FLEXSECURE_PREVIOUS_SECRETS',
+    kind: 'list',
+    default: '',
+    doc: 'secrets the current one replaced, newest first, comma-separated: they still open and verify what they sealed (S33; docs/operations.md)',
+  },
+  auditCheckpoints: {
+    env: 'FLEXSECURE_AUDIT_CHECKPOINTS',
+    kind: 'path',
+    default: '',
+    doc: 'a directory outside the database where signed audit checkpoints are written and verified against (S34)',
+  },
   production: {
     env: 'FLEXSECURE_PRODUCTION',
     kind: 'boolean',
@@ -192,7 +204,7 @@ export const SETTINGS = {
     env: 'FLEXSECURE_CEILINGS',
     kind: 'json',
     default: '',
-    doc: 'reserved: operator ceilings on account send limits and lockout (S18); not enforced yet',
+    doc: 'the loosest send limits and lockout accounts may set, and the minimum audit retention (S18, S34)',
   },
 } as const satisfies Record<string, SettingSpec>
 

@@ -30,6 +30,8 @@ function describeOne(
   const code = String(e.code ?? '')
   const message = String(e.message ?? '')
   const database = redactUrl(context.database)
+  if ((error as { name?: string }).name === 'SecretMismatchError')
+    return `FLEXSECURE_SECRET is not the secret ${database} was made with (${message.slice(message.indexOf('(') + 1, message.indexOf(')'))}): set it to that secret; to rotate, make the new one FLEXSECURE_SECRET and list the old one in FLEXSECURE_PREVIOUS_SECRETS (docs/operations.md)`
   if (code === 'EADDRINUSE')
     return `port ${context.port} on ${context.host} is already in use: stop the other process or set FLEXSECURE_PORT to a free port`
   if (code === 'EADDRNOTAVAIL')

@@ -57,6 +57,30 @@ export function auditSealer(secret: string): AuditSealer {
   return { event, head }
 }
 
+/**
+ * Verifies with every key of a keyring (S33): after a rotation the chain holds events sealed under the old
+ * secret, then under the new one. `event` and `head` return the first MAC that matches, else the primary's.
+ */
+function keyringSealer(secrets: readonly string[]): AuditSealer {
+  const sealers = secrets.map(auditSealer)
+  if (sealers.length === 1) return sealers[0] as AuditSealer
+  const pick = (macs: string[], stored: string | null | undefined) =>
+    macs.find((mac) => stored != null && sameMac(mac, stored)) ?? (macs[0] as string)
+  // Verification passes the stored event (with its `mac`) and the stored head (with its `headMac`).
+  return {
+    event: (previousMac, e) =>
+      pick(
+        sealers.map((s) => s.event(previousMac, e)),
+        (e as { mac?: string }).mac,
+      ),
+    head: (h) =>
+      pick(
+        sealers.map((s) => s.head(h)),
+        (h as { headMac?: string | null }).headMac,
+      ),
+  }
+}
+
 const sameMac = (a: string | null, b: string | null) =>
   a !== null && b !== null && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
 
@@ -66,10 +90,10 @@ const sameMac = (a: string | null, b: string | null) =>
  */
 export async function verifyAuditChain(
   storage: Storage,
-  secret: string,
+  secrets: string | readonly string[],
   accountId: string,
 ): Promise<AuditVerdict> {
-  const seal = auditSealer(secret)
+  const seal = keyringSealer(typeof secrets === 'string' ? [secrets] : secrets)
   const head = await storage.getAuditHead(accountId)
   if (!head) return { ok: false, firstBadSeq: 0, problem: 'the account has no audit head' }
   let expectedSeq = head.anchorSeq + 1

@@ -1103,6 +1103,28 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect(new Set(ids).size).toBe(ids.length)
         expect(ids.length).toBe(20)
       })
+
+      it('keeps the secret fingerprint by compare-and-set, and replaces a payload only while unchanged (S33, optional)', async () => {
+        const store = storage.secretStore
+        if (!store) return
+        expect(await store.readFingerprint()).toBeNull()
+        const firsts = await Promise.all([
+          store.swapFingerprint(null, 'fp-a'),
+          store.swapFingerprint(null, 'fp-b'),
+        ])
+        expect(firsts.filter(Boolean)).toHaveLength(1)
+        const stored = (await store.readFingerprint()) as string
+        expect(await store.swapFingerprint('fp-other', 'fp-c')).toBe(false)
+        expect(await store.swapFingerprint(stored, 'fp-c')).toBe(true)
+        expect(await store.readFingerprint()).toBe('fp-c')
+
+        const { sent } = await withDelivery({ payload: 'v1.old-seal' })
+        expect(await store.sealedPayloads(null, 10)).toEqual([{ id: sent.id, payload: 'v1.old-seal' }])
+        expect(await store.sealedPayloads(sent.id, 10)).toEqual([])
+        expect(await store.replacePayload(sent.id, 'v1.other', 'v1.new-seal')).toBe(false)
+        expect(await store.replacePayload(sent.id, 'v1.old-seal', 'v1.new-seal')).toBe(true)
+        expect(await store.sealedPayloads(null, 10)).toEqual([{ id: sent.id, payload: 'v1.new-seal' }])
+      })
     })
 
     describe('audit chain', () => {

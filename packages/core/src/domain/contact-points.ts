@@ -29,13 +29,53 @@ export function normalizeEmail(input: string, field = 'email'): string {
   return `${local}@${domain}`
 }
 
-/** Validates an international phone number and returns it in E.164 (`+14155552671`). */
+// S18: numbers whose every message earns someone money (premium rate, shared cost) or costs far more than
+// a mobile's (satellite, the international networks +882 and +883, international premium rate +979) are
+// what SMS pumping aims at; no login needs them.
+const REFUSED_TYPES: Readonly<Record<string, string>> = {
+  PREMIUM_RATE: 'a premium-rate number',
+  SHARED_COST: 'a shared-cost number',
+}
+const REFUSED_CALLING_CODES: Readonly<Record<string, string>> = {
+  '870': 'a satellite number (Inmarsat)',
+  '881': 'a satellite number',
+  '882': 'an international-network number',
+  '883': 'an international-network number',
+  '979': 'an international premium-rate number',
+  '808': 'an international shared-cost number',
+}
+
+// A start asks for every SMS; parsing with the full metadata costs 35–70 µs (measured), so answers are
+// remembered, up to a bound (cleared when full: a stored number is asked again and again, not once).
+const kinds = new Map<string, string | null>()
+const KINDS_REMEMBERED = 10_000
+
+/** Why no message may go to this E.164 number (`a premium-rate number`), or null when it may. */
+export function refusedPhoneKind(e164: string): string | null {
+  const known = kinds.get(e164)
+  if (known !== undefined) return known
+  const parsed = parsePhoneNumberFromString(e164)
+  const type = parsed?.getType()
+  const kind = parsed
+    ? (REFUSED_CALLING_CODES[parsed.countryCallingCode] ?? (type && REFUSED_TYPES[type]) ?? null)
+    : null
+  if (kinds.size >= KINDS_REMEMBERED) kinds.clear()
+  kinds.set(e164, kind)
+  return kind
+}
+
+/**
+ * Validates an international phone number and returns it in E.164 (`+14155552671`). Premium-rate,
+ * shared-cost, satellite and international-network numbers are refused (S18).
+ */
 export function normalizePhone(input: string, field = 'phone'): string {
   const value = input.normalize('NFKC').trim()
   if (!value.startsWith('+'))
     throw new ValidationError(field, 'must be in international form, starting with +')
   const parsed = parsePhoneNumberFromString(value)
   if (!parsed?.isValid()) throw new ValidationError(field, 'is not a valid phone number')
+  const refused = refusedPhoneKind(parsed.number)
+  if (refused) throw new ValidationError(field, `is ${refused}; messages are never sent to one`)
   return parsed.number
 }
 

@@ -28,6 +28,22 @@ export class NotFoundError extends Error {
   }
 }
 
+/**
+ * The database was made with another engine secret (S33): its stored fingerprint is not one of the
+ * keyring's. Starting anyway would seal a second audit chain and leave every sealed payload unopenable.
+ */
+export class SecretMismatchError extends Error {
+  override readonly name = 'SecretMismatchError'
+  constructor(
+    readonly stored: string | null,
+    readonly expected: string,
+  ) {
+    super(
+      `the engine secret does not match this database (it holds ${stored ?? 'another fingerprint'}, this secret is ${expected}): start with the secret the database was made with, or, to rotate, make the new secret primary and list the old one among the previous secrets`,
+    )
+  }
+}
+
 /** Any failure of the storage backend (I/O, constraint, connection). The operation had no effect. */
 export class StorageError extends Error {
   override readonly name = 'StorageError'

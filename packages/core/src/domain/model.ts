@@ -33,6 +33,8 @@ export type SecurityReason =
   | 'wrong_method'
   | 'no_pending_challenge'
   | 'policy_denied'
+  /** The only destination the login could use is a number no message may go to (premium rate, …, S18). */
+  | 'destination_refused'
   | 'wrong_code'
   | 'invalid_code'
   | 'invalid_key'

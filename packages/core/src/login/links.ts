@@ -200,7 +200,8 @@ async function wrongCode(
       [],
     ))
   // A wrong code is a failed attempt of this user like a wrong PIN: it counts toward the streak (S17).
-  const lockout = (await ctx.storage.getAccount(row.accountId))?.settings.lockout
+  const account = await ctx.storage.getAccount(row.accountId)
+  const lockout = account ? ctx.effective(account.settings).lockout : undefined
   const drafts = [
     audit('security error', 'wrong_code'),
     ...(burned ? [audit('security error', 'attempts_exhausted')] : []),

@@ -16,7 +16,7 @@ import type { Operation } from '../ports/login-guards.js'
 import type { AuditDraft, ChallengeRow, LoginSubject, SendLimit } from '../ports/storage.js'
 import { matchesNumbersInUniformMode } from './decoys.js'
 import { rehashMemorizedPin } from './pin-rehash.js'
-import { type DecidableSubject, deviceDigest, planStart } from './start-resolution.js'
+import { type DecidableSubject, deviceDigest, type HistoryOf, planStart } from './start-resolution.js'
 import { paceLikeRealStart, recordRealStart } from './uniform-pacing.js'
 
 /** What a host passes to `start`. */
@@ -136,7 +136,11 @@ async function resolve(
   return subject
 }
 
-/** The send limits of docs/security.md S18 that one start must fit under, counted in storage. */
+/**
+ * The send limits of docs/security.md S18 that one start must fit under, counted in storage. `device` is the
+ * keyed digest of a device this user has signed in from before: it gets budgets of its own, so a stranger
+ * spending the user's hourly starts (or the destination's) cannot lock the user out of a known device.
+ */
 function sendLimits(
   ctx: EngineContext,
   settings: AccountSettings,
@@ -144,25 +148,40 @@ function sendLimits(
   userId: string,
   systemId: string,
   destination: string,
-  apiKeyId?: string,
+  apiKeyId: string | undefined,
+  device: string | null,
 ): SendLimit[] {
   const limits = settings.sendLimits
+  const pool = device ? `:device:${device}` : ''
   return [
-    { key: `user:${userId}`, limit: limits.perUserPerHour, windowMs: HOUR },
+    { key: `user:${userId}${pool}`, limit: limits.perUserPerHour, windowMs: HOUR },
     {
-      // Keyed, so the table never holds a phone number that a plain hash would give back.
-      key: `dest:${accountId}:${ctx.keyedDigest(destination).slice(0, 32)}`,
+      // Keyed, so the table never holds a phone number that a plain hash would give back; global across
+      // accounts, so SMS pumping one number through many accounts still meets one counter.
+      key: `dest:${ctx.keyedDigest(destination).slice(0, 32)}${pool}`,
       limit: limits.perDestinationPerHour,
       windowMs: HOUR,
     },
     ...(apiKeyId ? [{ key: `key:${apiKeyId}`, limit: limits.perApiKeyPerMinute, windowMs: 60_000 }] : []),
     // A resend is a new start for the same login: one per user and system per cooldown.
     ...(limits.resendCooldownSeconds > 0
-      ? [{ key: `resend:${userId}:${systemId}`, limit: 1, windowMs: limits.resendCooldownSeconds * 1000 }]
+      ? [
+          {
+            key: `resend:${userId}:${systemId}${pool}`,
+            limit: 1,
+            windowMs: limits.resendCooldownSeconds * 1000,
+          },
+        ]
       : []),
     // Last: the counter every start of the account shares (storage takes it only once the others passed).
     { key: `account:${accountId}`, limit: limits.perAccountPerDay, windowMs: 24 * HOUR },
   ]
+}
+
+/** The device's digest when this user has authenticated from it before (its own send budget), else null. */
+async function knownDevice(historyOf: HistoryOf, device: string | null): Promise<string | null> {
+  if (device === null) return null
+  return (await historyOf(device)).knownDevice ? device : null
 }
 
 function challengeEvent(row: ChallengeRow, at: number): ChallengeEvent {
@@ -263,9 +282,15 @@ export async function startLogin(
   const { account, system, user, assignment } = subject as DecidableSubject
   // The same plan simulate shows: delay, method switch, rules (skipped, with their cost, when the
   // system has none) and the channel that really reaches the user.
-  const plan = await planStart(ctx, subject as DecidableSubject, context, now)
+  let historyRead: ReturnType<HistoryOf> | undefined
+  const historyOf: HistoryOf = (device) => {
+    historyRead ??= ctx.storage.userHistory((subject.user as { id: string }).id, device)
+    return historyRead
+  }
+  const plan = await planStart(ctx, subject as DecidableSubject, context, now, false, historyOf)
   if (plan.kind === 'delayed') return throttle(plan.retryAfter, 'failures')
-  if (plan.kind === 'unavailable') return refuse('method_not_enabled')
+  if (plan.kind === 'unavailable')
+    return refuse(plan.destinationRefused ? 'destination_refused' : 'method_not_enabled')
   // Exactly one of the listed URLs, or nothing: never a redirect the system did not list.
   const returnUrl =
     assignment.method === 'passwordless'
@@ -351,12 +376,13 @@ export async function startLogin(
   const outbox = newDelivery(ctx, row, { message, secret }, now)
   const limits = sendLimits(
     ctx,
-    account.settings,
+    ctx.effective(account.settings),
     accountId,
     user.id,
     system.id,
     destination,
     options.apiKeyId,
+    await knownDevice(historyOf, row.device),
   )
   const issuedRow: ChallengeRow = { ...row, deliveryId: outbox.row.id }
   const issued = await ctx.storage.issueChallenge(
@@ -412,7 +438,11 @@ export async function simulateLogin(
   if (refusal) return { result: 'security error', reason: refusal.reason }
   const plan = await planStart(ctx, subject as DecidableSubject, context, ctx.clock.now(), true)
   if (plan.kind === 'delayed') return { result: 'rate limited', retryAfter: new Date(plan.retryAfter) }
-  if (plan.kind === 'unavailable') return { result: 'security error', reason: 'method_not_enabled' }
+  if (plan.kind === 'unavailable')
+    return {
+      result: 'security error',
+      reason: plan.destinationRefused ? 'destination_refused' : 'method_not_enabled',
+    }
   if (plan.kind === 'denied') return { result: 'decision', decision: plan.decision }
   const decision = plan.decision as Decision
   return {
@@ -458,7 +488,8 @@ export async function checkLogin(
   if (throttled) return throttled
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
-  const { lockout, uniformResponses } = subject.account.settings
+  const { uniformResponses } = subject.account.settings
+  const { lockout } = ctx.effective(subject.account.settings)
   // S19: polls are counted per login as storage resolved it, never per spelling of its names (a
   // case- or accent-insensitive collation reaches one user under many spellings).
   const login =

@@ -4,7 +4,7 @@
 import { createHmac, hkdfSync } from 'node:crypto'
 import argon2 from 'argon2'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { oneTimePinHasher } from '../ports/pin-hashing.js'
+import { oneTimePinHasher, pepperedPinHasher } from '../ports/pin-hashing.js'
 import { type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
 import { cheapHasher } from '../testing/index.js'
 
@@ -143,5 +143,28 @@ describe('memorized PINs at rest (S8)', () => {
     expect(types).toContain('user.pin.rehashed')
     // And the peppered hash works from then on.
     expect(await login(PIN)).toMatchObject({ result: 'authenticated' })
+  })
+})
+
+describe('PIN hashes across a secret rotation (S33)', () => {
+  const OLD = 'the-old-secret-of-at-least-32-characters'
+  const NEW = 'the-new-secret-of-at-least-32-characters'
+
+  it('verifies one-time and memorized PINs hashed under an older secret of the keyring, and hashes new ones under the first', async () => {
+    const oldOneTime = await oneTimePinHasher(OLD, 'hmac', cheapHasher()).hash('12345678')
+    const oldMemorized = await pepperedPinHasher(OLD, cheapHasher()).hash('2468')
+    const oneTime = oneTimePinHasher([NEW, OLD], 'hmac', cheapHasher())
+    const memorized = pepperedPinHasher([NEW, OLD], cheapHasher())
+    expect(await oneTime.verify(oldOneTime, '12345678')).toBe(true)
+    expect(await oneTime.verify(oldOneTime, '87654321')).toBe(false)
+    expect(await memorized.verify(oldMemorized, '2468')).toBe(true)
+    expect(await memorized.verify(oldMemorized, '1357')).toBe(false)
+    // New hashes need the new secret: the old one alone no longer verifies them.
+    expect(
+      await oneTimePinHasher(OLD, 'hmac', cheapHasher()).verify(await oneTime.hash('1111'), '1111'),
+    ).toBe(false)
+    expect(await pepperedPinHasher(OLD, cheapHasher()).verify(await memorized.hash('2468'), '2468')).toBe(
+      false,
+    )
   })
 })

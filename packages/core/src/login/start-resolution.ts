@@ -1,3 +1,4 @@
+import { refusedPhoneKind } from '../domain/contact-points.js'
 import type { Channel, RequestContext } from '../domain/model.js'
 import { type Decision, decide, needsHistory, type PolicyInput } from '../policy/rules.js'
 import type { EngineContext } from '../ports/engine-context.js'
@@ -7,6 +8,11 @@ import type { LoginSubject, UserRow } from '../ports/storage.js'
 // the delay after failures, the method's switch, the rules, and the channel the user can really be
 // reached on. Simulate used to report a rule's channel that start could not use.
 
+/** The user's history for the start's device, read at most once whether the rules or the send budgets ask. */
+export type HistoryOf = (
+  device: string | null,
+) => Promise<{ lastSuccessAt: number | null; knownDevice: boolean }>
+
 /** A login subject whose system, user and assignment all exist. */
 export type DecidableSubject = Required<{ [K in keyof LoginSubject]: NonNullable<LoginSubject[K]> }>
 
@@ -14,8 +20,11 @@ export type DecidableSubject = Required<{ [K in keyof LoginSubject]: NonNullable
 export type StartPlan =
   /** A delay after failures (S17) holds until `retryAfter`. */
   | { readonly kind: 'delayed'; readonly retryAfter: number }
-  /** The method is off, or no channel the policy allows reaches the user. */
-  | { readonly kind: 'unavailable'; readonly decision: Decision | null }
+  /**
+   * The method is off, or no channel the policy allows reaches the user; `destinationRefused` when the
+   * only number is one no message may go to (premium rate, satellite, …, S18).
+   */
+  | { readonly kind: 'unavailable'; readonly decision: Decision | null; readonly destinationRefused?: true }
   /** A rule denied it. */
   | { readonly kind: 'denied'; readonly decision: Decision }
   | {
@@ -42,6 +51,7 @@ export async function planStart(
   context: RequestContext | null,
   now: number,
   explain = false,
+  historyOf?: HistoryOf,
 ): Promise<StartPlan> {
   const { system, user, assignment } = subject
   if (user.retryAfter !== null && now < user.retryAfter)
@@ -49,14 +59,19 @@ export async function planStart(
   const policy = system.policies[assignment.method]
   if (!policy.enabled) return { kind: 'unavailable', decision: null }
   const decision =
-    system.rules.rules.length === 0 && !explain ? null : await decideFor(ctx, subject, context, now)
+    system.rules.rules.length === 0 && !explain
+      ? null
+      : await decideFor(ctx, subject, context, now, historyOf)
   if (decision?.denied) return { kind: 'denied', decision }
   const ruled = decision?.channel ?? null
   const channel =
     ruled && policy.channels.includes(ruled) && pickChannel(ruled, [ruled], user)
       ? ruled
       : pickChannel(assignment.channel, policy.channels, user)
-  if (!channel) return { kind: 'unavailable', decision }
+  if (!channel)
+    return user.phone !== null && refusedPhoneKind(user.phone) !== null
+      ? { kind: 'unavailable', decision, destinationRefused: true }
+      : { kind: 'unavailable', decision }
   return {
     kind: 'issue',
     decision,
@@ -69,9 +84,13 @@ export async function planStart(
   }
 }
 
-/** The channel of a new challenge: the assignment's, else the policy's first the user can receive. */
+/**
+ * The channel of a new challenge: the assignment's, else the policy's first the user can receive. A
+ * phone number of a refused kind (premium rate, satellite, …, S18) stored before the refusal counts as none.
+ */
 function pickChannel(fixed: Channel | null, allowed: readonly Channel[], user: UserRow): Channel | null {
-  const reachable = (channel: Channel) => (channel === 'email' ? user.email !== null : user.phone !== null)
+  const reachable = (channel: Channel) =>
+    channel === 'email' ? user.email !== null : user.phone !== null && refusedPhoneKind(user.phone) === null
   if (fixed) return allowed.includes(fixed) && reachable(fixed) ? fixed : null
   return allowed.find(reachable) ?? null
 }
@@ -85,6 +104,7 @@ async function decideFor(
   subject: DecidableSubject,
   context: RequestContext | null,
   now: number,
+  historyOf?: HistoryOf,
 ): Promise<Decision> {
   const { system, user, assignment } = subject
   const rules = system.rules.rules
@@ -104,7 +124,10 @@ async function decideFor(
   }
   // The history costs a query: read it only when a rule that needs it could match otherwise.
   const device = needsHistory(rules, input) ? deviceDigest(ctx, context) : undefined
-  const history = device !== undefined ? await ctx.storage.userHistory(user.id, device) : null
+  const history =
+    device === undefined
+      ? null
+      : await (historyOf ? historyOf(device) : ctx.storage.userHistory(user.id, device))
   return decide(
     rules,
     {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto'
-import { maskDestination } from '../domain/contact-points.js'
+import { maskDestination, refusedPhoneKind } from '../domain/contact-points.js'
 import type { Channel } from '../domain/model.js'
 import { newTimeOrderedId } from '../domain/secrets.js'
 import {
@@ -45,12 +45,22 @@ export interface Outgoing {
   readonly secret: string
 }
 
-export function payloadCipher(secret: string): PayloadCipher {
-  const key = Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'outbox-payload-v1', 32))
+/** Seals under the first secret; opens with whichever of `secrets` sealed (a keyring after a rotation, S33). */
+export function payloadCipher(secrets: string | readonly string[]): PayloadCipher {
+  const keys = (typeof secrets === 'string' ? [secrets] : secrets).map((secret) =>
+    Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'outbox-payload-v1', 32)),
+  )
+  const openWith = (key: Buffer, deliveryId: string, bytes: Buffer) => {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12))
+    decipher.setAAD(Buffer.from(deliveryId))
+    decipher.setAuthTag(bytes.subarray(12, 28))
+    const text = Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8')
+    return JSON.parse(text) as OutboxPayload
+  }
   return {
     seal(deliveryId, payload) {
       const iv = randomBytes(12)
-      const cipher = createCipheriv('aes-256-gcm', key, iv)
+      const cipher = createCipheriv('aes-256-gcm', keys[0] as Buffer, iv)
       cipher.setAAD(Buffer.from(deliveryId))
       const body = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()])
       return `v1.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`
@@ -58,11 +68,15 @@ export function payloadCipher(secret: string): PayloadCipher {
     open(deliveryId, sealed) {
       if (!sealed.startsWith('v1.')) throw new Error('unknown payload format')
       const bytes = Buffer.from(sealed.slice(3), 'base64url')
-      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12))
-      decipher.setAAD(Buffer.from(deliveryId))
-      decipher.setAuthTag(bytes.subarray(12, 28))
-      const text = Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8')
-      return JSON.parse(text) as OutboxPayload
+      let failure: unknown
+      for (const key of keys) {
+        try {
+          return openWith(key, deliveryId, bytes)
+        } catch (error) {
+          failure = error // the GCM tag did not match this key: try the next
+        }
+      }
+      throw failure
     },
   }
 }
@@ -327,6 +341,8 @@ async function fallbackFor(
   const to = other === 'email' ? subject.user.email : subject.user.phone
   const policy = subject.system.policies[current.method]
   if (!to || !policy.enabled || !policy.channels.includes(other)) return null
+  // A number stored before S18's refusal still gets nothing.
+  if (other === 'sms' && refusedPhoneKind(to)) return null
   const message = composeFor(subject.account, subject.system, subject.user, {
     method: current.method,
     channel: other,

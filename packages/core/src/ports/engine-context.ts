@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3'
 import type { EngineEvents } from '../domain/events.js'
 import type { Predicate } from '../domain/model.js'
+import type { AccountSettings } from '../domain/settings.js'
 import type { Clock } from './clock.js'
 import type { Decoys, LoginThrottle } from './login-guards.js'
 import type { Notifier } from './notifier.js'
@@ -71,6 +72,10 @@ export interface EngineContext {
   readonly throttle: LoginThrottle
   /** Decoy challenges for refused starts in uniform mode (S20). */
   readonly decoys: Decoys
+  /** The settings that apply to an account: its stored ones within the operator's ceilings (S18). */
+  readonly effective: (settings: AccountSettings) => AccountSettings
+  /** The engine secret first, then the ones it replaced (S33): derive sealing keys from the first only. */
+  readonly keyring: readonly string[]
 }
 
 /** Emits after the state change is committed; a throwing listener is logged, never undoes the change. */

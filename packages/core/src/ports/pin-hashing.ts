@@ -20,21 +20,30 @@ function derivedKey(secret: string, purpose: string): Buffer {
  * One-time PINs as `hmac-sha256$<salt>$<mac>` (base64url): the MAC of the salt and the PIN under a key
  * derived from the engine secret, compared in constant time (S9).
  */
-export function hmacPinHasher(secret: string): PinHasher {
-  const key = derivedKey(secret, 'one-time-pin-v1')
-  const mac = (salt: Buffer, pin: string) => createHmac('sha256', key).update(salt).update(pin).digest()
+export function hmacPinHasher(keyring: string | readonly string[]): PinHasher {
+  // S33: the first secret of the keyring makes new hashes; every one of them verifies (a PIN issued
+  // just before a rotation still works).
+  const keys = (typeof keyring === 'string' ? [keyring] : keyring).map((secret) =>
+    derivedKey(secret, 'one-time-pin-v1'),
+  )
+  const mac = (key: Buffer, salt: Buffer, pin: string) =>
+    createHmac('sha256', key).update(salt).update(pin).digest()
   return {
     async hash(pin) {
       const salt = randomBytes(16)
-      return `${HMAC_PREFIX}${salt.toString('base64url')}$${mac(salt, pin).toString('base64url')}`
+      return `${HMAC_PREFIX}${salt.toString('base64url')}$${mac(keys[0]!, salt, pin).toString('base64url')}`
     },
     async verify(hash, pin) {
       if (!hash.startsWith(HMAC_PREFIX)) return false
       const [salt, stored] = hash.slice(HMAC_PREFIX.length).split('$')
       if (!salt || !stored) return false
       const expected = Buffer.from(stored, 'base64url')
-      const actual = mac(Buffer.from(salt, 'base64url'), pin)
-      return expected.length === actual.length && timingSafeEqual(expected, actual)
+      let matched = false
+      for (const key of keys) {
+        const actual = mac(key, Buffer.from(salt, 'base64url'), pin)
+        if (expected.length === actual.length && timingSafeEqual(expected, actual)) matched = true
+      }
+      return matched
     },
   }
 }
@@ -43,10 +52,14 @@ export function hmacPinHasher(secret: string): PinHasher {
  * The one-time PIN hasher for `pinHashing`: hashes the chosen way, and verifies a hash made either way
  * (a challenge issued before the setting changed still verifies).
  */
-export function oneTimePinHasher(secret: string, pinHashing: PinHashing, argon2: PinHasher): PinHasher {
+export function oneTimePinHasher(
+  keyring: string | readonly string[],
+  pinHashing: PinHashing,
+  argon2: PinHasher,
+): PinHasher {
   if (pinHashing !== 'hmac' && pinHashing !== 'argon2id')
     throw new TypeError(`pinHashing must be 'hmac' or 'argon2id', not ${String(pinHashing)}`)
-  const hmac = hmacPinHasher(secret)
+  const hmac = hmacPinHasher(keyring)
   return {
     hash: (pin) => (pinHashing === 'hmac' ? hmac.hash(pin) : argon2.hash(pin)),
     verify: (hash, pin) => (hash.startsWith(HMAC_PREFIX) ? hmac.verify(hash, pin) : argon2.verify(hash, pin)),
@@ -64,15 +77,21 @@ export interface MemorizedPinHasher extends PinHasher {
  * secret, stored as `peppered1$<inner hash>`. A hash without the prefix (made before the pepper) is
  * verified over the plain PIN, and `needsRehash` says to replace it.
  */
-export function pepperedPinHasher(secret: string, inner: PinHasher): MemorizedPinHasher {
-  const key = derivedKey(secret, 'memorized-pin-pepper-v1')
-  const pepper = (pin: string) => createHmac('sha256', key).update(pin).digest('base64url')
+export function pepperedPinHasher(keyring: string | readonly string[], inner: PinHasher): MemorizedPinHasher {
+  // S33: peppered under the keyring's first secret; a PIN peppered under an older one still verifies
+  // (one more argon2 verification per older secret while it stays in the keyring).
+  const keys = (typeof keyring === 'string' ? [keyring] : keyring).map((secret) =>
+    derivedKey(secret, 'memorized-pin-pepper-v1'),
+  )
+  const pepper = (key: Buffer, pin: string) => createHmac('sha256', key).update(pin).digest('base64url')
   return {
-    hash: async (pin) => `${PEPPERED_PREFIX}${await inner.hash(pepper(pin))}`,
-    verify: (hash, pin) =>
-      hash.startsWith(PEPPERED_PREFIX)
-        ? inner.verify(hash.slice(PEPPERED_PREFIX.length), pepper(pin))
-        : inner.verify(hash, pin),
+    hash: async (pin) => `${PEPPERED_PREFIX}${await inner.hash(pepper(keys[0]!, pin))}`,
+    async verify(hash, pin) {
+      if (!hash.startsWith(PEPPERED_PREFIX)) return inner.verify(hash, pin)
+      for (const key of keys)
+        if (await inner.verify(hash.slice(PEPPERED_PREFIX.length), pepper(key, pin))) return true
+      return false
+    },
     needsRehash: (hash) => !hash.startsWith(PEPPERED_PREFIX),
   }
 }

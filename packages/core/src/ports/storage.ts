@@ -21,6 +21,7 @@ import type {
   SystemRow,
   UserRow,
 } from './rows.js'
+import type { SecretStore } from './secret-store.js'
 
 export type { DeliveryState } from '../domain/model.js'
 export type * from './rows.js'
@@ -229,4 +230,6 @@ export interface Storage {
   readonly completionCodes?: CompletionCodeStore
   /** Optional: user search, the outbox list, login counts, the newest audit events (admin screens and API). */
   readonly adminQueries?: AdminQueryStore
+  /** Optional: the engine secret's fingerprint and the payloads a rotation re-seals (S33). */
+  readonly secretStore?: SecretStore
 }

@@ -2,6 +2,7 @@ import { ConflictError, StorageError, ValidationError } from '../domain/errors.j
 import type { AdminQueryStore } from '../ports/admin-query-store.js'
 import type { CompletionCodeStore } from '../ports/completion-store.js'
 import type { ConsoleSessionStore } from '../ports/console-session-store.js'
+import type { SecretStore } from '../ports/secret-store.js'
 import type { Storage } from '../ports/storage.js'
 import { appendAudit, listAudit, purgeAudit } from './memory-audit.js'
 import { memoryCompletionCodes } from './memory-completion-codes.js'
@@ -10,6 +11,7 @@ import { memoryDirectory } from './memory-directory.js'
 import { inspectTables, type MemoryRows, type MemoryTableName, tamperTable } from './memory-inspection.js'
 import { memoryLogins } from './memory-logins.js'
 import { memoryOutbox } from './memory-outbox.js'
+import { memorySecretStore } from './memory-secret-store.js'
 import {
   ConstraintViolation,
   emptyTables,
@@ -25,6 +27,7 @@ export type { MemoryRows, MemoryTableName } from './memory-inspection.js'
 export interface MemoryStorage extends Storage {
   readonly consoleSessions: ConsoleSessionStore
   readonly adminQueries: AdminQueryStore
+  readonly secretStore: SecretStore
   readonly completionCodes: CompletionCodeStore
   /** A deep copy of every table, for tests that check what was stored (a secret never is, say). */
   inspect(): MemoryRows
@@ -104,6 +107,7 @@ export function memoryStorage(): MemoryStorage {
   return Object.assign(storage, {
     consoleSessions: memoryConsoleSessions(deps),
     adminQueries: memoryAdminQueries(deps),
+    secretStore: memorySecretStore(deps),
     completionCodes: memoryCompletionCodes(deps),
     inspect: () => inspectTables(tables),
     tamper: <T extends MemoryTableName>(

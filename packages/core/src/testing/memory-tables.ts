@@ -63,6 +63,8 @@ export interface MemoryTables {
   /** Each account's events in ascending sequence, by account id. The arrays are replaced, never edited. */
   readonly auditEvents: Table<readonly AuditEvent[]>
   readonly consoleSessions: Table<ConsoleSessionRow>
+  /** Engine-wide values by name (`fs_engine`): the secret's fingerprint. */
+  readonly engineValues: Table<{ readonly name: string; readonly value: string }>
   /** Same-device completion codes, by their hash. */
   readonly completionCodes: Table<CompletionCodeRow>
   readonly adminState: Table<StoredAdminState>
@@ -145,6 +147,7 @@ export function emptyTables(): MemoryTables {
     auditHeads: new Table(),
     auditEvents: new Table(),
     consoleSessions: new Table(),
+    engineValues: new Table(),
     completionCodes: new Table(),
     adminState: new Table(),
     loginCounts: new Table(),
