@@ -26,6 +26,8 @@ const SECONDS = setting('BENCH_HTTP_SECONDS', 5)
 const WARMUP_SECONDS = setting('BENCH_HTTP_WARMUP_SECONDS', 2)
 const CONNECTIONS = setting('BENCH_HTTP_CONNECTIONS', 10)
 const USERS = setting('BENCH_HTTP_USERS', 200)
+/** The server's database: a SQLite file in the temporary directory unless this names a URL (PostgreSQL). */
+const DATABASE = process.env.BENCH_HTTP_DATABASE || null
 /** A directory: both server processes run with `--cpu-prof`, writing to its `floor/` and `server/`. */
 const CPU_PROF = process.env.BENCH_HTTP_CPU_PROF || null
 
@@ -64,7 +66,7 @@ function serveUntilStopped(ready: Ready, close: () => Promise<void>): void {
     // CPU time this process has used so far, µs: the parent asks before and after each run.
     else if (message === 'cpu') {
       const { user, system } = process.cpuUsage()
-      process.send?.({ cpu: user + system })
+      process.send?.({ cpu: user + system, user })
     }
   })
   process.on('disconnect', stop)
@@ -76,7 +78,7 @@ async function serveEngine(dir: string): Promise<void> {
   const notifier: Notifier = { send: async () => ({ providerId: null }) }
   const server = await startServer(
     {
-      database: join(dir, 'bench.db'),
+      database: DATABASE ?? join(dir, 'bench.db'),
       host: '127.0.0.1',
       port: 0,
       baseUrl: null,
@@ -180,10 +182,10 @@ function spawnServer(role: Side, dir: string): Promise<Child> {
   })
 }
 
-/** CPU time (user + system, µs) a server process has used so far. */
-function cpuOf(child: ChildProcess): Promise<number> {
+/** CPU time (user + system, and user alone, µs) a server process has used so far. */
+function cpuOf(child: ChildProcess): Promise<{ cpu: number; user: number }> {
   return new Promise((resolve) => {
-    child.once('message', (message) => resolve((message as { cpu: number }).cpu))
+    child.once('message', (message) => resolve(message as { cpu: number; user: number }))
     child.send('cpu')
   })
 }
@@ -240,6 +242,8 @@ interface Run {
   readonly generatorCpu: number
   /** Server CPU time per answered poll, µs. */
   readonly cpuPerPoll: number
+  /** The part of it in user space (node, the engine, SQLite), µs; the rest is the kernel's (sockets). */
+  readonly userPerPoll: number
 }
 
 /** Response times in 10 µs buckets (autocannon's own histogram keeps whole milliseconds only). */
@@ -297,7 +301,9 @@ async function load({ process: child, ready }: Child, seconds: number): Promise<
     )
   })
   const generator = process.cpuUsage(generatorBefore)
-  const serverCpu = (await cpuOf(child)) - serverBefore
+  const serverAfter = await cpuOf(child)
+  const serverCpu = serverAfter.cpu - serverBefore.cpu
+  const serverUser = serverAfter.user - serverBefore.user
   const other: Record<string, number> = {}
   for (const [status, stats] of Object.entries(result.statusCodeStats ?? {}))
     if (status !== '202') other[status] = Number(stats.count ?? 0)
@@ -312,6 +318,7 @@ async function load({ process: child, ready }: Child, seconds: number): Promise<
     serverCpu: serverCpu / (result.duration * 1e6),
     generatorCpu: (generator.user + generator.system) / (result.duration * 1e6),
     cpuPerPoll: serverCpu / Math.max(1, result.requests.total),
+    userPerPoll: serverUser / Math.max(1, result.requests.total),
   }
 }
 
@@ -392,6 +399,7 @@ async function main(): Promise<void> {
         serverCpu: mid((r) => r.serverCpu),
         generatorCpu: mid((r) => r.generatorCpu),
         cpuPerPoll: mid((r) => r.cpuPerPoll),
+        userPerPoll: mid((r) => r.userPerPoll),
         polls: runs[side].reduce((total, r) => total + r.requests, 0),
       }
     }
@@ -405,8 +413,18 @@ async function main(): Promise<void> {
     console.log('per side, median over rounds: latency in ms, CPU as a share of one core')
     console.log(
       table(
-        'lrrrrrrr',
-        ['', 'req/s', 'p50 ms', 'p99 ms', 'server CPU', 'generator CPU', 'CPU/poll', 'polls (all 202)'],
+        'lrrrrrrrr',
+        [
+          '',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'server CPU',
+          'generator CPU',
+          'CPU/poll',
+          'user/poll',
+          'polls (all 202)',
+        ],
         (['floor', 'server'] as const).map((side) => [
           side,
           fmt(medians[side].rate),
@@ -415,6 +433,7 @@ async function main(): Promise<void> {
           percent(medians[side].serverCpu),
           percent(medians[side].generatorCpu),
           `${fmt(medians[side].cpuPerPoll, 1)} µs`,
+          `${fmt(medians[side].userPerPoll, 1)} µs`,
           fmt(medians[side].polls),
         ]),
       ),

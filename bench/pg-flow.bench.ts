@@ -618,7 +618,14 @@ async function countEngine(url: string, admin: pg.Client, seeder: Engine): Promi
     for (let n = 0; n < 2 * users.length; n++) {
       const authid = users[n % users.length] as string
       const flow = { start: emptyCount(), confirm: emptyCount(), check: emptyCount() }
-      const started = await step(flow.start, () => acme.start({ system: SYSTEM, authid }))
+      // The delivery's outcome is written behind the send; it is the start's, so the step waits for it
+      // (the event follows the write).
+      const started = await step(flow.start, async () => {
+        const recorded = new Promise((resolve) => engine.events.once('challenge.delivery', resolve))
+        const answer = await acme.start({ system: SYSTEM, authid })
+        await recorded
+        return answer
+      })
       if (started.result !== 'success') throw new Error(`counting: start answered ${started.result}`)
       const token = notifier.last().token as string
       notifier.clear()

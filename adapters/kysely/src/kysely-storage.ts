@@ -14,6 +14,7 @@ import { adminQueries } from './admin-queries.js'
 import { completionCodeQueries } from './completion-code-queries.js'
 import { dialectOf } from './console-schema.js'
 import { consoleSessionQueries } from './console-session-queries.js'
+import { finishDeliveries, finishDeliveryArgs } from './delivery-outcome-batch.js'
 import { migrations } from './migrations.js'
 import { mysqlVariants, type ReturningUpdate } from './mysql-variants.js'
 import { dueDeliveries, UNFINISHED } from './outbox-queries.js'
@@ -1333,19 +1334,7 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
     finishDelivery: (outcome, audit, fallback) =>
       guard('finishDelivery', () =>
         exec.transaction(async (tx) => {
-          const moved = await tx.run(
-            q.finishDelivery.sql,
-            q.finishDelivery.bind({
-              id: outcome.id,
-              attempt: outcome.attempt,
-              to: outcome.to,
-              next_attempt_at: outcome.nextAttemptAt ?? null,
-              provider_id: outcome.providerId,
-              last_error: outcome.lastError,
-              wipe: outcome.to === 'failed' ? 0 : 1,
-              at: outcome.at,
-            }),
-          )
+          const moved = await tx.run(q.finishDelivery.sql, q.finishDelivery.bind(finishDeliveryArgs(outcome)))
           if (moved !== 1) return false
           if (fallback) {
             await tx.run(q.insertDelivery.sql, q.insertDelivery.bind(deliveryParams(fallback)))
@@ -1362,6 +1351,7 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
           return true
         }),
       ),
+    finishDeliveries: finishDeliveries({ exec, finishDelivery: q.finishDelivery, appendAudit, guard }),
     cancelDeliveries: (at, limit, audit) =>
       guard('cancelDeliveries', () =>
         exec.transaction(async (tx) => {

@@ -1,1 +1,7 @@
-export { applyPragmas, type SqliteStorageOptions, sqliteStorage } from './sqlite-storage.js'
+export {
+  applyPragmas,
+  type SqliteStorage,
+  type SqliteStorageOptions,
+  sqliteStorage,
+} from './sqlite-storage.js'
+export type { CheckpointResult, WalCheckpointer, WalCheckpointerOptions } from './wal-checkpointer.js'

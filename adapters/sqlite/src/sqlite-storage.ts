@@ -2,6 +2,11 @@ import { type Database, type KyselyStorage, kyselyStorage } from '@flexsecure/ky
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { sqliteExecutor } from './sqlite-executor.js'
+import {
+  startWalCheckpointer,
+  type WalCheckpointer,
+  type WalCheckpointerOptions,
+} from './wal-checkpointer.js'
 
 export interface SqliteStorageOptions {
   /** A file path, or `:memory:`. The directory must exist. Ignored when `database` is given. */
@@ -21,7 +26,17 @@ export interface SqliteStorageOptions {
    * `sqlite-executor.ts`). Default true; false commits each transaction on its own.
    */
   readonly groupCommit?: boolean
+  /**
+   * Where WAL checkpoints run: `connection` (SQLite's default: inside the commit that fills 1,000 WAL
+   * frames, on the thread that committed) or `worker` (a worker thread with its own connection, so the
+   * event loop never copies pages or waits for a sync; `wal-checkpointer.ts`). A file only. Default
+   * `connection`; the server uses `worker`.
+   */
+  readonly walCheckpoints?: 'connection' | 'worker' | ({ readonly in: 'worker' } & WalCheckpointerOptions)
 }
+
+/** The SQLite storage; `walCheckpointer` is there when checkpoints run in a worker. */
+export type SqliteStorage = KyselyStorage & { readonly walCheckpointer?: WalCheckpointer }
 
 /**
  * Storage on SQLite through better-sqlite3: WAL, `synchronous=FULL`, foreign keys on, group commit,
@@ -31,20 +46,31 @@ export interface SqliteStorageOptions {
  * const storage = sqliteStorage({ filename: 'data/flexsecure.db' })
  * ```
  */
-export function sqliteStorage(options: SqliteStorageOptions = {}): KyselyStorage {
+export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage {
   const owned = !options.database
   const database = options.database ?? new BetterSqlite3(options.filename ?? ':memory:')
   applyPragmas(database, options.busyTimeoutMs ?? 5000, options.synchronous ?? 'full')
+  const inWorker = options.walCheckpoints !== undefined && options.walCheckpoints !== 'connection'
+  const walCheckpointer =
+    inWorker && !database.memory && database.name !== ''
+      ? startWalCheckpointer(database, database.name, {
+          busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+          onError: (error) => console.error('[flexsecure] the WAL checkpoint worker failed', error),
+          ...(typeof options.walCheckpoints === 'object' ? options.walCheckpoints : {}),
+        })
+      : undefined
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
   const storage = kyselyStorage({
     db,
     executor: sqliteExecutor(database, options.groupCommit === false ? { maxBatch: 1 } : {}),
     onClose: async () => {
+      await walCheckpointer?.close()
       if (owned && database.open) database.close()
     },
   })
   return {
     ...storage,
+    ...(walCheckpointer ? { walCheckpointer } : {}),
     // Two processes migrating one new file at once: the loser sees SQLITE_BUSY and tries again.
     async migrate() {
       for (let attempt = 1; ; attempt++) {

@@ -65,6 +65,7 @@ import {
 } from './login/login.js'
 import { loginThrottle, resolveThrottle, type ThrottleInput } from './login/login-throttle.js'
 import { type RedeemResult, redeemCompletion } from './login/same-device.js'
+import { outcomeQueue } from './outbox/delivery-outcomes.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox/outbox.js'
 import {
   type AccountSettings,
@@ -309,14 +310,16 @@ export function createEngine(options: EngineOptions): Engine {
     refuseLooserSettings(input, ceilings)
     return effective(resolveSettings(input, base))
   }
+  const logger = options.logger ?? consoleLogger
   const ctx: EngineContext = {
     storage: options.storage,
+    outcomes: outcomeQueue(options.storage, logger),
     notifier: options.notifier,
     hasher: oneTimePinHasher(keyring, options.pinHashing ?? 'hmac', slowHasher),
     memorizedPins: pepperedPinHasher(keyring, slowHasher),
     clock: options.clock ?? systemClock,
     events: new EventEmitter<EngineEvents>(),
-    logger: options.logger ?? consoleLogger,
+    logger,
     linkUrl: options.links.url ?? ((token) => `${baseUrl}/v1/links/${token}`),
     keyedDigest: keyedDigest(options.secret),
     outbox: resolveOutbox(options.outbox),
@@ -418,6 +421,8 @@ export function createEngine(options: EngineOptions): Engine {
       audit: {
         ...auditSearch(ctx, id),
         async list(filters = {}) {
+          // Read your writes: delivery outcomes still queued behind their sends are written first.
+          await ctx.outcomes.flush()
           const limit = filters.limit ?? 100
           if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
             throw new ValidationError('limit', 'must be a whole number from 1 to 1000')
@@ -572,9 +577,13 @@ export function createEngine(options: EngineOptions): Engine {
       return { expired, cancelled, delivered, auditPurged, challengesPurged }
     },
     async deliverDue() {
-      // Cancel first, so nothing is sent for a challenge that ended since its last attempt.
+      // Outcomes queued behind earlier sends first, then cancel, so nothing is sent for a challenge that
+      // ended since its last attempt; this run's own outcomes are written before it returns.
+      await ctx.outcomes.flush()
       const cancelled = await cancelDue(ctx)
-      return { cancelled, delivered: await deliverDue(ctx) }
+      const delivered = await deliverDue(ctx)
+      await ctx.outcomes.flush()
+      return { cancelled, delivered }
     },
     events: ctx.events,
     async close() {
@@ -583,6 +592,7 @@ export function createEngine(options: EngineOptions): Engine {
       await appendSummaries(ctx, clock.now(), true).catch((error) =>
         ctx.logger.error('could not write the refusal summaries', { error: String(error) }),
       )
+      await ctx.outcomes.flush()
       await storage.close()
     },
   }

@@ -110,7 +110,8 @@ export function createHttpHandler(
       error.status,
     )
 
-  app.onError((error, c) => {
+  /** Any error a route throws, as its answer; `route` is the pattern, never the path (S26). */
+  const failed = (error: unknown, method: string, route: string) => {
     if (error instanceof BadRequest) return refuse(error)
     if (error instanceof ConflictError)
       return json({ result: 'conflict', error: error.message, field: error.field }, 409)
@@ -118,24 +119,48 @@ export function createHttpHandler(
       return json({ result: 'bad request', error: error.message, field: error.field }, 400)
     if (error instanceof NotFoundError) return json({ result: 'not found', error: error.message }, 404)
     // The route's pattern, not its path: a link page's path holds its token (S26).
-    console.error('[flexsecure] request failed', c.req.method, c.req.routePath, error)
+    console.error('[flexsecure] request failed', method, route, error)
     return json({ result: 'error', error: 'the server could not complete the request' }, 500)
-  })
+  }
+  app.onError((error, c) => failed(error, c.req.method, c.req.routePath))
   app.notFound((c) =>
     json({ result: 'not found', error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404),
   )
 
-  /** The `apikey` header (never the URL, S22) resolved to its account; `scope` must be among its scopes. */
-  const requireKey = (scope: Scope) => async (c: Context<Env>, next: () => Promise<void>) => {
-    const identity = await engine.accounts.authenticateKey(c.req.header('apikey') ?? '', { recordUse: false })
+  /** The `apikey` header (never the URL, S22) resolved to its account, or the 403 when it is no key for `scope`. */
+  const authorize = async (request: Request, scope: Scope) => {
+    const identity = await engine.accounts.authenticateKey(request.headers.get('apikey') ?? '', {
+      recordUse: false,
+    })
     if (!identity) return json({ result: 'security error', reason: 'invalid_key' }, 403)
     if (!identity.scopes.includes(scope))
       return json({ result: 'security error', reason: 'forbidden_scope' }, 403)
+    return identity
+  }
+  /** A request refused before the engine (400, 413, 415) changes nothing, not even the key's last use. */
+  const recordUse = (identity: KeyIdentity, status: number) =>
+    [400, 413, 415].includes(status) ? undefined : engine.accounts.recordKeyUse(identity)
+
+  /** The account's handle acting as this key; built once per key, not on every request. */
+  const handles = new Map<string, AccountHandle>()
+  const handleFor = (identity: KeyIdentity) => {
+    const name = `${identity.account.id}\u0000${identity.keyId}`
+    let handle = handles.get(name)
+    if (!handle) {
+      if (handles.size >= 1000) handles.clear()
+      handle = engine.account(identity.account.id, { actor: identity.keyId })
+      handles.set(name, handle)
+    }
+    return handle
+  }
+
+  const requireKey = (scope: Scope) => async (c: Context<Env>, next: () => Promise<void>) => {
+    const identity = await authorize(c.req.raw, scope)
+    if (identity instanceof Response) return identity
     c.set('identity', identity)
-    c.set('account', engine.account(identity.account.id, { actor: identity.keyId }))
+    c.set('account', handleFor(identity))
     await next()
-    // A request refused before the engine (400, 413, 415) changes nothing, not even the key's last use.
-    if (![400, 413, 415].includes(c.res.status)) await engine.accounts.recordKeyUse(identity)
+    await recordUse(identity, c.res.status)
   }
 
   // S30: on every route, a body declared over the cap is refused before anything reads it or looks
@@ -169,16 +194,37 @@ export function createHttpHandler(
     return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } })
   })
 
-  app.post('/v1/check', requireKey('auth'), async (c) => {
-    const body = await readJson(c.req.raw, CheckBody, c.env?.connection)
+  /**
+   * `POST /v1/check`, the request a host sends most (every couple of seconds per login in progress). It
+   * is answered before Hono routes anything (see the handler's end), so it does here what the
+   * middleware above does for the other routes: the declared-length cap, the key, its last use.
+   */
+  const answerCheck = async (request: Request, connection: ConnectionInfo | undefined) => {
+    const declared = declaredLength(request)
+    if (declared !== null && declared > MAX_BODY_BYTES) return refuse(tooLarge(MAX_BODY_BYTES))
+    const identity = await authorize(request, 'auth')
+    if (identity instanceof Response) return identity
+    const response = await checkFor(identity, request, connection)
+    await recordUse(identity, response.status)
+    return response
+  }
+  const checkFor = async (
+    identity: KeyIdentity,
+    request: Request,
+    connection: ConnectionInfo | undefined,
+  ) => {
+    const body = await readJson(request, CheckBody, connection)
     // S19 and S31: the engine throttles per key, per account and per login as storage resolved it.
-    const answer: CheckResult = await c.var.account.check(body, { apiKeyId: c.var.identity.keyId })
-    counters.count('checks', answer.result, c.var.identity.account.id)
+    const answer: CheckResult = await handleFor(identity).check(body, { apiKeyId: identity.keyId })
+    counters.count('checks', answer.result, identity.account.id)
     if (answer.result === 'rate limited')
       return json(answer, 429, { 'retry-after': retryAfterSeconds(answer.retryAfter.getTime(), now()) })
     const status = answer.result === 'authenticated' ? 200 : answer.result === 'pending' ? 202 : 403
     return json(answer, status)
-  })
+  }
+
+  // Reached only when a caller hands Hono the request itself (the handler below answers it first).
+  app.post('/v1/check', (c) => answerCheck(c.req.raw, c.env?.connection))
 
   // Same device: the host's back end spends the completion code its return URL received (auth key).
   app.post('/v1/redeem', requireKey('auth'), async (c) => {
@@ -236,5 +282,17 @@ export function createHttpHandler(
   app.route('/v1/admin', adminRoutes())
   app.route('/v1/admin', insightRoutes())
 
-  return async (request, connection) => app.fetch(request, { connection })
+  return async (request, connection) => {
+    if (request.method === 'POST' && pathOf(request.url) === '/v1/check')
+      return answerCheck(request, connection).catch((error: unknown) => failed(error, 'POST', '/v1/check'))
+    return app.fetch(request, { connection })
+  }
+}
+
+/** The path of an absolute URL, without parsing the rest of it (as Hono's router reads it). */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('://') + 3)
+  if (start < 0) return '/'
+  const query = url.indexOf('?', start)
+  return query < 0 ? url.slice(start) : url.slice(start, query)
 }

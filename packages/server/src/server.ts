@@ -27,7 +27,8 @@ export function openStorage(database: string): ServerStorage {
   const kind = databaseKind(database)
   if (kind === 'postgres') return postgresStorage({ connectionString: database })
   if (kind === 'mysql') return mysqlStorage({ uri: database.replace(/^mariadb:/i, 'mysql:') })
-  return sqliteStorage({ filename: database })
+  // WAL checkpoints on a worker thread, not in the commits of the event loop (issue 16).
+  return sqliteStorage({ filename: database, walCheckpoints: 'worker' })
 }
 
 /** Tuning for load tests: the engine's budgets of `start` and `check` (S19, S31), over the configuration's. */
@@ -111,8 +112,10 @@ export async function startServer(
     'request',
     getRequestListener((request, env) => {
       const connection = { remoteAddress: env.incoming.socket.remoteAddress, bodyLengthEnforced: true }
-      const path = new URL(request.url).pathname
-      return path === '/console' || path.startsWith('/console/')
+      // The path without parsing the whole URL on every request (polls are most of them).
+      const url = request.url
+      const path = url.slice(url.indexOf('/', url.indexOf('://') + 3))
+      return path === '/console' || /^\/console[/?#]/.test(path)
         ? adminConsole.fetch(request, connection)
         : handler(request, connection)
     }),

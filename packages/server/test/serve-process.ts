@@ -5,6 +5,8 @@ import { spawn, spawnSync } from 'node:child_process'
 const packageDir = new URL('..', import.meta.url).pathname
 const cli = `${packageDir}src/cli.ts`
 const tsx = new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href
+/** Sizes libuv's pool as `bin/flexsecure.js` does, before the ES modules load. */
+const threadPool = `${packageDir}bin/thread-pool.js`
 
 export interface ServeProcess {
   readonly url: string
@@ -31,11 +33,15 @@ export async function startServe(
   env: Record<string, string>,
   options: ServeOptions = {},
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', tsx, cli, 'serve', ...(options.args ?? [])], {
-    cwd: options.cwd ?? packageDir,
-    env: { ...process.env, FLEXSECURE_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['-r', threadPool, '--import', tsx, cli, 'serve', ...(options.args ?? [])],
+    {
+      cwd: options.cwd ?? packageDir,
+      env: { ...process.env, FLEXSECURE_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let output = ''
   child.stdout.on('data', (chunk) => {
     output += chunk

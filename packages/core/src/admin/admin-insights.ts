@@ -165,6 +165,7 @@ function searchPrefix(by: UserSearchField, query: string): string {
 export function userSearch(ctx: EngineContext, accountId: string): UserSearch {
   return {
     async search(options = {}) {
+      await ctx.outcomes.flush()
       const by = options.by ?? 'authid'
       if (!SEARCH_FIELDS.includes(by))
         throw new ValidationError('by', `must be one of ${SEARCH_FIELDS.join(', ')}`)
@@ -209,6 +210,8 @@ export function deliveriesAdmin(ctx: EngineContext, accountId: string, actor: st
   })
   return {
     async list(options = {}) {
+      // Read your writes: outcomes of this process's sends still queued behind them are written first.
+      await ctx.outcomes.flush()
       const queue = options.queue ?? 'waiting'
       if (queue !== 'waiting' && queue !== 'abandoned')
         throw new ValidationError('queue', "must be 'waiting' or 'abandoned'")
@@ -244,8 +247,14 @@ export function deliveriesAdmin(ctx: EngineContext, accountId: string, actor: st
 /** Login statistics of one account. */
 export function statsAdmin(ctx: EngineContext, accountId: string): StatsAdmin {
   return {
-    logins: (options = {}) => loginStats(ctx, accountId, options),
-    overview: () => overview(ctx, accountId),
+    logins: async (options = {}) => {
+      await ctx.outcomes.flush()
+      return loginStats(ctx, accountId, options)
+    },
+    overview: async () => {
+      await ctx.outcomes.flush()
+      return overview(ctx, accountId)
+    },
     countLogins: (budget) => countLogins(ctx, accountId, budget),
   }
 }
@@ -254,6 +263,7 @@ export function statsAdmin(ctx: EngineContext, accountId: string): StatsAdmin {
 export function auditSearch(ctx: EngineContext, accountId: string): AuditSearch {
   return {
     async search(options = {}) {
+      await ctx.outcomes.flush()
       const store = requireAdminQueries(ctx)
       const limit = pageLimit(options.limit, 50)
       const scan = options.scan ?? DEFAULT_AUDIT_SCAN

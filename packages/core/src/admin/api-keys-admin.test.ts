@@ -1,7 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { isWellFormedApiKey } from '../domain/api-keys.js'
 import { sha256Hex } from '../domain/secrets.js'
-import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
+import { createEngine } from '../engine.js'
+import { type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
+import { KEY_CACHE_MS } from './api-keys-admin.js'
 
 let f: EngineFixture
 beforeEach(async () => {
@@ -54,9 +56,55 @@ describe('apiKeys', () => {
 
   it('stops a revoked key at once, and revokes only once', async () => {
     const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
+    // Just used, so this engine holds it in memory: revoking here must drop it there too.
+    expect(await f.engine.accounts.authenticateKey(created.key)).not.toBeNull()
     expect(await f.acme.apiKeys.revoke(created.id)).toBe(true)
     expect(await f.engine.accounts.authenticateKey(created.key)).toBeNull()
     expect(await f.acme.apiKeys.revoke(created.id)).toBe(false)
+  })
+
+  it('looks a verified key up once per KEY_CACHE_MS, not on every request (issue 16)', async () => {
+    const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
+    const lookups = vi.spyOn(f.storage, 'getApiKeyBySha256')
+    for (let i = 0; i < 5; i++) {
+      expect((await f.engine.accounts.authenticateKey(created.key))?.keyId).toBe(created.id)
+      f.clock.advance((KEY_CACHE_MS - 1) / 5)
+    }
+    expect(lookups).toHaveBeenCalledTimes(1)
+    f.clock.advance(1)
+    expect((await f.engine.accounts.authenticateKey(created.key))?.keyId).toBe(created.id)
+    expect(lookups).toHaveBeenCalledTimes(2)
+    // A key that was refused is never kept: each try is looked up again.
+    expect(await f.engine.accounts.authenticateKey(created.key.replace(/^fsk_./, 'fsk_0'))).toBeNull()
+  })
+
+  it('refuses a key revoked by another engine on the same database once KEY_CACHE_MS has passed', async () => {
+    const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
+    // A second instance: its own engine and storage on the same database, the same clock.
+    const other = createEngine({
+      storage: f.sharedStorage(),
+      notifier: f.notifier,
+      clock: f.clock,
+      secret: TEST_SECRET,
+      links: { baseUrl: 'https://auth.example.com' },
+    })
+    expect(await other.accounts.authenticateKey(created.key)).not.toBeNull()
+    expect(await f.acme.apiKeys.revoke(created.id)).toBe(true)
+    f.clock.advance(KEY_CACHE_MS)
+    expect(await other.accounts.authenticateKey(created.key)).toBeNull()
+    await other.close()
+  })
+
+  it('refuses a cached key once it expires, even inside KEY_CACHE_MS', async () => {
+    const created = await f.acme.apiKeys.create({
+      name: 'temp',
+      scopes: ['auth'],
+      expiresAt: new Date(f.clock.now() + 60_000),
+    })
+    f.clock.advance(60_000 - KEY_CACHE_MS / 2)
+    expect(await f.engine.accounts.authenticateKey(created.key)).not.toBeNull()
+    f.clock.advance(KEY_CACHE_MS / 2)
+    expect(await f.engine.accounts.authenticateKey(created.key)).toBeNull()
   })
 
   it('cannot revoke another account’s key', async () => {

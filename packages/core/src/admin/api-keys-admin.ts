@@ -44,6 +44,12 @@ export interface KeyIdentity {
 /** `lastUsedAt` is written at most once a minute per key, not on every call. */
 const LAST_USED_RESOLUTION_MS = 60_000
 
+/**
+ * How long a verified key is answered from memory (issue 16: a poll must not cost a key lookup). A key
+ * revoked or expired elsewhere is refused by every instance within this; by the revoking instance at once.
+ */
+export const KEY_CACHE_MS = 500
+
 const info = (row: ApiKeyRow): ApiKeyInfo => ({
   id: row.id,
   name: row.name,
@@ -110,9 +116,11 @@ export function apiKeysAdmin(
       if (typeof id !== 'string' || id.length === 0 || id.length > 64)
         throw new ValidationError('id', 'must be a key id')
       refuseControlCharacters(id, 'id')
-      return storage.revokeApiKey(accountId, id, clock.now(), [
+      const revoked = await storage.revokeApiKey(accountId, id, clock.now(), [
         audit('apikey.revoked', { details: { keyId: id } }),
       ])
+      keyCache(ctx).forget(id)
+      return revoked
     },
   }
 }
@@ -127,25 +135,75 @@ export async function authenticateKey(
   key: unknown,
   { recordUse = true }: { readonly recordUse?: boolean } = {},
 ): Promise<KeyIdentity | null> {
-  if (!isWellFormedApiKey(key)) return null
-  const row = await ctx.storage.getApiKeyBySha256(apiKeyDigest(key).sha256)
+  if (typeof key !== 'string') return null
   const now = ctx.clock.now()
-  if (!row || row.revokedAt !== null || (row.expiresAt !== null && now >= row.expiresAt)) return null
-  const account = await accountOf(ctx, row.accountId)
-  if (!account) return null
-  const identity: KeyIdentity = {
-    account,
-    scopes: row.scopes,
-    keyId: row.id,
-    lastUsedAt: row.lastUsedAt === null ? null : new Date(row.lastUsedAt),
+  const cache = keyCache(ctx)
+  let identity = cache.get(key, now)
+  if (!identity) {
+    if (!isWellFormedApiKey(key)) return null
+    const row = await ctx.storage.getApiKeyBySha256(apiKeyDigest(key).sha256)
+    if (!row || row.revokedAt !== null || (row.expiresAt !== null && now >= row.expiresAt)) return null
+    const account = await accountOf(ctx, row.accountId)
+    if (!account) return null
+    identity = {
+      account,
+      scopes: row.scopes,
+      keyId: row.id,
+      lastUsedAt: row.lastUsedAt === null ? null : new Date(row.lastUsedAt),
+    }
+    cache.set(key, identity, row.expiresAt, now)
   }
   if (recordUse) await recordKeyUse(ctx, identity)
   return identity
 }
 
 /**
+ * Verified keys for `KEY_CACHE_MS`, by the key as presented (its checksum and digest were checked when it
+ * was stored here). Only keys that were accepted are kept: an unknown key is looked up every time.
+ */
+interface KeyCache {
+  get(key: string, now: number): KeyIdentity | null
+  set(key: string, identity: KeyIdentity, expiresAt: number | null, now: number): void
+  /** A key revoked here is refused at once. */
+  forget(keyId: string): void
+  /** Its use was just recorded: later requests in the window need not write it again. */
+  used(keyId: string, at: Date): void
+}
+
+const keyCaches = new WeakMap<EngineContext, KeyCache>()
+function keyCache(ctx: EngineContext): KeyCache {
+  const known = keyCaches.get(ctx)
+  if (known) return known
+  const entries = new Map<string, { identity: KeyIdentity; from: number; until: number }>()
+  const cache: KeyCache = {
+    get(key, now) {
+      const entry = entries.get(key)
+      if (!entry) return null
+      if (entry.from <= now && now < entry.until) return entry.identity
+      entries.delete(key)
+      return null
+    },
+    set(key, identity, expiresAt, now) {
+      if (entries.size >= 10_000) entries.clear()
+      // Never past the key's own expiry; a clock that goes back ends the entry too.
+      const until = Math.min(now + KEY_CACHE_MS, expiresAt ?? Number.POSITIVE_INFINITY)
+      entries.set(key, { identity, from: now, until })
+    },
+    forget(keyId) {
+      for (const [key, entry] of entries) if (entry.identity.keyId === keyId) entries.delete(key)
+    },
+    used(keyId, at) {
+      for (const entry of entries.values())
+        if (entry.identity.keyId === keyId) entry.identity = { ...entry.identity, lastUsedAt: at }
+    },
+  }
+  keyCaches.set(ctx, cache)
+  return cache
+}
+
+/**
  * What a key's identity says of its account never changes (accounts are neither renamed nor removed),
- * so it is read once per engine. The key itself is read on every call: revocation stays instant.
+ * so it is read once per engine. The key itself is read again after `KEY_CACHE_MS`.
  */
 const accounts = new WeakMap<EngineContext, Map<string, Account>>()
 async function accountOf(ctx: EngineContext, id: string): Promise<Account | null> {
@@ -168,6 +226,8 @@ async function accountOf(ctx: EngineContext, id: string): Promise<Account | null
 export async function recordKeyUse(ctx: EngineContext, identity: KeyIdentity): Promise<void> {
   const now = ctx.clock.now()
   const last = identity.lastUsedAt?.getTime() ?? null
-  if (last === null || now - last >= LAST_USED_RESOLUTION_MS)
+  if (last === null || now - last >= LAST_USED_RESOLUTION_MS) {
     await ctx.storage.touchApiKey(identity.keyId, now, LAST_USED_RESOLUTION_MS)
+    keyCache(ctx).used(identity.keyId, new Date(now))
+  }
 }

@@ -117,6 +117,15 @@ export function adminQueryCases(world: () => Promise<ConsoleWorld>): void {
 
   describe('admin queries: the outbox', () => {
     /** A system and three users with a login each: one failed (waiting), one abandoned, one sent. */
+    /**
+     * A start, once its delivery's outcome is written: that happens behind the send, and on a pool of
+     * connections a read could overtake it. `challenge.delivery` follows the write.
+     */
+    const startAndRecord = async (w: ConsoleWorld, authid: string) => {
+      const recorded = new Promise((resolve) => w.engine.events.once('challenge.delivery', resolve))
+      await w.account.start({ system: 'payroll', authid })
+      await recorded
+    }
     const outbox = async (w: ConsoleWorld) => {
       await w.account.systems.create({
         name: 'payroll',
@@ -127,12 +136,12 @@ export function adminQueryCases(world: () => Promise<ConsoleWorld>): void {
         await w.account.users.assign(authid, [{ system: 'payroll', method: 'passwordless' }])
       }
       w.notifier.failNext(new DeliveryError('temporary', '451 try later'))
-      await w.account.start({ system: 'payroll', authid: 'carol' })
+      await startAndRecord(w, 'carol')
       w.clock.advance(1000)
       w.notifier.failNext(new DeliveryError('permanent', '550 no such mailbox'))
-      await w.account.start({ system: 'payroll', authid: 'dave' })
+      await startAndRecord(w, 'dave')
       w.clock.advance(1000)
-      await w.account.start({ system: 'payroll', authid: 'erin' })
+      await startAndRecord(w, 'erin')
     }
 
     it('lists waiting deliveries soonest first and abandoned ones newest first, never a payload', async () => {
@@ -142,7 +151,7 @@ export function adminQueryCases(world: () => Promise<ConsoleWorld>): void {
       // the first waits 7.7 to 15.5 s), so erin's is due after hers.
       w.clock.advance(20_000)
       w.notifier.failNext(new DeliveryError('temporary', '451 again'))
-      await w.account.start({ system: 'payroll', authid: 'erin' })
+      await startAndRecord(w, 'erin')
       const waiting = await store(w).listDeliveries({ accountId: w.accountId, queue: 'waiting', limit: 10 })
       expect(waiting.map((d) => [d.authid, d.system, d.status, d.lastError])).toEqual([
         ['carol', 'payroll', 'failed', '451 try later'],

@@ -1019,6 +1019,52 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect(await storage.claimDeliveries(T0 + 10 * LEASE, LEASE, 10)).toEqual([])
       })
 
+      it('records many outcomes in one call, each fenced on its own claim (finishDeliveries, issue 16)', async () => {
+        if (!storage.finishDeliveries) return
+        await assign()
+        const draftRow = challenge()
+        const [a, b, c] = [delivery(draftRow), delivery(draftRow), delivery(draftRow)] as [
+          DeliveryRow,
+          DeliveryRow,
+          DeliveryRow,
+        ]
+        const row = { ...draftRow, deliveryId: c.id }
+        expect(await storage.issueChallenge(row, [], [], [a, b, c])).toEqual({ issued: true })
+        const audit = (d: DeliveryRow, outcome: string) => [
+          draft(accountId, 'delivery', { outcome, challengeId: row.id, details: { deliveryId: d.id } }),
+        ]
+        const answers = await storage.finishDeliveries([
+          { outcome: outcome(a, {}), audit: audit(a, 'sent') },
+          // A stale claim: another dispatcher's attempt 2 owns this row now.
+          { outcome: outcome(b, { attempt: 2 }), audit: audit(b, 'sent') },
+          {
+            outcome: outcome(c, {
+              to: 'failed',
+              nextAttemptAt: T0 + 5_000,
+              providerId: null,
+              lastError: '451',
+            }),
+            audit: audit(c, 'failed'),
+          },
+        ])
+        expect(answers).toEqual([true, false, true])
+        const stored = new Map((await storage.listDeliveries(row.id)).map((d) => [d.id, d]))
+        expect(stored.get(a.id)).toMatchObject({ status: 'sent', payload: null, claimedUntil: null })
+        expect(stored.get(b.id)).toMatchObject({ status: 'queued', payload: 'v1.sealed' })
+        expect(stored.get(c.id)).toMatchObject({
+          status: 'failed',
+          payload: 'v1.sealed',
+          nextAttemptAt: T0 + 5_000,
+        })
+        expect((await storage.getChallenge(row.id))?.delivery).toBe('failed')
+        // Only the outcomes that were recorded are audited, in order.
+        const events = await storage.listAudit({ accountId, limit: 10 })
+        expect(events.map((e) => [e.outcome, e.details?.deliveryId])).toEqual([
+          ['sent', a.id],
+          ['failed', c.id],
+        ])
+      })
+
       it('keeps a failed delivery for its retry, claimable only from its next attempt on', async () => {
         const { row, sent } = await withDelivery()
         const failed = outcome(sent, {

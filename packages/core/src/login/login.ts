@@ -625,7 +625,7 @@ export async function checkLogin(
         return { result: 'security error', reason: 'attempts_exhausted' }
     } else if (row.status === 'confirmed' && row.extraLayer === 'memorized_pin') {
       // The delivered layer is done; the PIN the user knows is next.
-      if (pin === null) return pendingAnswer(row, 'memorized_pin')
+      if (pin === null) return pendingAnswer(ctx, row, 'memorized_pin')
       const memorized = subject.user?.memorizedPinHash ?? null
       if (memorized === null) return refuse(row, 'policy_denied')
       if (typeof pin === 'number')
@@ -662,7 +662,7 @@ export async function checkLogin(
         return { result: 'authenticated', challengeId: row.id }
       }
     } else if (row.status === 'pending') {
-      if (pin === null) return pendingAnswer(row, row.method)
+      if (pin === null) return pendingAnswer(ctx, row, row.method)
       if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
       const typed = typeof pin === 'number' ? String(pin).padStart(row.pinLength ?? 0, '0') : pin
       const verdict = await verifyPin(ctx, row, typed, draft, countFailure, resetFailuresOf, {
@@ -681,12 +681,13 @@ export async function checkLogin(
   return refuse(null, 'no_pending_challenge')
 }
 
-const pendingAnswer = (row: ChallengeRow, next: Layer): CheckResult => ({
+const pendingAnswer = (ctx: EngineContext, row: ChallengeRow, next: Layer): CheckResult => ({
   result: 'pending',
   challengeId: row.id,
   method: row.method,
   channel: row.channel,
-  delivery: row.delivery,
+  // An outcome this process has not written yet is already known here (outbox/delivery-outcomes.ts).
+  delivery: (row.delivery === 'queued' && ctx.outcomes.pending(row.deliveryId)) || row.delivery,
   next,
 })
 
@@ -746,7 +747,7 @@ async function verifyPin(
       const current = await ctx.storage.getChallenge(row.id)
       if (current?.status !== 'confirmed') return null
     }
-    return pendingAnswer({ ...row, status: 'confirmed' }, row.extraLayer)
+    return pendingAnswer(ctx, { ...row, status: 'confirmed' }, row.extraLayer)
   }
   if (correct) {
     const done = draft(now, counted, 'authenticated', null)

@@ -292,6 +292,22 @@ async function finish(
     providerId,
     lastError: error,
   }
+  const delivered = () =>
+    emit(ctx, 'challenge.delivery', {
+      accountId: challenge.accountId,
+      challengeId: challenge.id,
+      system: challenge.systemName,
+      authid: challenge.authid,
+      method: challenge.method,
+      at: new Date(at),
+      channel: delivery.channel,
+      status: to,
+    })
+  if (!fallback && to !== 'abandoned') {
+    // Off the login path (issue 16): written behind the send, with the other outcomes of the moment.
+    ctx.outcomes.record({ outcome, audit, recorded: delivered })
+    return state
+  }
   try {
     const recorded = await ctx.storage.finishDelivery(outcome, audit, fallback?.row)
     if (!recorded) {
@@ -309,16 +325,7 @@ async function finish(
     })
     return state
   }
-  emit(ctx, 'challenge.delivery', {
-    accountId: challenge.accountId,
-    challengeId: challenge.id,
-    system: challenge.systemName,
-    authid: challenge.authid,
-    method: challenge.method,
-    at: new Date(at),
-    channel: delivery.channel,
-    status: to,
-  })
+  delivered()
   // The fallback is tried at once; what the host hears is how that went.
   if (fallback) return dispatch(ctx, fallback.row, challenge, fallback.outgoing)
   return state

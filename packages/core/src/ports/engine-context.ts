@@ -7,7 +7,7 @@ import type { Decoys, LoginThrottle } from './login-guards.js'
 import type { Notifier } from './notifier.js'
 import type { PinHasher } from './pin-hasher.js'
 import type { MemorizedPinHasher } from './pin-hashing.js'
-import type { Storage } from './storage.js'
+import type { AuditDraft, DeliveryOutcome, DeliveryState, Storage } from './storage.js'
 
 /** How the outbox retries. */
 export interface OutboxSettings {
@@ -42,6 +42,23 @@ export interface PayloadCipher {
   open(deliveryId: string, sealed: string): OutboxPayload
 }
 
+/**
+ * Delivery outcomes written behind the send, in batches (issue 16; `outbox/delivery-outcomes.ts`).
+ */
+export interface OutcomeQueue {
+  /** Queues an outcome; it is written soon, with the others queued meanwhile. */
+  record(queued: {
+    readonly outcome: DeliveryOutcome
+    readonly audit: readonly AuditDraft[]
+    /** Called after the write, when the claim still held (the row moved). */
+    readonly recorded: () => void
+  }): void
+  /** What a queued, not yet written outcome says of its delivery (for `check`), or undefined. */
+  pending(deliveryId: string | null): DeliveryState | undefined
+  /** Resolves once everything queued so far is written (or has failed, logged). */
+  flush(): Promise<void>
+}
+
 /** Where the engine reports what it cannot return: a failed delivery, a throwing event listener. */
 export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void
@@ -51,6 +68,8 @@ export interface Logger {
 /** What every part of the engine shares; built once by `createEngine`. */
 export interface EngineContext {
   readonly storage: Storage
+  /** Delivery outcomes written behind the send, in batches (issue 16). */
+  readonly outcomes: OutcomeQueue
   readonly notifier: Notifier
   /** One-time PINs (S8: an HMAC under a key from the secret, or argon2id with `pinHashing`). */
   readonly hasher: PinHasher

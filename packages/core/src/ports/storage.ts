@@ -141,6 +141,14 @@ export interface Storage {
     fallback?: DeliveryRow,
   ): Promise<boolean>
   /**
+   * Optional: `finishDelivery` for many outcomes (none with a fallback) in one transaction, one audit head
+   * move per account; answers, in order, whether each claim still held. Without it, the engine calls
+   * `finishDelivery` for each.
+   */
+  finishDeliveries?(
+    batch: readonly { readonly outcome: DeliveryOutcome; readonly audit: readonly AuditDraft[] }[],
+  ): Promise<boolean[]>
+  /**
    * Cancels up to `limit` unfinished deliveries whose challenge is no longer pending or has expired at
    * `at`, wiping their payloads, with `audit(row)` for each; returns them.
    */

@@ -10,7 +10,7 @@ import { compareText, type MemoryStoreDeps, type MemoryTables, references, uniqu
 /** The Storage methods of the outbox. */
 export type OutboxMethods = Pick<
   Storage,
-  'claimDeliveries' | 'finishDelivery' | 'cancelDeliveries' | 'listDeliveries'
+  'claimDeliveries' | 'finishDelivery' | 'finishDeliveries' | 'cancelDeliveries' | 'listDeliveries'
 >
 
 const UNFINISHED = new Set(['queued', 'failed'])
@@ -80,6 +80,18 @@ export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxMeth
         }
         audit(drafts)
         return true
+      }),
+    finishDeliveries: (batch) =>
+      run('finishDeliveries', () => {
+        // Each outcome fenced on its own claim; the events of those that held appended at once.
+        const drafts: Parameters<typeof audit>[0][number][] = []
+        const moved = batch.map(({ outcome, audit: recorded }) => {
+          const held = finish(outcome)
+          if (held) drafts.push(...recorded)
+          return held
+        })
+        audit(drafts)
+        return moved
       }),
     cancelDeliveries: (at, limit, auditOf) =>
       run('cancelDeliveries', () => {

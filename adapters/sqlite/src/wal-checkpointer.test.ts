@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { sqliteStorage } from './sqlite-storage.js'
+
+// Issue 16 item 4: WAL checkpoints off the main thread. The connection the engine writes with never
+// checkpoints; a worker thread does, on its own connection.
+
+let dir: string
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flexsecure-wal-'))
+})
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** Commits `count` transactions of one 4 KB row each on `database`: at least a WAL frame each. */
+function write(database: BetterSqlite3.Database, count: number) {
+  database.exec('CREATE TABLE IF NOT EXISTS filler (body BLOB)')
+  const insert = database.prepare('INSERT INTO filler (body) VALUES (randomblob(4000))')
+  for (let i = 0; i < count; i++) insert.run()
+}
+
+const walFrames = (filename: string, pageSize: number) =>
+  Math.floor((statSync(`${filename}-wal`).size - 32) / (pageSize + 24))
+
+describe('WAL checkpoints in a worker', () => {
+  it('leaves the writing connection without checkpoints, and checkpoints the whole WAL on the worker', async () => {
+    const filename = join(dir, 'db.sqlite')
+    const database = new BetterSqlite3(filename)
+    // A worker that checkpoints only when asked, so the test sees what the connection does alone.
+    const storage = sqliteStorage({ database, walCheckpoints: { in: 'worker', intervalMs: 3_600_000 } })
+    try {
+      expect(database.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
+      const pageSize = database.pragma('page_size', { simple: true }) as number
+      write(database, 2500)
+      // With SQLite's default the commit that passed 1,000 frames would have checkpointed and the WAL
+      // started over; here it has every frame since the first write.
+      expect(walFrames(filename, pageSize)).toBeGreaterThan(2500)
+      const result = await storage.walCheckpointer?.now()
+      expect(result?.log).toBeGreaterThan(2500)
+      expect(result).toMatchObject({ busy: false, checkpointed: result?.log })
+      // Every frame is in the database file now, so the next write starts the WAL over.
+      write(database, 1)
+      expect((await storage.walCheckpointer?.now())?.log).toBeLessThan(10)
+    } finally {
+      await storage.close()
+      database.close()
+    }
+  })
+
+  it('gives the connection its own checkpoints back once the worker stops', async () => {
+    const filename = join(dir, 'db.sqlite')
+    const database = new BetterSqlite3(filename)
+    const storage = sqliteStorage({ database, walCheckpoints: 'worker' })
+    expect(database.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
+    await storage.walCheckpointer?.close()
+    expect(database.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
+    await expect(storage.walCheckpointer?.now()).rejects.toThrow('stopped')
+    await storage.close()
+    database.close()
+  })
+
+  it('runs no worker unless asked, nor for a database in memory', async () => {
+    const plain = sqliteStorage({ filename: join(dir, 'plain.sqlite') })
+    const memory = sqliteStorage({ walCheckpoints: 'worker' })
+    expect([plain.walCheckpointer, memory.walCheckpointer]).toEqual([undefined, undefined])
+    await plain.close()
+    await memory.close()
+  })
+})

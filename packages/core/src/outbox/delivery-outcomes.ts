@@ -1,0 +1,94 @@
+import type { Logger, OutcomeQueue } from '../ports/engine-context.js'
+import type { AuditDraft, DeliveryOutcome, DeliveryState, Storage } from '../ports/storage.js'
+
+// Issue 16 item 4: a delivery's outcome (sent, or failed with a retry scheduled) is recorded behind the
+// send, not on the login path. `start` answers as soon as the notifier has answered; the outcome joins a
+// queue, and the queue is written in one transaction per batch: everything that arrived while the
+// previous batch was being written. A crash before the write
+// loses nothing the outbox does not already cover: the row stays claimed until its lease lapses, and is
+// sent again (at least once). An abandoned delivery, which may queue a fallback, is still recorded
+// inline (outbox.ts).
+
+/** An outcome waiting to be written, and what to do once it is. */
+export interface QueuedOutcome {
+  readonly outcome: DeliveryOutcome
+  readonly audit: readonly AuditDraft[]
+  /** Called after the write, when the claim still held (the row moved). */
+  readonly recorded: () => void
+}
+
+/** At most this many outcomes per transaction; more wait for the next one. */
+const BATCH = 200
+
+export function outcomeQueue(storage: Storage, logger: Logger): OutcomeQueue {
+  let queue: QueuedOutcome[] = []
+  /** The write in progress (the loop that drains the queue), if any. */
+  let writing: Promise<void> | null = null
+  const states = new Map<string, DeliveryState>()
+
+  const writeBatch = async (batch: readonly QueuedOutcome[]) => {
+    let moved: readonly boolean[]
+    try {
+      moved = storage.finishDeliveries
+        ? await storage.finishDeliveries(batch.map(({ outcome, audit }) => ({ outcome, audit })))
+        : await Promise.all(batch.map(({ outcome, audit }) => storage.finishDelivery(outcome, audit)))
+    } catch (failure) {
+      if (batch.length === 1) {
+        logger.error('a delivery outcome could not be recorded', {
+          deliveryId: batch[0]?.outcome.id,
+          error: String(failure),
+        })
+        return
+      }
+      // One bad outcome must not cost the others theirs: each again, on its own.
+      for (const one of batch) await writeBatch([one])
+      return
+    }
+    batch.forEach((queued, i) => {
+      if (moved[i]) queued.recorded()
+      // The claim lapsed (another dispatcher took the row) or the challenge was cancelled meanwhile.
+      else
+        logger.warn('a delivery outcome arrived after its claim ended', {
+          deliveryId: queued.outcome.id,
+          status: queued.outcome.to,
+        })
+    })
+  }
+
+  const drain = async () => {
+    // The write begins at once (so a read that follows waits behind it, on SQLite's single connection);
+    // outcomes arriving while it runs wait for the next batch, which begins as soon as it ends.
+    while (queue.length > 0) {
+      const batch = queue.slice(0, BATCH)
+      queue = queue.slice(batch.length)
+      try {
+        await writeBatch(batch)
+      } finally {
+        for (const { outcome } of batch)
+          if (states.get(outcome.id) === stateOf(outcome)) states.delete(outcome.id)
+      }
+    }
+  }
+
+  const start = () => {
+    writing ??= drain().finally(() => {
+      writing = null
+      if (queue.length > 0) start()
+    })
+    return writing
+  }
+
+  return {
+    record(queued) {
+      queue.push(queued)
+      states.set(queued.outcome.id, stateOf(queued.outcome))
+      void start()
+    },
+    pending: (deliveryId) => (deliveryId === null ? undefined : states.get(deliveryId)),
+    async flush() {
+      while (writing || queue.length > 0) await (writing ?? start())
+    },
+  }
+}
+
+const stateOf = (outcome: DeliveryOutcome): DeliveryState => (outcome.to === 'sent' ? 'sent' : 'failed')
