@@ -1,5 +1,6 @@
 // An engine on a real in-memory SQLite database, an injected clock and a capturing notifier: what the
-// core's tests run against. Lives here so that @flexsecure/core never depends on an adapter.
+// HTTP, server, console and SMTP tests run against, so their black-box tests keep a real database under
+// them. Core's own tests use core's fixture on its in-memory storage (packages/core/src/testing/).
 import { type Clock, createEngine, type EngineOptions, type Notifier, type PinHasher } from '@flexsecure/core'
 import { captureNotifier, cheapHasher, manualClock } from '@flexsecure/core/testing'
 import BetterSqlite3 from 'better-sqlite3'

@@ -54,6 +54,22 @@ describe('core layers', () => {
     })
   }
 
+  it('imports nothing from outside core by path, tests included (no adapter test fixtures)', () => {
+    const outside: string[] = []
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name)
+        if (entry.isDirectory()) walk(path)
+        else if (entry.name.endsWith('.ts'))
+          for (const [, spec] of readFileSync(path, 'utf8').matchAll(IMPORT))
+            if (relative(src, join(dir, spec!)).startsWith('..'))
+              outside.push(`${relative(src, path)} → ${spec}`)
+      }
+    }
+    walk(src)
+    expect(outside).toEqual([])
+  })
+
   it('sees an upward import when there is one', () => {
     // The check itself: login reads policy, so policy may not read login.
     expect(crossings('login').some((c) => c.endsWith('→ policy'))).toBe(true)

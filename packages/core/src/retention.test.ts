@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../adapters/sqlite/test/engine-fixture.js'
 import { ValidationError } from './domain/errors.js'
+import { type EngineFixture, engineFixture } from './testing/engine-fixture.js'
 
 const login = { system: 'payroll', authid: 'alice' }
 const DAY = 86_400_000
@@ -22,11 +22,11 @@ describe('retention of ended challenges (S35)', () => {
 
     f.clock.advance(29 * DAY)
     expect(await f.engine.runDue()).toMatchObject({ challengesPurged: 0 })
-    expect([f.rows('fs_challenges').length, f.rows('fs_deliveries').length]).toEqual([1, 1])
+    expect([f.rows('challenges').length, f.rows('deliveries').length]).toEqual([1, 1])
 
     f.clock.advance(DAY + 600_001)
     expect(await f.engine.runDue()).toMatchObject({ challengesPurged: 1 })
-    expect([f.rows('fs_challenges').length, f.rows('fs_deliveries').length]).toEqual([0, 0])
+    expect([f.rows('challenges').length, f.rows('deliveries').length]).toEqual([0, 0])
     // The trail keeps every event, and still verifies.
     expect((await f.acme.audit.list()).events.length).toBeGreaterThanOrEqual(audited)
     expect(await f.acme.audit.verify()).toMatchObject({ ok: true })
@@ -48,7 +48,7 @@ describe('retention of ended challenges (S35)', () => {
     f.clock.advance(300_002)
     // Superseded and expired: a day past their expiry. The crm one is live: it stays.
     expect(await f.engine.runDue()).toMatchObject({ challengesPurged: 2 })
-    expect(f.rows('fs_challenges').map((row) => row.status)).toEqual(['pending'])
+    expect(f.rows('challenges').map((row) => row.status)).toEqual(['pending'])
   })
 
   it('refuses a retention that is not a whole number of days', async () => {
@@ -66,7 +66,7 @@ describe('the stored context is capped at 4 KiB (S35)', () => {
     const refused = f.acme.start({ ...login, context })
     await expect(refused).rejects.toThrow(ValidationError)
     await expect(refused).rejects.toMatchObject({ field: 'context' })
-    expect(f.rows('fs_challenges')).toEqual([])
+    expect(f.rows('challenges')).toEqual([])
   })
 
   it('accepts a context of exactly 4096 bytes as JSON and refuses 4097, counting bytes, not characters', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../adapters/sqlite/test/engine-fixture.js'
 import { DeliveryError } from './domain/errors.js'
 import { sha256Hex } from './domain/secrets.js'
+import { type EngineFixture, engineFixture } from './testing/engine-fixture.js'
 
 // Regression tests for the findings of the first security review (docs/architecture.md lists them).
 
@@ -104,7 +104,7 @@ describe('provider errors', () => {
 })
 
 describe('a lock leaves only by unlock', () => {
-  const lock = () => f.database.prepare(`UPDATE fs_users SET status = 'locked'`).run()
+  const lock = () => f.tamper('users', (user) => ({ ...user, status: 'locked' }))
 
   it('refuses locked → disabled (→ active would follow)', async () => {
     lock()
@@ -117,7 +117,7 @@ describe('a lock leaves only by unlock', () => {
     const stale = await f.storage.getUser(f.acme.id, 'alice')
     lock()
     await f.storage.updateUser({ ...(stale as NonNullable<typeof stale>), displayName: 'Alice A.' }, [])
-    expect(f.rows('fs_users')[0]).toMatchObject({ status: 'locked', display_name: 'Alice A.' })
+    expect(f.rows('users')[0]).toMatchObject({ status: 'locked', displayName: 'Alice A.' })
   })
 })
 
@@ -128,7 +128,7 @@ describe('uniformResponses hides throttling too (S20)', () => {
     const decoyLike = { result: 'success', challengeId: expect.any(String), delivery: 'queued' }
     expect(await f.acme.start(login)).toMatchObject(decoyLike)
     expect(await f.acme.start(login)).toMatchObject(decoyLike)
-    f.database.prepare('UPDATE fs_users SET retry_after = ?').run(f.clock.now() + 60_000)
+    f.tamper('users', (user) => ({ ...user, retryAfter: f.clock.now() + 60_000 }))
     expect(await f.acme.start(login)).toMatchObject(decoyLike)
     const limited = (await f.acme.audit.list({ outcome: 'rate limited' })).events
     expect(limited.map((e) => e.details)).toEqual([
@@ -142,7 +142,7 @@ describe('send-limit keys', () => {
   it('name a destination by a keyed digest, not a plain hash anyone could reverse', async () => {
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'sms' }])
     await f.acme.start(login)
-    const keys = f.rows('fs_rate_limits').map((r) => String(r.key))
+    const keys = f.rows('rateLimits').map((r) => String(r.key))
     expect(keys.some((k) => k.startsWith('dest:'))).toBe(true)
     expect(keys.join()).not.toContain(sha256Hex('+14155552671').slice(0, 32))
   })

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
 let f: EngineFixture
 beforeEach(async () => {

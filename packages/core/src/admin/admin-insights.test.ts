@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { DeliveryError, NotFoundError, ValidationError } from '../domain/errors.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 import { CONSOLE_SYSTEM } from './console-access.js'
 
 const HOUR = 3_600_000

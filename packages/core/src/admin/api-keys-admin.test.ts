@@ -1,13 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { sqliteStorage } from '../../../../adapters/sqlite/src/index.js'
-import {
-  type EngineFixture,
-  engineFixture,
-  TEST_SECRET,
-} from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { isWellFormedApiKey } from '../domain/api-keys.js'
 import { sha256Hex } from '../domain/secrets.js'
 import { createEngine } from '../engine.js'
+import { type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
 import { KEY_CACHE_MS } from './api-keys-admin.js'
 
 let f: EngineFixture
@@ -27,7 +22,7 @@ describe('apiKeys', () => {
     const typo = `${created.key.slice(0, 10)}${created.key[10] === 'a' ? 'b' : 'a'}${created.key.slice(11)}`
     expect(isWellFormedApiKey(typo)).toBe(false)
     expect(created.prefix).toBe(created.key.slice(0, 10))
-    const stored = JSON.stringify(f.rows('fs_api_keys'))
+    const stored = JSON.stringify(f.rows('apiKeys'))
     expect(stored).not.toContain(created.key)
     expect(stored).toContain(sha256Hex(created.key))
   })
@@ -87,7 +82,7 @@ describe('apiKeys', () => {
     const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
     // A second instance: its own engine and storage on the same database, the same clock.
     const other = createEngine({
-      storage: sqliteStorage({ database: f.database }),
+      storage: f.sharedStorage(),
       notifier: f.notifier,
       clock: f.clock,
       secret: TEST_SECRET,
@@ -157,6 +152,6 @@ describe('apiKeys', () => {
     const { events } = await f.acme.audit.list({ type: 'apikey.revoked' })
     expect(events).toHaveLength(1)
     expect(events[0]?.details).toEqual({ keyId: created.id })
-    expect(JSON.stringify(f.rows('fs_audit_events'))).not.toContain(created.key)
+    expect(JSON.stringify(f.rows('auditEvents'))).not.toContain(created.key)
   })
 })

@@ -1,11 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import {
-  BASE_URL,
-  type EngineFixture,
-  engineFixture,
-  TEST_SECRET,
-} from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { createEngine } from '../engine.js'
+import { BASE_URL, type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
 import { CONSOLE_SYSTEM } from './console-access.js'
 import type { ConsoleSessions } from './console-sessions.js'
 
@@ -59,9 +54,9 @@ describe('console sessions', () => {
       result: 'refused',
       reason: 'used',
     })
-    const [row] = f.rows('fs_console_sessions')
+    const [row] = f.rows('consoleSessions')
     expect(JSON.stringify(row)).not.toContain(opened.token)
-    expect(row).toMatchObject({ ip: '198.51.100.9', user_agent: 'UA' })
+    expect(row).toMatchObject({ ip: '198.51.100.9', userAgent: 'UA' })
     const [signedIn] = (await f.acme.audit.list({ type: 'console.signed_in' })).events
     expect(signedIn).toMatchObject({ actor: `console:${ROOT}`, challengeId, outcome: 'success' })
     expect(JSON.stringify(signedIn)).not.toContain(opened.token)

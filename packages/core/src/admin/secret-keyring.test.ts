@@ -1,13 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { sqliteStorage } from '../../../../adapters/sqlite/src/index.js'
-import { openForTampering, openReadOnly } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { DeliveryError } from '../domain/errors.js'
 import { createEngine, type Engine } from '../engine.js'
 import { payloadCipher } from '../outbox/outbox.js'
-import { captureNotifier, cheapHasher, manualClock } from '../testing/index.js'
+import {
+  captureNotifier,
+  cheapHasher,
+  type MemoryStorage,
+  manualClock,
+  memoryStorage,
+} from '../testing/index.js'
 import { secretFingerprint } from './secret-keyring.js'
 
 // SECURITY.md S33: the secret is fingerprinted in the database; another secret is refused at start;
@@ -17,22 +18,20 @@ const OLD = 'old-secret-old-secret-old-secret-0001'
 const NEW = 'new-secret-new-secret-new-secret-0002'
 const login = { system: 'payroll', authid: 'alice' }
 
-let dir: string
-let file: string
+/** The database every engine of a test opens, as processes share one; closing an engine keeps it. */
+let database: MemoryStorage
 const opened: Engine[] = []
 const clock = manualClock()
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'flexsecure-keyring-'))
-  file = join(dir, 'fs.db')
+  database = memoryStorage()
 })
 afterEach(async () => {
   for (const engine of opened.splice(0)) await engine.close().catch(() => {})
-  rmSync(dir, { recursive: true, force: true })
 })
 
 function engineWith(secret: string, previousSecrets?: string[], notifier = captureNotifier()) {
   const engine = createEngine({
-    storage: sqliteStorage({ filename: file }),
+    storage: { ...database, close: async () => {} },
     notifier,
     clock,
     secret,
@@ -61,19 +60,13 @@ async function databaseMadeWithOld() {
   return id
 }
 
-const read = (sql: string) => {
-  const db = openReadOnly(file)
-  try {
-    return db.prepare(sql).all() as Record<string, unknown>[]
-  } finally {
-    db.close()
-  }
-}
+/** What is stored, as a look at the database would show it. */
+const stored = () => database.inspect()
 
 describe('the secret fingerprint', () => {
   it('stores a keyed fingerprint of the secret, never the secret', async () => {
     await databaseMadeWithOld()
-    const rows = read('SELECT name, value FROM fs_engine')
+    const rows = stored().engineValues
     expect(rows).toEqual([{ name: 'secret_fingerprint', value: secretFingerprint(OLD) }])
     expect(JSON.stringify(rows)).not.toContain(OLD)
     expect(secretFingerprint(OLD)).not.toBe(secretFingerprint(NEW))
@@ -88,9 +81,7 @@ describe('the secret fingerprint', () => {
 
   it('refuses a database from before fingerprints when another secret sealed its audit', async () => {
     await databaseMadeWithOld()
-    const db = openForTampering(file)
-    db.prepare('DELETE FROM fs_engine').run()
-    db.close()
+    database.tamper('engineValues', () => null)
     await expect(engineWith(NEW).migrate()).rejects.toMatchObject({ name: 'SecretMismatchError' })
     // The right secret claims it again.
     await expect(engineWith(OLD).checkSecret()).resolves.toBe('claimed')
@@ -100,16 +91,16 @@ describe('the secret fingerprint', () => {
 describe('rotation with a keyring', () => {
   it('makes the new secret primary: old events verify, new ones are sealed anew, waiting payloads re-sealed, all audited', async () => {
     const id = await databaseMadeWithOld()
-    const [before] = read('SELECT id, payload FROM fs_deliveries WHERE payload IS NOT NULL')
+    const [before] = stored().deliveries.filter((d) => d.payload !== null)
     expect(before).toBeDefined()
 
     const notifier = captureNotifier()
     const rotated = engineWith(NEW, [OLD], notifier)
     await expect(rotated.checkSecret()).resolves.toBe('rotated')
-    expect(read('SELECT value FROM fs_engine')).toEqual([{ value: secretFingerprint(NEW) }])
+    expect(stored().engineValues.map((row) => row.value)).toEqual([secretFingerprint(NEW)])
 
     // The waiting message is sealed under NEW alone now, and still goes out.
-    const [after] = read(`SELECT payload FROM fs_deliveries WHERE id = '${before?.id}'`)
+    const after = stored().deliveries.find((d) => d.id === before?.id)
     expect(after?.payload).not.toBe(before?.payload)
     expect(payloadCipher(NEW).open(String(before?.id), String(after?.payload))).toMatchObject({
       to: 'alice@example.com',

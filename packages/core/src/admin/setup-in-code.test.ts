@@ -1,24 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { sqliteStorage } from '../../../../adapters/sqlite/src/index.js'
-import { TEST_SECRET } from '../../../../adapters/sqlite/test/engine-fixture.js'
+import { describe, expect, it } from 'vitest'
 import { createEngine, type Engine } from '../engine.js'
-import { captureNotifier, cheapHasher, manualClock } from '../testing/index.js'
+import type { Storage } from '../ports/storage.js'
+import { TEST_SECRET } from '../testing/engine-fixture.js'
+import { captureNotifier, cheapHasher, manualClock, memoryStorage } from '../testing/index.js'
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+/** A database that outlives the app: each boot gets the same stored rows, and closing keeps them. */
+function database(): () => Storage {
+  const storage = memoryStorage()
+  return () => ({ ...storage, close: async () => {} })
+}
 
-/** One boot of an app that configures FlexSecure in code, on a SQLite file. */
+/** One boot of an app that configures FlexSecure in code, on a database that outlives it. */
 async function boot(
-  filename: string,
+  opened: () => Storage,
   options: { lifetimeSeconds?: number; sensitivity?: 'low' | 'high' } = {},
 ) {
   const engine = createEngine({
-    storage: sqliteStorage({ filename }),
+    storage: opened(),
     notifier: captureNotifier(),
     secret: TEST_SECRET,
     links: { baseUrl: 'https://app.example.com' },
@@ -50,14 +48,12 @@ const systemEvents = async (engine: Engine, accountId: string) =>
 
 describe('idempotent boot', () => {
   it('a second boot with the same setup finds everything and writes nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'flexsecure-boot-'))
-    dirs.push(dir)
-    const filename = join(dir, 'app.db')
-    const first = await boot(filename)
+    const shared = database()
+    const first = await boot(shared)
     const firstEvents = await systemEvents(first.engine, first.acme.id)
     await first.engine.close()
 
-    const second = await boot(filename)
+    const second = await boot(shared)
     expect(second.acme.id).toBe(first.acme.id)
     expect(second.system).toEqual(first.system)
     expect(await second.engine.accounts.list()).toHaveLength(1)
@@ -67,13 +63,11 @@ describe('idempotent boot', () => {
   })
 
   it('a boot with a changed setup updates only what changed, audited once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'flexsecure-boot-'))
-    dirs.push(dir)
-    const filename = join(dir, 'app.db')
-    const first = await boot(filename)
+    const shared = database()
+    const first = await boot(shared)
     await first.engine.close()
 
-    const second = await boot(filename, { lifetimeSeconds: 300, sensitivity: 'high' })
+    const second = await boot(shared, { lifetimeSeconds: 300, sensitivity: 'high' })
     expect(second.system.policies.passwordless).toMatchObject({ lifetimeSeconds: 300 })
     expect(second.system.sensitivity).toBe('high')
     expect(second.system.rulesVersion).toBe(1)
@@ -84,9 +78,7 @@ describe('idempotent boot', () => {
   })
 
   it('applies an account’s settings on a later boot only where they differ', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'flexsecure-boot-'))
-    dirs.push(dir)
-    const { engine, acme } = await boot(join(dir, 'app.db'))
+    const { engine, acme } = await boot(database())
     expect((await acme.settings.get()).uniformResponses).toBe(true)
     await engine.accounts.ensure({ name: 'Acme', settings: { uniformResponses: false } })
     await engine.accounts.ensure({ name: 'Acme', settings: { uniformResponses: false } })

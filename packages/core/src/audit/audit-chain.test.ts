@@ -1,10 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import {
-  type EngineFixture,
-  engineFixture,
-  TEST_SECRET,
-} from '../../../../adapters/sqlite/test/engine-fixture.js'
-import type { AuditEvent } from '../ports/storage.js'
+import type { AuditEvent, AuditHead } from '../ports/storage.js'
+import { type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
 import { auditSealer, verifyAuditChain } from './audit-chain.js'
 
 let f: EngineFixture
@@ -23,28 +19,31 @@ afterEach(async () => {
 })
 
 const verify = () => verifyAuditChain(f.storage, TEST_SECRET, f.acme.id)
-const sql = (text: string, ...params: unknown[]) => f.database.prepare(text).run(...params)
+/** Edits the stored audit events behind the engine's back: null deletes one. */
+const editEvents = (edit: (event: AuditEvent) => AuditEvent | null) => f.tamper('auditEvents', edit)
+/** Rewrites the account's stored audit head. */
+const editHead = (change: Partial<AuditHead>) => f.tamper('auditHeads', (head) => ({ ...head, ...change }))
 
 describe('verifyAuditChain', () => {
   it('verifies an untouched trail', async () => {
-    const head = f.rows('fs_audit_heads')[0]
+    const head = f.rows('auditHeads')[0]
     expect(await verify()).toEqual({ ok: true, events: Number(head?.seq), lastSeq: Number(head?.seq) })
     expect(await f.acme.audit.verify()).toMatchObject({ ok: true })
   })
 
   it('names an edited event', async () => {
-    sql(`UPDATE fs_audit_events SET outcome = 'success' WHERE seq = 6`)
+    editEvents((e) => (e.seq === 6 ? { ...e, outcome: 'success' } : e))
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 6 })
   })
 
   it('names a deleted event in the middle', async () => {
-    sql('DELETE FROM fs_audit_events WHERE seq = 5')
+    editEvents((e) => (e.seq === 5 ? null : e))
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 5, problem: 'event 5 is missing' })
   })
 
   it('notices a deleted tail through the stored head', async () => {
-    const last = Number(f.rows('fs_audit_heads')[0]?.seq)
-    sql('DELETE FROM fs_audit_events WHERE seq >= ?', last - 1)
+    const last = Number(f.rows('auditHeads')[0]?.seq)
+    editEvents((e) => (e.seq >= last - 1 ? null : e))
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: last - 1 })
   })
 
@@ -52,12 +51,14 @@ describe('verifyAuditChain', () => {
     const forge = auditSealer('someone-else-entirely-without-the-key')
     const events = (await f.storage.listAudit({ accountId: f.acme.id, limit: 1000 })) as AuditEvent[]
     let previous: string | null = null
+    const forged = new Map<number, AuditEvent>()
     for (const event of events) {
       const mac: string = forge.event(previous, event)
-      sql('UPDATE fs_audit_events SET prev_mac = ?, mac = ? WHERE seq = ?', previous, mac, event.seq)
+      forged.set(event.seq, { ...event, prevMac: previous, mac })
       previous = mac
     }
-    const head = f.rows('fs_audit_heads')[0] as Record<string, unknown>
+    editEvents((e) => forged.get(e.seq) ?? e)
+    const head = f.rows('auditHeads')[0]!
     const headMac = forge.head({
       accountId: f.acme.id,
       seq: Number(head.seq),
@@ -65,15 +66,15 @@ describe('verifyAuditChain', () => {
       anchorSeq: 0,
       anchorMac: null,
     })
-    sql('UPDATE fs_audit_heads SET mac = ?, head_mac = ?', previous, headMac)
+    editHead({ mac: previous, headMac })
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 1 })
   })
 
   it('notices a trimmed tail whose head was rewritten to match, by the head’s own MAC', async () => {
-    const last = Number(f.rows('fs_audit_heads')[0]?.seq)
-    const kept = f.rows('fs_audit_events').find((e) => Number(e.seq) === last - 2) as Record<string, unknown>
-    sql('DELETE FROM fs_audit_events WHERE seq > ?', last - 2)
-    sql('UPDATE fs_audit_heads SET seq = ?, mac = ?', last - 2, kept.mac)
+    const last = Number(f.rows('auditHeads')[0]?.seq)
+    const kept = f.rows('auditEvents').find((e) => e.seq === last - 2)!
+    editEvents((e) => (e.seq > last - 2 ? null : e))
+    editHead({ seq: last - 2, mac: kept.mac })
     expect(await verify()).toMatchObject({
       ok: false,
       firstBadSeq: last - 1,
@@ -82,16 +83,16 @@ describe('verifyAuditChain', () => {
   })
 
   it('notices old events deleted behind a forged anchor', async () => {
-    const kept = f.rows('fs_audit_events').find((e) => Number(e.seq) === 4) as Record<string, unknown>
-    sql('DELETE FROM fs_audit_events WHERE seq <= 4')
-    sql('UPDATE fs_audit_heads SET anchor_seq = 4, anchor_mac = ?', kept.mac)
+    const kept = f.rows('auditEvents').find((e) => e.seq === 4)!
+    editEvents((e) => (e.seq <= 4 ? null : e))
+    editHead({ anchorSeq: 4, anchorMac: kept.mac })
     expect(await verify()).toMatchObject({ ok: false, problem: expect.stringContaining('head') })
   })
 
   it('verifies nothing at all as broken when every event and the anchor were wiped', async () => {
-    const head = f.rows('fs_audit_heads')[0] as Record<string, unknown>
-    sql('DELETE FROM fs_audit_events')
-    sql('UPDATE fs_audit_heads SET anchor_seq = seq, anchor_mac = ?', head.mac)
+    const head = f.rows('auditHeads')[0]!
+    editEvents(() => null)
+    editHead({ anchorSeq: head.seq, anchorMac: head.mac })
     expect(await verify()).toMatchObject({ ok: false })
   })
 
@@ -100,7 +101,7 @@ describe('verifyAuditChain', () => {
     await f.acme.start(login)
     const { purged } = await f.acme.audit.purge({ before: new Date(f.clock.now()) })
     expect(purged).toBeGreaterThan(10)
-    expect(f.rows('fs_audit_heads')[0]).toMatchObject({ anchor_seq: purged })
+    expect(f.rows('auditHeads')[0]).toMatchObject({ anchorSeq: purged })
     expect(await verify()).toMatchObject({ ok: true })
     const types = (await f.acme.audit.list()).events.map((e) => e.type)
     expect(types).toEqual(['challenge.started', 'delivery', 'delivery', 'audit.purged'])

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
+import type { AuditHead } from '../ports/rows.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 import { memoryCheckpoints } from './audit-checkpoints.js'
 
 // SECURITY.md S34: a replayed audit head hides a deleted tail unless the head also lives outside the
@@ -22,25 +23,19 @@ afterEach(async () => {
   await f.close()
 })
 
-const headRow = () =>
-  f.database.prepare('SELECT * FROM fs_audit_heads WHERE account_id = ?').get(f.acme.id) as Record<
-    string,
-    unknown
-  >
-const writeHeadBack = (head: Record<string, unknown>) =>
-  f.database
-    .prepare(
-      'UPDATE fs_audit_heads SET seq = ?, mac = ?, anchor_seq = ?, anchor_mac = ?, head_mac = ? WHERE account_id = ?',
-    )
-    .run(head.seq, head.mac, head.anchor_seq, head.anchor_mac, head.head_mac, f.acme.id)
+const headRow = () => f.rows('auditHeads').find((head) => head.accountId === f.acme.id) as AuditHead
+const writeHeadBack = (saved: AuditHead) =>
+  f.tamper('auditHeads', (head) =>
+    head.accountId === f.acme.id ? { ...saved, accountId: head.accountId } : head,
+  )
 
 describe('audit checkpoints (S34)', () => {
   it('reports the tail a replayed head hides: save the head, create a backdoor key, delete after it, write the head back', async () => {
     const saved = headRow()
     await f.acme.apiKeys.create({ name: 'backdoor', scopes: ['admin'] })
-    f.database
-      .prepare('DELETE FROM fs_audit_events WHERE account_id = ? AND seq > ?')
-      .run(f.acme.id, saved.seq)
+    f.tamper('auditEvents', (event) =>
+      event.accountId === f.acme.id && event.seq > saved.seq ? null : event,
+    )
     writeHeadBack(saved)
     expect(await f.acme.audit.verify()).toEqual({
       ok: false,

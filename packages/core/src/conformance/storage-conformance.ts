@@ -353,6 +353,21 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         expect(await storage.listAudit({ accountId, limit: 100 })).toEqual([])
       })
 
+      it('leaves nothing behind when a write late in its transaction fails', async () => {
+        await assign()
+        const limit = { key: 'user:x', limit: 1, windowMs: 60_000 }
+        const row = challenge()
+        // The audit event names an account without a chain: the last write fails, after all the others.
+        await expect(
+          storage.issueChallenge(row, [draft('no-such-account', 'challenge.started')], [limit]),
+        ).rejects.toBeInstanceOf(StorageError)
+        expect(await storage.getChallenge(row.id)).toBeNull()
+        expect(
+          (await storage.resolveLogin(accountId, 'payroll', 'alice'))?.assignment?.challengeId,
+        ).toBeNull()
+        expect(await storage.issueChallenge(challenge(), [], [limit])).toEqual({ issued: true })
+      })
+
       it('leaves one live challenge after many concurrent issues for one pair', async () => {
         await assign()
         const rows = Array.from({ length: 20 }, () => challenge())

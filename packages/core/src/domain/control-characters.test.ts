@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
 // S30 for in-process callers, who do not pass through the HTTP schemas: NUL broke PostgreSQL's text
 // columns (a 500 over HTTP), and a display name with CR/LF wrote lines of its own into the email.
@@ -32,7 +32,7 @@ describe('control characters in free text (S30)', () => {
   it('never lets a stored display name break lines in a message', async () => {
     await f.acme.users.update('alice', { displayName: 'Alice' })
     // A name written before these checks existed, straight into the table.
-    f.database.prepare('UPDATE fs_users SET display_name = ?').run('Alice\r\nReply to evil@example.com')
+    f.tamper('users', (user) => ({ ...user, displayName: 'Alice\r\nReply to evil@example.com' }))
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
     await f.acme.start(login)
     const { text } = f.notifier.last()

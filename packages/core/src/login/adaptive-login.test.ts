@@ -1,8 +1,8 @@
 // Issue 7 end to end, in process: rules on systems, decisions in the audit, layered challenges,
 // number matching, memorized PINs, simulation, and switching policy while a login is pending.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import type { Rule } from '../policy/rules.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
 const OFFICE = '203.0.113.0/24'
 const inside = { ip: '203.0.113.20', userAgent: 'Firefox' }
@@ -84,7 +84,7 @@ describe('adaptive requirements', () => {
       reason: 'policy_denied',
     })
     expect(f.notifier.messages).toHaveLength(0)
-    expect(f.rows('fs_challenges')).toHaveLength(0)
+    expect(f.rows('challenges')).toHaveLength(0)
     const [event] = (await f.acme.audit.list({ type: 'challenge.started' })).events
     expect(event).toMatchObject({
       outcome: 'security error',
@@ -125,12 +125,12 @@ describe('adaptive requirements', () => {
     const wrongOtp = otp.replace(/^\d/, (d) => String((Number(d) + 1) % 10))
     for (let i = 0; i < 4; i++) await f.acme.check({ ...login, pin: wrongOtp })
     expect(await f.acme.check({ ...login, pin: otp })).toMatchObject({ next: 'memorized_pin' })
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'confirmed', attempts: 0, completed_at: null })
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'confirmed', attempts: 0, completedAt: null })
     for (let i = 0; i < 4; i++)
       expect(await f.acme.check({ ...login, pin: '999999' })).toMatchObject({ reason: 'wrong_pin' })
     f.clock.advance(1000)
     expect(await f.acme.check({ ...login, pin: ALICE_PIN })).toMatchObject({ result: 'authenticated' })
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'authenticated', completed_at: f.clock.now() })
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'authenticated', completedAt: f.clock.now() })
   })
 
   it('answers a double submission of the one-time PIN twice with "memorized PIN next", counting no failure', async () => {
@@ -139,7 +139,7 @@ describe('adaptive requirements', () => {
     const login = { system: 'payroll', authid: 'alice', pin: f.notifier.last().pin as string }
     const answers = await Promise.all([f.acme.check(login), f.acme.check(login), f.acme.check(login)])
     for (const answer of answers) expect(answer).toMatchObject({ result: 'pending', next: 'memorized_pin' })
-    expect(f.rows('fs_users')[0]).toMatchObject({ failure_streak: 0 })
+    expect(f.rows('users')[0]).toMatchObject({ failureStreak: 0 })
   })
 
   it('refuses a memorized PIN sent as a JSON number, which would lose its leading zeros', async () => {
@@ -250,7 +250,7 @@ describe('number matching (S12)', () => {
       result: 'security error',
       reason: 'no_pending_challenge',
     })
-    expect(f.rows('fs_users')[0]).toMatchObject({ failure_streak: 5 })
+    expect(f.rows('users')[0]).toMatchObject({ failureStreak: 5 })
   })
 
   it('compares at most the attempt budget of codes, however many guesses arrive at once', async () => {
@@ -318,7 +318,7 @@ describe('memorized PINs (S10)', () => {
 
 describe('simulate', () => {
   it('returns the decision a start would take and changes nothing', async () => {
-    const before = { audit: f.rows('fs_audit_events').length, challenges: f.rows('fs_challenges').length }
+    const before = { audit: f.rows('auditEvents').length, challenges: f.rows('challenges').length }
     expect(await f.acme.simulate({ system: 'payroll', authid: 'alice', context: outside })).toMatchObject({
       result: 'decision',
       decision: {
@@ -335,9 +335,7 @@ describe('simulate', () => {
       result: 'security error',
       reason: 'unknown_user',
     })
-    expect({ audit: f.rows('fs_audit_events').length, challenges: f.rows('fs_challenges').length }).toEqual(
-      before,
-    )
+    expect({ audit: f.rows('auditEvents').length, challenges: f.rows('challenges').length }).toEqual(before)
     expect(f.notifier.messages).toHaveLength(0)
   })
 })

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import type { PinHasher } from '../ports/pin-hasher.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 import { cheapHasher } from '../testing/index.js'
 import type { ThrottleInput } from './login-throttle.js'
 import { resolveThrottle } from './login-throttle.js'
@@ -33,7 +33,7 @@ afterEach(async () => {
   await f.close()
 })
 
-const auditCount = () => f.rows('fs_audit_events').length
+const auditCount = () => f.rows('auditEvents').length
 
 describe('request budgets (S31)', () => {
   it('refuses starts past a key’s budget before any read, hash or write, for unknown users too', async () => {

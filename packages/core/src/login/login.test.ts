@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { DeliveryError, StorageError } from '../domain/errors.js'
 import { sha256Hex } from '../domain/secrets.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
 const MINUTE = 60_000
 const login = { system: 'payroll', authid: 'alice' }
@@ -35,22 +35,22 @@ describe('start', () => {
     expect(message.to).toBe('alice@example.com')
     expect(message.link).toBe(`https://auth.example.com/v1/links/${message.token}`)
     expect(message.token).toMatch(/^[A-Za-z0-9_-]{32}$/)
-    const [row] = f.rows('fs_challenges')
+    const [row] = f.rows('challenges')
     expect(row).toMatchObject({
       status: 'pending',
-      link_hash: sha256Hex(message.token as string),
-      pin_hash: null,
+      linkHash: sha256Hex(message.token as string),
+      pinHash: null,
     })
-    expect(JSON.stringify(f.rows('fs_challenges'))).not.toContain(message.token)
+    expect(JSON.stringify(f.rows('challenges'))).not.toContain(message.token)
   })
 
   it('sends an 8-digit PIN by the assigned channel and keeps only its keyed hash', async () => {
     const { message } = await startWith('pin', 'sms')
     expect(message).toMatchObject({ channel: 'sms', to: '+14155552671', kind: 'pin' })
     expect(message.pin).toMatch(/^\d{8}$/)
-    const [row] = f.rows('fs_challenges')
-    expect(String(row?.pin_hash)).toMatch(/^hmac-sha256\$[\w-]{22}\$[\w-]{43}$/)
-    expect(JSON.stringify(f.rows('fs_challenges'))).not.toContain(message.pin)
+    const [row] = f.rows('challenges')
+    expect(String(row?.pinHash)).toMatch(/^hmac-sha256\$[\w-]{22}\$[\w-]{43}$/)
+    expect(JSON.stringify(f.rows('challenges'))).not.toContain(message.pin)
   })
 
   it('uses the policy’s PIN length, lifetime and attempt budget', async () => {
@@ -60,7 +60,7 @@ describe('start', () => {
     const { started, message } = await startWith('pin')
     expect(message.pin).toMatch(/^\d{6}$/)
     expect(started.expiresAt?.getTime()).toBe(f.clock.now() + 120_000)
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ max_attempts: 3, pin_length: 6 })
+    expect(f.rows('challenges')[0]).toMatchObject({ maxAttempts: 3, pinLength: 6 })
   })
 
   it('expires links after 10 minutes and PINs after 5 by default', async () => {
@@ -85,7 +85,7 @@ describe('start', () => {
   ] as const)('answers security error %s and sends nothing', async (reason, input) => {
     expect(await f.acme.start(input)).toEqual({ result: 'security error', reason })
     expect(f.notifier.messages).toHaveLength(0)
-    expect(f.rows('fs_challenges')).toHaveLength(0)
+    expect(f.rows('challenges')).toHaveLength(0)
   })
 
   it('answers user_disabled for a disabled user', async () => {
@@ -145,10 +145,11 @@ describe('start', () => {
 
   it('leaves no challenge behind when storage fails, and throws StorageError', async () => {
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
-    f.database.exec('DROP TABLE fs_audit_events')
+    // The account's audit trail is gone: the last write of the start's transaction fails.
+    f.tamper('auditHeads', () => null)
     await expect(f.acme.start(login)).rejects.toBeInstanceOf(StorageError)
-    expect(f.rows('fs_challenges')).toHaveLength(0)
-    expect(f.rows('fs_assignments')[0]).toMatchObject({ challenge_id: null })
+    expect(f.rows('challenges')).toHaveLength(0)
+    expect(f.rows('assignments')[0]).toMatchObject({ challengeId: null })
     expect(f.notifier.messages).toHaveLength(0)
   })
 
@@ -204,7 +205,7 @@ describe('check', () => {
         result: 'security error',
         reason: 'wrong_pin',
       })
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'pending', attempts: 4 })
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'pending', attempts: 4 })
     expect(await f.acme.check({ ...login, pin: message.pin as string })).toMatchObject({
       result: 'authenticated',
     })
@@ -222,7 +223,7 @@ describe('check', () => {
       'wrong_pin',
       'attempts_exhausted',
     ])
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'failed', attempts: 5 })
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'failed', attempts: 5 })
     expect(await f.acme.check({ ...login, pin: message.pin as string })).toEqual({
       result: 'security error',
       reason: 'no_pending_challenge',
@@ -233,7 +234,7 @@ describe('check', () => {
     const { message } = await startWith('pin')
     expect(await f.acme.check({ ...login, pin: `${message.pin}0` })).toMatchObject({ reason: 'wrong_pin' })
     expect(await f.acme.check({ ...login, pin: 'abcdefgh' })).toMatchObject({ reason: 'wrong_pin' })
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ attempts: 2 })
+    expect(f.rows('challenges')[0]).toMatchObject({ attempts: 2 })
   })
 
   it('answers wrong_method for a PIN sent to a passwordless challenge, which stays pending', async () => {
@@ -273,7 +274,7 @@ describe('expiry', () => {
     await startWith('passwordless')
     f.clock.advance(10 * MINUTE)
     expect(await f.acme.check(login)).toEqual({ result: 'expired' })
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'expired' })
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'expired' })
     expect(await f.acme.check(login)).toEqual({ result: 'security error', reason: 'no_pending_challenge' })
   })
 
@@ -302,7 +303,7 @@ describe('expiry', () => {
     const { message } = await startWith('passwordless')
     f.clock.advance(10 * MINUTE)
     expect(await f.engine.links.confirm(message.token as string)).toEqual({ result: 'expired' })
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'pending' })
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'pending' })
   })
 
   it('sweeps due challenges in runDue; the next check still answers expired once', async () => {
@@ -310,7 +311,7 @@ describe('expiry', () => {
     expect(await f.engine.runDue()).toMatchObject({ expired: 0 })
     f.clock.advance(10 * MINUTE)
     expect(await f.engine.runDue()).toMatchObject({ expired: 1 })
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'expired' })
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'expired' })
     expect(await f.acme.check(login)).toEqual({ result: 'expired' })
     expect(await f.acme.check(login)).toEqual({ result: 'security error', reason: 'no_pending_challenge' })
   })
@@ -321,7 +322,7 @@ describe('links', () => {
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
     await f.acme.start({ ...login, context: { ip: '203.0.113.7', userAgent: 'Firefox' } })
     const token = f.notifier.last().token as string
-    const before = f.rows('fs_challenges')
+    const before = f.rows('challenges')
     expect(await f.engine.links.inspect(token)).toMatchObject({
       status: 'pending',
       system: 'payroll',
@@ -329,7 +330,7 @@ describe('links', () => {
       userAgent: 'Firefox',
       startedAt: new Date(f.clock.now()),
     })
-    expect(f.rows('fs_challenges')).toEqual(before)
+    expect(f.rows('challenges')).toEqual(before)
     expect(await f.acme.check(login)).toMatchObject({ result: 'pending' })
   })
 
@@ -409,7 +410,7 @@ describe('events and audit', () => {
       ['challenge.checked', 'security error', 'unknown_system'],
     ])
     expect(events[3]?.details).toMatchObject({ channel: 'sms', destination: '+1******2671' })
-    const everything = JSON.stringify(f.rows('fs_audit_events'))
+    const everything = JSON.stringify(f.rows('auditEvents'))
     expect(everything).not.toContain(message.token)
     expect(everything).not.toContain('+14155552671')
   })

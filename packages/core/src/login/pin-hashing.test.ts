@@ -4,12 +4,8 @@
 import { createHmac, hkdfSync } from 'node:crypto'
 import argon2 from 'argon2'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import {
-  type EngineFixture,
-  engineFixture,
-  TEST_SECRET,
-} from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { oneTimePinHasher, pepperedPinHasher } from '../ports/pin-hashing.js'
+import { type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
 import { cheapHasher } from '../testing/index.js'
 
 // Written out here, from the S8 text, rather than taken from the code under test.
@@ -52,8 +48,8 @@ describe('one-time PINs at rest (S8)', () => {
   const issue = async () => {
     expect((await f.acme.start({ system: 'payroll', authid: 'alice' })).result).toBe('success')
     const pin = f.notifier.last().pin as string
-    const [row] = f.rows('fs_challenges').filter((r) => r.status === 'pending')
-    return { pin, hash: String(row?.pin_hash) }
+    const [row] = f.rows('challenges').filter((r) => r.status === 'pending')
+    return { pin, hash: String(row?.pinHash) }
   }
 
   it('stores an HMAC-SHA-256 of a fresh salt and the PIN under a key derived from the secret', async () => {
@@ -81,8 +77,8 @@ describe('one-time PINs at rest (S8)', () => {
     try {
       await argonEngine.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
       await argonEngine.acme.start({ system: 'payroll', authid: 'alice' })
-      const [row] = argonEngine.rows('fs_challenges')
-      expect(String(row?.pin_hash)).toMatch(/^\$argon2id\$/)
+      const [row] = argonEngine.rows('challenges')
+      expect(String(row?.pinHash)).toMatch(/^\$argon2id\$/)
       const pin = argonEngine.notifier.last().pin as string
       expect(await argonEngine.acme.check({ system: 'payroll', authid: 'alice', pin })).toMatchObject({
         result: 'authenticated',
@@ -116,7 +112,7 @@ describe('memorized PINs at rest (S8)', () => {
     })
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless', channel: 'email' }])
   })
-  const stored = () => String(f.rows('fs_users').find((u) => u.authid === 'alice')?.memorized_pin_hash)
+  const stored = () => String(f.rows('users').find((u) => u.authid === 'alice')?.memorizedPinHash)
   const login = async (pin: string) => {
     await f.acme.start({ system: 'payroll', authid: 'alice' })
     await f.engine.links.confirm(f.notifier.last().token as string)
@@ -134,7 +130,7 @@ describe('memorized PINs at rest (S8)', () => {
   })
 
   it('verifies a PIN hashed before the pepper, then stores it peppered; a wrong one changes nothing', async () => {
-    const user = f.rows('fs_users').find((u) => u.authid === 'alice')
+    const user = f.rows('users').find((u) => u.authid === 'alice')
     const legacy = await cheapHasher().hash(PIN)
     await f.storage.setMemorizedPin(String(user?.id), legacy, 0, [])
     expect(await login('604817')).toMatchObject({ result: 'security error', reason: 'wrong_pin' })

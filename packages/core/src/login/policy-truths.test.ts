@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { DeliveryError } from '../domain/errors.js'
 import type { Message, Notifier } from '../ports/notifier.js'
 import { captureNotifier } from '../testing/capture-notifier.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
 // Issue 12, item 8: what simulate says is what start does; no code is handed out that nothing checks;
 // turning a method off stops the logins that wait on it.
@@ -106,7 +106,7 @@ describe('turning a method off stops the logins waiting on it', () => {
     await f.acme.systems.update('payroll', { policies: { passwordless: { enabled: false } } })
     expect(await f.engine.links.inspect(token)).toMatchObject({ status: 'disabled' })
     expect(await f.engine.links.confirm(token)).toEqual({ result: 'disabled' })
-    expect(f.rows('fs_challenges')[0]).toMatchObject({ status: 'pending' })
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'pending' })
     expect(await f.acme.check(login)).toEqual({ result: 'security error', reason: 'method_not_enabled' })
   })
 
@@ -133,6 +133,6 @@ describe('turning a method off stops the logins waiting on it', () => {
       await f.engine.deliverDue()
     }
     expect(inner.messages).toHaveLength(0)
-    expect(f.rows('fs_deliveries')[0]).toMatchObject({ status: 'abandoned', payload: null })
+    expect(f.rows('deliveries')[0]).toMatchObject({ status: 'abandoned', payload: null })
   })
 })

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { sha256Hex } from '../domain/secrets.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
 const RETURN = 'https://app.example.com/auth/return'
 const login = { system: 'payroll', authid: 'alice', returnUrl: RETURN }
@@ -62,7 +62,7 @@ describe('return URLs of a system', () => {
         field: 'returnUrl',
       })
     expect(f.notifier.messages).toHaveLength(0)
-    expect(f.rows('fs_challenges')).toHaveLength(0)
+    expect(f.rows('challenges')).toHaveLength(0)
   })
 })
 
@@ -72,14 +72,14 @@ describe('same-device completion', () => {
     const { url, code } = await confirmForCode(token)
     expect(`${url.origin}${url.pathname}`).toBe(RETURN)
     expect(code).toMatch(/^[A-Za-z0-9_-]{32}$/)
-    const [row] = f.rows('fs_completion_codes')
+    const [row] = f.rows('completionCodes')
     expect(row).toMatchObject({
-      code_hash: sha256Hex(code),
-      challenge_id: started.challengeId,
-      expires_at: f.clock.now() + 60_000,
-      redeemed_at: null,
+      codeHash: sha256Hex(code),
+      challengeId: started.challengeId,
+      expiresAt: f.clock.now() + 60_000,
+      redeemedAt: null,
     })
-    for (const table of ['fs_completion_codes', 'fs_audit_events', 'fs_challenges'])
+    for (const table of ['completionCodes', 'auditEvents', 'challenges'] as const)
       expect(JSON.stringify(f.rows(table)), table).not.toContain(code)
     expect(await auditOf('completion.issued')).toEqual([{ outcome: 'success', reason: null }])
   })
@@ -89,7 +89,7 @@ describe('same-device completion', () => {
     const confirmed = await f.engine.links.confirm(token)
     expect(confirmed).toMatchObject({ result: 'confirmed' })
     expect(confirmed).not.toHaveProperty('completionUrl')
-    expect(f.rows('fs_completion_codes')).toHaveLength(0)
+    expect(f.rows('completionCodes')).toHaveLength(0)
   })
 
   it('redeems a code once, for the login’s system, authid and challenge; audited both times', async () => {
@@ -146,7 +146,7 @@ describe('same-device completion', () => {
     const { token } = await start()
     await start()
     expect(await f.engine.links.confirm(token)).toEqual({ result: 'superseded' })
-    expect(f.rows('fs_completion_codes')).toHaveLength(0)
+    expect(f.rows('completionCodes')).toHaveLength(0)
   })
 
   it('with number matching, issues a code only after the right match code', async () => {
@@ -155,7 +155,7 @@ describe('same-device completion', () => {
     const matchCode = (started as { matchCode: string }).matchCode
     const wrong = String((Number(matchCode) + 1) % 1000).padStart(3, '0')
     expect(await f.engine.links.confirm(token, { matchCode: wrong })).toMatchObject({ result: 'wrong_code' })
-    expect(f.rows('fs_completion_codes')).toHaveLength(0)
+    expect(f.rows('completionCodes')).toHaveLength(0)
     const { code } = await confirmForCode(token, matchCode)
     expect(await f.acme.redeem(code)).toMatchObject({ result: 'authenticated' })
   })
@@ -169,7 +169,7 @@ describe('same-device completion', () => {
     const confirmed = await f.engine.links.confirm(token)
     expect(confirmed).toMatchObject({ result: 'confirmed' })
     expect(confirmed).not.toHaveProperty('completionUrl')
-    expect(f.rows('fs_completion_codes')).toHaveLength(0)
+    expect(f.rows('completionCodes')).toHaveLength(0)
   })
 
   it('leaves the original device’s poll working: check still answers authenticated once', async () => {
@@ -189,8 +189,8 @@ describe('same-device completion', () => {
     f.clock.advance(11 * 60_000)
     await f.engine.runDue()
     expect(expired).toEqual([])
-    expect(f.rows('fs_challenges')).toMatchObject([
-      { id: started.challengeId, status: 'authenticated', outcome_reported: 0 },
+    expect(f.rows('challenges')).toMatchObject([
+      { id: started.challengeId, status: 'authenticated', outcomeReported: false },
     ])
   })
 
@@ -211,6 +211,6 @@ describe('same-device completion', () => {
     await confirmForCode((await start()).token)
     f.clock.advance(60_000)
     await f.engine.runDue()
-    expect(f.rows('fs_completion_codes')).toHaveLength(0)
+    expect(f.rows('completionCodes')).toHaveLength(0)
   })
 })

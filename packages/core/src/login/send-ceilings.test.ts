@@ -1,13 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { sqliteStorage } from '../../../../adapters/sqlite/src/index.js'
-import {
-  BASE_URL,
-  type EngineFixture,
-  engineFixture,
-  TEST_SECRET,
-} from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { createEngine } from '../engine.js'
-import { captureNotifier, cheapHasher } from '../testing/index.js'
+import { BASE_URL, type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
+import { captureNotifier, cheapHasher, memoryStorage } from '../testing/index.js'
 
 // SECURITY.md S18: SMS pumping. Operator ceilings that accounts can only tighten, refused number kinds,
 // a destination counter shared by every account, and a budget of their own for known devices.
@@ -81,7 +75,7 @@ describe('operator ceilings', () => {
     })
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin' }])
     const bounded = createEngine({
-      storage: sqliteStorage({ database: f.database }),
+      storage: f.sharedStorage(),
       notifier: captureNotifier(),
       clock: f.clock,
       secret: TEST_SECRET,
@@ -103,7 +97,7 @@ describe('operator ceilings', () => {
     f = await engineFixture()
     await f.acme.settings.update({ auditRetentionDays: 1 })
     const bounded = createEngine({
-      storage: sqliteStorage({ database: f.database }),
+      storage: f.sharedStorage(),
       notifier: captureNotifier(),
       clock: f.clock,
       secret: TEST_SECRET,
@@ -120,7 +114,7 @@ describe('operator ceilings', () => {
   it('refuses a malformed ceiling, naming it', () => {
     expect(() =>
       createEngine({
-        storage: sqliteStorage({ filename: ':memory:' }),
+        storage: memoryStorage(),
         notifier: captureNotifier(),
         secret: TEST_SECRET,
         links: { baseUrl: BASE_URL },
@@ -155,7 +149,10 @@ describe('refused phone numbers', () => {
   it('sends nothing at start to a refused number stored before the refusal', async () => {
     f = await engineFixture()
     await f.acme.users.create({ authid: 'old', phone: '+14155552672' })
-    f.database.prepare("UPDATE fs_users SET phone = '+449098790000', email = NULL WHERE authid = 'old'").run()
+    // Stored before the refusal existed, straight into the table.
+    f.tamper('users', (user) =>
+      user.authid === 'old' ? { ...user, phone: '+449098790000', email: null } : user,
+    )
     await f.acme.users.assign('old', [{ system: 'payroll', method: 'pin', channel: 'sms' }])
     const sent = f.notifier.messages.length
     expect(await f.acme.start({ system: 'payroll', authid: 'old' })).toEqual({

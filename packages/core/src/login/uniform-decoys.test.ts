@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import type { PinHasher } from '../ports/pin-hasher.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 import { cheapHasher } from '../testing/index.js'
 
 // S20 with S12: in uniform mode a refused start answers like a real one (a decoy challenge id, and a
@@ -46,7 +46,7 @@ describe('uniform responses mask every refusal of a start (S20)', () => {
     await f.acme.users.update('dora', { status: 'disabled' })
     await f.acme.users.create({ authid: 'lars', email: 'lars@example.com' })
     await f.acme.users.assign('lars', [{ system: 'payroll', method: 'passwordless' }])
-    f.database.prepare("UPDATE fs_users SET status = 'locked' WHERE authid = 'lars'").run()
+    f.tamper('users', (user) => (user.authid === 'lars' ? { ...user, status: 'locked' } : user))
     // Reachable only by SMS, which the system's policy then stops allowing.
     await f.acme.users.create({ authid: 'una', phone: '+14155550100' })
     await f.acme.users.assign('una', [{ system: 'payroll', method: 'passwordless' }])

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import type { Notifier } from '../ports/notifier.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
 // Issue 16 item 4: a delivery's outcome is written behind the send, many per transaction, not as a
 // transaction of its own on the login path.
@@ -34,7 +34,7 @@ describe('delivery outcomes, off the login path', () => {
     const held = gate()
     const reached = gate()
     const finishDeliveries = f.storage.finishDeliveries?.bind(f.storage)
-    if (!finishDeliveries) throw new Error('the SQLite storage batches outcomes')
+    if (!finishDeliveries) throw new Error('the in-memory storage batches outcomes')
     // Every outcome write waits until the test opens the gate.
     f.storage.finishDeliveries = async (batch) => {
       reached.open()
@@ -55,14 +55,14 @@ describe('delivery outcomes, off the login path', () => {
     expect(first).toMatchObject({ answer: { result: 'success', delivery: 'sent' } })
     await reached.opened
     // Not written yet: the row still says queued, and no event went out.
-    expect(f.rows('fs_deliveries').map((row) => row.status)).toEqual(['queued'])
+    expect(f.rows('deliveries').map((row) => row.status)).toEqual(['queued'])
     expect(events).toEqual([])
     // This process knows how the send went, and says so.
     expect(await f.acme.check(login)).toMatchObject({ result: 'pending', delivery: 'sent' })
 
     held.open()
     await f.engine.deliverDue()
-    expect(f.rows('fs_deliveries').map((row) => [row.status, row.payload])).toEqual([['sent', null]])
+    expect(f.rows('deliveries').map((row) => [row.status, row.payload])).toEqual([['sent', null]])
     expect(events).toEqual(['sent'])
     expect(finishDelivery).not.toHaveBeenCalled()
     const { events: audit } = await f.acme.audit.list({ type: 'delivery' })
@@ -88,7 +88,7 @@ describe('delivery outcomes, off the login path', () => {
     }
     const batches: number[] = []
     const finishDeliveries = f.storage.finishDeliveries?.bind(f.storage)
-    if (!finishDeliveries) throw new Error('the SQLite storage batches outcomes')
+    if (!finishDeliveries) throw new Error('the in-memory storage batches outcomes')
     f.storage.finishDeliveries = (batch) => {
       batches.push(batch.length)
       return finishDeliveries(batch)
@@ -105,7 +105,7 @@ describe('delivery outcomes, off the login path', () => {
     expect(batches.reduce((sum, n) => sum + n, 0)).toBe(20)
     // The first outcome may go alone; the others arrive while it is written and share the next one.
     expect(batches.length).toBeLessThanOrEqual(2)
-    expect(f.rows('fs_deliveries').every((row) => row.status === 'sent')).toBe(true)
+    expect(f.rows('deliveries').every((row) => row.status === 'sent')).toBe(true)
     const verified = await f.acme.audit.verify()
     expect(verified).toMatchObject({ ok: true })
   })
@@ -117,7 +117,7 @@ describe('delivery outcomes, off the login path', () => {
       await f.acme.users.assign(authid, [{ system: 'payroll', method: 'passwordless' }])
     }
     const finishDeliveries = f.storage.finishDeliveries?.bind(f.storage)
-    if (!finishDeliveries) throw new Error('the SQLite storage batches outcomes')
+    if (!finishDeliveries) throw new Error('the in-memory storage batches outcomes')
     const calls: number[] = []
     const held = gate()
     f.storage.finishDeliveries = async (batch) => {
@@ -132,7 +132,7 @@ describe('delivery outcomes, off the login path', () => {
     held.open()
     await f.engine.deliverDue()
     expect(calls).toEqual([1, 2, 1, 1])
-    expect(f.rows('fs_deliveries').map((row) => row.status)).toEqual(['sent', 'sent', 'sent'])
+    expect(f.rows('deliveries').map((row) => row.status)).toEqual(['sent', 'sent', 'sent'])
     expect(f.warnings).toEqual([])
   })
 
@@ -140,7 +140,7 @@ describe('delivery outcomes, off the login path', () => {
     f = await fixture()
     const order: string[] = []
     const finishDeliveries = f.storage.finishDeliveries?.bind(f.storage)
-    if (!finishDeliveries) throw new Error('the SQLite storage batches outcomes')
+    if (!finishDeliveries) throw new Error('the in-memory storage batches outcomes')
     const held = gate()
     f.storage.finishDeliveries = async (batch) => {
       await held.opened
@@ -159,6 +159,6 @@ describe('delivery outcomes, off the login path', () => {
     await closing
     expect(order).toEqual(['outcomes written', 'storage closed'])
     // The fixture's own close must not close the engine twice.
-    f = { ...f, close: async () => f.database.close() }
+    f = { ...f, close: async () => {} }
   })
 })

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { DeliveryError } from '../domain/errors.js'
 import type { Message, Notifier } from '../ports/notifier.js'
 import { captureNotifier } from '../testing/capture-notifier.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 import { DEFAULT_OUTBOX, retryDelay } from './outbox.js'
 
 // Issue 12, item 7: what start and check say about a message is what happened to it, and a PIN's
@@ -74,7 +74,7 @@ describe('retries spread over the challenge’s lifetime (issue 12 item 7)', () 
     // last attempt falls between 118 s and 240 s. Before, all six were over by 62 s.
     expect(times.at(-1)).toBeGreaterThanOrEqual(118 * SECOND)
     expect(times.at(-1)).toBeLessThanOrEqual(240 * SECOND)
-    expect(f.rows('fs_deliveries')[0]).toMatchObject({ status: 'abandoned', payload: null })
+    expect(f.rows('deliveries')[0]).toMatchObject({ status: 'abandoned', payload: null })
   })
 
   it('sizes the first retry from the lifetime and the window, never below the base', () => {

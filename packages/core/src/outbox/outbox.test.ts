@@ -1,12 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import {
-  type EngineFixture,
-  engineFixture,
-  TEST_SECRET,
-} from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { DeliveryError } from '../domain/errors.js'
 import type { Message, Notifier } from '../ports/notifier.js'
 import { captureNotifier } from '../testing/capture-notifier.js'
+import { type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
 import { DEFAULT_OUTBOX, payloadCipher, retryDelay } from './outbox.js'
 
 const SECOND = 1000
@@ -36,7 +32,7 @@ afterEach(async () => {
 })
 
 const deliveries = () =>
-  f.rows('fs_deliveries').map((d) => ({ channel: d.channel, status: d.status, attempts: d.attempts }))
+  f.rows('deliveries').map((d) => ({ channel: d.channel, status: d.status, attempts: d.attempts }))
 const deliveryAudit = async () =>
   (await f.acme.audit.list({ type: 'delivery' })).events.map((e) => [e.outcome, e.details?.channel])
 
@@ -92,7 +88,7 @@ describe('retries', () => {
       'failed',
       'abandoned',
     ])
-    expect(f.rows('fs_deliveries')[0]).toMatchObject({ status: 'abandoned', payload: null })
+    expect(f.rows('deliveries')[0]).toMatchObject({ status: 'abandoned', payload: null })
     expect(await f.acme.check(login)).toMatchObject({ result: 'pending', delivery: 'failed' })
   })
 
@@ -110,11 +106,11 @@ describe('retries', () => {
     const times = (await f.acme.audit.list({ type: 'delivery', outcome: 'failed' })).events.map(
       (e) => e.details?.nextAttemptAt as number,
     )
-    const expiresAt = Number(f.rows('fs_challenges')[0]?.expires_at)
+    const expiresAt = Number(f.rows('challenges')[0]?.expiresAt)
     expect(times.length).toBeGreaterThan(2)
     expect(times.every((t) => t < expiresAt)).toBe(true)
     // Given up when the next attempt would fall past expiry, or cancelled when the challenge expired.
-    const [row] = f.rows('fs_deliveries')
+    const [row] = f.rows('deliveries')
     expect(['abandoned', 'cancelled']).toContain(row?.status)
     // Every attempt but an abandoning one scheduled a retry, and none was made after expiry.
     expect(script.attempts.length).toBe(times.length + (row?.status === 'abandoned' ? 1 : 0))
@@ -163,7 +159,7 @@ describe('cancellation and recovery', () => {
     f.clock.advance(60 * SECOND)
     expect(await f.engine.deliverDue()).toEqual({ cancelled: 1, delivered: 0 })
     expect(script.attempts).toHaveLength(2)
-    expect(f.rows('fs_deliveries').map((d) => [d.status, d.payload])).toEqual(
+    expect(f.rows('deliveries').map((d) => [d.status, d.payload])).toEqual(
       expect.arrayContaining([
         ['cancelled', null],
         ['sent', null],
@@ -190,7 +186,7 @@ describe('cancellation and recovery', () => {
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
     void f.acme.start(login)
     await called
-    expect(f.rows('fs_deliveries')).toHaveLength(1)
+    expect(f.rows('deliveries')).toHaveLength(1)
     // A second engine on the same database, as after a restart.
     const { createEngine } = await import('../engine.js')
     const { cheapHasher } = await import('../testing/cheap-hasher.js')
@@ -220,7 +216,7 @@ describe('secrets at rest and in logs', () => {
     f = await engineFixture({ notifier: script.notifier })
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
     await f.acme.start(login)
-    const [row] = f.rows('fs_deliveries')
+    const [row] = f.rows('deliveries')
     const pin = /\b(\d{8})\b/.exec(script.attempts[0]?.text ?? '')?.[1] as string
     expect(String(row?.payload)).not.toContain(pin)
     expect(String(row?.payload)).not.toContain('alice@example.com')
@@ -233,10 +229,10 @@ describe('secrets at rest and in logs', () => {
       await f.engine.runDue()
     }
     const everything = JSON.stringify([
-      f.rows('fs_deliveries'),
-      f.rows('fs_challenges'),
-      f.rows('fs_audit_events'),
-      f.rows('fs_rate_limits'),
+      f.rows('deliveries'),
+      f.rows('challenges'),
+      f.rows('auditEvents'),
+      f.rows('rateLimits'),
     ])
     expect(everything).not.toContain(pin)
     expect(everything).not.toContain('alice@example.com')

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { type EngineFixture, engineFixture } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { DeliveryError } from '../domain/errors.js'
+import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 import { redactProviderError } from './provider-error-redaction.js'
 
 // S26: a provider that echoed the URL-encoded link in its error put the token in the
@@ -115,14 +115,14 @@ describe('a provider that echoes the URL-encoded link in its error', () => {
     })
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
     await f.acme.start({ system: 'payroll', authid: 'alice' })
-    const [row] = f.rows('fs_challenges')
+    const [row] = f.rows('challenges')
     expect(row).toBeDefined()
     const failures = (await f.acme.audit.list({ type: 'delivery', outcome: 'abandoned' })).events
     // The email is refused, then the SMS it falls back to.
     expect(failures).toHaveLength(2)
     const kept = [
       ...failures.map((event) => String(event.details?.error)),
-      ...f.rows('fs_deliveries').map((delivery) => String(delivery.last_error)),
+      ...f.rows('deliveries').map((delivery) => String(delivery.lastError)),
       ...f.logs,
     ].join('\n')
     expect(kept).toContain('Twilio 21610')

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { sqliteStorage } from '../../../../adapters/sqlite/src/index.js'
-import { TEST_SECRET } from '../../../../adapters/sqlite/test/engine-fixture.js'
 import { createEngine, type EngineOptions } from '../engine.js'
-import { captureNotifier, cheapHasher, manualClock } from '../testing/index.js'
+import { TEST_SECRET } from '../testing/engine-fixture.js'
+import { captureNotifier, cheapHasher, manualClock, memoryStorage } from '../testing/index.js'
 import type { Storage } from './storage.js'
 
 afterEach(() => {
@@ -12,7 +11,7 @@ afterEach(() => {
 /** An engine whose storage counts the outbox claims (deliverDue) and expiry sweeps (runDue). */
 async function countingEngine(options: Partial<EngineOptions> = {}) {
   const calls = { deliverDue: 0, runDue: 0 }
-  const storage = sqliteStorage({ filename: ':memory:' })
+  const storage = memoryStorage()
   const counted: Storage = Object.assign(Object.create(storage) as Storage, {
     claimDeliveries: (...args: Parameters<Storage['claimDeliveries']>) => {
       calls.deliverDue++
