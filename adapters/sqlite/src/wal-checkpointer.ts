@@ -121,6 +121,9 @@ export function startWalCheckpointer(
       })
     },
     async close() {
+      // Held until it has stopped: an unref'd worker is no reason to stay alive, so a process whose
+      // last work is this close would exit in the middle of it, losing its exit code.
+      worker.ref()
       if (running) worker.postMessage({ type: 'stop' })
       await exited
     },
