@@ -289,6 +289,9 @@ export async function raceDeliveries(
       throw new Error(`race setup expected a failed first delivery: ${JSON.stringify(started)}`)
     challenges.push(started.challengeId)
   }
+  // The failed outcomes are written behind the sends; deliverDue writes them first (and, at the
+  // setup's clock, finds nothing due yet), so no row is still this process's claim when the race starts.
+  await engine.deliverDue()
   const answers = await raceAcrossProcesses(
     options.shared,
     { kind: 'deliver' },
