@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openForTampering } from '../../../adapters/sqlite/test/engine-fixture.js'
-import { exitCodeFor, main } from './cli.js'
+import { flexsecureInProcess } from '../test/cli-in-process.js'
 
 // S34 through the operator's commands, with checkpoints in a directory outside the database.
 
@@ -34,22 +34,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function flexsecure(...args: string[]) {
-  const printed: unknown[] = []
-  const errors: string[] = []
-  const error = console.error
-  console.error = (line: string) => errors.push(line)
-  try {
-    const code = await main(
-      [...args, '--json'],
-      (value) => printed.push(JSON.parse(JSON.stringify(value))),
-      () => {},
-    ).catch((thrown) => exitCodeFor(thrown, args))
-    return { code, value: printed[0] as never, error: errors.join('\n') }
-  } finally {
-    console.error = error
-  }
-}
+const flexsecure = flexsecureInProcess
 
 describe('audit checkpoints through the CLI (S34)', () => {
   it('catches the replayed head: save it, create a backdoor admin key, delete after it, write it back', async () => {

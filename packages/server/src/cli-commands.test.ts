@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exitCodeFor, main } from './cli.js'
+import { flexsecureInProcess } from '../test/cli-in-process.js'
 
 let dir: string
 const saved = { db: process.env.FLEXSECURE_DB, secret: process.env.FLEXSECURE_SECRET }
@@ -17,23 +17,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** `flexsecure …` in this process: the exit code, what `--json` printed (parsed), and stderr's line. */
-async function flexsecure(...args: string[]) {
-  const printed: unknown[] = []
-  const errors: string[] = []
-  const error = console.error
-  console.error = (line: string) => errors.push(line)
-  try {
-    const code = await main(
-      [...args, '--json'],
-      (value) => printed.push(JSON.parse(JSON.stringify(value))),
-      () => {},
-    ).catch((thrown) => exitCodeFor(thrown, args))
-    return { code, value: printed[0] as never, error: errors.join('\n') }
-  } finally {
-    console.error = error
-  }
-}
+const flexsecure = flexsecureInProcess
 
 describe('the operator CLI', () => {
   let account: string

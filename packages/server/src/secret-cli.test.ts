@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exitCodeFor, main } from './cli.js'
+import { flexsecureInProcess } from '../test/cli-in-process.js'
 
 // S33 through the operator's commands: another secret is refused in one line; rotation by keyring.
 
@@ -33,20 +33,7 @@ afterAll(() => {
 async function flexsecure(secret: string, previous: string, ...args: string[]) {
   process.env.FLEXSECURE_SECRET = secret
   process.env.FLEXSECURE_PREVIOUS_SECRETS = previous
-  const printed: unknown[] = []
-  const errors: string[] = []
-  const error = console.error
-  console.error = (line: string) => errors.push(line)
-  try {
-    const code = await main(
-      [...args, '--json'],
-      (value) => printed.push(JSON.parse(JSON.stringify(value))),
-      () => {},
-    ).catch((thrown) => exitCodeFor(thrown, args))
-    return { code, value: printed[0] as never, error: errors.join('\n') }
-  } finally {
-    console.error = error
-  }
+  return flexsecureInProcess(...args)
 }
 
 describe('the engine secret (S33)', () => {
