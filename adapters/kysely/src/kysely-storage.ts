@@ -1,12 +1,20 @@
 import {
+  type AccountStore,
+  type ApiKeyStore,
   type AuditDraft,
   type AuditEvent,
   type AuditSealer,
+  type AuditStore,
   ConflictError,
   type IssueOutcome,
+  type LoginStore,
+  type OutboxStore,
   type SendLimit,
   type Storage,
   StorageError,
+  type StorageInspector,
+  type SystemStore,
+  type UserStore,
   ValidationError,
 } from '@flexsecure/core'
 import { type Kysely, Migrator, sql } from 'kysely'
@@ -864,7 +872,7 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
     challenge: columnsOf('c', [...CHALLENGE_COLUMNS, 'delivery_status'], 'id'),
   }
 
-  const storage: KyselyStorage = {
+  const flat: FlatStorage = {
     async migrationStatus() {
       const known = await new Migrator({
         db,
@@ -886,7 +894,7 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
     async close() {
       await options.onClose?.()
     },
-    sealAuditWith(sealer) {
+    sealAuditWith(sealer: AuditSealer) {
       seal = sealer
     },
 
@@ -1096,7 +1104,13 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
           )
         ).map(toUser),
       ),
-    recordFailure: (userId, decide, audit, lockAudit) =>
+    recordFailure: (
+      userId: string,
+      at: number,
+      decide: (streak: number) => { retryAfter: number | null; lock: boolean },
+      audit: readonly AuditDraft[],
+      lockAudit: (streak: number) => AuditDraft,
+    ) =>
       guard('recordFailure', () =>
         exec.transaction(async (tx) => {
           const [row] = await updateReturning<{ failure_streak: number }>(tx, 'addFailure', { id: userId })
@@ -1106,7 +1120,6 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
           }
           const streak = Number(row.failure_streak)
           const { retryAfter, lock } = decide(streak)
-          const at = audit[0]?.at ?? 0
           await tx.run(
             q.applyFailure.sql,
             q.applyFailure.bind({ id: userId, retry_after: retryAfter, lock: lock ? 1 : 0, at }),
@@ -1135,14 +1148,14 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
         }),
       ),
 
-    saveAssignments: (_userId, rows, audit) =>
+    saveAssignments: (userId, rows, audit) =>
       guard('saveAssignments', () =>
         exec.transaction(async (tx) => {
           for (const row of rows)
             await tx.run(
               (mysql ?? q).upsertAssignment.sql,
               (mysql ?? q).upsertAssignment.bind({
-                user_id: row.userId,
+                user_id: userId,
                 system_id: row.systemId,
                 method: row.method,
                 channel: row.channel,
@@ -1456,10 +1469,48 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
   // The console's optional stores (console-session-queries.ts, admin-queries.ts) share this storage's
   // executor, audit chain and error handling.
   const extension = { db, exec, dialect: dialectOf(db), appendAudit, guard }
+  const storage: KyselyStorage = {
+    migrationStatus: flat.migrationStatus,
+    migrate: flat.migrate,
+    close: flat.close,
+    sealAuditWith: flat.sealAuditWith,
+    ...groupStores(flat),
+  }
   return Object.assign(storage, {
     consoleSessions: consoleSessionQueries(extension),
     adminQueries: adminQueries(extension),
     completionCodes: completionCodeQueries(extension),
     secretStore: secretStoreQueries(extension),
   })
+}
+
+// TEMPORARY while the SQL storage is split by store: groups the flat operations into the port's stores.
+type FlatStorage = AccountStore &
+  ApiKeyStore &
+  SystemStore &
+  UserStore &
+  LoginStore &
+  OutboxStore &
+  AuditStore &
+  StorageInspector &
+  Pick<KyselyStorage, 'migrate' | 'close' | 'sealAuditWith' | 'migrationStatus'>
+
+function groupStores(f: FlatStorage) {
+  // biome-ignore lint/suspicious/noExplicitAny: temporary
+  const g = f as any
+  const pick = (names: string) => Object.fromEntries(names.split(' ').map((n) => [n, g[n]]))
+  return {
+    accounts: pick('insertAccount getAccount listAccounts updateAccountSettings'),
+    apiKeys: pick('insertApiKey listApiKeys getApiKeyBySha256 revokeApiKey touchApiKey'),
+    systems: pick('insertSystem updateSystem getSystem listSystems'),
+    users: pick(
+      'insertUser updateUser getUser listUsers removeUser saveAssignments listAssignments recordFailure unlockUser setMemorizedPin',
+    ),
+    logins: pick(
+      'resolveLogin issueChallenge getChallenge getChallengeByLinkHash confirmLink reserveAttempt transitionChallenge userHistory expireDue sweepRateLimits purgeEndedChallenges',
+    ),
+    outbox: pick('claimDeliveries finishDelivery finishDeliveries cancelDeliveries'),
+    audit: pick('appendAudit listAudit getAuditHead purgeAudit'),
+    inspector: pick('listDeliveries'),
+  } as unknown as Omit<Storage, 'migrate' | 'close' | 'sealAuditWith'>
 }

@@ -25,7 +25,7 @@ if (!reachable) {
       storage.sealAuditWith(auditSealer('lost-connection-secret-lost-connection'))
       try {
         await storage.migrate()
-        expect(await storage.listAccounts()).toEqual([])
+        expect(await storage.accounts.listAccounts()).toEqual([])
         const connectionId = () =>
           new Promise<number>((resolve, reject) =>
             pool.query('SELECT CONNECTION_ID() AS id', (error, rows) =>
@@ -52,9 +52,9 @@ if (!reachable) {
           const idle = await connectionId()
           ids.add(idle)
           kill(idle)
-          expect(await storage.listAccounts()).toHaveLength(round)
+          expect(await storage.accounts.listAccounts()).toHaveLength(round)
           kill(await connectionId())
-          await storage.insertAccount({
+          await storage.accounts.insertAccount({
             id: `acc${round}`,
             name: 'A',
             settings: DEFAULT_SETTINGS,
@@ -62,7 +62,7 @@ if (!reachable) {
           })
         }
         expect(ids.size).toBe(5)
-        expect(await storage.listAccounts()).toHaveLength(5)
+        expect(await storage.accounts.listAccounts()).toHaveLength(5)
       } finally {
         await storage.close()
         await new Promise<void>((resolve) => pool.end(() => resolve()))

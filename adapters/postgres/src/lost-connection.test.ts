@@ -23,7 +23,7 @@ if (!reachable) {
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
       try {
         await storage.migrate()
-        expect(await storage.listAccounts()).toEqual([])
+        expect(await storage.accounts.listAccounts()).toEqual([])
         // Terminate the storage's idle pooled connections, as a server restart or an administrator would.
         const admin = new pg.Client({ connectionString: database.url })
         await admin.connect()
@@ -33,7 +33,7 @@ if (!reachable) {
         await admin.end()
         await vi.waitFor(() => expect(warn).toHaveBeenCalled())
         expect(String(warn.mock.calls[0]?.[0])).toContain('an idle PostgreSQL connection was lost')
-        expect(await storage.listAccounts()).toEqual([])
+        expect(await storage.accounts.listAccounts()).toEqual([])
       } finally {
         warn.mockRestore()
         await storage.close()
@@ -63,16 +63,16 @@ if (!reachable) {
         // rounds): a read, then a write in a transaction, each must still succeed.
         for (let round = 0; round < 5; round++) {
           await terminate()
-          expect(await storage.listAccounts()).toHaveLength(round)
+          expect(await storage.accounts.listAccounts()).toHaveLength(round)
           await terminate()
-          await storage.insertAccount({
+          await storage.accounts.insertAccount({
             id: `acc${round}`,
             name: 'A',
             settings: DEFAULT_SETTINGS,
             createdAt: 0,
           })
         }
-        expect(await storage.listAccounts()).toHaveLength(5)
+        expect(await storage.accounts.listAccounts()).toHaveLength(5)
       } finally {
         await admin.end()
         await storage.close()
@@ -111,7 +111,7 @@ if (!reachable) {
         await expect(migrating).rejects.toThrow()
         await admin.query('SELECT pg_advisory_unlock(3853314791062309107)')
         await storage.migrate()
-        expect(await storage.listAccounts()).toEqual([])
+        expect(await storage.accounts.listAccounts()).toEqual([])
       } finally {
         await admin.end()
         await storage.close()
@@ -124,7 +124,7 @@ if (!reachable) {
       const setup = postgresStorage({ connectionString: database.url })
       setup.sealAuditWith(auditSealer('lost-connection-secret-lost-connection'))
       await setup.migrate()
-      await setup.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
+      await setup.accounts.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
       await setup.close()
       // A host pool whose queries time out on the client: the ROLLBACK queues behind the stuck statement
       // and times out too, so the session is still inside the transaction when it is released.

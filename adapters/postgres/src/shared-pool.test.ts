@@ -24,12 +24,12 @@ if (!reachable) {
         storage.sealAuditWith(auditSealer('shared-pool-secret-shared-pool'))
       try {
         await first.migrate()
-        await first.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
+        await first.accounts.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
         // Different statements first in each: numbering them per storage gave one name two texts.
-        expect(await first.listAccounts()).toHaveLength(1)
-        expect((await second.getAccount('acc'))?.name).toBe('A')
-        expect(await second.listAccounts()).toHaveLength(1)
-        expect((await first.getAccount('acc'))?.name).toBe('A')
+        expect(await first.accounts.listAccounts()).toHaveLength(1)
+        expect((await second.accounts.getAccount('acc'))?.name).toBe('A')
+        expect(await second.accounts.listAccounts()).toHaveLength(1)
+        expect((await first.accounts.getAccount('acc'))?.name).toBe('A')
       } finally {
         await first.close()
         await second.close()

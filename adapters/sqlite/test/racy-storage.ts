@@ -15,32 +15,36 @@ export function openStorage(options: { filename: string }): Storage {
   applyPragmas(db, 5000, 'normal')
   return {
     ...real,
-    async confirmLink(linkHash, at, audit) {
-      const row = await real.getChallengeByLinkHash(linkHash)
-      if (row?.status !== 'pending' || at >= row.expiresAt) return null
-      await yieldToOthers()
-      db.prepare(`UPDATE fs_challenges SET status = 'confirmed' WHERE id = ?`).run(row.id)
-      await real.appendAudit([audit(row)])
-      return { ...row, status: 'confirmed' }
-    },
-    async reserveAttempt(id, at) {
-      const row = await real.getChallenge(id)
-      if (row?.status !== 'pending' || at >= row.expiresAt || row.attempts >= row.maxAttempts) return null
-      await yieldToOthers()
-      db.prepare('UPDATE fs_challenges SET attempts = ? WHERE id = ?').run(row.attempts + 1, id)
-      return row.attempts + 1
-    },
-    async transitionChallenge(move, audit) {
-      const row = await real.getChallenge(move.id)
-      if (!row || !(move.from as readonly string[]).includes(row.status) || row.outcomeReported) return false
-      await yieldToOthers()
-      db.prepare('UPDATE fs_challenges SET status = ?, outcome_reported = ? WHERE id = ?').run(
-        move.to,
-        move.reported ? 1 : 0,
-        move.id,
-      )
-      await real.appendAudit(audit)
-      return true
+    logins: {
+      ...real.logins,
+      async confirmLink(linkHash, at, audit) {
+        const row = await real.logins.getChallengeByLinkHash(linkHash)
+        if (row?.status !== 'pending' || at >= row.expiresAt) return null
+        await yieldToOthers()
+        db.prepare(`UPDATE fs_challenges SET status = 'confirmed' WHERE id = ?`).run(row.id)
+        await real.audit.appendAudit([audit(row)])
+        return { ...row, status: 'confirmed' }
+      },
+      async reserveAttempt(id, at) {
+        const row = await real.logins.getChallenge(id)
+        if (row?.status !== 'pending' || at >= row.expiresAt || row.attempts >= row.maxAttempts) return null
+        await yieldToOthers()
+        db.prepare('UPDATE fs_challenges SET attempts = ? WHERE id = ?').run(row.attempts + 1, id)
+        return row.attempts + 1
+      },
+      async transitionChallenge(move, audit) {
+        const row = await real.logins.getChallenge(move.id)
+        if (!row || !(move.from as readonly string[]).includes(row.status) || row.outcomeReported)
+          return false
+        await yieldToOthers()
+        db.prepare('UPDATE fs_challenges SET status = ?, outcome_reported = ? WHERE id = ?').run(
+          move.to,
+          move.reported ? 1 : 0,
+          move.id,
+        )
+        await real.audit.appendAudit(audit)
+        return true
+      },
     },
     async close() {
       db.close()

@@ -371,7 +371,7 @@ export function createEngine(options: EngineOptions): Engine {
     let known: Promise<void> | undefined
     // Admin writes check once that the account exists, so they fail with NotFoundError, not a storage error.
     const ready = () => {
-      known ??= storage.getAccount(id).then((row) => {
+      known ??= storage.accounts.getAccount(id).then((row) => {
         if (!row) {
           known = undefined
           throw new NotFoundError('account', id)
@@ -382,7 +382,7 @@ export function createEngine(options: EngineOptions): Engine {
     const audit = (type: string, fields: Parameters<typeof adminAudit>[4]) =>
       adminAudit(id, actor, clock.now(), type, fields)
     const settings = async () => {
-      const row = await storage.getAccount(id)
+      const row = await storage.accounts.getAccount(id)
       if (!row) throw new NotFoundError('account', id)
       return effective(row.settings)
     }
@@ -402,7 +402,7 @@ export function createEngine(options: EngineOptions): Engine {
         get: settings,
         async update(input) {
           // Merged with the stored settings inside the write, so two updates of different fields both stay.
-          const next = await storage.updateAccountSettings(
+          const next = await storage.accounts.updateAccountSettings(
             id,
             (current) => settle(input, current),
             (changed) => [audit('account.settings.updated', { details: { settings: changed } })],
@@ -439,7 +439,7 @@ export function createEngine(options: EngineOptions): Engine {
             ...(filters.type !== undefined ? { type: textFilter(filters.type, 'type') } : {}),
             ...(filters.outcome !== undefined ? { outcome: textFilter(filters.outcome, 'outcome') } : {}),
           }
-          const events = await storage.listAudit(query)
+          const events = await storage.audit.listAudit(query)
           return { events, next: events.length === limit ? (events.at(-1)?.seq ?? null) : null }
         },
         async purge({ before }) {
@@ -451,7 +451,7 @@ export function createEngine(options: EngineOptions): Engine {
               'before',
               `must be at least ${minDays} days ago: the operator's minimum audit retention (ceilings.auditRetentionDays)`,
             )
-          const purged = await storage.purgeAudit(id, before.getTime(), [
+          const purged = await storage.audit.purgeAudit(id, before.getTime(), [
             audit('audit.purged', { details: { before: before.getTime() } }),
           ])
           await afterAdmin(id)
@@ -483,7 +483,7 @@ export function createEngine(options: EngineOptions): Engine {
     rotateSecret: () => rotateSecret(storage, keyring, clock),
     async writeCheckpoints() {
       let written = 0
-      for (const row of await storage.listAccounts()) if (await writeCheckpoint(row.id)) written += 1
+      for (const row of await storage.accounts.listAccounts()) if (await writeCheckpoint(row.id)) written += 1
       return written
     },
     accounts: {
@@ -498,15 +498,15 @@ export function createEngine(options: EngineOptions): Engine {
           settings: settle(input.settings, DEFAULT_SETTINGS),
           createdAt: clock.now(),
         }
-        await storage.insertAccount(row)
+        await storage.accounts.insertAccount(row)
         return { id: row.id, name: row.name, createdAt: new Date(row.createdAt) }
       },
       async get(id) {
-        const row = await storage.getAccount(id)
+        const row = await storage.accounts.getAccount(id)
         return row ? { id: row.id, name: row.name, createdAt: new Date(row.createdAt) } : null
       },
       async list() {
-        return (await storage.listAccounts()).map((row) => ({
+        return (await storage.accounts.listAccounts()).map((row) => ({
           id: row.id,
           name: row.name,
           createdAt: new Date(row.createdAt),
@@ -526,7 +526,7 @@ export function createEngine(options: EngineOptions): Engine {
       let expired = 0
       for (;;) {
         const at = clock.now()
-        const rows = await storage.expireDue(at, SWEEP_BATCH, (row) => ({
+        const rows = await storage.logins.expireDue(at, SWEEP_BATCH, (row) => ({
           accountId: row.accountId,
           at,
           type: 'challenge.expired',
@@ -555,20 +555,20 @@ export function createEngine(options: EngineOptions): Engine {
       const { cancelled, delivered } = await engine.deliverDue()
       const now = clock.now()
       await appendSummaries(ctx, now)
-      await storage.sweepRateLimits(now)
+      await storage.logins.sweepRateLimits(now)
       let auditPurged = 0
-      for (const row of await storage.listAccounts()) {
+      for (const row of await storage.accounts.listAccounts()) {
         const days = effective(row.settings).auditRetentionDays
         if (days === null) continue
         const before = now - days * DAY
-        auditPurged += await storage.purgeAudit(row.id, before, [
+        auditPurged += await storage.audit.purgeAudit(row.id, before, [
           adminAudit(row.id, 'system', now, 'audit.purged', { details: { before, retentionDays: days } }),
         ])
       }
       // S35: ended challenges and their deliveries go after the retention period, in bounded batches.
       let challengesPurged = 0
       for (let batch = 0; batch < PURGE_BATCHES_PER_RUN; batch++) {
-        const purged = await storage.purgeEndedChallenges(now - retentionDays * DAY, SWEEP_BATCH)
+        const purged = await storage.logins.purgeEndedChallenges(now - retentionDays * DAY, SWEEP_BATCH)
         challengesPurged += purged
         if (purged < SWEEP_BATCH) break
       }
@@ -615,7 +615,7 @@ async function appendSummaries(ctx: EngineContext, now: number, all = false): Pr
   const byAccount = new Map<string, AuditDraft[]>()
   for (const draft of ctx.throttle.drain(now, all))
     byAccount.set(draft.accountId, [...(byAccount.get(draft.accountId) ?? []), draft])
-  for (const drafts of byAccount.values()) await ctx.storage.appendAudit(drafts)
+  for (const drafts of byAccount.values()) await ctx.storage.audit.appendAudit(drafts)
 }
 
 function resolveOutbox(input: Partial<OutboxSettings> | undefined): OutboxSettings {

@@ -114,9 +114,9 @@ describe('a lock leaves only by unlock', () => {
   })
 
   it('keeps a lock that lands between an admin’s read and write', async () => {
-    const stale = await f.storage.getUser(f.acme.id, 'alice')
+    const stale = await f.storage.users.getUser(f.acme.id, 'alice')
     lock()
-    await f.storage.updateUser({ ...(stale as NonNullable<typeof stale>), displayName: 'Alice A.' }, [])
+    await f.storage.users.updateUser({ ...(stale as NonNullable<typeof stale>), displayName: 'Alice A.' }, [])
     expect(f.rows('users')[0]).toMatchObject({ status: 'locked', displayName: 'Alice A.' })
   })
 })

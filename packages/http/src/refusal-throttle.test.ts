@@ -13,8 +13,8 @@ afterAll(async () => {
 
 /** What a case- and accent-insensitive collation does with names (MariaDB's default before S38). */
 function foldingNames(storage: Storage): Storage {
-  const resolveLogin = storage.resolveLogin.bind(storage)
-  vi.spyOn(storage, 'resolveLogin').mockImplementation((account, system, authid) =>
+  const resolveLogin = storage.logins.resolveLogin.bind(storage.logins)
+  vi.spyOn(storage.logins, 'resolveLogin').mockImplementation((account, system, authid) =>
     resolveLogin(account, system, authid.normalize('NFD').replace(/\p{M}/gu, '').trim().toLowerCase()),
   )
   return storage

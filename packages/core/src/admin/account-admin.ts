@@ -218,7 +218,7 @@ export function systemsAdmin(
 ): SystemsAdmin {
   const { storage, clock } = ctx
   const load = async (name: string) => {
-    const row = await storage.getSystem(accountId, requireName(name, 'name'))
+    const row = await storage.systems.getSystem(accountId, requireName(name, 'name'))
     if (!row) throw new NotFoundError('system', name)
     return row
   }
@@ -227,7 +227,7 @@ export function systemsAdmin(
     if (value === undefined || value === null) return null
     if (typeof value !== 'string' || value.length > 2048)
       throw new ValidationError('returnUrl', 'must be a URL')
-    const account = await storage.getAccount(accountId)
+    const account = await storage.accounts.getAccount(accountId)
     if (!isAllowedReturnUrl(value, account?.settings.returnOrigins ?? []))
       throw new ValidationError('returnUrl', 'must be https on an origin listed in settings.returnOrigins')
     return new URL(value).href
@@ -257,7 +257,7 @@ export function systemsAdmin(
         createdAt: now,
         updatedAt: now,
       }
-      await storage.insertSystem(row, [
+      await storage.systems.insertSystem(row, [
         adminAudit(accountId, actor, now, 'system.created', {
           system: row.name,
           details: { ...systemDetails(row), rulesVersion: row.rules.version },
@@ -291,7 +291,7 @@ export function systemsAdmin(
               },
         updatedAt: now,
       }
-      await storage.updateSystem(
+      await storage.systems.updateSystem(
         row,
         [
           adminAudit(accountId, actor, now, 'system.updated', {
@@ -310,11 +310,11 @@ export function systemsAdmin(
       return toSystem(row)
     },
     async get(name) {
-      const row = await storage.getSystem(accountId, requireName(name, 'name'))
+      const row = await storage.systems.getSystem(accountId, requireName(name, 'name'))
       return row ? toSystem(row) : null
     },
     async list() {
-      return (await storage.listSystems(accountId)).map(toSystem)
+      return (await storage.systems.listSystems(accountId)).map(toSystem)
     },
   }
 }
@@ -328,12 +328,12 @@ export function usersAdmin(
 ): UsersAdmin {
   const { storage, clock } = ctx
   const load = async (authid: string) => {
-    const row = await storage.getUser(accountId, requireName(authid, 'authid'))
+    const row = await storage.users.getUser(accountId, requireName(authid, 'authid'))
     if (!row) throw new NotFoundError('user', authid)
     return row
   }
-  const named = async (rows: Awaited<ReturnType<typeof storage.listAssignments>>) => {
-    const systems = new Map((await storage.listSystems(accountId)).map((s) => [s.id, s.name]))
+  const named = async (rows: Awaited<ReturnType<typeof storage.users.listAssignments>>) => {
+    const systems = new Map((await storage.systems.listSystems(accountId)).map((s) => [s.id, s.name]))
     return rows.map((a) => ({
       system: systems.get(a.systemId) ?? a.systemId,
       method: a.method,
@@ -356,7 +356,7 @@ export function usersAdmin(
         createdAt: now,
         updatedAt: now,
       }
-      await storage.insertUser(row, [
+      await storage.users.insertUser(row, [
         adminAudit(accountId, actor, now, 'user.created', { authid: row.authid }),
       ])
       return toUser(row)
@@ -367,20 +367,20 @@ export function usersAdmin(
       const now = clock.now()
       const row: UserRow = { ...current, ...contactFields(changes, current), updatedAt: now }
       const changed = Object.keys(changes).filter((key) => key !== 'authid')
-      await storage.updateUser(row, [
+      await storage.users.updateUser(row, [
         adminAudit(accountId, actor, now, 'user.updated', { authid: row.authid, details: { changed } }),
       ])
       return toUser(row)
     },
     async get(authid) {
-      const row = await storage.getUser(accountId, requireName(authid, 'authid'))
+      const row = await storage.users.getUser(accountId, requireName(authid, 'authid'))
       return row ? toUser(row) : null
     },
     async list(options = {}) {
       const limit = options.limit ?? 100
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
         throw new ValidationError('limit', 'must be a whole number from 1 to 1000')
-      const rows = await storage.listUsers(accountId, {
+      const rows = await storage.users.listUsers(accountId, {
         ...(options.after !== undefined ? { afterAuthid: requireName(options.after, 'after') } : {}),
         limit: limit + 1,
       })
@@ -402,7 +402,7 @@ export function usersAdmin(
         const systemName = requireName(item.system, `${field}.system`)
         if (seen.has(systemName)) throw new ValidationError(`${field}.system`, 'is listed twice')
         seen.add(systemName)
-        const system = await storage.getSystem(accountId, systemName)
+        const system = await storage.systems.getSystem(accountId, systemName)
         if (!system) throw new ValidationError(`${field}.system`, `no system named '${systemName}'`)
         if (!METHODS.includes(item.method))
           throw new ValidationError(`${field}.method`, `must be one of ${METHODS.join(', ')}`)
@@ -427,7 +427,7 @@ export function usersAdmin(
           )
         rows.push({ userId: user.id, systemId: system.id, method: item.method, channel })
       }
-      await storage.saveAssignments(user.id, rows, [
+      await storage.users.saveAssignments(user.id, rows, [
         adminAudit(accountId, actor, clock.now(), 'user.assigned', {
           authid: user.authid,
           details: {
@@ -439,15 +439,15 @@ export function usersAdmin(
           },
         }),
       ])
-      return named(await storage.listAssignments(user.id))
+      return named(await storage.users.listAssignments(user.id))
     },
     async assignments(authid) {
-      return named(await storage.listAssignments((await load(authid)).id))
+      return named(await storage.users.listAssignments((await load(authid)).id))
     },
     async unlock(authid) {
       const user = await load(authid)
       const now = clock.now()
-      const wasLocked = await storage.unlockUser(user.id, now, [
+      const wasLocked = await storage.users.unlockUser(user.id, now, [
         adminAudit(accountId, actor, now, 'user.unlocked', {
           authid: user.authid,
           details: { status: user.status },
@@ -459,7 +459,7 @@ export function usersAdmin(
       const user = await load(authid)
       const now = clock.now()
       if (
-        !(await storage.removeUser(user.id, [
+        !(await storage.users.removeUser(user.id, [
           adminAudit(accountId, actor, now, 'user.removed', { authid: user.authid }),
         ]))
       )
@@ -469,7 +469,7 @@ export function usersAdmin(
       const user = await load(authid)
       const hash = pin === null ? null : await ctx.memorizedPins.hash(requireMemorizedPin(pin))
       const now = clock.now()
-      await storage.setMemorizedPin(user.id, hash, now, [
+      await storage.users.setMemorizedPin(user.id, hash, now, [
         adminAudit(accountId, actor, now, pin === null ? 'user.pin.cleared' : 'user.pin.set', {
           authid: user.authid,
         }),
@@ -482,7 +482,7 @@ export function usersAdmin(
       const pin = requireMemorizedPin(input.pin)
       const challenge =
         typeof input.challengeId === 'string' && input.challengeId.length <= 64
-          ? await storage.getChallenge(input.challengeId)
+          ? await storage.logins.getChallenge(input.challengeId)
           : null
       const now = clock.now()
       const proves =
@@ -500,7 +500,7 @@ export function usersAdmin(
           'challengeId',
           'must name this user’s login on this system, authenticated in the last 5 minutes (with the current PIN, to change it)',
         )
-      await storage.setMemorizedPin(user.id, await ctx.memorizedPins.hash(pin), now, [
+      await storage.users.setMemorizedPin(user.id, await ctx.memorizedPins.hash(pin), now, [
         adminAudit(accountId, 'user', now, 'user.pin.set', {
           authid: user.authid,
           system,

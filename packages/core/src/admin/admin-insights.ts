@@ -287,7 +287,7 @@ export function auditSearch(ctx: EngineContext, accountId: string): AuditSearch 
         type: text(options.type, 'type'),
         outcome: text(options.outcome, 'outcome'),
       }
-      const head = await ctx.storage.getAuditHead(accountId)
+      const head = await ctx.storage.audit.getAuditHead(accountId)
       if (!head) throw new NotFoundError('account', accountId)
       // Times become sequence numbers by bisection (events are appended in time order), so a time
       // range is a window of the primary key and no index on time is needed.
@@ -338,7 +338,7 @@ export function messagePreview(
         throw new ValidationError('method', `must be one of ${METHODS.join(', ')}`)
       if (!CHANNELS.includes(input.channel))
         throw new ValidationError('channel', `must be one of ${CHANNELS.join(', ')}`)
-      const account = await ctx.storage.getAccount(accountId)
+      const account = await ctx.storage.accounts.getAccount(accountId)
       if (!account) throw new NotFoundError('account', accountId)
       const system = input.system === undefined ? null : await systems.get(input.system)
       if (input.system !== undefined && !system) throw new NotFoundError('system', input.system)

@@ -65,7 +65,7 @@ describe('apiKeys', () => {
 
   it('looks a verified key up once per KEY_CACHE_MS, not on every request (issue 16)', async () => {
     const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
-    const lookups = vi.spyOn(f.storage, 'getApiKeyBySha256')
+    const lookups = vi.spyOn(f.storage.apiKeys, 'getApiKeyBySha256')
     for (let i = 0; i < 5; i++) {
       expect((await f.engine.accounts.authenticateKey(created.key))?.keyId).toBe(created.id)
       f.clock.advance((KEY_CACHE_MS - 1) / 5)

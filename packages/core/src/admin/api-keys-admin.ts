@@ -104,19 +104,19 @@ export function apiKeysAdmin(
         expiresAt: expiresAt?.getTime() ?? null,
         revokedAt: null,
       }
-      await storage.insertApiKey(row, [
+      await storage.apiKeys.insertApiKey(row, [
         audit('apikey.created', { details: { keyId: row.id, name, prefix: row.prefix, scopes: row.scopes } }),
       ])
       return { ...info(row), key }
     },
     async list() {
-      return (await storage.listApiKeys(accountId)).map(info)
+      return (await storage.apiKeys.listApiKeys(accountId)).map(info)
     },
     async revoke(id) {
       if (typeof id !== 'string' || id.length === 0 || id.length > 64)
         throw new ValidationError('id', 'must be a key id')
       refuseControlCharacters(id, 'id')
-      const revoked = await storage.revokeApiKey(accountId, id, clock.now(), [
+      const revoked = await storage.apiKeys.revokeApiKey(accountId, id, clock.now(), [
         audit('apikey.revoked', { details: { keyId: id } }),
       ])
       keyCache(ctx).forget(id)
@@ -141,7 +141,7 @@ export async function authenticateKey(
   let identity = cache.get(key, now)
   if (!identity) {
     if (!isWellFormedApiKey(key)) return null
-    const row = await ctx.storage.getApiKeyBySha256(apiKeyDigest(key).sha256)
+    const row = await ctx.storage.apiKeys.getApiKeyBySha256(apiKeyDigest(key).sha256)
     if (!row || row.revokedAt !== null || (row.expiresAt !== null && now >= row.expiresAt)) return null
     const account = await accountOf(ctx, row.accountId)
     if (!account) return null
@@ -214,7 +214,7 @@ async function accountOf(ctx: EngineContext, id: string): Promise<Account | null
   }
   const known = cache.get(id)
   if (known) return known
-  const row = await ctx.storage.getAccount(id)
+  const row = await ctx.storage.accounts.getAccount(id)
   if (!row) return null
   const account = { id: row.id, name: row.name, createdAt: new Date(row.createdAt) }
   if (cache.size >= 10_000) cache.clear()
@@ -227,7 +227,7 @@ export async function recordKeyUse(ctx: EngineContext, identity: KeyIdentity): P
   const now = ctx.clock.now()
   const last = identity.lastUsedAt?.getTime() ?? null
   if (last === null || now - last >= LAST_USED_RESOLUTION_MS) {
-    await ctx.storage.touchApiKey(identity.keyId, now, LAST_USED_RESOLUTION_MS)
+    await ctx.storage.apiKeys.touchApiKey(identity.keyId, now, LAST_USED_RESOLUTION_MS)
     keyCache(ctx).used(identity.keyId, new Date(now))
   }
 }

@@ -139,7 +139,7 @@ export function consoleSessions(ctx: EngineContext, limits: Partial<SessionLimit
   const provenLogin = async (accountId: string, challengeId: string, now: number): Promise<Proof> => {
     if (typeof challengeId !== 'string' || challengeId.length === 0 || challengeId.length > 64)
       return { refused: 'not_authenticated' as const }
-    const challenge = await storage.getChallenge(challengeId)
+    const challenge = await storage.logins.getChallenge(challengeId)
     if (
       !challenge ||
       challenge.accountId !== accountId ||
@@ -149,7 +149,7 @@ export function consoleSessions(ctx: EngineContext, limits: Partial<SessionLimit
       now - challenge.completedAt > SIGN_IN_WINDOW_MS
     )
       return { refused: 'not_authenticated' as const }
-    const user = await storage.getUser(accountId, challenge.authid)
+    const user = await storage.users.getUser(accountId, challenge.authid)
     const role = user && user.id === challenge.userId ? consoleRoleOf(user.attributes) : null
     if (!user || !role || user.status !== 'active')
       return { refused: 'not_administrator' as const, challenge }
@@ -172,7 +172,7 @@ export function consoleSessions(ctx: EngineContext, limits: Partial<SessionLimit
       const proof = await provenLogin(input.accountId, input.challengeId, now)
       if (proof.refused !== null) {
         if (proof.refused === 'not_administrator' && proof.challenge)
-          await storage.appendAudit([
+          await storage.audit.appendAudit([
             adminAudit(input.accountId, 'console', now, 'console.signed_in', {
               authid: proof.challenge.authid,
               challengeId: proof.challenge.id,

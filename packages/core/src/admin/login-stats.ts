@@ -91,7 +91,7 @@ export async function countLogins(
   let counted = 0
   while (counted < budget) {
     const limit = Math.min(BATCH, budget - counted)
-    const events = await ctx.storage.listAudit({ accountId, after: countedSeq, limit })
+    const events = await ctx.storage.audit.listAudit({ accountId, after: countedSeq, limit })
     const last = events.at(-1)
     if (!last) break
     const buckets = new Map<string, LoginCount>()
@@ -109,7 +109,7 @@ export async function countLogins(
     countedSeq = last.seq
     if (events.length < limit) break
   }
-  const head = await ctx.storage.getAuditHead(accountId)
+  const head = await ctx.storage.audit.getAuditHead(accountId)
   return { counted, behind: Math.max(0, (head?.seq ?? 0) - countedSeq) }
 }
 
@@ -168,7 +168,7 @@ export async function overview(ctx: EngineContext, accountId: string): Promise<O
     store.countDeliveries(accountId, now - DAY),
     store.countUsers(accountId, 'locked'),
     store.adminState(accountId),
-    ctx.storage.getAuditHead(accountId),
+    ctx.storage.audit.getAuditHead(accountId),
   ])
   return {
     pendingChallenges,

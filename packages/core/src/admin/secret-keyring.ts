@@ -73,8 +73,8 @@ export async function checkSecret(storage: Storage, keyring: Keyring, clock: Clo
 /** A database from before fingerprints: some account's head must verify under the keyring, or none exist. */
 async function refuseForeignHeads(storage: Storage, keyring: Keyring): Promise<void> {
   const sealers = keyring.map(auditSealer)
-  for (const account of await storage.listAccounts()) {
-    const head = await storage.getAuditHead(account.id)
+  for (const account of await storage.accounts.listAccounts()) {
+    const head = await storage.audit.getAuditHead(account.id)
     if (!head?.headMac) continue
     const sealed = { accountId: account.id, ...head }
     if (!sealers.some((sealer) => sealer.head(sealed) === head.headMac))
@@ -106,10 +106,10 @@ export async function rotateSecret(
     throw new SecretMismatchError(stored, next)
   if (!(await store.swapFingerprint(stored, next))) return null
   const resealed = await resealPayloads(store, keyring)
-  const accounts = await storage.listAccounts()
+  const accounts = await storage.accounts.listAccounts()
   const at = clock.now()
   for (const account of accounts)
-    await storage.appendAudit([
+    await storage.audit.appendAudit([
       adminAudit(account.id, 'operator', at, 'engine.secret.rotated', {
         details: { from: stored, to: next, resealedPayloads: resealed },
       }),

@@ -49,7 +49,7 @@ describe('verifyAuditChain', () => {
 
   it('refuses a chain recomputed with another key, head included', async () => {
     const forge = auditSealer('someone-else-entirely-without-the-key')
-    const events = (await f.storage.listAudit({ accountId: f.acme.id, limit: 1000 })) as AuditEvent[]
+    const events = (await f.storage.audit.listAudit({ accountId: f.acme.id, limit: 1000 })) as AuditEvent[]
     let previous: string | null = null
     const forged = new Map<number, AuditEvent>()
     for (const event of events) {

@@ -94,13 +94,13 @@ export async function verifyAuditChain(
   accountId: string,
 ): Promise<AuditVerdict> {
   const seal = keyringSealer(typeof secrets === 'string' ? [secrets] : secrets)
-  const head = await storage.getAuditHead(accountId)
+  const head = await storage.audit.getAuditHead(accountId)
   if (!head) return { ok: false, firstBadSeq: 0, problem: 'the account has no audit head' }
   let expectedSeq = head.anchorSeq + 1
   let previousMac = head.anchorMac
   let events = 0
   for (;;) {
-    const page = await storage.listAudit({ accountId, after: expectedSeq - 1, limit: 500 })
+    const page = await storage.audit.listAudit({ accountId, after: expectedSeq - 1, limit: 500 })
     for (const event of page) {
       if (event.seq !== expectedSeq)
         return { ok: false, firstBadSeq: expectedSeq, problem: `event ${expectedSeq} is missing` }

@@ -79,7 +79,7 @@ export async function checkAgainstCheckpoint(
       problem: `the trail ends at #${verdict.lastSeq} but the checkpoint of ${when} saw #${checkpoint.seq}: events after #${verdict.lastSeq} were deleted (a truncated tail, or a replayed or restored head)`,
     }
   if (checkpoint.seq === 0) return verdict
-  const [event] = await storage.listAudit({
+  const [event] = await storage.audit.listAudit({
     accountId: checkpoint.accountId,
     after: checkpoint.seq - 1,
     limit: 1,
@@ -122,7 +122,7 @@ export function checkpointWriter(
 ) {
   const written = new Map<string, number>()
   return async (accountId: string): Promise<boolean> => {
-    const head = await storage.getAuditHead(accountId)
+    const head = await storage.audit.getAuditHead(accountId)
     if (!head || written.get(accountId) === head.seq) return false
     await store.write(signer.sign({ accountId, seq: head.seq, mac: head.mac, at: now() }))
     written.set(accountId, head.seq)

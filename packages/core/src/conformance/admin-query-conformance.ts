@@ -208,7 +208,7 @@ export function adminQueryCases(world: () => Promise<ConsoleWorld>): void {
       ).toBe(true)
       const [moved] = await store(w).listDeliveries({ accountId: w.accountId, queue: 'waiting', limit: 1 })
       expect(moved).toMatchObject({ id: waiting.id, nextAttemptAt: at })
-      const audited = await w.storage.listAudit({
+      const audited = await w.storage.audit.listAudit({
         accountId: w.accountId,
         type: 'delivery.requeued',
         limit: 10,
@@ -248,7 +248,7 @@ export function adminQueryCases(world: () => Promise<ConsoleWorld>): void {
         w.clock.advance(1000)
         await w.account.users.create({ authid, displayName: `User ${i}` })
       }
-      const all = await w.storage.listAudit({ accountId: w.accountId, limit: 1000 })
+      const all = await w.storage.audit.listAudit({ accountId: w.accountId, limit: 1000 })
       const head = all.at(-1)?.seq as number
       const window = await store(w).newestAudit({
         accountId: w.accountId,

@@ -44,14 +44,16 @@ export function completionCodeCases(world: () => CompletionWorld): void {
     const issuedCode = async (w: CompletionWorld) => {
       const challenge = await w.issued()
       expect(
-        await w.storage.confirmLink(challenge.linkHash as string, w.t0, () => w.draft('link.confirmed')),
+        await w.storage.logins.confirmLink(challenge.linkHash as string, w.t0, () =>
+          w.draft('link.confirmed'),
+        ),
       ).not.toBeNull()
       const row = codeRow(w, challenge)
       expect(await store(w).issue(row, [w.draft('completion.issued')])).toBe(true)
       return { challenge, row }
     }
     const types = async (w: CompletionWorld) =>
-      (await w.storage.listAudit({ accountId: w.accountId, limit: 1000 })).map((e) => e.type)
+      (await w.storage.audit.listAudit({ accountId: w.accountId, limit: 1000 })).map((e) => e.type)
 
     it('issues a code only for a confirmed challenge, with its audit in the same write', async () => {
       const w = world()
@@ -66,7 +68,7 @@ export function completionCodeCases(world: () => CompletionWorld): void {
     it('issues no code once the confirmed challenge is superseded', async () => {
       const w = world()
       const challenge = await w.issued()
-      await w.storage.confirmLink(challenge.linkHash as string, w.t0, () => w.draft('link.confirmed'))
+      await w.storage.logins.confirmLink(challenge.linkHash as string, w.t0, () => w.draft('link.confirmed'))
       await w.supersede()
       const row = codeRow(w, challenge)
       expect(await store(w).issue(row, [])).toBe(false)
@@ -84,7 +86,7 @@ export function completionCodeCases(world: () => CompletionWorld): void {
         redeemedAt: w.t0 + 1,
       })
       // The login is authenticated, its outcome not yet reported to the original device's check.
-      expect(await w.storage.getChallenge(row.challengeId)).toMatchObject({
+      expect(await w.storage.logins.getChallenge(row.challengeId)).toMatchObject({
         status: 'authenticated',
         outcomeReported: false,
         completedAt: w.t0 + 1,

@@ -36,7 +36,7 @@ export function consoleSessionCases(world: () => Promise<ConsoleWorld>): void {
     const audit = (w: ConsoleWorld, type: string): AuditDraft =>
       adminAudit(w.accountId, `console:${w.admin.authid}`, w.clock.now(), type, { authid: w.admin.authid })
     const auditTypes = async (w: ConsoleWorld) =>
-      (await w.storage.listAudit({ accountId: w.accountId, limit: 1000 })).map((e) => e.type)
+      (await w.storage.audit.listAudit({ accountId: w.accountId, limit: 1000 })).map((e) => e.type)
 
     it('finds a session by its token hash, with its user as they are now', async () => {
       const w = await world()

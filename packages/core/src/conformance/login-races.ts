@@ -162,7 +162,7 @@ async function prepareLogin(
 async function report(storage: Storage, login: PreparedLogin, answers: RaceAnswers): Promise<RaceReport> {
   return {
     ...answers,
-    final: await storage.getChallenge(login.challengeId),
+    final: await storage.logins.getChallenge(login.challengeId),
     audit: await verifyAuditChain(storage, RACE_SECRET, login.accountId),
   }
 }
@@ -237,9 +237,11 @@ export async function raceStarts(
     options.total,
   )
   const results = answers.results
-  const subject = await options.storage.resolveLogin(login.accountId, RACE_SYSTEM, RACE_USER)
+  const subject = await options.storage.logins.resolveLogin(login.accountId, RACE_SYSTEM, RACE_USER)
   const ids = results.filter((r) => r.startsWith('success:')).map((r) => r.slice('success:'.length))
-  const rows = await Promise.all([login.challengeId, ...ids].map((id) => options.storage.getChallenge(id)))
+  const rows = await Promise.all(
+    [login.challengeId, ...ids].map((id) => options.storage.logins.getChallenge(id)),
+  )
   const live = rows.filter((row) => row?.status === 'pending' || row?.status === 'confirmed').length
   return {
     ...answers,
@@ -298,7 +300,7 @@ export async function raceDeliveries(
     options.processes,
     options.total,
   )
-  const rows = await Promise.all(challenges.map((id) => options.storage.listDeliveries(id)))
+  const rows = await Promise.all(challenges.map((id) => options.storage.inspector!.listDeliveries(id)))
   return {
     ...answers,
     statuses: rows.flat().map((row) => row.status),

@@ -21,14 +21,14 @@ export interface ConformanceFixture {
  */
 export function describeExactIdentifiersAndRetention(fixture: () => ConformanceFixture): void {
   const assignTo = async (f: ConformanceFixture, system: SystemRow) =>
-    f.storage.saveAssignments(
+    f.storage.users.saveAssignments(
       f.user.id,
-      [{ userId: f.user.id, systemId: system.id, method: 'passwordless', channel: null }],
+      [{ systemId: system.id, method: 'passwordless', channel: null }],
       [],
     )
   const otherSystem = async (f: ConformanceFixture, name: string) => {
     const row = { ...f.system, id: newId(), name }
-    await f.storage.insertSystem(row, [])
+    await f.storage.systems.insertSystem(row, [])
     await assignTo(f, row)
     return row
   }
@@ -40,28 +40,30 @@ export function describeExactIdentifiersAndRetention(fixture: () => ConformanceF
       const f = fixture()
       await assignTo(f, f.system)
       const row = f.challenge()
-      expect(await f.storage.issueChallenge(row, [], [])).toEqual({ issued: true })
-      expect((await f.storage.resolveLogin(f.accountId, 'payroll', 'alice'))?.challenge?.id).toBe(row.id)
+      expect(await f.storage.logins.issueChallenge(row, [], [])).toEqual({ issued: true })
+      expect((await f.storage.logins.resolveLogin(f.accountId, 'payroll', 'alice'))?.challenge?.id).toBe(
+        row.id,
+      )
       for (const authid of LOOKALIKES) {
-        const subject = await f.storage.resolveLogin(f.accountId, 'payroll', authid)
+        const subject = await f.storage.logins.resolveLogin(f.accountId, 'payroll', authid)
         expect([authid, subject?.user, subject?.assignment, subject?.challenge]).toEqual([
           authid,
           null,
           null,
           null,
         ])
-        expect([authid, await f.storage.getUser(f.accountId, authid)]).toEqual([authid, null])
+        expect([authid, await f.storage.users.getUser(f.accountId, authid)]).toEqual([authid, null])
       }
     })
 
     it('never finds a system under another case, accent or trailing space', async () => {
       const f = fixture()
       for (const name of ['PAYROLL', 'Payroll', 'payroll ', 'páyroll']) {
-        expect([name, (await f.storage.resolveLogin(f.accountId, name, 'alice'))?.system]).toEqual([
+        expect([name, (await f.storage.logins.resolveLogin(f.accountId, name, 'alice'))?.system]).toEqual([
           name,
           null,
         ])
-        expect([name, await f.storage.getSystem(f.accountId, name)]).toEqual([name, null])
+        expect([name, await f.storage.systems.getSystem(f.accountId, name)]).toEqual([name, null])
       }
     })
 
@@ -69,16 +71,22 @@ export function describeExactIdentifiersAndRetention(fixture: () => ConformanceF
       const f = fixture()
       for (const authid of ['ALICE', 'alice ']) {
         const id = newId()
-        await f.storage.insertUser({ ...f.user, id, authid }, [])
-        expect((await f.storage.getUser(f.accountId, authid))?.id).toBe(id)
+        await f.storage.users.insertUser({ ...f.user, id, authid }, [])
+        expect((await f.storage.users.getUser(f.accountId, authid))?.id).toBe(id)
       }
-      expect((await f.storage.getUser(f.accountId, 'alice'))?.id).toBe(f.user.id)
-      await f.storage.appendAudit([f.draft('challenge.started', { authid: 'alice', system: 'payroll' })])
-      expect(await f.storage.listAudit({ accountId: f.accountId, limit: 10, authid: 'ALICE' })).toEqual([])
-      expect(await f.storage.listAudit({ accountId: f.accountId, limit: 10, system: 'Payroll' })).toEqual([])
-      expect(await f.storage.listAudit({ accountId: f.accountId, limit: 10, authid: 'alice' })).toHaveLength(
-        1,
+      expect((await f.storage.users.getUser(f.accountId, 'alice'))?.id).toBe(f.user.id)
+      await f.storage.audit.appendAudit([
+        f.draft('challenge.started', { authid: 'alice', system: 'payroll' }),
+      ])
+      expect(await f.storage.audit.listAudit({ accountId: f.accountId, limit: 10, authid: 'ALICE' })).toEqual(
+        [],
       )
+      expect(
+        await f.storage.audit.listAudit({ accountId: f.accountId, limit: 10, system: 'Payroll' }),
+      ).toEqual([])
+      expect(
+        await f.storage.audit.listAudit({ accountId: f.accountId, limit: 10, authid: 'alice' }),
+      ).toHaveLength(1)
     })
   })
 
@@ -107,11 +115,11 @@ export function describeExactIdentifiersAndRetention(fixture: () => ConformanceF
         expiresAt: old.expiresAt,
         fallbackOf: null,
       }
-      await f.storage.issueChallenge({ ...old, deliveryId: sent.id }, [], [], [sent])
+      await f.storage.logins.issueChallenge({ ...old, deliveryId: sent.id }, [], [], [sent])
       const winner = f.challenge({ expiresAt: t0 + 1000 })
-      await f.storage.issueChallenge(winner, [], [])
+      await f.storage.logins.issueChallenge(winner, [], [])
       expect(
-        await f.storage.transitionChallenge(
+        await f.storage.logins.transitionChallenge(
           { id: winner.id, from: ['pending'], to: 'authenticated', at: t0 + 10, reported: true },
           [],
         ),
@@ -119,32 +127,32 @@ export function describeExactIdentifiersAndRetention(fixture: () => ConformanceF
       // Past its expiry but still pending (not swept yet): not ended, so it stays.
       const crm = await otherSystem(f, 'crm')
       const live = f.challenge({ systemId: crm.id, systemName: 'crm', expiresAt: t0 + 1000 })
-      await f.storage.issueChallenge(live, [], [])
+      await f.storage.logins.issueChallenge(live, [], [])
       // Ended, but after the cutoff.
       const hr = await otherSystem(f, 'hr')
       const recent = f.challenge({ systemId: hr.id, systemName: 'hr', expiresAt: t0 + 5000 })
-      await f.storage.issueChallenge(recent, [], [])
-      await f.storage.transitionChallenge(
+      await f.storage.logins.issueChallenge(recent, [], [])
+      await f.storage.logins.transitionChallenge(
         { id: recent.id, from: ['pending'], to: 'failed', at: t0 + 20, reported: true },
         [],
       )
-      await f.storage.appendAudit([f.draft('challenge.started', { challengeId: old.id })])
+      await f.storage.audit.appendAudit([f.draft('challenge.started', { challengeId: old.id })])
 
       const cutoff = t0 + 2000
-      expect(await f.storage.purgeEndedChallenges(cutoff, 1)).toBe(1)
-      expect(await f.storage.purgeEndedChallenges(cutoff, 1)).toBe(1)
-      expect(await f.storage.purgeEndedChallenges(cutoff, 1)).toBe(0)
+      expect(await f.storage.logins.purgeEndedChallenges(cutoff, 1)).toBe(1)
+      expect(await f.storage.logins.purgeEndedChallenges(cutoff, 1)).toBe(1)
+      expect(await f.storage.logins.purgeEndedChallenges(cutoff, 1)).toBe(0)
 
-      expect(await f.storage.getChallenge(old.id)).toBeNull()
-      expect(await f.storage.getChallenge(winner.id)).toBeNull()
-      expect(await f.storage.listDeliveries(old.id)).toEqual([])
-      expect((await f.storage.getChallenge(live.id))?.status).toBe('pending')
-      expect((await f.storage.getChallenge(recent.id))?.status).toBe('failed')
+      expect(await f.storage.logins.getChallenge(old.id)).toBeNull()
+      expect(await f.storage.logins.getChallenge(winner.id)).toBeNull()
+      expect(await f.storage.inspector!.listDeliveries(old.id)).toEqual([])
+      expect((await f.storage.logins.getChallenge(live.id))?.status).toBe('pending')
+      expect((await f.storage.logins.getChallenge(recent.id))?.status).toBe('failed')
       expect(
-        (await f.storage.listAudit({ accountId: f.accountId, limit: 10 })).map((e) => e.challengeId),
+        (await f.storage.audit.listAudit({ accountId: f.accountId, limit: 10 })).map((e) => e.challengeId),
       ).toEqual([old.id])
       // The assignment's pointer to a purged challenge reads as no challenge.
-      expect((await f.storage.resolveLogin(f.accountId, 'payroll', 'alice'))?.challenge).toBeNull()
+      expect((await f.storage.logins.resolveLogin(f.accountId, 'payroll', 'alice'))?.challenge).toBeNull()
     })
   })
 }

@@ -178,8 +178,8 @@ describe('the user’s history', () => {
     })
     const phone = { ...inside, deviceId: 'phone-1', resource: 'files' }
     let reads = 0
-    const original = f.storage.userHistory.bind(f.storage)
-    f.storage.userHistory = async (...args) => {
+    const original = f.storage.logins.userHistory.bind(f.storage)
+    f.storage.logins.userHistory = async (...args) => {
       reads++
       return original(...args)
     }

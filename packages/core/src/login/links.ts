@@ -83,7 +83,7 @@ function viewOf(row: ChallengeRow | null, now: number): LinkView {
 /** Reads what a link would confirm. Changes nothing: mail scanners fetch links too (S11). */
 export async function inspectLink(ctx: EngineContext, token: string): Promise<LinkView> {
   if (!isLinkTokenShape(token)) return { status: 'unknown' }
-  const row = await ctx.storage.getChallengeByLinkHash(sha256Hex(token))
+  const row = await ctx.storage.logins.getChallengeByLinkHash(sha256Hex(token))
   const view = viewOf(row, ctx.clock.now())
   if (row && view.status === 'pending' && !(await systemOf(ctx, row)).enabled)
     return { ...view, status: 'disabled' }
@@ -92,7 +92,7 @@ export async function inspectLink(ctx: EngineContext, token: string): Promise<Li
 
 /** The challenge's system, and whether sign-in by link is still on there. */
 async function systemOf(ctx: EngineContext, row: ChallengeRow) {
-  const system = await ctx.storage.getSystem(row.accountId, row.systemName)
+  const system = await ctx.storage.systems.getSystem(row.accountId, row.systemName)
   return { system, enabled: system?.policies.passwordless.enabled === true }
 }
 
@@ -140,10 +140,10 @@ export async function confirmLink(
   const hash = sha256Hex(token)
   const now = ctx.clock.now()
   // A method turned off while the link waited confirms nothing; check then ends the login.
-  const before = await ctx.storage.getChallengeByLinkHash(hash)
+  const before = await ctx.storage.logins.getChallengeByLinkHash(hash)
   const owner = before?.method === 'passwordless' ? await systemOf(ctx, before) : null
   if (owner && !owner.enabled && viewOf(before, now).status === 'pending') return { result: 'disabled' }
-  const confirmed = await ctx.storage.confirmLink(
+  const confirmed = await ctx.storage.logins.confirmLink(
     hash,
     now,
     (row) => confirmAudit(row, now, options, 'success', null),
@@ -159,7 +159,7 @@ export async function confirmLink(
       at: new Date(now),
     })
     const system = owner?.system ?? null
-    const account = await ctx.storage.getAccount(confirmed.accountId)
+    const account = await ctx.storage.accounts.getAccount(confirmed.accountId)
     const returnUrl =
       system?.returnUrl && isAllowedReturnUrl(system.returnUrl, account?.settings.returnOrigins ?? [])
         ? system.returnUrl
@@ -173,7 +173,7 @@ export async function confirmLink(
       ...(completionUrl ? { completionUrl } : {}),
     }
   }
-  const row = await ctx.storage.getChallengeByLinkHash(hash)
+  const row = await ctx.storage.logins.getChallengeByLinkHash(hash)
   const view = viewOf(row, now)
   if (row && view.status === 'pending' && row.matchCode !== null) return wrongCode(ctx, row, now, options)
   // A row still `pending` here means it expired between our write and this read.
@@ -195,20 +195,21 @@ async function wrongCode(
   const final = row.attempts >= row.maxAttempts
   const burned =
     final &&
-    (await ctx.storage.transitionChallenge(
+    (await ctx.storage.logins.transitionChallenge(
       { id: row.id, from: ['pending'], to: 'failed', at: now, reported: false },
       [],
     ))
   // A wrong code is a failed attempt of this user like a wrong PIN: it counts toward the streak (S17).
-  const account = await ctx.storage.getAccount(row.accountId)
+  const account = await ctx.storage.accounts.getAccount(row.accountId)
   const lockout = account ? ctx.effective(account.settings).lockout : undefined
   const drafts = [
     audit('security error', 'wrong_code'),
     ...(burned ? [audit('security error', 'attempts_exhausted')] : []),
   ]
   if (lockout)
-    await ctx.storage.recordFailure(
+    await ctx.storage.users.recordFailure(
       row.userId,
+      now,
       (streak) => delayAfter(streak, lockout, now),
       drafts,
       (streak) => ({
@@ -218,6 +219,6 @@ async function wrongCode(
         details: { consecutiveFailures: streak },
       }),
     )
-  else await ctx.storage.appendAudit(drafts)
+  else await ctx.storage.audit.appendAudit(drafts)
   return { result: 'wrong_code', final }
 }

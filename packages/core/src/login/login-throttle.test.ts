@@ -39,7 +39,7 @@ describe('request budgets (S31)', () => {
   it('refuses starts past a key’s budget before any read, hash or write, for unknown users too', async () => {
     await fixture({ start: { perKey: tight } })
     await f.acme.settings.update({ uniformResponses: true })
-    const reads = vi.spyOn(f.storage, 'resolveLogin')
+    const reads = vi.spyOn(f.storage.logins, 'resolveLogin')
     const before = auditCount()
     const answers = []
     for (let i = 0; i < 20; i++)
@@ -53,7 +53,7 @@ describe('request budgets (S31)', () => {
 
   it('refuses checks past a key’s budget before any read or write', async () => {
     await fixture({ check: { perKey: tight } })
-    const reads = vi.spyOn(f.storage, 'resolveLogin')
+    const reads = vi.spyOn(f.storage.logins, 'resolveLogin')
     const before = auditCount()
     const answers = []
     for (let i = 0; i < 20; i++)
@@ -120,8 +120,8 @@ describe('poll budgets per login (S19)', () => {
   it('counts every spelling that storage resolves to one user against that user’s budget', async () => {
     await fixture({ polls: { burst: 10, perSecond: 0.000_001 } })
     // What a case- and accent-insensitive collation does (MariaDB's default before S38).
-    const resolveLogin = f.storage.resolveLogin.bind(f.storage)
-    vi.spyOn(f.storage, 'resolveLogin').mockImplementation((account, system, authid) =>
+    const resolveLogin = f.storage.logins.resolveLogin.bind(f.storage.logins)
+    vi.spyOn(f.storage.logins, 'resolveLogin').mockImplementation((account, system, authid) =>
       resolveLogin(account, system, authid.normalize('NFD').replace(/\p{M}/gu, '').trim().toLowerCase()),
     )
     await f.acme.start({ system: 'payroll', authid: 'alice' })

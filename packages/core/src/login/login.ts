@@ -90,7 +90,7 @@ function admitted(
 async function auditRefusal(ctx: EngineContext, draft: AuditDraft, operation: Operation): Promise<void> {
   const what = `${operation}: ${draft.reason ?? draft.outcome}`
   if (ctx.throttle.auditRefusal(draft.accountId, draft.actor, what, draft.at))
-    await ctx.storage.appendAudit([draft])
+    await ctx.storage.audit.appendAudit([draft])
 }
 
 const HOUR = 3_600_000
@@ -131,7 +131,7 @@ async function resolve(
   system: string,
   authid: string,
 ): Promise<LoginSubject> {
-  const subject = await ctx.storage.resolveLogin(accountId, system, authid)
+  const subject = await ctx.storage.logins.resolveLogin(accountId, system, authid)
   if (!subject) throw new NotFoundError('account', accountId)
   return subject
 }
@@ -284,7 +284,7 @@ export async function startLogin(
   // system has none) and the channel that really reaches the user.
   let historyRead: ReturnType<HistoryOf> | undefined
   const historyOf: HistoryOf = (device) => {
-    historyRead ??= ctx.storage.userHistory((subject.user as { id: string }).id, device)
+    historyRead ??= ctx.storage.logins.userHistory((subject.user as { id: string }).id, device)
     return historyRead
   }
   const plan = await planStart(ctx, subject as DecidableSubject, context, now, false, historyOf)
@@ -385,7 +385,7 @@ export async function startLogin(
     await knownDevice(historyOf, row.device),
   )
   const issuedRow: ChallengeRow = { ...row, deliveryId: outbox.row.id }
-  const issued = await ctx.storage.issueChallenge(
+  const issued = await ctx.storage.logins.issueChallenge(
     issuedRow,
     [started, deliveryAudit(outbox.row, row, now, 'queued')],
     limits,
@@ -520,8 +520,9 @@ export async function checkLogin(
   /** S17: one more consecutive failure for this user; delays grow and the 100th locks. */
   const countFailure = async (row: ChallengeRow, audit: AuditDraft[]) => {
     const at = ctx.clock.now()
-    await ctx.storage.recordFailure(
+    await ctx.storage.users.recordFailure(
       row.userId,
+      at,
       (streak) => delayAfter(streak, lockout, at),
       audit,
       (streak) => ({
@@ -580,7 +581,7 @@ export async function checkLogin(
     if (live && now >= row.expiresAt) {
       const expired = draft(now, row, 'expired', null)
       if (
-        await ctx.storage.transitionChallenge(
+        await ctx.storage.logins.transitionChallenge(
           { id: row.id, from: ['pending', 'confirmed'], to: 'expired', at: now, reported: true },
           [expired],
         )
@@ -593,7 +594,7 @@ export async function checkLogin(
       // carries (docs/architecture.md, "Turning a method off").
       const ended = draft(now, row, 'security error', 'method_not_enabled')
       if (
-        await ctx.storage.transitionChallenge(
+        await ctx.storage.logins.transitionChallenge(
           { id: row.id, from: ['pending', 'confirmed'], to: 'failed', at: now, reported: true },
           [ended],
         )
@@ -608,7 +609,7 @@ export async function checkLogin(
     } else if (row.status === 'expired' && !row.outcomeReported) {
       // Swept by runDue before anyone asked: the first check still hears `expired`.
       if (
-        await ctx.storage.transitionChallenge(
+        await ctx.storage.logins.transitionChallenge(
           { id: row.id, from: ['expired'], to: 'expired', at: now, reported: true },
           [draft(now, row, 'expired', null)],
         )
@@ -617,7 +618,7 @@ export async function checkLogin(
     } else if (row.status === 'failed' && !row.outcomeReported) {
       // Burned away from check (too many wrong match codes on the link's page): the poller hears it once.
       if (
-        await ctx.storage.transitionChallenge(
+        await ctx.storage.logins.transitionChallenge(
           { id: row.id, from: ['failed'], to: 'failed', at: now, reported: true },
           [draft(now, row, 'security error', 'attempts_exhausted')],
         )
@@ -640,7 +641,7 @@ export async function checkLogin(
     } else if (row.status === 'confirmed') {
       const done = draft(now, row, 'authenticated', null)
       if (
-        await ctx.storage.transitionChallenge(
+        await ctx.storage.logins.transitionChallenge(
           { id: row.id, from: ['confirmed'], to: 'authenticated', at: now, reported: true },
           [done],
           resetFailuresOf,
@@ -652,7 +653,7 @@ export async function checkLogin(
     } else if (row.status === 'authenticated' && !row.outcomeReported) {
       // Same device: a redeemed completion code authenticated it; the original device hears it once too.
       if (
-        await ctx.storage.transitionChallenge(
+        await ctx.storage.logins.transitionChallenge(
           { id: row.id, from: ['authenticated'], to: 'authenticated', at: now, reported: true },
           [draft(now, row, 'authenticated', null)],
           resetFailuresOf,
@@ -675,7 +676,7 @@ export async function checkLogin(
       return refuse(row, 'no_pending_challenge')
     }
     // The challenge moved between our read and our write: read it again and answer for its new state.
-    row = await ctx.storage.getChallenge(row.id)
+    row = await ctx.storage.logins.getChallenge(row.id)
   }
   if (row) throw new StorageError('the challenge kept changing under check; giving up')
   return refuse(null, 'no_pending_challenge')
@@ -713,9 +714,9 @@ async function verifyPin(
   resetFailuresOf: string | undefined,
   layer: PinLayer,
 ): Promise<CheckResult | null> {
-  const reserved = await ctx.storage.reserveAttempt(row.id, ctx.clock.now(), layer.from)
+  const reserved = await ctx.storage.logins.reserveAttempt(row.id, ctx.clock.now(), layer.from)
   if (reserved === null) {
-    const current = await ctx.storage.getChallenge(row.id)
+    const current = await ctx.storage.logins.getChallenge(row.id)
     if (
       current?.status === layer.from &&
       current.attempts >= current.maxAttempts &&
@@ -737,14 +738,14 @@ async function verifyPin(
       ...draft(now, counted, 'pending', null),
       details: { layer: 'pin', next: row.extraLayer },
     }
-    const moved = await ctx.storage.transitionChallenge(
+    const moved = await ctx.storage.logins.transitionChallenge(
       { id: row.id, from: ['pending'], to: 'confirmed', at: now, reported: false, resetAttempts: true },
       [passed],
     )
     if (!moved) {
       // A concurrent submission of the same PIN passed the layer first: the answer is the same, and
       // these digits must not go on to be tried against the memorized PIN.
-      const current = await ctx.storage.getChallenge(row.id)
+      const current = await ctx.storage.logins.getChallenge(row.id)
       if (current?.status !== 'confirmed') return null
     }
     return pendingAnswer(ctx, { ...row, status: 'confirmed' }, row.extraLayer)
@@ -752,7 +753,7 @@ async function verifyPin(
   if (correct) {
     const done = draft(now, counted, 'authenticated', null)
     if (
-      !(await ctx.storage.transitionChallenge(
+      !(await ctx.storage.logins.transitionChallenge(
         { id: row.id, from: [layer.from], to: 'authenticated', at: now, reported: true },
         [done],
         resetFailuresOf,
@@ -769,7 +770,7 @@ async function verifyPin(
   }
   const burned = draft(now, counted, 'security error', 'attempts_exhausted')
   // If a concurrent correct PIN won, this guess was still wrong and the last one: record it all the same.
-  const moved = await ctx.storage.transitionChallenge(
+  const moved = await ctx.storage.logins.transitionChallenge(
     { id: row.id, from: [layer.from], to: 'failed', at: now, reported: true },
     [burned],
   )
@@ -784,6 +785,6 @@ async function refuseFinal(
   reason: SecurityReason,
   draft: (at: number, row: ChallengeRow | null, outcome: string, reason: SecurityReason | null) => AuditDraft,
 ): Promise<CheckResult> {
-  await ctx.storage.appendAudit([draft(ctx.clock.now(), row, 'security error', reason)])
+  await ctx.storage.audit.appendAudit([draft(ctx.clock.now(), row, 'security error', reason)])
   return { result: 'security error', reason }
 }

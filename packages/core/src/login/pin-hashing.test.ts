@@ -132,7 +132,7 @@ describe('memorized PINs at rest (S8)', () => {
   it('verifies a PIN hashed before the pepper, then stores it peppered; a wrong one changes nothing', async () => {
     const user = f.rows('users').find((u) => u.authid === 'alice')
     const legacy = await cheapHasher().hash(PIN)
-    await f.storage.setMemorizedPin(String(user?.id), legacy, 0, [])
+    await f.storage.users.setMemorizedPin(String(user?.id), legacy, 0, [])
     expect(await login('604817')).toMatchObject({ result: 'security error', reason: 'wrong_pin' })
     expect(stored()).toBe(legacy)
     expect(await login(PIN)).toMatchObject({ result: 'authenticated' })

@@ -10,7 +10,7 @@ export async function rehashMemorizedPin(
   now: number,
 ): Promise<void> {
   if (!ctx.memorizedPins.needsRehash(hash)) return
-  await ctx.storage.setMemorizedPin(row.userId, await ctx.memorizedPins.hash(pin), now, [
+  await ctx.storage.users.setMemorizedPin(row.userId, await ctx.memorizedPins.hash(pin), now, [
     {
       accountId: row.accountId,
       at: now,

@@ -114,7 +114,7 @@ export async function redeemCompletion(
     // presented with another account's key is recorded there too, and answered the same as unknown.
     const known = await store.find(hash)
     if (known)
-      await ctx.storage.appendAudit([
+      await ctx.storage.audit.appendAudit([
         codeAudit(known, now, 'completion.redeemed', actor, 'security error', {
           why:
             accountId !== null && known.accountId !== accountId

@@ -127,7 +127,7 @@ async function decideFor(
   const history =
     device === undefined
       ? null
-      : await (historyOf ? historyOf(device) : ctx.storage.userHistory(user.id, device))
+      : await (historyOf ? historyOf(device) : ctx.storage.logins.userHistory(user.id, device))
   return decide(
     rules,
     {

@@ -33,15 +33,15 @@ describe('delivery outcomes, off the login path', () => {
     f = await fixture()
     const held = gate()
     const reached = gate()
-    const finishDeliveries = f.storage.finishDeliveries?.bind(f.storage)
+    const finishDeliveries = f.storage.outbox.finishDeliveries?.bind(f.storage)
     if (!finishDeliveries) throw new Error('the in-memory storage batches outcomes')
     // Every outcome write waits until the test opens the gate.
-    f.storage.finishDeliveries = async (batch) => {
+    f.storage.outbox.finishDeliveries = async (batch) => {
       reached.open()
       await held.opened
       return finishDeliveries(batch)
     }
-    const finishDelivery = vi.spyOn(f.storage, 'finishDelivery')
+    const finishDelivery = vi.spyOn(f.storage.outbox, 'finishDelivery')
     const events: string[] = []
     f.engine.events.on('challenge.delivery', (event) => events.push(event.status))
 
@@ -87,13 +87,13 @@ describe('delivery outcomes, off the login path', () => {
       await f.acme.users.assign(`u${i}`, [{ system: 'payroll', method: 'passwordless' }])
     }
     const batches: number[] = []
-    const finishDeliveries = f.storage.finishDeliveries?.bind(f.storage)
+    const finishDeliveries = f.storage.outbox.finishDeliveries?.bind(f.storage)
     if (!finishDeliveries) throw new Error('the in-memory storage batches outcomes')
-    f.storage.finishDeliveries = (batch) => {
+    f.storage.outbox.finishDeliveries = (batch) => {
       batches.push(batch.length)
       return finishDeliveries(batch)
     }
-    const finishDelivery = vi.spyOn(f.storage, 'finishDelivery')
+    const finishDelivery = vi.spyOn(f.storage.outbox, 'finishDelivery')
 
     const starts = Array.from({ length: 20 }, (_, i) => f.acme.start({ system: 'payroll', authid: `u${i}` }))
     await allSending.opened
@@ -116,11 +116,11 @@ describe('delivery outcomes, off the login path', () => {
       await f.acme.users.create({ authid, email: `${authid}@example.com` })
       await f.acme.users.assign(authid, [{ system: 'payroll', method: 'passwordless' }])
     }
-    const finishDeliveries = f.storage.finishDeliveries?.bind(f.storage)
+    const finishDeliveries = f.storage.outbox.finishDeliveries?.bind(f.storage)
     if (!finishDeliveries) throw new Error('the in-memory storage batches outcomes')
     const calls: number[] = []
     const held = gate()
-    f.storage.finishDeliveries = async (batch) => {
+    f.storage.outbox.finishDeliveries = async (batch) => {
       calls.push(batch.length)
       // The first write is held, so the next two outcomes queue behind it and form one batch.
       if (calls.length === 1) await held.opened
@@ -139,10 +139,10 @@ describe('delivery outcomes, off the login path', () => {
   it('writes what is still queued before the engine closes its storage', async () => {
     f = await fixture()
     const order: string[] = []
-    const finishDeliveries = f.storage.finishDeliveries?.bind(f.storage)
+    const finishDeliveries = f.storage.outbox.finishDeliveries?.bind(f.storage)
     if (!finishDeliveries) throw new Error('the in-memory storage batches outcomes')
     const held = gate()
-    f.storage.finishDeliveries = async (batch) => {
+    f.storage.outbox.finishDeliveries = async (batch) => {
       await held.opened
       const moved = await finishDeliveries(batch)
       order.push('outcomes written')

@@ -29,9 +29,9 @@ export function outcomeQueue(storage: Storage, logger: Logger): OutcomeQueue {
   const writeBatch = async (batch: readonly QueuedOutcome[]) => {
     let moved: readonly boolean[]
     try {
-      moved = storage.finishDeliveries
-        ? await storage.finishDeliveries(batch.map(({ outcome, audit }) => ({ outcome, audit })))
-        : await Promise.all(batch.map(({ outcome, audit }) => storage.finishDelivery(outcome, audit)))
+      moved = storage.outbox.finishDeliveries
+        ? await storage.outbox.finishDeliveries(batch.map(({ outcome, audit }) => ({ outcome, audit })))
+        : await Promise.all(batch.map(({ outcome, audit }) => storage.outbox.finishDelivery(outcome, audit)))
     } catch (failure) {
       if (batch.length === 1) {
         logger.error('a delivery outcome could not be recorded', {

@@ -174,7 +174,11 @@ async function recompose(
   challenge: Challenge,
 ): Promise<Outgoing | string> {
   const sealed = ctx.payloads.open(delivery.id, delivery.payload ?? '')
-  const subject = await ctx.storage.resolveLogin(challenge.accountId, challenge.systemName, challenge.authid)
+  const subject = await ctx.storage.logins.resolveLogin(
+    challenge.accountId,
+    challenge.systemName,
+    challenge.authid,
+  )
   if (!subject?.system || !subject.user) return 'the message could not be composed again'
   if (!subject.system.policies[challenge.method].enabled) return 'the method was turned off for the system'
   const message = composeFor(subject.account, subject.system, subject.user, {
@@ -309,7 +313,7 @@ async function finish(
     return state
   }
   try {
-    const recorded = await ctx.storage.finishDelivery(outcome, audit, fallback?.row)
+    const recorded = await ctx.storage.outbox.finishDelivery(outcome, audit, fallback?.row)
     if (!recorded) {
       // Our claim lapsed (another dispatcher took the row) or the challenge was cancelled meanwhile.
       ctx.logger.warn('a delivery outcome arrived after its claim ended', {
@@ -340,7 +344,11 @@ async function fallbackFor(
   at: number,
 ): Promise<{ row: DeliveryRow; outgoing: Outgoing } | null> {
   if (delivery.fallbackOf !== null || at >= delivery.expiresAt) return null
-  const subject = await ctx.storage.resolveLogin(challenge.accountId, challenge.systemName, challenge.authid)
+  const subject = await ctx.storage.logins.resolveLogin(
+    challenge.accountId,
+    challenge.systemName,
+    challenge.authid,
+  )
   const current = subject?.challenge
   if (!subject?.system || !subject.user || current?.id !== challenge.id || current.status !== 'pending')
     return null
@@ -365,12 +373,12 @@ async function fallbackFor(
 export async function deliverDue(ctx: EngineContext): Promise<number> {
   let attempted = 0
   for (;;) {
-    const claimed = await ctx.storage.claimDeliveries(ctx.clock.now(), ctx.outbox.leaseMs, BATCH)
+    const claimed = await ctx.storage.outbox.claimDeliveries(ctx.clock.now(), ctx.outbox.leaseMs, BATCH)
     const challenges = new Map<string, ChallengeRow | null>()
     await Promise.all(
       claimed.map(async (delivery) => {
         if (!challenges.has(delivery.challengeId))
-          challenges.set(delivery.challengeId, await ctx.storage.getChallenge(delivery.challengeId))
+          challenges.set(delivery.challengeId, await ctx.storage.logins.getChallenge(delivery.challengeId))
         const challenge = challenges.get(delivery.challengeId)
         if (challenge) await dispatch(ctx, delivery, challenge)
       }),
@@ -385,7 +393,7 @@ export async function cancelDue(ctx: EngineContext): Promise<number> {
   let cancelled = 0
   for (;;) {
     const at = ctx.clock.now()
-    const rows = await ctx.storage.cancelDeliveries(at, 500, (row, challenge) =>
+    const rows = await ctx.storage.outbox.cancelDeliveries(at, 500, (row, challenge) =>
       deliveryAudit(row, challenge ?? { systemName: null, authid: null }, at, 'cancelled'),
     )
     cancelled += rows.length

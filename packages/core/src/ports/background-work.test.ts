@@ -12,16 +12,23 @@ afterEach(() => {
 async function countingEngine(options: Partial<EngineOptions> = {}) {
   const calls = { deliverDue: 0, runDue: 0 }
   const storage = memoryStorage()
-  const counted: Storage = Object.assign(Object.create(storage) as Storage, {
-    claimDeliveries: (...args: Parameters<Storage['claimDeliveries']>) => {
-      calls.deliverDue++
-      return storage.claimDeliveries(...args)
+  const counted: Storage = {
+    ...storage,
+    outbox: {
+      ...storage.outbox,
+      claimDeliveries: (...args) => {
+        calls.deliverDue++
+        return storage.outbox.claimDeliveries(...args)
+      },
     },
-    expireDue: (...args: Parameters<Storage['expireDue']>) => {
-      calls.runDue++
-      return storage.expireDue(...args)
+    logins: {
+      ...storage.logins,
+      expireDue: (...args) => {
+        calls.runDue++
+        return storage.logins.expireDue(...args)
+      },
     },
-  })
+  }
   const engine = createEngine({
     storage: counted,
     notifier: captureNotifier(),

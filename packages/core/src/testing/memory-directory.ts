@@ -1,5 +1,5 @@
 import { ConflictError } from '../domain/errors.js'
-import type { Storage } from '../ports/storage.js'
+import type { AccountStore, ApiKeyStore, AuditDraft, SystemStore, UserStore } from '../ports/storage.js'
 import { appendAudit, openAuditChain } from './memory-audit.js'
 import { accountIn, accountOut, apiKeyIn, assignmentOut, out, systemIn, userIn } from './memory-rows.js'
 import {
@@ -16,36 +16,11 @@ import {
 // delete, and the same columns written by each update).
 
 /** The Storage methods about who signs in where. */
-export type DirectoryMethods = Pick<
-  Storage,
-  | 'insertAccount'
-  | 'getAccount'
-  | 'listAccounts'
-  | 'updateAccountSettings'
-  | 'insertApiKey'
-  | 'listApiKeys'
-  | 'getApiKeyBySha256'
-  | 'revokeApiKey'
-  | 'touchApiKey'
-  | 'insertSystem'
-  | 'updateSystem'
-  | 'getSystem'
-  | 'listSystems'
-  | 'insertUser'
-  | 'updateUser'
-  | 'getUser'
-  | 'listUsers'
-  | 'recordFailure'
-  | 'unlockUser'
-  | 'removeUser'
-  | 'saveAssignments'
-  | 'listAssignments'
-  | 'setMemorizedPin'
->
+export type DirectoryMethods = AccountStore & ApiKeyStore & SystemStore & UserStore
 
 /** Accounts, keys, systems, users and assignments in memory. */
 export function memoryDirectory({ tables, slot, run }: MemoryStoreDeps): DirectoryMethods {
-  const audit = (drafts: Parameters<Storage['appendAudit']>[0]) => appendAudit(tables, slot, drafts)
+  const audit = (drafts: readonly AuditDraft[]) => appendAudit(tables, slot, drafts)
   const userById = (id: string) => tables.users.get(id)
 
   return {
@@ -211,7 +186,7 @@ export function memoryDirectory({ tables, slot, run }: MemoryStoreDeps): Directo
           .map(out),
       ),
 
-    recordFailure: (userId, decide, drafts, lockAudit) =>
+    recordFailure: (userId, at, decide, drafts, lockAudit) =>
       run('recordFailure', () => {
         const user = userById(userId)
         if (!user) {
@@ -230,8 +205,7 @@ export function memoryDirectory({ tables, slot, run }: MemoryStoreDeps): Directo
           failureStreak: streak,
           retryAfter: kept,
           status: lock ? 'locked' : user.status,
-          // The time of the failure is its audit event's; without one, the row's time stays as it was.
-          updatedAt: drafts[0]?.at ?? user.updatedAt,
+          updatedAt: at,
         })
         audit(lock ? [...drafts, lockAudit(streak)] : drafts)
         return { streak, locked: lock }
@@ -264,12 +238,12 @@ export function memoryDirectory({ tables, slot, run }: MemoryStoreDeps): Directo
         return true
       }),
 
-    saveAssignments: (_userId, rows, drafts) =>
+    saveAssignments: (userId, rows, drafts) =>
       run('saveAssignments', () => {
         for (const row of rows) {
-          references(tables.users.has(row.userId), 'fs_assignments.user_id')
+          references(tables.users.has(userId), 'fs_assignments.user_id')
           references(tables.systems.has(row.systemId), 'fs_assignments.system_id')
-          const key = assignmentKey(row.userId, row.systemId)
+          const key = assignmentKey(userId, row.systemId)
           const stored = tables.assignments.get(key)
           const method = row.method
           const channel = row.channel ?? null
@@ -278,7 +252,7 @@ export function memoryDirectory({ tables, slot, run }: MemoryStoreDeps): Directo
             stored
               ? { ...stored, method, channel }
               : {
-                  userId: row.userId,
+                  userId: userId,
                   systemId: row.systemId,
                   method,
                   channel,

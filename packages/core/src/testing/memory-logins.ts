@@ -1,4 +1,4 @@
-import type { ChallengeRow, IssueOutcome, SendLimit, Storage } from '../ports/storage.js'
+import type { AuditDraft, ChallengeRow, IssueOutcome, LoginStore, SendLimit } from '../ports/storage.js'
 import { appendAudit } from './memory-audit.js'
 import { insertDelivery } from './memory-outbox.js'
 import { accountOut, assignmentOut, challengeIn, challengeOut, out } from './memory-rows.js'
@@ -18,20 +18,7 @@ import {
 // adapters/kysely/src/kysely-storage.ts is.
 
 /** The Storage methods of a login's lifecycle. */
-export type LoginMethods = Pick<
-  Storage,
-  | 'resolveLogin'
-  | 'issueChallenge'
-  | 'userHistory'
-  | 'getChallenge'
-  | 'getChallengeByLinkHash'
-  | 'confirmLink'
-  | 'reserveAttempt'
-  | 'transitionChallenge'
-  | 'expireDue'
-  | 'sweepRateLimits'
-  | 'purgeEndedChallenges'
->
+export type LoginMethods = LoginStore
 
 const LIVE = new Set(['pending', 'confirmed'])
 /** Challenge states that are over: nothing will move them again. */
@@ -69,7 +56,7 @@ function takeLimits(tables: MemoryTables, limits: readonly SendLimit[], now: num
 
 /** Challenges in memory. */
 export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginMethods {
-  const audit = (drafts: Parameters<Storage['appendAudit']>[0]) => appendAudit(tables, slot, drafts)
+  const audit = (drafts: readonly AuditDraft[]) => appendAudit(tables, slot, drafts)
   const userById = (id: string) => tables.users.get(id)
   const challengeById = (id: string) => tables.challenges.get(id)
   const setChallenge = (row: StoredChallenge) => tables.challenges.set(row.id, row)

@@ -1,4 +1,10 @@
-import type { DeliveryOutcome, DeliveryRow, Storage } from '../ports/storage.js'
+import type {
+  AuditDraft,
+  DeliveryOutcome,
+  DeliveryRow,
+  OutboxStore,
+  StorageInspector,
+} from '../ports/storage.js'
 import { appendAudit } from './memory-audit.js'
 import { deliveryIn, out } from './memory-rows.js'
 import { compareText, type MemoryStoreDeps, type MemoryTables, references, unique } from './memory-tables.js'
@@ -8,10 +14,7 @@ import { compareText, type MemoryStoreDeps, type MemoryTables, references, uniqu
 // and outbox-queries.ts.
 
 /** The Storage methods of the outbox. */
-export type OutboxMethods = Pick<
-  Storage,
-  'claimDeliveries' | 'finishDelivery' | 'finishDeliveries' | 'cancelDeliveries' | 'listDeliveries'
->
+export type OutboxMethods = OutboxStore & StorageInspector
 
 const UNFINISHED = new Set(['queued', 'failed'])
 
@@ -25,7 +28,7 @@ export function insertDelivery(tables: MemoryTables, row: DeliveryRow): void {
 
 /** The outbox in memory. */
 export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxMethods {
-  const audit = (drafts: Parameters<Storage['appendAudit']>[0]) => appendAudit(tables, slot, drafts)
+  const audit = (drafts: readonly AuditDraft[]) => appendAudit(tables, slot, drafts)
   const challengeById = (id: string) => tables.challenges.get(id)
   const setChallenge = (row: NonNullable<ReturnType<typeof challengeById>>) =>
     tables.challenges.set(row.id, row)
@@ -84,7 +87,7 @@ export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxMeth
     finishDeliveries: (batch) =>
       run('finishDeliveries', () => {
         // Each outcome fenced on its own claim; the events of those that held appended at once.
-        const drafts: Parameters<typeof audit>[0][number][] = []
+        const drafts: AuditDraft[] = []
         const moved = batch.map(({ outcome, audit: recorded }) => {
           const held = finish(outcome)
           if (held) drafts.push(...recorded)

@@ -24,7 +24,12 @@ describe('memoryStorage', () => {
   const opened = async () => {
     const storage = memoryStorage()
     storage.sealAuditWith(auditSealer('memory-storage-test-secret-memory-storage'))
-    await storage.insertAccount({ id: 'acc', name: 'Acme', settings: DEFAULT_SETTINGS, createdAt: T0 })
+    await storage.accounts.insertAccount({
+      id: 'acc',
+      name: 'Acme',
+      settings: DEFAULT_SETTINGS,
+      createdAt: T0,
+    })
     const system: SystemRow = {
       id: 'sys',
       accountId: 'acc',
@@ -59,35 +64,35 @@ describe('memoryStorage', () => {
   it('copies rows in and out: changing what was written or read changes nothing stored', async () => {
     const { storage, system, user } = await opened()
     const written = structuredClone(user) as { -readonly [K in keyof UserRow]: UserRow[K] }
-    await storage.insertSystem(system, [])
-    await storage.insertUser(written, [])
+    await storage.systems.insertSystem(system, [])
+    await storage.users.insertUser(written, [])
     written.email = 'mallory@example.com'
     ;(written.attributes as Record<string, unknown>).level = 9
-    const read = (await storage.getUser('acc', 'alice')) as UserRow
+    const read = (await storage.users.getUser('acc', 'alice')) as UserRow
     ;(read as { status: string }).status = 'disabled'
     ;(read.attributes as Record<string, unknown>).level = 7
-    const policies = (await storage.getSystem('acc', 'payroll'))?.policies as {
+    const policies = (await storage.systems.getSystem('acc', 'payroll'))?.policies as {
       passwordless: { enabled: boolean }
     }
     policies.passwordless.enabled = false
-    expect(await storage.getUser('acc', 'alice')).toEqual(user)
-    expect(await storage.getSystem('acc', 'payroll')).toEqual(system)
+    expect(await storage.users.getUser('acc', 'alice')).toEqual(user)
+    expect(await storage.systems.getSystem('acc', 'payroll')).toEqual(system)
     expect(storage.inspect().users).toEqual([user])
   })
 
   it('stores nothing of an extra field a caller passes along with a row', async () => {
     const { storage, system } = await opened()
-    await storage.insertSystem({ ...system, extra: 'x' } as SystemRow, [])
-    expect(await storage.getSystem('acc', 'payroll')).toEqual(system)
+    await storage.systems.insertSystem({ ...system, extra: 'x' } as SystemRow, [])
+    expect(await storage.systems.getSystem('acc', 'payroll')).toEqual(system)
   })
 
   it('tampers with a table inside one transaction and shows it through the port', async () => {
     const { storage, system, user } = await opened()
-    await storage.insertSystem(system, [])
-    await storage.insertUser(user, [])
+    await storage.systems.insertSystem(system, [])
+    await storage.users.insertUser(user, [])
     storage.tamper('users', (row) => ({ ...row, status: 'locked' }))
-    expect((await storage.getUser('acc', 'alice'))?.status).toBe('locked')
+    expect((await storage.users.getUser('acc', 'alice'))?.status).toBe('locked')
     storage.tamper('users', () => null)
-    expect(await storage.getUser('acc', 'alice')).toBeNull()
+    expect(await storage.users.getUser('acc', 'alice')).toBeNull()
   })
 })

@@ -41,6 +41,58 @@ export interface MemoryStorage extends Storage {
   ): void
 }
 
+/** The stores, grouped as the port groups them. */
+function memoryStores(deps: MemoryStoreDeps) {
+  const { tables, slot, run } = deps
+  const directory = memoryDirectory(deps)
+  const { listDeliveries, ...outbox } = memoryOutbox(deps)
+  const { insertAccount, getAccount, listAccounts, updateAccountSettings } = directory
+  const { insertApiKey, listApiKeys, getApiKeyBySha256, revokeApiKey, touchApiKey } = directory
+  const { insertSystem, updateSystem, getSystem, listSystems } = directory
+  const { insertUser, updateUser, getUser, listUsers, removeUser, saveAssignments, listAssignments } =
+    directory
+  const { recordFailure, unlockUser, setMemorizedPin } = directory
+  return {
+    accounts: { insertAccount, getAccount, listAccounts, updateAccountSettings },
+    apiKeys: { insertApiKey, listApiKeys, getApiKeyBySha256, revokeApiKey, touchApiKey },
+    systems: { insertSystem, updateSystem, getSystem, listSystems },
+    users: {
+      insertUser,
+      updateUser,
+      getUser,
+      listUsers,
+      removeUser,
+      saveAssignments,
+      listAssignments,
+      recordFailure,
+      unlockUser,
+      setMemorizedPin,
+    },
+    logins: memoryLogins(deps),
+    outbox,
+    inspector: { listDeliveries },
+    audit: {
+      appendAudit: (drafts) => run('appendAudit', () => appendAudit(tables, slot, drafts)),
+      listAudit: (query) => run('listAudit', () => listAudit(tables, query)),
+      getAuditHead: (accountId) =>
+        run('getAuditHead', () => {
+          const head = tables.auditHeads.get(accountId)
+          return head
+            ? {
+                seq: head.seq,
+                mac: head.mac,
+                anchorSeq: head.anchorSeq,
+                anchorMac: head.anchorMac,
+                headMac: head.headMac,
+              }
+            : null
+        }),
+      purgeAudit: (accountId, before, drafts) =>
+        run('purgeAudit', () => purgeAudit(tables, slot, accountId, before, drafts)),
+    },
+  } satisfies Omit<Storage, 'migrate' | 'close' | 'sealAuditWith'>
+}
+
 /**
  * A complete `Storage` in process memory: for tests, examples and demos, and as a reference for
  * adapter authors. Each call is atomic (it reads and writes without yielding, and a failure undoes
@@ -81,27 +133,7 @@ export function memoryStorage(): MemoryStorage {
       slot.sealer = sealer
     },
 
-    ...memoryDirectory(deps),
-    ...memoryLogins(deps),
-    ...memoryOutbox(deps),
-
-    appendAudit: (drafts) => run('appendAudit', () => appendAudit(tables, slot, drafts)),
-    listAudit: (query) => run('listAudit', () => listAudit(tables, query)),
-    getAuditHead: (accountId) =>
-      run('getAuditHead', () => {
-        const head = tables.auditHeads.get(accountId)
-        return head
-          ? {
-              seq: head.seq,
-              mac: head.mac,
-              anchorSeq: head.anchorSeq,
-              anchorMac: head.anchorMac,
-              headMac: head.headMac,
-            }
-          : null
-      }),
-    purgeAudit: (accountId, before, drafts) =>
-      run('purgeAudit', () => purgeAudit(tables, slot, accountId, before, drafts)),
+    ...memoryStores(deps),
   }
 
   return Object.assign(storage, {

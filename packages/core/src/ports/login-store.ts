@@ -1,0 +1,80 @@
+import type {
+  AuditDraft,
+  ChallengeRow,
+  ChallengeTransition,
+  DeliveryRow,
+  IssueOutcome,
+  LoginSubject,
+  SendLimit,
+} from './rows.js'
+
+/**
+ * Logins: challenges from start to end. Each operation that moves a challenge is a single conditional
+ * write (or one transaction), so two processes sharing a database can never both win.
+ */
+export interface LoginStore {
+  /** The account, and the system, user, assignment and current challenge when they exist; null for an unknown account. */
+  resolveLogin(accountId: string, system: string, authid: string): Promise<LoginSubject | null>
+  /**
+   * In one transaction: takes one unit of each send limit, points the (user, system) assignment at
+   * `challenge` (which serializes concurrent starts for that pair on the assignment row), moves every
+   * live challenge of the pair to `superseded`, then inserts `challenge`. When a limit is spent or the
+   * assignment is gone, nothing at all changes. `limits` run from the most specific to the one the whole
+   * account shares, which comes last: it is taken only after the others passed, so a refused start never
+   * holds the account's shared counter. Keys are distinct.
+   */
+  issueChallenge(
+    challenge: ChallengeRow,
+    audit: readonly AuditDraft[],
+    limits: readonly SendLimit[],
+    deliveries?: readonly DeliveryRow[],
+  ): Promise<IssueOutcome>
+  getChallenge(id: string): Promise<ChallengeRow | null>
+  getChallengeByLinkHash(linkHash: string): Promise<ChallengeRow | null>
+  /**
+   * One conditional write: `pending` → `confirmed` for the challenge with this link hash, only while
+   * it has not expired at `at`, and only with its match code when it has one; a challenge with a code
+   * first spends one attempt in the same transaction (none left: nothing confirms). Confirming starts
+   * the attempt count again. Returns the confirmed row, or null when nothing moved.
+   */
+  confirmLink(
+    linkHash: string,
+    at: number,
+    audit: (confirmed: ChallengeRow) => AuditDraft,
+    matchCode?: string | null,
+  ): Promise<ChallengeRow | null>
+  /**
+   * One conditional write that takes one PIN attempt before the PIN is verified, so concurrent guesses
+   * can never exceed `maxAttempts`. Returns the attempts now used, or null when the challenge is not
+   * in `status` (default `pending`; `confirmed` when waiting for its memorized PIN), has expired at
+   * `at`, or has no attempts left.
+   */
+  reserveAttempt(id: string, at: number, status?: 'pending' | 'confirmed'): Promise<number | null>
+  /**
+   * One conditional write; returns whether it moved the challenge. `audit` is written only if it did,
+   * and then, with `resetFailuresOf`, that user's failure streak and delay are cleared too.
+   */
+  transitionChallenge(
+    move: ChallengeTransition,
+    audit: readonly AuditDraft[],
+    resetFailuresOf?: string,
+  ): Promise<boolean>
+  /** What the rules need of a user's history: the last authenticated login, and whether `device` was in one. */
+  userHistory(
+    userId: string,
+    device: string | null,
+  ): Promise<{ lastSuccessAt: number | null; knownDevice: boolean }>
+  /**
+   * Moves up to `limit` live challenges whose `expiresAt` ≤ `at` to `expired`, writing `audit(row)` for
+   * each in the same transaction, and returns them.
+   */
+  expireDue(at: number, limit: number, audit: (expired: ChallengeRow) => AuditDraft): Promise<ChallengeRow[]>
+  /** Forgets send-limit windows that ended at or before `at`. */
+  sweepRateLimits(at: number): Promise<number>
+  /**
+   * S35: deletes up to `limit` challenges that ended (authenticated, failed, expired, superseded) and
+   * expired before `before`, with all their deliveries; live ones stay, and so does the audit trail.
+   * Returns how many challenges went.
+   */
+  purgeEndedChallenges(before: number, limit: number): Promise<number>
+}
