@@ -1,0 +1,176 @@
+import type { DeliveryOutcome, DeliveryRow, OutboxStore, StorageInspector } from '@flexsecure/core'
+import { appendAudit, type SealerSlot } from './audit.js'
+import type { RedisKeys } from './keys.js'
+import { insertDelivery, putChallenge, putDelivery, type StoredChallenge, UNFINISHED } from './rows.js'
+import type { Runner, Tx } from './transaction.js'
+
+// The outbox in Redis. Unfinished deliveries sit in one sorted set, scored by when they may next be
+// claimed. A claim finds candidates there without watching them (watching every due row would make
+// any change to any of them a conflict), then reads the chosen rows under WATCH, checks them again
+// and claims them: two dispatchers that chose the same row both watch it, and only one EXEC wins.
+
+/** How many candidates a claim or a cancellation looks at per round trip. */
+const PAGE = 100
+
+/** Whether a dispatcher may claim `row` at `at`: waiting, due, no live claim, its challenge still pending. */
+function claimable(
+  row: DeliveryRow | null,
+  challenge: StoredChallenge | null,
+  at: number,
+): row is DeliveryRow {
+  return (
+    row !== null &&
+    UNFINISHED.has(row.status) &&
+    row.nextAttemptAt <= at &&
+    (row.claimedUntil === null || row.claimedUntil <= at) &&
+    row.expiresAt > at &&
+    challenge?.status === 'pending'
+  )
+}
+
+/** Whether `row` should be cancelled at `at`: unfinished, and its challenge no longer pending or expired. */
+function cancellable(
+  row: DeliveryRow | null,
+  challenge: StoredChallenge | null,
+  at: number,
+): row is DeliveryRow {
+  return (
+    row !== null &&
+    UNFINISHED.has(row.status) &&
+    challenge !== null &&
+    (row.expiresAt <= at || challenge.status !== 'pending')
+  )
+}
+
+/** The challenge of each delivery (null for a missing delivery), read with `read`. */
+async function challengesOf(
+  keys: RedisKeys,
+  rows: readonly (DeliveryRow | null)[],
+  read: (keys: string[]) => Promise<(StoredChallenge | null)[]>,
+): Promise<(StoredChallenge | null)[]> {
+  const present = rows.filter((row) => row !== null)
+  const found = await read(present.map((row) => keys.challenge(row.challengeId)))
+  return rows.map((row) => (row === null ? null : (found[present.indexOf(row)] ?? null)))
+}
+
+/**
+ * Up to `limit` unfinished deliveries that `wanted` picks, read again under WATCH and picked again:
+ * the rows the caller's writes depend on. `due` bounds the scores looked at (+inf: all).
+ */
+async function pick(
+  tx: Tx,
+  keys: RedisKeys,
+  due: number | '+inf',
+  limit: number,
+  wanted: (row: DeliveryRow | null, challenge: StoredChallenge | null) => row is DeliveryRow,
+): Promise<{ row: DeliveryRow; challenge: StoredChallenge | null }[]> {
+  const chosen: string[] = []
+  for (let offset = 0; chosen.length < limit; offset += PAGE) {
+    const ids = await tx.redis.zrangebyscore(keys.unfinishedDeliveries, '-inf', due, 'LIMIT', offset, PAGE)
+    const rows = await tx.peek<DeliveryRow>(ids.map((id) => keys.delivery(id)))
+    const challenges = await challengesOf(keys, rows, (list) => tx.peek(list))
+    rows.forEach((row, i) => {
+      if (chosen.length < limit && wanted(row, challenges[i] ?? null)) chosen.push(row.id)
+    })
+    if (ids.length < PAGE) break
+  }
+  const rows = await tx.rows<DeliveryRow>(chosen.map((id) => keys.delivery(id)))
+  const challenges = await challengesOf(keys, rows, (list) => tx.rows(list))
+  return rows.flatMap((row, i) => {
+    const challenge = challenges[i] ?? null
+    return wanted(row, challenge) ? [{ row, challenge }] : []
+  })
+}
+
+/** The outbox store, and the inspector's read of a challenge's deliveries. */
+export function redisOutbox(
+  run: Runner,
+  keys: RedisKeys,
+  slot: SealerSlot,
+): OutboxStore & { readonly inspector: StorageInspector } {
+  /** Records an attempt's outcome if its claim still holds (fenced on the attempt); whether it did. */
+  async function finish(tx: Tx, outcome: DeliveryOutcome): Promise<boolean> {
+    const row = await tx.row<DeliveryRow>(keys.delivery(outcome.id))
+    if (!row || row.attempts !== outcome.attempt || !UNFINISHED.has(row.status)) return false
+    putDelivery(tx, keys, {
+      ...row,
+      status: outcome.to,
+      nextAttemptAt: outcome.nextAttemptAt ?? row.nextAttemptAt,
+      claimedUntil: null,
+      providerId: outcome.providerId,
+      lastError: outcome.lastError,
+      // A final delivery keeps no payload: the secret it carried is gone.
+      payload: outcome.to === 'failed' ? row.payload : null,
+      updatedAt: outcome.at,
+    })
+    return true
+  }
+
+  return {
+    claimDeliveries: (at, leaseMs, limit) =>
+      run.transact('claimDeliveries', async (tx) => {
+        if (limit <= 0) return []
+        const picked = await pick(tx, keys, at, limit, (row, challenge): row is DeliveryRow =>
+          claimable(row, challenge, at),
+        )
+        return picked.map(({ row }) => {
+          const claimed = { ...row, attempts: row.attempts + 1, claimedUntil: at + leaseMs, updatedAt: at }
+          putDelivery(tx, keys, claimed)
+          return claimed
+        })
+      }),
+
+    finishDelivery: (outcome, audit, fallback) =>
+      run.transact('finishDelivery', async (tx) => {
+        if (!(await finish(tx, outcome))) return false
+        if (fallback) {
+          await insertDelivery(tx, keys, fallback)
+          const challenge = await tx.row<StoredChallenge>(keys.challenge(outcome.challengeId))
+          // The fallback becomes the delivery check reports, and its channel the one the secret travels on.
+          if (challenge)
+            putChallenge(tx, keys, { ...challenge, deliveryId: fallback.id, channel: fallback.channel })
+        }
+        await appendAudit(tx, keys, slot, audit)
+        return true
+      }),
+
+    cancelDeliveries: (at, limit, audit) =>
+      run.transact('cancelDeliveries', async (tx) => {
+        if (limit <= 0) return []
+        const picked = await pick(tx, keys, '+inf', limit, (row, challenge): row is DeliveryRow =>
+          cancellable(row, challenge, at),
+        )
+        const cancelled = picked.map(({ row, challenge }) => {
+          const next = {
+            ...row,
+            status: 'cancelled' as const,
+            payload: null,
+            claimedUntil: null,
+            updatedAt: at,
+          }
+          putDelivery(tx, keys, next)
+          return { next, challenge }
+        })
+        await appendAudit(
+          tx,
+          keys,
+          slot,
+          cancelled.map(({ next, challenge }) =>
+            audit(next, challenge ? { systemName: challenge.systemName, authid: challenge.authid } : null),
+          ),
+        )
+        return cancelled.map(({ next }) => next)
+      }),
+
+    inspector: {
+      listDeliveries: (challengeId) =>
+        run.read('listDeliveries', async (redis) => {
+          // By creation time, then id.
+          const ids = await redis.zrange(keys.challengeDeliveries(challengeId), 0, -1)
+          if (ids.length === 0) return []
+          const texts = await redis.mget(...ids.map((id) => keys.delivery(id)))
+          return texts.flatMap((text) => (text === null ? [] : [JSON.parse(text) as DeliveryRow]))
+        }),
+    },
+  }
+}
