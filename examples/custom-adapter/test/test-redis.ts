@@ -16,12 +16,17 @@ export async function redisReachable(): Promise<boolean> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   })
+  // The connection's own error (ECONNREFUSED) says more than the failed command's.
+  let refused: Error | undefined
+  redis.on('error', (error: Error) => {
+    refused ??= error
+  })
   try {
     await redis.connect()
     await redis.ping()
     return true
   } catch (error) {
-    const why = `Redis is unreachable at ${REDIS_URL} (${(error as Error).message})`
+    const why = `Redis is unreachable at ${REDIS_URL} (${(refused ?? (error as Error)).message})`
     if (process.env.FLEXSECURE_REQUIRE_REDIS === '1')
       throw new Error(`${why}, and FLEXSECURE_REQUIRE_REDIS=1 requires it`)
     console.warn(

@@ -34,7 +34,8 @@ export function redisStorage(options: RedisStorageOptions = {}): Storage {
   const url = options.url ?? 'redis://127.0.0.1:6379'
   const keys = redisKeys(options.prefix ?? 'flexsecure:')
   // A command fails (as a StorageError) after two reconnection attempts rather than waiting forever.
-  const connect = () => new Redis(url, { maxRetriesPerRequest: 2 })
+  // Connection errors are reported by the commands they fail (as StorageError), not as events.
+  const connect = () => new Redis(url, { maxRetriesPerRequest: 2 }).on('error', () => {})
   const pool = new ConnectionPool(Array.from({ length: options.connections ?? 4 }, connect))
   const reader = connect()
   const slot: SealerSlot = { sealer: null }
