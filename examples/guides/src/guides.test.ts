@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
 const root = resolve(new URL('.', import.meta.url).pathname, '../../..')
-const GUIDES = ['docs/integrating.md', 'docs/events.md']
+const GUIDES = ['docs/integrating.md', 'docs/events.md', 'docs/adapters.md']
 
 interface Block {
   readonly guide: string
