@@ -160,16 +160,13 @@ export function redisUsers(run: Runner, keys: RedisKeys, slot: SealerSlot): User
     saveAssignments: (userId, rows, audit) =>
       run.transact('saveAssignments', async (tx) => {
         for (const row of rows) {
-          const [user, system, stored] = await tx.rows<UserRow | SystemRow | AssignmentRow>([
-            userKey(userId),
-            keys.system(row.systemId),
-            keys.assignment(userId, row.systemId),
-          ])
+          const [user, system] = await tx.rows([userKey(userId), keys.system(row.systemId)])
           if (!user || !system) throw new StorageError(`assignment of user ${userId}: unknown user or system`)
+          const stored = await tx.row<AssignmentRow>(keys.assignment(userId, row.systemId))
           const { method } = row
           const channel = row.channel ?? null
           // Replacing one keeps the challenge it points at.
-          const challengeId = (stored as AssignmentRow | null)?.challengeId ?? null
+          const challengeId = stored?.challengeId ?? null
           tx.put(keys.assignment(userId, row.systemId), {
             userId,
             systemId: row.systemId,
