@@ -45,6 +45,7 @@ import type { EngineEvents } from './domain/events.js'
 import { refuseControlCharacters } from './domain/login-input.js'
 import type { Account, CheckResult, StartResult, System } from './domain/model.js'
 import { newId } from './domain/secrets.js'
+import { type CheckInput, type CheckOptions, checkLogin } from './login/check.js'
 import { decoys } from './login/decoys.js'
 import {
   type ConfirmOptions,
@@ -53,18 +54,15 @@ import {
   inspectLink,
   type LinkView,
 } from './login/links.js'
+import { loginThrottle, resolveThrottle, type ThrottleInput } from './login/login-throttle.js'
+import { type RedeemResult, redeemCompletion } from './login/same-device.js'
 import {
-  type CheckInput,
-  type CheckOptions,
-  checkLogin,
   type SimulateResult,
   type StartInput,
   type StartOptions,
   simulateLogin,
   startLogin,
-} from './login/login.js'
-import { loginThrottle, resolveThrottle, type ThrottleInput } from './login/login-throttle.js'
-import { type RedeemResult, redeemCompletion } from './login/same-device.js'
+} from './login/start.js'
 import { outcomeQueue } from './outbox/delivery-outcomes.js'
 import { cancelDue, DEFAULT_OUTBOX, deliverDue, type OutboxSettings, payloadCipher } from './outbox/outbox.js'
 import {

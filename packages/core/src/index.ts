@@ -80,8 +80,8 @@ export {
   type Engine,
   type EngineOptions,
 } from './engine.js'
+export type { CheckInput, CheckOptions } from './login/check.js'
 export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './login/links.js'
-export type { CheckInput, CheckOptions, SimulateResult, StartInput, StartOptions } from './login/login.js'
 export {
   DEFAULT_THROTTLE,
   resolveThrottle,
@@ -89,6 +89,7 @@ export {
   type ThrottleSettings,
 } from './login/login-throttle.js'
 export { COMPLETION_CODE_TTL_MS, type RedeemResult } from './login/same-device.js'
+export type { SimulateResult, StartInput, StartOptions } from './login/start.js'
 export type { Rate } from './login/token-buckets.js'
 export type { MessageSettings, MessageTemplates } from './outbox/messages.js'
 export {
