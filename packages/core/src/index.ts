@@ -16,6 +16,7 @@ export type {
   UserSearch,
 } from './admin/admin-insights.js'
 export type { ApiKeyInfo, ApiKeysAdmin, KeyIdentity } from './admin/api-keys-admin.js'
+export type { BackgroundSettings } from './admin/background-work.js'
 export {
   CONSOLE_ROLE_ATTRIBUTE,
   CONSOLE_ROLES,
@@ -109,7 +110,6 @@ export {
 export * from './policy/rules.js'
 export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policy/system-policy.js'
 export type * from './ports/admin-query-store.js'
-export type { BackgroundSettings } from './ports/background-work.js'
 export { type Clock, systemClock } from './ports/clock.js'
 export type * from './ports/completion-store.js'
 export type * from './ports/console-session-store.js'

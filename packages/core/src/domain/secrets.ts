@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto'
+import { createHash, createHmac, hkdfSync, randomInt } from 'node:crypto'
 import { nanoid } from 'nanoid'
 
 // Every secret comes from node:crypto (S1); nanoid draws from crypto.getRandomValues.
@@ -43,4 +43,13 @@ export function newPin(length: number): string {
 /** SHA-256, hex: how link tokens (and later API keys) are kept at rest (S8). */
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex')
+}
+
+/**
+ * A keyed digest (HMAC-SHA-256 under an HKDF key of the engine secret): a value the tables may hold
+ * for counting or matching (a destination, a device) without giving the value back.
+ */
+export function keyedDigest(secret: string): (value: string) => string {
+  const key = Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'destination-digest-v1', 32))
+  return (value) => createHmac('sha256', key).update(value).digest('hex')
 }

@@ -1,4 +1,5 @@
 import { transitionTo } from '../domain/challenge-lifecycle.js'
+import { ValidationError } from '../domain/errors.js'
 import { contextString } from '../domain/login-input.js'
 import type { SecurityReason } from '../domain/model.js'
 import { sha256Hex } from '../domain/secrets.js'
@@ -207,4 +208,18 @@ async function wrongCode(
   if (lockout) await countFailure(ctx, row.userId, now, lockout, drafts, audit('locked', 'wrong_code'))
   else await ctx.storage.audit.appendAudit(drafts)
   return { result: 'wrong_code', final }
+}
+
+/** The links' base URL as `createEngine` takes it (`links.baseUrl`): absolute http(s), without a trailing slash. */
+export function parseBaseUrl(value: unknown): string {
+  if (typeof value !== 'string') throw new ValidationError('links.baseUrl', 'must be a URL')
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ValidationError('links.baseUrl', 'must be an absolute URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ValidationError('links.baseUrl', 'must be an http(s) URL')
+  return url.href.replace(/\/+$/, '')
 }
