@@ -1,12 +1,4 @@
 export type {
-  AssignmentInput,
-  SystemInput,
-  SystemsAdmin,
-  UserChanges,
-  UserInput,
-  UsersAdmin,
-} from './admin/account-admin.js'
-export type {
   AuditSearch,
   ConsoleAdmin,
   DeliveriesAdmin,
@@ -46,6 +38,8 @@ export {
   type Overview,
 } from './admin/login-stats.js'
 export { type Keyring, keyringOf, type SecretCheck, secretFingerprint } from './admin/secret-keyring.js'
+export type { SystemInput, SystemsAdmin } from './admin/systems-admin.js'
+export type { AssignmentInput, UserChanges, UserInput, UsersAdmin } from './admin/users-admin.js'
 export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit/audit-chain.js'
 export {
   type AuditCheckpoint,

@@ -9,14 +9,7 @@ import {
   startLogin,
 } from '../login/start.js'
 import type { EngineContext } from '../ports/engine-context.js'
-import {
-  adminAudit,
-  type SystemInput,
-  type SystemsAdmin,
-  systemsAdmin,
-  type UsersAdmin,
-  usersAdmin,
-} from './account-admin.js'
+import { adminAudit } from './account-admin.js'
 import { type AccountAudit, accountAudit } from './account-audit.js'
 import { accountExists, type SettingsAdmin, type Settle, settingsAdmin } from './accounts-admin.js'
 import type { AdminCheckpoints } from './admin-checkpoints.js'
@@ -34,6 +27,8 @@ import {
 } from './admin-insights.js'
 import { type ApiKeysAdmin, apiKeysAdmin } from './api-keys-admin.js'
 import { ensureSystem } from './setup-in-code.js'
+import { type SystemInput, type SystemsAdmin, systemsAdmin } from './systems-admin.js'
+import { type UsersAdmin, usersAdmin } from './users-admin.js'
 
 /** Everything a host or an administrator does within one account. */
 export interface AccountHandle {
