@@ -15,8 +15,7 @@ const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz
  * Ids of the rows every login adds (challenges, deliveries): 24 characters like `newId`, the first 8 the
  * time `at` in milliseconds (sorting as the time, in binary collation, until the year 10889), then 16
  * nanoid characters (96 random bits). Rows inserted together sit together at the end of their primary
- * key instead of on random pages of it, which keeps a large table's inserts in the page cache (issue 16
- * item 5).
+ * key instead of on random pages of it, which keeps a large table's inserts in the page cache.
  */
 export function newTimeOrderedId(at: number): string {
   let time = Math.max(0, Math.floor(at))

@@ -309,7 +309,7 @@ async function finish(
       status: to,
     })
   if (!fallback && to !== 'abandoned') {
-    // Off the login path (issue 16): written behind the send, with the other outcomes of the moment.
+    // Off the login path, so a login does not wait on a second write: written behind the send, with the other outcomes of the moment.
     ctx.outcomes.record({ outcome, audit, recorded: delivered })
     return state
   }
