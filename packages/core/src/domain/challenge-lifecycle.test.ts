@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { LIVE, MOVES, transitionTo } from './challenge-lifecycle.js'
 
@@ -32,6 +32,19 @@ describe('the challenge lifecycle', () => {
     for (const [name, move] of Object.entries(MOVES))
       for (const from of move.from)
         if (ended.includes(from)) expect({ name, to: move.to }).toEqual({ name, to: from })
+  })
+
+  it('is what every move in the engine names: no call of transitionChallenge spells its own states', () => {
+    const spelled: string[] = []
+    for (const layer of ['login', 'admin', 'outbox', 'policy']) {
+      const dir = new URL(`../${layer}/`, import.meta.url)
+      for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+        const text = readFileSync(new URL(file, dir), 'utf8')
+        for (const call of text.matchAll(/transitionChallenge\(\s*([^,]*)/g))
+          if (!call[1]?.startsWith('transitionTo(')) spelled.push(`${layer}/${file}: ${call[1]}`)
+      }
+    }
+    expect(spelled).toEqual([])
   })
 
   it('supersedes and expires only live challenges', () => {
