@@ -15,12 +15,12 @@ const DAY = 86_400_000
 
 /** What one `runDue` did. */
 export interface DueWorkDone {
-  readonly expired: number
-  readonly cancelled: number
-  readonly delivered: number
-  readonly auditPurged: number
+  expired: number
+  cancelled: number
+  delivered: number
+  auditPurged: number
   /** Ended challenges deleted past their retention (S35). */
-  readonly challengesPurged: number
+  challengesPurged: number
 }
 
 /** S35: days an ended challenge is kept after it expired (`retention.endedChallengesDays`, default 30). */
