@@ -74,7 +74,7 @@ describe('the guides', () => {
   })
 
   it('tells a changed block from its file', () => {
-    const source = readFileSync(join(root, 'packages/core/src/ports/background-work.ts'), 'utf8')
+    const source = readFileSync(join(root, 'packages/core/src/admin/background-work.ts'), 'utf8')
     expect(
       isExcerptOf(
         "const timers = [\n  repeat(settings.outboxMs ?? 1000, 'deliverDue', work.deliverDue, logger),",
