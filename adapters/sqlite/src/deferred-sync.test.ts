@@ -126,4 +126,26 @@ describe('durable commits off the event loop', () => {
     // What needs no sync before its answer still works.
     expect(await exec.run('INSERT INTO t (v) VALUES (?)', ['c'], DEFERRED)).toBe(1)
   })
+
+  it('lets the event loop turn between batches while callers keep feeding them', async () => {
+    const exec = executor()
+    let turned = false
+    const answeredBeforeTheTurn: number[] = []
+    // A chain of writes, each started by the answer to the one before: without a turn between batches
+    // the whole chain would run from microtasks, and nothing else (timers, I/O, syncs) could run.
+    const chain = (async () => {
+      for (let i = 0; i < 20; i++) {
+        await exec.run('INSERT INTO t (v) VALUES (?)', [`v${i}`], DEFERRED)
+        if (!turned) answeredBeforeTheTurn.push(i)
+      }
+    })()
+    await new Promise((resolve) => setImmediate(resolve))
+    setImmediate(() => {
+      turned = true
+    })
+    await chain
+    expect(turned).toBe(true)
+    expect(answeredBeforeTheTurn.length).toBeLessThan(20)
+    for (const sync of pendingSyncs) sync.resolve()
+  })
 })
