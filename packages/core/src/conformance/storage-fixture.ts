@@ -87,8 +87,6 @@ export interface StorageFixture {
   readonly system: SystemRow
   /** The user `alice` of the account; seeded by `user`. */
   readonly user: UserRow
-  /** Inserts one more account (seeding through `accounts`); returns its id. */
-  anotherAccount(): Promise<string>
   /** Assigns the user to the system. */
   assign(method?: 'passwordless' | 'pin'): Promise<void>
   /** A challenge row for the user and system, not yet stored. */
@@ -189,16 +187,6 @@ export function freshStorage(options: StorageConformanceOptions, seed: Seed): St
       const { user } = current()
       if (!user) throw new Error(`these cases seed only ${seed}: no user`)
       return user
-    },
-    async anotherAccount() {
-      const id = newId()
-      await fixture.storage.accounts.insertAccount({
-        id,
-        name: 'Other',
-        settings: DEFAULT_SETTINGS,
-        createdAt: T0,
-      })
-      return id
     },
     assign: (method = 'passwordless') =>
       fixture.storage.users.saveAssignments(
