@@ -15,6 +15,9 @@ if (!reachable) {
 } else {
   runStorageConformance({
     name: 'redis (examples/custom-adapter)',
+    // Every required store passes; the races run because all of them are listed. Written store by
+    // store, this list grew one store at a time, in the order the suite seeds its data through.
+    stores: ['accounts', 'apiKeys', 'systems', 'users', 'logins', 'outbox', 'audit'],
     open: async () => {
       const prefix = testPrefix()
       return {
