@@ -24,6 +24,8 @@ export interface Contender {
   readonly maxInFlight?: number
   /** Its connection, for pragmas, sizes and the counting pass. */
   readonly database: BetterSqlite3.Database
+  /** How its commits reach the disk, when the connection's `synchronous` does not say it all. */
+  readonly durability?: string
   /** One whole login for user `user`; throws unless the login ends signed in. */
   login(flow: Flow, user: number, step?: StepRunner): Promise<void>
   close(): Promise<void>

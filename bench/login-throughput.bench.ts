@@ -105,9 +105,25 @@ async function main(): Promise<void> {
           filename: join(dir, 'flexsecure-before.db'),
           synchronous: 'full',
           users: USERS,
-          variant: { groupCommit: false, pinHashing: 'argon2id' },
+          variant: { groupCommit: false, pinHashing: 'argon2id', durableCommits: 'in-commit' },
         }),
       )
+    // The steps of the executor's durability, each in the same run: SQLite's FULL inside COMMIT (group
+    // commit alone), then the WAL synced off the event loop before every answer.
+    if (process.env.BENCH_STEPS === '1')
+      for (const [name, variant] of [
+        ['FULL in COMMIT', { durableCommits: 'in-commit' }],
+        ['FULL off-thread', { deferredSync: false }],
+      ] as const)
+        contenders.push(
+          await flexSecureContender({
+            name,
+            filename: join(dir, `flexsecure-${name.replaceAll(' ', '-')}.db`),
+            synchronous: 'full',
+            users: USERS,
+            variant,
+          }),
+        )
     for (const mode of ['normal', 'full'] as const)
       contenders.push(
         floorContender(`floor ${mode.toUpperCase()}`, new BetterSqlite3(join(dir, `floor-${mode}.db`)), mode),
@@ -116,7 +132,8 @@ async function main(): Promise<void> {
     const sqlite = baseline.database.prepare('SELECT sqlite_version()').pluck().get() as string
     const settings = contenders.map((c) => {
       const journal = c.database.pragma('journal_mode', { simple: true }) as string
-      return `${c.name}: journal_mode=${journal}, synchronous=${synchronousOf(c.database)}`
+      const durability = c.durability ? ` (${c.durability})` : ''
+      return `${c.name}: journal_mode=${journal}, synchronous=${synchronousOf(c.database)}${durability}`
     })
     console.log(
       [

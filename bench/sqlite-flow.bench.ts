@@ -209,7 +209,7 @@ async function main(): Promise<void> {
       const filename = join(dir, `${rows.length}.db`)
       const database = countingDatabase(filename, () => current)
       const contender = await open(database, filename)
-      const setting = `synchronous=${synchronousOf(contender.database)}`
+      const setting = `synchronous=${synchronousOf(contender.database)}${contender.durability ? ` (${contender.durability})` : ''}`
       try {
         for (const flow of contender.flows) {
           const users = flow === 'pin' ? PIN_USERS : LINK_USERS

@@ -1,6 +1,6 @@
 import type { AuditDraft, DeliveryOutcome } from '@flexsecure/core'
 import type { PreparedQuery } from './prepared-query.js'
-import type { SqlExecutor } from './sql-executor.js'
+import { DEFERRED, type SqlExecutor } from './sql-executor.js'
 
 // Issue 16 item 4: the outcomes of many sends written in one transaction (Storage.finishDeliveries):
 // each row moved by the same fenced UPDATE as `finishDelivery`, then every event of the batch appended
@@ -34,6 +34,7 @@ export function finishDeliveries({ exec, finishDelivery, appendAudit, guard }: D
     batch: readonly { readonly outcome: DeliveryOutcome; readonly audit: readonly AuditDraft[] }[],
   ): Promise<boolean[]> =>
     guard('finishDeliveries', () =>
+      // Recorded after the send, deferred: lost with the power, a message would go again (at least once).
       exec.transaction(async (tx) => {
         const moved: boolean[] = []
         const audit: AuditDraft[] = []
@@ -44,6 +45,6 @@ export function finishDeliveries({ exec, finishDelivery, appendAudit, guard }: D
         }
         await appendAudit(tx, audit)
         return moved
-      }),
+      }, DEFERRED),
     )
 }

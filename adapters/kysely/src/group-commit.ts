@@ -1,4 +1,4 @@
-import type { SqlExecutor } from './sql-executor.js'
+import type { SqlExecutor, WriteOptions } from './sql-executor.js'
 
 /** One database connection whose statements run one at a time (better-sqlite3's is synchronous). */
 export interface SingleConnection {
@@ -6,6 +6,13 @@ export interface SingleConnection {
   run(sql: string, parameters: readonly unknown[]): number
   /** Whether a transaction is open: the database ends one on its own after some errors (a full disk). */
   inTransaction(): boolean
+  /**
+   * Puts every commit so far on the disk, off the event loop (SQLite: an `fdatasync` of the WAL on
+   * libuv's pool). Given, COMMIT itself does not wait for the disk (`synchronous=NORMAL`): the executor
+   * calls this after a COMMIT and answers a batch's `before-answer` callers only once it resolved.
+   * Absent, COMMIT is as durable as the connection makes it and every caller is answered after it.
+   */
+  sync?(): Promise<void>
 }
 
 export interface GroupCommitOptions {
@@ -15,6 +22,11 @@ export interface GroupCommitOptions {
   readonly maxBatch?: number
   /** How often a transaction whose batch the database rolled back under it runs again. Default 3. */
   readonly attempts?: number
+  /**
+   * Whether `deferred` writes are answered before their commit is synced (default true). False: every
+   * caller waits for the disk, so no answer is ever undone by a power loss.
+   */
+  readonly deferred?: boolean
 }
 
 /** What the executor has done, for tests and the statements bench. */
@@ -23,12 +35,16 @@ export interface GroupCommitStats {
   batches: number
   /** Transactions and statements that ran inside them. */
   jobs: number
+  /** Syncs started (`SingleConnection.sync`); several commits may share one. */
+  syncs: number
 }
 
 interface Job {
   readonly work: (tx: SqlExecutor) => Promise<unknown>
   /** Several statements: isolated by a savepoint, so its failure undoes only its own writes. */
   readonly isolated: boolean
+  /** Answered only once its commit is on the disk (the default), or as soon as it is committed. */
+  readonly durable: boolean
   readonly resolve: (value: unknown) => void
   readonly reject: (error: unknown) => void
   attempts: number
@@ -52,6 +68,15 @@ interface Job {
  *
  * Reads outside a transaction run at once while no batch is open; during one they join it (seeing what it
  * wrote) and are answered after its COMMIT.
+ *
+ * Syncing off the event loop (when the connection has `sync`): the COMMIT returns without waiting for the
+ * disk, the sync runs on libuv's pool, and the next batch runs meanwhile. A batch's `before-answer`
+ * callers are answered when a sync that began after its COMMIT has finished, so S37 holds as at
+ * `synchronous=FULL`; its `deferred` callers right after the COMMIT (their commit is on the disk a sync
+ * later, and a power loss in between may undo it: docs/decisions.md, "Deferred sync"). Every batch
+ * starts a sync, so a deferred commit waits at most for the one in progress to finish. A sync that fails
+ * fails its callers and every `before-answer` caller after it: Linux may mark the pages it could not
+ * write as clean, so a later sync that succeeds proves nothing about them; the process must restart.
  */
 export function groupCommitExecutor(
   conn: SingleConnection,
@@ -60,10 +85,12 @@ export function groupCommitExecutor(
   const begin = options.begin ?? 'BEGIN IMMEDIATE'
   const maxBatch = options.maxBatch ?? 256
   const maxAttempts = options.attempts ?? 3
-  const stats: GroupCommitStats = { batches: 0, jobs: 0 }
+  const honourDeferred = options.deferred ?? true
+  const stats: GroupCommitStats = { batches: 0, jobs: 0, syncs: 0 }
   const queue: Job[] = []
   let scheduled = false
   let open = false
+  const syncs = conn.sync ? coalescedSyncs(conn.sync.bind(conn), stats) : undefined
 
   // Inside a batch the connection is the caller's: statements run directly; nested transactions flatten.
   const inside: SqlExecutor = {
@@ -72,9 +99,21 @@ export function groupCommitExecutor(
     transaction: (work) => work(inside),
   }
 
-  const enqueue = <T>(work: (tx: SqlExecutor) => Promise<T>, isolated: boolean): Promise<T> =>
+  const enqueue = <T>(
+    work: (tx: SqlExecutor) => Promise<T>,
+    isolated: boolean,
+    options: WriteOptions | undefined,
+  ): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      queue.push({ work, isolated, resolve: resolve as (value: unknown) => void, reject, attempts: 0 })
+      const durable = !honourDeferred || options?.durability !== 'deferred'
+      queue.push({
+        work,
+        isolated,
+        durable,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        attempts: 0,
+      })
       if (!scheduled) {
         scheduled = true
         setImmediate(drain)
@@ -83,7 +122,12 @@ export function groupCommitExecutor(
 
   async function drain(): Promise<void> {
     try {
-      while (queue.length > 0) await runBatch()
+      while (queue.length > 0) {
+        await runBatch()
+        // A turn of the event loop between batches: the callers answered at the COMMIT would otherwise
+        // feed the next batch from microtasks, and timers, I/O and finished syncs would wait behind them.
+        if (queue.length > 0) await new Promise((resolve) => setImmediate(resolve))
+      }
     } finally {
       scheduled = false
     }
@@ -149,7 +193,27 @@ export function groupCommitExecutor(
       }
       stats.batches += 1
       stats.jobs += done.length
-      for (const job of done) settle(job)
+      if (!syncs) {
+        for (const job of done) settle(job)
+        return
+      }
+      const synced = syncs.after()
+      const waiting: Job[] = []
+      for (const job of done) {
+        if (job.durable && job.outcome?.ok) waiting.push(job)
+        else settle(job)
+      }
+      // Not awaited: the next batch runs while the disk catches up.
+      if (waiting.length > 0)
+        synced.then(
+          () => {
+            for (const job of waiting) settle(job)
+          },
+          (error) => {
+            for (const job of waiting) job.reject(error)
+          },
+        )
+      else synced.catch(() => {}) // nobody waits; a failure is remembered for the next durable callers
     } catch (error) {
       // A savepoint statement itself failed: nothing of this batch can be trusted.
       quietly('ROLLBACK')
@@ -162,11 +226,55 @@ export function groupCommitExecutor(
 
   return {
     stats,
-    async all<Row>(sql: string, parameters: readonly unknown[]) {
+    async all<Row>(sql: string, parameters: readonly unknown[], options?: WriteOptions) {
       if (!open && !/^\s*(insert|update|delete|replace)\b/i.test(sql)) return conn.all<Row>(sql, parameters)
-      return enqueue(async (tx) => tx.all<Row>(sql, parameters), false)
+      return enqueue(async (tx) => tx.all<Row>(sql, parameters), false, options)
     },
-    run: (sql, parameters) => enqueue((tx) => tx.run(sql, parameters), false),
-    transaction: (work) => enqueue(work, true),
+    run: (sql, parameters, options) => enqueue((tx) => tx.run(sql, parameters), false, options),
+    transaction: (work, options) => enqueue(work, true, options),
+  }
+}
+
+/**
+ * Syncs that several commits share: `after()` resolves once a sync that began after the call has
+ * finished. One runs at a time; calls during it share the one that follows it.
+ */
+function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats) {
+  let running: Promise<void> | undefined
+  let next: Promise<void> | undefined
+  let failed: { readonly error: unknown } | undefined
+  const start = (): Promise<void> => {
+    stats.syncs += 1
+    const current = (async () => {
+      if (failed) throw failed.error
+      try {
+        await sync()
+      } catch (error) {
+        failed ??= { error }
+        throw error
+      }
+    })()
+    running = current
+    current.then(
+      () => {
+        if (running === current) running = undefined
+      },
+      () => {
+        if (running === current) running = undefined
+      },
+    )
+    return current
+  }
+  return {
+    after(): Promise<void> {
+      if (!running) return start()
+      next ??= running
+        .catch(() => {})
+        .then(() => {
+          next = undefined
+          return start()
+        })
+      return next
+    },
   }
 }

@@ -9,4 +9,11 @@ export { migrations } from './migrations.js'
 export { type PreparedQuery, param, prepare } from './prepared-query.js'
 export type * from './schema.js'
 export { FLEXSECURE_TABLES } from './schema.js'
-export { kyselyExecutor, type RetryRules, retryingExecutor, type SqlExecutor } from './sql-executor.js'
+export {
+  DEFERRED,
+  kyselyExecutor,
+  type RetryRules,
+  retryingExecutor,
+  type SqlExecutor,
+  type WriteOptions,
+} from './sql-executor.js'

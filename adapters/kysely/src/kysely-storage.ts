@@ -53,7 +53,7 @@ import {
 } from './row-mapping.js'
 import type { Database } from './schema.js'
 import { secretStoreQueries } from './secret-store-queries.js'
-import { kyselyExecutor, type SqlExecutor } from './sql-executor.js'
+import { DEFERRED, kyselyExecutor, type SqlExecutor } from './sql-executor.js'
 
 export interface KyselyStorageOptions {
   /** A Kysely instance on the database; used to build queries once and to run migrations. */
@@ -1126,7 +1126,7 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
           )
           await appendAudit(tx, lock ? [...audit, lockAudit(streak)] : audit)
           return { streak, locked: lock }
-        }),
+        }, DEFERRED),
       ),
     unlockUser: (userId, at, audit) =>
       guard('unlockUser', () =>
@@ -1279,19 +1279,21 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
           const confirmed = toChallenge(row)
           await appendAudit(tx, [audit(confirmed)])
           return confirmed
-        }),
+        }, DEFERRED),
       ),
 
     reserveAttempt: (id, at, status = 'pending') =>
       guard('reserveAttempt', async () => {
         // On MySQL the update and the read of its result need one transaction; elsewhere it is one statement.
         const [row] = mysql
-          ? await exec.transaction((tx) =>
-              updateReturning<{ attempts: number }>(tx, 'reserveAttempt', { id, at, status }),
+          ? await exec.transaction(
+              (tx) => updateReturning<{ attempts: number }>(tx, 'reserveAttempt', { id, at, status }),
+              DEFERRED,
             )
           : await exec.all<{ attempts: number }>(
               q.reserveAttempt.sql,
               q.reserveAttempt.bind({ id, at, status }),
+              DEFERRED,
             )
         return row ? Number(row.attempts) : null
       }),
@@ -1316,7 +1318,7 @@ export function kyselyStorage(options: KyselyStorageOptions): KyselyStorage {
             await tx.run(q.resetFailures.sql, q.resetFailures.bind({ id: resetFailuresOf }))
           await appendAudit(tx, audit)
           return true
-        }),
+        }, DEFERRED),
       ),
 
     expireDue: (at, limit, audit) =>

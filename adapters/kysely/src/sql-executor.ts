@@ -1,17 +1,39 @@
 import { CompiledQuery, type Kysely } from 'kysely'
 
 /**
+ * How durable a write must be before its caller hears the answer. `before-answer` (the default): the
+ * commit is on the disk (S37: what precedes a message to a provider). `deferred`: the commit is visible
+ * and ordered before every later one, and on the disk at the next commit synced for someone else, or
+ * when the executor syncs in the background a moment later; a power loss in between may undo it (never
+ * a crash of the process). For writes that precede no message (docs/decisions.md, "Deferred sync").
+ * An executor that has no cheaper way to commit treats both alike.
+ */
+export interface WriteOptions {
+  readonly durability?: 'before-answer' | 'deferred'
+}
+
+/**
+ * For the writes that precede no message to a provider: a login's confirmation, its move to
+ * `authenticated` or `failed`, an attempt taken, a failure counted, a delivery's outcome.
+ */
+export const DEFERRED: WriteOptions = { durability: 'deferred' }
+
+/**
  * Runs compiled SQL. The shared storage talks only to this, so a dialect adapter can supply a faster
  * path (the SQLite adapter keeps prepared statements) while any Kysely dialect works through
  * `kyselyExecutor`.
  */
 export interface SqlExecutor {
   /** Rows of a SELECT, or of a write with RETURNING. */
-  all<Row = Record<string, unknown>>(sql: string, parameters: readonly unknown[]): Promise<Row[]>
+  all<Row = Record<string, unknown>>(
+    sql: string,
+    parameters: readonly unknown[],
+    options?: WriteOptions,
+  ): Promise<Row[]>
   /** Rows affected by a write. */
-  run(sql: string, parameters: readonly unknown[]): Promise<number>
+  run(sql: string, parameters: readonly unknown[], options?: WriteOptions): Promise<number>
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: WriteOptions): Promise<T>
 }
 
 /** The portable executor: every statement goes through Kysely's driver. */
@@ -51,24 +73,24 @@ export interface RetryRules {
 export function retryingExecutor(inner: SqlExecutor, rules: RetryRules, attempts = 5): SqlExecutor {
   const rolledBack = rules.rolledBack ?? (() => false)
   return {
-    async all(sql, parameters) {
+    async all(sql, parameters, options) {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await inner.all(sql, parameters)
+          return await inner.all(sql, parameters, options)
         } catch (error) {
           if (attempt >= attempts || !rules.connectionLost(error) || !/^\s*select\b/i.test(sql)) throw error
         }
       }
     },
-    run: (sql, parameters) => inner.run(sql, parameters),
-    async transaction(work) {
+    run: (sql, parameters, options) => inner.run(sql, parameters, options),
+    async transaction(work, options) {
       for (let attempt = 1; ; attempt++) {
         let began = false
         try {
           return await inner.transaction((tx) => {
             began = true
             return work(tx)
-          })
+          }, options)
         } catch (error) {
           const again = rolledBack(error) || (rules.connectionLost(error) && !began)
           if (attempt >= attempts || !again) throw error

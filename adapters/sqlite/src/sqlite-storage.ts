@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { type Database, type KyselyStorage, kyselyStorage } from '@flexsecure/kysely'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
@@ -22,6 +23,20 @@ export interface SqliteStorageOptions {
    */
   readonly synchronous?: 'full' | 'normal'
   /**
+   * At `full`, where a commit waits for the disk. `off-thread` (the default, a file in WAL mode): the
+   * connection runs at `synchronous=NORMAL` and the executor syncs the WAL on libuv's pool after the
+   * COMMIT, answering only then, while the next batch runs; the same durability without the event loop
+   * waiting for the disk. `in-commit`: SQLite's own `synchronous=FULL`, inside COMMIT on the main thread.
+   */
+  readonly durableCommits?: 'off-thread' | 'in-commit'
+  /**
+   * Writes that precede no message (a link's confirmation, a check's move to `authenticated`, an attempt
+   * taken, a failure counted, a delivery's outcome) are answered once committed, and synced a moment
+   * later (docs/decisions.md, "Deferred sync"): a power loss in that moment may undo them, so a login
+   * may have to be done again. Default true at `off-thread`; false makes every write wait for the disk.
+   */
+  readonly deferredSync?: boolean
+  /**
    * Concurrent transactions share one SQLite transaction and one commit, a savepoint each (group commit,
    * `sqlite-executor.ts`). Default true; false commits each transaction on its own.
    */
@@ -39,8 +54,9 @@ export interface SqliteStorageOptions {
 export type SqliteStorage = KyselyStorage & { readonly walCheckpointer?: WalCheckpointer }
 
 /**
- * Storage on SQLite through better-sqlite3: WAL, `synchronous=FULL`, foreign keys on, group commit,
- * and every statement prepared once. Several processes may share one database file.
+ * Storage on SQLite through better-sqlite3: WAL, durable commits (`synchronous=FULL`, the WAL synced off
+ * the event loop), foreign keys on, group commit, and every statement prepared once. Several processes
+ * may share one database file.
  *
  * ```ts
  * const storage = sqliteStorage({ filename: 'data/flexsecure.db' })
@@ -49,7 +65,14 @@ export type SqliteStorage = KyselyStorage & { readonly walCheckpointer?: WalChec
 export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage {
   const owned = !options.database
   const database = options.database ?? new BetterSqlite3(options.filename ?? ':memory:')
-  applyPragmas(database, options.busyTimeoutMs ?? 5000, options.synchronous ?? 'full')
+  const synchronous = options.synchronous ?? 'full'
+  applyPragmas(database, options.busyTimeoutMs ?? 5000, synchronous)
+  // At FULL in WAL mode, the executor syncs the WAL off the event loop instead of SQLite inside COMMIT.
+  const offThread =
+    synchronous === 'full' &&
+    options.durableCommits !== 'in-commit' &&
+    database.pragma('journal_mode', { simple: true }) === 'wal'
+  if (offThread) database.pragma('synchronous = NORMAL')
   const inWorker = options.walCheckpoints !== undefined && options.walCheckpoints !== 'connection'
   const walCheckpointer =
     inWorker && !database.memory && database.name !== ''
@@ -60,10 +83,16 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage
         })
       : undefined
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  const executor = sqliteExecutor(database, {
+    ...(options.groupCommit === false ? { maxBatch: 1 } : {}),
+    ...(offThread ? { walFile: `${resolve(database.name)}-wal` } : {}),
+    deferred: offThread && options.deferredSync !== false,
+  })
   const storage = kyselyStorage({
     db,
-    executor: sqliteExecutor(database, options.groupCommit === false ? { maxBatch: 1 } : {}),
+    executor,
     onClose: async () => {
+      await executor.close()
       await walCheckpointer?.close()
       if (owned && database.open) database.close()
     },

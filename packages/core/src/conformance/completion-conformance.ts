@@ -17,12 +17,12 @@ export interface CompletionWorld {
   readonly t0: number
 }
 
-/** The CompletionCodeStore contract (same-device completion), run inside `runStorageConformance`. */
+/** The CompletionCodeStore contract (same-device completion), run with the `logins` cases of `runStorageConformance`. */
 export function completionCodeCases(world: () => CompletionWorld): void {
-  describe('completion codes', () => {
+  describe('completion codes (an optional store: skipped when the storage has none)', () => {
     const store = (w: CompletionWorld): CompletionCodeStore => {
       const codes = w.storage.completionCodes
-      if (!codes) throw new Error('this storage has no completion code store')
+      if (!codes) throw new Error('unreachable: the cases skip a storage without completion codes')
       return codes
     }
     const codeRow = (
@@ -55,8 +55,9 @@ export function completionCodeCases(world: () => CompletionWorld): void {
     const types = async (w: CompletionWorld) =>
       (await w.storage.audit.listAudit({ accountId: w.accountId, limit: 1000 })).map((e) => e.type)
 
-    it('issues a code only for a confirmed challenge, with its audit in the same write', async () => {
+    it('issues a code only for a confirmed challenge, with its audit in the same write', async (context) => {
       const w = world()
+      if (!w.storage.completionCodes) return context.skip('the storage has no completionCodes')
       const pending = await w.issued()
       expect(await store(w).issue(codeRow(w, pending), [w.draft('completion.issued')])).toBe(false)
       expect(await types(w)).not.toContain('completion.issued')
@@ -65,8 +66,9 @@ export function completionCodeCases(world: () => CompletionWorld): void {
       expect((await types(w)).filter((t) => t === 'completion.issued')).toHaveLength(1)
     })
 
-    it('issues no code once the confirmed challenge is superseded', async () => {
+    it('issues no code once the confirmed challenge is superseded', async (context) => {
       const w = world()
+      if (!w.storage.completionCodes) return context.skip('the storage has no completionCodes')
       const challenge = await w.issued()
       await w.storage.logins.confirmLink(challenge.linkHash as string, w.t0, () => w.draft('link.confirmed'))
       await w.supersede()
@@ -75,8 +77,9 @@ export function completionCodeCases(world: () => CompletionWorld): void {
       expect(await store(w).find(row.codeHash)).toBeNull()
     })
 
-    it('redeems a code once, before its expiry, in its own account only', async () => {
+    it('redeems a code once, before its expiry, in its own account only', async (context) => {
       const w = world()
+      if (!w.storage.completionCodes) return context.skip('the storage has no completionCodes')
       const { row } = await issuedCode(w)
       const audit = () => [w.draft('completion.redeemed')]
       expect(await store(w).redeem(row.codeHash, newId(), w.t0 + 1, audit)).toBeNull()
@@ -100,15 +103,17 @@ export function completionCodeCases(world: () => CompletionWorld): void {
       expect(await store(w).redeem(late.row.codeHash, null, late.row.expiresAt - 1, audit)).not.toBeNull()
     })
 
-    it('refuses a code whose challenge was superseded after it was issued', async () => {
+    it('refuses a code whose challenge was superseded after it was issued', async (context) => {
       const w = world()
+      if (!w.storage.completionCodes) return context.skip('the storage has no completionCodes')
       const { row } = await issuedCode(w)
       await w.supersede()
       expect(await store(w).redeem(row.codeHash, w.accountId, w.t0 + 1, () => [])).toBeNull()
     })
 
-    it('lets exactly one of 20 concurrent redeems of one code win', async () => {
+    it('lets exactly one of 20 concurrent redeems of one code win', async (context) => {
       const w = world()
+      if (!w.storage.completionCodes) return context.skip('the storage has no completionCodes')
       const { row } = await issuedCode(w)
       const results = await Promise.all(
         Array.from({ length: 20 }, () =>
@@ -119,8 +124,9 @@ export function completionCodeCases(world: () => CompletionWorld): void {
       expect((await types(w)).filter((t) => t === 'completion.redeemed')).toHaveLength(1)
     })
 
-    it('sweeps codes at or past their expiry', async () => {
+    it('sweeps codes at or past their expiry', async (context) => {
       const w = world()
+      if (!w.storage.completionCodes) return context.skip('the storage has no completionCodes')
       const { row } = await issuedCode(w)
       expect(await store(w).sweep(row.expiresAt - 1)).toBe(0)
       expect(await store(w).sweep(row.expiresAt)).toBe(1)

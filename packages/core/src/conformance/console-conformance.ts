@@ -9,7 +9,7 @@ import { manualClock } from '../testing/manual-clock.js'
 import { adminQueryCases } from './admin-query-conformance.js'
 import { consoleSessionCases } from './console-session-conformance.js'
 import type { ConsoleWorld } from './console-world.js'
-import type { StorageUnderTest } from './storage-conformance.js'
+import type { StorageUnderTest } from './storage-fixture.js'
 
 export type { ConsoleWorld } from './console-world.js'
 

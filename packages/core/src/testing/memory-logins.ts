@@ -17,9 +17,6 @@ import {
 // every move of a challenge, each one conditional as its SQL statement in
 // adapters/kysely/src/kysely-storage.ts is.
 
-/** The Storage methods of a login's lifecycle. */
-export type LoginMethods = LoginStore
-
 const LIVE = new Set(['pending', 'confirmed'])
 /** Challenge states that are over: nothing will move them again. */
 const ENDED = new Set(['authenticated', 'failed', 'expired', 'superseded'])
@@ -55,7 +52,7 @@ function takeLimits(tables: MemoryTables, limits: readonly SendLimit[], now: num
 }
 
 /** Challenges in memory. */
-export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginMethods {
+export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore {
   const audit = (drafts: readonly AuditDraft[]) => appendAudit(tables, slot, drafts)
   const userById = (id: string) => tables.users.get(id)
   const challengeById = (id: string) => tables.challenges.get(id)
@@ -111,18 +108,6 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginMetho
         return { issued: true }
       }),
 
-    userHistory: (userId, device) =>
-      run('userHistory', () => {
-        let lastSuccessAt: number | null = null
-        let knownDevice = false
-        for (const c of tables.challenges.values()) {
-          if (c.userId !== userId || c.status !== 'authenticated') continue
-          if (c.completedAt !== null && (lastSuccessAt === null || c.completedAt > lastSuccessAt))
-            lastSuccessAt = c.completedAt
-          if (device !== null && c.device === device) knownDevice = true
-        }
-        return { lastSuccessAt, knownDevice }
-      }),
     getChallenge: (id) =>
       run('getChallenge', () => {
         const row = challengeById(id)
@@ -181,6 +166,19 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginMetho
           tables.users.set(user.id, { ...user, failureStreak: 0, retryAfter: null })
         audit(drafts)
         return true
+      }),
+
+    userHistory: (userId, device) =>
+      run('userHistory', () => {
+        let lastSuccessAt: number | null = null
+        let knownDevice = false
+        for (const c of tables.challenges.values()) {
+          if (c.userId !== userId || c.status !== 'authenticated') continue
+          if (c.completedAt !== null && (lastSuccessAt === null || c.completedAt > lastSuccessAt))
+            lastSuccessAt = c.completedAt
+          if (device !== null && c.device === device) knownDevice = true
+        }
+        return { lastSuccessAt, knownDevice }
       }),
 
     expireDue: (at, limit, auditOf) =>

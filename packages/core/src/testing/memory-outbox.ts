@@ -13,9 +13,6 @@ import { compareText, type MemoryStoreDeps, type MemoryTables, references, uniqu
 // the attempt, fallbacks, cancellation, with the semantics of adapters/kysely/src/kysely-storage.ts
 // and outbox-queries.ts.
 
-/** The Storage methods of the outbox. */
-export type OutboxMethods = OutboxStore & StorageInspector
-
 const UNFINISHED = new Set(['queued', 'failed'])
 
 /** Inserts a delivery, refusing a taken id or an unknown challenge. */
@@ -27,7 +24,7 @@ export function insertDelivery(tables: MemoryTables, row: DeliveryRow): void {
 }
 
 /** The outbox in memory. */
-export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxMethods {
+export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxStore {
   const audit = (drafts: readonly AuditDraft[]) => appendAudit(tables, slot, drafts)
   const challengeById = (id: string) => tables.challenges.get(id)
   const setChallenge = (row: NonNullable<ReturnType<typeof challengeById>>) =>
@@ -123,6 +120,12 @@ export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxMeth
         )
         return cancelled.map(out)
       }),
+  }
+}
+
+/** The test-only reads of the outbox: a challenge's deliveries, oldest first. */
+export function memoryInspector({ tables, run }: MemoryStoreDeps): StorageInspector {
+  return {
     listDeliveries: (challengeId) =>
       run('listDeliveries', () =>
         tables.deliveries

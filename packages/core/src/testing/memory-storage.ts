@@ -4,14 +4,16 @@ import type { CompletionCodeStore } from '../ports/completion-store.js'
 import type { ConsoleSessionStore } from '../ports/console-session-store.js'
 import type { SecretStore } from '../ports/secret-store.js'
 import type { Storage } from '../ports/storage.js'
-import { appendAudit, listAudit, purgeAudit } from './memory-audit.js'
+import { memoryAccounts } from './memory-accounts.js'
+import { memoryApiKeys } from './memory-api-keys.js'
+import { memoryAudit } from './memory-audit-store.js'
 import { memoryCompletionCodes } from './memory-completion-codes.js'
 import { memoryAdminQueries, memoryConsoleSessions } from './memory-console-stores.js'
-import { memoryDirectory } from './memory-directory.js'
 import { inspectTables, type MemoryRows, type MemoryTableName, tamperTable } from './memory-inspection.js'
 import { memoryLogins } from './memory-logins.js'
-import { memoryOutbox } from './memory-outbox.js'
+import { memoryInspector, memoryOutbox } from './memory-outbox.js'
 import { memorySecretStore } from './memory-secret-store.js'
+import { memorySystems } from './memory-systems.js'
 import {
   ConstraintViolation,
   emptyTables,
@@ -20,6 +22,7 @@ import {
   type SealerSlot,
   transaction,
 } from './memory-tables.js'
+import { memoryUsers } from './memory-users.js'
 
 export type { MemoryRows, MemoryTableName } from './memory-inspection.js'
 
@@ -41,61 +44,11 @@ export interface MemoryStorage extends Storage {
   ): void
 }
 
-/** The stores, grouped as the port groups them. */
-function memoryStores(deps: MemoryStoreDeps) {
-  const { tables, slot, run } = deps
-  const directory = memoryDirectory(deps)
-  const { listDeliveries, ...outbox } = memoryOutbox(deps)
-  const { insertAccount, getAccount, listAccounts, updateAccountSettings } = directory
-  const { insertApiKey, listApiKeys, getApiKeyBySha256, revokeApiKey, touchApiKey } = directory
-  const { insertSystem, updateSystem, getSystem, listSystems } = directory
-  const { insertUser, updateUser, getUser, listUsers, removeUser, saveAssignments, listAssignments } =
-    directory
-  const { recordFailure, unlockUser, setMemorizedPin } = directory
-  return {
-    accounts: { insertAccount, getAccount, listAccounts, updateAccountSettings },
-    apiKeys: { insertApiKey, listApiKeys, getApiKeyBySha256, revokeApiKey, touchApiKey },
-    systems: { insertSystem, updateSystem, getSystem, listSystems },
-    users: {
-      insertUser,
-      updateUser,
-      getUser,
-      listUsers,
-      removeUser,
-      saveAssignments,
-      listAssignments,
-      recordFailure,
-      unlockUser,
-      setMemorizedPin,
-    },
-    logins: memoryLogins(deps),
-    outbox,
-    inspector: { listDeliveries },
-    audit: {
-      appendAudit: (drafts) => run('appendAudit', () => appendAudit(tables, slot, drafts)),
-      listAudit: (query) => run('listAudit', () => listAudit(tables, query)),
-      getAuditHead: (accountId) =>
-        run('getAuditHead', () => {
-          const head = tables.auditHeads.get(accountId)
-          return head
-            ? {
-                seq: head.seq,
-                mac: head.mac,
-                anchorSeq: head.anchorSeq,
-                anchorMac: head.anchorMac,
-                headMac: head.headMac,
-              }
-            : null
-        }),
-      purgeAudit: (accountId, before, drafts) =>
-        run('purgeAudit', () => purgeAudit(tables, slot, accountId, before, drafts)),
-    },
-  } satisfies Omit<Storage, 'migrate' | 'close' | 'sealAuditWith'>
-}
-
 /**
  * A complete `Storage` in process memory: for tests, examples and demos, and as a reference for
- * adapter authors. Each call is atomic (it reads and writes without yielding, and a failure undoes
+ * adapter authors, one file per store (memory-accounts.ts, memory-api-keys.ts, memory-systems.ts,
+ * memory-users.ts, memory-logins.ts, memory-outbox.ts, memory-audit-store.ts) over shared tables
+ * (memory-tables.ts). Each call is atomic (it reads and writes without yielding, and a failure undoes
  * it), rows are copied in and out, and the audit chain is sealed as the SQL storage seals it. It
  * passes `runStorageConformance` (all but the races across processes) and `runConsoleStoreConformance`.
  *
@@ -133,7 +86,14 @@ export function memoryStorage(): MemoryStorage {
       slot.sealer = sealer
     },
 
-    ...memoryStores(deps),
+    accounts: memoryAccounts(deps),
+    apiKeys: memoryApiKeys(deps),
+    systems: memorySystems(deps),
+    users: memoryUsers(deps),
+    logins: memoryLogins(deps),
+    outbox: memoryOutbox(deps),
+    audit: memoryAudit(deps),
+    inspector: memoryInspector(deps),
   }
 
   return Object.assign(storage, {

@@ -77,7 +77,7 @@ export interface SealerSlot {
   sealer: AuditSealer | null
 }
 
-/** What the optional console stores share with the storage they extend. */
+/** What every store of the in-memory storage shares: the tables, the audit sealer, and transactions. */
 export interface MemoryStoreDeps {
   readonly tables: MemoryTables
   readonly slot: SealerSlot

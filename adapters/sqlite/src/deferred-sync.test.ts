@@ -1,0 +1,151 @@
+// Durable commits off the event loop (group-commit.ts with a connection that syncs): COMMIT does not wait
+// for the disk, a sync does, and only the callers who need it wait for that sync (S37); the others are
+// answered at COMMIT, and their commit is synced in the background right after. The sync here is a
+// promise the test settles, so "answered before the disk" is observable rather than timed.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DEFERRED, groupCommitExecutor } from '@flexsecure/kysely'
+import BetterSqlite3 from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+let dir: string
+let db: BetterSqlite3.Database
+let other: BetterSqlite3.Database
+/** Syncs asked for and not yet settled by the test, oldest first. */
+let pendingSyncs: { resolve: () => void; reject: (error: Error) => void }[]
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flexsecure-sync-'))
+  db = new BetterSqlite3(join(dir, 's.db'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
+  other = new BetterSqlite3(join(dir, 's.db'), { readonly: true })
+  pendingSyncs = []
+})
+afterEach(() => {
+  other.close()
+  db.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function executor(options: { deferred?: boolean } = {}) {
+  return groupCommitExecutor(
+    {
+      all: <Row>(sql: string, parameters: readonly unknown[]) => db.prepare(sql).all(...parameters) as Row[],
+      run: (sql, parameters) => db.prepare(sql).run(...parameters).changes,
+      inTransaction: () => db.inTransaction,
+      sync: () => new Promise<void>((resolve, reject) => pendingSyncs.push({ resolve, reject })),
+    },
+    options,
+  )
+}
+
+const visible = () => (other.prepare('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((r) => r.v)
+/** Lets the executor's batches run (each waits for the event loop's next turn). */
+const turns = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+/** Tracks whether a promise has settled. */
+function watch<T>(promise: Promise<T>) {
+  const state = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown }
+  promise.then(
+    (value) => Object.assign(state, { settled: true, ok: true, value }),
+    (error) => Object.assign(state, { settled: true, ok: false, error }),
+  )
+  return state
+}
+
+describe('durable commits off the event loop', () => {
+  it('answers a transaction only once a sync begun after its COMMIT has finished', async () => {
+    const exec = executor()
+    const write = watch(exec.transaction((tx) => tx.run('INSERT INTO t (v) VALUES (?)', ['a'])))
+    await turns()
+    expect(visible()).toEqual(['a']) // committed...
+    expect(pendingSyncs).toHaveLength(1)
+    expect(write.settled).toBe(false) // ...but not answered while the disk has not confirmed it
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(write).toMatchObject({ settled: true, ok: true, value: 1 })
+  })
+
+  it('runs the next batch while a sync is running, and answers it only after a sync of its own', async () => {
+    const exec = executor()
+    const first = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['a']))
+    await turns()
+    const second = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['b']))
+    await turns()
+    expect(visible()).toEqual(['a', 'b']) // the second batch committed during the first sync
+    expect(pendingSyncs).toHaveLength(1) // its sync waits for the running one: it must begin after
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(first.settled).toBe(true)
+    expect(second.settled).toBe(false)
+    expect(pendingSyncs).toHaveLength(1)
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(second.settled).toBe(true)
+  })
+
+  it('answers a deferred write at its COMMIT and still syncs it right after', async () => {
+    const exec = executor()
+    const write = watch(exec.transaction((tx) => tx.run('INSERT INTO t (v) VALUES (?)', ['a']), DEFERRED))
+    const single = watch(exec.all('UPDATE t SET v = ? RETURNING v', ['b'], DEFERRED))
+    await turns()
+    expect(write).toMatchObject({ settled: true, ok: true })
+    expect(single).toMatchObject({ settled: true, ok: true, value: [{ v: 'b' }] })
+    // Nobody waits for it, but the commit is on its way to the disk: a power loss can undo it only now.
+    expect(pendingSyncs).toHaveLength(1)
+    pendingSyncs.shift()?.resolve()
+  })
+
+  it('makes deferred writes wait for the disk like the others when told to', async () => {
+    const exec = executor({ deferred: false })
+    const write = watch(exec.transaction((tx) => tx.run('INSERT INTO t (v) VALUES (?)', ['a']), DEFERRED))
+    await turns()
+    expect(write.settled).toBe(false)
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(write.settled).toBe(true)
+  })
+
+  it('fails the callers of a failed sync, and every later caller who needs the disk', async () => {
+    const exec = executor()
+    const first = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['a']))
+    await turns()
+    pendingSyncs.shift()?.reject(new Error('EIO: i/o error, fdatasync'))
+    await turns()
+    expect(first).toMatchObject({ settled: true, ok: false })
+    // A later sync may succeed without the pages the failed one dropped: nothing after it is durable.
+    const later = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['b']))
+    await turns()
+    expect(pendingSyncs).toHaveLength(0)
+    expect(later).toMatchObject({ settled: true, ok: false })
+    expect(String(later.error)).toMatch(/EIO/)
+    // What needs no sync before its answer still works.
+    expect(await exec.run('INSERT INTO t (v) VALUES (?)', ['c'], DEFERRED)).toBe(1)
+  })
+
+  it('lets the event loop turn between batches while callers keep feeding them', async () => {
+    const exec = executor()
+    let turned = false
+    const answeredBeforeTheTurn: number[] = []
+    // A chain of writes, each started by the answer to the one before: without a turn between batches
+    // the whole chain would run from microtasks, and nothing else (timers, I/O, syncs) could run.
+    const chain = (async () => {
+      for (let i = 0; i < 20; i++) {
+        await exec.run('INSERT INTO t (v) VALUES (?)', [`v${i}`], DEFERRED)
+        if (!turned) answeredBeforeTheTurn.push(i)
+      }
+    })()
+    await new Promise((resolve) => setImmediate(resolve))
+    setImmediate(() => {
+      turned = true
+    })
+    await chain
+    expect(turned).toBe(true)
+    expect(answeredBeforeTheTurn.length).toBeLessThan(20)
+    for (const sync of pendingSyncs) sync.resolve()
+  })
+})
