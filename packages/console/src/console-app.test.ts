@@ -125,6 +125,41 @@ describe('the console', () => {
     expect((await f.acme.systems.get('payroll'))?.rules).toEqual([])
   })
 
+  it('lists same-device return URLs one per line, and explains a refused one beside its field', async () => {
+    const { client, csrf } = await f.signIn('root@example.com')
+    const policy = {
+      _csrf: csrf,
+      sensitivity: 'medium',
+      'policies.passwordless.enabled': 'on',
+      'policies.passwordless.channels': 'email',
+    }
+    const saved = await client.post('/console/systems/payroll', {
+      ...policy,
+      'policies.passwordless.returnUrls':
+        'https://app.example.com/auth/return\r\n\r\nhttps://app.example.com/b?x=1,2',
+    })
+    expect(saved.status, saved.text.slice(0, 300)).toBe(303)
+    expect((await f.acme.systems.get('payroll'))?.policies.passwordless.returnUrls).toEqual([
+      'https://app.example.com/auth/return',
+      'https://app.example.com/b?x=1,2',
+    ])
+    const page = await client.get('/console/systems/payroll')
+    expect(page.text).toContain(
+      'https://app.example.com/auth/return\nhttps://app.example.com/b?x=1,2</textarea>',
+    )
+    const refused = await client.post('/console/systems/payroll', {
+      ...policy,
+      'policies.passwordless.returnUrls': 'https://app.example.com/ok\nhttp://plain.example.com/',
+    })
+    expect(refused.status).toBe(400)
+    expect(refused.text).toMatch(/id="f-policies-passwordless-returnUrls"[^>]*aria-invalid="true"/)
+    expect(refused.text).toContain('policies.passwordless.returnUrls[1]')
+    expect((await f.acme.systems.get('payroll'))?.policies.passwordless.returnUrls).toHaveLength(2)
+    // Emptying the list turns same-device completion off.
+    await client.post('/console/systems/payroll', { ...policy, 'policies.passwordless.returnUrls': '' })
+    expect((await f.acme.systems.get('payroll'))?.policies.passwordless.returnUrls).toBeUndefined()
+  })
+
   it('says why it is not available on a storage without a session store', async () => {
     const { createEngine } = await import('@flexsecure/core')
     const engine = createEngine({

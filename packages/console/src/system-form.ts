@@ -24,6 +24,11 @@ export function systemChanges(form: Form): Omit<SystemInput, 'name'> {
       ...(lifetimeSeconds !== undefined ? { lifetimeSeconds } : {}),
     }
   }
+  // One URL per line: a URL may hold a comma, so lines alone separate them.
+  const returnUrls = (form.get('policies.passwordless.returnUrls') ?? '')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean)
   const pinLength = wholeField(form, 'policies.pin.pinLength')
   const attempts = wholeField(form, 'policies.pin.attempts')
   const returnUrl = (form.get('returnUrl') ?? '').trim()
@@ -31,7 +36,7 @@ export function systemChanges(form: Form): Omit<SystemInput, 'name'> {
   return {
     sensitivity: (form.get('sensitivity') ?? 'medium') as SystemInput['sensitivity'] & string,
     policies: {
-      passwordless: method('passwordless'),
+      passwordless: { ...method('passwordless'), returnUrls },
       pin: {
         ...method('pin'),
         ...(pinLength !== undefined ? { pinLength } : {}),

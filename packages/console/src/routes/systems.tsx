@@ -25,7 +25,12 @@ const ruleField = (field: string) =>
     .replace(/^when\.time(Not)?In\./, 'time.')
     .replace(/^when\.time(Not)?In$/, 'when.time')
 const systemField = (field: string) =>
-  field.startsWith('rules') ? 'rules' : field.startsWith('messages') ? 'messages' : field
+  field.startsWith('rules')
+    ? 'rules'
+    : field.startsWith('messages')
+      ? 'messages'
+      : // `policies.passwordless.returnUrls[1]` names a line of the one text area.
+        field.replace(/^(policies\.passwordless\.returnUrls)\[\d+\]$/, '$1')
 
 /** Systems: list, create, policy, rules, "try it". */
 export function systemRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {

@@ -96,6 +96,14 @@ export const PolicyForm: FC<{
           [30, 600],
           p?.passwordless.lifetimeSeconds ?? 600,
         )}
+        <TextArea
+          name="policies.passwordless.returnUrls"
+          label="Same-device return URLs, one per line (optional)"
+          hint="Exact URLs a start may name as returnUrl; the confirm page then sends the user there, signed in."
+          value={v('policies.passwordless.returnUrls', (p?.passwordless.returnUrls ?? []).join('\n'))}
+          rows={2}
+          errors={errors}
+        />
       </fieldset>
       <fieldset>
         <legend>One-time PIN</legend>
