@@ -645,7 +645,7 @@ async function countEngine(url: string, admin: pg.Client, seeder: Engine): Promi
       statement === 'UPDATE fs_audit_heads RETURNING' ? [{ step, i }] : [],
     ),
   )
-  // The engine takes the account-wide limit last (login.ts: user, destination, [key], account).
+  // The engine takes the account-wide limit last (login/start.ts: user, destination, [key], account).
   const firstCommit = last.start.sql.indexOf('COMMIT')
   const counter = last.start.sql.lastIndexOf('INSERT fs_rate_limits ON CONFLICT', firstCommit)
   const meanOver = (value: (flow: Record<Step, StepCount>) => number) =>

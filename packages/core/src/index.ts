@@ -1,12 +1,4 @@
 export type {
-  AssignmentInput,
-  SystemInput,
-  SystemsAdmin,
-  UserChanges,
-  UserInput,
-  UsersAdmin,
-} from './admin/account-admin.js'
-export type {
   AuditSearch,
   ConsoleAdmin,
   DeliveriesAdmin,
@@ -16,6 +8,7 @@ export type {
   UserSearch,
 } from './admin/admin-insights.js'
 export type { ApiKeyInfo, ApiKeysAdmin, KeyIdentity } from './admin/api-keys-admin.js'
+export type { BackgroundSettings } from './admin/background-work.js'
 export {
   CONSOLE_ROLE_ATTRIBUTE,
   CONSOLE_ROLES,
@@ -45,6 +38,8 @@ export {
   type Overview,
 } from './admin/login-stats.js'
 export { type Keyring, keyringOf, type SecretCheck, secretFingerprint } from './admin/secret-keyring.js'
+export type { SystemInput, SystemsAdmin } from './admin/systems-admin.js'
+export type { AssignmentInput, UserChanges, UserInput, UsersAdmin } from './admin/users-admin.js'
 export { type AuditSealer, type AuditVerdict, auditSealer, verifyAuditChain } from './audit/audit-chain.js'
 export {
   type AuditCheckpoint,
@@ -81,8 +76,8 @@ export {
   type Engine,
   type EngineOptions,
 } from './engine.js'
+export type { CheckInput, CheckOptions } from './login/check.js'
 export { type ConfirmOptions, type ConfirmResult, isLinkTokenShape, type LinkView } from './login/links.js'
-export type { CheckInput, CheckOptions, SimulateResult, StartInput, StartOptions } from './login/login.js'
 export {
   DEFAULT_THROTTLE,
   resolveThrottle,
@@ -90,6 +85,7 @@ export {
   type ThrottleSettings,
 } from './login/login-throttle.js'
 export { COMPLETION_CODE_TTL_MS, type RedeemResult } from './login/same-device.js'
+export type { SimulateResult, StartInput, StartOptions } from './login/start.js'
 export type { Rate } from './login/token-buckets.js'
 export type { MessageSettings, MessageTemplates } from './outbox/messages.js'
 export {
@@ -109,7 +105,6 @@ export {
 export * from './policy/rules.js'
 export { DEFAULT_POLICIES, type PoliciesInput, resolvePolicies } from './policy/system-policy.js'
 export type * from './ports/admin-query-store.js'
-export type { BackgroundSettings } from './ports/background-work.js'
 export { type Clock, systemClock } from './ports/clock.js'
 export type * from './ports/completion-store.js'
 export type * from './ports/console-session-store.js'

@@ -11,7 +11,7 @@ import type { DeliveryListing, DeliveryQueue, UserSearchField } from '../ports/a
 import type { EngineContext } from '../ports/engine-context.js'
 import type { Message } from '../ports/notifier.js'
 import type { AuditEvent } from '../ports/storage.js'
-import { adminAudit, type SystemsAdmin, toUser, type UsersAdmin } from './account-admin.js'
+import { adminAudit } from './account-admin.js'
 import { type ConsoleGrant, type ConsoleRole, grantConsoleAccess } from './console-access.js'
 import {
   countLogins,
@@ -22,6 +22,8 @@ import {
   overview,
   requireAdminQueries,
 } from './login-stats.js'
+import type { SystemsAdmin } from './systems-admin.js'
+import { toUser, type UsersAdmin } from './users-admin.js'
 
 // What administrators' screens need beyond the first admin surface, on the account handle so that the
 // console and the admin API do exactly the same things: user search, the outbox, login statistics,

@@ -63,7 +63,7 @@ describe('apiKeys', () => {
     expect(await f.acme.apiKeys.revoke(created.id)).toBe(false)
   })
 
-  it('looks a verified key up once per KEY_CACHE_MS, not on every request (issue 16)', async () => {
+  it('looks a verified key up once per KEY_CACHE_MS, not on every request', async () => {
     const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
     const lookups = vi.spyOn(f.storage.apiKeys, 'getApiKeyBySha256')
     for (let i = 0; i < 5; i++) {

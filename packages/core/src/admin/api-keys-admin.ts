@@ -45,7 +45,7 @@ export interface KeyIdentity {
 const LAST_USED_RESOLUTION_MS = 60_000
 
 /**
- * How long a verified key is answered from memory (issue 16: a poll must not cost a key lookup). A key
+ * How long a verified key is answered from memory (a poll comes every second or so, and must not cost a key lookup each time). A key
  * revoked or expired elsewhere is refused by every instance within this; by the revoking instance at once.
  */
 export const KEY_CACHE_MS = 500

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js'
 import type { Method } from '../domain/model.js'
-import type { SystemInput, SystemsAdmin, UsersAdmin } from './account-admin.js'
+import type { SystemInput, SystemsAdmin } from './systems-admin.js'
+import type { UsersAdmin } from './users-admin.js'
 
 // The administration console signs administrators in with FlexSecure itself (S24): it is a system of
 // the account, and an administrator is a user assigned to it whose `consoleRole` attribute names a

@@ -6,12 +6,12 @@ import {
   type AccountSettingsInput,
   resolveSettings,
 } from '../policy/account-settings.js'
-import { validateRules } from '../policy/rules.js'
+import { validateRules } from '../policy/rule-validation.js'
 import { resolvePolicies } from '../policy/system-policy.js'
 import type { EngineContext } from '../ports/engine-context.js'
-import type { SystemInput, SystemsAdmin } from './account-admin.js'
+import type { SystemInput, SystemsAdmin } from './systems-admin.js'
 
-// Idempotent boot (issue 13, item 6): an app that configures FlexSecure in code runs the same setup
+// Idempotent boot: an app that configures FlexSecure in code runs the same setup
 // on every start. `accounts.ensure` and `systems.ensure` make the second run a no-op instead of a
 // ConflictError, and write (and audit) only what changed, so a restart leaves no noise in the trail.
 

@@ -34,7 +34,7 @@ describe('secrets come from node:crypto (S1)', () => {
   })
 })
 
-describe('time-ordered ids (issue 16 item 5)', () => {
+describe('time-ordered ids', () => {
   it('sort by the time they were made, in byte order, and stay 24 base64url characters', () => {
     const times = [0, 1, 63, 64, 4095, 1_700_000_000_000, 1_700_000_000_001, 1_765_000_000_000, 2 ** 47]
     const ids = times.map((at) => newTimeOrderedId(at))

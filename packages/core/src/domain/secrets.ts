@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto'
+import { createHash, createHmac, hkdfSync, randomInt } from 'node:crypto'
 import { nanoid } from 'nanoid'
 
 // Every secret comes from node:crypto (S1); nanoid draws from crypto.getRandomValues.
@@ -15,8 +15,7 @@ const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz
  * Ids of the rows every login adds (challenges, deliveries): 24 characters like `newId`, the first 8 the
  * time `at` in milliseconds (sorting as the time, in binary collation, until the year 10889), then 16
  * nanoid characters (96 random bits). Rows inserted together sit together at the end of their primary
- * key instead of on random pages of it, which keeps a large table's inserts in the page cache (issue 16
- * item 5).
+ * key instead of on random pages of it, which keeps a large table's inserts in the page cache.
  */
 export function newTimeOrderedId(at: number): string {
   let time = Math.max(0, Math.floor(at))
@@ -43,4 +42,13 @@ export function newPin(length: number): string {
 /** SHA-256, hex: how link tokens (and later API keys) are kept at rest (S8). */
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex')
+}
+
+/**
+ * A keyed digest (HMAC-SHA-256 under an HKDF key of the engine secret): a value the tables may hold
+ * for counting or matching (a destination, a device) without giving the value back.
+ */
+export function keyedDigest(secret: string): (value: string) => string {
+  const key = Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'destination-digest-v1', 32))
+  return (value) => createHmac('sha256', key).update(value).digest('hex')
 }

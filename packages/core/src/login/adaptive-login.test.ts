@@ -1,4 +1,4 @@
-// Issue 7 end to end, in process: rules on systems, decisions in the audit, layered challenges,
+// Adaptive policy end to end, in process: rules on systems, decisions in the audit, layered challenges,
 // number matching, memorized PINs, simulation, and switching policy while a login is pending.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Rule } from '../policy/rules.js'

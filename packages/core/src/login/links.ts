@@ -1,9 +1,12 @@
+import { transitionTo } from '../domain/challenge-lifecycle.js'
+import { ValidationError } from '../domain/errors.js'
 import { contextString } from '../domain/login-input.js'
 import type { SecurityReason } from '../domain/model.js'
 import { sha256Hex } from '../domain/secrets.js'
-import { delayAfter, isAllowedReturnUrl } from '../policy/account-settings.js'
+import { isAllowedReturnUrl } from '../policy/account-settings.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
+import { countFailure } from './failure-streaks.js'
 import { issueCompletion } from './same-device.js'
 
 /** What a link's confirm page may show. Never the token or anything secret. */
@@ -194,11 +197,7 @@ async function wrongCode(
     confirmAudit(row, now, from, outcome, reason)
   const final = row.attempts >= row.maxAttempts
   const burned =
-    final &&
-    (await ctx.storage.logins.transitionChallenge(
-      { id: row.id, from: ['pending'], to: 'failed', at: now, reported: false },
-      [],
-    ))
+    final && (await ctx.storage.logins.transitionChallenge(transitionTo('burnMatchCode', row.id, now), []))
   // A wrong code is a failed attempt of this user like a wrong PIN: it counts toward the streak (S17).
   const account = await ctx.storage.accounts.getAccount(row.accountId)
   const lockout = account ? ctx.effective(account.settings).lockout : undefined
@@ -206,19 +205,21 @@ async function wrongCode(
     audit('security error', 'wrong_code'),
     ...(burned ? [audit('security error', 'attempts_exhausted')] : []),
   ]
-  if (lockout)
-    await ctx.storage.users.recordFailure(
-      row.userId,
-      now,
-      (streak) => delayAfter(streak, lockout, now),
-      drafts,
-      (streak) => ({
-        ...audit('locked', 'wrong_code'),
-        type: 'user.locked',
-        actor: 'engine',
-        details: { consecutiveFailures: streak },
-      }),
-    )
+  if (lockout) await countFailure(ctx, row.userId, now, lockout, drafts, audit('locked', 'wrong_code'))
   else await ctx.storage.audit.appendAudit(drafts)
   return { result: 'wrong_code', final }
+}
+
+/** The links' base URL as `createEngine` takes it (`links.baseUrl`): absolute http(s), without a trailing slash. */
+export function parseBaseUrl(value: unknown): string {
+  if (typeof value !== 'string') throw new ValidationError('links.baseUrl', 'must be a URL')
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ValidationError('links.baseUrl', 'must be an absolute URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ValidationError('links.baseUrl', 'must be an http(s) URL')
+  return url.href.replace(/\/+$/, '')
 }

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { argon2PinHasher } from '../ports/pin-hasher.js'
 import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
 const login = { system: 'payroll', authid: 'alice' }

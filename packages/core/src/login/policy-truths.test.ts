@@ -4,7 +4,7 @@ import type { Message, Notifier } from '../ports/notifier.js'
 import { captureNotifier } from '../testing/capture-notifier.js'
 import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
-// Issue 12, item 8: what simulate says is what start does; no code is handed out that nothing checks;
+// What simulate says is what start does; no code is handed out that nothing checks;
 // turning a method off stops the logins that wait on it.
 
 const login = { system: 'payroll', authid: 'alice' }

@@ -4,9 +4,9 @@ import { type Decision, decide, needsHistory, type PolicyInput } from '../policy
 import type { EngineContext } from '../ports/engine-context.js'
 import type { LoginSubject, UserRow } from '../ports/storage.js'
 
-// What a `start` will do for a subject, decided once for both `start` and `simulate` (issue 12 item 8):
-// the delay after failures, the method's switch, the rules, and the channel the user can really be
-// reached on. Simulate used to report a rule's channel that start could not use.
+// What a `start` will do for a subject, decided once for both `start` and `simulate` so that simulate
+// shows what start does: the delay after failures, the method's switch, the rules, and the channel the
+// user can really be reached on. Simulate used to report a rule's channel that start could not use.
 
 /** The user's history for the start's device, read at most once whether the rules or the send budgets ask. */
 export type HistoryOf = (

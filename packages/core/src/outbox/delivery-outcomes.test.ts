@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Notifier } from '../ports/notifier.js'
 import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
-// Issue 16 item 4: a delivery's outcome is written behind the send, many per transaction, not as a
+// A delivery's outcome is written behind the send, many per transaction, not as a
 // transaction of its own on the login path.
 
 let f: EngineFixture

@@ -1,7 +1,7 @@
 import type { Logger, OutcomeQueue } from '../ports/engine-context.js'
 import type { AuditDraft, DeliveryOutcome, DeliveryState, Storage } from '../ports/storage.js'
 
-// Issue 16 item 4: a delivery's outcome (sent, or failed with a retry scheduled) is recorded behind the
+// A delivery's outcome (sent, or failed with a retry scheduled) is recorded behind the
 // send, not on the login path. `start` answers as soon as the notifier has answered; the outcome joins a
 // queue, and the queue is written in one transaction per batch: everything that arrived while the
 // previous batch was being written. A crash before the write

@@ -5,7 +5,7 @@ import { captureNotifier } from '../testing/capture-notifier.js'
 import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 import { DEFAULT_OUTBOX, retryDelay } from './outbox.js'
 
-// Issue 12, item 7: what start and check say about a message is what happened to it, and a PIN's
+// What start and check say about a message is what happened to it, and a PIN's
 // retries last as long as the PIN does, not a fifth of it.
 
 const login = { system: 'payroll', authid: 'alice' }
@@ -39,7 +39,7 @@ async function fixtureWith(kind: 'temporary' | 'permanent', outbox = {}) {
   return down
 }
 
-describe('the channel that carries the secret (issue 12 item 7)', () => {
+describe('the channel that carries the secret', () => {
   it('start and check name SMS once the email was refused for good and the PIN went by SMS', async () => {
     const down = await fixtureWith('permanent')
     expect(await f.acme.start(login)).toMatchObject({ channel: 'sms', delivery: 'sent' })
@@ -59,7 +59,7 @@ describe('the channel that carries the secret (issue 12 item 7)', () => {
   })
 })
 
-describe('retries spread over the challenge’s lifetime (issue 12 item 7)', () => {
+describe('retries spread over the challenge’s lifetime', () => {
   it('spreads a 5-minute PIN’s 6 attempts over 2 to 4 minutes instead of one', async () => {
     const down = await fixtureWith('temporary')
     await f.acme.users.update('alice', { phone: null })

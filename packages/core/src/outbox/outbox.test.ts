@@ -123,7 +123,7 @@ describe('fallback', () => {
     const script = scripted([permanent()])
     f = await engineFixture({ notifier: script.notifier })
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
-    // Issue 12 item 7: the answer names the channel that carries the PIN now, not the abandoned one.
+    // The answer names the channel that carries the PIN now, not the abandoned one.
     expect(await f.acme.start(login)).toMatchObject({ result: 'success', channel: 'sms', delivery: 'sent' })
     expect(await deliveryAudit()).toEqual([
       ['queued', 'email'],

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto'
 import { maskDestination, refusedPhoneKind } from '../domain/contact-points.js'
+import { ValidationError } from '../domain/errors.js'
 import type { Channel } from '../domain/model.js'
 import { newTimeOrderedId } from '../domain/secrets.js'
 import {
@@ -308,7 +309,7 @@ async function finish(
       status: to,
     })
   if (!fallback && to !== 'abandoned') {
-    // Off the login path (issue 16): written behind the send, with the other outcomes of the moment.
+    // Off the login path, so a login does not wait on a second write: written behind the send, with the other outcomes of the moment.
     ctx.outcomes.record({ outcome, audit, recorded: delivered })
     return state
   }
@@ -399,4 +400,15 @@ export async function cancelDue(ctx: EngineContext): Promise<number> {
     cancelled += rows.length
     if (rows.length < 500) return cancelled
   }
+}
+
+/** The outbox's settings: `input` over `DEFAULT_OUTBOX`, each a whole number (attempts at least 1). */
+export function resolveOutbox(input: Partial<OutboxSettings> | undefined): OutboxSettings {
+  const outbox = { ...DEFAULT_OUTBOX, ...input }
+  for (const [key, value] of Object.entries(outbox))
+    if (!Number.isInteger(value) || value < (key === 'maxAttempts' ? 1 : 0))
+      throw new ValidationError(`outbox.${key}`, 'must be a whole number')
+  if (outbox.retryWindowPercent > 100)
+    throw new ValidationError('outbox.retryWindowPercent', 'must be a whole number from 0 to 100')
+  return outbox
 }

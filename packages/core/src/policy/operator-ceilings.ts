@@ -1,5 +1,6 @@
 import { ValidationError } from '../domain/errors.js'
 import type { AccountSettings, LockoutPolicy, SendLimits } from '../domain/settings.js'
+import { type AccountSettingsInput, resolveSettings } from './account-settings.js'
 
 // docs/security.md S18 and S34: the operator, above every account, bounds what an account's settings may
 // loosen. An account can only tighten: ask for fewer sends, fewer free failures, longer delays, a longer
@@ -172,5 +173,19 @@ export function ceilingsApplier(ceilings: OperatorCeilings): (settings: AccountS
       seen.set(settings, effective)
     }
     return effective
+  }
+}
+
+/**
+ * What an account stores for a settings change: `input` merged over `base`, refused with
+ * `ValidationError` where it is looser than the operator allows, and held within the ceilings.
+ */
+export function settingsSettler(
+  ceilings: OperatorCeilings,
+): (input: AccountSettingsInput | undefined, base: AccountSettings) => AccountSettings {
+  const effective = ceilingsApplier(ceilings)
+  return (input, base) => {
+    refuseLooserSettings(input, ceilings)
+    return effective(resolveSettings(input, base))
   }
 }

@@ -1,26 +1,23 @@
-import { isIP } from 'node:net'
-import { ValidationError } from '../domain/errors.js'
 import {
-  CHANNELS,
   type Channel,
-  DAYS,
   type Method,
   type PolicyInput,
   type Predicate,
   type Rule,
   type RuleConditions,
-  type RuleEffect,
   SENSITIVITIES,
   type Sensitivity,
   type TimeWindow,
   type Weekday,
 } from '../domain/model.js'
+import { type Address, inRanges, parseAddress, parseRange, type Range } from './ip-ranges.js'
 
 // Adaptive policy. A system has a sensitivity and ordered rules. A rule's conditions read
 // the request's context and the user's history; its effect can only tighten what the assignment and
 // the system's policy give: add the memorized-PIN layer, pick the channel, shorten the lifetime, lower
-// the attempts, require number matching, or deny. Rules are JSON, validated here, and compiled once
-// per distinct rule set (CIDRs into BlockLists), so evaluation is a loop over plain checks.
+// the attempts, require number matching, or deny. Rules are JSON, validated in `rule-validation.ts`,
+// and compiled here once per distinct rule set (CIDRs into numeric ranges, `ip-ranges.ts`), so
+// evaluation is a loop over plain checks.
 
 export {
   DAYS,
@@ -36,6 +33,7 @@ export {
   type TimeWindow,
   type Weekday,
 } from '../domain/model.js'
+export { requireSensitivity, validateRules } from './rule-validation.js'
 
 const RANK: Record<Sensitivity, number> = { low: 0, medium: 1, high: 2 }
 
@@ -55,291 +53,6 @@ export interface Decision {
   readonly matched: readonly { readonly rule: string; readonly because: readonly string[] }[]
   /** Why the request was denied, when it was. */
   readonly reason: string | null
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation
-
-const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/
-
-function fail(field: string, message: string): never {
-  throw new ValidationError(field, message)
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], field: string): void {
-  for (const key of Object.keys(value))
-    if (!allowed.includes(key)) fail(`${field}.${key}`, `is not one of ${allowed.join(', ')}`)
-}
-
-function labels(value: unknown, field: string): string[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > 100)
-    fail(field, 'must list 1 to 100 labels')
-  return value.map((item, i) =>
-    typeof item === 'string' && item.length > 0 && item.length <= 128
-      ? item
-      : fail(`${field}[${i}]`, 'must be a label of 1 to 128 characters'),
-  )
-}
-
-function cidrs(value: unknown, field: string): string[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > 100)
-    fail(field, 'must list 1 to 100 CIDR ranges')
-  return value.map((item, i) => {
-    const [address, bits, extra] = String(item).split('/')
-    // A zone id has no place in a range.
-    const family = String(item).includes('%') ? 0 : isIP(address ?? '')
-    const max = family === 4 ? 32 : 128
-    const prefix = bits === undefined ? max : Number(bits)
-    if (
-      typeof item !== 'string' ||
-      family === 0 ||
-      extra !== undefined ||
-      !Number.isInteger(prefix) ||
-      prefix < 0 ||
-      prefix > max ||
-      (bits !== undefined && !/^\d+$/.test(bits))
-    )
-      fail(`${field}[${i}]`, 'must be an IPv4 or IPv6 CIDR range such as 203.0.113.0/24')
-    return item
-  })
-}
-
-function timeWindow(value: unknown, field: string): TimeWindow {
-  if (!isObject(value)) fail(field, 'must be an object')
-  onlyKeys(value, ['timeZone', 'days', 'from', 'to'], field)
-  const timeZone = value.timeZone
-  try {
-    if (typeof timeZone !== 'string') throw new Error()
-    new Intl.DateTimeFormat('en-US', { timeZone })
-  } catch {
-    fail(`${field}.timeZone`, 'must be an IANA time zone such as Europe/Berlin')
-  }
-  const days = value.days === undefined ? undefined : value.days
-  if (
-    days !== undefined &&
-    (!Array.isArray(days) || days.length === 0 || days.some((d) => !DAYS.includes(d)))
-  )
-    fail(`${field}.days`, `must list days among ${DAYS.join(', ')}`)
-  for (const key of ['from', 'to'] as const)
-    if (value[key] !== undefined && (typeof value[key] !== 'string' || !HHMM.test(value[key] as string)))
-      fail(`${field}.${key}`, 'must be a time HH:MM')
-  return {
-    timeZone: timeZone as string,
-    ...(days ? { days: days as Weekday[] } : {}),
-    ...(value.from !== undefined ? { from: value.from as string } : {}),
-    ...(value.to !== undefined ? { to: value.to as string } : {}),
-  }
-}
-
-function whole(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    fail(field, `must be a whole number from ${min} to ${max}`)
-  return value
-}
-
-const CONDITIONS = [
-  'ipIn',
-  'ipNotIn',
-  'timeIn',
-  'timeNotIn',
-  'sensitivityAtLeast',
-  'resource',
-  'action',
-  'newDevice',
-  'failuresAtLeast',
-  'daysSinceLastSuccessAtLeast',
-  'userAttributes',
-  'custom',
-] as const
-const EFFECTS = [
-  'deny',
-  'requireMemorizedPin',
-  'channel',
-  'maxLifetimeSeconds',
-  'maxAttempts',
-  'numberMatching',
-] as const
-
-function conditions(value: unknown, field: string, predicates: ReadonlySet<string> | null): RuleConditions {
-  if (!isObject(value)) fail(field, 'must be an object of conditions')
-  onlyKeys(value, CONDITIONS, field)
-  const out: Record<string, unknown> = {}
-  if (value.ipIn !== undefined) out.ipIn = cidrs(value.ipIn, `${field}.ipIn`)
-  if (value.ipNotIn !== undefined) out.ipNotIn = cidrs(value.ipNotIn, `${field}.ipNotIn`)
-  if (value.timeIn !== undefined) out.timeIn = timeWindow(value.timeIn, `${field}.timeIn`)
-  if (value.timeNotIn !== undefined) out.timeNotIn = timeWindow(value.timeNotIn, `${field}.timeNotIn`)
-  if (value.sensitivityAtLeast !== undefined) {
-    if (!SENSITIVITIES.includes(value.sensitivityAtLeast as Sensitivity))
-      fail(`${field}.sensitivityAtLeast`, `must be one of ${SENSITIVITIES.join(', ')}`)
-    out.sensitivityAtLeast = value.sensitivityAtLeast
-  }
-  if (value.resource !== undefined) out.resource = labels(value.resource, `${field}.resource`)
-  if (value.action !== undefined) out.action = labels(value.action, `${field}.action`)
-  if (value.newDevice !== undefined) {
-    if (typeof value.newDevice !== 'boolean') fail(`${field}.newDevice`, 'must be true or false')
-    out.newDevice = value.newDevice
-  }
-  if (value.failuresAtLeast !== undefined)
-    out.failuresAtLeast = whole(value.failuresAtLeast, `${field}.failuresAtLeast`, 1, 1000)
-  if (value.daysSinceLastSuccessAtLeast !== undefined)
-    out.daysSinceLastSuccessAtLeast = whole(
-      value.daysSinceLastSuccessAtLeast,
-      `${field}.daysSinceLastSuccessAtLeast`,
-      0,
-      36_500,
-    )
-  if (value.userAttributes !== undefined) {
-    if (!isObject(value.userAttributes) || Object.keys(value.userAttributes).length === 0)
-      fail(`${field}.userAttributes`, 'must map attribute names to values')
-    for (const [key, expected] of Object.entries(value.userAttributes)) {
-      const list = Array.isArray(expected) ? expected : [expected]
-      if (list.length === 0 || list.some((v) => !['string', 'number', 'boolean'].includes(typeof v)))
-        fail(`${field}.userAttributes.${key}`, 'must be a string, number or boolean, or a list of them')
-    }
-    out.userAttributes = value.userAttributes
-  }
-  if (value.custom !== undefined) {
-    const names = labels(value.custom, `${field}.custom`)
-    if (predicates)
-      for (const name of names)
-        if (!predicates.has(name)) fail(`${field}.custom`, `names no registered predicate '${name}'`)
-    out.custom = names
-  }
-  return out as RuleConditions
-}
-
-function effect(value: unknown, field: string): RuleEffect {
-  if (!isObject(value) || Object.keys(value).length === 0)
-    fail(field, 'must be an object with at least one effect')
-  onlyKeys(value, EFFECTS, field)
-  const out: Record<string, unknown> = {}
-  for (const key of ['deny', 'requireMemorizedPin', 'numberMatching'] as const)
-    if (value[key] !== undefined) {
-      if (value[key] !== true) fail(`${field}.${key}`, 'must be true (leave it out otherwise)')
-      out[key] = true
-    }
-  if (value.channel !== undefined) {
-    if (!CHANNELS.includes(value.channel as Channel))
-      fail(`${field}.channel`, `must be one of ${CHANNELS.join(', ')}`)
-    out.channel = value.channel
-  }
-  if (value.maxLifetimeSeconds !== undefined)
-    out.maxLifetimeSeconds = whole(value.maxLifetimeSeconds, `${field}.maxLifetimeSeconds`, 30, 600)
-  if (value.maxAttempts !== undefined)
-    out.maxAttempts = whole(value.maxAttempts, `${field}.maxAttempts`, 1, 5)
-  return out as RuleEffect
-}
-
-/**
- * Validates a system's rules; throws `ValidationError` naming the field. With `predicates`, a
- * `custom` condition must name a registered one.
- */
-export function validateRules(value: unknown, predicates: ReadonlySet<string> | null = null): Rule[] {
-  if (!Array.isArray(value) || value.length > 100) fail('rules', 'must be a list of at most 100 rules')
-  const names = new Set<string>()
-  return value.map((rule, i) => {
-    const field = `rules[${i}]`
-    if (!isObject(rule)) fail(field, 'must be an object with name, when and effect')
-    onlyKeys(rule, ['name', 'when', 'effect'], field)
-    if (typeof rule.name !== 'string' || rule.name.length === 0 || rule.name.length > 100)
-      fail(`${field}.name`, 'must be 1 to 100 characters')
-    if (names.has(rule.name)) fail(`${field}.name`, 'is used by an earlier rule')
-    names.add(rule.name)
-    return {
-      name: rule.name,
-      when: conditions(rule.when ?? {}, `${field}.when`, predicates),
-      effect: effect(rule.effect, `${field}.effect`),
-    }
-  })
-}
-
-export function requireSensitivity(value: unknown, field = 'sensitivity'): Sensitivity {
-  if (!SENSITIVITIES.includes(value as Sensitivity)) fail(field, `must be one of ${SENSITIVITIES.join(', ')}`)
-  return value as Sensitivity
-}
-
-// ---------------------------------------------------------------------------------------------
-// Evaluation
-
-/** A CIDR range as numbers: IPv4 in a 32-bit number, IPv6 in a bigint. */
-type Range =
-  | { readonly v4: true; readonly base: number; readonly mask: number }
-  | { readonly v4: false; readonly base: bigint; readonly mask: bigint }
-
-/** A parsed client address; parsed once per decision, compared against every range as numbers. */
-type Address = { readonly v4: true; readonly value: number } | { readonly v4: false; readonly value: bigint }
-
-function parseV4(text: string): number {
-  const parts = text.split('.')
-  return (
-    ((Number(parts[0]) << 24) | (Number(parts[1]) << 16) | (Number(parts[2]) << 8) | Number(parts[3])) >>> 0
-  )
-}
-
-function parseV6(text: string): bigint {
-  // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two groups.
-  let body = text
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(body)
-  if (v4) {
-    const n = parseV4(v4[1] as string)
-    body = `${body.slice(0, -(v4[1] as string).length)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`
-  }
-  const [head = '', tail] = body.split('::')
-  const left = head ? head.split(':') : []
-  const right = tail ? tail.split(':') : []
-  const groups =
-    tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
-  let value = 0n
-  for (const group of groups) value = (value << 16n) | BigInt(Number.parseInt(group || '0', 16))
-  return value
-}
-
-const MAPPED = 0xffffn
-
-function parseAddress(raw: string): Address | null {
-  // A zone id (fe80::1%eth0) names an interface, not part of the address.
-  const text = raw.split('%')[0] as string
-  const family = isIP(text)
-  if (family === 4) return { v4: true, value: parseV4(text) }
-  if (family !== 6) return null
-  const value = parseV6(text)
-  // An IPv4-mapped IPv6 address, however written, is the IPv4 address it maps.
-  return value >> 32n === MAPPED ? { v4: true, value: Number(value & 0xffffffffn) } : { v4: false, value }
-}
-
-function parseRange(cidr: string): Range {
-  const [address = '', bits] = cidr.split('/')
-  if (isIP(address) === 4) {
-    const prefix = bits === undefined ? 32 : Number(bits)
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0
-    return { v4: true, base: (parseV4(address) & mask) >>> 0, mask }
-  }
-  const prefix = BigInt(bits === undefined ? 128 : Number(bits))
-  const mask = ((1n << 128n) - 1n) ^ ((1n << (128n - prefix)) - 1n)
-  const base = parseV6(address) & mask
-  // ::ffff:10.0.0.0/104 is the IPv4 range 10.0.0.0/8, as the addresses it holds are matched as IPv4.
-  if (prefix >= 96n && base >> 32n === MAPPED)
-    return parseRange(`${v4Text(Number(base & 0xffffffffn))}/${Number(prefix) - 96}`)
-  return { v4: false, base, mask }
-}
-
-const v4Text = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
-
-function inRanges(address: Address, ranges: readonly Range[]): boolean {
-  for (const range of ranges) {
-    if (range.v4 !== address.v4) continue
-    if (
-      range.v4
-        ? ((address.value as number) & range.mask) >>> 0 === range.base
-        : ((address.value as bigint) & range.mask) === range.base
-    )
-      return true
-  }
-  return false
 }
 
 interface CompiledRule {

@@ -43,7 +43,8 @@ export interface PayloadCipher {
 }
 
 /**
- * Delivery outcomes written behind the send, in batches (issue 16; `outbox/delivery-outcomes.ts`).
+ * Delivery outcomes written behind the send, in batches, so a login never waits
+ * on a write of its own (`outbox/delivery-outcomes.ts`).
  */
 export interface OutcomeQueue {
   /** Queues an outcome; it is written soon, with the others queued meanwhile. */
@@ -68,7 +69,7 @@ export interface Logger {
 /** What every part of the engine shares; built once by `createEngine`. */
 export interface EngineContext {
   readonly storage: Storage
-  /** Delivery outcomes written behind the send, in batches (issue 16). */
+  /** Delivery outcomes written behind the send, in batches, off the login path. */
   readonly outcomes: OutcomeQueue
   readonly notifier: Notifier
   /** One-time PINs (S8: an HMAC under a key from the secret, or argon2id with `pinHashing`). */

@@ -1,6 +1,6 @@
-import type { Logger } from './engine-context.js'
+import type { Logger } from '../ports/engine-context.js'
 
-// The engine's own periodic work (issue 13, item 6): without it a host had to know to call `runDue`
+// The engine's own periodic work: without it a host had to know to call `runDue`
 // and `deliverDue`, and one that did not never retried a failed message. Timers are unref'd (they
 // never keep a process alive) and stopped by `engine.close()`.
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createEngine, type EngineOptions } from '../engine.js'
+import type { Storage } from '../ports/storage.js'
 import { TEST_SECRET } from '../testing/engine-fixture.js'
 import { captureNotifier, cheapHasher, manualClock, memoryStorage } from '../testing/index.js'
-import type { Storage } from './storage.js'
 
 afterEach(() => {
   vi.useRealTimers()

@@ -1,0 +1,246 @@
+import { isLive, transitionTo } from '../domain/challenge-lifecycle.js'
+import { StorageError, ValidationError } from '../domain/errors.js'
+import { contextString } from '../domain/login-input.js'
+import type { CheckResult, SecurityReason } from '../domain/model.js'
+import { type EngineContext, emit } from '../ports/engine-context.js'
+import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
+import { countFailure } from './failure-streaks.js'
+import { admitted, auditRefusal, challengeEvent, loginInput, refuseSubject, resolve } from './login-gate.js'
+import { pendingAnswer, verifyPin } from './pin-verification.js'
+
+/**
+ * What a host passes to `check`; `pin` only for PIN challenges. A number (the product guide sends
+ * `"pin": 12345678`) is left-padded with zeros to the challenge's PIN length.
+ */
+export interface CheckInput {
+  readonly system: string
+  readonly authid: string
+  readonly pin?: string | number
+  /**
+   * The challenge this poller waits for, as `start` returned it. When given and no longer current (a
+   * newer start superseded it), `check` answers `no_pending_challenge` instead of the newer login's
+   * outcome, so one session can never be answered with another's `authenticated`.
+   */
+  readonly challengeId?: string
+  /**
+   * Where this check comes from, for the audit (S25): `ip` and `userAgent` of the user's request as the
+   * host saw it. Validated like `start`'s context; other keys are accepted and ignored.
+   */
+  readonly context?: Readonly<Record<string, string | number | boolean>>
+}
+
+/** How many times `check` re-reads a challenge that moved under it before giving up. */
+const CHECK_REREADS = 3
+
+/** How the caller reached `check`: the HTTP layer passes the API key's id, for its budget (S31) and the audit. */
+export interface CheckOptions {
+  readonly apiKeyId?: string
+}
+
+/** A PIN as typed: a string of at most 32 characters, or a whole number that fits a 10-digit PIN. */
+function requirePin(value: unknown): string | number | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0 || value >= 1e10)
+      throw new ValidationError('pin', 'must be a string of digits or a whole number of at most 10 digits')
+    return value
+  }
+  if (typeof value !== 'string' || value.length > 32)
+    throw new ValidationError('pin', 'must be a string of at most 32 characters')
+  return value
+}
+
+/**
+ * Answers a host's poll or PIN submission for the current challenge of (system, authid), moving it
+ * with one conditional write when the answer changes its state.
+ */
+export async function checkLogin(
+  ctx: EngineContext,
+  accountId: string,
+  input: CheckInput,
+  actor: string,
+): Promise<CheckResult> {
+  const { systemName, authid, context } = loginInput(input)
+  const pin = requirePin(input.pin)
+  const { challengeId } = input
+  if (challengeId !== undefined && (typeof challengeId !== 'string' || challengeId.length > 64))
+    throw new ValidationError('challengeId', 'must be a challenge id')
+  // S31: before any read, hash or write, and whoever the login is for.
+  const throttled = admitted(ctx, 'check', accountId, actor)
+  if (throttled) return throttled
+  const subject = await resolve(ctx, accountId, systemName, authid)
+  const refusal = refuseSubject(subject)
+  const { uniformResponses } = subject.account.settings
+  const { lockout } = ctx.effective(subject.account.settings)
+  // S19: polls are counted per login as storage resolved it, never per spelling of its names (a
+  // case- or accent-insensitive collation reaches one user under many spellings).
+  const login =
+    subject.user && subject.system
+      ? `login:${subject.user.id}:${subject.system.id}`
+      : challengeId !== undefined
+        ? `challenge:${accountId}:${challengeId}`
+        : null
+  const pollWait = login === null ? 0 : ctx.throttle.admitPoll(login, accountId, actor, ctx.clock.now())
+  if (pollWait > 0) return { result: 'rate limited', retryAfter: new Date(ctx.clock.now() + pollWait) }
+  // S20: a check naming a decoy a refused start answered with hears what a real pending challenge says.
+  if (uniformResponses && challengeId !== undefined && subject.challenge?.id !== challengeId) {
+    const decoy = ctx.decoys.check(
+      challengeId,
+      { accountId, system: systemName, authid },
+      pin,
+      ctx.clock.now(),
+      subject.system?.policies.pin.attempts,
+    )
+    if (decoy) return decoy
+  }
+  // A success clears the user's failure streak; when the user had none as we read it, skip that write.
+  // (A failure landing between the read and the success then stays counted: the stricter side.)
+  const resetFailuresOf =
+    subject.user && (subject.user.failureStreak > 0 || subject.user.retryAfter !== null)
+      ? subject.user.id
+      : undefined
+  /** S17: one more consecutive failure for this user; delays grow and the 100th locks. */
+  const failed = (row: ChallengeRow, audit: AuditDraft[]) => {
+    const at = ctx.clock.now()
+    return countFailure(ctx, row.userId, at, lockout, audit, draft(at, row, 'locked', 'locked'))
+  }
+  const draft = (
+    at: number,
+    row: ChallengeRow | null,
+    outcome: string,
+    reason: SecurityReason | null,
+  ): AuditDraft => ({
+    accountId,
+    at,
+    type: 'challenge.checked',
+    actor,
+    system: systemName,
+    authid,
+    challengeId: row?.id ?? null,
+    outcome,
+    reason,
+    ip: contextString(context, 'ip'),
+    userAgent: contextString(context, 'userAgent'),
+    details: row?.method === 'pin' && outcome === 'security error' ? { attempts: row.attempts } : null,
+  })
+  /** A refusal that changes nothing: audited, or counted past the minute's budget (S31). */
+  const refuse = async (
+    row: ChallengeRow | null,
+    reason: SecurityReason,
+    final = true,
+  ): Promise<CheckResult> => {
+    const at = ctx.clock.now()
+    await auditRefusal(ctx, draft(at, row, 'security error', reason), 'check')
+    if (row) emit(ctx, 'challenge.failed', { ...challengeEvent(row, at), reason, final })
+    return { result: 'security error', reason }
+  }
+  if (refusal) {
+    if (!uniformResponses) return refuse(null, refusal.reason)
+    // S20: whether the user exists, is disabled or locked is not for the caller to learn: a real user
+    // with nothing pending answers the same. The audit keeps the true reason.
+    const refused = draft(ctx.clock.now(), null, 'security error', refusal.reason)
+    await auditRefusal(ctx, { ...refused, details: { answered: 'no_pending_challenge' } }, 'check')
+    return { result: 'security error', reason: 'no_pending_challenge' }
+  }
+  if (challengeId !== undefined && subject.challenge?.id !== challengeId)
+    return refuse(null, 'no_pending_challenge')
+  let row = subject.challenge
+  for (let reread = 0; row && reread < CHECK_REREADS; reread++) {
+    const now = ctx.clock.now()
+    const live = isLive(row.status)
+
+    if (live && now >= row.expiresAt) {
+      const expired = draft(now, row, 'expired', null)
+      if (
+        await ctx.storage.logins.transitionChallenge(transitionTo('expireOnCheck', row.id, now), [expired])
+      ) {
+        emit(ctx, 'challenge.expired', challengeEvent(row, now))
+        return { result: 'expired' }
+      }
+    } else if (live && subject.system && !subject.system.policies[row.method].enabled) {
+      // The administrator turned the method off while this login waited: it ends here, whatever it
+      // carries (docs/architecture.md, "Turning a method off").
+      const ended = draft(now, row, 'security error', 'method_not_enabled')
+      if (
+        await ctx.storage.logins.transitionChallenge(transitionTo('endDisabledMethod', row.id, now), [ended])
+      ) {
+        emit(ctx, 'challenge.failed', {
+          ...challengeEvent(row, now),
+          reason: 'method_not_enabled',
+          final: true,
+        })
+        return { result: 'security error', reason: 'method_not_enabled' }
+      }
+    } else if (row.status === 'expired' && !row.outcomeReported) {
+      // Swept by runDue before anyone asked: the first check still hears `expired`.
+      if (
+        await ctx.storage.logins.transitionChallenge(transitionTo('reportExpired', row.id, now), [
+          draft(now, row, 'expired', null),
+        ])
+      )
+        return { result: 'expired' }
+    } else if (row.status === 'failed' && !row.outcomeReported) {
+      // Burned away from check (too many wrong match codes on the link's page): the poller hears it once.
+      if (
+        await ctx.storage.logins.transitionChallenge(transitionTo('reportFailed', row.id, now), [
+          draft(now, row, 'security error', 'attempts_exhausted'),
+        ])
+      )
+        return { result: 'security error', reason: 'attempts_exhausted' }
+    } else if (row.status === 'confirmed' && row.extraLayer === 'memorized_pin') {
+      // The delivered layer is done; the PIN the user knows is next.
+      if (pin === null) return pendingAnswer(ctx, row, 'memorized_pin')
+      const memorized = subject.user?.memorizedPinHash ?? null
+      if (memorized === null) return refuse(row, 'policy_denied')
+      if (typeof pin === 'number')
+        throw new ValidationError('pin', 'send a memorized PIN as a string: a number loses its leading zeros')
+      const typed = pin
+      const verdict = await verifyPin(ctx, row, typed, draft, failed, resetFailuresOf, {
+        hash: memorized,
+        length: null,
+        from: 'confirmed',
+      })
+      if (verdict) return verdict
+    } else if (row.status === 'confirmed') {
+      const done = draft(now, row, 'authenticated', null)
+      if (
+        await ctx.storage.logins.transitionChallenge(
+          transitionTo('acceptConfirmedLink', row.id, now),
+          [done],
+          resetFailuresOf,
+        )
+      ) {
+        emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
+        return { result: 'authenticated', challengeId: row.id }
+      }
+    } else if (row.status === 'authenticated' && !row.outcomeReported) {
+      // Same device: a redeemed completion code authenticated it; the original device hears it once too.
+      if (
+        await ctx.storage.logins.transitionChallenge(
+          transitionTo('reportAuthenticated', row.id, now),
+          [draft(now, row, 'authenticated', null)],
+          resetFailuresOf,
+        )
+      ) {
+        emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
+        return { result: 'authenticated', challengeId: row.id }
+      }
+    } else if (row.status === 'pending') {
+      if (pin === null) return pendingAnswer(ctx, row, row.method)
+      if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
+      const typed = typeof pin === 'number' ? String(pin).padStart(row.pinLength ?? 0, '0') : pin
+      const verdict = await verifyPin(ctx, row, typed, draft, failed, resetFailuresOf, {
+        hash: row.pinHash,
+        length: row.pinLength,
+        from: 'pending',
+      })
+      if (verdict) return verdict
+    } else {
+      return refuse(row, 'no_pending_challenge')
+    }
+    // The challenge moved between our read and our write: read it again and answer for its new state.
+    row = await ctx.storage.logins.getChallenge(row.id)
+  }
+  if (row) throw new StorageError('the challenge kept changing under check; giving up')
+  return refuse(null, 'no_pending_challenge')
+}
