@@ -1,3 +1,4 @@
+export type { ReadBack, RowsStatement, SqlDialect, SweepArgs, TableUpdate } from './dialect.js'
 export {
   type GroupCommitOptions,
   type GroupCommitStats,
@@ -6,6 +7,7 @@ export {
 } from './group-commit.js'
 export { type KyselyStorage, type KyselyStorageOptions, kyselyStorage } from './kysely-storage.js'
 export { migrations } from './migrations.js'
+export { mysqlDialect } from './mysql-dialect.js'
 export { type PreparedQuery, param, prepare } from './prepared-query.js'
 export type * from './schema.js'
 export { FLEXSECURE_TABLES } from './schema.js'
@@ -17,3 +19,4 @@ export {
   type SqlExecutor,
   type WriteOptions,
 } from './sql-executor.js'
+export { type StandardAbilities, standardDialect } from './standard-dialect.js'

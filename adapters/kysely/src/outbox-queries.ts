@@ -8,7 +8,7 @@ export const UNFINISHED = ['queued', 'failed'] as const
 /**
  * The outbox rows a dispatcher may claim (`challenge`: due, unclaimed or with a lapsed claim, and for
  * a challenge still pending and unexpired) or that must be cancelled (`ended`: their challenge is no
- * longer pending, or has expired). Shared with the MySQL variants.
+ * longer pending, or has expired). Both dialects build their claim and cancel on these.
  */
 export function dueDeliveries(db: Kysely<Database>, which: 'challenge' | 'ended') {
   const base = db

@@ -11,6 +11,7 @@ import {
   type SystemRow,
   type UserRow,
 } from '@flexsecure/core'
+import type { Database } from './schema.js'
 
 // Columns of each table, and how a row read from any dialect becomes a core row. Dialects differ in
 // what they return for bigint (PostgreSQL: strings) and integers used as booleans, hence Number().
@@ -27,7 +28,7 @@ export const SYSTEM_COLUMNS = [
   'rules_version',
   'created_at',
   'updated_at',
-] as const
+] as const satisfies readonly (keyof Database['fs_systems'])[]
 /** The system's columns the login's joined read takes: all but the rules, which are read per version. */
 export const LOGIN_SYSTEM_COLUMNS = SYSTEM_COLUMNS.filter((column) => column !== 'rules')
 
@@ -49,8 +50,13 @@ export const USER_COLUMNS = [
   'retry_after',
   'created_at',
   'updated_at',
-] as const
-export const ACCOUNT_COLUMNS = ['id', 'name', 'settings', 'created_at'] as const
+] as const satisfies readonly (keyof Database['fs_users'])[]
+export const ACCOUNT_COLUMNS = [
+  'id',
+  'name',
+  'settings',
+  'created_at',
+] as const satisfies readonly (keyof Database['fs_accounts'])[]
 export const API_KEY_COLUMNS = [
   'id',
   'account_id',
@@ -62,8 +68,16 @@ export const API_KEY_COLUMNS = [
   'last_used_at',
   'expires_at',
   'revoked_at',
-] as const
-export const ASSIGNMENT_COLUMNS = ['user_id', 'system_id', 'method', 'channel', 'challenge_id'] as const
+] as const satisfies readonly (keyof Database['fs_api_keys'])[]
+export const ASSIGNMENT_COLUMNS = [
+  'user_id',
+  'system_id',
+  'method',
+  'channel',
+  'challenge_id',
+] as const satisfies readonly (keyof Database['fs_assignments'])[]
+/** Challenge statuses that may still move: the ones sweeps and supersession look for. */
+export const LIVE = ['pending', 'confirmed'] as const
 export const CHALLENGE_COLUMNS = [
   'id',
   'account_id',
@@ -89,7 +103,7 @@ export const CHALLENGE_COLUMNS = [
   'match_code',
   'device',
   'return_url',
-] as const
+] as const satisfies readonly (keyof Database['fs_challenges'])[]
 export const DELIVERY_COLUMNS = [
   'id',
   'account_id',
@@ -107,7 +121,7 @@ export const DELIVERY_COLUMNS = [
   'updated_at',
   'expires_at',
   'fallback_of',
-] as const
+] as const satisfies readonly (keyof Database['fs_deliveries'])[]
 export const AUDIT_COLUMNS = [
   'account_id',
   'seq',
@@ -124,7 +138,7 @@ export const AUDIT_COLUMNS = [
   'details',
   'prev_mac',
   'mac',
-] as const
+] as const satisfies readonly (keyof Database['fs_audit_events'])[]
 
 // biome-ignore lint/suspicious/noExplicitAny: rows arrive untyped from the driver
 type Raw = Record<string, any>
@@ -133,9 +147,23 @@ const num = (value: unknown) => Number(value)
 const numOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value))
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.parse(String(value)))
 
+/** `["c.id", …]`: one table's columns, qualified by its alias in a join. */
+export function qualified<A extends string, C extends string>(
+  alias: A,
+  columns: readonly C[],
+): `${A}.${C}`[] {
+  return columns.map((column) => `${alias}.${column}` as const)
+}
+
+/** `"s.id as s_id"` for each column `C` of alias `A` (a mapped type: each column with its own alias). */
+type Prefixed<A extends string, C extends string> = { [K in C]: `${A}.${K} as ${A}_${K}` }[C]
+
 /** `["s.id as s_id", …]`: one table's columns, prefixed so a join keeps them apart. */
-export function prefixed(alias: string, columns: readonly string[]): string[] {
-  return columns.map((column) => `${alias}.${column} as ${alias}_${column}`)
+export function prefixed<A extends string, C extends string>(
+  alias: A,
+  columns: readonly C[],
+): Prefixed<A, C>[] {
+  return columns.map((column) => `${alias}.${column} as ${alias}_${column}` as Prefixed<A, C>)
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   type KyselyStorage,
   kyselyExecutor,
   kyselyStorage,
+  mysqlDialect,
   type RetryRules,
   retryingExecutor,
 } from '@flexsecure/kysely'
@@ -58,8 +59,7 @@ export function mysqlStorage(options: MysqlStorageOptions): KyselyStorage {
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) })
   return kyselyStorage({
     db,
-    standardSql: false,
-    batchWrites: true,
+    dialect: mysqlDialect(db),
     executor: retryingExecutor(kyselyExecutor(db as Kysely<unknown>), RETRY),
     onClose: async () => {
       if (owned) await db.destroy()

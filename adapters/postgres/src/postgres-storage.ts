@@ -1,4 +1,10 @@
-import { type Database, type KyselyStorage, kyselyStorage, retryingExecutor } from '@flexsecure/kysely'
+import {
+  type Database,
+  type KyselyStorage,
+  kyselyStorage,
+  retryingExecutor,
+  standardDialect,
+} from '@flexsecure/kysely'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { connectionLost, guardedPool, pgExecutor } from './pg-executor.js'
@@ -37,9 +43,8 @@ export function postgresStorage(options: PostgresStorageOptions): KyselyStorage 
   return kyselyStorage({
     db,
     executor: retryingExecutor(pgExecutor(pool), { connectionLost }),
-    skipLocked: true,
-    writableCte: true,
-    batchWrites: true,
+    // Every statement is a round trip here: batch the writes, and let a claim skip rows another holds.
+    dialect: standardDialect(db, { skipLocked: true, writableCte: true, batchWrites: true }),
     onClose: async () => {
       if (owned) await db.destroy()
     },

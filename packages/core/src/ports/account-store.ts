@@ -23,7 +23,6 @@ export interface ApiKeyStore {
   insertApiKey(row: ApiKeyRow, audit: readonly AuditDraft[]): Promise<void>
   listApiKeys(accountId: string): Promise<ApiKeyRow[]>
   getApiKeyBySha256(sha256: string): Promise<ApiKeyRow | null>
-  getApiKeyBySha256(sha256: string): Promise<ApiKeyRow | null>
   /** Sets `revokedAt` once; false when the key is unknown in the account or already revoked. */
   revokeApiKey(accountId: string, id: string, at: number, audit: readonly AuditDraft[]): Promise<boolean>
   /** Records use at `at` only if the last recorded use is older than `minIntervalMs`: at most one write per interval. */

@@ -4,7 +4,7 @@ import { accountIn, accountOut } from './memory-rows.js'
 import { compareText, type MemoryStoreDeps, unique } from './memory-tables.js'
 
 // The in-memory AccountStore, with the semantics of the SQL storage's accounts
-// (adapters/kysely/src/kysely-storage.ts): a taken id refused, and each account's audit chain opened
+// (adapters/kysely/src/account-store.ts): a taken id refused, and each account's audit chain opened
 // with it.
 
 /** Accounts and their settings in memory. */

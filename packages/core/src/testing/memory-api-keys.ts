@@ -4,7 +4,7 @@ import { apiKeyIn, out } from './memory-rows.js'
 import { compareText, type MemoryStoreDeps, references, unique } from './memory-tables.js'
 
 // The in-memory ApiKeyStore, with the semantics of the SQL storage's API keys
-// (adapters/kysely/src/kysely-storage.ts): id and SHA-256 unique, the account checked, one
+// (adapters/kysely/src/account-store.ts): id and SHA-256 unique, the account checked, one
 // conditional write each to revoke and to record use.
 
 /** An account's API keys in memory, found by the SHA-256 of the key. */

@@ -1,11 +1,11 @@
+import { auditDraftsByAccount, sealAuditDrafts } from '../audit/audit-sealing.js'
 import { StorageError } from '../domain/errors.js'
 import type { AuditDraft, AuditEvent, AuditQuery, AuditSealer } from '../ports/rows.js'
 import type { MemoryTables, SealerSlot } from './memory-tables.js'
 
 // The audit chain of the in-memory storage, under the rules the SQL storage keeps
-// (adapters/kysely/src/kysely-storage.ts, `appendAudit` and `purgeAudit`): one head per account,
-// advanced by every append; each event sealed over the previous MAC and exactly what is stored
-// (details as they read back from JSON); the head sealed over where the chain ends and starts.
+// (adapters/kysely/src/audit-store.ts): one head per account, advanced by every append; events and
+// head sealed by core's `sealAuditDrafts`, as there; a purge moves the anchor, never backwards.
 // Callers run these inside the storage's transaction.
 
 export function requireSealer(slot: SealerSlot): AuditSealer {
@@ -21,50 +21,16 @@ export function openAuditChain(tables: MemoryTables, slot: SealerSlot, accountId
   tables.auditEvents.set(accountId, [])
 }
 
-/** Appends drafts to their accounts' chains: per account in order of first appearance, each sealed in turn. */
+/** Appends drafts to their accounts' chains: per account in order of first appearance, sealed by core. */
 export function appendAudit(tables: MemoryTables, slot: SealerSlot, drafts: readonly AuditDraft[]): void {
   if (drafts.length === 0) return
   const sealer = requireSealer(slot)
-  const byAccount = new Map<string, AuditDraft[]>()
-  for (const draft of drafts) {
-    const list = byAccount.get(draft.accountId)
-    if (list) list.push(draft)
-    else byAccount.set(draft.accountId, [draft])
-  }
-  for (const [accountId, list] of byAccount) {
+  for (const [accountId, list] of auditDraftsByAccount(drafts)) {
     const head = tables.auditHeads.get(accountId)
     if (!head) throw new StorageError(`no audit trail for account ${accountId}`)
-    let seq = head.seq
-    let previous = head.mac
-    const sealed: AuditEvent[] = []
-    for (const draft of list) {
-      seq += 1
-      // Seal exactly what is stored: details as they will read back from their JSON text.
-      const details = draft.details === null ? null : JSON.parse(JSON.stringify(draft.details))
-      const mac = sealer.event(previous, { ...draft, details, seq })
-      sealed.push({
-        accountId,
-        seq,
-        at: draft.at,
-        type: draft.type,
-        actor: draft.actor,
-        system: draft.system,
-        authid: draft.authid,
-        challengeId: draft.challengeId,
-        outcome: draft.outcome,
-        reason: draft.reason,
-        ip: draft.ip,
-        userAgent: draft.userAgent,
-        details,
-        prevMac: previous,
-        mac,
-      })
-      previous = mac
-    }
-    const anchor = { anchorSeq: head.anchorSeq, anchorMac: head.anchorMac }
-    const headMac = sealer.head({ accountId, seq, mac: previous, ...anchor })
-    tables.auditEvents.set(accountId, [...(tables.auditEvents.get(accountId) ?? []), ...sealed])
-    tables.auditHeads.set(accountId, { accountId, seq, mac: previous, ...anchor, headMac })
+    const sealed = sealAuditDrafts(sealer, head, list)
+    tables.auditEvents.set(accountId, [...(tables.auditEvents.get(accountId) ?? []), ...sealed.events])
+    tables.auditHeads.set(accountId, { accountId, ...sealed.head })
   }
 }
 

@@ -15,7 +15,7 @@ import {
 
 // The in-memory storage's logins: the joined read, issuing with send limits and supersession, and
 // every move of a challenge, each one conditional as its SQL statement in
-// adapters/kysely/src/kysely-storage.ts is.
+// adapters/kysely/src/login-store.ts is.
 
 const LIVE = new Set(['pending', 'confirmed'])
 /** Challenge states that are over: nothing will move them again. */

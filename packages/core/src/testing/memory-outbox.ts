@@ -10,7 +10,7 @@ import { deliveryIn, out } from './memory-rows.js'
 import { compareText, type MemoryStoreDeps, type MemoryTables, references, unique } from './memory-tables.js'
 
 // The in-memory storage's outbox: claims that never hand a row to two dispatchers, outcomes fenced on
-// the attempt, fallbacks, cancellation, with the semantics of adapters/kysely/src/kysely-storage.ts
+// the attempt, fallbacks, cancellation, with the semantics of adapters/kysely/src/outbox-store.ts
 // and outbox-queries.ts.
 
 const UNFINISHED = new Set(['queued', 'failed'])

@@ -5,7 +5,7 @@ import { out, systemIn } from './memory-rows.js'
 import { compareText, type MemoryStoreDeps, references, unique } from './memory-tables.js'
 
 // The in-memory SystemStore, with the semantics of the SQL storage's systems
-// (adapters/kysely/src/kysely-storage.ts): a name unique in its account, the account checked, and an
+// (adapters/kysely/src/system-store.ts): a name unique in its account, the account checked, and an
 // update that writes the same columns and refuses a stale read.
 
 /** An account's systems and their policies in memory. */

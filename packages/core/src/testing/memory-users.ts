@@ -11,7 +11,7 @@ import {
 } from './memory-tables.js'
 
 // The in-memory UserStore, with the semantics of the SQL storage's users
-// (adapters/kysely/src/kysely-storage.ts): an authid unique in its account, the same columns written
+// (adapters/kysely/src/user-store.ts): an authid unique in its account, the same columns written
 // by each update (a lock is never lifted but by unlockUser), the schema's cascades on removal, and a
 // failure counted in one step that never shortens a running delay.
 

@@ -1,0 +1,263 @@
+import {
+  type AuditDraft,
+  type AuditEvent,
+  type AuditStore,
+  auditDraftsByAccount,
+  StorageError,
+  sealAuditDrafts,
+} from '@flexsecure/core'
+import { type PreparedQuery, param, prepare } from './prepared-query.js'
+import { AUDIT_COLUMNS, toAuditEvent } from './row-mapping.js'
+import type { SqlExecutor } from './sql-executor.js'
+import type { SqlContext, StoreContext } from './store-context.js'
+
+// The audit trail in SQL (S27): one chain per account, whose head row (`fs_audit_heads`) every append
+// moves first. That write locks the head, so appends to one account run one after the other and
+// numbers are gap-free; core's `sealAuditDrafts` numbers and seals while the lock is held, and the
+// events and the new head are written in the transaction of the change they record.
+
+type HeadRow = { seq: number; mac: string | null; anchor_seq: number; anchor_mac: string | null }
+
+/** The chain's writer, which every store appends through (StoreContext's `appendAudit`). */
+export function auditChain(ctx: SqlContext): Pick<StoreContext, 'appendAudit' | 'openAuditChain'> {
+  const { db, dialect } = ctx
+  const insertHead = prepare<{ account_id: string; head_mac: string }>(
+    db.insertInto('fs_audit_heads').values({
+      account_id: param('account_id'),
+      seq: 0,
+      mac: null,
+      anchor_mac: null,
+      head_mac: param('head_mac'),
+    }),
+  )
+  // Moves the head past the new events, which write-locks it until the transaction ends.
+  const advanceHead = dialect.updateReturning<
+    { account_id: string; count: number },
+    HeadRow,
+    'fs_audit_heads'
+  >(
+    db
+      .updateTable('fs_audit_heads')
+      .set((eb) => ({ seq: eb('seq', '+', param<number>('count')) }))
+      .where('account_id', '=', param('account_id')),
+    { table: 'fs_audit_heads', key: 'account_id', columns: ['seq', 'mac', 'anchor_seq', 'anchor_mac'] },
+  )
+  const setHeadMac = prepare<{ account_id: string; mac: string; head_mac: string }>(
+    db
+      .updateTable('fs_audit_heads')
+      .set({ mac: param('mac'), head_mac: param('head_mac') })
+      .where('account_id', '=', param('account_id')),
+  )
+
+  // The parameter names of the i-th row of a multi-row audit insert, e.g. `seq_2`.
+  const paramNames: string[][] = []
+  const paramNamesOf = (i: number): string[] =>
+    (paramNames[i] ??= AUDIT_COLUMNS.map((column) => `${column}_${i}`))
+
+  // Compiled once per row count (at most `auditRowsPerStatement` of each kind).
+  const inserts = new Map<string, PreparedQuery>()
+  function insertOf(count: number, withHead: boolean): PreparedQuery {
+    const key = `${count}:${withHead}`
+    let query = inserts.get(key)
+    if (!query) {
+      const values = Array.from({ length: count }, (_, i) =>
+        Object.fromEntries(AUDIT_COLUMNS.map((column, c) => [column, param(paramNamesOf(i)[c] as string)])),
+      ) as Record<(typeof AUDIT_COLUMNS)[number], never>[]
+      const insert = db.insertInto('fs_audit_events').values(values)
+      query = withHead
+        ? prepare(
+            db
+              .with('events', () => insert)
+              .updateTable('fs_audit_heads')
+              .set({ mac: param('mac'), head_mac: param('head_mac') })
+              .where('account_id', '=', param('account_id')),
+          )
+        : prepare(insert)
+      inserts.set(key, query)
+    }
+    return query
+  }
+
+  /**
+   * Inserts sealed events (several rows per statement where the dialect batches) and moves the head's
+   * MAC. Where a statement may write two tables (a writable CTE), the last rows and the head go in one
+   * statement: a round trip less on every audited transaction.
+   */
+  async function write(
+    tx: SqlExecutor,
+    events: readonly AuditEvent[],
+    head: { account_id: string; mac: string; head_mac: string },
+  ): Promise<void> {
+    const perStatement = dialect.auditRowsPerStatement
+    for (let from = 0; from < events.length; from += perStatement) {
+      const chunk = events.slice(from, from + perStatement)
+      const last = from + chunk.length === events.length
+      const query = insertOf(chunk.length, last && dialect.writableCte)
+      const args: Record<string, unknown> = last ? { ...head } : {}
+      chunk.forEach((event, i) => {
+        const names = paramNamesOf(i)
+        const row = auditRow(event)
+        AUDIT_COLUMNS.forEach((column, c) => {
+          args[names[c] as string] = row[column]
+        })
+      })
+      await tx.run(query.sql, query.bind(args))
+      if (last && !dialect.writableCte) await tx.run(setHeadMac.sql, setHeadMac.bind(head))
+    }
+  }
+
+  return {
+    async appendAudit(tx, drafts) {
+      if (drafts.length === 0) return
+      const sealer = ctx.sealer()
+      for (const [accountId, list] of auditDraftsByAccount(drafts)) {
+        const [moved] = await advanceHead.run(tx, { account_id: accountId, count: list.length })
+        if (!moved) throw new StorageError(`no audit trail for account ${accountId}`)
+        // The head as it was before this move: the chain the drafts join.
+        const head = {
+          accountId,
+          seq: Number(moved.seq) - list.length,
+          mac: moved.mac ?? null,
+          anchorSeq: Number(moved.anchor_seq ?? 0),
+          anchorMac: moved.anchor_mac ?? null,
+        }
+        const sealed = sealAuditDrafts(sealer, head, list)
+        await write(tx, sealed.events, {
+          account_id: accountId,
+          mac: sealed.head.mac as string,
+          head_mac: sealed.head.headMac as string,
+        })
+      }
+    },
+    async openAuditChain(tx, accountId) {
+      const sealed = sealAuditDrafts(
+        ctx.sealer(),
+        { accountId, seq: 0, mac: null, anchorSeq: 0, anchorMac: null },
+        [],
+      )
+      await tx.run(
+        insertHead.sql,
+        insertHead.bind({ account_id: accountId, head_mac: sealed.head.headMac as string }),
+      )
+    },
+  }
+}
+
+/** An event as its row's values: details as JSON text. */
+function auditRow(event: AuditEvent): Record<(typeof AUDIT_COLUMNS)[number], unknown> {
+  return {
+    account_id: event.accountId,
+    seq: event.seq,
+    at: event.at,
+    type: event.type,
+    actor: event.actor,
+    system: event.system,
+    authid: event.authid,
+    challenge_id: event.challengeId,
+    outcome: event.outcome,
+    reason: event.reason,
+    ip: event.ip,
+    user_agent: event.userAgent,
+    details: event.details === null ? null : JSON.stringify(event.details),
+    prev_mac: event.prevMac,
+    mac: event.mac,
+  }
+}
+
+/** The port's audit store: reading the trail, its head, and purging its oldest events. */
+export function auditStore(ctx: StoreContext): AuditStore {
+  const { db, exec, dialect, guard } = ctx
+  const getHead = prepare<{ account_id: string }>(
+    db
+      .selectFrom('fs_audit_heads')
+      .select(['seq', 'mac', 'anchor_seq', 'anchor_mac', 'head_mac'])
+      .where('account_id', '=', param('account_id')),
+  )
+  // Locks the head (a write that changes nothing) and reads it: purges of one account run in turn.
+  const lockHead = dialect.lockRow<{ account_id: string }, Omit<HeadRow, 'anchor_mac'>, 'fs_audit_heads'>({
+    table: 'fs_audit_heads',
+    key: 'account_id',
+    columns: ['seq', 'mac', 'anchor_seq'],
+    touch: 'anchor_seq',
+  })
+  const lastBefore = prepare<{ account_id: string; before: number }>(
+    db
+      .selectFrom('fs_audit_events')
+      .select(['seq', 'mac'])
+      .where('account_id', '=', param('account_id'))
+      .where('at', '<', param('before'))
+      .orderBy('seq', 'desc')
+      .limit(1),
+  )
+  const deleteThrough = prepare<{ account_id: string; seq: number }>(
+    db
+      .deleteFrom('fs_audit_events')
+      .where('account_id', '=', param('account_id'))
+      .where('seq', '<=', param('seq')),
+  )
+  const setAnchor = prepare<{ account_id: string; seq: number; mac: string; head_mac: string }>(
+    db
+      .updateTable('fs_audit_heads')
+      .set({ anchor_seq: param('seq'), anchor_mac: param('mac'), head_mac: param('head_mac') })
+      .where('account_id', '=', param('account_id'))
+      .where('anchor_seq', '<', param('seq')),
+  )
+
+  return {
+    appendAudit: (audit) => guard('appendAudit', () => exec.transaction((tx) => ctx.appendAudit(tx, audit))),
+    listAudit: (query) =>
+      guard('listAudit', async () => {
+        // Admin queries vary in shape, so this one is compiled per call; it is not on the login path.
+        let select = db
+          .selectFrom('fs_audit_events')
+          .select(AUDIT_COLUMNS)
+          .where('account_id', '=', query.accountId)
+          .where('seq', '>', query.after ?? 0)
+        if (query.since !== undefined) select = select.where('at', '>=', query.since)
+        if (query.until !== undefined) select = select.where('at', '<', query.until)
+        if (query.system !== undefined) select = select.where('system', '=', query.system)
+        if (query.authid !== undefined) select = select.where('authid', '=', query.authid)
+        if (query.type !== undefined) select = select.where('type', '=', query.type)
+        if (query.outcome !== undefined) select = select.where('outcome', '=', query.outcome)
+        const compiled = select.orderBy('seq').limit(query.limit).compile()
+        return (await exec.all(compiled.sql, compiled.parameters)).map(toAuditEvent)
+      }),
+    getAuditHead: (accountId) =>
+      guard('getAuditHead', () =>
+        ctx.one(getHead.sql, getHead.bind({ account_id: accountId }), (r) => ({
+          seq: Number(r.seq),
+          mac: (r.mac as string | null) ?? null,
+          anchorSeq: Number(r.anchor_seq ?? 0),
+          anchorMac: (r.anchor_mac as string | null) ?? null,
+          headMac: (r.head_mac as string | null) ?? null,
+        })),
+      ),
+    purgeAudit: (accountId, before, audit: readonly AuditDraft[]) =>
+      guard('purgeAudit', () =>
+        exec.transaction(async (tx) => {
+          const sealer = ctx.sealer()
+          // Lock the head first: two purges at once (runDue in several processes) then run one after
+          // the other, and the second sees the first's anchor, never moving it backwards.
+          const [head] = await lockHead.run(tx, { account_id: accountId })
+          if (!head) return 0
+          const [last] = await tx.all<{ seq: number; mac: string }>(
+            lastBefore.sql,
+            lastBefore.bind({ account_id: accountId, before }),
+          )
+          if (!last || Number(last.seq) <= Number(head.anchor_seq)) return 0
+          const seq = Number(last.seq)
+          const purged = await tx.run(deleteThrough.sql, deleteThrough.bind({ account_id: accountId, seq }))
+          const head_mac = sealer.head({
+            accountId,
+            seq: Number(head.seq),
+            mac: head.mac,
+            anchorSeq: seq,
+            anchorMac: last.mac,
+          })
+          await tx.run(setAnchor.sql, setAnchor.bind({ account_id: accountId, seq, mac: last.mac, head_mac }))
+          await ctx.appendAudit(tx, audit)
+          return purged
+        }),
+      ),
+  }
+}
