@@ -4,7 +4,9 @@ import {
   type AuditHead,
   type AuditSealer,
   type AuditStore,
+  auditDraftsByAccount,
   StorageError,
+  sealAuditDrafts,
 } from '@flexsecure/core'
 import type { RedisKeys } from './keys.js'
 import type { Runner, Tx } from './transaction.js'
@@ -37,50 +39,6 @@ export function openAuditChain(tx: Tx, keys: RedisKeys, slot: SealerSlot, accoun
   tx.put(keys.auditHead(accountId), { ...chain, headMac: requireSealer(slot).head(chain) })
 }
 
-/**
- * Numbers and seals `drafts` after `head`: each event over the previous MAC and exactly what is
- * stored (details as they read back from JSON), then the head over where the chain now ends.
- */
-function seal(
-  sealer: AuditSealer,
-  head: StoredHead,
-  drafts: readonly AuditDraft[],
-): { events: AuditEvent[]; head: StoredHead } {
-  let seq = head.seq
-  let previous = head.mac
-  const events = drafts.map((draft): AuditEvent => {
-    seq += 1
-    const details = draft.details === null ? null : JSON.parse(JSON.stringify(draft.details))
-    const fields = {
-      accountId: head.accountId,
-      at: draft.at,
-      type: draft.type,
-      actor: draft.actor,
-      system: draft.system,
-      authid: draft.authid,
-      challengeId: draft.challengeId,
-      outcome: draft.outcome,
-      reason: draft.reason,
-      ip: draft.ip,
-      userAgent: draft.userAgent,
-      details,
-      seq,
-    }
-    const mac = sealer.event(previous, fields)
-    const event = { ...fields, prevMac: previous, mac }
-    previous = mac
-    return event
-  })
-  const chain = {
-    accountId: head.accountId,
-    seq,
-    mac: previous,
-    anchorSeq: head.anchorSeq,
-    anchorMac: head.anchorMac,
-  }
-  return { events, head: { ...chain, headMac: sealer.head(chain) } }
-}
-
 /** Appends drafts to their accounts' chains, in this transaction: per account in order of first appearance. */
 export async function appendAudit(
   tx: Tx,
@@ -90,16 +48,15 @@ export async function appendAudit(
 ): Promise<void> {
   if (drafts.length === 0) return
   const sealer = requireSealer(slot)
-  const byAccount = new Map<string, AuditDraft[]>()
-  for (const draft of drafts)
-    byAccount.set(draft.accountId, [...(byAccount.get(draft.accountId) ?? []), draft])
+  const byAccount = auditDraftsByAccount(drafts)
   const accounts = [...byAccount.keys()]
   const heads = await tx.rows<StoredHead>(accounts.map((id) => keys.auditHead(id)))
   accounts.forEach((accountId, i) => {
     const head = heads[i]
     if (!head) throw new StorageError(`no audit trail for account ${accountId}`)
-    const sealed = seal(sealer, head, byAccount.get(accountId) ?? [])
-    tx.put(keys.auditHead(accountId), sealed.head)
+    // Core numbers and seals them from the head; this transaction stores what it returns.
+    const sealed = sealAuditDrafts(sealer, head, byAccount.get(accountId) ?? [])
+    tx.put(keys.auditHead(accountId), { accountId, ...sealed.head })
     tx.write((m) =>
       m
         .zadd(keys.auditEvents(accountId), ...sealed.events.flatMap((e) => [e.seq, JSON.stringify(e)]))
