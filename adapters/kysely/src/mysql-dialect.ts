@@ -11,7 +11,7 @@ import { dueDeliveries, UNFINISHED } from './outbox-queries.js'
 import { literals, type PreparedQuery, param, prepare } from './prepared-query.js'
 import { CHALLENGE_COLUMNS, DELIVERY_COLUMNS, LIVE } from './row-mapping.js'
 import type { Database } from './schema.js'
-import type { SqlExecutor, WriteOptions } from './sql-executor.js'
+import type { SqlExecutor } from './sql-executor.js'
 
 // MySQL and MariaDB have neither `UPDATE … RETURNING` nor `ON CONFLICT … DO UPDATE … WHERE`, and
 // cannot update a table through a LIMIT subquery on itself. Each variant here keeps the guarantee of
