@@ -94,6 +94,9 @@ export function openEngine(
     // The per-minute operation budgets of S31 (in process, per key and account) would refuse the bench's
     // load within a second: they are lifted like the send limits (LIFTED_SEND_LIMITS).
     throttle: false,
+    // No timers of its own: a claim of the outbox's retries landing inside a step made the statement
+    // counts differ between logins (sqlite-flow.bench.ts stopped on it); every send here happens in start.
+    background: false,
     notifier: inbox,
     secret: BENCH_SECRET,
     links: { baseUrl: 'https://auth.example.com' },
