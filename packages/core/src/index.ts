@@ -87,6 +87,7 @@ export {
 export { COMPLETION_CODE_TTL_MS, type RedeemResult } from './login/same-device.js'
 export type { SimulateResult, StartInput, StartOptions } from './login/start.js'
 export type { Rate } from './login/token-buckets.js'
+export { finishedDelivery } from './outbox/delivery-outcome-rule.js'
 export type { MessageSettings, MessageTemplates } from './outbox/messages.js'
 export {
   type AccountSettings,

@@ -1,4 +1,10 @@
-import type { DeliveryOutcome, DeliveryRow, OutboxStore, StorageInspector } from '@flexsecure/core'
+import {
+  type DeliveryOutcome,
+  type DeliveryRow,
+  finishedDelivery,
+  type OutboxStore,
+  type StorageInspector,
+} from '@flexsecure/core'
 import { appendAudit, type SealerSlot } from './audit.js'
 import type { RedisKeys } from './keys.js'
 import { insertDelivery, putChallenge, putDelivery, type StoredChallenge, UNFINISHED } from './rows.js'
@@ -91,18 +97,10 @@ export function redisOutbox(
   /** Records an attempt's outcome if its claim still holds (fenced on the attempt); whether it did. */
   async function finish(tx: Tx, outcome: DeliveryOutcome): Promise<boolean> {
     const row = await tx.row<DeliveryRow>(keys.delivery(outcome.id))
-    if (!row || row.attempts !== outcome.attempt || !UNFINISHED.has(row.status)) return false
-    putDelivery(tx, keys, {
-      ...row,
-      status: outcome.to,
-      nextAttemptAt: outcome.nextAttemptAt ?? row.nextAttemptAt,
-      claimedUntil: null,
-      providerId: outcome.providerId,
-      lastError: outcome.lastError,
-      // A final delivery keeps no payload: the secret it carried is gone.
-      payload: outcome.to === 'failed' ? row.payload : null,
-      updatedAt: outcome.at,
-    })
+    // Core's rule for what a finished delivery keeps (the fence on the attempt, the payload wiped).
+    const next = row ? finishedDelivery(row, outcome) : null
+    if (!next) return false
+    putDelivery(tx, keys, next)
     return true
   }
 

@@ -1,3 +1,4 @@
+import { finishedDelivery } from '../outbox/delivery-outcome-rule.js'
 import type {
   AuditDraft,
   DeliveryOutcome,
@@ -33,18 +34,9 @@ export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxStor
   /** Records an attempt's outcome if its claim still holds (fenced on the attempt); whether it did. */
   function finish(outcome: DeliveryOutcome): boolean {
     const row = tables.deliveries.get(outcome.id)
-    if (!row || row.attempts !== outcome.attempt || !UNFINISHED.has(row.status)) return false
-    tables.deliveries.set(row.id, {
-      ...row,
-      status: outcome.to,
-      nextAttemptAt: outcome.nextAttemptAt ?? row.nextAttemptAt,
-      claimedUntil: null,
-      providerId: outcome.providerId,
-      lastError: outcome.lastError,
-      // A final delivery keeps no payload: the secret it carried is gone.
-      payload: outcome.to === 'failed' ? row.payload : null,
-      updatedAt: outcome.at,
-    })
+    const next = row ? finishedDelivery(row, outcome) : null
+    if (!next) return false
+    tables.deliveries.set(next.id, next)
     return true
   }
 
