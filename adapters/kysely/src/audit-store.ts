@@ -3,18 +3,29 @@ import {
   type AuditEvent,
   type AuditStore,
   auditDraftsByAccount,
+  chainAuditDrafts,
+  type SealedHead,
   StorageError,
   sealAuditDrafts,
 } from '@flexsecure/core'
 import { type PreparedQuery, param, prepare } from './prepared-query.js'
 import { AUDIT_COLUMNS, toAuditEvent } from './row-mapping.js'
-import type { SqlExecutor } from './sql-executor.js'
+import type { BatchScope, SqlExecutor } from './sql-executor.js'
 import type { SqlContext, StoreContext } from './store-context.js'
 
 // The audit trail in SQL (S27): one chain per account, whose head row (`fs_audit_heads`) every append
 // moves first. That write locks the head, so appends to one account run one after the other and
 // numbers are gap-free; core's `sealAuditDrafts` numbers and seals while the lock is held, and the
 // events and the new head are written in the transaction of the change they record.
+//
+// Under group commit (a transaction with a `batch` scope) the batch's first append to an account locks
+// and reads the head, later ones continue from the head the scope keeps, and the head is written and
+// sealed once, before the shared COMMIT (ARCHITECTURE §7): two statements and an HMAC per batch and
+// account instead of per transaction. Whatever reads the head settles the scope first (`getAuditHead`,
+// `purgeAudit`).
+
+/** The scope key of an account's head under group commit. */
+const headKey = (accountId: string) => `audit-head:${accountId}`
 
 type HeadRow = { seq: number; mac: string | null; anchor_seq: number; anchor_mac: string | null }
 
@@ -48,6 +59,31 @@ export function auditChain(ctx: SqlContext): Pick<StoreContext, 'appendAudit' | 
       .set({ mac: param('mac'), head_mac: param('head_mac') })
       .where('account_id', '=', param('account_id')),
   )
+  // Group commit: the batch's first append locks the head (a write that changes nothing) and reads it...
+  const lockHead = dialect.lockRow<{ account_id: string }, HeadRow, 'fs_audit_heads'>({
+    table: 'fs_audit_heads',
+    key: 'account_id',
+    columns: ['seq', 'mac', 'anchor_seq', 'anchor_mac'],
+    touch: 'seq',
+  })
+  // ...and the head the batch ends on is written once, before its COMMIT.
+  const setHead = prepare<{ account_id: string; seq: number; mac: string | null; head_mac: string }>(
+    db
+      .updateTable('fs_audit_heads')
+      .set({ seq: param('seq'), mac: param('mac'), head_mac: param('head_mac') })
+      .where('account_id', '=', param('account_id')),
+  )
+  const writeHead = async (tx: SqlExecutor, head: SealedHead) => {
+    await tx.run(
+      setHead.sql,
+      setHead.bind({
+        account_id: head.accountId,
+        seq: head.seq,
+        mac: head.mac,
+        head_mac: ctx.sealer().head(head),
+      }),
+    )
+  }
 
   // The parameter names of the i-th row of a multi-row audit insert, e.g. `seq_2`.
   const paramNames: string[][] = []
@@ -86,14 +122,15 @@ export function auditChain(ctx: SqlContext): Pick<StoreContext, 'appendAudit' | 
   async function write(
     tx: SqlExecutor,
     events: readonly AuditEvent[],
-    head: { account_id: string; mac: string; head_mac: string },
+    head: { account_id: string; mac: string; head_mac: string } | null,
   ): Promise<void> {
     const perStatement = dialect.auditRowsPerStatement
     for (let from = 0; from < events.length; from += perStatement) {
       const chunk = events.slice(from, from + perStatement)
       const last = from + chunk.length === events.length
-      const query = insertOf(chunk.length, last && dialect.writableCte)
-      const args: Record<string, unknown> = last ? { ...head } : {}
+      const withHead = last && head !== null
+      const query = insertOf(chunk.length, withHead && dialect.writableCte)
+      const args: Record<string, unknown> = withHead ? { ...head } : {}
       chunk.forEach((event, i) => {
         const names = paramNamesOf(i)
         const row = auditRow(event)
@@ -102,8 +139,33 @@ export function auditChain(ctx: SqlContext): Pick<StoreContext, 'appendAudit' | 
         })
       })
       await tx.run(query.sql, query.bind(args))
-      if (last && !dialect.writableCte) await tx.run(setHeadMac.sql, setHeadMac.bind(head))
+      if (withHead && !dialect.writableCte) await tx.run(setHeadMac.sql, setHeadMac.bind(head))
     }
+  }
+
+  /** One account's drafts appended under group commit: the head from the batch's scope, written at its end. */
+  async function appendInBatch(
+    tx: SqlExecutor,
+    batch: BatchScope,
+    accountId: string,
+    drafts: readonly AuditDraft[],
+  ): Promise<void> {
+    const key = headKey(accountId)
+    let head = batch.get<SealedHead>(key)
+    if (!head) {
+      const [row] = await lockHead.run(tx, { account_id: accountId })
+      if (!row) throw new StorageError(`no audit trail for account ${accountId}`)
+      head = {
+        accountId,
+        seq: Number(row.seq),
+        mac: row.mac ?? null,
+        anchorSeq: Number(row.anchor_seq ?? 0),
+        anchorMac: row.anchor_mac ?? null,
+      }
+    }
+    const chained = chainAuditDrafts(ctx.sealer(), head, drafts)
+    await write(tx, chained.events, null)
+    batch.set(key, chained.head, writeHead)
   }
 
   return {
@@ -111,6 +173,10 @@ export function auditChain(ctx: SqlContext): Pick<StoreContext, 'appendAudit' | 
       if (drafts.length === 0) return
       const sealer = ctx.sealer()
       for (const [accountId, list] of auditDraftsByAccount(drafts)) {
+        if (tx.batch) {
+          await appendInBatch(tx, tx.batch, accountId, list)
+          continue
+        }
         const [moved] = await advanceHead.run(tx, { account_id: accountId, count: list.length })
         if (!moved) throw new StorageError(`no audit trail for account ${accountId}`)
         // The head as it was before this move: the chain the drafts join.
@@ -174,7 +240,7 @@ export function auditStore(ctx: StoreContext): AuditStore {
       .where('account_id', '=', param('account_id')),
   )
   // Locks the head (a write that changes nothing) and reads it: purges of one account run in turn.
-  const lockHead = dialect.lockRow<{ account_id: string }, Omit<HeadRow, 'anchor_mac'>, 'fs_audit_heads'>({
+  const lockAnchor = dialect.lockRow<{ account_id: string }, Omit<HeadRow, 'anchor_mac'>, 'fs_audit_heads'>({
     table: 'fs_audit_heads',
     key: 'account_id',
     columns: ['seq', 'mac', 'anchor_seq'],
@@ -224,13 +290,22 @@ export function auditStore(ctx: StoreContext): AuditStore {
       }),
     getAuditHead: (accountId) =>
       guard('getAuditHead', () =>
-        ctx.one(getHead.sql, getHead.bind({ account_id: accountId }), (r) => ({
-          seq: Number(r.seq),
-          mac: (r.mac as string | null) ?? null,
-          anchorSeq: Number(r.anchor_seq ?? 0),
-          anchorMac: (r.anchor_mac as string | null) ?? null,
-          headMac: (r.head_mac as string | null) ?? null,
-        })),
+        // A transaction, so that under group commit the batch's head is written before it is read, and
+        // answered once the head it read is on the disk: a signed checkpoint (S34) never names a head
+        // that a power loss could take back.
+        exec.transaction(async (tx) => {
+          await tx.batch?.settle(headKey(accountId))
+          const [r] = await tx.all(getHead.sql, getHead.bind({ account_id: accountId }))
+          return r
+            ? {
+                seq: Number(r.seq),
+                mac: (r.mac as string | null) ?? null,
+                anchorSeq: Number(r.anchor_seq ?? 0),
+                anchorMac: (r.anchor_mac as string | null) ?? null,
+                headMac: (r.head_mac as string | null) ?? null,
+              }
+            : null
+        }),
       ),
     purgeAudit: (accountId, before, audit: readonly AuditDraft[]) =>
       guard('purgeAudit', () =>
@@ -238,7 +313,8 @@ export function auditStore(ctx: StoreContext): AuditStore {
           const sealer = ctx.sealer()
           // Lock the head first: two purges at once (runDue in several processes) then run one after
           // the other, and the second sees the first's anchor, never moving it backwards.
-          const [head] = await lockHead.run(tx, { account_id: accountId })
+          await tx.batch?.settle(headKey(accountId))
+          const [head] = await lockAnchor.run(tx, { account_id: accountId })
           if (!head) return 0
           const [last] = await tx.all<{ seq: number; mac: string }>(
             lastBefore.sql,

@@ -1,4 +1,4 @@
-import type { SqlExecutor, WriteOptions } from './sql-executor.js'
+import type { BatchScope, SqlExecutor, WriteOptions } from './sql-executor.js'
 
 /** One database connection whose statements run one at a time (better-sqlite3's is synchronous). */
 export interface SingleConnection {
@@ -69,6 +69,10 @@ interface Job {
  * Reads outside a transaction run at once while no batch is open; during one they join it (seeing what it
  * wrote) and are answered after its COMMIT.
  *
+ * The batch's scope (`tx.batch`): what its transactions keep for each other and write once, before the
+ * COMMIT (the audit chain's heads); a transaction rolled back to its savepoint takes its changes to the
+ * scope with it, and a scope that cannot be written fails the batch as a failed COMMIT does.
+ *
  * Syncing off the event loop (when the connection has `sync`): the COMMIT returns without waiting for the
  * disk, the sync runs on libuv's pool, and the next batch runs meanwhile. A batch's `before-answer`
  * callers are answered when a sync that began after its COMMIT has finished, so S37 holds as at
@@ -92,11 +96,16 @@ export function groupCommitExecutor(
   let open = false
   const syncs = conn.sync ? coalescedSyncs(conn.sync.bind(conn), stats) : undefined
 
-  // Inside a batch the connection is the caller's: statements run directly; nested transactions flatten.
-  const inside: SqlExecutor = {
-    all: async (sql, parameters) => conn.all(sql, parameters),
-    run: async (sql, parameters) => conn.run(sql, parameters),
-    transaction: (work) => work(inside),
+  // Inside a batch the connection is the caller's: statements run directly; nested transactions flatten;
+  // the batch's scope is there for what its transactions keep for each other.
+  const insideOf = (scope: BatchScope): SqlExecutor => {
+    const inside: SqlExecutor = {
+      all: async (sql, parameters) => conn.all(sql, parameters),
+      run: async (sql, parameters) => conn.run(sql, parameters),
+      transaction: (work) => work(inside),
+      batch: scope,
+    }
+    return inside
   }
 
   const enqueue = <T>(
@@ -155,6 +164,8 @@ export function groupCommitExecutor(
       return
     }
     open = true
+    const kept = batchScope(insideOf)
+    const { inside } = kept
     const done: Job[] = []
     let current: Job | undefined
     try {
@@ -162,10 +173,16 @@ export function groupCommitExecutor(
         const job = queue.shift() as Job
         current = job
         job.attempts += 1
-        if (job.isolated) conn.run('SAVEPOINT fs_job', [])
+        if (job.isolated) {
+          conn.run('SAVEPOINT fs_job', [])
+          kept.begin()
+        }
         try {
           job.outcome = { ok: true, value: await job.work(inside) }
-          if (job.isolated) conn.run('RELEASE fs_job', [])
+          if (job.isolated) {
+            conn.run('RELEASE fs_job', [])
+            kept.release()
+          }
         } catch (error) {
           job.outcome = { ok: false, error }
           if (!conn.inTransaction()) {
@@ -179,12 +196,14 @@ export function groupCommitExecutor(
           if (job.isolated) {
             conn.run('ROLLBACK TO fs_job', [])
             conn.run('RELEASE fs_job', [])
+            kept.rollBack()
           }
         }
         done.push(job)
         current = undefined
       }
       try {
+        await kept.writeAll()
         conn.run('COMMIT', [])
       } catch (error) {
         quietly('ROLLBACK')
@@ -232,6 +251,59 @@ export function groupCommitExecutor(
     },
     run: (sql, parameters, options) => enqueue((tx) => tx.run(sql, parameters), false, options),
     transaction: (work, options) => enqueue(work, true, options),
+  }
+}
+
+/**
+ * The scope of one batch (`BatchScope`): its values, and an undo log of the transaction running now, so
+ * that a transaction rolled back to its savepoint leaves the scope as it found it.
+ */
+function batchScope(executorFor: (scope: BatchScope) => SqlExecutor) {
+  type Entry = { readonly value: unknown; readonly write: (tx: SqlExecutor, value: unknown) => Promise<void> }
+  const entries = new Map<string, Entry>()
+  let undo: [string, Entry | undefined][] | null = null
+  const remember = (key: string) => undo?.push([key, entries.get(key)])
+  const scope: BatchScope = {
+    get: <T>(key: string) => entries.get(key)?.value as T | undefined,
+    set(key, value, write) {
+      remember(key)
+      entries.set(key, { value, write: write as Entry['write'] })
+    },
+    async settle(key) {
+      const entry = entries.get(key)
+      if (!entry) return
+      remember(key)
+      entries.delete(key)
+      await entry.write(inside, entry.value)
+    },
+  }
+  const inside = executorFor(scope)
+  return {
+    /** The batch's executor, its transactions' `tx`. */
+    inside,
+    /** A transaction begins (its savepoint is set). */
+    begin: () => {
+      undo = []
+    },
+    /** It was released: its changes stand. */
+    release: () => {
+      undo = null
+    },
+    /** It was rolled back to its savepoint: so are its changes to the scope. */
+    rollBack: () => {
+      for (const [key, entry] of (undo ?? []).reverse()) {
+        if (entry) entries.set(key, entry)
+        else entries.delete(key)
+      }
+      undo = null
+    },
+    /** Before the COMMIT: every value kept, written. */
+    async writeAll() {
+      for (const [key, entry] of entries) {
+        entries.delete(key)
+        await entry.write(inside, entry.value)
+      }
+    },
   }
 }
 

@@ -12,6 +12,7 @@ export { type PreparedQuery, param, prepare } from './prepared-query.js'
 export type * from './schema.js'
 export { FLEXSECURE_TABLES } from './schema.js'
 export {
+  type BatchScope,
   DEFERRED,
   kyselyExecutor,
   type RetryRules,

@@ -34,6 +34,30 @@ export interface SqlExecutor {
   run(sql: string, parameters: readonly unknown[], options?: WriteOptions): Promise<number>
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: WriteOptions): Promise<T>
+  /**
+   * Inside a transaction that shares its database transaction with others (group commit): what they
+   * keep for each other until the shared COMMIT. Absent elsewhere.
+   */
+  readonly batch?: BatchScope
+}
+
+/**
+ * Values the transactions of one shared database transaction keep for each other, each written to the
+ * database once, just before the shared COMMIT, instead of by every transaction: the audit chain's head
+ * of an account, read by the batch's first transaction to append to it and written back once (ARCHITECTURE
+ * §7: one head update per account per batch). A transaction rolled back to its savepoint takes its
+ * changes to the scope with it, as it does its rows.
+ */
+export interface BatchScope {
+  /** The value an earlier transaction of the batch (or this one) kept under `key`. */
+  get<T>(key: string): T | undefined
+  /**
+   * Keeps `value` under `key` for the rest of the batch; `write` puts it in the database before the
+   * COMMIT (a failing `write` fails the whole batch, like a failing COMMIT).
+   */
+  set<T>(key: string, value: T, write: (tx: SqlExecutor, value: T) => Promise<void>): void
+  /** Writes `key`'s value now, if it has one not yet written, and forgets it: for a statement that reads it. */
+  settle(key: string): Promise<void>
 }
 
 /** The portable executor: every statement goes through Kysely's driver. */

@@ -126,6 +126,35 @@ describe('durability (S37)', () => {
       }
     }
   })
+
+  it('reads the audit head (what a signed checkpoint names, S34) only once it is on the disk', async () => {
+    const filename = join(dir, 'head.db')
+    const synced = await spyOnWalSyncs(filename, 'fs_audit_events')
+    const captured = captureNotifier()
+    const storage = sqliteStorage({ filename })
+    const engine = createEngine({
+      storage,
+      notifier: captured,
+      secret: TEST_SECRET,
+      links: { baseUrl: 'https://auth.example.com' },
+      clock: manualClock(),
+    })
+    try {
+      await engine.migrate()
+      const acme = engine.account((await engine.accounts.create({ name: 'Acme' })).id)
+      await acme.systems.create({ name: 'app', policies: { passwordless: { enabled: true } } })
+      await acme.users.create({ authid: 'a', email: 'a@example.com' })
+      await acme.users.assign('a', [{ system: 'app', method: 'passwordless' }])
+      await acme.start({ system: 'app', authid: 'a' })
+      // A deferred write: answered before its sync, its audit event at the head of the chain.
+      expect((await engine.links.confirm(captured.last().token ?? '')).result).toBe('confirmed')
+      const head = await storage.audit.getAuditHead(acme.id)
+      // When the head was answered, a sync that began with every event up to it committed had finished.
+      expect(Math.max(...synced)).toBeGreaterThanOrEqual(head?.seq ?? Number.POSITIVE_INFINITY)
+    } finally {
+      await engine.close()
+    }
+  })
 })
 
 /**

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { BatchScope, SqlExecutor } from '@flexsecure/kysely'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sqliteExecutor } from './sqlite-executor.js'
@@ -121,5 +122,71 @@ describe('group commit', () => {
     expect(db.inTransaction).toBe(false)
     // The connection works on.
     expect(await insert('after')).toBe(1)
+  })
+
+  describe('the batch scope', () => {
+    // What the audit chain keeps in it: a value every transaction of the batch moves on, written once.
+    const written: number[] = []
+    const writeTotal = async (tx: SqlExecutor, total: number) => {
+      written.push(total)
+      await tx.run('INSERT INTO t (v) VALUES (?)', [`total ${total}`])
+    }
+    const add = (n: number, fail = false) =>
+      exec.transaction(async (tx) => {
+        const batch = tx.batch as BatchScope
+        batch.set('total', (batch.get<number>('total') ?? 0) + n, writeTotal)
+        await tx.run('INSERT INTO t (v) VALUES (?)', [`add ${n}`])
+        if (fail) throw new Error('refused')
+        return batch.get<number>('total')
+      })
+    beforeEach(() => {
+      written.length = 0
+    })
+
+    it('is shared by the transactions of a batch and written once, before its COMMIT', async () => {
+      const answers = await Promise.all([add(1), add(2), add(3)])
+      expect(answers).toEqual([1, 3, 6])
+      expect(written).toEqual([6])
+      expect(visible()).toEqual(['add 1', 'add 2', 'add 3', 'total 6'])
+      // The next batch starts with an empty scope.
+      expect(await add(10)).toBe(10)
+      expect(written).toEqual([6, 10])
+    })
+
+    it('forgets what a transaction rolled back to its savepoint had kept', async () => {
+      const results = await Promise.allSettled([add(1), add(2, true), add(4)])
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+      expect((results[2] as PromiseFulfilledResult<number>).value).toBe(5)
+      expect(written).toEqual([5])
+      expect(visible()).toEqual(['add 1', 'add 4', 'total 5'])
+    })
+
+    it('writes a value early for a transaction that settles it, and keeps it unwritten if that one rolls back', async () => {
+      const settleThen = (fail: boolean) =>
+        exec.transaction(async (tx) => {
+          await tx.batch?.settle('total')
+          if (fail) throw new Error('refused')
+        })
+      await Promise.allSettled([add(1), settleThen(true), add(2), settleThen(false), add(4)])
+      // The rolled-back settle's write was undone with its savepoint; the value stayed kept, and the
+      // second settle wrote 3; the last add started the scope again from nothing.
+      expect(written).toEqual([1, 3, 4])
+      expect(visible()).toEqual(['add 1', 'add 2', 'total 3', 'add 4', 'total 4'])
+    })
+
+    it('fails every caller of a batch whose scope cannot be written, and writes none of it', async () => {
+      const failing = () =>
+        exec.transaction(async (tx) => {
+          tx.batch?.set('broken', 1, async () => {
+            throw new Error('no head')
+          })
+          await tx.run('INSERT INTO t (v) VALUES (?)', ['broken'])
+        })
+      const results = await Promise.allSettled([add(1), failing(), add(2)])
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected'])
+      expect(visible()).toEqual([])
+      expect(db.inTransaction).toBe(false)
+      expect(await add(5)).toBe(5)
+    })
   })
 })

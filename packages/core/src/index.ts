@@ -48,7 +48,12 @@ export {
   memoryCheckpoints,
 } from './audit/audit-checkpoints.js'
 export { AUDIT_CSV_COLUMNS, auditCsvLine, auditExportStream, csvCell } from './audit/audit-csv.js'
-export { auditDraftsByAccount, type SealedAudit, sealAuditDrafts } from './audit/audit-sealing.js'
+export {
+  auditDraftsByAccount,
+  chainAuditDrafts,
+  type SealedAudit,
+  sealAuditDrafts,
+} from './audit/audit-sealing.js'
 export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './domain/api-keys.js'
 export { maskDestination, normalizeEmail, normalizePhone, refusedPhoneKind } from './domain/contact-points.js'
 export {

@@ -21,6 +21,21 @@ export function sealAuditDrafts(
   head: SealedHead,
   drafts: readonly AuditDraft[],
 ): SealedAudit {
+  const { events, head: chained } = chainAuditDrafts(sealer, head, drafts)
+  const { seq, mac, anchorSeq, anchorMac } = chained
+  return { events, head: { seq, mac, anchorSeq, anchorMac, headMac: sealer.head(chained) } }
+}
+
+/**
+ * `sealAuditDrafts` without the head's own MAC: for a storage that appends several times before it
+ * writes the head once (the SQL storage under group commit), and seals the head then with
+ * `sealer.head`.
+ */
+export function chainAuditDrafts(
+  sealer: AuditSealer,
+  head: SealedHead,
+  drafts: readonly AuditDraft[],
+): { readonly events: readonly AuditEvent[]; readonly head: SealedHead } {
   const { accountId, anchorSeq, anchorMac } = head
   let seq = head.seq
   let previous = head.mac
@@ -49,8 +64,7 @@ export function sealAuditDrafts(
     events.push({ ...unsealed, prevMac: previous, mac })
     previous = mac
   }
-  const headMac = sealer.head({ accountId, seq, mac: previous, anchorSeq, anchorMac })
-  return { events, head: { seq, mac: previous, anchorSeq, anchorMac, headMac } }
+  return { events, head: { accountId, seq, mac: previous, anchorSeq, anchorMac } }
 }
 
 /** Drafts by account, accounts in the order they first appear: each account's chain moves once. */

@@ -158,6 +158,56 @@ export function auditCases(suite: StoreSuite): void {
         expect(await f.storage.audit.purgeAudit(f.accountId, T0, [])).toBe(0)
       })
 
+      it('keeps the chain whole when appends fail among concurrent ones', async () => {
+        // A failing append (its second draft names no account) must take its first event with it: the
+        // appends around it, in the same batch where a storage batches, number on without a gap.
+        const missing = newId()
+        const results = await Promise.allSettled(
+          Array.from({ length: 30 }, (_, i) =>
+            f.storage.audit.appendAudit(
+              i % 3 === 1
+                ? [draft(f.accountId, `lost${i}`), draft(missing, 'nowhere')]
+                : [draft(f.accountId, `e${i}`)],
+            ),
+          ),
+        )
+        expect(results.filter((r) => r.status === 'rejected')).toHaveLength(10)
+        const events = await f.storage.audit.listAudit({ accountId: f.accountId, limit: 100 })
+        expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+        expect(events.some((e) => e.type.startsWith('lost'))).toBe(false)
+        expect(await f.storage.audit.getAuditHead(f.accountId)).toMatchObject({
+          seq: 20,
+          mac: events[19]?.mac,
+        })
+        expect(await verifyAuditChain(f.storage, SECRET, f.accountId)).toEqual({
+          ok: true,
+          events: 20,
+          lastSeq: 20,
+        })
+      })
+
+      it('purges among concurrent appends, and the chain still verifies', async () => {
+        const appends = (from: number) =>
+          Array.from({ length: 10 }, (_, i) =>
+            f.storage.audit.appendAudit([draft(f.accountId, `e${from + i}`, { at: T0 + (from + i) * 1000 })]),
+          )
+        await Promise.all([
+          ...appends(0),
+          f.storage.audit.purgeAudit(f.accountId, T0 + 5000, [
+            draft(f.accountId, 'audit.purged', { at: T0 + 99_000 }),
+          ]),
+          ...appends(10),
+        ])
+        const events = await f.storage.audit.listAudit({ accountId: f.accountId, limit: 100 })
+        const last = events[events.length - 1]
+        expect(last?.seq).toBe(21)
+        expect(await f.storage.audit.getAuditHead(f.accountId)).toMatchObject({ seq: 21, mac: last?.mac })
+        expect(await verifyAuditChain(f.storage, SECRET, f.accountId)).toMatchObject({
+          ok: true,
+          lastSeq: 21,
+        })
+      })
+
       it('refuses to append before a sealer is set', async () => {
         const fresh = await suite.options.open()
         try {
