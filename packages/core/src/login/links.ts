@@ -99,6 +99,17 @@ async function systemOf(ctx: EngineContext, row: ChallengeRow) {
   return { system, enabled: system?.policies.passwordless.enabled === true }
 }
 
+/** The system's return URL while its origin is still one the account allows; the account is read only then. */
+async function allowedReturnUrl(
+  ctx: EngineContext,
+  system: Awaited<ReturnType<typeof systemOf>>['system'],
+  accountId: string,
+): Promise<string | null> {
+  if (!system?.returnUrl) return null
+  const account = await ctx.storage.accounts.getAccount(accountId)
+  return isAllowedReturnUrl(system.returnUrl, account?.settings.returnOrigins ?? []) ? system.returnUrl : null
+}
+
 /** What the confirming request brings besides the token. */
 export interface ConfirmOptions {
   /** The code the host showed where the login started, when the link asks for one (S12). */
@@ -161,12 +172,7 @@ export async function confirmLink(
       method: confirmed.method,
       at: new Date(now),
     })
-    const system = owner?.system ?? null
-    const account = await ctx.storage.accounts.getAccount(confirmed.accountId)
-    const returnUrl =
-      system?.returnUrl && isAllowedReturnUrl(system.returnUrl, account?.settings.returnOrigins ?? [])
-        ? system.returnUrl
-        : null
+    const returnUrl = await allowedReturnUrl(ctx, owner?.system ?? null, confirmed.accountId)
     const completionUrl = await issueCompletion(ctx, confirmed)
     return {
       result: 'confirmed',
