@@ -131,7 +131,7 @@ export type Results = Map<string, CellRun[]>
 export const resultKey = (contender: string, cell: Cell) => `${contender}|${cell.flow}|${cell.inFlight}`
 
 /** Whether `contender` takes part in `cell`. */
-export const runsIn = (contender: Contender, cell: Cell) =>
+export const runsIn = (contender: Pick<Contender, 'flows' | 'maxInFlight'>, cell: Cell) =>
   contender.flows.includes(cell.flow) && cell.inFlight <= (contender.maxInFlight ?? Number.POSITIVE_INFINITY)
 
 /** Per round, `a`'s rate over `b`'s: both ran in the same round and cell, one right after the other. */

@@ -3,18 +3,21 @@
 // Run it with `pnpm bench` from the repository root (or in bench/). README.md says
 // what each side does per login and how to read the table.
 
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { fmt, median, spread, table } from './bench-report.js'
 import { synchronousModes } from './bench-settings.js'
 import { betterAuthContender, betterAuthVersion } from './better-auth-contender.js'
 import { flexSecureContender } from './flexsecure-contender.js'
+import type { IsolatedAnswer, IsolatedKind, IsolatedRequest } from './isolated-run.js'
 import {
   type Cell,
   type Contender,
   loadLine,
+  loadNow,
   machineLine,
   measureRounds,
   type Results,
@@ -39,7 +42,10 @@ const CELLS: readonly Cell[] = [
   { flow: 'pin', inFlight: SETTINGS.inFlight },
 ]
 
-function report(results: Results, contenders: readonly Contender[], baseline: Contender): string {
+/** What the table needs of a contender: the shared run has the contenders, the isolated one their names. */
+type Entrant = Pick<Contender, 'name' | 'flows' | 'maxInFlight'>
+
+function report(results: Results, contenders: readonly Entrant[], baseline: Entrant): string {
   const rows: string[][] = []
   for (const cell of CELLS) {
     for (const contender of contenders) {
@@ -169,7 +175,74 @@ async function main(): Promise<void> {
   }
 }
 
-await main().catch((error: unknown) => {
+/**
+ * `BENCH_ISOLATE=1`: Better Auth and FlexSecure FULL, each in a process of its own (`isolated-run.ts`), on a
+ * fresh file every round, the order alternating; the same cells and table. No floor: it has no heap to share.
+ */
+async function isolatedMain(): Promise<void> {
+  const entrants: { kind: IsolatedKind; entrant: Entrant }[] = [
+    { kind: 'better-auth', entrant: { name: `Better Auth ${betterAuthVersion()}`, flows: ['link', 'pin'] } },
+    { kind: 'flexsecure', entrant: { name: 'FlexSecure FULL', flows: ['link', 'pin'] } },
+  ]
+  console.log(
+    [
+      'FlexSecure vs Better Auth, each in a process of its own (BENCH_ISOLATE=1): whole logins per second',
+      `  node ${process.version}, ${machineLine()} (before)`,
+      `  ${fmt(USERS)} users round-robin; ${ROUNDS} rounds, each contender in a new process on a new file every`,
+      `  round (the same warm-up as the shared run), ${SECONDS} s per cell; the order alternates from round to round`,
+      '',
+    ].join('\n'),
+  )
+  const results: Results = new Map()
+  const loads: number[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? entrants : [...entrants].reverse()
+    for (const { kind, entrant } of order) {
+      const request: IsolatedRequest = {
+        kind,
+        name: entrant.name,
+        cells: CELLS,
+        users: USERS,
+        seconds: SECONDS,
+        pinWarmUp: PIN_WARMUP,
+      }
+      const output = execFileSync(
+        process.execPath,
+        [
+          '-r',
+          '../packages/server/bin/thread-pool.js',
+          '--import',
+          'tsx',
+          'isolated-run.ts',
+          JSON.stringify(request),
+        ],
+        { cwd: import.meta.dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+      )
+      const runs = JSON.parse(output.trim().split('\n').pop() ?? '[]') as IsolatedAnswer
+      CELLS.forEach((cell, i) => {
+        const key = resultKey(entrant.name, cell)
+        results.set(key, [...(results.get(key) ?? []), runs[i] as IsolatedAnswer[number]])
+      })
+    }
+    loads.push(loadavg()[0] as number)
+    process.stderr.write(`round ${round + 1}/${ROUNDS} done, load average ${loadNow()}\n`)
+  }
+  const [baseline] = entrants
+  console.log(
+    report(
+      results,
+      entrants.map((e) => e.entrant),
+      baseline?.entrant as Entrant,
+    ),
+  )
+  console.log(
+    ['', "  ÷BA: each round's rate over Better Auth's in the same round and cell", loadLine(loads)].join(
+      '\n',
+    ),
+  )
+}
+
+await (process.env.BENCH_ISOLATE === '1' ? isolatedMain() : main()).catch((error: unknown) => {
   console.error('\nFAIL:', error)
   process.exitCode = 1
 })
