@@ -27,6 +27,11 @@ export interface GroupCommitOptions {
    * caller waits for the disk, so no answer is ever undone by a power loss.
    */
   readonly deferred?: boolean
+  /**
+   * Called before each batch begins, with no transaction open; a promise returned holds the batch until
+   * it settles (the SQLite WAL checkpointer's hold, so that the WAL can start over under load).
+   */
+  readonly beforeBatch?: () => Promise<void> | undefined
 }
 
 /** What the executor has done, for tests and the statements bench. */
@@ -132,6 +137,8 @@ export function groupCommitExecutor(
   async function drain(): Promise<void> {
     try {
       while (queue.length > 0) {
+        const held = options.beforeBatch?.()
+        if (held) await held
         await runBatch()
         // A turn of the event loop between batches: the callers answered at the COMMIT would otherwise
         // feed the next batch from microtasks, and timers, I/O and finished syncs would wait behind them.

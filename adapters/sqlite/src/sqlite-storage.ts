@@ -87,6 +87,7 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage
     ...(options.groupCommit === false ? { maxBatch: 1 } : {}),
     ...(offThread ? { walFile: `${resolve(database.name)}-wal` } : {}),
     deferred: offThread && options.deferredSync !== false,
+    ...(walCheckpointer ? { beforeBatch: () => walCheckpointer.beforeBatch() } : {}),
   })
   const storage = kyselyStorage({
     db,

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { type AuditDraft, auditSealer, DEFAULT_SETTINGS } from '@flexsecure/core'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sqliteStorage } from './sqlite-storage.js'
@@ -49,6 +50,61 @@ describe('WAL checkpoints in a worker', () => {
       // Every frame is in the database file now, so the next write starts the WAL over.
       write(database, 1)
       expect((await storage.walCheckpointer?.now())?.log).toBeLessThan(10)
+    } finally {
+      await storage.close()
+      database.close()
+    }
+  })
+
+  it('starts the WAL over under writes that never pause, without the writer waiting on the worker', async () => {
+    // Under sustained load a checkpoint never catches up with the writer on its own, so the WAL never
+    // starts over: it had grown to 800 MB in a minute of logins. Past `restartFrames` the worker asks the
+    // executor to hold its next batch, copies the last frames, and lets it go: the next write starts over.
+    const filename = join(dir, 'db.sqlite')
+    const database = new BetterSqlite3(filename)
+    // No busy timeout: had the worker taken the write lock (RESTART does), a write would fail at once
+    // rather than block the event loop unseen.
+    const storage = sqliteStorage({
+      database,
+      synchronous: 'normal',
+      busyTimeoutMs: 0,
+      walCheckpoints: { in: 'worker', intervalMs: 5, restartFrames: 200 },
+    })
+    try {
+      storage.sealAuditWith(auditSealer('wal-secret-wal-secret-wal-secret'))
+      await storage.migrate()
+      await storage.accounts.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
+      const pageSize = database.pragma('page_size', { simple: true }) as number
+      const draft: AuditDraft = {
+        accountId: 'acc',
+        at: 0,
+        type: 'filler',
+        actor: 'test',
+        system: null,
+        authid: null,
+        challengeId: null,
+        outcome: 'success',
+        reason: null,
+        ip: null,
+        userAgent: null,
+        details: { body: 'x'.repeat(3000) },
+      }
+      let longest = 0
+      // 16 callers, each appending again as soon as it is answered: a batch is always open, so no pass
+      // of the worker ends before the writer appends again.
+      const caller = async (c: number) => {
+        for (let i = 0; i < 200; i++) {
+          await storage.audit.appendAudit([draft])
+          if (c === 0 && i % 20 === 19)
+            longest = Math.max(longest, (await storage.walCheckpointer?.now())?.log ?? 0)
+        }
+      }
+      await Promise.all(Array.from({ length: 16 }, (_, c) => caller(c)))
+      // 3,200 appends of two pages or more each: without the hold the WAL holds them all.
+      expect(longest).toBeLessThan(1500)
+      // The file is cut back when it starts over, to at most journal_size_limit.
+      expect(walFrames(filename, pageSize) * pageSize).toBeLessThanOrEqual(64 * 1024 * 1024)
+      expect((await storage.audit.listAudit({ accountId: 'acc', after: 3199, limit: 5 })).length).toBe(1)
     } finally {
       await storage.close()
       database.close()

@@ -6,9 +6,17 @@ import { Worker } from 'node:worker_threads'
 // it, on the thread that committed, which for better-sqlite3 is the event loop. Here the connection's
 // automatic checkpoints are off (`wal_autocheckpoint = 0`) and a worker thread with a connection of its
 // own checkpoints instead: PASSIVE every `intervalMs` (it never waits for readers or writers, and the
-// writes go on beside it), and RESTART once the WAL is `restartFrames` long and a PASSIVE one could not
-// finish, so that readers who never let go cannot make it grow without bound (better-sqlite3's docs,
-// "Checkpoint starvation"). Should the worker stop, the connection checkpoints for itself again.
+// writes go on beside it). A WAL starts over only when a writer begins while every frame is copied; under
+// load that never pauses no pass catches up (the WAL had grown to 800 MB in a minute of logins), so once
+// the WAL is `restartFrames` long and a pass could not finish, the worker asks the executor to hold its
+// next batch (`beforeBatch`), copies the last frames (RESTART, waiting briefly, if a reader in another
+// process keeps PASSIVE from finishing: better-sqlite3's docs, "Checkpoint starvation") and lets it go;
+// the writer's next transaction starts the WAL over, and truncates the file to `journal_size_limit`. The
+// writer never blocks on a lock for it: it waits, asynchronously, a few milliseconds once per
+// `restartFrames`. Should the worker stop, the connection checkpoints for itself again.
+
+/** Bytes a WAL file keeps once started over (64 MiB): SQLite's default keeps the longest it ever was. */
+const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 /** What one checkpoint did: SQLite's `wal_checkpoint` answer. */
 export interface CheckpointResult {
@@ -21,8 +29,13 @@ export interface CheckpointResult {
 }
 
 export interface WalCheckpointer {
-  /** Checkpoints now (PASSIVE, or RESTART past the limit), on the worker; resolves with what it did. */
+  /** Checkpoints now (PASSIVE), on the worker; resolves with what it did. */
   now(): Promise<CheckpointResult>
+  /**
+   * Called by the executor before it begins a batch, with no transaction open: when the worker asked for a
+   * hold, a promise that resolves once it has copied the WAL to its end (the batch then starts it over).
+   */
+  beforeBatch(): Promise<void> | undefined
   /** Stops the worker and waits for it; the connection checkpoints for itself from then on. */
   close(): Promise<void>
 }
@@ -30,8 +43,13 @@ export interface WalCheckpointer {
 export interface WalCheckpointerOptions {
   /** Between two checkpoints. Default 200 ms. */
   readonly intervalMs?: number
-  /** A WAL this long gets a RESTART checkpoint when a PASSIVE one could not finish. Default 10,000 frames. */
+  /**
+   * A WAL this long is started over (the writer held while the worker copies its last frames) when a
+   * PASSIVE pass could not finish. Default 10,000 frames (about 40 MB).
+   */
   readonly restartFrames?: number
+  /** The longest a hold waits for another process's reader before the batch goes on. Default 100 ms. */
+  readonly holdTimeoutMs?: number
   /** Milliseconds the worker's connection waits for a lock. Default 5000. */
   readonly busyTimeoutMs?: number
   /** Called when the worker fails; the connection has gone back to checkpointing for itself. */
@@ -44,14 +62,37 @@ const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.driver)
 const db = new Database(workerData.filename)
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs)
+let holding = false
 const checkpoint = () => {
-  let [row] = db.pragma('wal_checkpoint(PASSIVE)')
-  if (row.log >= workerData.restartFrames && row.checkpointed < row.log) [row] = db.pragma('wal_checkpoint(RESTART)')
+  const [row] = db.pragma('wal_checkpoint(PASSIVE)')
+  // A long WAL: under load a pass ends with the writer's next batch already open, which appends to the
+  // WAL again, so it never starts over. Ask the writer to hold its next batch ('hold'), and copy the
+  // rest once it has ('held').
+  if (row.log >= workerData.restartFrames && !holding) {
+    holding = true
+    parentPort.postMessage({ type: 'hold' })
+  }
   return { busy: row.busy === 1, log: row.log, checkpointed: row.checkpointed }
+}
+// The writer is holding: the last frames are copied, so its next transaction starts the WAL over. A
+// reader in another process can keep a PASSIVE pass from finishing; RESTART then waits for it, briefly.
+const finish = () => {
+  let [row] = db.pragma('wal_checkpoint(PASSIVE)')
+  if (row.checkpointed < row.log) {
+    db.pragma('busy_timeout = ' + workerData.holdTimeoutMs)
+    try {
+      ;[row] = db.pragma('wal_checkpoint(RESTART)')
+    } finally {
+      db.pragma('busy_timeout = ' + workerData.busyTimeoutMs)
+    }
+  }
+  holding = false
+  parentPort.postMessage({ type: 'release' })
 }
 const timer = setInterval(checkpoint, workerData.intervalMs)
 parentPort.on('message', (message) => {
   if (message.type === 'now') parentPort.postMessage({ id: message.id, result: checkpoint() })
+  else if (message.type === 'held') finish()
   else if (message.type === 'stop') {
     clearInterval(timer)
     db.close()
@@ -77,20 +118,35 @@ export function startWalCheckpointer(
       intervalMs: options.intervalMs ?? 200,
       restartFrames: options.restartFrames ?? 10_000,
       busyTimeoutMs: Math.trunc(options.busyTimeoutMs ?? 5000),
+      holdTimeoutMs: Math.trunc(options.holdTimeoutMs ?? 100),
     },
   })
   // The worker must not keep the process alive: close() is for an orderly stop.
   worker.unref()
   database.pragma('wal_autocheckpoint = 0')
+  // A WAL started over is cut back to this, not left at the longest it ever was.
+  database.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`)
   let running = true
   const asked = new Map<
     number,
     { resolve: (result: CheckpointResult) => void; reject: (e: unknown) => void }
   >()
   let nextId = 0
+  // A hold the worker asked for: `asked` until the executor is between batches, then `held` until the
+  // worker has copied the WAL to its end.
+  let hold: {
+    state: 'asked' | 'held'
+    readonly released: Promise<void>
+    readonly release: () => void
+  } | null = null
+  const releaseHold = () => {
+    hold?.release()
+    hold = null
+  }
   const stopped = (error: unknown) => {
     if (!running) return
     running = false
+    releaseHold()
     // SQLite's default again: this connection checkpoints when a commit leaves 1,000 frames.
     try {
       database.pragma('wal_autocheckpoint = 1000')
@@ -100,9 +156,18 @@ export function startWalCheckpointer(
     for (const { reject } of asked.values()) reject(error)
     asked.clear()
   }
-  worker.on('message', (message: { id: number; result: CheckpointResult }) => {
-    asked.get(message.id)?.resolve(message.result)
-    asked.delete(message.id)
+  worker.on('message', (message: { type?: 'hold' | 'release'; id: number; result: CheckpointResult }) => {
+    if (message.type === 'hold') {
+      let release = () => {}
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      hold = { state: 'asked', released, release }
+    } else if (message.type === 'release') releaseHold()
+    else {
+      asked.get(message.id)?.resolve(message.result)
+      asked.delete(message.id)
+    }
   })
   worker.on('error', (error) => {
     stopped(error)
@@ -119,6 +184,14 @@ export function startWalCheckpointer(
         asked.set(id, { resolve, reject })
         worker.postMessage({ type: 'now', id })
       })
+    },
+    beforeBatch() {
+      if (!hold) return undefined
+      if (hold.state === 'asked') {
+        hold.state = 'held'
+        worker.postMessage({ type: 'held' })
+      }
+      return hold.released
     },
     async close() {
       // Held until it has stopped: an unref'd worker is no reason to stay alive, so a process whose
