@@ -28,6 +28,22 @@ function write(database: BetterSqlite3.Database, count: number) {
   for (let i = 0; i < count; i++) insert.run()
 }
 
+/** An audit event of its own type, for writes that only need to fill the WAL. */
+const fillerDraft = (accountId: string): AuditDraft => ({
+  accountId,
+  at: 0,
+  type: 'filler',
+  actor: 'test',
+  system: null,
+  authid: null,
+  challengeId: null,
+  outcome: 'success',
+  reason: null,
+  ip: null,
+  userAgent: null,
+  details: null,
+})
+
 const walFrames = (filename: string, pageSize: number) =>
   Math.floor((statSync(`${filename}-wal`).size - 32) / (pageSize + 24))
 
@@ -75,20 +91,7 @@ describe('WAL checkpoints in a worker', () => {
       await storage.migrate()
       await storage.accounts.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
       const pageSize = database.pragma('page_size', { simple: true }) as number
-      const draft: AuditDraft = {
-        accountId: 'acc',
-        at: 0,
-        type: 'filler',
-        actor: 'test',
-        system: null,
-        authid: null,
-        challengeId: null,
-        outcome: 'success',
-        reason: null,
-        ip: null,
-        userAgent: null,
-        details: { body: 'x'.repeat(3000) },
-      }
+      const draft = { ...fillerDraft('acc'), details: { body: 'x'.repeat(3000) } }
       let longest = 0
       // 16 callers, each appending again as soon as it is answered: a batch is always open, so no pass
       // of the worker ends before the writer appends again.
@@ -106,6 +109,41 @@ describe('WAL checkpoints in a worker', () => {
       expect(walFrames(filename, pageSize) * pageSize).toBeLessThanOrEqual(64 * 1024 * 1024)
       expect((await storage.audit.listAudit({ accountId: 'acc', after: 3199, limit: 5 })).length).toBe(1)
     } finally {
+      await storage.close()
+      database.close()
+    }
+  })
+
+  it('asks for a few holds, not one a pass, while a reader elsewhere keeps the WAL from starting over', async () => {
+    const filename = join(dir, 'db.sqlite')
+    const database = new BetterSqlite3(filename)
+    const storage = sqliteStorage({
+      database,
+      synchronous: 'normal',
+      walCheckpoints: { in: 'worker', intervalMs: 5, restartFrames: 200, holdTimeoutMs: 20 },
+    })
+    const reader = new BetterSqlite3(filename, { readonly: true })
+    try {
+      storage.sealAuditWith(auditSealer('wal-secret-wal-secret-wal-secret'))
+      await storage.migrate()
+      await storage.accounts.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
+      // Another connection (another process, say) in the middle of a read: its snapshot is where the WAL
+      // was, so no checkpoint can copy past it and the WAL cannot start over.
+      reader.exec('BEGIN')
+      reader.prepare('SELECT count(*) FROM fs_audit_events').get()
+      const filler = { ...fillerDraft('acc'), details: { body: 'x'.repeat(3000) } }
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          for (let i = 0; i < 100; i++) await storage.audit.appendAudit([filler])
+        }),
+      )
+      // The WAL grew past 3,000 frames; after each hold that could not finish, the next waits for twice
+      // the length (200, 400, … 6,400). One hold every pass would have been dozens.
+      expect(storage.walCheckpointer?.holds).toBeGreaterThan(0)
+      expect(storage.walCheckpointer?.holds).toBeLessThanOrEqual(8)
+      expect((await storage.audit.listAudit({ accountId: 'acc', after: 1599, limit: 5 })).length).toBe(1)
+    } finally {
+      reader.close()
       await storage.close()
       database.close()
     }

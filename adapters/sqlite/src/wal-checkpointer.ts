@@ -13,7 +13,8 @@ import { Worker } from 'node:worker_threads'
 // process keeps PASSIVE from finishing: better-sqlite3's docs, "Checkpoint starvation") and lets it go;
 // the writer's next transaction starts the WAL over, and truncates the file to `journal_size_limit`. The
 // writer never blocks on a lock for it: it waits, asynchronously, a few milliseconds once per
-// `restartFrames`. Should the worker stop, the connection checkpoints for itself again.
+// `restartFrames`. A hold that could not finish (a reader elsewhere on an old snapshot) makes the next
+// wait for a WAL twice as long. Should the worker stop, the connection checkpoints for itself again.
 
 /** Bytes a WAL file keeps once started over (64 MiB): SQLite's default keeps the longest it ever was. */
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -36,6 +37,8 @@ export interface WalCheckpointer {
    * hold, a promise that resolves once it has copied the WAL to its end (the batch then starts it over).
    */
   beforeBatch(): Promise<void> | undefined
+  /** Holds the worker has asked for so far. */
+  readonly holds: number
   /** Stops the worker and waits for it; the connection checkpoints for itself from then on. */
   close(): Promise<void>
 }
@@ -63,12 +66,16 @@ const Database = require(workerData.driver)
 const db = new Database(workerData.filename)
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs)
 let holding = false
+// After a hold that could not finish (another process reading an old snapshot, or writing), the next one
+// waits until the WAL is twice as long, so such a reader costs a few holds, not one every pass.
+let holdAt = workerData.restartFrames
 const checkpoint = () => {
   const [row] = db.pragma('wal_checkpoint(PASSIVE)')
+  if (row.log < workerData.restartFrames) holdAt = workerData.restartFrames
   // A long WAL: under load a pass ends with the writer's next batch already open, which appends to the
   // WAL again, so it never starts over. Ask the writer to hold its next batch ('hold'), and copy the
   // rest once it has ('held').
-  if (row.log >= workerData.restartFrames && !holding) {
+  if (row.log >= holdAt && !holding) {
     holding = true
     parentPort.postMessage({ type: 'hold' })
   }
@@ -87,6 +94,7 @@ const finish = () => {
     }
   }
   holding = false
+  holdAt = row.checkpointed < row.log ? row.log * 2 : workerData.restartFrames
   parentPort.postMessage({ type: 'release' })
 }
 const timer = setInterval(checkpoint, workerData.intervalMs)
@@ -139,6 +147,7 @@ export function startWalCheckpointer(
     readonly released: Promise<void>
     readonly release: () => void
   } | null = null
+  let holds = 0
   const releaseHold = () => {
     hold?.release()
     hold = null
@@ -158,6 +167,7 @@ export function startWalCheckpointer(
   }
   worker.on('message', (message: { type?: 'hold' | 'release'; id: number; result: CheckpointResult }) => {
     if (message.type === 'hold') {
+      holds += 1
       let release = () => {}
       const released = new Promise<void>((resolve) => {
         release = resolve
@@ -184,6 +194,9 @@ export function startWalCheckpointer(
         asked.set(id, { resolve, reject })
         worker.postMessage({ type: 'now', id })
       })
+    },
+    get holds() {
+      return holds
     },
     beforeBatch() {
       if (!hold) return undefined
