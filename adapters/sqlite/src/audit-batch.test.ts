@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type AuditDraft, auditSealer, DEFAULT_SETTINGS, verifyAuditChain } from '@flexsecure/core'
+import { auditSealer, DEFAULT_SETTINGS, verifyAuditChain } from '@flexsecure/core'
+import { auditDraft } from '@flexsecure/core/conformance'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import { type SqliteStorage, sqliteStorage } from './sqlite-storage.js'
@@ -37,20 +38,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const draft = (type: string): AuditDraft => ({
-  accountId: ACCOUNT,
-  at: 1,
-  type,
-  actor: 'test',
-  system: null,
-  authid: null,
-  challengeId: null,
-  outcome: 'success',
-  reason: null,
-  ip: null,
-  userAgent: null,
-  details: null,
-})
+const draft = (type: string) => auditDraft(ACCOUNT, type)
 const headWrites = () => (db.prepare('SELECT count(*) AS n FROM temp.head_writes').get() as { n: number }).n
 
 it('locks and writes an account’s head once per batch, however many of its transactions append', async () => {

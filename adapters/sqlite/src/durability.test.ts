@@ -100,22 +100,9 @@ describe('durability (S37)', () => {
     for (const deferredSync of [true, false]) {
       const filename = join(dir, `confirm-${deferredSync}.db`)
       const synced = await spyOnWalSyncs(filename, 'fs_challenges WHERE status = ?', ['confirmed'])
-      const captured = captureNotifier()
-      const engine = createEngine({
-        storage: sqliteStorage({ filename, deferredSync }),
-        notifier: captured,
-        secret: TEST_SECRET,
-        links: { baseUrl: 'https://auth.example.com' },
-        clock: manualClock(),
-      })
+      const { engine, confirmed } = await confirmedLogin(sqliteStorage({ filename, deferredSync }))
       try {
-        await engine.migrate()
-        const acme = engine.account((await engine.accounts.create({ name: 'Acme' })).id)
-        await acme.systems.create({ name: 'app', policies: { passwordless: { enabled: true } } })
-        await acme.users.create({ authid: 'a', email: 'a@example.com' })
-        await acme.users.assign('a', [{ system: 'app', method: 'passwordless' }])
-        await acme.start({ system: 'app', authid: 'a' })
-        expect((await engine.links.confirm(captured.last().token ?? '')).result).toBe('confirmed')
+        expect(confirmed.result).toBe('confirmed')
         // Deferred: nothing synced the confirmation yet when it was answered. Not deferred: it was.
         expect(synced.includes(1)).toBe(!deferredSync)
         // Either way a sync that saw it follows at once, bounding what a power loss could undo.
@@ -130,24 +117,11 @@ describe('durability (S37)', () => {
   it('reads the audit head (what a signed checkpoint names, S34) only once it is on the disk', async () => {
     const filename = join(dir, 'head.db')
     const synced = await spyOnWalSyncs(filename, 'fs_audit_events')
-    const captured = captureNotifier()
     const storage = sqliteStorage({ filename })
-    const engine = createEngine({
-      storage,
-      notifier: captured,
-      secret: TEST_SECRET,
-      links: { baseUrl: 'https://auth.example.com' },
-      clock: manualClock(),
-    })
+    const { engine, acme, confirmed } = await confirmedLogin(storage)
     try {
-      await engine.migrate()
-      const acme = engine.account((await engine.accounts.create({ name: 'Acme' })).id)
-      await acme.systems.create({ name: 'app', policies: { passwordless: { enabled: true } } })
-      await acme.users.create({ authid: 'a', email: 'a@example.com' })
-      await acme.users.assign('a', [{ system: 'app', method: 'passwordless' }])
-      await acme.start({ system: 'app', authid: 'a' })
       // A deferred write: answered before its sync, its audit event at the head of the chain.
-      expect((await engine.links.confirm(captured.last().token ?? '')).result).toBe('confirmed')
+      expect(confirmed.result).toBe('confirmed')
       const head = await storage.audit.getAuditHead(acme.id)
       // When the head was answered, a sync that began with every event up to it committed had finished.
       expect(Math.max(...synced)).toBeGreaterThanOrEqual(head?.seq ?? Number.POSITIVE_INFINITY)
@@ -156,6 +130,26 @@ describe('durability (S37)', () => {
     }
   })
 })
+
+/** An engine on `storage` whose one user has a confirmed link login: the write deferred sync answers early. */
+async function confirmedLogin(storage: ReturnType<typeof sqliteStorage>) {
+  const captured = captureNotifier()
+  const engine = createEngine({
+    storage,
+    notifier: captured,
+    secret: TEST_SECRET,
+    links: { baseUrl: 'https://auth.example.com' },
+    clock: manualClock(),
+  })
+  await engine.migrate()
+  const acme = engine.account((await engine.accounts.create({ name: 'Acme' })).id)
+  await acme.systems.create({ name: 'app', policies: { passwordless: { enabled: true } } })
+  await acme.users.create({ authid: 'a', email: 'a@example.com' })
+  await acme.users.assign('a', [{ system: 'app', method: 'passwordless' }])
+  await acme.start({ system: 'app', authid: 'a' })
+  const confirmed = await engine.links.confirm(captured.last().token ?? '')
+  return { engine, acme, confirmed }
+}
 
 /**
  * Records every `fdatasync` through a FileHandle (in this test only the executor's, of the WAL) as it

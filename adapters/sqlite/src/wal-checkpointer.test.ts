@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type AuditDraft, auditSealer, DEFAULT_SETTINGS } from '@flexsecure/core'
+import { auditSealer, DEFAULT_SETTINGS } from '@flexsecure/core'
+import { auditDraft } from '@flexsecure/core/conformance'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sqliteStorage } from './sqlite-storage.js'
@@ -28,21 +29,8 @@ function write(database: BetterSqlite3.Database, count: number) {
   for (let i = 0; i < count; i++) insert.run()
 }
 
-/** An audit event of its own type, for writes that only need to fill the WAL. */
-const fillerDraft = (accountId: string): AuditDraft => ({
-  accountId,
-  at: 0,
-  type: 'filler',
-  actor: 'test',
-  system: null,
-  authid: null,
-  challengeId: null,
-  outcome: 'success',
-  reason: null,
-  ip: null,
-  userAgent: null,
-  details: null,
-})
+/** An audit event of 3 KB, for writes that only need to fill the WAL. */
+const filler = (accountId: string) => auditDraft(accountId, 'filler', { details: { body: 'x'.repeat(3000) } })
 
 const walFrames = (filename: string, pageSize: number) =>
   Math.floor((statSync(`${filename}-wal`).size - 32) / (pageSize + 24))
@@ -91,7 +79,7 @@ describe('WAL checkpoints in a worker', () => {
       await storage.migrate()
       await storage.accounts.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
       const pageSize = database.pragma('page_size', { simple: true }) as number
-      const draft = { ...fillerDraft('acc'), details: { body: 'x'.repeat(3000) } }
+      const draft = filler('acc')
       let longest = 0
       // 16 callers, each appending again as soon as it is answered: a batch is always open, so no pass
       // of the worker ends before the writer appends again.
@@ -131,10 +119,10 @@ describe('WAL checkpoints in a worker', () => {
       // was, so no checkpoint can copy past it and the WAL cannot start over.
       reader.exec('BEGIN')
       reader.prepare('SELECT count(*) FROM fs_audit_events').get()
-      const filler = { ...fillerDraft('acc'), details: { body: 'x'.repeat(3000) } }
+      const fill = filler('acc')
       await Promise.all(
         Array.from({ length: 16 }, async () => {
-          for (let i = 0; i < 100; i++) await storage.audit.appendAudit([filler])
+          for (let i = 0; i < 100; i++) await storage.audit.appendAudit([fill])
         }),
       )
       // The WAL grew past 3,000 frames; after each hold that could not finish, the next waits for twice

@@ -35,3 +35,5 @@ export {
   type StorageUnderTest,
   type StoreName,
 } from './storage-conformance.js'
+/** An audit draft for storage tests: `type` on `accountId`, every other field empty unless given. */
+export { draft as auditDraft } from './storage-fixture.js'
