@@ -78,7 +78,6 @@ describe('WAL checkpoints in a worker', () => {
       storage.sealAuditWith(auditSealer('wal-secret-wal-secret-wal-secret'))
       await storage.migrate()
       await storage.accounts.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
-      const pageSize = database.pragma('page_size', { simple: true }) as number
       const draft = filler('acc')
       let longest = 0
       // 16 callers, each appending again as soon as it is answered: a batch is always open, so no pass
@@ -93,8 +92,6 @@ describe('WAL checkpoints in a worker', () => {
       await Promise.all(Array.from({ length: 16 }, (_, c) => caller(c)))
       // 3,200 appends of two pages or more each: without the hold the WAL holds them all.
       expect(longest).toBeLessThan(1500)
-      // The file is cut back when it starts over, to at most journal_size_limit.
-      expect(walFrames(filename, pageSize) * pageSize).toBeLessThanOrEqual(64 * 1024 * 1024)
       expect((await storage.audit.listAudit({ accountId: 'acc', after: 3199, limit: 5 })).length).toBe(1)
     } finally {
       await storage.close()

@@ -11,9 +11,10 @@ import { Worker } from 'node:worker_threads'
 // the WAL is `restartFrames` long and a pass could not finish, the worker asks the executor to hold its
 // next batch (`beforeBatch`), copies the last frames (RESTART, waiting briefly, if a reader in another
 // process keeps PASSIVE from finishing: better-sqlite3's docs, "Checkpoint starvation") and lets it go;
-// the writer's next transaction starts the WAL over, and truncates the file to `journal_size_limit`. The
-// writer never blocks on a lock for it: it waits, asynchronously, a few milliseconds once per
-// `restartFrames`. A hold that could not finish (a reader elsewhere on an old snapshot) makes the next
+// the writer's next transaction starts the WAL over, and truncates the file to `journal_size_limit`. This
+// process's writer never blocks on a lock for it: it waits, asynchronously, a few milliseconds once per
+// `restartFrames` (a writer in another process on the same file may wait for the RESTART, up to
+// `holdTimeoutMs`). A hold that could not finish (a reader elsewhere on an old snapshot) makes the next
 // wait for a WAL twice as long. Should the worker stop, the connection checkpoints for itself again.
 
 /** Bytes a WAL file keeps once started over (64 MiB): SQLite's default keeps the longest it ever was. */
@@ -30,7 +31,7 @@ export interface CheckpointResult {
 }
 
 export interface WalCheckpointer {
-  /** Checkpoints now (PASSIVE), on the worker; resolves with what it did. */
+  /** Checkpoints now (PASSIVE, asking for a hold past the limit), on the worker; resolves with what it did. */
   now(): Promise<CheckpointResult>
   /**
    * Called by the executor before it begins a batch, with no transaction open: when the worker asked for a
@@ -71,6 +72,8 @@ let holding = false
 let holdAt = workerData.restartFrames
 const checkpoint = () => {
   const [row] = db.pragma('wal_checkpoint(PASSIVE)')
+  // Another connection checkpointing answers busy, with -1 for both counts: nothing to go by.
+  if (row.busy === 1 || row.log < 0) return { busy: true, log: row.log, checkpointed: row.checkpointed }
   if (row.log < workerData.restartFrames) holdAt = workerData.restartFrames
   // A long WAL: under load a pass ends with the writer's next batch already open, which appends to the
   // WAL again, so it never starts over. Ask the writer to hold its next batch ('hold'), and copy the
@@ -94,7 +97,8 @@ const finish = () => {
     }
   }
   holding = false
-  holdAt = row.checkpointed < row.log ? row.log * 2 : workerData.restartFrames
+  const finished = row.busy !== 1 && row.log >= 0 && row.checkpointed === row.log
+  holdAt = finished ? workerData.restartFrames : Math.max(row.log, holdAt) * 2
   parentPort.postMessage({ type: 'release' })
 }
 const timer = setInterval(checkpoint, workerData.intervalMs)
@@ -167,6 +171,8 @@ export function startWalCheckpointer(
   }
   worker.on('message', (message: { type?: 'hold' | 'release'; id: number; result: CheckpointResult }) => {
     if (message.type === 'hold') {
+      // A hold asked just before the worker failed: nobody would release it.
+      if (!running) return
       holds += 1
       let release = () => {}
       const released = new Promise<void>((resolve) => {
@@ -199,7 +205,7 @@ export function startWalCheckpointer(
       return holds
     },
     beforeBatch() {
-      if (!hold) return undefined
+      if (!hold || !running) return undefined
       if (hold.state === 'asked') {
         hold.state = 'held'
         worker.postMessage({ type: 'held' })
