@@ -1,3 +1,4 @@
+import { createHmac, hkdfSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { AuditDraft } from '../ports/rows.js'
 import { auditSealer } from './audit-chain.js'
@@ -63,5 +64,37 @@ describe('sealAuditDrafts', () => {
       ['b', ['1', '3']],
       ['a', ['2']],
     ])
+  })
+})
+
+describe('the sealed bytes', () => {
+  // Chains already stored were sealed over these bytes: a faster canonical form must give the same MACs.
+  // The expected MACs are computed here from the format written out by hand (S27): HMAC-SHA-256 under
+  // HKDF(secret, 'flexsecure', 'audit-chain-v1'), over the previous MAC, a newline, and the event's fields
+  // as a JSON array with object keys sorted at every depth.
+  const secret = 'a secret long enough for the audit chain'
+  const key = Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'audit-chain-v1', 32))
+  const mac = (text: string) => createHmac('sha256', key).update(text).digest('hex')
+
+  it('seals an event over its fields in order, details with keys sorted at every depth', () => {
+    const details = { z: 'é"\n\u2028', a: [1, { y: null, b: 2.5 }, 'x'], m: { k: true, c: -0, n: 1e21 } }
+    const [event] = sealAuditDrafts(sealer, head, [
+      { ...draft('acme', 'challenge.started', details), challengeId: 'c1', ip: '::1', userAgent: 'ua' },
+    ]).events
+    const bytes =
+      'mac-7\n["acme",8,1000,"challenge.started","api","payroll","alice","c1","success",null,"::1","ua",' +
+      '{"a":[1,{"b":2.5,"y":null},"x"],"m":{"c":0,"k":true,"n":1e+21},"z":"é\\"\\n\u2028"}]'
+    expect(event?.mac).toBe(mac(bytes))
+  })
+
+  it('seals an event without details, and the head, as they always were', () => {
+    const sealed = sealAuditDrafts(sealer, head, [draft('acme', 'link.confirmed')])
+    const [event] = sealed.events
+    expect(event?.mac).toBe(
+      mac(
+        'mac-7\n["acme",8,1000,"link.confirmed","api","payroll","alice",null,"success",null,null,null,null]',
+      ),
+    )
+    expect(sealed.head.headMac).toBe(mac(`head\n["acme",8,${JSON.stringify(event?.mac)},3,"mac-3"]`))
   })
 })

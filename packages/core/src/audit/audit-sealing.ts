@@ -45,7 +45,8 @@ export function chainAuditDrafts(
       throw new TypeError(`an audit draft of account ${draft.accountId} sealed onto ${accountId}'s chain`)
     seq += 1
     const details = draft.details === null ? null : JSON.parse(JSON.stringify(draft.details))
-    const unsealed = {
+    // One object, its MAC filled in once computed over the other fields (the sealer reads only those).
+    const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = {
       accountId,
       seq,
       at: draft.at,
@@ -59,10 +60,12 @@ export function chainAuditDrafts(
       ip: draft.ip,
       userAgent: draft.userAgent,
       details,
+      prevMac: previous,
+      mac: '',
     }
-    const mac = sealer.event(previous, unsealed)
-    events.push({ ...unsealed, prevMac: previous, mac })
-    previous = mac
+    event.mac = sealer.event(previous, event)
+    events.push(event)
+    previous = event.mac
   }
   return { events, head: { accountId, seq, mac: previous, anchorSeq, anchorMac } }
 }
