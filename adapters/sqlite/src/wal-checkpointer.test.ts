@@ -79,6 +79,8 @@ describe('WAL checkpoints in a worker', () => {
       await storage.migrate()
       await storage.accounts.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
       const draft = filler('acc')
+      // The worker is up (it loads its driver first: on a busy machine longer than these writes take).
+      await storage.walCheckpointer?.now()
       let longest = 0
       // 16 callers, each appending again as soon as it is answered: a batch is always open, so no pass
       // of the worker ends before the writer appends again.
@@ -114,6 +116,8 @@ describe('WAL checkpoints in a worker', () => {
       await storage.accounts.insertAccount({ id: 'acc', name: 'A', settings: DEFAULT_SETTINGS, createdAt: 0 })
       // Another connection (another process, say) in the middle of a read: its snapshot is where the WAL
       // was, so no checkpoint can copy past it and the WAL cannot start over.
+      // The worker is up (it loads its driver first: on a busy machine longer than these writes take).
+      await storage.walCheckpointer?.now()
       reader.exec('BEGIN')
       reader.prepare('SELECT count(*) FROM fs_audit_events').get()
       const fill = filler('acc')
