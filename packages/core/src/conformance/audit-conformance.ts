@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { verifyAuditChain } from '../audit/audit-chain.js'
 import { StorageError } from '../domain/errors.js'
 import { newId } from '../domain/secrets.js'
-import { DEFAULT_SETTINGS } from '../policy/account-settings.js'
-import { draft, freshStorage, SECRET, type StoreSuite, T0 } from './storage-fixture.js'
+import { draft, freshStorage, insertAccount, SECRET, type StoreSuite, T0 } from './storage-fixture.js'
 
 /** The AuditStore contract: per-account numbering, the HMAC chain, filters and purging. Seeds the account. */
 export function auditCases(suite: StoreSuite): void {
@@ -12,13 +11,7 @@ export function auditCases(suite: StoreSuite): void {
 
     describe('audit trail', () => {
       it('numbers each account’s events from 1 without gaps and pages them by sequence', async () => {
-        const other = newId()
-        await f.storage.accounts.insertAccount({
-          id: other,
-          name: 'Other',
-          settings: DEFAULT_SETTINGS,
-          createdAt: T0,
-        })
+        const other = await insertAccount(f.storage)
         await f.storage.audit.appendAudit([
           draft(f.accountId, 'a'),
           draft(other, 'x'),
@@ -55,13 +48,7 @@ export function auditCases(suite: StoreSuite): void {
 
     describe('audit chain', () => {
       it('chains a large append (more rows than one statement takes, two accounts) without a gap', async () => {
-        const other = newId()
-        await f.storage.accounts.insertAccount({
-          id: other,
-          name: 'Other',
-          settings: DEFAULT_SETTINGS,
-          createdAt: T0,
-        })
+        const other = await insertAccount(f.storage)
         // 70 and 33 events: more rows than one insert statement takes, and one more than a multiple of it.
         await f.storage.audit.appendAudit([
           ...Array.from({ length: 70 }, (_, i) => draft(f.accountId, `a${i}`)),

@@ -7,7 +7,7 @@ import { completionCodeCases } from './completion-conformance.js'
 import { challengeMoveCases } from './login-move-conformance.js'
 import { exactIdentifierLoginCases } from './retention-conformance.js'
 import { sendLimitCases } from './send-limit-conformance.js'
-import { draft, freshStorage, type StoreSuite, T0 } from './storage-fixture.js'
+import { draft, freshStorage, insertAccount, type StoreSuite, T0 } from './storage-fixture.js'
 
 /**
  * The LoginStore contract: the joined read, issuing, confirming and attempts here; the moves of a
@@ -47,13 +47,7 @@ export function loginCases(suite: StoreSuite): void {
       })
 
       it('never sees another account’s system or user', async () => {
-        const other = newId()
-        await f.storage.accounts.insertAccount({
-          id: other,
-          name: 'Other',
-          settings: DEFAULT_SETTINGS,
-          createdAt: T0,
-        })
+        const other = await insertAccount(f.storage)
         const subject = await f.storage.logins.resolveLogin(other, 'payroll', 'alice')
         expect([subject?.system, subject?.user]).toEqual([null, null])
       })

@@ -55,6 +55,13 @@ export interface StorageConformanceOptions {
 export const T0 = Date.UTC(2026, 0, 1, 9)
 export const SECRET = 'conformance-secret-conformance-secret'
 
+/** Inserts a second account, named `name`, and returns its id: for cases that keep accounts apart. */
+export async function insertAccount(storage: Storage, name = 'Other'): Promise<string> {
+  const id = newId()
+  await storage.accounts.insertAccount({ id, name, settings: DEFAULT_SETTINGS, createdAt: T0 })
+  return id
+}
+
 export const draft = (accountId: string, type: string, fields: Partial<AuditDraft> = {}): AuditDraft => ({
   accountId,
   at: T0,
@@ -144,15 +151,9 @@ export function freshStorage(options: StorageConformanceOptions, seed: Seed): St
   beforeEach(async () => {
     const under = await options.open()
     const storage = under.storage
-    opened = { under, accountId: newId() }
     storage.sealAuditWith(auditSealer(SECRET))
     await storage.migrate()
-    await storage.accounts.insertAccount({
-      id: opened.accountId,
-      name: 'Acme',
-      settings: DEFAULT_SETTINGS,
-      createdAt: T0,
-    })
+    opened = { under, accountId: await insertAccount(storage, 'Acme') }
     if (seed === 'account') return
     opened.system = systemRow(opened.accountId)
     await storage.systems.insertSystem(opened.system, [])

@@ -1,9 +1,8 @@
 import { expect, it } from 'vitest'
 import { ConflictError } from '../domain/errors.js'
 import { newId } from '../domain/secrets.js'
-import { DEFAULT_SETTINGS } from '../policy/account-settings.js'
 import { resolvePolicies } from '../policy/system-policy.js'
-import { draft, freshStorage, type StoreSuite, T0 } from './storage-fixture.js'
+import { draft, freshStorage, insertAccount, type StoreSuite, T0 } from './storage-fixture.js'
 
 /** The SystemStore contract: an account's systems and their policies. Seeds the account and `payroll`. */
 export function systemCases(suite: StoreSuite): void {
@@ -26,13 +25,7 @@ export function systemCases(suite: StoreSuite): void {
     })
 
     it('allows the same system name in another account', async () => {
-      const other = newId()
-      await f.storage.accounts.insertAccount({
-        id: other,
-        name: 'Other',
-        settings: DEFAULT_SETTINGS,
-        createdAt: T0,
-      })
+      const other = await insertAccount(f.storage)
       await f.storage.systems.insertSystem({ ...f.system, id: newId(), accountId: other }, [])
       expect((await f.storage.systems.getSystem(other, 'payroll'))?.accountId).toBe(other)
     })
