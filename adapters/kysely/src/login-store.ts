@@ -113,6 +113,37 @@ export function loginStore(ctx: StoreContext): LoginStore {
       .whereRef('attempts', '<', 'max_attempts'),
     { table: 'fs_challenges', key: 'id', columns: ['attempts'] },
   )
+  // A PIN verified before its attempt is taken (takePinAttempt): the attempt and, for a right PIN, its
+  // move, in one statement that is the same right or wrong (`accept` only changes values).
+  const takeAttempt = dialect.updateReturning<
+    {
+      id: string
+      at: number
+      status: string
+      accept: number
+      to: string
+      moved_at: number
+      reported: number
+    },
+    { attempts: number },
+    'fs_challenges'
+  >(
+    db
+      .updateTable('fs_challenges')
+      .set((eb) => ({
+        attempts: eb('attempts', '+', 1),
+        status: sql<string>`CASE WHEN ${param('accept')} = 1 THEN ${param('to')} ELSE ${sql.ref('status')} END`,
+        // As `transition` below: `confirmed` is a step on the way, not an end.
+        completed_at: sql<number>`CASE WHEN ${param('accept')} = 1 AND ${param('to')} <> 'confirmed' THEN COALESCE(${sql.ref('completed_at')}, ${param('moved_at')}) ELSE ${sql.ref('completed_at')} END`,
+        outcome_reported: sql<number>`CASE WHEN ${param('accept')} = 1 THEN ${param('reported')} ELSE ${sql.ref('outcome_reported')} END`,
+      }))
+      .where('id', '=', param('id'))
+      .where('status', '=', param('status'))
+      .where('expires_at', '>', param('at'))
+      .where('outcome_reported', '=', 0)
+      .whereRef('attempts', '<', 'max_attempts'),
+    { table: 'fs_challenges', key: 'id', columns: ['attempts'] },
+  )
   const userHistory = prepare<{ user_id: string; device: string }>(
     db
       .selectFrom('fs_challenges')
@@ -237,6 +268,27 @@ export function loginStore(ctx: StoreContext): LoginStore {
         const [row] = await reserveAttempt.runAlone(exec, { id, at, status }, DEFERRED)
         return row ? Number(row.attempts) : null
       }),
+    takePinAttempt: (id, at, status, accepted) =>
+      guard('takePinAttempt', () =>
+        exec.transaction(async (tx) => {
+          const move = accepted?.move
+          const [row] = await takeAttempt.run(tx, {
+            id,
+            at,
+            status,
+            accept: move ? 1 : 0,
+            to: move?.to ?? status,
+            moved_at: move?.at ?? at,
+            reported: move?.reported ? 1 : 0,
+          })
+          if (!row) return null
+          if (accepted?.resetFailuresOf !== undefined)
+            await tx.run(resetFailures.sql, resetFailures.bind({ id: accepted.resetFailuresOf }))
+          if (accepted) await ctx.appendAudit(tx, accepted.audit)
+          return Number(row.attempts)
+          // Deferred (docs/decisions.md): an attempt, and check's moves, precede no message.
+        }, DEFERRED),
+      ),
     transitionChallenge: (move, audit, resetFailuresOf) =>
       guard('transitionChallenge', () =>
         exec.transaction(async (tx) => {

@@ -4,6 +4,7 @@ import { type AuditVerdict, verifyAuditChain } from '../audit/audit-chain.js'
 import { DeliveryError } from '../domain/errors.js'
 import { createEngine, type Engine } from '../engine.js'
 import type { AccountSettingsInput } from '../policy/account-settings.js'
+import type { PinHashing } from '../ports/pin-hashing.js'
 import type { ChallengeRow, Storage } from '../ports/storage.js'
 import { captureNotifier } from '../testing/capture-notifier.js'
 import { cheapHasher } from '../testing/cheap-hasher.js'
@@ -31,7 +32,13 @@ export interface RaceOptions {
 
 export type RaceJob =
   | { readonly kind: 'confirm'; readonly token: string }
-  | { readonly kind: 'check'; readonly accountId: string; readonly pin: string }
+  | {
+      readonly kind: 'check'
+      readonly accountId: string
+      readonly pin: string
+      /** How the one-time PIN is kept: argon2id (default here, its verifications counted) or the HMAC. */
+      readonly pinHashing?: PinHashing
+    }
   | { readonly kind: 'start'; readonly accountId: string }
   | { readonly kind: 'deliver' }
   | { readonly kind: 'redeem'; readonly code: string }
@@ -118,6 +125,7 @@ async function prepareLogin(
   method: 'passwordless' | 'pin',
   settings: AccountSettingsInput = {},
   returnUrl?: string,
+  pinHashing: PinHashing = 'argon2id',
 ): Promise<PreparedLogin> {
   const notifier = captureNotifier()
   const engine = createEngine({
@@ -128,7 +136,7 @@ async function prepareLogin(
     secret: RACE_SECRET,
     links: { baseUrl: RACE_BASE_URL },
     hasher: cheapHasher(),
-    pinHashing: 'argon2id',
+    pinHashing,
   })
   // Concurrent starts race on supersession and send limits, not on the resend cooldown (one more limit).
   const { id: accountId } = await engine.accounts.create({
@@ -202,17 +210,22 @@ export async function raceCompletionRedeems(options: RaceOptions): Promise<RaceR
   return report(options.storage, login, answers)
 }
 
-/** `total` checks of one PIN at once, correct or wrong. At most one `authenticated`; guesses within the budget. */
+/**
+ * `total` checks of one PIN at once, correct or wrong. At most one `authenticated`; guesses within the
+ * budget. `pinHashing: 'hmac'` (the engine's default) races the path that verifies a keyed PIN before its
+ * attempt is taken; its verifications are not counted.
+ */
 export async function racePinChecks(
-  options: RaceOptions & { readonly correct: boolean },
+  options: RaceOptions & { readonly correct: boolean; readonly pinHashing?: PinHashing },
 ): Promise<RaceReport> {
-  const login = await prepareLogin(options.storage, 'pin')
+  const pinHashing = options.pinHashing ?? 'argon2id'
+  const login = await prepareLogin(options.storage, 'pin', {}, undefined, pinHashing)
   const pin = options.correct
     ? login.secret
     : login.secret.replace(/\d$/, (d) => String((Number(d) + 1) % 10))
   const answers = await raceAcrossProcesses(
     options.shared,
-    { kind: 'check', accountId: login.accountId, pin },
+    { kind: 'check', accountId: login.accountId, pin, pinHashing },
     options.processes,
     options.total,
   )

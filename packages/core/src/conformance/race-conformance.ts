@@ -64,6 +64,34 @@ export function raceCases(suite: StoreSuite): void {
       expect(final).toMatchObject({ status: 'failed', attempts: 5 })
     }, 60_000)
 
+    it('lets exactly one of 50 concurrent correct PIN checks authenticate, the PIN kept as an HMAC', async () => {
+      const { results, final, audit } = await racePinChecks({
+        storage: f.storage,
+        shared: shared(),
+        correct: true,
+        pinHashing: 'hmac',
+      })
+      expect(audit).toMatchObject({ ok: true })
+      expect(results).toHaveLength(50)
+      expect(results.filter((r) => r === 'authenticated')).toHaveLength(1)
+      expect(results.filter((r) => r.startsWith('threw'))).toEqual([])
+      expect(final).toMatchObject({ status: 'authenticated', attempts: 1 })
+    }, 60_000)
+
+    it('answers no more wrong PINs than the attempt limit out of 50 concurrent ones, the PIN kept as an HMAC', async () => {
+      const { results, final, audit } = await racePinChecks({
+        storage: f.storage,
+        shared: shared(),
+        correct: false,
+        pinHashing: 'hmac',
+      })
+      expect(results).toHaveLength(50)
+      expect(results.filter((r) => r === 'authenticated' || r.startsWith('threw'))).toEqual([])
+      expect(results.filter((r) => r === 'security error:wrong_pin')).toHaveLength(4)
+      expect(audit).toMatchObject({ ok: true })
+      expect(final).toMatchObject({ status: 'failed', attempts: 5 })
+    }, 60_000)
+
     it('leaves exactly one live challenge after 20 concurrent starts for one user', async () => {
       const { results, live, final, audit } = await raceStarts({
         storage: f.storage,

@@ -32,8 +32,9 @@ process.on(
         notifier,
         secret: RACE_SECRET,
         links: { baseUrl: RACE_BASE_URL },
-        // One-time PINs through `hasher`, so the race can count the verifications (S8's HMAC is the default).
-        pinHashing: 'argon2id',
+        // One-time PINs through `hasher`, so the race can count the verifications, unless the job races
+        // S8's keyed HMAC (the default), verified before its attempt is taken.
+        pinHashing: job.kind === 'check' && job.pinHashing === 'hmac' ? 'hmac' : 'argon2id',
         hasher: {
           hash: (pin) => hasher.hash(pin),
           verify: (hash, pin) => {

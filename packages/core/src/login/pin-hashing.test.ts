@@ -100,6 +100,61 @@ describe('one-time PINs at rest (S8)', () => {
   })
 })
 
+describe('checking a one-time PIN (S8, S16)', () => {
+  type Move = 'reserveAttempt' | 'transitionChallenge' | 'takePinAttempt'
+  /** The storage calls that take attempts and move challenges, in order. */
+  const recordMoves = () => {
+    const calls: Move[] = []
+    const logins = f.storage.logins as unknown as Record<Move, (...args: unknown[]) => Promise<unknown>>
+    for (const name of ['reserveAttempt', 'transitionChallenge', 'takePinAttempt'] as const) {
+      const original = logins[name]
+      logins[name] = (...args) => {
+        calls.push(name)
+        return original.apply(f.storage.logins, args)
+      }
+    }
+    return calls
+  }
+  const check = (pin: string) => f.acme.check({ system: 'payroll', authid: 'alice', pin })
+  const started = async () => {
+    expect((await f.acme.start({ system: 'payroll', authid: 'alice' })).result).toBe('success')
+    return f.notifier.last().pin as string
+  }
+  const wrong = (pin: string) => pin.replace(/\d$/, (d) => String((Number(d) + 1) % 10))
+
+  it('verifies a keyed PIN first, then takes its attempt and authenticates in one write', async () => {
+    f = await engineFixture()
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    const pin = await started()
+    const calls = recordMoves()
+    expect(await check(wrong(pin))).toMatchObject({ result: 'security error', reason: 'wrong_pin' })
+    expect(calls).toEqual(['takePinAttempt'])
+    expect(await check(pin)).toMatchObject({ result: 'authenticated' })
+    expect(calls).toEqual(['takePinAttempt', 'takePinAttempt'])
+    const [row] = f.rows('challenges')
+    expect(row).toMatchObject({ status: 'authenticated', attempts: 2, outcomeReported: true })
+  })
+
+  it('refuses the right keyed PIN once the attempts are spent, as a wrong one', async () => {
+    f = await engineFixture()
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    const pin = await started()
+    for (let i = 0; i < 4; i++) expect((await check(wrong(pin))).result).toBe('security error')
+    expect(await check(wrong(pin))).toMatchObject({ reason: 'attempts_exhausted' })
+    expect(await check(pin)).toMatchObject({ result: 'security error' })
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'failed', attempts: 5 })
+  })
+
+  it("reserves the attempt before verifying an argon2id PIN (pinHashing: 'argon2id')", async () => {
+    f = await engineFixture({ pinHashing: 'argon2id' })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    const pin = await started()
+    const calls = recordMoves()
+    expect(await check(pin)).toMatchObject({ result: 'authenticated' })
+    expect(calls).toEqual(['reserveAttempt', 'transitionChallenge'])
+  })
+})
+
 describe('memorized PINs at rest (S8)', () => {
   const PIN = '582914'
   beforeEach(async () => {

@@ -1,6 +1,7 @@
 import { transitionTo } from '../domain/challenge-lifecycle.js'
 import type { CheckResult, Layer, SecurityReason } from '../domain/model.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
+import { isKeyedPinHash } from '../ports/pin-hashing.js'
 import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
 import { challengeEvent } from './login-gate.js'
 import { rehashMemorizedPin } from './pin-rehash.js'
@@ -34,8 +35,10 @@ export interface PinLayer {
 
 /**
  * Takes an attempt, then verifies. Reserving first is what keeps concurrent guesses within the
- * attempt budget: a guess that cannot reserve is never verified. Returns null when the challenge
- * moved and must be read again.
+ * attempt budget: a guess that cannot reserve is never verified, nor answered. (A one-time PIN kept as
+ * a keyed HMAC is verified first and the attempt taken with the move, `verifyBeforeAttempt`: its answer
+ * still depends on the PIN only when the attempt was taken.) Returns null when the challenge moved and
+ * must be read again.
  */
 export async function verifyPin(
   ctx: EngineContext,
@@ -46,21 +49,17 @@ export async function verifyPin(
   resetFailuresOf: string | undefined,
   layer: PinLayer,
 ): Promise<CheckResult | null> {
-  const reserved = await ctx.storage.logins.reserveAttempt(row.id, ctx.clock.now(), layer.from)
-  if (reserved === null) {
-    const current = await ctx.storage.logins.getChallenge(row.id)
-    if (
-      current?.status === layer.from &&
-      current.attempts >= current.maxAttempts &&
-      ctx.clock.now() < current.expiresAt
-    )
-      return refuseFinal(ctx, current, 'attempts_exhausted', draft)
-    return null
-  }
+  const early = await verifyBeforeAttempt(ctx, row, pin, draft, resetFailuresOf, layer)
+  if (early?.answer !== undefined) return early.answer
+  const reserved = early
+    ? early.reserved
+    : await ctx.storage.logins.reserveAttempt(row.id, ctx.clock.now(), layer.from)
+  if (reserved === null) return noAttemptLeft(ctx, row, draft, layer)
   const correct =
-    layer.hash !== null &&
-    (layer.length === null ? /^\d{6,12}$/.test(pin) : pin.length === layer.length) &&
-    (await (layer.length === null ? ctx.memorizedPins : ctx.hasher).verify(layer.hash, pin))
+    early?.correct ??
+    (layer.hash !== null &&
+      (layer.length === null ? /^\d{6,12}$/.test(pin) : pin.length === layer.length) &&
+      (await (layer.length === null ? ctx.memorizedPins : ctx.hasher).verify(layer.hash, pin)))
   const now = ctx.clock.now()
   if (correct && layer.length === null) await rehashMemorizedPin(ctx, row, layer.hash as string, pin, now)
   const counted = { ...row, attempts: reserved }
@@ -108,6 +107,65 @@ export async function verifyPin(
   await countFailure(row, moved ? [] : [burned])
   emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'attempts_exhausted', final: true })
   return { result: 'security error', reason: 'attempts_exhausted' }
+}
+
+/**
+ * A one-time PIN kept as a keyed HMAC, with no layer after it, on a store that can take an attempt and
+ * move in one write (`takePinAttempt`): verified first (microseconds), then one transaction takes the
+ * attempt and, when the PIN was right, authenticates. What the verification found reaches the caller only
+ * if the attempt was taken, and the write is the same statement right or wrong, so a guess past the
+ * budget tells nothing, as when the attempt is reserved first (an argon2 PIN still is: no slow hash
+ * runs past the budget). Null when this path does not apply; else the attempts taken (null: none left) and
+ * whether the PIN was right, or the answer when it authenticated.
+ */
+async function verifyBeforeAttempt(
+  ctx: EngineContext,
+  row: ChallengeRow,
+  pin: string,
+  draft: CheckDraft,
+  resetFailuresOf: string | undefined,
+  layer: PinLayer,
+): Promise<{ reserved: number | null; correct: boolean; answer?: CheckResult } | null> {
+  const take = ctx.storage.logins.takePinAttempt
+  if (
+    !take ||
+    layer.from !== 'pending' ||
+    layer.length === null ||
+    layer.hash === null ||
+    row.extraLayer !== null ||
+    !isKeyedPinHash(layer.hash)
+  )
+    return null
+  const correct = pin.length === layer.length && (await ctx.hasher.verify(layer.hash, pin))
+  const now = ctx.clock.now()
+  const accepted = correct
+    ? {
+        move: transitionTo('acceptOneTimePin', row.id, now),
+        audit: [draft(now, row, 'authenticated', null)],
+        ...(resetFailuresOf === undefined ? {} : { resetFailuresOf }),
+      }
+    : undefined
+  const reserved = await take.call(ctx.storage.logins, row.id, now, 'pending', accepted)
+  if (reserved === null || !correct) return { reserved, correct }
+  emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
+  return { reserved, correct, answer: { result: 'authenticated', challengeId: row.id } }
+}
+
+/** No attempt could be taken: exhausted (answered so), or the challenge moved (null: read it again). */
+async function noAttemptLeft(
+  ctx: EngineContext,
+  row: ChallengeRow,
+  draft: CheckDraft,
+  layer: PinLayer,
+): Promise<CheckResult | null> {
+  const current = await ctx.storage.logins.getChallenge(row.id)
+  if (
+    current?.status === layer.from &&
+    current.attempts >= current.maxAttempts &&
+    ctx.clock.now() < current.expiresAt
+  )
+    return refuseFinal(ctx, current, 'attempts_exhausted', draft)
+  return null
 }
 
 async function refuseFinal(

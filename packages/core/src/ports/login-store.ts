@@ -8,6 +8,13 @@ import type {
   SendLimit,
 } from './rows.js'
 
+/** What a right PIN does in `takePinAttempt`: the move (from its `status`), its audit, the failure reset. */
+export interface PinAcceptance {
+  readonly move: ChallengeTransition
+  readonly audit: readonly AuditDraft[]
+  readonly resetFailuresOf?: string
+}
+
 /**
  * Logins: challenges from start to end. Each operation that moves a challenge is a single conditional
  * write (or one transaction), so two processes sharing a database can never both win.
@@ -50,6 +57,20 @@ export interface LoginStore {
    * `at`, or has no attempts left.
    */
   reserveAttempt(id: string, at: number, status?: 'pending' | 'confirmed'): Promise<number | null>
+  /**
+   * Optional: one attempt at a PIN the engine verified before taking it (a one-time PIN kept as a keyed
+   * HMAC, microseconds to check). Takes the attempt as `reserveAttempt` does, and when the PIN was right
+   * (`accepted`) makes its move in the same conditional write, with its audit and the failure reset as
+   * `transitionChallenge` writes them; all or nothing. The write is the same statement right or wrong, so a
+   * guess that finds no attempt left costs the same either way. Returns the attempts now used, or null when
+   * nothing changed. Without it the engine reserves, verifies, then moves: two transactions for a login.
+   */
+  takePinAttempt?(
+    id: string,
+    at: number,
+    status: 'pending' | 'confirmed',
+    accepted?: PinAcceptance,
+  ): Promise<number | null>
   /**
    * One conditional write; returns whether it moved the challenge. `audit` is written only if it did,
    * and then, with `resetFailuresOf`, that user's failure streak and delay are cleared too.

@@ -17,6 +17,12 @@ function derivedKey(secret: string, purpose: string): Buffer {
 }
 
 /**
+ * Whether `hash` is a one-time PIN's keyed HMAC: microseconds to verify, so `check` may verify it before
+ * taking the attempt (`LoginStore.takePinAttempt`); an argon2 hash is verified only once its attempt is taken.
+ */
+export const isKeyedPinHash = (hash: string): boolean => hash.startsWith(HMAC_PREFIX)
+
+/**
  * One-time PINs as `hmac-sha256$<salt>$<mac>` (base64url): the MAC of the salt and the PIN under a key
  * derived from the engine secret, compared in constant time (S9).
  */

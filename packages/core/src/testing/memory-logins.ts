@@ -1,4 +1,11 @@
-import type { AuditDraft, ChallengeRow, IssueOutcome, LoginStore, SendLimit } from '../ports/storage.js'
+import type {
+  AuditDraft,
+  ChallengeRow,
+  ChallengeTransition,
+  IssueOutcome,
+  LoginStore,
+  SendLimit,
+} from '../ports/storage.js'
 import { appendAudit } from './memory-audit.js'
 import { insertDelivery } from './memory-outbox.js'
 import { accountOut, assignmentOut, challengeIn, challengeOut, out } from './memory-rows.js'
@@ -57,6 +64,24 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore
   const userById = (id: string) => tables.users.get(id)
   const challengeById = (id: string) => tables.challenges.get(id)
   const setChallenge = (row: StoredChallenge) => tables.challenges.set(row.id, row)
+  /** `row` after `move`, clearing the failure streak of `resetFailuresOf` (as transitionChallenge's SQL does). */
+  const moved = (
+    row: StoredChallenge,
+    move: ChallengeTransition,
+    resetFailuresOf?: string,
+  ): StoredChallenge => {
+    const user = resetFailuresOf === undefined ? undefined : userById(resetFailuresOf)
+    if (user && (user.failureStreak > 0 || user.retryAfter !== null))
+      tables.users.set(user.id, { ...user, failureStreak: 0, retryAfter: null })
+    return {
+      ...row,
+      status: move.to,
+      // `confirmed` is a step on the way (a link confirmed, a first layer passed), not an end.
+      completedAt: move.to === 'confirmed' ? row.completedAt : (row.completedAt ?? move.at),
+      outcomeReported: move.reported,
+      attempts: move.resetAttempts ? 0 : row.attempts,
+    }
+  }
 
   return {
     resolveLogin: (accountId, systemName, authid) =>
@@ -148,22 +173,29 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore
         return row.attempts + 1
       }),
 
+    takePinAttempt: (id, at, status, accepted) =>
+      run('takePinAttempt', () => {
+        const row = challengeById(id)
+        if (
+          !row ||
+          row.status !== status ||
+          row.outcomeReported ||
+          row.expiresAt <= at ||
+          row.attempts >= row.maxAttempts
+        )
+          return null
+        const counted = { ...row, attempts: row.attempts + 1 }
+        setChallenge(accepted ? moved(counted, accepted.move, accepted.resetFailuresOf) : counted)
+        if (accepted) audit(accepted.audit)
+        return counted.attempts
+      }),
+
     transitionChallenge: (move, drafts, resetFailuresOf) =>
       run('transitionChallenge', () => {
         const row = challengeById(move.id)
         if (!row || row.outcomeReported || !(move.from as readonly string[]).includes(row.status))
           return false
-        setChallenge({
-          ...row,
-          status: move.to,
-          // `confirmed` is a step on the way (a link confirmed, a first layer passed), not an end.
-          completedAt: move.to === 'confirmed' ? row.completedAt : (row.completedAt ?? move.at),
-          outcomeReported: move.reported,
-          attempts: move.resetAttempts ? 0 : row.attempts,
-        })
-        const user = resetFailuresOf === undefined ? undefined : userById(resetFailuresOf)
-        if (user && (user.failureStreak > 0 || user.retryAfter !== null))
-          tables.users.set(user.id, { ...user, failureStreak: 0, retryAfter: null })
+        setChallenge(moved(row, move, resetFailuresOf))
         audit(drafts)
         return true
       }),
