@@ -265,22 +265,36 @@ export function loginCases(suite: StoreSuite): void {
       )
 
       suite.itReading(
-        ['audit'],
+        ['audit', 'users'],
         'takes only the attempt for a wrong PIN, and changes nothing without an attempt left',
         async (context) => {
           const take = f.storage.logins.takePinAttempt
           if (!take) return context.skip('the store has no takePinAttempt')
           const row = await pinChallenge({ maxAttempts: 2 })
+          const decide = () => ({ retryAfter: T0 + 5000, lock: false })
+          await f.storage.users.recordFailure(f.user.id, T0, decide, [], () => draft(f.accountId, 'locked'))
           expect(await take(row.id, T0, 'pending')).toBe(1)
+          expect(await f.storage.logins.getChallenge(row.id)).toMatchObject({
+            status: 'pending',
+            attempts: 1,
+            completedAt: null,
+            outcomeReported: false,
+          })
           expect(await take(row.id, T0, 'pending')).toBe(2)
-          // No attempt left: a right PIN moves nothing and writes no audit, as a wrong one.
-          expect(await take(row.id, T0, 'pending', accept(row.id, T0))).toBeNull()
+          // No attempt left: a right PIN moves nothing, writes no audit and resets no streak, as a wrong one.
+          expect(await take(row.id, T0, 'pending', accept(row.id, T0, f.user.id))).toBeNull()
           expect(await take(row.id, T0, 'pending')).toBeNull()
           expect(await f.storage.logins.getChallenge(row.id)).toMatchObject({
             status: 'pending',
             attempts: 2,
+            completedAt: null,
+            outcomeReported: false,
           })
           expect(await f.storage.audit.listAudit({ accountId: f.accountId, limit: 10 })).toEqual([])
+          expect(await f.storage.users.getUser(f.accountId, 'alice')).toMatchObject({
+            failureStreak: 1,
+            retryAfter: T0 + 5000,
+          })
         },
       )
 
@@ -296,6 +310,18 @@ export function loginCases(suite: StoreSuite): void {
         expect(await take(done.id, T0, 'pending', accept(done.id, T0))).toBeNull()
         expect(await take(done.id, T0, 'pending')).toBeNull()
         expect((await f.storage.logins.getChallenge(done.id))?.attempts).toBe(1)
+        // Still pending, but its outcome was reported: nothing more is taken from it.
+        const reported = await pinChallenge()
+        await f.storage.logins.transitionChallenge(
+          { id: reported.id, from: ['pending'], to: 'pending', at: T0, reported: true },
+          [],
+        )
+        expect(await take(reported.id, T0, 'pending', accept(reported.id, T0))).toBeNull()
+        expect(await take(reported.id, T0, 'pending')).toBeNull()
+        expect(await f.storage.logins.getChallenge(reported.id)).toMatchObject({
+          status: 'pending',
+          attempts: 0,
+        })
       })
 
       it('lets exactly one of 50 concurrent right PINs win, taking one attempt (optional: skipped on a store without it)', async (context) => {

@@ -135,7 +135,38 @@ describe('checking a one-time PIN (S8, S16)', () => {
     expect(row).toMatchObject({ status: 'authenticated', attempts: 2, outcomeReported: true })
   })
 
-  it('refuses the right keyed PIN once the attempts are spent, as a wrong one', async () => {
+  it('answers the right keyed PIN as a wrong one once its attempts are spent, the challenge still pending', async () => {
+    f = await engineFixture()
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    const pin = await started()
+    // The budget spent by guesses whose own answers are still on their way: the challenge is not burned yet.
+    const [row] = f.rows('challenges')
+    for (let i = 0; i < 5; i++) await f.storage.logins.reserveAttempt(String(row?.id), f.clock.now())
+    const streak = () => f.rows('users').find((u) => u.authid === 'alice')?.failureStreak
+    const streakBefore = streak()
+    const audited = () =>
+      f.rows('auditEvents').map(({ type, outcome, reason, details }) => ({ type, outcome, reason, details }))
+    const before = audited().length
+    const right = await check(pin)
+    const afterRight = audited().slice(before)
+    const wrongAnswer = await check(wrong(pin))
+    const afterWrong = audited().slice(before + afterRight.length)
+    expect(right).toEqual({ result: 'security error', reason: 'attempts_exhausted' })
+    expect(wrongAnswer).toEqual(right)
+    expect(afterRight).toEqual(afterWrong)
+    expect(afterRight).toEqual([
+      {
+        type: 'challenge.checked',
+        outcome: 'security error',
+        reason: 'attempts_exhausted',
+        details: { attempts: 5 },
+      },
+    ])
+    expect(streak()).toBe(streakBefore)
+    expect(f.rows('challenges')[0]).toMatchObject({ status: 'pending', attempts: 5 })
+  })
+
+  it('burns the challenge at the fifth wrong keyed PIN; the right one is then refused', async () => {
     f = await engineFixture()
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
     const pin = await started()

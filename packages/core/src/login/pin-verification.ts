@@ -138,14 +138,13 @@ async function verifyBeforeAttempt(
     return null
   const correct = pin.length === layer.length && (await ctx.hasher.verify(layer.hash, pin))
   const now = ctx.clock.now()
-  const accepted = correct
-    ? {
-        move: transitionTo('acceptOneTimePin', row.id, now),
-        audit: [draft(now, row, 'authenticated', null)],
-        ...(resetFailuresOf === undefined ? {} : { resetFailuresOf }),
-      }
-    : undefined
-  const reserved = await take.call(ctx.storage.logins, row.id, now, 'pending', accepted)
+  // Built right or wrong, so the two differ only in what the write is given.
+  const accepted = {
+    move: transitionTo('acceptOneTimePin', row.id, now),
+    audit: [draft(now, row, 'authenticated', null)],
+    ...(resetFailuresOf === undefined ? {} : { resetFailuresOf }),
+  }
+  const reserved = await take.call(ctx.storage.logins, row.id, now, 'pending', correct ? accepted : undefined)
   if (reserved === null || !correct) return { reserved, correct }
   emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
   return { reserved, correct, answer: { result: 'authenticated', challengeId: row.id } }

@@ -8,7 +8,10 @@ import type {
   SendLimit,
 } from './rows.js'
 
-/** What a right PIN does in `takePinAttempt`: the move (from its `status`), its audit, the failure reset. */
+/**
+ * What a right PIN does in `takePinAttempt`: the move, its audit, the failure reset. The move goes from the
+ * call's `status` (its `from` is not read) and ends the PIN layer: its `resetAttempts` is not read either.
+ */
 export interface PinAcceptance {
   readonly move: ChallengeTransition
   readonly audit: readonly AuditDraft[]

@@ -185,7 +185,9 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore
         )
           return null
         const counted = { ...row, attempts: row.attempts + 1 }
-        setChallenge(accepted ? moved(counted, accepted.move, accepted.resetFailuresOf) : counted)
+        // The move ends the layer: the attempt just taken stays counted (`resetAttempts` is not read).
+        const move = accepted && { ...accepted.move, resetAttempts: false }
+        setChallenge(accepted && move ? moved(counted, move, accepted.resetFailuresOf) : counted)
         if (accepted) audit(accepted.audit)
         return counted.attempts
       }),
