@@ -75,7 +75,11 @@ export function raceCases(suite: StoreSuite): void {
       expect(results).toHaveLength(50)
       expect(results.filter((r) => r === 'authenticated')).toHaveLength(1)
       expect(results.filter((r) => r.startsWith('threw'))).toEqual([])
-      expect(final).toMatchObject({ status: 'authenticated', attempts: 1 })
+      expect(final?.status).toBe('authenticated')
+      // With takePinAttempt each right PIN's attempt and move are one write, so the winner's is the only
+      // attempt taken; without it (an optional method) each check reserves first, within the budget.
+      if (f.storage.logins.takePinAttempt) expect(final?.attempts).toBe(1)
+      else expect(final?.attempts).toBeLessThanOrEqual(5)
     }, 60_000)
 
     it('answers no more wrong PINs than the attempt limit out of 50 concurrent ones, the PIN kept as an HMAC', async () => {
