@@ -99,22 +99,9 @@ export function loginStore(ctx: StoreContext): LoginStore {
       .where('match_code', 'is not', null)
       .whereRef('attempts', '<', 'max_attempts'),
   )
-  const reserveAttempt = dialect.updateReturning<
-    { id: string; at: number; status: string },
-    { attempts: number },
-    'fs_challenges'
-  >(
-    db
-      .updateTable('fs_challenges')
-      .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-      .where('id', '=', param('id'))
-      .where('status', '=', param('status'))
-      .where('expires_at', '>', param('at'))
-      .whereRef('attempts', '<', 'max_attempts'),
-    { table: 'fs_challenges', key: 'id', columns: ['attempts'] },
-  )
-  // A PIN verified before its attempt is taken (takePinAttempt): the attempt and, for a right PIN, its
-  // move, in one statement that is the same right or wrong (`accept` only changes values).
+  // A PIN attempt taken: alone (reserveAttempt, `accept` 0) or, for a PIN verified before it
+  // (takePinAttempt), with the right PIN's move in the same statement, the same right or wrong (`accept`
+  // only changes values).
   const takeAttempt = dialect.updateReturning<
     {
       id: string
@@ -265,7 +252,11 @@ export function loginStore(ctx: StoreContext): LoginStore {
     reserveAttempt: (id, at, status = 'pending') =>
       guard('reserveAttempt', async () => {
         // Deferred (docs/decisions.md): an attempt precedes no message.
-        const [row] = await reserveAttempt.runAlone(exec, { id, at, status }, DEFERRED)
+        const [row] = await takeAttempt.runAlone(
+          exec,
+          { id, at, status, accept: 0, to: status, moved_at: at, reported: 0 },
+          DEFERRED,
+        )
         return row ? Number(row.attempts) : null
       }),
     takePinAttempt: (id, at, status, accepted) =>

@@ -186,8 +186,11 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore
           return null
         const counted = { ...row, attempts: row.attempts + 1 }
         // The move ends the layer: the attempt just taken stays counted (`resetAttempts` is not read).
-        const move = accepted && { ...accepted.move, resetAttempts: false }
-        setChallenge(accepted && move ? moved(counted, move, accepted.resetFailuresOf) : counted)
+        setChallenge(
+          accepted
+            ? moved(counted, { ...accepted.move, resetAttempts: false }, accepted.resetFailuresOf)
+            : counted,
+        )
         if (accepted) audit(accepted.audit)
         return counted.attempts
       }),
