@@ -1,9 +1,11 @@
 import type {
   AccountRow,
   AssignmentRow,
+  ChallengeTransition,
   DeliveryRow,
   IssueOutcome,
   LoginStore,
+  PinAcceptance,
   SendLimit,
   SystemRow,
   UserRow,
@@ -45,6 +47,59 @@ export function redisLogins(run: Runner, keys: RedisKeys, slot: SealerSlot): Log
     const delivery = await rowOrNull<DeliveryRow>(tx, row.deliveryId && keys.delivery(row.deliveryId))
     return challengeOut(row, delivery)
   }
+
+  /** Writes `row` moved by `move`, clearing `resetFailuresOf`'s failure streak and delay (read in `tx`). */
+  const moveChallenge = async (
+    tx: Tx,
+    row: StoredChallenge,
+    move: ChallengeTransition,
+    resetFailuresOf: string | undefined,
+  ) => {
+    putChallenge(tx, keys, {
+      ...row,
+      status: move.to,
+      // `confirmed` is a step on the way (a link confirmed, a first layer passed), not an end.
+      completedAt: move.to === 'confirmed' ? row.completedAt : (row.completedAt ?? move.at),
+      outcomeReported: move.reported,
+      attempts: move.resetAttempts ? 0 : row.attempts,
+    })
+    const user = await rowOrNull<UserRow>(
+      tx,
+      resetFailuresOf === undefined ? null : keys.user(resetFailuresOf),
+    )
+    if (user && (user.failureStreak > 0 || user.retryAfter !== null))
+      tx.put(keys.user(user.id), { ...user, failureStreak: 0, retryAfter: null })
+  }
+
+  // An attempt, and for a right PIN the move with its audit, in one transaction (`takePinAttempt`;
+  // `reserveAttempt` is the attempt alone): under WATCH, two processes checking one challenge never both
+  // take its last attempt, and never both authenticate it.
+  const takeAttempt = (
+    operation: 'reserveAttempt' | 'takePinAttempt',
+    id: string,
+    at: number,
+    status: 'pending' | 'confirmed',
+    accepted?: PinAcceptance,
+  ) =>
+    run.transact(operation, async (tx) => {
+      const row = await tx.row<StoredChallenge>(challengeKey(id))
+      if (
+        !row ||
+        row.status !== status ||
+        row.outcomeReported ||
+        row.expiresAt <= at ||
+        row.attempts >= row.maxAttempts
+      )
+        return null
+      const counted = { ...row, attempts: row.attempts + 1 }
+      if (!accepted) putChallenge(tx, keys, counted)
+      else {
+        // The move ends the PIN layer: the attempt just taken stays counted (`resetAttempts` is not read).
+        await moveChallenge(tx, counted, { ...accepted.move, resetAttempts: false }, accepted.resetFailuresOf)
+        await appendAudit(tx, keys, slot, accepted.audit)
+      }
+      return counted.attempts
+    })
 
   return {
     resolveLogin: (accountId, systemName, authid) =>
@@ -139,34 +194,16 @@ export function redisLogins(run: Runner, keys: RedisKeys, slot: SealerSlot): Log
         return answer
       }),
 
-    reserveAttempt: (id, at, status = 'pending') =>
-      run.transact('reserveAttempt', async (tx) => {
-        const row = await tx.row<StoredChallenge>(challengeKey(id))
-        if (!row || row.status !== status || row.expiresAt <= at || row.attempts >= row.maxAttempts)
-          return null
-        putChallenge(tx, keys, { ...row, attempts: row.attempts + 1 })
-        return row.attempts + 1
-      }),
+    reserveAttempt: (id, at, status = 'pending') => takeAttempt('reserveAttempt', id, at, status),
+
+    takePinAttempt: (id, at, status, accepted) => takeAttempt('takePinAttempt', id, at, status, accepted),
 
     transitionChallenge: (move, audit, resetFailuresOf) =>
       run.transact('transitionChallenge', async (tx) => {
         const row = await tx.row<StoredChallenge>(challengeKey(move.id))
         if (!row || row.outcomeReported || !(move.from as readonly string[]).includes(row.status))
           return false
-        putChallenge(tx, keys, {
-          ...row,
-          status: move.to,
-          // `confirmed` is a step on the way (a link confirmed, a first layer passed), not an end.
-          completedAt: move.to === 'confirmed' ? row.completedAt : (row.completedAt ?? move.at),
-          outcomeReported: move.reported,
-          attempts: move.resetAttempts ? 0 : row.attempts,
-        })
-        const user = await rowOrNull<UserRow>(
-          tx,
-          resetFailuresOf === undefined ? null : keys.user(resetFailuresOf),
-        )
-        if (user && (user.failureStreak > 0 || user.retryAfter !== null))
-          tx.put(keys.user(user.id), { ...user, failureStreak: 0, retryAfter: null })
+        await moveChallenge(tx, row, move, resetFailuresOf)
         await appendAudit(tx, keys, slot, audit)
         return true
       }),
