@@ -194,7 +194,7 @@ export function loginCases(suite: StoreSuite): void {
         expect((await f.storage.logins.getChallenge(row.id))?.attempts).toBe(3)
       })
 
-      it('refuses an expired or no longer pending challenge', async () => {
+      it('refuses an expired or no longer pending challenge, or one whose outcome was reported', async () => {
         const row = await f.issued({ method: 'pin', linkHash: null, pinHash: 'h', pinLength: 8 })
         expect(await f.storage.logins.reserveAttempt(row.id, row.expiresAt)).toBeNull()
         await f.storage.logins.transitionChallenge(
@@ -202,6 +202,14 @@ export function loginCases(suite: StoreSuite): void {
           [],
         )
         expect(await f.storage.logins.reserveAttempt(row.id, T0)).toBeNull()
+        // Still pending, but its outcome was reported: no attempt is taken from it (as takePinAttempt).
+        const reported = await f.issued({ method: 'pin', linkHash: null, pinHash: 'h', pinLength: 8 })
+        await f.storage.logins.transitionChallenge(
+          { id: reported.id, from: ['pending'], to: 'pending', at: T0, reported: true },
+          [],
+        )
+        expect(await f.storage.logins.reserveAttempt(reported.id, T0)).toBeNull()
+        expect((await f.storage.logins.getChallenge(reported.id))?.attempts).toBe(0)
       })
 
       it('never hands out more attempts than the maximum to concurrent callers', async () => {

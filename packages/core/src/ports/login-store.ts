@@ -57,7 +57,7 @@ export interface LoginStore {
    * One conditional write that takes one PIN attempt before the PIN is verified, so concurrent guesses
    * can never exceed `maxAttempts`. Returns the attempts now used, or null when the challenge is not
    * in `status` (default `pending`; `confirmed` when waiting for its memorized PIN), has expired at
-   * `at`, or has no attempts left.
+   * `at`, has no attempts left, or had its outcome reported.
    */
   reserveAttempt(id: string, at: number, status?: 'pending' | 'confirmed'): Promise<number | null>
   /**

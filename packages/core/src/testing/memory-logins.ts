@@ -4,6 +4,7 @@ import type {
   ChallengeTransition,
   IssueOutcome,
   LoginStore,
+  PinAcceptance,
   SendLimit,
 } from '../ports/storage.js'
 import { appendAudit } from './memory-audit.js'
@@ -82,6 +83,36 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore
       attempts: move.resetAttempts ? 0 : row.attempts,
     }
   }
+
+  // An attempt, and for a right PIN the move with its audit (`takePinAttempt`; `reserveAttempt` is the
+  // attempt alone): the same conditions for both.
+  const takeAttempt = (
+    operation: 'reserveAttempt' | 'takePinAttempt',
+    id: string,
+    at: number,
+    status: 'pending' | 'confirmed',
+    accepted?: PinAcceptance,
+  ) =>
+    run(operation, () => {
+      const row = challengeById(id)
+      if (
+        !row ||
+        row.status !== status ||
+        row.outcomeReported ||
+        row.expiresAt <= at ||
+        row.attempts >= row.maxAttempts
+      )
+        return null
+      const counted = { ...row, attempts: row.attempts + 1 }
+      // The move ends the layer: the attempt just taken stays counted (`resetAttempts` is not read).
+      setChallenge(
+        accepted
+          ? moved(counted, { ...accepted.move, resetAttempts: false }, accepted.resetFailuresOf)
+          : counted,
+      )
+      if (accepted) audit(accepted.audit)
+      return counted.attempts
+    })
 
   return {
     resolveLogin: (accountId, systemName, authid) =>
@@ -164,36 +195,9 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore
         return answer
       }),
 
-    reserveAttempt: (id, at, status = 'pending') =>
-      run('reserveAttempt', () => {
-        const row = challengeById(id)
-        if (!row || row.status !== status || row.expiresAt <= at || row.attempts >= row.maxAttempts)
-          return null
-        setChallenge({ ...row, attempts: row.attempts + 1 })
-        return row.attempts + 1
-      }),
+    reserveAttempt: (id, at, status = 'pending') => takeAttempt('reserveAttempt', id, at, status),
 
-    takePinAttempt: (id, at, status, accepted) =>
-      run('takePinAttempt', () => {
-        const row = challengeById(id)
-        if (
-          !row ||
-          row.status !== status ||
-          row.outcomeReported ||
-          row.expiresAt <= at ||
-          row.attempts >= row.maxAttempts
-        )
-          return null
-        const counted = { ...row, attempts: row.attempts + 1 }
-        // The move ends the layer: the attempt just taken stays counted (`resetAttempts` is not read).
-        setChallenge(
-          accepted
-            ? moved(counted, { ...accepted.move, resetAttempts: false }, accepted.resetFailuresOf)
-            : counted,
-        )
-        if (accepted) audit(accepted.audit)
-        return counted.attempts
-      }),
+    takePinAttempt: (id, at, status, accepted) => takeAttempt('takePinAttempt', id, at, status, accepted),
 
     transitionChallenge: (move, drafts, resetFailuresOf) =>
       run('transitionChallenge', () => {
