@@ -1,7 +1,7 @@
 // An engine on a real in-memory SQLite database, an injected clock and a capturing notifier: what the
 // HTTP, server, console and SMTP tests run against, so their black-box tests keep a real database under
 // them. Core's own tests use core's fixture on its in-memory storage (packages/core/src/testing/).
-import { type Clock, createEngine, type EngineOptions, type Notifier, type PinHasher } from '@flexsecure/core'
+import { createEngine, type EngineOptions } from '@flexsecure/core'
 import { captureNotifier, cheapHasher, manualClock } from '@flexsecure/core/testing'
 import BetterSqlite3 from 'better-sqlite3'
 import { sqliteStorage } from '../src/index.js'
@@ -9,20 +9,16 @@ import { sqliteStorage } from '../src/index.js'
 export const TEST_SECRET = 'test-secret-test-secret-test-secret'
 export const BASE_URL = 'https://auth.example.com'
 
+/**
+ * The fixture. Any engine option but the storage, secret and links may be given (a notifier, a clock,
+ * `outbox`, …) and goes to `createEngine` as is; `resendCooldownSeconds` sets Acme's cooldown.
+ */
 export async function engineFixture(
-  options: {
-    hasher?: PinHasher
-    notifier?: Notifier
-    clock?: Clock
+  options: Partial<Omit<EngineOptions, 'storage' | 'secret' | 'links'>> & {
     resendCooldownSeconds?: number
-    outbox?: EngineOptions['outbox']
-    throttle?: EngineOptions['throttle']
-    pinHashing?: EngineOptions['pinHashing']
-    ceilings?: EngineOptions['ceilings']
-    checkpoints?: EngineOptions['checkpoints']
-    retention?: EngineOptions['retention']
   } = {},
 ) {
+  const { resendCooldownSeconds, ...engineOptions } = options
   const database = new BetterSqlite3(':memory:')
   const storage = sqliteStorage({ database })
   const clock = manualClock()
@@ -36,24 +32,19 @@ export async function engineFixture(
   }
   const engine = createEngine({
     storage,
-    notifier: options.notifier ?? notifier,
-    clock: options.clock ?? clock,
+    notifier,
+    clock,
+    hasher: cheapHasher(),
+    logger: { warn: log, error: log },
+    ...engineOptions,
     secret: TEST_SECRET,
     links: { baseUrl: BASE_URL },
-    hasher: options.hasher ?? cheapHasher(),
-    logger: { warn: log, error: log },
-    outbox: options.outbox,
-    ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
-    pinHashing: options.pinHashing,
-    ...(options.ceilings ? { ceilings: options.ceilings } : {}),
-    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
-    ...(options.retention ? { retention: options.retention } : {}),
   })
   await engine.migrate()
   // Most tests start again at once to exercise supersession; the resend cooldown has tests of its own.
   const { id } = await engine.accounts.create({
     name: 'Acme',
-    settings: { sendLimits: { resendCooldownSeconds: options.resendCooldownSeconds ?? 0 } },
+    settings: { sendLimits: { resendCooldownSeconds: resendCooldownSeconds ?? 0 } },
   })
   const acme = engine.account(id)
   await acme.systems.create({
