@@ -46,3 +46,21 @@ export function wrap(first: string, items: readonly string[], indent: string, wi
   }
   return lines.join('\n')
 }
+
+/** A short name for a statement: its verb and table, e.g. `UPDATE fs_assignments`. */
+export function describeStatement(source: string): string {
+  const text = source.replace(/["`]/g, '').replace(/\s+/g, ' ').trim()
+  const match =
+    /^(insert) into (\w+)/i.exec(text) ??
+    /^(update) (\w+)/i.exec(text) ??
+    /^(delete) from (\w+)/i.exec(text) ??
+    /^(select) .*? from (\w+)/i.exec(text)
+  if (!match) return text.split(' ').slice(0, 2).join(' ').toUpperCase()
+  const joins = (text.match(/\bjoin\b/gi) ?? []).length
+  return [
+    `${(match[1] as string).toUpperCase()} ${match[2]}`,
+    joins > 0 ? ` +${joins} join${joins > 1 ? 's' : ''}` : '',
+    /\breturning\b/i.test(text) ? ' RETURNING' : '',
+    /\bon conflict\b/i.test(text) ? ' ON CONFLICT' : '',
+  ].join('')
+}

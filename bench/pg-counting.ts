@@ -5,9 +5,8 @@
 import { performance } from 'node:perf_hooks'
 import type { Engine } from '@flexsecure/core'
 import type pg from 'pg'
-import { fmt, table, wrap } from './bench-report.js'
+import { describeStatement, fmt, table, wrap } from './bench-report.js'
 import { engineBench, openFloor, openPool, seedAccount } from './pg-contenders.js'
-import { describe } from './pg-monitor.js'
 import { COUNTED_FLOOR_LOGINS, COUNTED_USERS, SPLIT_ACCOUNTS, SYSTEM } from './pg-settings.js'
 
 export const STEPS = ['start', 'confirm', 'check'] as const
@@ -74,7 +73,7 @@ export function countingPool(url: string, current: () => StepCount | null): pg.P
           count.statements++
           if (verb === 'SELECT') count.reads++
           if (!inTransaction) count.autocommit++
-          count.sql.push(describe(source))
+          count.sql.push(describeStatement(source))
         }
       }
       const index = count ? count.sql.length - 1 : -1

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
-import { fmt, table } from './bench-report.js'
+import { describeStatement, fmt, table } from './bench-report.js'
 import { SAMPLE_MS } from './pg-settings.js'
 
 export const CLOCK_TICKS = (() => {
@@ -71,24 +71,6 @@ export function serverIsLocal(url: string): boolean {
 // ---------------------------------------------------------------------------------------------------
 // What the backends wait on: pg_stat_activity, sampled during the multi-process runs.
 
-/** A short name for a statement: its verb and table, e.g. `UPDATE fs_assignments`. */
-export function describe(source: string): string {
-  const text = source.replace(/["`]/g, '').replace(/\s+/g, ' ').trim()
-  const match =
-    /^(insert) into (\w+)/i.exec(text) ??
-    /^(update) (\w+)/i.exec(text) ??
-    /^(delete) from (\w+)/i.exec(text) ??
-    /^(select) .*? from (\w+)/i.exec(text)
-  if (!match) return text.split(' ').slice(0, 2).join(' ').toUpperCase()
-  const joins = (text.match(/\bjoin\b/gi) ?? []).length
-  return [
-    `${(match[1] as string).toUpperCase()} ${match[2]}`,
-    joins > 0 ? ` +${joins} join${joins > 1 ? 's' : ''}` : '',
-    /\breturning\b/i.test(text) ? ' RETURNING' : '',
-    /\bon conflict\b/i.test(text) ? ' ON CONFLICT' : '',
-  ].join('')
-}
-
 export const SAMPLE_SQL = `
   SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity
   WHERE datname = current_database() AND application_name <> '${MONITOR}' AND backend_type = 'client backend'
@@ -116,7 +98,7 @@ export async function sampleActivity(admin: pg.Client, stop: Promise<void>): Pro
     }>(SAMPLE_SQL)
     result.samples++
     for (const row of rows) {
-      const statement = describe(row.query)
+      const statement = describeStatement(row.query)
       const state =
         row.state === 'idle in transaction'
           ? 'idle in transaction, after'

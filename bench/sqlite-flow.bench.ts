@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import BetterSqlite3 from 'better-sqlite3'
-import { fmt, table, wrap } from './bench-report.js'
+import { describeStatement, fmt, table, wrap } from './bench-report.js'
 import { setting, synchronousModes } from './bench-settings.js'
 import { betterAuthContender, betterAuthVersion } from './better-auth-contender.js'
 import { flexSecureContender } from './flexsecure-contender.js'
@@ -49,23 +49,6 @@ const emptyCount = (): StepCount => ({
   sql: [],
 })
 
-/** A short name for a statement: its verb and table, e.g. `UPDATE fs_assignments`. */
-function describe(source: string): string {
-  const text = source.replace(/["`]/g, '').replace(/\s+/g, ' ').trim()
-  const match =
-    /^(insert) into (\w+)/i.exec(text) ??
-    /^(update) (\w+)/i.exec(text) ??
-    /^(delete) from (\w+)/i.exec(text) ??
-    /^(select) .*? from (\w+)/i.exec(text)
-  if (!match) return text.split(' ').slice(0, 2).join(' ').toUpperCase()
-  const joins = (text.match(/\bjoin\b/gi) ?? []).length
-  return [
-    `${(match[1] as string).toUpperCase()} ${match[2]}`,
-    joins > 0 ? ` +${joins} join${joins > 1 ? 's' : ''}` : '',
-    /\breturning\b/i.test(text) ? ' RETURNING' : '',
-  ].join('')
-}
-
 /** Opens a connection whose prepared statements report every run/get/all/iterate to `current()`. */
 function countingDatabase(filename: string, current: () => StepCount | null): BetterSqlite3.Database {
   const database = new BetterSqlite3(filename)
@@ -74,7 +57,7 @@ function countingDatabase(filename: string, current: () => StepCount | null): Be
   database.prepare = ((source: string) => {
     const statement = prepare(source)
     const verb = /^\s*(\w+)/.exec(source)?.[1]?.toUpperCase() ?? ''
-    const name = describe(source)
+    const name = describeStatement(source)
     const methods = statement as unknown as Record<string, (...args: unknown[]) => unknown>
     for (const method of ['run', 'get', 'all', 'iterate']) {
       const original = methods[method] as (...args: unknown[]) => unknown
