@@ -64,3 +64,35 @@ export function describeStatement(source: string): string {
     /\bon conflict\b/i.test(text) ? ' ON CONFLICT' : '',
   ].join('')
 }
+
+/** What a counting pass keeps of the statements one step ran. */
+export interface StatementTally {
+  statements: number
+  reads: number
+  /** Statements run outside BEGIN ... COMMIT: each is a transaction of its own. */
+  autocommit: number
+  transactions: number
+  rollbacks: number
+  /** What ran, in order, BEGIN and COMMIT included. */
+  sql: string[]
+}
+
+/** Counts statement `source` into `count`; returns whether a transaction is open after it. */
+export function tallyStatement(count: StatementTally, source: string, inTransaction: boolean): boolean {
+  const verb = /^\s*(\w+)/.exec(source)?.[1]?.toUpperCase() ?? ''
+  if (verb === 'BEGIN' || verb === 'START') {
+    count.transactions++
+    count.sql.push(source.trim().toUpperCase())
+    return true
+  }
+  if (verb === 'COMMIT' || verb === 'END' || verb === 'ROLLBACK') {
+    if (verb === 'ROLLBACK') count.rollbacks++
+    count.sql.push(verb)
+    return false
+  }
+  count.statements++
+  if (verb === 'SELECT') count.reads++
+  if (!inTransaction) count.autocommit++
+  count.sql.push(describeStatement(source))
+  return inTransaction
+}

@@ -5,28 +5,20 @@
 import { performance } from 'node:perf_hooks'
 import type { Engine } from '@flexsecure/core'
 import type pg from 'pg'
-import { describeStatement, fmt, table, wrap } from './bench-report.js'
+import { fmt, type StatementTally, table, tallyStatement, wrap } from './bench-report.js'
 import { engineBench, openFloor, openPool, seedAccount } from './pg-contenders.js'
 import { COUNTED_FLOOR_LOGINS, COUNTED_USERS, SPLIT_ACCOUNTS, SYSTEM } from './pg-settings.js'
 
 export const STEPS = ['start', 'confirm', 'check'] as const
 export type Step = (typeof STEPS)[number]
 
-export interface StepCount {
-  statements: number
-  reads: number
-  /** Statements run outside BEGIN ... COMMIT: each is a transaction of its own. */
-  autocommit: number
-  transactions: number
-  rollbacks: number
+export interface StepCount extends StatementTally {
   /** Bytes the step appended to the write-ahead log (mean, once summed). */
   walBytes: number
   /** Time spent waiting on statements (BEGIN and COMMIT included), ms. */
   dbMs: number
   /** The whole step, ms. */
   stepMs: number
-  /** What ran, in order, BEGIN and COMMIT included. */
-  sql: string[]
   /** How long each of `sql` took, ms (the mean over flows, once summed). */
   times: number[]
   /** When each of `sql` was sent and when its answer came, performance.now() ms. */
@@ -59,23 +51,7 @@ export function countingPool(url: string, current: () => StepCount | null): pg.P
       const count = current()
       const first = args[0] as string | { text?: string }
       const source = typeof first === 'string' ? first : (first?.text ?? '')
-      if (count) {
-        const verb = /^\s*(\w+)/.exec(source)?.[1]?.toUpperCase() ?? ''
-        if (verb === 'BEGIN' || verb === 'START') {
-          count.transactions++
-          inTransaction = true
-          count.sql.push('BEGIN')
-        } else if (verb === 'COMMIT' || verb === 'ROLLBACK') {
-          if (verb === 'ROLLBACK') count.rollbacks++
-          inTransaction = false
-          count.sql.push(verb)
-        } else {
-          count.statements++
-          if (verb === 'SELECT') count.reads++
-          if (!inTransaction) count.autocommit++
-          count.sql.push(describeStatement(source))
-        }
-      }
+      if (count) inTransaction = tallyStatement(count, source, inTransaction)
       const index = count ? count.sql.length - 1 : -1
       const t0 = performance.now()
       const result = query(...args)

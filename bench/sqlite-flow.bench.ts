@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import BetterSqlite3 from 'better-sqlite3'
-import { describeStatement, fmt, table, wrap } from './bench-report.js'
+import { fmt, type StatementTally, table, tallyStatement, wrap } from './bench-report.js'
 import { setting, synchronousModes } from './bench-settings.js'
 import { betterAuthContender, betterAuthVersion } from './better-auth-contender.js'
 import { flexSecureContender } from './flexsecure-contender.js'
@@ -20,21 +20,13 @@ const LINK_USERS = setting('BENCH_COUNT_USERS', 200)
 /** Fewer for PIN logins: FlexSecure's cost two argon2 hashes each, which the pass does not measure. */
 const PIN_USERS = Math.min(LINK_USERS, 50)
 
-interface StepCount {
-  statements: number
+interface StepCount extends StatementTally {
   /** Pages appended to the write-ahead log: what a commit writes, and a checkpoint later copies back. */
   walPages: number
   /** Microseconds inside better-sqlite3's calls (SQLite's own work), BEGIN and COMMIT included. */
   sqliteUs: number
   /** Microseconds of the whole step, SQLite, JavaScript and hashing alike. */
   stepUs: number
-  reads: number
-  /** Statements run outside BEGIN ... COMMIT: each is a transaction of its own. */
-  autocommit: number
-  transactions: number
-  rollbacks: number
-  /** What ran, in order, BEGIN and COMMIT included. */
-  sql: string[]
 }
 
 const emptyCount = (): StepCount => ({
@@ -56,29 +48,12 @@ function countingDatabase(filename: string, current: () => StepCount | null): Be
   let inTransaction = false
   database.prepare = ((source: string) => {
     const statement = prepare(source)
-    const verb = /^\s*(\w+)/.exec(source)?.[1]?.toUpperCase() ?? ''
-    const name = describeStatement(source)
     const methods = statement as unknown as Record<string, (...args: unknown[]) => unknown>
     for (const method of ['run', 'get', 'all', 'iterate']) {
       const original = methods[method] as (...args: unknown[]) => unknown
       methods[method] = (...args: unknown[]) => {
         const count = current()
-        if (count) {
-          if (verb === 'BEGIN') {
-            count.transactions++
-            inTransaction = true
-            count.sql.push(source.trim().toUpperCase())
-          } else if (verb === 'COMMIT' || verb === 'END' || verb === 'ROLLBACK') {
-            if (verb === 'ROLLBACK') count.rollbacks++
-            inTransaction = false
-            count.sql.push(verb)
-          } else {
-            count.statements++
-            if (verb === 'SELECT') count.reads++
-            if (!inTransaction) count.autocommit++
-            count.sql.push(name)
-          }
-        }
+        if (count) inTransaction = tallyStatement(count, source, inTransaction)
         if (!count) return original.apply(statement, args)
         const t0 = performance.now()
         try {
