@@ -8,7 +8,7 @@ import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import { describeStatement, fmt, table } from './bench-report.js'
-import { SAMPLE_MS } from './pg-settings.js'
+import { IN_FLIGHT, POOL, SAMPLE_MS } from './pg-settings.js'
 
 export const CLOCK_TICKS = (() => {
   try {
@@ -207,7 +207,9 @@ export function printActivity(
     }
     if (other > 0) activityRows.push([side, 'other (each < 0.03)', '', fmt(other, 2)])
     activityRows.push([side, 'in PostgreSQL, all', '', fmt(inDb, 2)])
-    activityRows.push([side, 'outside (in node, on the wire, or idle)', '', fmt(p - inDb, 2)])
+    // Each process has at most min(logins in flight, its pool) connections busy at once.
+    const connections = p * Math.min(IN_FLIGHT, POOL)
+    activityRows.push([side, 'outside (in node, on the wire, or idle)', '', fmt(connections - inDb, 2)])
   }
   console.log(table('lllr', ['', 'state', 'statement (last, when idle)', 'connections'], activityRows))
   console.log(
