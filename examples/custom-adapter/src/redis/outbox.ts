@@ -1,4 +1,5 @@
 import {
+  type AuditDraft,
   type DeliveryOutcome,
   type DeliveryRow,
   finishedDelivery,
@@ -130,6 +131,27 @@ export function redisOutbox(
         }
         await appendAudit(tx, keys, slot, audit)
         return true
+      }),
+
+    // Many outcomes, each fenced on its own claim, in one transaction: the deliveries read (and watched) in
+    // one round trip, written in one MULTI, and each account's audit head moved once for all its events.
+    finishDeliveries: (batch) =>
+      run.transact('finishDeliveries', async (tx) => {
+        const rows = await tx.rows<DeliveryRow>(batch.map(({ outcome }) => keys.delivery(outcome.id)))
+        // A delivery twice in one batch: its second outcome is fenced on what the first one wrote.
+        const written = new Map<string, DeliveryRow>()
+        const drafts: AuditDraft[] = []
+        const held = batch.map(({ outcome, audit }, i) => {
+          const row = written.get(outcome.id) ?? rows[i]
+          const next = row ? finishedDelivery(row, outcome) : null
+          if (!next) return false
+          putDelivery(tx, keys, next)
+          written.set(outcome.id, next)
+          drafts.push(...audit)
+          return true
+        })
+        await appendAudit(tx, keys, slot, drafts)
+        return held
       }),
 
     cancelDeliveries: (at, limit, audit) =>
