@@ -95,14 +95,20 @@ export function redisOutbox(
   keys: RedisKeys,
   slot: SealerSlot,
 ): OutboxStore & { readonly inspector: StorageInspector } {
-  /** Records an attempt's outcome if its claim still holds (fenced on the attempt); whether it did. */
-  async function finish(tx: Tx, outcome: DeliveryOutcome): Promise<boolean> {
-    const row = await tx.row<DeliveryRow>(keys.delivery(outcome.id))
+  /**
+   * Records an attempt's outcome on `row` (read in `tx`) if its claim still holds (fenced on the attempt);
+   * the row written, or null.
+   */
+  function finishRow(tx: Tx, row: DeliveryRow | null, outcome: DeliveryOutcome): DeliveryRow | null {
     // Core's rule for what a finished delivery keeps (the fence on the attempt, the payload wiped).
     const next = row ? finishedDelivery(row, outcome) : null
-    if (!next) return false
-    putDelivery(tx, keys, next)
-    return true
+    if (next) putDelivery(tx, keys, next)
+    return next
+  }
+
+  /** `finishRow` on the delivery as stored; whether its claim held. */
+  async function finish(tx: Tx, outcome: DeliveryOutcome): Promise<boolean> {
+    return finishRow(tx, await tx.row<DeliveryRow>(keys.delivery(outcome.id)), outcome) !== null
   }
 
   return {
@@ -135,17 +141,17 @@ export function redisOutbox(
 
     // Many outcomes, each fenced on its own claim, in one transaction: the deliveries read (and watched) in
     // one round trip, written in one MULTI, and each account's audit head moved once for all its events.
+    // The try watches the head of every account in the batch, so with many busy accounts it conflicts
+    // more often than one append would; should it give up, the engine records each outcome on its own.
     finishDeliveries: (batch) =>
       run.transact('finishDeliveries', async (tx) => {
         const rows = await tx.rows<DeliveryRow>(batch.map(({ outcome }) => keys.delivery(outcome.id)))
-        // A delivery twice in one batch: its second outcome is fenced on what the first one wrote.
+        // A delivery twice in one batch: its second outcome is fenced on the row as the first one left it.
         const written = new Map<string, DeliveryRow>()
         const drafts: AuditDraft[] = []
         const held = batch.map(({ outcome, audit }, i) => {
-          const row = written.get(outcome.id) ?? rows[i]
-          const next = row ? finishedDelivery(row, outcome) : null
+          const next = finishRow(tx, written.get(outcome.id) ?? rows[i] ?? null, outcome)
           if (!next) return false
-          putDelivery(tx, keys, next)
           written.set(outcome.id, next)
           drafts.push(...audit)
           return true
