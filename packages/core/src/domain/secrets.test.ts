@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { newId, newLinkToken, newPin, newTimeOrderedId } from './secrets.js'
+import { newId, newLinkToken, newPin, newTimeOrderedId, randomBytesPooled } from './secrets.js'
 
 // S1: codes, tokens and keys come from node:crypto, never Math.random. What draws them is read here:
 // a secret drawn from Math.random would look just as random to any test of its output.
@@ -43,5 +43,25 @@ describe('time-ordered ids', () => {
     expect(byBytes).toEqual(ids)
     // 96 random bits after the time: two ids of one millisecond differ.
     expect(newTimeOrderedId(5)).not.toBe(newTimeOrderedId(5))
+  })
+})
+
+describe('pooled random bytes', () => {
+  it('hands each byte out once: 4,096 draws of 12 bytes (12 pools) are all different', () => {
+    const drawn = Array.from({ length: 4096 }, () => randomBytesPooled(12).toString('hex'))
+    expect(new Set(drawn).size).toBe(drawn.length)
+  })
+
+  it('never changes bytes already handed out when the pool is drawn anew', () => {
+    const first = randomBytesPooled(16)
+    const copy = Buffer.from(first)
+    for (let i = 0; i < 1000; i++) randomBytesPooled(16) // about four refills
+    expect(first.equals(copy)).toBe(true)
+  })
+
+  it('refuses a size it cannot draw from one pool', () => {
+    expect(() => randomBytesPooled(0)).toThrow(RangeError)
+    expect(() => randomBytesPooled(4097)).toThrow(/1 to 4096/)
+    expect(() => randomBytesPooled(1.5)).toThrow(RangeError)
   })
 })

@@ -1,5 +1,6 @@
-import { createHmac, hkdfSync, randomBytes, randomInt } from 'node:crypto'
+import { createHmac, hkdfSync, randomInt } from 'node:crypto'
 import type { Channel, Method } from '../domain/model.js'
+import { randomBytesPooled } from '../domain/secrets.js'
 import { DEFAULT_POLICIES } from '../policy/system-policy.js'
 import type { DecoyLogin, Decoys, DecoyTarget } from '../ports/login-guards.js'
 import type { SystemRow } from '../ports/rows.js'
@@ -52,7 +53,7 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
   }
 
   const seal = (login: DecoyLogin, expiresAt: number, method: Method, channel: Channel): string => {
-    const nonce = randomBytes(NONCE_BYTES)
+    const nonce = randomBytesPooled(NONCE_BYTES)
     const body = Buffer.alloc(BODY_BYTES)
     body.writeUInt32BE(Math.ceil(expiresAt / 1000), 0)
     body[4] = (method === 'pin' ? 1 : 0) | (channel === 'sms' ? 2 : 0)

@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto'
+import { createCipheriv, createDecipheriv, hkdfSync, randomInt } from 'node:crypto'
 import { maskDestination, refusedPhoneKind } from '../domain/contact-points.js'
 import { ValidationError } from '../domain/errors.js'
 import type { Channel } from '../domain/model.js'
-import { newTimeOrderedId } from '../domain/secrets.js'
+import { newTimeOrderedId, randomBytesPooled } from '../domain/secrets.js'
 import {
   type EngineContext,
   emit,
@@ -60,7 +60,7 @@ export function payloadCipher(secrets: string | readonly string[]): PayloadCiphe
   }
   return {
     seal(deliveryId, payload) {
-      const iv = randomBytes(12)
+      const iv = randomBytesPooled(12)
       const cipher = createCipheriv('aes-256-gcm', keys[0] as Buffer, iv)
       cipher.setAAD(Buffer.from(deliveryId))
       const body = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()])

@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { randomBytesPooled } from '../domain/secrets.js'
 import type { PinHasher } from './pin-hasher.js'
 
 // S8: PINs at rest need the engine secret to be tested. A one-time PIN (short-lived, attempt-limited) is
@@ -36,7 +37,7 @@ export function hmacPinHasher(keyring: string | readonly string[]): PinHasher {
     createHmac('sha256', key).update(salt).update(pin).digest()
   return {
     async hash(pin) {
-      const salt = randomBytes(16)
+      const salt = randomBytesPooled(16)
       return `${HMAC_PREFIX}${salt.toString('base64url')}$${mac(keys[0]!, salt, pin).toString('base64url')}`
     },
     async verify(hash, pin) {
