@@ -9,7 +9,17 @@ import { type CapturedMessage, type CaptureNotifier, captureNotifier } from '@fl
 import { postgresStorage } from '@flexsecure/postgres'
 import pg from 'pg'
 import { LIFTED_SEND_LIMITS } from './bench-settings.js'
-import { BASE_URL, IN_FLIGHT, LIFETIME_MS, POOL, SECRET, SEED_BATCH, SYSTEM, USERS } from './pg-settings.js'
+import {
+  BASE_URL,
+  BATCHING,
+  IN_FLIGHT,
+  LIFETIME_MS,
+  POOL,
+  SECRET,
+  SEED_BATCH,
+  SYSTEM,
+  USERS,
+} from './pg-settings.js'
 
 /** The users of process `index` out of `processes`: every `processes`th one, so no two share a user. */
 export function usersOf(index: number, processes: number): string[] {
@@ -143,7 +153,7 @@ export function engineBench(
 ): EngineBench & { times: StepTimes | null } {
   const notifier = captureNotifier()
   const engine = createEngine({
-    storage: postgresStorage({ pool }),
+    storage: postgresStorage({ pool, batching: BATCHING }),
     notifier,
     secret: SECRET,
     links: { baseUrl: BASE_URL },

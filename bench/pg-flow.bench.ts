@@ -40,6 +40,7 @@ import {
 import { type Child, child, runChild, spawnChild, stopChild } from './pg-processes.js'
 import {
   BASE_URL,
+  BATCHING,
   ENGINE_WARMUP,
   FLOOR_WARMUP,
   IN_FLIGHT,
@@ -178,6 +179,11 @@ async function main(): Promise<void> {
         `  1 process: logins in this process; ${PROCESSES} processes: ${PROCESSES} forked processes started`,
         `          together, each logging in its own ${fmt(perProcess)} users; every process has a`,
         `          pool of ${POOL} connections, on both sides; ${IN_FLIGHT} login${IN_FLIGHT === 1 ? '' : 's'} in flight per process (BENCH_PG_IN_FLIGHT)`,
+        ...(BATCHING
+          ? []
+          : [
+              '  BENCH_PG_BATCHING=0: the engine without batching (one row per statement, outcomes one by one)',
+            ]),
         ...(SPLIT_ACCOUNTS
           ? [
               '  BENCH_PG_SPLIT_ACCOUNTS=1: each engine process logs in users of an account of its own (a diagnostic)',

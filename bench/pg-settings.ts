@@ -13,6 +13,11 @@ export const USERS = setting('BENCH_PG_USERS', 1000)
 export const POOL = setting('BENCH_PG_POOL', 4)
 /** Logins in flight in each process: workers of their own, each logging in users no other one touches. */
 export const IN_FLIGHT = setting('BENCH_PG_IN_FLIGHT', 1)
+/**
+ * `BENCH_PG_BATCHING=0`: the engine's storage with `batching: false` (one row per statement, each delivery
+ * outcome in a transaction of its own), to measure what PostgreSQL gains from batching.
+ */
+export const BATCHING = process.env.BENCH_PG_BATCHING !== '0'
 export const SAMPLE_MS = setting('BENCH_PG_SAMPLE_MS', 20)
 /**
  * A diagnostic, off by default: each engine process of the multi-process runs logs in users of an account of

@@ -16,6 +16,14 @@ export interface PostgresStorageOptions {
   readonly connectionString?: string
   /** Connections in the owned pool. Default 10. */
   readonly max?: number
+  /**
+   * Fewer round trips (default true): a start's send counters and a transaction's audit rows in one
+   * statement each, the audit head written in the statement that inserts the events, and the outcomes
+   * of many sends recorded in one transaction. False runs one row per statement and each outcome in a
+   * transaction of its own, as SQLite and MySQL do; it exists to measure what batching gives
+   * (`bench/README.md`, "PostgreSQL flow").
+   */
+  readonly batching?: boolean
 }
 
 /**
@@ -40,13 +48,20 @@ export function postgresStorage(options: PostgresStorageOptions): KyselyStorage 
       console.warn(`[flexsecure] an idle PostgreSQL connection was lost: ${error.message}`),
     )
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardedPool(pool) }) })
-  return kyselyStorage({
+  const batching = options.batching ?? true
+  const storage = kyselyStorage({
     db,
     executor: retryingExecutor(pgExecutor(pool), { connectionLost }),
     // Every statement is a round trip here: batch the writes, and let a claim skip rows another holds.
-    dialect: standardDialect(db, { skipLocked: true, writableCte: true, batchWrites: true }),
+    dialect: standardDialect(db, { skipLocked: true, writableCte: batching, batchWrites: batching }),
     onClose: async () => {
       if (owned) await db.destroy()
     },
   })
+  if (!batching) {
+    // Without the optional method the engine records each outcome in a transaction of its own.
+    const { finishDeliveries: _batched, ...outbox } = storage.outbox
+    return { ...storage, outbox }
+  }
+  return storage
 }
