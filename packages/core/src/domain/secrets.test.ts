@@ -47,9 +47,19 @@ describe('time-ordered ids', () => {
 })
 
 describe('pooled random bytes', () => {
-  it('hands each byte out once: 4,096 draws of 12 bytes (12 pools) are all different', () => {
-    const drawn = Array.from({ length: 4096 }, () => randomBytesPooled(12).toString('hex'))
-    expect(new Set(drawn).size).toBe(drawn.length)
+  it('hands each byte out once: 4,096 draws of 12 bytes (13 pools) never overlap', () => {
+    const draws = Array.from({ length: 4096 }, () => randomBytesPooled(12))
+    const byPool = new Map<ArrayBufferLike, Buffer[]>()
+    for (const draw of draws) byPool.set(draw.buffer, [...(byPool.get(draw.buffer) ?? []), draw])
+    expect(byPool.size).toBeGreaterThanOrEqual(12)
+    for (const slices of byPool.values()) {
+      slices.sort((x, y) => x.byteOffset - y.byteOffset)
+      for (let i = 1; i < slices.length; i++) {
+        const previous = slices[i - 1] as Buffer
+        expect(slices[i]?.byteOffset).toBeGreaterThanOrEqual(previous.byteOffset + previous.length)
+      }
+    }
+    expect(new Set(draws.map((draw) => draw.toString('hex'))).size).toBe(draws.length)
   })
 
   it('never changes bytes already handed out when the pool is drawn anew', () => {
