@@ -1,11 +1,28 @@
 import { createEngine } from '@flexsecure/core'
 import { captureNotifier } from '@flexsecure/core/testing'
+import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { postgresReachable, SERVER_URL, testDatabase } from '../test/test-database.js'
 import { postgresStorage } from './postgres-storage.js'
 
 // `batching: false` exists to measure what PostgreSQL gains from batching (bench/README.md): it must log
-// people in as the default does, through the one-row-per-statement paths SQLite and MySQL take.
+// people in as the default does, through the one-row-per-statement paths SQLite takes.
+
+/** The SQL texts `pg` clients send while `work` runs. */
+async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
+  const texts: string[] = []
+  const query = pg.Client.prototype.query
+  pg.Client.prototype.query = function (this: pg.Client, config: unknown, ...rest: unknown[]) {
+    texts.push(typeof config === 'string' ? config : String((config as { text?: string }).text))
+    return (query as (...args: unknown[]) => unknown).call(this, config, ...rest)
+  } as typeof query
+  try {
+    await work()
+  } finally {
+    pg.Client.prototype.query = query
+  }
+  return texts
+}
 
 const reachable = await postgresReachable()
 
@@ -26,6 +43,25 @@ if (!reachable) {
     })
 
   describe('PostgreSQL storage with batching off', () => {
+    it('against the default, which takes the counters in two upserts and writes the audit head in a CTE', async () => {
+      await database.reset()
+      const engine = engineOn(postgresStorage({ connectionString: database.url }))
+      try {
+        await engine.migrate()
+        const acme = engine.account((await engine.accounts.create({ name: 'Acme' })).id)
+        await acme.systems.create({ name: 'app', policies: { passwordless: { enabled: true } } })
+        await acme.users.create({ authid: 'alice', email: 'alice@example.com' })
+        await acme.users.assign('alice', [{ system: 'app', method: 'passwordless' }])
+        const started = await statementsOf(async () =>
+          expect((await acme.start({ system: 'app', authid: 'alice' })).result).toBe('success'),
+        )
+        expect(started.filter((text) => /insert into "fs_rate_limits"/i.test(text))).toHaveLength(2)
+        expect(started.filter((text) => /^\s*with\b/i.test(text)).length).toBeGreaterThanOrEqual(1)
+      } finally {
+        await engine.close()
+      }
+    })
+
     it('logs in, refuses past a send limit and records each outcome on its own, in a chain that verifies', async () => {
       await database.reset()
       const batched = postgresStorage({ connectionString: database.url })
@@ -53,7 +89,16 @@ if (!reachable) {
           await acme.users.assign(authid, [{ system: 'app', method: 'passwordless' }])
         }
         const alice = { system: 'app', authid: 'alice' }
-        expect((await acme.start(alice)).result).toBe('success')
+        // One row per statement: the three counters (user, destination, account) one upsert each, and no
+        // writable CTE (the audit rows and the head's MAC in statements of their own).
+        const started = await statementsOf(async () =>
+          expect((await acme.start(alice)).result).toBe('success'),
+        )
+        expect(started.filter((text) => /insert into "fs_rate_limits"/i.test(text))).toHaveLength(3)
+        expect(started.filter((text) => /^\s*with\b/i.test(text))).toEqual([])
+        expect(
+          started.filter((text) => /insert into "fs_audit_events"/i.test(text)).length,
+        ).toBeGreaterThanOrEqual(2)
         const token = notifier.messages.at(-1)?.token
         expect((await engine.links.confirm(token as string)).result).toBe('confirmed')
         expect((await acme.check(alice)).result).toBe('authenticated')

@@ -17,11 +17,11 @@ export interface PostgresStorageOptions {
   /** Connections in the owned pool. Default 10. */
   readonly max?: number
   /**
-   * Fewer round trips (default true): a start's send counters and a transaction's audit rows in one
-   * statement each, the audit head written in the statement that inserts the events, and the outcomes
-   * of many sends recorded in one transaction. False runs one row per statement and each outcome in a
-   * transaction of its own, as SQLite and MySQL do; it exists to measure what batching gives
-   * (`bench/README.md`, "PostgreSQL flow").
+   * Fewer round trips (default true): a start's own send counters in one upsert (the account's shared
+   * one in a second) and a transaction's audit rows in one statement, the audit head written in the
+   * statement that inserts the events, and the outcomes of many sends recorded in one transaction.
+   * False runs one row per statement, as SQLite does, and each outcome in a transaction of its own; it
+   * exists to measure what batching gives (`bench/README.md`, "PostgreSQL flow").
    */
   readonly batching?: boolean
 }
