@@ -61,15 +61,18 @@ export interface EngineVariant {
   readonly durableCommits?: 'off-thread' | 'in-commit'
   /** false: every write waits for the disk, confirmations and check moves included. Default true. */
   readonly deferredSync?: boolean
+  /** How long a deferred-only batch may wait for its sync (ms). Default: the storage's. */
+  readonly deferredSyncDelayMs?: number
 }
 
 /** How a variant's commits reach the disk, for the table's header. */
 export function durabilityOf(synchronous: Synchronous, variant: EngineVariant = {}): string {
   if (synchronous === 'normal') return 'no commit waits for the disk'
   if (variant.durableCommits === 'in-commit') return 'every COMMIT syncs on the main thread'
-  return variant.deferredSync === false
-    ? 'WAL synced off-thread before every answer'
-    : 'WAL synced off-thread before the answers that precede a send, deferred for the others'
+  if (variant.deferredSync === false) return 'WAL synced off-thread before every answer'
+  const deferred =
+    variant.deferredSyncDelayMs === 0 ? 'each batch of them synced at once' : 'synced with the next durable write, within 5 ms'
+  return `WAL synced off-thread before the answers that precede a send, deferred for the others (${deferred})`
 }
 
 /** An engine on `database` at `synchronous`. */
@@ -89,6 +92,9 @@ export function openEngine(
       walCheckpoints,
       durableCommits: variant.durableCommits ?? 'off-thread',
       deferredSync: variant.deferredSync ?? true,
+      ...(variant.deferredSyncDelayMs !== undefined
+        ? { deferredSyncDelayMs: variant.deferredSyncDelayMs }
+        : {}),
     }),
     pinHashing: variant.pinHashing ?? 'hmac',
     // The per-minute operation budgets of S31 (in process, per key and account) would refuse the bench's

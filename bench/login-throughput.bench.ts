@@ -115,11 +115,13 @@ async function main(): Promise<void> {
         }),
       )
     // The steps of the executor's durability, each in the same run: SQLite's FULL inside COMMIT (group
-    // commit alone), then the WAL synced off the event loop before every answer.
+    // commit alone), the WAL synced off the event loop before every answer, then deferred writes
+    // answered at COMMIT but each batch of them synced at once (before their sync could wait for the next).
     if (process.env.BENCH_STEPS === '1')
       for (const [name, variant] of [
         ['FULL in COMMIT', { durableCommits: 'in-commit' }],
         ['FULL off-thread', { deferredSync: false }],
+        ['deferred, sync at once', { deferredSyncDelayMs: 0 }],
       ] as const)
         contenders.push(
           await flexSecureContender({

@@ -28,6 +28,12 @@ export interface GroupCommitOptions {
    */
   readonly deferred?: boolean
   /**
+   * How long a batch of deferred writes only may wait for its sync, in ms (default 5): a sync started
+   * meanwhile for a caller who needs the disk covers it, since a sync writes every commit before it. At
+   * one login in flight that is one sync a login instead of one a commit. 0 syncs every batch at once.
+   */
+  readonly deferredSyncDelayMs?: number
+  /**
    * Called before each batch begins, with no transaction open; a promise returned holds the batch until
    * it settles (the SQLite WAL checkpointer's hold, so that the WAL can start over under load).
    */
@@ -82,15 +88,17 @@ interface Job {
  * disk, the sync runs on libuv's pool, and the next batch runs meanwhile. A batch's `before-answer`
  * callers are answered when a sync that began after its COMMIT has finished, so S37 holds as at
  * `synchronous=FULL`; its `deferred` callers right after the COMMIT (their commit is on the disk a sync
- * later, and a power loss in between may undo it: docs/decisions.md, "Deferred sync"). Every batch
- * starts a sync, so a deferred commit waits at most for the one in progress to finish. A sync that fails
+ * later, and a power loss in between may undo it: docs/decisions.md, "Deferred sync"). A batch with
+ * `before-answer` callers starts a sync; one of `deferred` callers only waits up to `deferredSyncDelayMs`
+ * for one to start, so that at one login in flight the next login's durable sync takes it along
+ * (`flush()` starts it at once, as a closing storage does). A sync that fails
  * fails its callers and every `before-answer` caller after it: Linux may mark the pages it could not
  * write as clean, so a later sync that succeeds proves nothing about them; the process must restart.
  */
 export function groupCommitExecutor(
   conn: SingleConnection,
   options: GroupCommitOptions = {},
-): SqlExecutor & { readonly stats: GroupCommitStats } {
+): SqlExecutor & { readonly stats: GroupCommitStats; flush(): Promise<void> } {
   const begin = options.begin ?? 'BEGIN IMMEDIATE'
   const maxBatch = options.maxBatch ?? 256
   const maxAttempts = options.attempts ?? 3
@@ -99,7 +107,9 @@ export function groupCommitExecutor(
   const queue: Job[] = []
   let scheduled = false
   let open = false
-  const syncs = conn.sync ? coalescedSyncs(conn.sync.bind(conn), stats) : undefined
+  const syncs = conn.sync
+    ? coalescedSyncs(conn.sync.bind(conn), stats, options.deferredSyncDelayMs ?? 5)
+    : undefined
 
   // Inside a batch the connection is the caller's: statements run directly; nested transactions flatten;
   // the batch's scope is there for what its transactions keep for each other.
@@ -223,23 +233,25 @@ export function groupCommitExecutor(
         for (const job of done) settle(job)
         return
       }
-      const synced = syncs.after()
       const waiting: Job[] = []
       for (const job of done) {
         if (job.durable && job.outcome?.ok) waiting.push(job)
         else settle(job)
       }
+      // Nobody waits: synced by the next durable batch's sync, or when the delay runs out.
+      if (waiting.length === 0) {
+        syncs.soon()
+        return
+      }
       // Not awaited: the next batch runs while the disk catches up.
-      if (waiting.length > 0)
-        synced.then(
-          () => {
-            for (const job of waiting) settle(job)
-          },
-          (error) => {
-            for (const job of waiting) job.reject(error)
-          },
-        )
-      else synced.catch(() => {}) // nobody waits; a failure is remembered for the next durable callers
+      syncs.after().then(
+        () => {
+          for (const job of waiting) settle(job)
+        },
+        (error) => {
+          for (const job of waiting) job.reject(error)
+        },
+      )
     } catch (error) {
       // A savepoint statement itself failed: nothing of this batch can be trusted.
       quietly('ROLLBACK')
@@ -252,6 +264,7 @@ export function groupCommitExecutor(
 
   return {
     stats,
+    flush: async () => syncs?.flush(),
     async all<Row>(sql: string, parameters: readonly unknown[], options?: WriteOptions) {
       if (!open && !/^\s*(insert|update|delete|replace)\b/i.test(sql)) return conn.all<Row>(sql, parameters)
       return enqueue(async (tx) => tx.all<Row>(sql, parameters), false, options)
@@ -316,12 +329,14 @@ function batchScope(executorFor: (scope: BatchScope) => SqlExecutor) {
 
 /**
  * Syncs that several commits share: `after()` resolves once a sync that began after the call has
- * finished. One runs at a time; calls during it share the one that follows it.
+ * finished. One runs at a time; calls during it share the one that follows it. `soon()` asks for such a
+ * sync within `delayMs`, which an `after()` before then answers too.
  */
-function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats) {
+function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats, delayMs: number) {
   let running: Promise<void> | undefined
   let next: Promise<void> | undefined
   let failed: { readonly error: unknown } | undefined
+  let delayed: ReturnType<typeof setTimeout> | undefined
   const start = (): Promise<void> => {
     stats.syncs += 1
     const current = (async () => {
@@ -344,16 +359,38 @@ function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats) {
     )
     return current
   }
+  const after = (): Promise<void> => {
+    if (delayed) {
+      clearTimeout(delayed)
+      delayed = undefined
+    }
+    if (!running) return start()
+    next ??= running
+      .catch(() => {})
+      .then(() => {
+        next = undefined
+        return start()
+      })
+    return next
+  }
+  // Nobody waits for these: a failure is remembered for the next callers who need the disk.
+  const unawaited = () => {
+    after().catch(() => {})
+  }
   return {
-    after(): Promise<void> {
-      if (!running) return start()
-      next ??= running
-        .catch(() => {})
-        .then(() => {
-          next = undefined
-          return start()
-        })
-      return next
+    after,
+    soon(): void {
+      if (delayMs <= 0) unawaited()
+      else if (!delayed) {
+        delayed = setTimeout(unawaited, delayMs)
+        // Not a reason to keep the process alive: a commit not yet synced survives the process (the
+        // operating system has it), only a power loss within the delay could undo it.
+        delayed.unref()
+      }
+    },
+    /** Syncs what a delayed sync would have. */
+    async flush(): Promise<void> {
+      if (delayed) await after()
     },
   }
 }

@@ -1,13 +1,14 @@
 // Durable commits off the event loop (group-commit.ts with a connection that syncs): COMMIT does not wait
 // for the disk, a sync does, and only the callers who need it wait for that sync (S37); the others are
-// answered at COMMIT, and their commit is synced in the background right after. The sync here is a
-// promise the test settles, so "answered before the disk" is observable rather than timed.
+// answered at COMMIT, and their commit is synced in the background by the next sync, started within a
+// few milliseconds. The sync here is a promise the test settles, so "answered before the disk" is
+// observable rather than timed, and the delay runs on vitest's fake clock.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFERRED, groupCommitExecutor } from '@flexsecure/kysely'
 import BetterSqlite3 from 'better-sqlite3'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 let dir: string
 let db: BetterSqlite3.Database
@@ -23,14 +24,18 @@ beforeEach(() => {
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
   other = new BetterSqlite3(join(dir, 's.db'), { readonly: true })
   pendingSyncs = []
+  // Only the delay's timers: the executor's turns (setImmediate) stay real.
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
 })
 afterEach(() => {
+  vi.clearAllTimers()
+  vi.useRealTimers()
   other.close()
   db.close()
   rmSync(dir, { recursive: true, force: true })
 })
 
-function executor(options: { deferred?: boolean } = {}) {
+function executor(options: { deferred?: boolean; deferredSyncDelayMs?: number } = {}) {
   return groupCommitExecutor(
     {
       all: <Row>(sql: string, parameters: readonly unknown[]) => db.prepare(sql).all(...parameters) as Row[],
@@ -88,16 +93,73 @@ describe('durable commits off the event loop', () => {
     expect(second.settled).toBe(true)
   })
 
-  it('answers a deferred write at its COMMIT and still syncs it right after', async () => {
+  it('answers a deferred write at its COMMIT and syncs it when the delay runs out', async () => {
     const exec = executor()
     const write = watch(exec.transaction((tx) => tx.run('INSERT INTO t (v) VALUES (?)', ['a']), DEFERRED))
     const single = watch(exec.all('UPDATE t SET v = ? RETURNING v', ['b'], DEFERRED))
     await turns()
     expect(write).toMatchObject({ settled: true, ok: true })
     expect(single).toMatchObject({ settled: true, ok: true, value: [{ v: 'b' }] })
-    // Nobody waits for it, but the commit is on its way to the disk: a power loss can undo it only now.
+    expect(pendingSyncs).toHaveLength(0) // nobody waits for it: it may wait for a sync someone needs
+    vi.advanceTimersByTime(4)
+    expect(pendingSyncs).toHaveLength(0)
+    // Nobody needed one within the delay (5 ms by default): its own sync starts, so a power loss can
+    // undo it only until then.
+    vi.advanceTimersByTime(1)
     expect(pendingSyncs).toHaveLength(1)
     pendingSyncs.shift()?.resolve()
+  })
+
+  it('syncs deferred writes with the next durable one, in one sync', async () => {
+    const exec = executor()
+    const deferred = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['a'], DEFERRED))
+    await turns()
+    expect(deferred.settled).toBe(true)
+    const durable = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['b']))
+    await turns()
+    expect(pendingSyncs).toHaveLength(1) // began after both COMMITs, so it writes both
+    vi.advanceTimersByTime(10)
+    expect(pendingSyncs).toHaveLength(1) // and the deferred write's delayed sync was dropped
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(durable.settled).toBe(true)
+    expect(exec.stats.syncs).toBe(1)
+  })
+
+  it('syncs a deferred write at once with no delay', async () => {
+    const exec = executor({ deferredSyncDelayMs: 0 })
+    const write = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['a'], DEFERRED))
+    await turns()
+    expect(write.settled).toBe(true)
+    expect(pendingSyncs).toHaveLength(1)
+    pendingSyncs.shift()?.resolve()
+  })
+
+  it('syncs a delayed deferred write when flushed, as closing the storage does', async () => {
+    const exec = executor()
+    await exec.run('INSERT INTO t (v) VALUES (?)', ['a'], DEFERRED)
+    const flushed = watch(exec.flush())
+    expect(pendingSyncs).toHaveLength(1)
+    await turns()
+    expect(flushed.settled).toBe(false) // the flush waits for the disk
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(flushed).toMatchObject({ settled: true, ok: true })
+    vi.advanceTimersByTime(10)
+    expect(pendingSyncs).toHaveLength(0) // nothing left to sync
+  })
+
+  it('fails the next durable caller when a delayed sync failed', async () => {
+    const exec = executor()
+    await exec.run('INSERT INTO t (v) VALUES (?)', ['a'], DEFERRED)
+    vi.advanceTimersByTime(5)
+    pendingSyncs.shift()?.reject(new Error('EIO: i/o error, fdatasync'))
+    await turns()
+    const later = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['b']))
+    await turns()
+    expect(pendingSyncs).toHaveLength(0)
+    expect(later).toMatchObject({ settled: true, ok: false })
+    expect(String(later.error)).toMatch(/EIO/)
   })
 
   it('makes deferred writes wait for the disk like the others when told to', async () => {

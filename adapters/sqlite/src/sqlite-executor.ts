@@ -57,7 +57,12 @@ export function sqliteExecutor(
     // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read.
     { begin: 'BEGIN IMMEDIATE', ...groupOptions },
   )
-  return Object.assign(executor, { close: async () => wal?.close() })
+  return Object.assign(executor, {
+    close: async () => {
+      await executor.flush()
+      await wal?.close()
+    },
+  })
 }
 
 /**

@@ -37,6 +37,12 @@ export interface SqliteStorageOptions {
    */
   readonly deferredSync?: boolean
   /**
+   * The moment of `deferredSync`, in ms at most (default 5): a batch of deferred writes is synced by the
+   * next sync a durable write starts, or this long after its COMMIT, whichever comes first. 0 starts its
+   * sync at once.
+   */
+  readonly deferredSyncDelayMs?: number
+  /**
    * Concurrent transactions share one SQLite transaction and one commit, a savepoint each (group commit,
    * `sqlite-executor.ts`). Default true; false commits each transaction on its own.
    */
@@ -87,6 +93,9 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage
     ...(options.groupCommit === false ? { maxBatch: 1 } : {}),
     ...(offThread ? { walFile: `${resolve(database.name)}-wal` } : {}),
     deferred: offThread && options.deferredSync !== false,
+    ...(options.deferredSyncDelayMs !== undefined
+      ? { deferredSyncDelayMs: options.deferredSyncDelayMs }
+      : {}),
     ...(walCheckpointer ? { beforeBatch: () => walCheckpointer.beforeBatch() } : {}),
   })
   const storage = kyselyStorage({
