@@ -71,7 +71,9 @@ export function durabilityOf(synchronous: Synchronous, variant: EngineVariant = 
   if (variant.durableCommits === 'in-commit') return 'every COMMIT syncs on the main thread'
   if (variant.deferredSync === false) return 'WAL synced off-thread before every answer'
   const deferred =
-    variant.deferredSyncDelayMs === 0 ? 'each batch of them synced at once' : 'synced with the next durable write, within 5 ms'
+    variant.deferredSyncDelayMs === 0
+      ? 'each batch of them synced at once'
+      : 'synced with the next durable write, within 5 ms'
   return `WAL synced off-thread before the answers that precede a send, deferred for the others (${deferred})`
 }
 

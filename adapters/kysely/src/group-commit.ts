@@ -28,9 +28,11 @@ export interface GroupCommitOptions {
    */
   readonly deferred?: boolean
   /**
-   * How long a batch of deferred writes only may wait for its sync, in ms (default 5): a sync started
-   * meanwhile for a caller who needs the disk covers it, since a sync writes every commit before it. At
-   * one login in flight that is one sync a login instead of one a commit. 0 syncs every batch at once.
+   * How long a batch of deferred writes only may wait for its sync to start, in ms (default 5; a timer,
+   * so later on a busy event loop): a sync started meanwhile for a caller who needs the disk covers it,
+   * since a sync writes every commit before it. When logins follow each other within the delay (one
+   * after another, as in the bench), that is one sync a login instead of one a commit. 0 syncs every
+   * batch at once.
    */
   readonly deferredSyncDelayMs?: number
   /**
@@ -87,11 +89,11 @@ interface Job {
  * Syncing off the event loop (when the connection has `sync`): the COMMIT returns without waiting for the
  * disk, the sync runs on libuv's pool, and the next batch runs meanwhile. A batch's `before-answer`
  * callers are answered when a sync that began after its COMMIT has finished, so S37 holds as at
- * `synchronous=FULL`; its `deferred` callers right after the COMMIT (their commit is on the disk a sync
- * later, and a power loss in between may undo it: docs/decisions.md, "Deferred sync"). A batch with
- * `before-answer` callers starts a sync; one of `deferred` callers only waits up to `deferredSyncDelayMs`
- * for one to start, so that at one login in flight the next login's durable sync takes it along
- * (`flush()` starts it at once, as a closing storage does). A sync that fails
+ * `synchronous=FULL`; its `deferred` callers right after the COMMIT (their commit is on the disk once
+ * the next sync has finished, and a power loss before that may undo it: docs/decisions.md, "Deferred
+ * sync"). A batch with `before-answer` callers starts a sync; one of `deferred` callers only waits about
+ * `deferredSyncDelayMs` for one to start, so that when logins follow each other closely the next one's
+ * durable sync takes it along (`flush()` starts it at once, as a closing storage does). A sync that fails
  * fails its callers and every `before-answer` caller after it: Linux may mark the pages it could not
  * write as clean, so a later sync that succeeds proves nothing about them; the process must restart.
  */
@@ -380,17 +382,21 @@ function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats, dela
   return {
     after,
     soon(): void {
+      // A sync already queued behind the running one begins after this commit: it writes it.
+      if (next) return
       if (delayMs <= 0) unawaited()
       else if (!delayed) {
         delayed = setTimeout(unawaited, delayMs)
         // Not a reason to keep the process alive: a commit not yet synced survives the process (the
-        // operating system has it), only a power loss within the delay could undo it.
+        // operating system has it and writes it back within seconds); `flush()` is how a closing
+        // storage syncs it at once.
         delayed.unref()
       }
     },
-    /** Syncs what a delayed sync would have. */
+    /** Resolves once every commit so far is on the disk: the delayed or queued sync run now, or the running one. */
     async flush(): Promise<void> {
-      if (delayed) await after()
+      if (delayed || next) await after()
+      else if (running) await running
     },
   }
 }

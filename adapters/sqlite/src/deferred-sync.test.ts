@@ -126,6 +126,38 @@ describe('durable commits off the event loop', () => {
     expect(exec.stats.syncs).toBe(1)
   })
 
+  it('does not put the sync off when more deferred writes come within the delay', async () => {
+    const exec = executor()
+    await exec.run('INSERT INTO t (v) VALUES (?)', ['a'], DEFERRED)
+    vi.advanceTimersByTime(3)
+    await exec.run('INSERT INTO t (v) VALUES (?)', ['b'], DEFERRED)
+    vi.advanceTimersByTime(2)
+    // 5 ms after the first: a stream of deferred writes cannot keep their sync from starting.
+    expect(pendingSyncs).toHaveLength(1)
+    pendingSyncs.shift()?.resolve()
+  })
+
+  it('syncs a deferred write made during a sync with one that begins after it, and flushes it', async () => {
+    const exec = executor()
+    const durable = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['a']))
+    await turns()
+    expect(pendingSyncs).toHaveLength(1) // running, begun before the deferred write below
+    await exec.run('INSERT INTO t (v) VALUES (?)', ['b'], DEFERRED)
+    vi.advanceTimersByTime(5) // its delay runs out while that sync still runs
+    expect(pendingSyncs).toHaveLength(1)
+    const flushed = watch(exec.flush())
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(durable.settled).toBe(true)
+    // The running sync may have missed the deferred write: a second one, begun after it, must follow,
+    // and the flush waits for it.
+    expect(pendingSyncs).toHaveLength(1)
+    expect(flushed.settled).toBe(false)
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(flushed).toMatchObject({ settled: true, ok: true })
+  })
+
   it('syncs a deferred write at once with no delay', async () => {
     const exec = executor({ deferredSyncDelayMs: 0 })
     const write = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['a'], DEFERRED))

@@ -127,6 +127,22 @@ describe('durability (S37)', () => {
     expect(synced).toContain(1)
   })
 
+  it('closes after a failed sync without throwing', async () => {
+    const filename = join(dir, 'failed.db')
+    // The confirmation's sync waits for the close, which starts it; the disk then fails it.
+    const { engine, confirmed } = await confirmedLogin(
+      sqliteStorage({ filename, deferredSyncDelayMs: 60_000 }),
+    )
+    expect(confirmed.result).toBe('confirmed')
+    const any = await open(dir, 'r')
+    const prototype = Object.getPrototypeOf(any) as { datasync(): Promise<void> }
+    await any.close()
+    const datasync = vi.spyOn(prototype, 'datasync').mockRejectedValue(new Error('EIO: i/o error, fdatasync'))
+    // The failure was the business of the callers who needed the disk; the close releases everything.
+    await expect(engine.close()).resolves.toBeUndefined()
+    expect(datasync).toHaveBeenCalled()
+  })
+
   it('reads the audit head (what a signed checkpoint names, S34) only once it is on the disk', async () => {
     const filename = join(dir, 'head.db')
     const synced = await spyOnWalSyncs(filename, 'fs_audit_events')

@@ -59,8 +59,14 @@ export function sqliteExecutor(
   )
   return Object.assign(executor, {
     close: async () => {
-      await executor.flush()
-      await wal?.close()
+      try {
+        await executor.flush()
+      } catch {
+        // A failed sync was already the error of every caller who needed the disk (and of every one
+        // after it); closing still releases the WAL's handle, the checkpointer and the connection.
+      } finally {
+        await wal?.close()
+      }
     },
   })
 }
