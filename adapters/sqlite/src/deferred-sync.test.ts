@@ -3,12 +3,13 @@
 // answered at COMMIT, and their commit is synced in the background by the next sync, started within a
 // few milliseconds. The sync here is a promise the test settles, so "answered before the disk" is
 // observable rather than timed, and the delay runs on vitest's fake clock.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFERRED, groupCommitExecutor } from '@flexsecure/kysely'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { sqliteExecutor } from './sqlite-executor.js'
 
 let dir: string
 let db: BetterSqlite3.Database
@@ -242,4 +243,30 @@ describe('durable commits off the event loop', () => {
     expect(answeredBeforeTheTurn.length).toBeLessThan(20)
     for (const sync of pendingSyncs) sync.resolve()
   })
+})
+
+describe('the WAL syncer', () => {
+  /** Descriptors this process holds on the WAL file (SQLite's own among them). */
+  const walDescriptors = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).endsWith('s.db-wal')
+      } catch {
+        return false
+      }
+    }).length
+
+  it.runIf(process.platform === 'linux')(
+    'syncs a write that ran during the close without keeping a handle open (Linux: counts /proc/self/fd)',
+    async () => {
+      const exec = sqliteExecutor(db, { walFile: join(dir, 's.db-wal') })
+      await exec.run('INSERT INTO t (v) VALUES (?)', ['a'])
+      await exec.close()
+      const before = walDescriptors()
+      // A write still running when the storage closed: its delayed sync comes after the close.
+      await exec.run('INSERT INTO t (v) VALUES (?)', ['b'], DEFERRED)
+      await exec.flush()
+      expect(walDescriptors()).toBe(before)
+    },
+  )
 })

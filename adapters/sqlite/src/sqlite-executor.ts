@@ -26,7 +26,7 @@ export interface SqliteExecutorOptions extends GroupCommitOptions {
 export function sqliteExecutor(
   db: BetterSqlite3.Database,
   options: SqliteExecutorOptions = {},
-): SqlExecutor & { readonly stats: GroupCommitStats; close(): Promise<void> } {
+): SqlExecutor & { readonly stats: GroupCommitStats; close(): Promise<void>; flush(): Promise<void> } {
   const statements = new Map<string, BetterSqlite3.Statement>()
   const statement = (sql: string) => {
     let prepared = statements.get(sql)
@@ -80,6 +80,7 @@ export function sqliteExecutor(
 function walSyncer(walFile: string) {
   let handle: ReturnType<typeof open> | undefined
   let last: Promise<void> = Promise.resolve()
+  let closed = false
   const opened = () => {
     handle ??= (async () => {
       const directory = await open(dirname(walFile), 'r')
@@ -94,14 +95,25 @@ function walSyncer(walFile: string) {
   }
   return {
     sync(): Promise<void> {
-      last = opened().then((file) => file.datasync())
+      // After the close (a write that was still running then): a handle of its own, closed again.
+      last = closed ? syncOnce(walFile) : opened().then((file) => file.datasync())
       return last
     },
     async close(): Promise<void> {
+      closed = true
       await last.catch(() => {})
       if (handle) await (await handle.catch(() => undefined))?.close()
       handle = undefined
     },
+  }
+}
+
+async function syncOnce(file: string): Promise<void> {
+  const handle = await open(file, 'r')
+  try {
+    await handle.datasync()
+  } finally {
+    await handle.close()
   }
 }
 
