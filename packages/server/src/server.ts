@@ -8,6 +8,7 @@ import { sqliteStorage } from '@flexsecure/sqlite'
 import { getRequestListener } from '@hono/node-server'
 import { checkpointFiles } from './audit-checkpoint-files.js'
 import { databaseKind, type ServerConfig } from './config.js'
+import { turnBudget } from './turn-budget.js'
 import { closeUnreadBodies } from './unread-bodies.js'
 
 export interface RunningServer {
@@ -108,16 +109,26 @@ export async function startServer(
   // The Node listener only translates between node:http and the web-standard handler (STYLE.md 5);
   // what a Request cannot carry is the connection's address, and that node:http holds each body to
   // its declared length (so the handler may read a small declared body whole instead of streaming it).
+  const respond = (request: Request, connection: { remoteAddress?: string; bodyLengthEnforced: boolean }) => {
+    // The path without parsing the whole URL on every request (polls are most of them).
+    const url = request.url
+    const path = url.slice(url.indexOf('/', url.indexOf('://') + 3))
+    return path === '/console' || /^\/console[/?#]/.test(path)
+      ? adminConsole.fetch(request, connection)
+      : handler(request, connection)
+  }
+  // Each request and each answer passes the turn budget, so that one turn of the event loop does not
+  // carry every request of a burst (turn-budget.ts); below saturation it only reads the clock.
+  const gate = turnBudget()
+  const answer = (response: Response) => gate()?.then(() => response) ?? response
   server.on(
     'request',
     getRequestListener((request, env) => {
       const connection = { remoteAddress: env.incoming.socket.remoteAddress, bodyLengthEnforced: true }
-      // The path without parsing the whole URL on every request (polls are most of them).
-      const url = request.url
-      const path = url.slice(url.indexOf('/', url.indexOf('://') + 3))
-      return path === '/console' || /^\/console[/?#]/.test(path)
-        ? adminConsole.fetch(request, connection)
-        : handler(request, connection)
+      const waiting = gate()
+      return (waiting ? waiting.then(() => respond(request, connection)) : respond(request, connection)).then(
+        answer,
+      )
     }),
   )
   closeUnreadBodies(server)

@@ -1,0 +1,57 @@
+// The turn budget (turn-budget.ts): the gate lets request work through until the budget of the current
+// stretch of the event loop is spent, then moves the rest to later check phases, a budget's worth each.
+// The clock is the test's; the loop's phases are real (setImmediate).
+import { describe, expect, it } from 'vitest'
+import { turnBudget } from './turn-budget.js'
+
+const nextCheckPhase = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+describe('turn budget', () => {
+  it('lets work through at once while the budget lasts, and moves the rest to the next check phase', async () => {
+    let clock = 0
+    const gate = turnBudget(1, () => clock)
+    expect(gate()).toBeUndefined()
+    clock = 0.9
+    expect(gate()).toBeUndefined()
+    clock = 1.0 // spent: the next piece of work waits
+    let ran = false
+    const waiting = gate()?.then(() => {
+      ran = true
+    })
+    expect(waiting).toBeInstanceOf(Promise)
+    await Promise.resolve() // microtasks alone do not let it through
+    expect(ran).toBe(false)
+    await waiting
+    expect(ran).toBe(true)
+    // In the new stretch the budget starts again.
+    expect(gate()).toBeUndefined()
+  })
+
+  it('lets a budget of waiting work through per check phase, not all of it at once', async () => {
+    let clock = 0
+    const gate = turnBudget(1, () => clock)
+    clock = 5 // a stretch that has already spent its budget
+    gate()
+    clock = 10
+    const phaseOf: number[] = []
+    let phase = 0
+    const waits = Array.from({ length: 5 }, (_, i) =>
+      Promise.resolve(gate()).then(() => {
+        phaseOf[i] = phase
+        clock += 0.4 // each piece of work takes 0.4 ms of the budget
+      }),
+    )
+    const counting = (async () => {
+      for (let n = 0; n < 10; n++) {
+        await nextCheckPhase()
+        phase++
+      }
+    })()
+    await Promise.all(waits)
+    await counting
+    // 0.4 ms each against 1 ms: three pieces fit in a stretch (0, 0.4, 0.8 ms in), never all five.
+    expect(new Set(phaseOf).size).toBeGreaterThan(1)
+    const perPhase = [...new Set(phaseOf)].map((p) => phaseOf.filter((q) => q === p).length)
+    expect(Math.max(...perPhase)).toBeLessThanOrEqual(3)
+  })
+})
