@@ -30,6 +30,10 @@ const TARGET_MS = 5
 const CPU_PROF = process.env.BENCH_LOOP_CPU_PROF || null
 /** The server's SQLite `synchronous`: `full`, its default (S37), or `normal`, a diagnostic. */
 const SYNCHRONOUS = process.env.BENCH_LOOP_SYNCHRONOUS === 'normal' ? 'normal' : 'full'
+/** The server's turn budget (ms, `Infinity` for none): its default unless set. */
+const TURN_BUDGET_MS = process.env.BENCH_LOOP_TURN_BUDGET_MS
+  ? Number(process.env.BENCH_LOOP_TURN_BUDGET_MS)
+  : undefined
 const MEMORIZED_PIN = '582914'
 
 /**
@@ -91,7 +95,7 @@ async function serve(dir: string): Promise<void> {
       },
     },
     // The bench measures the loop under logins, not the call budgets' 429s (S19, S31).
-    { throttle: false },
+    { throttle: false, ...(TURN_BUDGET_MS !== undefined ? { turnBudgetMs: TURN_BUDGET_MS } : {}) },
     // A diagnostic: the storage the server opens, at synchronous=NORMAL (commits wait for no fsync).
     SYNCHRONOUS === 'normal'
       ? sqliteStorage({ filename: join(dir, 'loop.db'), walCheckpoints: 'worker', synchronous: 'normal' })

@@ -32,9 +32,11 @@ export function openStorage(database: string): ServerStorage {
   return sqliteStorage({ filename: database, walCheckpoints: 'worker' })
 }
 
-/** Tuning for load tests: the engine's budgets of `start` and `check` (S19, S31), over the configuration's. */
+/** Tuning for load tests: the engine's budgets of `start` and `check` (S19, S31), over the configuration's, and the turn budget. */
 export interface ServerHttpOptions {
   readonly throttle?: ThrottleInput
+  /** The turn budget in ms (`turn-budget.ts`; default 0.8); `Infinity` gates nothing. */
+  readonly turnBudgetMs?: number
 }
 
 /**
@@ -119,7 +121,7 @@ export async function startServer(
   }
   // Each request and each answer passes the turn budget, so that one turn of the event loop does not
   // carry every request of a burst (turn-budget.ts); below saturation it only reads the clock.
-  const gate = turnBudget()
+  const gate = turnBudget(http.turnBudgetMs)
   const answer = (response: Response) => gate()?.then(() => response) ?? response
   server.on(
     'request',

@@ -30,9 +30,8 @@ describe('turn budget', () => {
   it('lets a budget of waiting work through per check phase, not all of it at once', async () => {
     let clock = 0
     const gate = turnBudget(1, () => clock)
-    clock = 5 // a stretch that has already spent its budget
-    gate()
-    clock = 10
+    gate() // the stretch's first gate, at 0 ms
+    clock = 10 // ...and its budget long spent: everything below waits
     const phaseOf: number[] = []
     let phase = 0
     const waits = Array.from({ length: 5 }, (_, i) =>
@@ -53,5 +52,9 @@ describe('turn budget', () => {
     expect(new Set(phaseOf).size).toBeGreaterThan(1)
     const perPhase = [...new Set(phaseOf)].map((p) => phaseOf.filter((q) => q === p).length)
     expect(Math.max(...perPhase)).toBeLessThanOrEqual(3)
+  })
+
+  it('refuses a budget that would never let work through', () => {
+    for (const budget of [0, -1, Number.NaN]) expect(() => turnBudget(budget)).toThrow(RangeError)
   })
 })
