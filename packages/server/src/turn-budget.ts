@@ -15,8 +15,8 @@ import { performance } from 'node:perf_hooks'
  * the next timers and poll phases to the next check phase, so under saturation most gated work runs in
  * check phases. Below saturation a stretch rarely spends the budget, so the gate costs a clock read and
  * one `setImmediate` a stretch. Measured with `pnpm bench:loop` (bench/README.md, "Seventh session: a
- * budget for each turn"): 0.8 ms cut the loop's p99 under saturated one-time PIN logins from 8.3–8.8 ms
- * to 6.4–6.6 ms for 3–5.5% fewer logins a second; 0.3 ms reached 5.0 ms for about a quarter fewer.
+ * budget for each turn"): 0.8 ms cut the loop's p99 under saturated one-time PIN logins from 8.2–8.8 ms
+ * to 6.4–6.7 ms for 3–8% fewer logins a second; 0.3 ms reached 5.0 ms for about a quarter fewer.
  */
 export const TURN_BUDGET_MS = 0.8
 
