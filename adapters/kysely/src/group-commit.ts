@@ -393,7 +393,10 @@ function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats, dela
         delayed.unref()
       }
     },
-    /** Resolves once every commit so far is on the disk: the delayed or queued sync run now, or the running one. */
+    /**
+     * Resolves once every commit so far is on the disk: runs the delayed or queued sync now, or waits for
+     * the running one.
+     */
     async flush(): Promise<void> {
       if (delayed || next) await after()
       else if (running) await running

@@ -32,7 +32,10 @@ export function openStorage(database: string): ServerStorage {
   return sqliteStorage({ filename: database, walCheckpoints: 'worker' })
 }
 
-/** Tuning for load tests: the engine's budgets of `start` and `check` (S19, S31), over the configuration's, and the turn budget. */
+/**
+ * Tuning for load tests: the engine's budgets of `start` and `check` (S19, S31), over the configuration's,
+ * and the server's turn budget.
+ */
 export interface ServerHttpOptions {
   readonly throttle?: ThrottleInput
   /** The turn budget in ms (`turn-budget.ts`; default 0.8); `Infinity` gates nothing. */
@@ -120,7 +123,7 @@ export async function startServer(
       : handler(request, connection)
   }
   // Each request and each answer passes the turn budget, so that one turn of the event loop does not
-  // carry every request of a burst (turn-budget.ts); below saturation it only reads the clock.
+  // carry every request of a burst (turn-budget.ts); below saturation it costs a clock read a request.
   const gate = turnBudget(http.turnBudgetMs)
   const answer = (response: Response) => gate()?.then(() => response) ?? response
   server.on(

@@ -2,12 +2,13 @@ import { performance } from 'node:perf_hooks'
 
 /**
  * How much request work the event loop may start in one stretch, from the first gate after a check phase
- * (where `setImmediate` callbacks run) to the next check phase, before the rest waits for a later one (issue 16, item 4: the loop's delay under load).
- * Node's poll phase hands the server every request that arrived since the last turn, and each one runs up
- * to its first wait (its transaction) before a timer can fire; when 32 clients ask and are answered
- * together, one turn carries all of them. A gate before each request and before each answer lets through
- * what fits in the budget and moves the rest to the next check phase, where the budget starts again; what
- * does not fit there either waits for the next turn, after the timers have run.
+ * (where `setImmediate` callbacks run) to the next check phase, before the rest waits for a later one
+ * (issue 16, item 4: the loop's delay under load). Node's poll phase hands the server every request
+ * that arrived since the last turn, and each one runs up to its first wait (its transaction) before a
+ * timer can fire; when 32 clients ask and are answered together, one turn carries all of them. A gate
+ * before each request and before each answer lets through what fits in the budget and moves the rest to
+ * the next check phase, where the budget starts again; what does not fit there either waits for the next
+ * turn, after the timers have run.
  *
  * The budget is wall-clock time since the stretch's first gate, whatever ran in it (timers, the group
  * commit's batch, garbage collection), and work it lets through may run past it: it bounds how much new
