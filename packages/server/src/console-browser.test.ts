@@ -13,7 +13,7 @@ import { createEngine } from '@flexsecure/core'
 import { captureNotifier, manualClock } from '@flexsecure/core/testing'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ServerConfig } from './config.js'
+import { testServerConfig } from '../test/server-config.js'
 import { type RunningServer, startServer } from './server.js'
 
 // A new administrator's first session, in real headless Chromium against the real server: sign in
@@ -37,18 +37,11 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true })
     dir = mkdtempSync(join(tmpdir(), 'flexsecure-console-'))
-    const config: ServerConfig = {
-      database: join(dir, 'flexsecure.db'),
-      host: '127.0.0.1',
-      port: 0,
-      baseUrl: null,
+    const config = testServerConfig(join(dir, 'flexsecure.db'), {
       secret: 'console-browser-test-secret-console-browser',
-      secretSource: 'environment',
       sweepSeconds: 30,
-      smtpUrl: null,
       mailFrom: 'FlexSecure <no-reply@localhost>',
-      twilio: null,
-    }
+    })
     server = await startServer(config, notifier)
     // What `flexsecure init --admin-email` does: an account, and its first administrator.
     accountId = (await server.engine.accounts.create({ name: 'Acme' })).id

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureNotifier } from '@flexsecure/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testServerConfig } from '../test/server-config.js'
 import type { ServerConfig } from './config.js'
 import { type RunningServer, startServer } from './server.js'
 
@@ -17,23 +18,15 @@ const notifier = captureNotifier()
 let accountId: string
 const keys = { host: '', flooder: '' }
 
-const config = (): ServerConfig => ({
-  database,
-  host: '127.0.0.1',
-  port: 0,
-  baseUrl: null,
-  secret: SECRET,
-  secretSource: 'environment',
-  sweepSeconds: 3600,
-  smtpUrl: null,
-  mailFrom: 'test <test@localhost>',
-  twilio: null,
-  // Budgets that refill slowly, so what is throttled does not depend on how fast this machine is.
-  throttle: {
-    start: { perKey: { burst: 50, perSecond: 0.01 } },
-    check: { perKey: { burst: 200, perSecond: 0.01 } },
-  },
-})
+const config = (): ServerConfig =>
+  testServerConfig(database, {
+    secret: SECRET,
+    // Budgets that refill slowly, so what is throttled does not depend on how fast this machine is.
+    throttle: {
+      start: { perKey: { burst: 50, perSecond: 0.01 } },
+      check: { perKey: { burst: 200, perSecond: 0.01 } },
+    },
+  })
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flexsecure-flood-'))

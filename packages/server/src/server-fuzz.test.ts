@@ -6,7 +6,7 @@ import { captureNotifier } from '@flexsecure/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FuzzWorld, GeneratedRequest } from '../../http/test/fuzz-requests.js'
 import { fuzzSeed, prepareWorld, runFuzz, summary } from '../../http/test/fuzz-run.js'
-import type { ServerConfig } from './config.js'
+import { testServerConfig } from '../test/server-config.js'
 import { type RunningServer, startServer } from './server.js'
 
 // The fuzz test's share through the real listener (node:http, @hono/node-server, the server's own
@@ -25,19 +25,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 })
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flexsecure-fuzz-'))
   const notifier = captureNotifier()
-  const config: ServerConfig = {
-    database: join(dir, 'db.sqlite'),
-    host: '127.0.0.1',
-    port: 0,
-    baseUrl: null,
-    secret: SECRET,
-    secretSource: 'environment',
-    sweepSeconds: 3600,
-    smtpUrl: null,
-    mailFrom: 'test <test@localhost>',
-    twilio: null,
-  }
-  server = await startServer(config, notifier)
+  server = await startServer(testServerConfig(join(dir, 'db.sqlite'), { secret: SECRET }), notifier)
   const { id } = await server.engine.accounts.create({
     name: 'Acme',
     settings: { sendLimits: { resendCooldownSeconds: 0 } },

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureNotifier } from '@flexsecure/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ServerConfig } from './config.js'
+import { testServerConfig } from '../test/server-config.js'
 import { type RunningServer, startServer } from './server.js'
 
 // The server in process, to see that FLEXSECURE_TRUST_PROXY reaches the link pages (S25).
@@ -19,20 +19,7 @@ async function confirmedFrom(trustProxy: boolean): Promise<string | null | undef
   const dir = mkdtempSync(join(tmpdir(), 'flexsecure-proxy-'))
   dirs.push(dir)
   const notifier = captureNotifier()
-  const config: ServerConfig = {
-    database: join(dir, 'db.sqlite'),
-    host: '127.0.0.1',
-    port: 0,
-    baseUrl: null,
-    secret: 's'.repeat(40),
-    secretSource: 'environment',
-    sweepSeconds: 3600,
-    smtpUrl: null,
-    mailFrom: 'test <test@localhost>',
-    twilio: null,
-    trustProxy,
-  }
-  const server = await startServer(config, notifier)
+  const server = await startServer(testServerConfig(join(dir, 'db.sqlite'), { trustProxy }), notifier)
   servers.push(server)
   const { id } = await server.engine.accounts.create({ name: 'Acme' })
   const acme = server.engine.account(id)

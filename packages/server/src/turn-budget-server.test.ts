@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureNotifier } from '@flexsecure/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testServerConfig } from '../test/server-config.js'
 import { type RunningServer, startServer } from './server.js'
 
 // The turn budget in the real listener (turn-budget.ts, server.ts): with a budget so small that all but
@@ -16,22 +17,10 @@ const notifier = captureNotifier()
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flexsecure-turns-'))
-  server = await startServer(
-    {
-      database: join(dir, 'db.sqlite'),
-      host: '127.0.0.1',
-      port: 0,
-      baseUrl: null,
-      secret: 's'.repeat(40),
-      secretSource: 'environment',
-      sweepSeconds: 3600,
-      smtpUrl: null,
-      mailFrom: 'test <test@localhost>',
-      twilio: null,
-    },
-    notifier,
-    { throttle: false, turnBudgetMs: 1e-9 },
-  )
+  server = await startServer(testServerConfig(join(dir, 'db.sqlite')), notifier, {
+    throttle: false,
+    turnBudgetMs: 1e-9,
+  })
   const acme = server.engine.account((await server.engine.accounts.create({ name: 'Acme' })).id)
   await acme.systems.create({ name: 'payroll', policies: { passwordless: { enabled: true } } })
   for (let i = 0; i < 20; i++) {
