@@ -73,7 +73,7 @@ export function durabilityOf(synchronous: Synchronous, variant: EngineVariant = 
   const deferred =
     variant.deferredSyncDelayMs === 0
       ? 'each batch of them synced at once'
-      : 'synced with the next durable write, within 5 ms'
+      : `synced with the next durable write, within ${variant.deferredSyncDelayMs ?? 5} ms`
   return `WAL synced off-thread before the answers that precede a send, deferred for the others (${deferred})`
 }
 
