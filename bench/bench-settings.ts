@@ -1,5 +1,7 @@
-// What every benchmark shares in its set-up: how it reads its settings, and the account settings that
-// keep the throttles out of what it measures.
+// What every benchmark shares in its set-up: how it reads its settings, the account settings that keep
+// the throttles out of what it measures, and the configuration of the server the HTTP benches start.
+
+import type { ServerConfig } from '@flexsecure/server'
 
 /** A positive whole number from the environment variable `name`, or `fallback` when it is unset. */
 export function setting(name: string, fallback: number): number {
@@ -36,4 +38,23 @@ export function synchronousModes(): Synchronous[] {
     if (mode !== 'normal' && mode !== 'full')
       throw new Error(`BENCH_SYNCHRONOUS: '${mode}' is not normal or full`)
   return [...new Set(modes)] as Synchronous[]
+}
+
+/**
+ * The configuration the HTTP benches start `startServer` with: `database`, an ephemeral port on loopback,
+ * no provider (the bench passes its own notifier) and a secret from the environment.
+ */
+export function benchServerConfig(database: string): ServerConfig {
+  return {
+    database,
+    host: '127.0.0.1',
+    port: 0,
+    baseUrl: null,
+    secret: 'x'.repeat(40),
+    secretSource: 'environment',
+    sweepSeconds: 3600,
+    smtpUrl: null,
+    mailFrom: 'bench <bench@localhost>',
+    twilio: null,
+  }
 }

@@ -18,7 +18,7 @@ import type { Notifier } from '@flexsecure/core'
 import { startServer } from '@flexsecure/server'
 import autocannon from 'autocannon'
 import { fmt, median, table } from './bench-report.js'
-import { LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
+import { benchServerConfig, LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
 
 const TARGET = 0.3
 const ROUNDS = setting('BENCH_HTTP_ROUNDS', 3)
@@ -77,18 +77,7 @@ function serveUntilStopped(ready: Ready, close: () => Promise<void>): void {
 async function serveEngine(dir: string): Promise<void> {
   const notifier: Notifier = { send: async () => ({ providerId: null }) }
   const server = await startServer(
-    {
-      database: DATABASE ?? join(dir, 'bench.db'),
-      host: '127.0.0.1',
-      port: 0,
-      baseUrl: null,
-      secret: 'x'.repeat(40),
-      secretSource: 'environment',
-      sweepSeconds: 3600,
-      smtpUrl: null,
-      mailFrom: 'bench <bench@localhost>',
-      twilio: null,
-    },
+    benchServerConfig(DATABASE ?? join(dir, 'bench.db')),
     notifier,
     // The bench measures polls, not the poll limiter's 429s (S19): lift it far above the load.
     { throttle: false },

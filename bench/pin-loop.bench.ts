@@ -17,7 +17,7 @@ import { parseSecret } from '@flexsecure/core/testing'
 import { startServer } from '@flexsecure/server'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { fmt, median, table } from './bench-report.js'
-import { LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
+import { benchServerConfig, LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
 
 const ROUNDS = setting('BENCH_LOOP_ROUNDS', 3)
 const SECONDS = setting('BENCH_LOOP_SECONDS', 5)
@@ -75,18 +75,7 @@ interface LoopReport {
 
 async function serve(dir: string): Promise<void> {
   const server = await startServer(
-    {
-      database: join(dir, 'loop.db'),
-      host: '127.0.0.1',
-      port: 0,
-      baseUrl: null,
-      secret: 'x'.repeat(40),
-      secretSource: 'environment',
-      sweepSeconds: 3600,
-      smtpUrl: null,
-      mailFrom: 'bench <bench@localhost>',
-      twilio: null,
-    },
+    benchServerConfig(join(dir, 'loop.db')),
     // The message's PIN goes to the driving process, as a mailbox would hand it to the user.
     {
       async send(message) {
