@@ -92,8 +92,11 @@ export function createHttpHandler(
   }
 }
 
-/** The path of an absolute URL, without parsing the rest of it (as Hono's router reads it). */
-function pathOf(url: string): string {
+/**
+ * The path of an absolute URL, without parsing the rest of it (as Hono's router reads it): what a hot
+ * path (a poll) routes on, for a fraction of `new URL`'s cost.
+ */
+export function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('://') + 3)
   if (start < 0) return '/'
   const query = url.indexOf('?', start)

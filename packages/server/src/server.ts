@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createEngine, type Engine, type Notifier, type Storage, type ThrottleInput } from '@flexsecure/core'
-import { createHttpHandler } from '@flexsecure/http'
+import { createHttpHandler, pathOf } from '@flexsecure/http'
 import { mysqlStorage } from '@flexsecure/mysql'
 import { postgresStorage } from '@flexsecure/postgres'
 import { sqliteStorage } from '@flexsecure/sqlite'
@@ -116,9 +116,8 @@ export async function startServer(
   // its declared length (so the handler may read a small declared body whole instead of streaming it).
   const respond = (request: Request, connection: { remoteAddress?: string; bodyLengthEnforced: boolean }) => {
     // The path without parsing the whole URL on every request (polls are most of them).
-    const url = request.url
-    const path = url.slice(url.indexOf('/', url.indexOf('://') + 3))
-    return path === '/console' || /^\/console[/?#]/.test(path)
+    const path = pathOf(request.url)
+    return path === '/console' || path.startsWith('/console/')
       ? adminConsole.fetch(request, connection)
       : handler(request, connection)
   }
