@@ -79,8 +79,8 @@ interface Job {
  * the others of the batch run again in a new one; if the COMMIT fails, every caller of the batch gets
  * that error and nothing of the batch was written.
  *
- * Reads outside a transaction run at once while no batch is open; during one they join it (seeing what it
- * wrote) and are answered after its COMMIT.
+ * Reads outside a transaction (a plain SELECT) run at once while no batch is open; during one they join it
+ * (seeing what it wrote) and are answered after its COMMIT. Any other statement goes through a batch.
  *
  * The batch's scope (`tx.batch`): what its transactions keep for each other and write once, before the
  * COMMIT (the audit chain's heads); a transaction rolled back to its savepoint takes its changes to the
@@ -93,9 +93,10 @@ interface Job {
  * the next sync has finished, and a power loss before that may undo it: docs/decisions.md, "Deferred
  * sync"). A batch with `before-answer` callers starts a sync; one of `deferred` callers only waits about
  * `deferredSyncDelayMs` for one to start, so that when logins follow each other closely the next one's
- * durable sync takes it along (`flush()` starts it at once, as a closing storage does). A sync that fails
- * fails its callers and every `before-answer` caller after it: Linux may mark the pages it could not
- * write as clean, so a later sync that succeeds proves nothing about them; the process must restart.
+ * durable sync takes it along (`flush()` runs the writes still queued and starts it at once, as a closing
+ * storage does). A sync that fails fails its callers, every `before-answer` caller after it and every
+ * `flush()`: Linux may mark the pages it could not write as clean, so a later sync that succeeds proves
+ * nothing about them; the process must restart.
  */
 export function groupCommitExecutor(
   conn: SingleConnection,
@@ -108,6 +109,8 @@ export function groupCommitExecutor(
   const stats: GroupCommitStats = { batches: 0, jobs: 0, syncs: 0 }
   const queue: Job[] = []
   let scheduled = false
+  // Waiting for the queue to run dry (`flush()`): settled when a drain ends.
+  let idleWaiters: (() => void)[] = []
   let open = false
   const syncs = conn.sync
     ? coalescedSyncs(conn.sync.bind(conn), stats, options.deferredSyncDelayMs ?? 5)
@@ -158,6 +161,9 @@ export function groupCommitExecutor(
       }
     } finally {
       scheduled = false
+      const waiters = idleWaiters
+      idleWaiters = []
+      for (const wake of waiters) wake()
     }
   }
 
@@ -266,9 +272,15 @@ export function groupCommitExecutor(
 
   return {
     stats,
-    flush: async () => syncs?.flush(),
+    // The writes queued so far run first (a closing storage must not leave one committed and unsynced).
+    async flush() {
+      while (scheduled) await new Promise<void>((wake) => idleWaiters.push(wake))
+      await syncs?.flush()
+    },
     async all<Row>(sql: string, parameters: readonly unknown[], options?: WriteOptions) {
-      if (!open && !/^\s*(insert|update|delete|replace)\b/i.test(sql)) return conn.all<Row>(sql, parameters)
+      // Only a plain SELECT runs at once outside a batch; anything else may write (`WITH … INSERT`, a
+      // leading comment), so it goes through a batch and its sync. A read sent there is only slower.
+      if (!open && /^\s*select\b/i.test(sql)) return conn.all<Row>(sql, parameters)
       return enqueue(async (tx) => tx.all<Row>(sql, parameters), false, options)
     },
     run: (sql, parameters, options) => enqueue((tx) => tx.run(sql, parameters), false, options),
@@ -398,6 +410,8 @@ function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats, dela
      * the running one.
      */
     async flush(): Promise<void> {
+      // After a failed sync no later commit was made durable, whatever a sync would now say.
+      if (failed) throw failed.error
       if (delayed || next) await after()
       else if (running) await running
     },

@@ -172,8 +172,8 @@ describe('durable commits off the event loop', () => {
     const exec = executor()
     await exec.run('INSERT INTO t (v) VALUES (?)', ['a'], DEFERRED)
     const flushed = watch(exec.flush())
-    expect(pendingSyncs).toHaveLength(1)
     await turns()
+    expect(pendingSyncs).toHaveLength(1) // started by the flush: the delay's timer has not run
     expect(flushed.settled).toBe(false) // the flush waits for the disk
     pendingSyncs.shift()?.resolve()
     await turns()
@@ -220,6 +220,51 @@ describe('durable commits off the event loop', () => {
     expect(String(later.error)).toMatch(/EIO/)
     // What needs no sync before its answer still works.
     expect(await exec.run('INSERT INTO t (v) VALUES (?)', ['c'], DEFERRED)).toBe(1)
+  })
+
+  it('fails a flush after a failed sync: a commit made after it was never made durable', async () => {
+    const exec = executor({ deferredSyncDelayMs: 0 })
+    const first = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['a']))
+    await turns()
+    pendingSyncs.shift()?.reject(new Error('EIO: i/o error, fdatasync'))
+    await turns()
+    expect(first).toMatchObject({ settled: true, ok: false })
+    // Answered at its COMMIT, as a deferred write is; no sync can make it durable any more.
+    expect(await exec.run('INSERT INTO t (v) VALUES (?)', ['b'], DEFERRED)).toBe(1)
+    await turns()
+    await expect(exec.flush()).rejects.toThrow(/EIO/)
+  })
+
+  it('waits for the writes still queued when flushed, and syncs them', async () => {
+    const exec = executor()
+    // Queued, not yet run: its batch begins on the event loop's next turn.
+    const write = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['a'], DEFERRED))
+    const flushed = watch(exec.flush())
+    await turns()
+    expect(write).toMatchObject({ settled: true, ok: true })
+    expect(pendingSyncs).toHaveLength(1) // started by the flush, not left to the delay
+    expect(flushed.settled).toBe(false)
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(flushed).toMatchObject({ settled: true, ok: true })
+  })
+
+  it('sends a write whose SQL begins with a CTE or a comment through a batch and its sync', async () => {
+    const exec = executor()
+    const withCte = watch(
+      exec.all("WITH v(x) AS (SELECT 'a') INSERT INTO t (v) SELECT x FROM v RETURNING v", []),
+    )
+    const commented = watch(exec.all("/* a note */ INSERT INTO t (v) VALUES ('b') RETURNING v", []))
+    await turns()
+    // Not answered from autocommit: both wait for the sync of their batch.
+    expect(withCte.settled).toBe(false)
+    expect(commented.settled).toBe(false)
+    expect(pendingSyncs).toHaveLength(1)
+    pendingSyncs.shift()?.resolve()
+    await turns()
+    expect(withCte).toMatchObject({ settled: true, ok: true })
+    expect(commented).toMatchObject({ settled: true, ok: true })
+    expect(visible()).toEqual(['a', 'b'])
   })
 
   it('lets the event loop turn between batches while callers keep feeding them', async () => {
@@ -269,4 +314,15 @@ describe('the WAL syncer', () => {
       expect(walDescriptors()).toBe(before)
     },
   )
+
+  it('syncs before the close returns a write still queued when it was called', async () => {
+    const exec = sqliteExecutor(db, { walFile: join(dir, 's.db-wal') })
+    await exec.run('INSERT INTO t (v) VALUES (?)', ['a'])
+    const syncsBefore = exec.stats.syncs
+    // Queued when the close begins: it commits during the close, and the close must sync it.
+    const write = watch(exec.run('INSERT INTO t (v) VALUES (?)', ['b'], DEFERRED))
+    await exec.close()
+    expect(write).toMatchObject({ settled: true, ok: true })
+    expect(exec.stats.syncs - syncsBefore).toBe(1)
+  })
 })
