@@ -193,9 +193,10 @@ function contextOf(options: EngineOptions, keyring: Keyring, ceilings: OperatorC
   const baseUrl = parseBaseUrl(options.links?.baseUrl)
   const slowHasher = options.hasher ?? argon2PinHasher()
   const logger = options.logger ?? consoleLogger
+  const outbox = resolveOutbox(options.outbox)
   return {
     storage: options.storage,
-    outcomes: outcomeQueue(options.storage, logger),
+    outcomes: outcomeQueue(options.storage, logger, outbox.closeWaitMs),
     notifier: options.notifier,
     hasher: oneTimePinHasher(keyring, options.pinHashing ?? 'hmac', slowHasher),
     memorizedPins: pepperedPinHasher(keyring, slowHasher),
@@ -204,7 +205,7 @@ function contextOf(options: EngineOptions, keyring: Keyring, ceilings: OperatorC
     logger,
     linkUrl: options.links.url ?? ((token) => `${baseUrl}/v1/links/${token}`),
     keyedDigest: keyedDigest(options.secret),
-    outbox: resolveOutbox(options.outbox),
+    outbox,
     payloads: payloadCipher(keyring),
     predicates: { ...options.policy?.predicates },
     predicateNames: new Set(Object.keys(options.policy?.predicates ?? {})),

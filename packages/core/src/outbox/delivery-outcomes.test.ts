@@ -161,4 +161,51 @@ describe('delivery outcomes, off the login path', () => {
     // The fixture's own close must not close the engine twice.
     f = { ...f, close: async () => {} }
   })
+
+  it('waits for a send still in flight, and writes its outcome, before the engine closes its storage', async () => {
+    // In uniform mode start answers without waiting for the provider (S20), so a server that stopped
+    // taking requests may close the engine while a send runs. Closing under it would leave the delivery
+    // claimed, and the message would go again when the claim lapsed.
+    const sent = gate()
+    const slowNotifier: Notifier = {
+      async send() {
+        await sent.opened
+        return { providerId: 'provider-1' }
+      },
+    }
+    f = await fixture({ notifier: slowNotifier })
+    await f.acme.settings.update({ uniformResponses: true })
+    const order: string[] = []
+    const close = f.storage.close.bind(f.storage)
+    f.storage.close = async () => {
+      order.push('storage closed')
+      return close()
+    }
+    const answer = await f.acme.start(login)
+    expect(answer).toMatchObject({ result: 'success', delivery: 'queued' })
+    let closed = false
+    const closing = f.engine.close().then(() => {
+      closed = true
+    })
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(closed).toBe(false)
+    expect(order).toEqual([])
+    sent.open()
+    await closing
+    expect(order).toEqual(['storage closed'])
+    expect(f.rows('deliveries').map((row) => row.status)).toEqual(['sent'])
+    f = { ...f, close: async () => {} }
+  })
+
+  it('does not wait past closeWaitMs for a provider that never answers, and says so', async () => {
+    const hung: Notifier = { send: () => new Promise(() => {}) }
+    f = await fixture({ notifier: hung, outbox: { closeWaitMs: 0 } })
+    await f.acme.settings.update({ uniformResponses: true })
+    expect(await f.acme.start(login)).toMatchObject({ result: 'success', delivery: 'queued' })
+    await f.engine.close()
+    expect(f.warnings).toContain('closing with sends still under way; each goes again once its claim lapses')
+    // Still claimed: the next dispatcher sends it once the claim lapses (outbox.test.ts).
+    expect(f.rows('deliveries').map((row) => row.status)).toEqual(['queued'])
+    f = { ...f, close: async () => {} }
+  })
 })

@@ -20,11 +20,14 @@ export interface QueuedOutcome {
 /** At most this many outcomes per transaction; more wait for the next one. */
 const BATCH = 200
 
-export function outcomeQueue(storage: Storage, logger: Logger): OutcomeQueue {
+/** `closeWaitMs`: how long `flush()` waits for sends under way (OutboxSettings). */
+export function outcomeQueue(storage: Storage, logger: Logger, closeWaitMs: number): OutcomeQueue {
   let queue: QueuedOutcome[] = []
   /** The write in progress (the loop that drains the queue), if any. */
   let writing: Promise<void> | null = null
   const states = new Map<string, DeliveryState>()
+  /** Sends still running: their outcomes are yet to be queued. */
+  const sending = new Set<Promise<unknown>>()
 
   const writeBatch = async (batch: readonly QueuedOutcome[]) => {
     let moved: readonly boolean[]
@@ -70,6 +73,24 @@ export function outcomeQueue(storage: Storage, logger: Logger): OutcomeQueue {
     }
   }
 
+  /** Whether every tracked send ended (its outcome queued) within `ms`. */
+  const sendsEnded = async (ms: number): Promise<boolean> => {
+    if (ms <= 0) return false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms)
+    })
+    const ended = (async () => {
+      while (sending.size > 0) await Promise.all(sending)
+      return true as const
+    })()
+    try {
+      return await Promise.race([ended, late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   const start = () => {
     writing ??= drain().finally(() => {
       writing = null
@@ -85,7 +106,20 @@ export function outcomeQueue(storage: Storage, logger: Logger): OutcomeQueue {
       void start()
     },
     pending: (deliveryId) => (deliveryId === null ? undefined : states.get(deliveryId)),
+    track(send) {
+      const settled = send.then(
+        () => {},
+        () => {},
+      )
+      sending.add(settled)
+      void settled.then(() => sending.delete(settled))
+    },
     async flush() {
+      if (sending.size > 0 && !(await sendsEnded(closeWaitMs)))
+        // A provider that does not answer must not hold the close: the claim lapses, the message goes again.
+        logger.warn('closing with sends still under way; each goes again once its claim lapses', {
+          sends: sending.size,
+        })
       while (writing || queue.length > 0) await (writing ?? start())
     },
   }

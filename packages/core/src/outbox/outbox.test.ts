@@ -182,7 +182,8 @@ describe('cancellation and recovery', () => {
         return new Promise(() => {})
       },
     }
-    f = await engineFixture({ notifier: hung })
+    // Closing the fixture must not wait for the send that never ends.
+    f = await engineFixture({ notifier: hung, outbox: { closeWaitMs: 0 } })
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
     void f.acme.start(login)
     await called

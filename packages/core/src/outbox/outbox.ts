@@ -36,6 +36,7 @@ export const DEFAULT_OUTBOX: OutboxSettings = {
   baseDelayMs: 2_000,
   maxDelayMs: 120_000,
   retryWindowPercent: 80,
+  closeWaitMs: 5_000,
 }
 
 const BATCH = 50
@@ -202,9 +203,21 @@ export interface DeliveryAnswer {
 
 /**
  * Makes one attempt at a delivery this process has claimed and records its outcome. Returns what a
- * waiting host should hear. Never throws for a provider's failure; storage failures are logged.
+ * waiting host should hear. Never throws for a provider's failure; storage failures are logged. The
+ * attempt is tracked, so that closing the engine waits for it and writes its outcome.
  */
-export async function dispatch(
+export function dispatch(
+  ctx: EngineContext,
+  delivery: DeliveryRow,
+  challenge: Challenge,
+  known?: Outgoing,
+): Promise<DeliveryAnswer> {
+  const attempt = attemptDelivery(ctx, delivery, challenge, known)
+  ctx.outcomes.track(attempt)
+  return attempt
+}
+
+async function attemptDelivery(
   ctx: EngineContext,
   delivery: DeliveryRow,
   challenge: Challenge,

@@ -23,6 +23,11 @@ export interface OutboxSettings {
    * is sized so that doubling from it, `maxAttempts` attempts end there. 0: from `baseDelayMs` alone.
    */
   readonly retryWindowPercent: number
+  /**
+   * How long closing the engine waits for sends still under way, so that their outcomes are written
+   * (ms). A send still running then keeps its claim, and its message goes again once the claim lapses.
+   */
+  readonly closeWaitMs: number
 }
 
 /**
@@ -56,7 +61,9 @@ export interface OutcomeQueue {
   }): void
   /** What a queued, not yet written outcome says of its delivery (for `check`), or undefined. */
   pending(deliveryId: string | null): DeliveryState | undefined
-  /** Resolves once everything queued so far is written (or has failed, logged). */
+  /** A send under way, whose outcome `flush()` waits for (uniform mode's start does not wait for it). */
+  track(sending: Promise<unknown>): void
+  /** Resolves once every send tracked so far has ended and its outcome is written (or has failed, logged). */
   flush(): Promise<void>
 }
 
