@@ -196,7 +196,7 @@ function contextOf(options: EngineOptions, keyring: Keyring, ceilings: OperatorC
   const outbox = resolveOutbox(options.outbox)
   return {
     storage: options.storage,
-    outcomes: outcomeQueue(options.storage, logger, outbox.closeWaitMs),
+    outcomes: outcomeQueue(options.storage, logger),
     notifier: options.notifier,
     hasher: oneTimePinHasher(keyring, options.pinHashing ?? 'hmac', slowHasher),
     memorizedPins: pepperedPinHasher(keyring, slowHasher),
@@ -272,7 +272,14 @@ export function createEngine(options: EngineOptions): Engine {
     deliverDue: () => deliverDueWork(ctx),
     events: ctx.events,
     async close() {
-      await work?.stop()
+      // The background run under way and the sends still running (a start in uniform mode answers before
+      // its send ends) finish and queue their outcomes, within closeWaitMs: a provider that never answers
+      // must not hold the close. What is left keeps its claim, and goes again once the claim lapses.
+      const ended = await within(
+        Promise.all([work?.stop(), ctx.outcomes.sendsEnded()]),
+        ctx.outbox.closeWaitMs,
+      )
+      if (!ended) ctx.logger.warn('closing with sends still under way; each goes again once its claim lapses')
       // The counted refusals of the minutes still open are written, not lost with the process (S31).
       await appendSummaries(ctx, clock.now(), true).catch((error) =>
         ctx.logger.error('could not write the refusal summaries', { error: String(error) }),
@@ -293,4 +300,17 @@ export function createEngine(options: EngineOptions): Engine {
       )
     : null
   return engine
+}
+
+/** Whether `work` settled within `ms` (a rejection counts as settled: its own caller reports it). */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([work.then(() => true, () => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { DeliveryError } from '../domain/errors.js'
 import type { Notifier } from '../ports/notifier.js'
 import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 
@@ -206,6 +207,43 @@ describe('delivery outcomes, off the login path', () => {
     expect(f.warnings).toContain('closing with sends still under way; each goes again once its claim lapses')
     // Still claimed: the next dispatcher sends it once the claim lapses (outbox.test.ts).
     expect(f.rows('deliveries').map((row) => row.status)).toEqual(['queued'])
+    f = { ...f, close: async () => {} }
+  })
+
+  it('does not hold a close on a background retry whose provider never answers', async () => {
+    let calls = 0
+    const retrying = gate()
+    const notifier: Notifier = {
+      async send() {
+        calls += 1
+        if (calls === 1) throw new DeliveryError('temporary', '451 4.3.0 try again later')
+        retrying.open()
+        return new Promise(() => {}) // the retry's provider never answers
+      },
+    }
+    f = await fixture({
+      notifier,
+      outbox: { closeWaitMs: 0 },
+      background: { outboxMs: 10, sweepMs: 1_000_000 },
+    })
+    expect(await f.acme.start(login)).toMatchObject({ delivery: 'failed' })
+    f.clock.advance(60_000) // the retry is due; the background run picks it up
+    await retrying.opened
+    await f.engine.close()
+    expect(f.warnings).toContain('closing with sends still under way; each goes again once its claim lapses')
+    f = { ...f, close: async () => {} }
+  })
+
+  it('lets reads and deliverDue write queued outcomes without waiting for sends under way', async () => {
+    const hung: Notifier = { send: () => new Promise(() => {}) }
+    // A minute of grace at the close; none of it may be spent outside the close.
+    f = await fixture({ notifier: hung, outbox: { closeWaitMs: 60_000 } })
+    await f.acme.settings.update({ uniformResponses: true })
+    await f.acme.start(login)
+    await f.acme.audit.list({})
+    expect(await f.engine.deliverDue()).toEqual({ cancelled: 0, delivered: 0 })
+    expect(f.warnings).toEqual([])
+    // The fixture's close would wait the minute for the hung send: this engine is left as a dead process.
     f = { ...f, close: async () => {} }
   })
 })

@@ -20,8 +20,7 @@ export interface QueuedOutcome {
 /** At most this many outcomes per transaction; more wait for the next one. */
 const BATCH = 200
 
-/** `closeWaitMs`: how long `flush()` waits for sends under way (OutboxSettings). */
-export function outcomeQueue(storage: Storage, logger: Logger, closeWaitMs: number): OutcomeQueue {
+export function outcomeQueue(storage: Storage, logger: Logger): OutcomeQueue {
   let queue: QueuedOutcome[] = []
   /** The write in progress (the loop that drains the queue), if any. */
   let writing: Promise<void> | null = null
@@ -73,24 +72,6 @@ export function outcomeQueue(storage: Storage, logger: Logger, closeWaitMs: numb
     }
   }
 
-  /** Whether every tracked send ended (its outcome queued) within `ms`. */
-  const sendsEnded = async (ms: number): Promise<boolean> => {
-    if (ms <= 0) return false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms)
-    })
-    const ended = (async () => {
-      while (sending.size > 0) await Promise.all(sending)
-      return true as const
-    })()
-    try {
-      return await Promise.race([ended, late])
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
   const start = () => {
     writing ??= drain().finally(() => {
       writing = null
@@ -114,12 +95,10 @@ export function outcomeQueue(storage: Storage, logger: Logger, closeWaitMs: numb
       sending.add(settled)
       void settled.then(() => sending.delete(settled))
     },
+    async sendsEnded() {
+      while (sending.size > 0) await Promise.all(sending)
+    },
     async flush() {
-      if (sending.size > 0 && !(await sendsEnded(closeWaitMs)))
-        // A provider that does not answer must not hold the close: the claim lapses, the message goes again.
-        logger.warn('closing with sends still under way; each goes again once its claim lapses', {
-          sends: sending.size,
-        })
       while (writing || queue.length > 0) await (writing ?? start())
     },
   }

@@ -61,9 +61,11 @@ export interface OutcomeQueue {
   }): void
   /** What a queued, not yet written outcome says of its delivery (for `check`), or undefined. */
   pending(deliveryId: string | null): DeliveryState | undefined
-  /** A send under way, whose outcome `flush()` waits for (uniform mode's start does not wait for it). */
+  /** A send under way (uniform mode's start does not wait for it), for closing to wait for. */
   track(sending: Promise<unknown>): void
-  /** Resolves once every send tracked so far has ended and its outcome is written (or has failed, logged). */
+  /** Resolves once no tracked send is under way (its outcome then queued, for `flush()` to write). */
+  sendsEnded(): Promise<void>
+  /** Resolves once everything queued so far is written (or has failed, logged). */
   flush(): Promise<void>
 }
 
