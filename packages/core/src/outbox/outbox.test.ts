@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DeliveryError } from '../domain/errors.js'
+import { DeliveryError, StorageError } from '../domain/errors.js'
 import type { Message, Notifier } from '../ports/notifier.js'
 import { captureNotifier } from '../testing/capture-notifier.js'
 import { type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
@@ -208,6 +208,80 @@ describe('cancellation and recovery', () => {
     expect(await f.acme.check({ ...login, pin: revived.last().pin as string })).toMatchObject({
       result: 'authenticated',
     })
+  })
+})
+
+describe('an attempt that could not be prepared', () => {
+  it('tries a retry again when this instance cannot open its payload (another rotated the secret, S33)', async () => {
+    const first = scripted([temporary()])
+    f = await engineFixture({ notifier: first.notifier })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    expect(await f.acme.start(login)).toMatchObject({ delivery: 'failed' })
+    const { createEngine } = await import('../engine.js')
+    const { cheapHasher } = await import('../testing/cheap-hasher.js')
+    const rotated = captureNotifier()
+    // An instance on the new secret, the old one still running (docs/operations.md: rotate, then restart).
+    const next = createEngine({
+      storage: f.sharedStorage(),
+      notifier: rotated,
+      clock: f.clock,
+      secret: 'n'.repeat(40),
+      previousSecrets: [TEST_SECRET],
+      links: { baseUrl: 'https://auth.example.com' },
+      hasher: cheapHasher(),
+      logger: { warn: () => {}, error: () => {} },
+    })
+    expect(await next.rotateSecret()).toMatchObject({ resealed: 1 })
+    // The old instance claims the re-sealed retry and cannot open it: a failed attempt, not the end.
+    f.clock.advance(10 * SECOND)
+    expect(await f.engine.deliverDue()).toEqual({ cancelled: 0, delivered: 1 })
+    expect(deliveries()).toEqual([{ channel: 'email', status: 'failed', attempts: 2 }])
+    expect(f.warnings).toContain('a delivery could not be prepared; it is tried again')
+    // The new instance sends it at the next attempt.
+    f.clock.advance(60 * SECOND)
+    expect(await next.deliverDue()).toEqual({ cancelled: 0, delivered: 1 })
+    expect(rotated.messages).toHaveLength(1)
+    expect(await f.acme.check({ ...login, pin: rotated.last().pin as string })).toMatchObject({
+      result: 'authenticated',
+    })
+    await next.close()
+  })
+
+  it('tries a retry again after a storage failure while composing it', async () => {
+    const script = scripted([temporary()])
+    f = await engineFixture({ notifier: script.notifier })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    expect(await f.acme.start(login)).toMatchObject({ delivery: 'failed' })
+    const resolveLogin = f.storage.logins.resolveLogin.bind(f.storage.logins)
+    let failures = 1
+    f.storage.logins.resolveLogin = async (...args) => {
+      if (failures-- > 0) throw new StorageError('resolveLogin failed: connection reset')
+      return resolveLogin(...args)
+    }
+    f.clock.advance(10 * SECOND)
+    await f.engine.deliverDue()
+    expect(deliveries()).toEqual([{ channel: 'email', status: 'failed', attempts: 2 }])
+    f.clock.advance(60 * SECOND)
+    expect(await f.engine.deliverDue()).toEqual({ cancelled: 0, delivered: 1 })
+    expect(script.delivered.messages).toHaveLength(1)
+    expect(deliveries()).toEqual([{ channel: 'email', status: 'sent', attempts: 3 }])
+  })
+
+  it('fails an attempt alike when the notifier rejects with no error at all', async () => {
+    let calls = 0
+    const inner = captureNotifier()
+    const careless: Notifier = {
+      send(message) {
+        calls += 1
+        return calls === 1 ? Promise.reject(null) : inner.send(message)
+      },
+    }
+    f = await engineFixture({ notifier: careless })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    expect(await f.acme.start(login)).toMatchObject({ result: 'success', delivery: 'failed' })
+    f.clock.advance(10 * SECOND)
+    expect(await f.engine.deliverDue()).toEqual({ cancelled: 0, delivered: 1 })
+    expect(inner.messages).toHaveLength(1)
   })
 })
 

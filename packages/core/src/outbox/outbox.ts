@@ -227,12 +227,15 @@ async function attemptDelivery(
   try {
     payload = known ?? (await recompose(ctx, delivery, challenge))
   } catch (error) {
-    // A payload sealed under another secret cannot be sent by this engine; give it up, loudly.
-    ctx.logger.error('a delivery payload could not be opened', {
+    // Not the delivery's fault, and perhaps not for long: a payload sealed under a secret this instance
+    // does not hold yet (another instance rotated the secret, S33), or the storage failing for a moment.
+    // Another attempt, here or on another instance, may succeed; the attempts still end at maxAttempts
+    // or at the challenge's expiry.
+    ctx.logger.error('a delivery could not be prepared; it is tried again', {
       deliveryId: delivery.id,
       error: String(error),
     })
-    payload = 'the message could not be composed again'
+    return failedAttempt(ctx, delivery, challenge, 'temporary', 'the message could not be prepared')
   }
   if (typeof payload === 'string') {
     await finish(ctx, delivery, challenge, 'abandoned', null, payload, 'permanent')
@@ -243,7 +246,8 @@ async function attemptDelivery(
     const { providerId } = await ctx.notifier.send(message)
     return await finish(ctx, delivery, challenge, 'sent', providerId, null, null)
   } catch (error) {
-    const kind = (error as { kind?: unknown }).kind
+    // A notifier should throw a DeliveryError; one that rejects with anything, null included, fails alike.
+    const kind = (error as { kind?: unknown } | null | undefined)?.kind
     const safeKind = kind === 'temporary' || kind === 'permanent' ? kind : 'unknown'
     // S26: a provider may echo the message it refused, in any encoding.
     const text = redactProviderError(error instanceof Error ? error.message : String(error), [
@@ -259,13 +263,28 @@ async function attemptDelivery(
       kind: safeKind,
       error: text,
     })
-    const at = ctx.clock.now()
-    const next = at + retryDelay(delivery.attempts, ctx.outbox, delivery.expiresAt - delivery.createdAt)
-    const retry =
-      safeKind !== 'permanent' && delivery.attempts < ctx.outbox.maxAttempts && next < delivery.expiresAt
-    if (retry) return finish(ctx, delivery, challenge, 'failed', null, text, safeKind, next)
-    return finish(ctx, delivery, challenge, 'abandoned', null, text, safeKind, undefined, payload)
+    return failedAttempt(ctx, delivery, challenge, safeKind, text, payload)
   }
+}
+
+/**
+ * A failed attempt: retried after `retryDelay` unless it was permanent, the last, or the next would fall
+ * past the challenge's expiry; then abandoned, with a fallback when `payload` is there to send again.
+ */
+function failedAttempt(
+  ctx: EngineContext,
+  delivery: DeliveryRow,
+  challenge: Challenge,
+  kind: 'temporary' | 'permanent' | 'unknown',
+  text: string,
+  payload?: Outgoing,
+): Promise<DeliveryAnswer> {
+  const at = ctx.clock.now()
+  const next = at + retryDelay(delivery.attempts, ctx.outbox, delivery.expiresAt - delivery.createdAt)
+  const retry =
+    kind !== 'permanent' && delivery.attempts < ctx.outbox.maxAttempts && next < delivery.expiresAt
+  if (retry) return finish(ctx, delivery, challenge, 'failed', null, text, kind, next)
+  return finish(ctx, delivery, challenge, 'abandoned', null, text, kind, undefined, payload)
 }
 
 async function finish(
