@@ -18,6 +18,8 @@ const percentEveryByte = (text: string) =>
 const quotedPrintable = (text: string) => text.replace(/(.{20})/g, '$1=\r\n')
 const htmlEntities = (text: string) => text.replace(/[/:@.+]/g, (c) => `&#x${c.charCodeAt(0).toString(16)};`)
 
+const wrapped = (base64: string, width: number) => base64.replace(new RegExp(`(.{${width}})`, 'g'), '$1\r\n')
+
 /** The message as providers echo it back, each with the shape of error text it might come in. */
 const ECHOES: [string, (text: string) => string][] = [
   ['as written', (t) => `550 rejected: ${t}`],
@@ -36,6 +38,16 @@ const ECHOES: [string, (text: string) => string][] = [
   ['base64, shifted by one byte', (t) => Buffer.from(`x${t}`).toString('base64')],
   ['base64, shifted by two bytes', (t) => Buffer.from(`xy${t}`).toString('base64')],
   ['base64url', (t) => Buffer.from(` ${t}`).toString('base64url')],
+  // A raw MIME part wraps its base64 at 76 characters (RFC 2045), PEM-like dumps at 64: the token then
+  // spans two lines wherever the wrap falls inside it.
+  ...[76, 64].flatMap((width) =>
+    ['', 'x', 'xy'].map(
+      (shift): [string, (text: string) => string] => [
+        `base64 wrapped at ${width} columns, shifted by ${shift.length}`,
+        (t) => `552 5.7.0 rejected part:\r\n${wrapped(Buffer.from(shift + t).toString('base64'), width)}`,
+      ],
+    ),
+  ),
 ]
 
 /** Undoes each encoding of ECHOES the way a reader would, one after the other. */
@@ -53,7 +65,12 @@ function readable(text: string): string {
 /** Whether `text` still holds `secret` in any form a reader could recover it from. */
 function reveals(text: string, secret: string): boolean {
   const plain = readable(text)
-  const inBase64 = (text.match(/[A-Za-z0-9+/_-]{8,}/g) ?? []).some((run) =>
+  // Base64 lines joined again, as a reader of a wrapped MIME part would (the redaction turns line breaks
+  // into spaces).
+  const runs = (text.match(/[A-Za-z0-9+/_-]{8,}(?:\s+[A-Za-z0-9+/_=-]+)*/g) ?? []).map((run) =>
+    run.replace(/\s+/g, ''),
+  )
+  const inBase64 = runs.some((run) =>
     [run, run.slice(1), run.slice(2), run.slice(3)].some((aligned) =>
       Buffer.from(aligned, aligned.includes('-') || aligned.includes('_') ? 'base64url' : 'base64')
         .toString('latin1')

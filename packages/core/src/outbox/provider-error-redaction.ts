@@ -1,10 +1,12 @@
 // S26: a provider's error text is kept (in the delivery row, the audit and the log), and a provider may
 // echo the message it refused: URL-encoded in a form body, JSON-escaped, as HTML, split by a
-// quoted-printable soft line break, or base64 in a raw MIME part. So the secret is looked for in each
-// of those forms, not only as written.
+// quoted-printable soft line break, or base64 in a raw MIME part (wrapped at 76 columns). So the secret
+// is looked for in each of those forms, not only as written.
 
 const LINK_TOKEN = /\/v1\/links\/([A-Za-z0-9_-]{8,})/g
-const BASE64_RUN = /[A-Za-z0-9+/_-]{4,}={0,2}/g
+// A run of base64, across line breaks: a MIME part wraps it at 76 characters (RFC 2045), and a secret
+// split over two lines is whole only once they are joined.
+const BASE64_RUN = /[A-Za-z0-9+/_-]{4,}={0,2}(?:\r?\n[A-Za-z0-9+/_-]+={0,2})*/g
 const MARK = '[redacted]'
 
 /**
@@ -62,7 +64,10 @@ function cutBase64(text: string, needles: readonly string[]): string {
     }
   }
   if (cores.length === 0) return text
-  return text.replace(BASE64_RUN, (run) => (cores.some((core) => run.includes(core)) ? MARK : run))
+  return text.replace(BASE64_RUN, (run) => {
+    const joined = run.replace(/\r?\n/g, '')
+    return cores.some((core) => joined.includes(core)) ? MARK : run
+  })
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", sol: '/' }
