@@ -147,6 +147,21 @@ describe('fallback', () => {
     expect(await f.acme.start(login)).toMatchObject({ delivery: 'failed' })
     expect(deliveries()).toEqual([{ channel: 'email', status: 'abandoned', attempts: 1 }])
   })
+
+  it('names no fallback the storage did not write', async () => {
+    f = await engineFixture({ notifier: scripted([permanent()]).notifier })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    const finishDelivery = f.storage.outbox.finishDelivery.bind(f.storage.outbox)
+    let failures = 1
+    f.storage.outbox.finishDelivery = async (...args) => {
+      if (failures-- > 0) throw new StorageError('finishDelivery failed: database is locked')
+      return finishDelivery(...args)
+    }
+    // The abandon and its fallback were not written: the email is still claimed, no SMS exists.
+    expect(await f.acme.start(login)).toMatchObject({ channel: 'email', delivery: 'failed' })
+    expect(deliveries()).toEqual([{ channel: 'email', status: 'queued', attempts: 1 }])
+    expect(await f.acme.check(login)).toMatchObject({ result: 'pending', channel: 'email' })
+  })
 })
 
 describe('cancellation and recovery', () => {

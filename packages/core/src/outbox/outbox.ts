@@ -301,9 +301,9 @@ async function finish(
   const at = ctx.clock.now()
   const fallback =
     to === 'abandoned' && payload ? await fallbackFor(ctx, delivery, challenge, payload, at) : null
-  const state: DeliveryAnswer = fallback
-    ? { state: 'queued', channel: fallback.row.channel }
-    : { state: to === 'sent' ? 'sent' : 'failed', channel: delivery.channel }
+  // What the host hears when nothing else was written: this delivery's own outcome.
+  const own: DeliveryAnswer = { state: to === 'sent' ? 'sent' : 'failed', channel: delivery.channel }
+  const state: DeliveryAnswer = fallback ? { state: 'queued', channel: fallback.row.channel } : own
   const audit = [
     deliveryAudit(delivery, challenge, at, to, {
       ...(providerId !== null ? { providerId } : {}),
@@ -353,14 +353,15 @@ async function finish(
         deliveryId: delivery.id,
         status: to,
       })
-      return state
+      return own
     }
   } catch (failure) {
     ctx.logger.error('a delivery outcome could not be recorded', {
       deliveryId: delivery.id,
       error: String(failure),
     })
-    return state
+    // Nor was its fallback: the delivery stays claimed and is tried again once the claim lapses.
+    return own
   }
   delivered()
   // The fallback is tried at once; what the host hears is how that went.
