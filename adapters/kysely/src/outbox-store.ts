@@ -25,6 +25,10 @@ function finishArgs(outcome: DeliveryOutcome): Record<string, unknown> {
   }
 }
 
+
+/** Thrown inside finishDelivery's transaction to roll it back when the fallback's challenge ended. */
+const NOT_PENDING = Symbol('the challenge is no longer pending')
+
 export function outboxStore(ctx: StoreContext): OutboxStore {
   const { db, exec, dialect, guard } = ctx
   // Fenced on the attempt it reports and on an unfinished status: a late or repeated outcome moves nothing.
@@ -48,11 +52,13 @@ export function outboxStore(ctx: StoreContext): OutboxStore {
     db.insertInto('fs_deliveries').values(columnParams(DELIVERY_COLUMNS)),
   )
   // A fallback becomes the delivery `check` reports, and its channel the one the secret travels on.
+  // Only while the challenge still waits: a fallback for one superseded or ended meanwhile is not written.
   const pointChallenge = prepare<{ id: string; delivery_id: string; channel: string }>(
     db
       .updateTable('fs_challenges')
       .set({ delivery_id: param('delivery_id'), channel: param('channel') })
-      .where('id', '=', param('id')),
+      .where('id', '=', param('id'))
+      .where('status', '=', 'pending'),
   )
 
   return {
@@ -61,25 +67,32 @@ export function outboxStore(ctx: StoreContext): OutboxStore {
         (await dialect.claimDeliveries.runAlone(exec, { at, until: at + leaseMs, limit })).map(toDelivery),
       ),
     finishDelivery: (outcome, audit, fallback) =>
-      guard('finishDelivery', () =>
-        exec.transaction(async (tx) => {
-          const moved = await tx.run(finish.sql, finish.bind(finishArgs(outcome)))
-          if (moved !== 1) return false
-          if (fallback) {
-            await tx.run(insert.sql, insert.bind(deliveryParams(fallback)))
-            await tx.run(
-              pointChallenge.sql,
-              pointChallenge.bind({
-                id: outcome.challengeId,
-                delivery_id: fallback.id,
-                channel: fallback.channel,
-              }),
-            )
-          }
-          await ctx.appendAudit(tx, audit)
-          return true
-        }),
-      ),
+      guard('finishDelivery', async () => {
+        try {
+          return await exec.transaction(async (tx) => {
+            const moved = await tx.run(finish.sql, finish.bind(finishArgs(outcome)))
+            if (moved !== 1) return false
+            if (fallback) {
+              await tx.run(insert.sql, insert.bind(deliveryParams(fallback)))
+              const pointed = await tx.run(
+                pointChallenge.sql,
+                pointChallenge.bind({
+                  id: outcome.challengeId,
+                  delivery_id: fallback.id,
+                  channel: fallback.channel,
+                }),
+              )
+              // The challenge no longer waits: undo the outcome and the fallback with the transaction.
+              if (pointed !== 1) throw NOT_PENDING
+            }
+            await ctx.appendAudit(tx, audit)
+            return true
+          })
+        } catch (error) {
+          if (error === NOT_PENDING) return false
+          throw error
+        }
+      }),
     // The outcomes of many sends in one transaction: each row moved by the same fenced UPDATE, then
     // every event of the batch appended at once, so each account's audit head moves once per batch
     // instead of once per message.

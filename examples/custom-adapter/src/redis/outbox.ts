@@ -127,13 +127,15 @@ export function redisOutbox(
 
     finishDelivery: (outcome, audit, fallback) =>
       run.transact('finishDelivery', async (tx) => {
+        // Read (and watched) first: a fallback only while its challenge still waits; superseded or ended
+        // meanwhile, nothing is written.
+        const challenge = fallback ? await tx.row<StoredChallenge>(keys.challenge(outcome.challengeId)) : null
+        if (fallback && challenge?.status !== 'pending') return false
         if (!(await finish(tx, outcome))) return false
-        if (fallback) {
+        if (fallback && challenge) {
           await insertDelivery(tx, keys, fallback)
-          const challenge = await tx.row<StoredChallenge>(keys.challenge(outcome.challengeId))
           // The fallback becomes the delivery check reports, and its channel the one the secret travels on.
-          if (challenge)
-            putChallenge(tx, keys, { ...challenge, deliveryId: fallback.id, channel: fallback.channel })
+          putChallenge(tx, keys, { ...challenge, deliveryId: fallback.id, channel: fallback.channel })
         }
         await appendAudit(tx, keys, slot, audit)
         return true

@@ -191,6 +191,21 @@ export function outboxCases(suite: StoreSuite): void {
       )
     })
 
+    it(`writes no fallback, nor the abandon, for a challenge no longer pending (superseded meanwhile) ${NEEDS_INSPECTOR}`, async (context) => {
+      const inspector = inspectorOf(f.storage, context)
+      const { row, sent } = await withDelivery()
+      // Another start for the same user supersedes the challenge while its delivery is being abandoned.
+      const newer = f.challenge({ createdAt: T0 + 1 })
+      expect(await f.storage.logins.issueChallenge(newer, [], [], [])).toEqual({ issued: true })
+      const fallback = delivery(row, { channel: 'sms', destination: '+1******67', fallbackOf: sent.id })
+      const abandoned = outcome(sent, { to: 'abandoned', providerId: null, lastError: '550' })
+      expect(await f.storage.outbox.finishDelivery(abandoned, [], fallback)).toBe(false)
+      expect((await inspector.listDeliveries(row.id)).map((d) => [d.channel, d.status])).toEqual([
+        ['email', 'queued'],
+      ])
+      expect((await f.storage.logins.getChallenge(row.id))?.channel).toBe('email')
+    })
+
     suite.itReading(
       ['audit'],
       'never claims a delivery of a challenge that ended or expired, and cancels those',

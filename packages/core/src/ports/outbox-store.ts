@@ -11,8 +11,9 @@ export interface OutboxStore {
   /**
    * Records an attempt's outcome if the claim still holds (the row is queued or failed and its
    * attempts equal `outcome.attempt`); with `fallback`, inserts it and makes it the challenge's
-   * reported delivery and its channel the challenge's; writes `audit`; all in one transaction. A final
-   * status wipes the payload.
+   * reported delivery and its channel the challenge's, but only while the challenge is `pending`
+   * (superseded or ended meanwhile: nothing is written, and the answer is false); writes `audit`; all in
+   * one transaction. A final status wipes the payload.
    */
   finishDelivery(
     outcome: DeliveryOutcome,

@@ -63,6 +63,8 @@ export function memoryOutbox({ tables, slot, run }: MemoryStoreDeps): OutboxStor
       ),
     finishDelivery: (outcome, drafts, fallback) =>
       run('finishDelivery', () => {
+        // A fallback only while its challenge still waits: superseded or ended meanwhile, nothing is written.
+        if (fallback && challengeById(outcome.challengeId)?.status !== 'pending') return false
         if (!finish(outcome)) return false
         if (fallback) {
           insertDelivery(tables, fallback)
