@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { DeliveryError, StorageError } from '../domain/errors.js'
 import type { Message, Notifier } from '../ports/notifier.js'
 import { captureNotifier } from '../testing/capture-notifier.js'
 import { type EngineFixture, engineFixture, TEST_SECRET } from '../testing/engine-fixture.js'
-import { DEFAULT_OUTBOX, payloadCipher, retryDelay } from './outbox.js'
+import { DEFAULT_OUTBOX, payloadCipher, resolveOutbox, retryDelay } from './outbox.js'
 
 const SECOND = 1000
 const login = { system: 'payroll', authid: 'alice' }
@@ -297,6 +297,41 @@ describe('an attempt that could not be prepared', () => {
     f.clock.advance(10 * SECOND)
     expect(await f.engine.deliverDue()).toEqual({ cancelled: 0, delivered: 1 })
     expect(inner.messages).toHaveLength(1)
+  })
+})
+
+describe('a notifier that never answers', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('counts the attempt failed after sendTimeoutMs and sends the retry, so one hung call stalls nothing', async () => {
+    // Only the timeout's timers are faked; the engine's own time is its injected clock.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    let calls = 0
+    const inner = captureNotifier()
+    const hangsOnce: Notifier = {
+      send(message) {
+        calls += 1
+        return calls === 1 ? new Promise(() => {}) : inner.send(message)
+      },
+    }
+    f = await engineFixture({ notifier: hangsOnce, outbox: { sendTimeoutMs: 20_000 } })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    const started = f.acme.start(login)
+    await vi.advanceTimersByTimeAsync(20_000)
+    expect(await started).toMatchObject({ result: 'success', delivery: 'failed' })
+    expect(deliveries()).toEqual([{ channel: 'email', status: 'failed', attempts: 1 }])
+    expect(f.warnings).toContain('delivery failed')
+    f.clock.advance(10 * SECOND)
+    expect(await f.engine.deliverDue()).toEqual({ cancelled: 0, delivered: 1 })
+    expect(inner.messages).toHaveLength(1)
+  })
+
+  it('refuses a send timeout that would outlast the claim', () => {
+    expect(() => resolveOutbox({ leaseMs: 10_000, sendTimeoutMs: 10_000 })).toThrow(/less than outbox.leaseMs/)
+    expect(resolveOutbox({ leaseMs: 10_000 }).sendTimeoutMs).toBe(5_000)
+    expect(resolveOutbox(undefined).sendTimeoutMs).toBe(30_000)
   })
 })
 

@@ -32,6 +32,7 @@ export type { OutboxPayload, OutboxSettings, PayloadCipher } from '../ports/engi
 
 export const DEFAULT_OUTBOX: OutboxSettings = {
   leaseMs: 60_000,
+  sendTimeoutMs: 30_000,
   maxAttempts: 6,
   baseDelayMs: 2_000,
   maxDelayMs: 120_000,
@@ -243,7 +244,7 @@ async function attemptDelivery(
   }
   const { message } = payload
   try {
-    const { providerId } = await ctx.notifier.send(message)
+    const { providerId } = await answeredWithin(ctx.notifier.send(message), ctx.outbox.sendTimeoutMs)
     return await finish(ctx, delivery, challenge, 'sent', providerId, null, null)
   } catch (error) {
     // A notifier should throw a DeliveryError; one that rejects with anything, null included, fails alike.
@@ -264,6 +265,24 @@ async function attemptDelivery(
       error: text,
     })
     return failedAttempt(ctx, delivery, challenge, safeKind, text, payload)
+  }
+}
+
+/**
+ * The notifier's answer, or, once `ms` have passed without one, a failure of no kind (counted `unknown`,
+ * so retried: the provider may or may not have taken the message).
+ */
+async function answeredWithin<T>(sending: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the notifier did not answer within ${ms} ms`)), ms)
+    // The send itself keeps the process alive if it has a reason to; the bound alone has none.
+    timer.unref?.()
+  })
+  try {
+    return await Promise.race([sending, late])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
@@ -437,10 +456,16 @@ export async function cancelDue(ctx: EngineContext): Promise<number> {
 
 /** The outbox's settings: `input` over `DEFAULT_OUTBOX`, each a whole number (attempts at least 1). */
 export function resolveOutbox(input: Partial<OutboxSettings> | undefined): OutboxSettings {
-  const outbox = { ...DEFAULT_OUTBOX, ...input }
+  const leaseMs = input?.leaseMs ?? DEFAULT_OUTBOX.leaseMs
+  const outbox = { ...DEFAULT_OUTBOX, sendTimeoutMs: Math.floor(leaseMs / 2), ...input }
   for (const [key, value] of Object.entries(outbox))
     if (!Number.isInteger(value) || value < (key === 'maxAttempts' ? 1 : 0))
       throw new ValidationError(`outbox.${key}`, 'must be a whole number')
+  if (outbox.sendTimeoutMs < 1 || outbox.sendTimeoutMs >= outbox.leaseMs)
+    throw new ValidationError(
+      'outbox.sendTimeoutMs',
+      'must be at least 1 and less than outbox.leaseMs, or a claim could lapse while its send still runs',
+    )
   if (outbox.retryWindowPercent > 100)
     throw new ValidationError('outbox.retryWindowPercent', 'must be a whole number from 0 to 100')
   return outbox

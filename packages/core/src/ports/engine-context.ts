@@ -13,6 +13,13 @@ import type { AuditDraft, DeliveryOutcome, DeliveryState, Storage } from './stor
 export interface OutboxSettings {
   /** How long a claimed delivery belongs to its dispatcher; longer than any notifier call may take. */
   readonly leaseMs: number
+  /**
+   * How long a notifier call may take before the attempt counts as failed (`unknown`, so retried): a
+   * provider that never answers must not hold the claim past its lease, nor the outbox behind it. Less
+   * than `leaseMs`; default half of it (30 s). A call that answers later may still have sent: the retry
+   * then sends again (at least once).
+   */
+  readonly sendTimeoutMs: number
   /** Attempts before a delivery is abandoned (also abandoned when the next would fall past expiry). */
   readonly maxAttempts: number
   /** The shortest first retry; each later one doubles, up to `maxDelayMs`, then jittered. */
