@@ -25,7 +25,6 @@ function finishArgs(outcome: DeliveryOutcome): Record<string, unknown> {
   }
 }
 
-
 /** Thrown inside finishDelivery's transaction to roll it back when the fallback's challenge ended. */
 const NOT_PENDING = Symbol('the challenge is no longer pending')
 

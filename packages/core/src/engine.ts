@@ -309,7 +309,13 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
     timer = setTimeout(() => resolve(false), ms)
   })
   try {
-    return await Promise.race([work.then(() => true, () => true), late])
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ])
   } finally {
     clearTimeout(timer)
   }

@@ -329,7 +329,9 @@ describe('a notifier that never answers', () => {
   })
 
   it('refuses a send timeout that would outlast the claim', () => {
-    expect(() => resolveOutbox({ leaseMs: 10_000, sendTimeoutMs: 10_000 })).toThrow(/less than outbox.leaseMs/)
+    expect(() => resolveOutbox({ leaseMs: 10_000, sendTimeoutMs: 10_000 })).toThrow(
+      /less than outbox.leaseMs/,
+    )
     expect(resolveOutbox({ leaseMs: 10_000 }).sendTimeoutMs).toBe(5_000)
     expect(resolveOutbox(undefined).sendTimeoutMs).toBe(30_000)
   })

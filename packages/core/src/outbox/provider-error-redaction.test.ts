@@ -41,12 +41,10 @@ const ECHOES: [string, (text: string) => string][] = [
   // A raw MIME part wraps its base64 at 76 characters (RFC 2045), PEM-like dumps at 64: the token then
   // spans two lines wherever the wrap falls inside it.
   ...[76, 64].flatMap((width) =>
-    ['', 'x', 'xy'].map(
-      (shift): [string, (text: string) => string] => [
-        `base64 wrapped at ${width} columns, shifted by ${shift.length}`,
-        (t) => `552 5.7.0 rejected part:\r\n${wrapped(Buffer.from(shift + t).toString('base64'), width)}`,
-      ],
-    ),
+    ['', 'x', 'xy'].map((shift): [string, (text: string) => string] => [
+      `base64 wrapped at ${width} columns, shifted by ${shift.length}`,
+      (t) => `552 5.7.0 rejected part:\r\n${wrapped(Buffer.from(shift + t).toString('base64'), width)}`,
+    ]),
   ),
 ]
 
