@@ -300,6 +300,33 @@ describe('an attempt that could not be prepared', () => {
   })
 })
 
+describe('a retry whose challenge ended after its claim', () => {
+  it('is not sent when another start superseded the challenge between the claim and the send', async () => {
+    const script = scripted([temporary()])
+    f = await engineFixture({ notifier: script.notifier })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
+    expect(await f.acme.start(login)).toMatchObject({ delivery: 'failed' })
+    const claimDeliveries = f.storage.outbox.claimDeliveries.bind(f.storage.outbox)
+    let superseded = false
+    f.storage.outbox.claimDeliveries = async (...args) => {
+      const claimed = await claimDeliveries(...args)
+      if (claimed.length > 0 && !superseded) {
+        superseded = true
+        // The user asks again right after the dispatcher claimed the old message's retry.
+        expect(await f.acme.start(login)).toMatchObject({ delivery: 'sent' })
+      }
+      return claimed
+    }
+    f.clock.advance(10 * SECOND)
+    await f.engine.deliverDue()
+    // Only the newer login's PIN went out; the superseded one's retry did not.
+    expect(script.delivered.messages).toHaveLength(1)
+    expect(await f.acme.check({ ...login, pin: script.delivered.last().pin as string })).toMatchObject({
+      result: 'authenticated',
+    })
+  })
+})
+
 describe('a notifier that never answers', () => {
   afterEach(() => {
     vi.useRealTimers()

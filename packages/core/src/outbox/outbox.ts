@@ -433,7 +433,9 @@ export async function deliverDue(ctx: EngineContext): Promise<number> {
         if (!challenges.has(delivery.challengeId))
           challenges.set(delivery.challengeId, await ctx.storage.logins.getChallenge(delivery.challengeId))
         const challenge = challenges.get(delivery.challengeId)
-        if (challenge) await dispatch(ctx, delivery, challenge)
+        // Claimed while its challenge was pending, and superseded or ended since: nothing to send. The row
+        // keeps its claim until the sweep cancels it (`cancelDue`), as it does every delivery of an ended one.
+        if (challenge?.status === 'pending') await dispatch(ctx, delivery, challenge)
       }),
     )
     attempted += claimed.length
