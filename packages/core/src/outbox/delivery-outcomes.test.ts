@@ -246,4 +246,20 @@ describe('delivery outcomes, off the login path', () => {
     // The fixture's close would wait the minute for the hung send: this engine is left as a dead process.
     f = { ...f, close: async () => {} }
   })
+
+  it('survives a host logger that throws while an outcome could not be written', async () => {
+    const throwing = () => {
+      throw new Error('the log sink is gone')
+    }
+    f = await fixture({ logger: { warn: throwing, error: throwing } })
+    const failing = async () => {
+      throw new Error('database is locked')
+    }
+    f.storage.outbox.finishDeliveries = failing
+    f.storage.outbox.finishDelivery = failing
+    expect(await f.acme.start(login)).toMatchObject({ result: 'success', delivery: 'sent' })
+    // The write fails, its error is logged, the logger throws: the close still ends normally.
+    await f.engine.close()
+    f = { ...f, close: async () => {} }
+  })
 })

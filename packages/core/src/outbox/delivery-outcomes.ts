@@ -73,10 +73,14 @@ export function outcomeQueue(storage: Storage, logger: Logger): OutcomeQueue {
   }
 
   const start = () => {
-    writing ??= drain().finally(() => {
-      writing = null
-      if (queue.length > 0) start()
-    })
+    writing ??= drain()
+      // writeBatch catches the storage's failures and logs them: only a host's logger that throws gets
+      // here, and nothing is left to tell; an unhandled rejection would end the process.
+      .catch(() => {})
+      .finally(() => {
+        writing = null
+        if (queue.length > 0) start()
+      })
     return writing
   }
 
