@@ -13,6 +13,48 @@ if (!reachable) {
   const database = testDatabase()
   afterAll(() => database.drop())
 
+  describe('PostgreSQL storage when the server rolls a transaction back', () => {
+    it('runs a transaction again that PostgreSQL ended as a deadlock victim, and writes it once', async () => {
+      await database.reset()
+      const pool = new pg.Pool({ connectionString: database.url, max: 2 })
+      pool.on('error', () => {})
+      // The first COMMIT after `armed` is rolled back instead and fails as PostgreSQL's deadlock
+      // detector makes a transaction fail (SQLSTATE 40P01): nothing of that attempt is written.
+      let armed = false
+      let victims = 0
+      // Every new client of the pool gets a query that can play the victim once.
+      pool.on('connect', (client) => {
+        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>
+        ;(client as { query: unknown }).query = async (...args: unknown[]) => {
+          if (armed && args[0] === 'COMMIT') {
+            armed = false
+            victims += 1
+            await query('ROLLBACK')
+            throw Object.assign(new Error('deadlock detected'), { code: '40P01' })
+          }
+          return query(...args)
+        }
+      })
+      const storage = postgresStorage({ pool })
+      storage.sealAuditWith(auditSealer('lost-connection-secret-lost-connection'))
+      try {
+        await storage.migrate()
+        armed = true
+        await storage.accounts.insertAccount({
+          id: 'acc1',
+          name: 'A',
+          settings: DEFAULT_SETTINGS,
+          createdAt: 0,
+        })
+        expect(victims).toBe(1)
+        expect((await storage.accounts.listAccounts()).map((account) => account.id)).toEqual(['acc1'])
+      } finally {
+        await storage.close()
+        await pool.end()
+      }
+    })
+  })
+
   describe('PostgreSQL storage when the server drops an idle connection', () => {
     it('logs one line instead of crashing, and the next query gets a new connection', async () => {
       await database.reset()

@@ -8,6 +8,16 @@ import type pg from 'pg'
  * under the driver. The pool drops such a client, so running again takes a new one. (Not a timeout
  * while connecting: running again would only wait as long again.)
  */
+/**
+ * PostgreSQL ended the whole transaction and it may simply run again: a deadlock it broke (40P01), or a
+ * serialization failure (40001, under REPEATABLE READ or SERIALIZABLE, should a host's pool set them).
+ * Every transaction body of the shared storage is safe to run again (it keeps no state outside itself).
+ */
+export function rolledBack(error: unknown): boolean {
+  const { code } = (error ?? {}) as { code?: unknown }
+  return code === '40P01' || code === '40001'
+}
+
 export function connectionLost(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
   if (code === '57P01' || code === '57P02' || code === '57P05') return true

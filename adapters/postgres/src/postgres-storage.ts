@@ -7,7 +7,7 @@ import {
 } from '@flexsecure/kysely'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
-import { connectionLost, guardedPool, pgExecutor } from './pg-executor.js'
+import { connectionLost, guardedPool, pgExecutor, rolledBack } from './pg-executor.js'
 
 export interface PostgresStorageOptions {
   /** Your own pool; `close()` leaves it open. */
@@ -51,7 +51,7 @@ export function postgresStorage(options: PostgresStorageOptions): KyselyStorage 
   const batching = options.batching ?? true
   const storage = kyselyStorage({
     db,
-    executor: retryingExecutor(pgExecutor(pool), { connectionLost }),
+    executor: retryingExecutor(pgExecutor(pool), { connectionLost, rolledBack }),
     // Every statement is a round trip here: batch the writes, and let a claim skip rows another holds.
     dialect: standardDialect(db, { skipLocked: true, writableCte: batching, batchWrites: batching }),
     onClose: async () => {
