@@ -318,7 +318,8 @@ describe('a retry whose challenge ended after its claim', () => {
       return claimed
     }
     f.clock.advance(10 * SECOND)
-    await f.engine.deliverDue()
+    // Claimed, but not attempted.
+    expect(await f.engine.deliverDue()).toEqual({ cancelled: 0, delivered: 0 })
     // Only the newer login's PIN went out; the superseded one's retry did not.
     expect(script.delivered.messages).toHaveLength(1)
     expect(await f.acme.check({ ...login, pin: script.delivered.last().pin as string })).toMatchObject({

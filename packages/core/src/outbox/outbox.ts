@@ -435,10 +435,11 @@ export async function deliverDue(ctx: EngineContext): Promise<number> {
         const challenge = challenges.get(delivery.challengeId)
         // Claimed while its challenge was pending, and superseded or ended since: nothing to send. The row
         // keeps its claim until the sweep cancels it (`cancelDue`), as it does every delivery of an ended one.
-        if (challenge?.status === 'pending') await dispatch(ctx, delivery, challenge)
+        if (challenge?.status !== 'pending') return
+        attempted += 1
+        await dispatch(ctx, delivery, challenge)
       }),
     )
-    attempted += claimed.length
     if (claimed.length < BATCH) return attempted
   }
 }
