@@ -22,6 +22,7 @@ import {
 import { ensureAccount } from './admin/setup-in-code.js'
 import { auditSealer } from './audit/audit-chain.js'
 import type { CheckpointStore } from './audit/audit-checkpoints.js'
+import { LATE, settledWithin } from './domain/deadline.js'
 import type { EngineEvents } from './domain/events.js'
 import type { Account } from './domain/model.js'
 import { keyedDigest } from './domain/secrets.js'
@@ -275,11 +276,12 @@ export function createEngine(options: EngineOptions): Engine {
       // The background run under way and the sends still running (a start in uniform mode answers before
       // its send ends) finish and queue their outcomes, within closeWaitMs: a provider that never answers
       // must not hold the close. What is left keeps its claim, and goes again once the claim lapses.
-      const ended = await within(
-        Promise.all([work?.stop(), ctx.outcomes.sendsEnded()]),
+      const ended = await settledWithin(
+        Promise.allSettled([work?.stop(), ctx.outcomes.sendsEnded()]),
         ctx.outbox.closeWaitMs,
       )
-      if (!ended) ctx.logger.warn('closing with sends still under way; each goes again once its claim lapses')
+      if (ended === LATE)
+        ctx.logger.warn('closing with sends still under way; each goes again once its claim lapses')
       // The counted refusals of the minutes still open are written, not lost with the process (S31).
       await appendSummaries(ctx, clock.now(), true).catch((error) =>
         ctx.logger.error('could not write the refusal summaries', { error: String(error) }),
@@ -300,23 +302,4 @@ export function createEngine(options: EngineOptions): Engine {
       )
     : null
   return engine
-}
-
-/** Whether `work` settled within `ms` (a rejection counts as settled: its own caller reports it). */
-async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([
-      work.then(
-        () => true,
-        () => true,
-      ),
-      late,
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
 }

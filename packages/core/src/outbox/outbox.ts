@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomInt } from 'node:crypto'
 import { maskDestination, refusedPhoneKind } from '../domain/contact-points.js'
+import { LATE, settledWithin } from '../domain/deadline.js'
 import { ValidationError } from '../domain/errors.js'
 import type { Channel } from '../domain/model.js'
 import { newTimeOrderedId, randomBytesPooled } from '../domain/secrets.js'
@@ -244,7 +245,11 @@ async function attemptDelivery(
   }
   const { message } = payload
   try {
-    const { providerId } = await answeredWithin(ctx.notifier.send(message), ctx.outbox.sendTimeoutMs)
+    const answer = await settledWithin(ctx.notifier.send(message), ctx.outbox.sendTimeoutMs)
+    // No answer in time: a failure of no kind (counted `unknown`, so retried; the provider may or may not
+    // have taken the message).
+    if (answer === LATE) throw new Error(`the notifier did not answer within ${ctx.outbox.sendTimeoutMs} ms`)
+    const { providerId } = answer
     return await finish(ctx, delivery, challenge, 'sent', providerId, null, null)
   } catch (error) {
     // A notifier should throw a DeliveryError; one that rejects with anything, null included, fails alike.
@@ -265,24 +270,6 @@ async function attemptDelivery(
       error: text,
     })
     return failedAttempt(ctx, delivery, challenge, safeKind, text, payload)
-  }
-}
-
-/**
- * The notifier's answer, or, once `ms` have passed without one, a failure of no kind (counted `unknown`,
- * so retried: the provider may or may not have taken the message).
- */
-async function answeredWithin<T>(sending: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the notifier did not answer within ${ms} ms`)), ms)
-    // The send itself keeps the process alive if it has a reason to; the bound alone has none.
-    timer.unref?.()
-  })
-  try {
-    return await Promise.race([sending, late])
-  } finally {
-    clearTimeout(timer)
   }
 }
 
