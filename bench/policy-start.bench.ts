@@ -103,6 +103,9 @@ async function main(): Promise<void> {
       secret: 'bench-secret-bench-secret-bench-secret',
       links: { baseUrl: 'https://auth.example.com' },
       logger: { warn: () => {}, error: () => {} },
+      // S31's per-minute operation budgets would refuse the bench's starts within a second: lifted like
+      // the send limits (flexsecure-contender.ts does the same).
+      throttle: false,
     })
     await engine.migrate()
     const { id } = await engine.accounts.create({
