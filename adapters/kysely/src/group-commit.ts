@@ -11,8 +11,20 @@ export interface SingleConnection {
    * libuv's pool). Given, COMMIT itself does not wait for the disk (`synchronous=NORMAL`): the executor
    * calls this after a COMMIT and answers a batch's `before-answer` callers only once it resolved.
    * Absent, COMMIT is as durable as the connection makes it and every caller is answered after it.
+   * A rejection fails every later sync too, unless it is a `SyncNotStarted`.
    */
   sync?(): Promise<void>
+}
+
+/**
+ * A sync that failed before it handed anything to the disk (the file could not be opened): its callers
+ * get the error, but the next sync is tried, since no page can have been marked clean unwritten.
+ */
+export class SyncNotStarted extends Error {
+  constructor(cause: unknown) {
+    super(`the sync could not start: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    this.name = 'SyncNotStarted'
+  }
 }
 
 export interface GroupCommitOptions {
@@ -40,6 +52,11 @@ export interface GroupCommitOptions {
    * it settles (the SQLite WAL checkpointer's hold, so that the WAL can start over under load).
    */
   readonly beforeBatch?: () => Promise<void> | undefined
+  /**
+   * Told of the first sync that failed with nobody waiting for it (deferred writes only, already
+   * answered): the one place such a failure shows before `flush()` or a durable write fails on it.
+   */
+  readonly onUnawaitedSyncFailure?: (error: unknown) => void
 }
 
 /** What the executor has done, for tests and the statements bench. */
@@ -113,7 +130,12 @@ export function groupCommitExecutor(
   let idleWaiters: (() => void)[] = []
   let open = false
   const syncs = conn.sync
-    ? coalescedSyncs(conn.sync.bind(conn), stats, options.deferredSyncDelayMs ?? 5)
+    ? coalescedSyncs(
+        conn.sync.bind(conn),
+        stats,
+        options.deferredSyncDelayMs ?? 5,
+        options.onUnawaitedSyncFailure,
+      )
     : undefined
 
   // Inside a batch the connection is the caller's: statements run directly; nested transactions flatten;
@@ -346,7 +368,12 @@ function batchScope(executorFor: (scope: BatchScope) => SqlExecutor) {
  * finished. One runs at a time; calls during it share the one that follows it. `soon()` asks for such a
  * sync within `delayMs`, which an `after()` before then answers too.
  */
-function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats, delayMs: number) {
+function coalescedSyncs(
+  sync: () => Promise<void>,
+  stats: GroupCommitStats,
+  delayMs: number,
+  onUnawaitedFailure: ((error: unknown) => void) | undefined,
+) {
   let running: Promise<void> | undefined
   let next: Promise<void> | undefined
   let failed: { readonly error: unknown } | undefined
@@ -358,7 +385,7 @@ function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats, dela
       try {
         await sync()
       } catch (error) {
-        failed ??= { error }
+        if (!(error instanceof SyncNotStarted)) failed ??= { error }
         throw error
       }
     })()
@@ -387,9 +414,16 @@ function coalescedSyncs(sync: () => Promise<void>, stats: GroupCommitStats, dela
       })
     return next
   }
-  // Nobody waits for these: a failure is remembered for the next callers who need the disk.
+  // Nobody waits for these: a failure is remembered for the next callers who need the disk, and told
+  // once, since the writes it leaves unsynced were answered already.
+  const told = { final: false, notStarted: false }
   const unawaited = () => {
-    after().catch(() => {})
+    after().catch((error: unknown) => {
+      const kind = error instanceof SyncNotStarted ? 'notStarted' : 'final'
+      if (told[kind]) return
+      told[kind] = true
+      onUnawaitedFailure?.(error)
+    })
   }
   return {
     after,

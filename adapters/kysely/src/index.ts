@@ -4,6 +4,7 @@ export {
   type GroupCommitStats,
   groupCommitExecutor,
   type SingleConnection,
+  SyncNotStarted,
 } from './group-commit.js'
 export { type KyselyStorage, type KyselyStorageOptions, kyselyStorage } from './kysely-storage.js'
 export { migrations } from './migrations.js'

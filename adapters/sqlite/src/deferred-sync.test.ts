@@ -302,16 +302,17 @@ describe('the WAL syncer', () => {
     }).length
 
   it.runIf(process.platform === 'linux')(
-    'syncs a write that ran during the close without keeping a handle open (Linux: counts /proc/self/fd)',
+    'refuses a write that comes after the close, and keeps no handle open (Linux: counts /proc/self/fd)',
     async () => {
       const exec = sqliteExecutor(db, { walFile: join(dir, 's.db-wal') })
       await exec.run('INSERT INTO t (v) VALUES (?)', ['a'])
       await exec.close()
       const before = walDescriptors()
-      // A write still running when the storage closed: its delayed sync comes after the close.
-      await exec.run('INSERT INTO t (v) VALUES (?)', ['b'], DEFERRED)
+      // A send answering after the engine's close wait: its outcome is not written, nor half written.
+      await expect(exec.run('INSERT INTO t (v) VALUES (?)', ['b'], DEFERRED)).rejects.toThrow(/closed/)
       await exec.flush()
       expect(walDescriptors()).toBe(before)
+      expect(db.prepare('SELECT v FROM t').pluck().all()).toEqual(['a'])
     },
   )
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createEngine } from '@flexsecure/core'
+import { auditSealer, createEngine, DEFAULT_SETTINGS } from '@flexsecure/core'
 import { captureNotifier, manualClock } from '@flexsecure/core/testing'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -32,10 +32,12 @@ describe('durability (S37)', () => {
     const normal = new BetterSqlite3(join(dir, 'normal.db'))
     const memory = new BetterSqlite3(':memory:')
     try {
-      await sqliteStorage({ database: full }).close()
-      await sqliteStorage({ database: inCommit, durableCommits: 'in-commit' }).close()
-      await sqliteStorage({ database: normal, synchronous: 'normal' }).close()
-      await sqliteStorage({ database: memory }).close()
+      const storages = [
+        sqliteStorage({ database: full }),
+        sqliteStorage({ database: inCommit, durableCommits: 'in-commit' }),
+        sqliteStorage({ database: normal, synchronous: 'normal' }),
+        sqliteStorage({ database: memory }),
+      ]
       // SQLite's numbers: 1 NORMAL, 2 FULL. At FULL off the event loop, COMMIT itself does not sync.
       expect(synchronousOf(full)).toBe(1)
       expect(synchronousOf(inCommit)).toBe(2)
@@ -44,6 +46,9 @@ describe('durability (S37)', () => {
       expect(synchronousOf(memory)).toBe(2)
       expect(full.pragma('journal_mode', { simple: true })).toBe('wal')
       expect(() => sqliteStorage({ database: full, synchronous: 'off' as never })).toThrow(/synchronous/)
+      for (const storage of storages) await storage.close()
+      // Each connection is the caller's again, at better-sqlite3's default.
+      for (const db of [full, inCommit, normal, memory]) expect(synchronousOf(db)).toBe(2)
     } finally {
       for (const db of [full, inCommit, normal, memory]) db.close()
     }
@@ -127,20 +132,82 @@ describe('durability (S37)', () => {
     expect(synced).toContain(1)
   })
 
-  it('closes after a failed sync without throwing', async () => {
+  it('closes after a failed sync, releasing everything, and fails with it', async () => {
     const filename = join(dir, 'failed.db')
+    const database = new BetterSqlite3(filename)
     // The confirmation's sync waits for the close, which starts it; the disk then fails it.
     const { engine, confirmed } = await confirmedLogin(
-      sqliteStorage({ filename, deferredSyncDelayMs: 60_000 }),
+      sqliteStorage({ database, deferredSyncDelayMs: 60_000, walCheckpoints: 'worker' }),
     )
     expect(confirmed.result).toBe('confirmed')
-    const any = await open(dir, 'r')
-    const prototype = Object.getPrototypeOf(any) as { datasync(): Promise<void> }
-    await any.close()
-    const datasync = vi.spyOn(prototype, 'datasync').mockRejectedValue(new Error('EIO: i/o error, fdatasync'))
-    // The failure was the business of the callers who needed the disk; the close releases everything.
-    await expect(engine.close()).resolves.toBeUndefined()
+    const datasync = vi
+      .spyOn(await fileHandlePrototype(), 'datasync')
+      .mockRejectedValue(new Error('EIO: i/o error, fdatasync'))
+    // The confirmation was answered at its commit: the close is the last word its caller can get.
+    await expect(engine.close()).rejects.toThrow(/EIO/)
     expect(datasync).toHaveBeenCalled()
+    // Released all the same: the connection is the caller's again, at its own setting.
+    expect(database.open).toBe(true)
+    expect(database.pragma('synchronous', { simple: true })).toBe(2)
+    database.close()
+  })
+
+  it('tells once of a failed sync that nobody waited for', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const { engine, acme, confirmed } = await confirmedLogin(
+      sqliteStorage({ filename: join(dir, 'told.db'), deferredSyncDelayMs: 0 }),
+    )
+    expect(confirmed.result).toBe('confirmed')
+    vi.spyOn(await fileHandlePrototype(), 'datasync').mockRejectedValue(
+      new Error('EIO: i/o error, fdatasync'),
+    )
+    // A deferred write (the move to authenticated), answered at its commit, its sync failing behind it.
+    await expect(acme.check({ system: 'app', authid: 'a' })).resolves.toMatchObject({
+      result: 'authenticated',
+    })
+    await vi.waitFor(() => expect(errors).toHaveBeenCalledTimes(1))
+    expect(String(errors.mock.calls[0]?.[0])).toMatch(/a sync of the SQLite WAL failed/)
+    // A write that needs the disk fails from now on, to its caller; the log is not repeated.
+    await expect(acme.start({ system: 'app', authid: 'a' })).rejects.toThrow()
+    await expect(engine.close()).rejects.toThrow(/EIO/)
+    expect(errors).toHaveBeenCalledTimes(1)
+  })
+
+  it('refuses a write that arrives once the close began, and commits none of it', async () => {
+    // A send that answers after the engine's closeWaitMs writes its outcome into a closing storage: its
+    // commit could be checkpointed, and its WAL deleted, under its own sync (ENOENT for a committed row).
+    const filename = join(dir, 'late.db')
+    const storage = sqliteStorage({ filename, walCheckpoints: 'worker' })
+    storage.sealAuditWith(auditSealer(TEST_SECRET))
+    await storage.migrate()
+    await storage.accounts.insertAccount({ id: 'early', name: 'E', settings: DEFAULT_SETTINGS, createdAt: 0 })
+    const closing = storage.close()
+    const late = storage.accounts.insertAccount({
+      id: 'late',
+      name: 'L',
+      settings: DEFAULT_SETTINGS,
+      createdAt: 0,
+    })
+    await expect(late).rejects.toThrow(/closed/)
+    await closing
+    const reader = new BetterSqlite3(filename, { readonly: true })
+    try {
+      const ids = reader.prepare('SELECT id FROM fs_accounts ORDER BY id').pluck().all()
+      expect(ids).toEqual(['early'])
+    } finally {
+      reader.close()
+    }
+  })
+
+  it('syncs the migrations it commits', async () => {
+    const filename = join(dir, 'migrated.db')
+    const synced = await spyOnWalSyncs(filename, "sqlite_master WHERE name = 'fs_accounts'")
+    const storage = sqliteStorage({ filename })
+    storage.sealAuditWith(auditSealer(TEST_SECRET))
+    await storage.migrate()
+    // A sync began once the schema was committed, before migrate answered; no close needed.
+    expect(synced).toContain(1)
+    await storage.close()
   })
 
   it('reads the audit head (what a signed checkpoint names, S34) only once it is on the disk', async () => {
@@ -190,9 +257,7 @@ async function spyOnWalSyncs(
   parameters: unknown[] = [],
 ): Promise<number[]> {
   const finished: number[] = []
-  const any = await open(dir, 'r')
-  const prototype = Object.getPrototypeOf(any) as { datasync(): Promise<void> }
-  await any.close()
+  const prototype = await fileHandlePrototype()
   const datasync = prototype.datasync
   vi.spyOn(prototype, 'datasync').mockImplementation(async function (this: unknown) {
     const reader = new BetterSqlite3(filename, { readonly: true })
@@ -208,4 +273,11 @@ async function spyOnWalSyncs(
     finished.push(committed)
   })
   return finished
+}
+
+/** FileHandle's prototype, to spy on what every handle of `fs/promises` does. */
+async function fileHandlePrototype(): Promise<{ datasync(): Promise<void> }> {
+  const any = await open(dir, 'r')
+  await any.close()
+  return Object.getPrototypeOf(any)
 }

@@ -5,6 +5,7 @@ import {
   type GroupCommitStats,
   groupCommitExecutor,
   type SqlExecutor,
+  SyncNotStarted,
 } from '@flexsecure/kysely'
 import type BetterSqlite3 from 'better-sqlite3'
 
@@ -26,7 +27,12 @@ export interface SqliteExecutorOptions extends GroupCommitOptions {
 export function sqliteExecutor(
   db: BetterSqlite3.Database,
   options: SqliteExecutorOptions = {},
-): SqlExecutor & { readonly stats: GroupCommitStats; close(): Promise<void>; flush(): Promise<void> } {
+): SqlExecutor & {
+  readonly stats: GroupCommitStats
+  close(): Promise<void>
+  flush(): Promise<void>
+  syncWal(): Promise<void>
+} {
   const statements = new Map<string, BetterSqlite3.Statement>()
   const statement = (sql: string) => {
     let prepared = statements.get(sql)
@@ -57,18 +63,35 @@ export function sqliteExecutor(
     // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read.
     { begin: 'BEGIN IMMEDIATE', ...groupOptions },
   )
-  return Object.assign(executor, {
+  // Once the close began, nothing new runs: a write committed after the WAL's handle was let go could be
+  // checkpointed and its WAL deleted by the connection's close under its own sync (ENOENT, though it was
+  // committed). The writes queued before it still run and are synced.
+  let closing = false
+  const refused = () => Promise.reject(new Error('the SQLite storage is closed'))
+  return {
+    stats: executor.stats,
+    flush: () => executor.flush(),
+    all: (sql, parameters, writeOptions) =>
+      closing ? refused() : executor.all(sql, parameters, writeOptions),
+    run: (sql, parameters, writeOptions) =>
+      closing ? refused() : executor.run(sql, parameters, writeOptions),
+    transaction: (work, writeOptions) => (closing ? refused() : executor.transaction(work, writeOptions)),
+    // Commits made outside the executor (the migrations, through Kysely's own driver) are synced here.
+    syncWal: async () => {
+      await wal?.sync()
+    },
     close: async () => {
+      closing = true
       try {
+        // A failed sync fails the close too: deferred writes were answered at their commit, and their
+        // callers have no other way to learn that the disk did not take them. Closing still releases
+        // the WAL's handle, the checkpointer and the connection.
         await executor.flush()
-      } catch {
-        // A failed sync was already the error of every caller who needed the disk (and of every one
-        // after it); closing still releases the WAL's handle, the checkpointer and the connection.
       } finally {
         await wal?.close()
       }
     },
-  })
+  }
 }
 
 /**
@@ -82,21 +105,27 @@ function walSyncer(walFile: string) {
   let last: Promise<void> = Promise.resolve()
   let closed = false
   const opened = () => {
-    handle ??= (async () => {
-      const directory = await open(dirname(walFile), 'r')
-      try {
-        await directory.sync()
-      } finally {
-        await directory.close()
-      }
-      return open(walFile, 'r')
-    })()
-    return handle
+    if (!handle) {
+      const opening = (async () => {
+        await syncDirectory(dirname(walFile))
+        return open(walFile, 'r')
+      })()
+      handle = opening
+      // A WAL that could not be opened (EMFILE, say) is opened again by the next sync: nothing was
+      // handed to the disk, so nothing was lost (`SyncNotStarted`: not a failed sync, which is final).
+      opening.catch(() => {
+        if (handle === opening) handle = undefined
+      })
+    }
+    return handle.catch((error: unknown) => {
+      throw new SyncNotStarted(error)
+    })
   }
   return {
     sync(): Promise<void> {
-      // After the close (a write that was still running then): a handle of its own, closed again.
-      last = closed ? syncOnce(walFile) : opened().then((file) => file.datasync())
+      // The executor refuses work once its close began, and its flush syncs what was queued before.
+      if (closed) return Promise.reject(new Error('the WAL syncer is closed'))
+      last = opened().then((file) => file.datasync())
       return last
     },
     async close(): Promise<void> {
@@ -108,12 +137,22 @@ function walSyncer(walFile: string) {
   }
 }
 
-async function syncOnce(file: string): Promise<void> {
-  const handle = await open(file, 'r')
+/**
+ * The directory's entry for a WAL file created since it was last synced, as SQLite does once per file
+ * (`unixSync`, `UNIXFILE_DIRSYNC`) and, like SQLite, whatever the answer: some file systems refuse to
+ * sync a directory (EINVAL on VirtualBox shared folders and some FUSE and network mounts, EPERM on
+ * others), and the WAL's own pages do not depend on it.
+ */
+async function syncDirectory(path: string): Promise<void> {
   try {
-    await handle.datasync()
-  } finally {
-    await handle.close()
+    const directory = await open(path, 'r')
+    try {
+      await directory.sync()
+    } finally {
+      await directory.close()
+    }
+  } catch {
+    // Refused or unavailable: SQLite goes on too.
   }
 }
 

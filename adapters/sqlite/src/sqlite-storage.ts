@@ -1,4 +1,3 @@
-import { resolve } from 'node:path'
 import { type Database, type KyselyStorage, kyselyStorage } from '@flexsecure/kysely'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
@@ -71,18 +70,25 @@ export type SqliteStorage = KyselyStorage & { readonly walCheckpointer?: WalChec
 export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage {
   const owned = !options.database
   const database = options.database ?? new BetterSqlite3(options.filename ?? ':memory:')
+  // A connection of the caller's gets its own `synchronous` back at the close.
+  const callersSynchronous = database.pragma('synchronous', { simple: true }) as number
   const synchronous = options.synchronous ?? 'full'
   applyPragmas(database, options.busyTimeoutMs ?? 5000, synchronous)
+  // The file SQLite really opened: a symbolic link resolved, so the WAL synced is the one SQLite writes
+  // (`<target>-wal`, in the target's directory). Empty for an in-memory or temporary database.
+  const file = mainFileOf(database)
   // At FULL in WAL mode, the executor syncs the WAL off the event loop instead of SQLite inside COMMIT.
   const offThread =
     synchronous === 'full' &&
     options.durableCommits !== 'in-commit' &&
-    database.pragma('journal_mode', { simple: true }) === 'wal'
+    database.pragma('journal_mode', { simple: true }) === 'wal' &&
+    file !== ''
   if (offThread) database.pragma('synchronous = NORMAL')
-  const inWorker = options.walCheckpoints !== undefined && options.walCheckpoints !== 'connection'
+  const inWorker =
+    options.walCheckpoints !== undefined && options.walCheckpoints !== 'connection' && ownDriver(database)
   const walCheckpointer =
-    inWorker && !database.memory && database.name !== ''
-      ? startWalCheckpointer(database, database.name, {
+    inWorker && file !== ''
+      ? startWalCheckpointer(database, file, {
           busyTimeoutMs: options.busyTimeoutMs ?? 5000,
           onError: (error) => console.error('[flexsecure] the WAL checkpoint worker failed', error),
           ...(typeof options.walCheckpoints === 'object' ? options.walCheckpoints : {}),
@@ -91,20 +97,29 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
   const executor = sqliteExecutor(database, {
     ...(options.groupCommit === false ? { maxBatch: 1 } : {}),
-    ...(offThread ? { walFile: `${resolve(database.name)}-wal` } : {}),
+    ...(offThread ? { walFile: `${file}-wal` } : {}),
     deferred: offThread && options.deferredSync !== false,
     ...(options.deferredSyncDelayMs !== undefined
       ? { deferredSyncDelayMs: options.deferredSyncDelayMs }
       : {}),
     ...(walCheckpointer ? { beforeBatch: () => walCheckpointer.beforeBatch() } : {}),
+    onUnawaitedSyncFailure: (error) =>
+      console.error(
+        '[flexsecure] a sync of the SQLite WAL failed: writes answered since the last good sync may not survive a power loss, and every write that needs the disk fails from now on; restart the process once the disk is sound',
+        error,
+      ),
   })
   const storage = kyselyStorage({
     db,
     executor,
     onClose: async () => {
-      await executor.close()
-      await walCheckpointer?.close()
-      if (owned && database.open) database.close()
+      try {
+        await executor.close()
+      } finally {
+        await walCheckpointer?.close()
+        if (owned && database.open) database.close()
+        else if (database.open) database.pragma(`synchronous = ${callersSynchronous}`)
+      }
     },
   })
   return {
@@ -114,7 +129,11 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage
     async migrate() {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await storage.migrate()
+          const migrated = await storage.migrate()
+          // The migrations commit through Kysely's driver, beside the executor: synced here, since with
+          // another process on the file no close of ours checkpoints them.
+          await executor.syncWal()
+          return migrated
         } catch (error) {
           const busy = String((error as Error)?.message).includes('database is locked')
           if (!busy || attempt >= 5) throw error
@@ -122,6 +141,29 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage
       }
     },
   }
+}
+
+/** The path of the file a connection opened, links resolved; '' for an in-memory or temporary database. */
+function mainFileOf(database: BetterSqlite3.Database): string {
+  if (database.memory) return ''
+  const main = (database.pragma('database_list') as { name: string; file: string }[]).find(
+    (entry) => entry.name === 'main',
+  )
+  return main?.file ?? ''
+}
+
+/**
+ * Whether a connection comes from this package's better-sqlite3. The checkpoint worker loads that one;
+ * a connection from another copy (another version, a bundle) would put two SQLite libraries on one file
+ * in one process, and closing the worker's connection would drop the other's POSIX locks (SQLite's
+ * bookkeeping of them is per library), letting another process delete the WAL under it.
+ */
+function ownDriver(database: BetterSqlite3.Database): boolean {
+  if (database instanceof BetterSqlite3) return true
+  console.warn(
+    "[flexsecure] walCheckpoints: 'worker' needs a connection from @flexsecure/sqlite's own better-sqlite3; this one comes from another copy, so its checkpoints stay on the connection",
+  )
+  return false
 }
 
 /** The pragmas the benchmark's raw floor uses too, so the comparison is fair. */
