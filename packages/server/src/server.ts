@@ -5,16 +5,18 @@ import { createHttpHandler, pathOf } from '@flexsecure/http'
 import { mysqlStorage } from '@flexsecure/mysql'
 import { postgresStorage } from '@flexsecure/postgres'
 import { sqliteStorage } from '@flexsecure/sqlite'
-import { getRequestListener } from '@hono/node-server'
 import { checkpointFiles } from './audit-checkpoint-files.js'
 import { databaseKind, type ServerConfig } from './config.js'
-import { turnBudget } from './turn-budget.js'
+import { gatedRequests } from './gated-requests.js'
 import { closeUnreadBodies } from './unread-bodies.js'
 
 export interface RunningServer {
   readonly url: string
   readonly engine: Engine
-  /** Stops accepting, lets in-flight requests finish, stops the sweep, closes the database. */
+  /**
+   * Stops accepting, lets in-flight requests finish (cutting what is left after CLOSE_DEADLINE_MS), stops
+   * the sweep, closes the database.
+   */
   close(): Promise<void>
 }
 
@@ -40,6 +42,8 @@ export interface ServerHttpOptions {
   readonly throttle?: ThrottleInput
   /** The turn budget in ms (`turn-budget.ts`; default 0.8); `Infinity` gates nothing. */
   readonly turnBudgetMs?: number
+  /** How long `close()` waits for connections and requests before it cuts them (default 5,000 ms). */
+  readonly closeDeadlineMs?: number
 }
 
 /**
@@ -123,18 +127,8 @@ export async function startServer(
   }
   // Each request and each answer passes the turn budget, so that one turn of the event loop does not
   // carry every request of a burst (turn-budget.ts); below saturation it costs a clock read a request.
-  const gate = turnBudget(http.turnBudgetMs)
-  const answer = (response: Response) => gate()?.then(() => response) ?? response
-  server.on(
-    'request',
-    getRequestListener((request, env) => {
-      const connection = { remoteAddress: env.incoming.socket.remoteAddress, bodyLengthEnforced: true }
-      const waiting = gate()
-      return (waiting ? waiting.then(() => respond(request, connection)) : respond(request, connection)).then(
-        answer,
-      )
-    }),
-  )
+  const requests = gatedRequests(respond, http.turnBudgetMs)
+  server.on('request', requests.listener)
   closeUnreadBodies(server)
 
   // The console's upkeep: ended sessions, and new audit events counted into the login statistics.
@@ -151,9 +145,8 @@ export async function startServer(
       closing ??= (async () => {
         upkeep.stop()
         checkpointing.stop()
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-        server.closeIdleConnections()
-        await closed
+        // The requests under way end first (within CLOSE_DEADLINE_MS), so none meets a closed engine.
+        await requests.close(server, http.closeDeadlineMs)
         await Promise.all([upkeep.running(), checkpointing.running()])
         // Stops the engine's own timers, waiting for a run under way, then closes the storage.
         await engine.close()

@@ -21,30 +21,96 @@ import { performance } from 'node:perf_hooks'
  */
 export const TURN_BUDGET_MS = 0.8
 
+/** What waits at the gate: a request about to be handled, or an answer about to be written. */
+export type GateKind = 'request' | 'answer'
+
 /**
- * The gate: `undefined` while the current stretch has run less than `budgetMs` (go on at once),
- * otherwise a promise that settles in a later check phase whose stretch still has budget (the first
- * gate of a stretch always passes, so every check phase lets work through). `now` is injectable for tests.
+ * The gate: `undefined` while the current stretch has run less than `budgetMs` and nothing of its kind
+ * waits (go on at once), otherwise a promise that settles in a later check phase with budget left. The
+ * waiting work is let through in order, answers before requests (a `check` that answered `authenticated`
+ * has used its challenge up; its answer must not wait behind new requests), one at a time: each after the
+ * work let through before it has run as far as it goes without the event loop. The first of a check phase
+ * always passes, so every check phase lets work through. Each waiting piece of work costs the same
+ * whatever the queue's length: one check phase's `setImmediate` serves all of them. `now` is injectable
+ * for tests; `waiting` says how many wait.
  */
 export function turnBudget(
   budgetMs: number = TURN_BUDGET_MS,
   now: () => number = () => performance.now(),
-): () => Promise<void> | undefined {
+): ((kind?: GateKind) => Promise<void> | undefined) & { readonly waiting: number } {
   if (!(budgetMs > 0)) throw new RangeError(`turnBudget: the budget must be more than 0 ms, not ${budgetMs}`)
   // When the stretch's budget began to run; undefined until the first gate after a restart reads the clock.
   let began: number | undefined
   const restart = () => {
     began = undefined
   }
-  const gate = (): Promise<void> | undefined => {
-    const at = now()
+  const queues: Record<GateKind, Queue> = { answer: new Queue(), request: new Queue() }
+  let pumping = false
+  const spent = (at: number) => {
     if (began === undefined) {
       began = at
       // The next check phase starts a new budget: queued before any gate's wait, it runs before them.
       setImmediate(restart)
     }
-    if (at - began < budgetMs) return undefined
-    return new Promise<void>((resolve) => setImmediate(resolve)).then(gate)
+    return at - began >= budgetMs
   }
-  return gate
+  // In a check phase: a new stretch, whose first piece of waiting work always goes.
+  const pump = () => {
+    began = undefined
+    release(true)
+  }
+  const release = (first: boolean) => {
+    if (!first && spent(now())) {
+      setImmediate(pump)
+      return
+    }
+    const next = queues.answer.shift() ?? queues.request.shift()
+    if (!next) {
+      pumping = false
+      return
+    }
+    if (first) spent(now())
+    next()
+    // The next one once the work just let through has gone as far as it can without the event loop: a
+    // tick queued from a microtask runs only after the whole microtask queue has drained.
+    queueMicrotask(() => process.nextTick(release, false))
+  }
+  const gate = (kind: GateKind = 'request'): Promise<void> | undefined => {
+    const ahead = kind === 'answer' ? queues.answer.length : queues.answer.length + queues.request.length
+    if (!spent(now()) && ahead === 0) return undefined
+    return new Promise<void>((resolve) => {
+      queues[kind].push(resolve)
+      if (!pumping) {
+        pumping = true
+        setImmediate(pump)
+      }
+    })
+  }
+  return Object.defineProperty(gate, 'waiting', {
+    get: () => queues.answer.length + queues.request.length,
+  }) as typeof gate & { readonly waiting: number }
 }
+
+/** A first-in, first-out queue whose `shift` costs the same at any length (an array's does not). */
+class Queue {
+  private items: (() => void)[] = []
+  private head = 0
+  get length(): number {
+    return this.items.length - this.head
+  }
+  push(item: () => void): void {
+    this.items.push(item)
+  }
+  shift(): (() => void) | undefined {
+    if (this.head === this.items.length) return undefined
+    const item = this.items[this.head]
+    this.items[this.head++] = noop
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return item
+  }
+}
+
+const noop = () => {}

@@ -1,0 +1,97 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { getRequestListener } from '@hono/node-server'
+import { turnBudget } from './turn-budget.js'
+
+/** How long a closing server waits for its connections and requests before it cuts them, in ms. */
+export const CLOSE_DEADLINE_MS = 5_000
+
+/** What the server answers a request with, given its connection's address (`server.ts`). */
+export type Respond = (
+  request: Request,
+  connection: { remoteAddress?: string; bodyLengthEnforced: boolean },
+) => Response | Promise<Response>
+
+/**
+ * The server's requests: each request and each answer passes the turn budget (`turn-budget.ts`), so one
+ * turn of the event loop does not carry every request of a burst; a request whose client went away while
+ * it waited is not handled; and the requests under way are counted, so that a closing server lets them
+ * end before the engine closes under them. Once closing, every answer asks its client to close the
+ * connection, so a host polling on a kept-alive connection cannot hold the close open.
+ */
+export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
+  const gate = turnBudget(turnBudgetMs)
+  let closing = false
+  let underWay = 0
+  let ended: (() => void) | undefined
+  const end = () => {
+    underWay -= 1
+    if (underWay === 0) ended?.()
+  }
+  const listener = getRequestListener((request, env) => {
+    // node:http's (the server is an HTTP/1.1 `createServer`), not HTTP/2's.
+    const incoming = env.incoming as IncomingMessage
+    const outgoing = env.outgoing as ServerResponse
+    // Once closing, a request that arrives (pipelined on a connection, say) is not taken on: the engine is
+    // about to close, and a client told to come back goes to an instance that stays.
+    if (closing) {
+      outgoing.setHeader('Connection', 'close')
+      return Response.json(
+        { result: 'error', error: 'the server is stopping; try again' },
+        { status: 503, headers: { 'retry-after': '1' } },
+      )
+    }
+    const connection = { remoteAddress: incoming.socket.remoteAddress, bodyLengthEnforced: true }
+    // Nobody reads the answer of a client that went away while its request waited: no work is done for
+    // it (a start would send a message that no one waits for). 499: nginx's "client closed request".
+    const handle = () =>
+      incoming.socket.destroyed ? new Response(null, { status: 499 }) : respond(request, connection)
+    const answer = (response: Response) => {
+      if (closing) outgoing.setHeader('Connection', 'close')
+      return gate('answer')?.then(() => response) ?? response
+    }
+    const waiting = gate('request')
+    const handled = (waiting ? waiting.then(handle) : Promise.resolve(handle())).then(answer)
+    underWay += 1
+    handled.then(end, end)
+    return handled
+  })
+  return {
+    listener,
+    /** How many requests wait at the gate or are handled now. */
+    get underWay(): number {
+      return underWay
+    },
+    /**
+     * Closes `server`: no new connections, idle ones closed at once, busy ones once their answer is written
+     * (or at `deadlineMs`, cut: a client that never finishes its request, a flood); resolves once every
+     * request under way has ended, or at the deadline.
+     */
+    async close(server: Server, deadlineMs: number = CLOSE_DEADLINE_MS): Promise<void> {
+      closing = true
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          server.closeAllConnections()
+          resolve()
+        }, deadlineMs)
+      })
+      // Once every connection is gone no request can arrive; until then the count may rise again.
+      const idle = () =>
+        new Promise<void>((resolve) => {
+          ended = resolve
+          if (underWay === 0) resolve()
+        })
+      const drained = (async () => {
+        await closed
+        while (underWay > 0) await idle()
+      })()
+      try {
+        await Promise.race([drained, deadline])
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+  }
+}
