@@ -281,7 +281,13 @@ async function readForm(request: Request): Promise<Form> {
   const chunks: Uint8Array[] = []
   let size = 0
   for (;;) {
-    const chunk = reader ? await reader.read() : { done: true as const, value: undefined }
+    let chunk: ReadableStreamReadResult<Uint8Array>
+    try {
+      chunk = reader ? await reader.read() : { done: true, value: undefined }
+    } catch {
+      // The client went away mid-body, or sent bytes its framing does not allow: its fault, not ours (S29).
+      throw new FormError([{ field: 'body', message: 'the form could not be read' }])
+    }
     if (chunk.done) break
     size += chunk.value.byteLength
     if (size > MAX_FORM_BYTES) {

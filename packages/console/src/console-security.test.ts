@@ -1,6 +1,6 @@
 import { DeliveryError } from '@flexsecure/core'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type ConsoleFixture, consoleFixture, hidden } from '../test/console-fixture.js'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { type ConsoleFixture, consoleFixture, hidden, ORIGIN } from '../test/console-fixture.js'
 
 // S24: every state-changing request without a session, with another account's session, with a viewer
 // session, or without the CSRF token is refused and changes nothing. The same requests with an
@@ -265,6 +265,30 @@ describe('sign-in and sessions over HTTP', () => {
     }
     expect(pages[1]).toEqual(pages[0])
     expect(pages[2]).toEqual(pages[0])
+  })
+
+  it('answers 400 to a form whose client went away mid-body, and logs no failure (S29)', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('authid=alice&acc'))
+          controller.error(new Error('aborted'))
+        },
+      })
+      const response = await f.fetcher(
+        new Request(`${ORIGIN}/console/sign-in`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+          body,
+          duplex: 'half',
+        } as RequestInit),
+      )
+      expect(response.status).toBe(400)
+      expect(errors).not.toHaveBeenCalled()
+    } finally {
+      errors.mockRestore()
+    }
   })
 
   it('opens no session for a user who signs in without a console role', async () => {
