@@ -92,6 +92,13 @@ export async function runExample(
   )
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
-      void app.close().then(() => engine.close())
+      void app
+        .close()
+        .then(() => engine.close())
+        .catch((error) => {
+          // The database's last sync failed: the last writes may not be on the disk.
+          console.error('closing failed:', (error as Error)?.message)
+          process.exitCode = 1
+        })
     })
 }

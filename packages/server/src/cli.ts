@@ -114,6 +114,7 @@ async function run(
   }
   const storage: ServerStorage = file.storage ?? openStorage(config.database)
   const engine = engineOn(config, storage)
+  let failed = false
   try {
     if (creates) await engine.migrate()
     else if (storage.migrationStatus) {
@@ -153,8 +154,18 @@ async function run(
       return 0
     }
     return await COMMANDS[line.command as keyof typeof COMMANDS](engine, line, print)
+  } catch (error) {
+    failed = true
+    throw error
   } finally {
-    await engine.close()
+    // The command's own error is the one to report; a close that fails after it (its last sync) is told.
+    if (failed)
+      await engine
+        .close()
+        .catch((error) =>
+          console.error('[flexsecure] closing the database failed too:', (error as Error)?.message),
+        )
+    else await engine.close()
   }
 }
 

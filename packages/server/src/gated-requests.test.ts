@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { Agent, createServer, get, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -44,5 +44,32 @@ describe('gated requests', () => {
     await vi.waitFor(() => expect(requests.underWay).toBe(0))
     expect(handled).toBeGreaterThan(0)
     expect(handled).toBeLessThan(total / 2)
+  })
+
+  it('asks the client to close its connection when the close began while the answer waited at the gate', async () => {
+    let closing: Promise<number> | undefined
+    const began = performance.now()
+    const requests = gatedRequests(() => {
+      // The close begins in the next check phase, while this answer waits at the gate (budget spent).
+      setImmediate(() => {
+        closing = requests.close(server as Server, 3000).then(() => performance.now() - began)
+      })
+      return new Response('{"result":"pending"}')
+    }, 1e-9)
+    server = createServer(requests.listener)
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    const agent = new Agent({ keepAlive: true })
+    const headers = await new Promise<IncomingHttpHeaders>((resolve) =>
+      get({ port, host: '127.0.0.1', agent, path: '/v1/check' }, (response) => {
+        response.resume()
+        resolve(response.headers)
+      }),
+    )
+    expect(headers.connection).toBe('close')
+    // Well before the deadline: the connection ended with its answer.
+    expect(await closing).toBeLessThan(1500)
+    agent.destroy()
+    server = undefined
   })
 })

@@ -21,6 +21,7 @@ export type Respond = (
 export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
   const gate = turnBudget(turnBudgetMs)
   let closing = false
+  let closingServer: Server | undefined
   let underWay = 0
   let ended: (() => void) | undefined
   const end = () => {
@@ -45,10 +46,17 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
     // it (a start would send a message that no one waits for). 499: nginx's "client closed request".
     const handle = () =>
       incoming.socket.destroyed ? new Response(null, { status: 499 }) : respond(request, connection)
-    const answer = (response: Response) => {
-      if (closing) outgoing.setHeader('Connection', 'close')
-      return gate('answer')?.then(() => response) ?? response
+    // Checked once the answer leaves the gate: the close may have begun while it waited there.
+    const send = (response: Response) => {
+      if (closing && !outgoing.headersSent) outgoing.setHeader('Connection', 'close')
+      return response
     }
+    const answer = (response: Response) => gate('answer')?.then(() => send(response)) ?? send(response)
+    // A connection whose answer went out kept-alive (its headers were written before the close began, as
+    // a streamed export's are) is closed once that answer is finished.
+    outgoing.once('finish', () => {
+      if (closing) setImmediate(() => closingServer?.closeIdleConnections())
+    })
     const waiting = gate('request')
     const handled = (waiting ? waiting.then(handle) : Promise.resolve(handle())).then(answer)
     underWay += 1
@@ -68,6 +76,7 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
      */
     async close(server: Server, deadlineMs: number = CLOSE_DEADLINE_MS): Promise<void> {
       closing = true
+      closingServer = server
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       let timer: NodeJS.Timeout | undefined
