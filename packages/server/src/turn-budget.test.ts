@@ -78,22 +78,24 @@ describe('turn budget', () => {
     expect(reads).toBeLessThan(waiters * 5)
   })
 
-  it('lets answers waiting at the gate through before requests', async () => {
+  it('lets waiting answers and requests through in turns, so neither waits for all of the other', async () => {
+    // A flood of requests must not hold the answers of the work already done (an authenticated check's
+    // answer, its challenge used up) behind every request that came after it.
     let clock = 0
     const gate = turnBudget(1, () => clock)
     gate()
     clock = 10
     const order: string[] = []
-    const requests = ['r1', 'r2', 'r3'].map((name) =>
-      Promise.resolve(gate('request')).then(() => {
+    const wait = (kind: 'request' | 'answer', name: string) =>
+      Promise.resolve(gate(kind)).then(() => {
         order.push(name)
-      }),
-    )
-    const answer = Promise.resolve(gate('answer')).then(() => {
-      order.push('answer')
-    })
-    await Promise.all([...requests, answer])
-    expect(order).toEqual(['answer', 'r1', 'r2', 'r3'])
+      })
+    const all = [
+      ...['r1', 'r2', 'r3', 'r4'].map((name) => wait('request', name)),
+      ...['a1', 'a2'].map((name) => wait('answer', name)),
+    ]
+    await Promise.all(all)
+    expect(order).toEqual(['a1', 'r1', 'a2', 'r2', 'r3', 'r4'])
   })
 
   it('refuses a budget that would never let work through', () => {
