@@ -72,4 +72,38 @@ describe('gated requests', () => {
     agent.destroy()
     server = undefined
   })
+
+  it('closes a kept-alive connection whose streamed answer began before the close, once it ends', async () => {
+    let end = () => {}
+    const requests = gatedRequests(
+      () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('page 1\n'))
+              end = () => controller.close()
+            },
+          }),
+        ),
+    )
+    server = createServer(requests.listener)
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    const agent = new Agent({ keepAlive: true })
+    const headers = await new Promise<IncomingHttpHeaders>((resolve) =>
+      get({ port, host: '127.0.0.1', agent, path: '/v1/audit/export' }, (response) => {
+        response.resume()
+        resolve(response.headers)
+      }),
+    )
+    // Its headers went out kept-alive, before the close began.
+    expect(headers.connection).toBe('keep-alive')
+    const began = performance.now()
+    const closing = requests.close(server, 3000).then(() => performance.now() - began)
+    end()
+    // Well before the deadline: the connection was closed once its answer ended.
+    expect(await closing).toBeLessThan(1500)
+    agent.destroy()
+    server = undefined
+  })
 })

@@ -21,7 +21,6 @@ export type Respond = (
 export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
   const gate = turnBudget(turnBudgetMs)
   let closing = false
-  let closingServer: Server | undefined
   let underWay = 0
   let ended: (() => void) | undefined
   const end = () => {
@@ -52,11 +51,6 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
       return response
     }
     const answer = (response: Response) => gate('answer')?.then(() => send(response)) ?? send(response)
-    // A connection whose answer went out kept-alive (its headers were written before the close began, as
-    // a streamed export's are) is closed once that answer is finished.
-    outgoing.once('finish', () => {
-      if (closing) setImmediate(() => closingServer?.closeIdleConnections())
-    })
     const waiting = gate('request')
     const handled = (waiting ? waiting.then(handle) : Promise.resolve(handle())).then(answer)
     underWay += 1
@@ -76,9 +70,12 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
      */
     async close(server: Server, deadlineMs: number = CLOSE_DEADLINE_MS): Promise<void> {
       closing = true
-      closingServer = server
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
+      // A connection whose answer went out kept-alive (its headers written before the close began, as a
+      // streamed export's are) is closed once it is idle: looked for every 50 ms rather than watched on
+      // every request, which would cost every poll a listener.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50)
       let timer: NodeJS.Timeout | undefined
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
@@ -100,6 +97,7 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
         await Promise.race([drained, deadline])
       } finally {
         clearTimeout(timer)
+        clearInterval(sweep)
       }
     },
   }
