@@ -56,16 +56,7 @@ describe('gated requests', () => {
       })
       return new Response('{"result":"pending"}')
     }, 1e-9)
-    server = createServer(requests.listener)
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as AddressInfo
-    const agent = new Agent({ keepAlive: true })
-    const headers = await new Promise<IncomingHttpHeaders>((resolve) =>
-      get({ port, host: '127.0.0.1', agent, path: '/v1/check' }, (response) => {
-        response.resume()
-        resolve(response.headers)
-      }),
-    )
+    const { agent, headers } = await keptAliveGet(requests, '/v1/check')
     expect(headers.connection).toBe('close')
     // Well before the deadline: the connection ended with its answer.
     expect(await closing).toBeLessThan(1500)
@@ -86,20 +77,11 @@ describe('gated requests', () => {
           }),
         ),
     )
-    server = createServer(requests.listener)
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as AddressInfo
-    const agent = new Agent({ keepAlive: true })
-    const headers = await new Promise<IncomingHttpHeaders>((resolve) =>
-      get({ port, host: '127.0.0.1', agent, path: '/v1/audit/export' }, (response) => {
-        response.resume()
-        resolve(response.headers)
-      }),
-    )
+    const { agent, headers } = await keptAliveGet(requests, '/v1/audit/export')
     // Its headers went out kept-alive, before the close began.
     expect(headers.connection).toBe('keep-alive')
     const began = performance.now()
-    const closing = requests.close(server, 3000).then(() => performance.now() - began)
+    const closing = requests.close(server as Server, 3000).then(() => performance.now() - began)
     end()
     // Well before the deadline: the connection was closed once its answer ended.
     expect(await closing).toBeLessThan(1500)
@@ -107,3 +89,19 @@ describe('gated requests', () => {
     server = undefined
   })
 })
+
+/** Serves `requests` on a new server, and GETs `path` on a kept-alive connection: the answer's headers. */
+async function keptAliveGet(requests: ReturnType<typeof gatedRequests>, path: string) {
+  const listening = createServer(requests.listener)
+  server = listening
+  await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve))
+  const { port } = listening.address() as AddressInfo
+  const agent = new Agent({ keepAlive: true })
+  const headers = await new Promise<IncomingHttpHeaders>((resolve) =>
+    get({ port, host: '127.0.0.1', agent, path }, (response) => {
+      response.resume()
+      resolve(response.headers)
+    }),
+  )
+  return { agent, headers }
+}
