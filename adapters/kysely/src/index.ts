@@ -14,6 +14,7 @@ export type * from './schema.js'
 export { FLEXSECURE_TABLES } from './schema.js'
 export {
   type BatchScope,
+  closableExecutor,
   DEFERRED,
   kyselyExecutor,
   type RetryRules,

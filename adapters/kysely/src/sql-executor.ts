@@ -123,3 +123,48 @@ export function retryingExecutor(inner: SqlExecutor, rules: RetryRules, attempts
     },
   }
 }
+
+/**
+ * An executor whose storage can close in order: once `close()` began it refuses new work ("the `name`
+ * storage is closed": a send that answers after the engine's close wait writes no outcome, and goes again
+ * once its claim lapses), and `close()` resolves once the work under way has ended, or after `waitMs`.
+ * Ending a pool under a transaction aborts it (mysql2) or lets it commit after the close (pg).
+ */
+export function closableExecutor(inner: SqlExecutor, name: string) {
+  let closing = false
+  let underWay = 0
+  let idle: (() => void) | undefined
+  const end = () => {
+    underWay -= 1
+    if (underWay === 0) idle?.()
+  }
+  const track = <T>(work: () => Promise<T>): Promise<T> => {
+    if (closing) return Promise.reject(new Error(`the ${name} storage is closed`))
+    underWay += 1
+    const running = work()
+    running.then(end, end)
+    return running
+  }
+  const executor: SqlExecutor = {
+    all: (sql, parameters, options) => track(() => inner.all(sql, parameters, options)),
+    run: (sql, parameters, options) => track(() => inner.run(sql, parameters, options)),
+    transaction: (work, options) => track(() => inner.transaction(work, options)),
+  }
+  return {
+    executor,
+    async close(waitMs = 5_000): Promise<void> {
+      closing = true
+      if (underWay === 0) return
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          idle = resolve
+        }),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, waitMs)
+        }),
+      ])
+      clearTimeout(timer)
+    },
+  }
+}

@@ -1,4 +1,5 @@
 import {
+  closableExecutor,
   type Database,
   type KyselyStorage,
   kyselyExecutor,
@@ -7,7 +8,7 @@ import {
   type RetryRules,
   retryingExecutor,
 } from '@flexsecure/kysely'
-import { Kysely, MysqlDialect } from 'kysely'
+import { CompiledQuery, Kysely, MysqlDialect } from 'kysely'
 import { createPool, type Pool } from 'mysql2'
 
 export interface MysqlStorageOptions {
@@ -53,15 +54,26 @@ export function mysqlStorage(options: MysqlStorageOptions): KyselyStorage {
   const owned = !options.pool
   const pool =
     options.pool ?? createPool({ uri: options.uri as string, connectionLimit: options.connectionLimit ?? 10 })
-  pool.on('connection', (connection) => {
-    connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
+  const db = new Kysely<Database>({
+    dialect: new MysqlDialect({
+      pool,
+      // Every connection the storage uses, the first time it does: a host's pool may hold connections
+      // made before the storage existed, which its 'connection' event never announces.
+      onCreateConnection: async (connection) => {
+        await connection.executeQuery(
+          CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'),
+        )
+      },
+    }),
   })
-  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) })
+  const closable = closableExecutor(retryingExecutor(kyselyExecutor(db as Kysely<unknown>), RETRY), 'MySQL')
   return kyselyStorage({
     db,
     dialect: mysqlDialect(db),
-    executor: retryingExecutor(kyselyExecutor(db as Kysely<unknown>), RETRY),
+    executor: closable.executor,
     onClose: async () => {
+      // The transactions under way end first: mysql2's pool.end() aborts them mid-way.
+      await closable.close()
       if (owned) await db.destroy()
     },
   })

@@ -1,4 +1,5 @@
 import {
+  closableExecutor,
   type Database,
   type KyselyStorage,
   kyselyStorage,
@@ -49,13 +50,21 @@ export function postgresStorage(options: PostgresStorageOptions): KyselyStorage 
     )
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardedPool(pool) }) })
   const batching = options.batching ?? true
+  const closable = closableExecutor(
+    retryingExecutor(pgExecutor(pool), { connectionLost, rolledBack }),
+    'PostgreSQL',
+  )
+  let ended: Promise<void> | undefined
   const storage = kyselyStorage({
     db,
-    executor: retryingExecutor(pgExecutor(pool), { connectionLost, rolledBack }),
+    executor: closable.executor,
     // Every statement is a round trip here: batch the writes, and let a claim skip rows another holds.
     dialect: standardDialect(db, { skipLocked: true, writableCte: batching, batchWrites: batching }),
     onClose: async () => {
-      if (owned) await db.destroy()
+      await closable.close()
+      // The pool itself: Kysely's driver, which `db.destroy()` would end, is only set up once the
+      // migrator ran in this process, and every store statement goes to the pool without it.
+      if (owned) await (ended ??= pool.end())
     },
   })
   if (!batching) {
