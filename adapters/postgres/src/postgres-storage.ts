@@ -64,7 +64,10 @@ export function postgresStorage(options: PostgresStorageOptions): KyselyStorage 
       await closable.close()
       // The pool itself: Kysely's driver, which `db.destroy()` would end, is only set up once the
       // migrator ran in this process, and every store statement goes to the pool without it.
-      if (owned) await (ended ??= pool.end())
+      if (owned) {
+        ended ??= pool.end()
+        await ended
+      }
     },
   })
   if (!batching) {
