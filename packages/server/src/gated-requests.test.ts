@@ -46,6 +46,34 @@ describe('gated requests', () => {
     expect(handled).toBeLessThan(total / 2)
   })
 
+  it('answers 503 unhandled past its bound of requests under way, and drops the rest of a pipelined flood', async () => {
+    // One connection may pipeline any number of requests, each held while it waits: it could fill the heap.
+    let handled = 0
+    const requests = gatedRequests(
+      () => {
+        handled += 1
+        return new Response('{"result":"pending"}')
+      },
+      1e-9,
+      20,
+    )
+    server = createServer(requests.listener)
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    const socket = connect(port, '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    let received = ''
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1')
+    })
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    socket.write('GET /v1/check HTTP/1.1\r\nHost: localhost\r\n\r\n'.repeat(200))
+    await closed
+    expect(handled).toBeLessThanOrEqual(20)
+    expect(received).toMatch(/HTTP\/1\.1 503[\s\S]*retry-after: 1[\s\S]*the server is busy/i)
+    await vi.waitFor(() => expect(requests.underWay).toBe(0))
+  })
+
   it('asks the client to close its connection when the close began while the answer waited at the gate', async () => {
     let closing: Promise<number> | undefined
     const began = performance.now()

@@ -5,6 +5,14 @@ import { turnBudget } from './turn-budget.js'
 /** How long a closing server waits for its connections and requests before it cuts them, in ms. */
 export const CLOSE_DEADLINE_MS = 5_000
 
+/**
+ * How many requests may be under way at once (waiting at the gate or handled); past it a request is
+ * answered 503 unhandled. A client may pipeline any number of requests on one connection and Node hands
+ * the server each of them, about 10 KB apiece while they wait: without a bound one connection could fill
+ * the heap. At about 1 ms a request this is seconds of work, far past what a host polling every 2 s waits.
+ */
+export const MAX_UNDER_WAY = 4096
+
 /** What the server answers a request with, given its connection's address (`server.ts`). */
 export type Respond = (
   request: Request,
@@ -15,10 +23,11 @@ export type Respond = (
  * The server's requests: each request and each answer passes the turn budget (`turn-budget.ts`), so one
  * turn of the event loop does not carry every request of a burst; a request whose client went away while
  * it waited is not handled; and the requests under way are counted, so that a closing server lets them
- * end before the engine closes under them. Once closing, every answer asks its client to close the
- * connection, so a host polling on a kept-alive connection cannot hold the close open.
+ * end before the engine closes under them, and bounded (`MAX_UNDER_WAY`). Once closing, every answer asks
+ * its client to close the connection, so a host polling on a kept-alive connection cannot hold the close
+ * open.
  */
-export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
+export function gatedRequests(respond: Respond, turnBudgetMs?: number, maxUnderWay = MAX_UNDER_WAY) {
   const gate = turnBudget(turnBudgetMs)
   let closing = false
   let underWay = 0
@@ -37,6 +46,15 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number) {
       outgoing.setHeader('Connection', 'close')
       return Response.json(
         { result: 'error', error: 'the server is stopping; try again' },
+        { status: 503, headers: { 'retry-after': '1' } },
+      )
+    }
+    // Too much under way: answered at once, and the connection closed after the answer, so that the rest
+    // of a pipelined flood on it is dropped unread.
+    if (underWay >= maxUnderWay) {
+      outgoing.setHeader('Connection', 'close')
+      return Response.json(
+        { result: 'error', error: 'the server is busy; try again' },
         { status: 503, headers: { 'retry-after': '1' } },
       )
     }
