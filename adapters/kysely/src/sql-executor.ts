@@ -1,3 +1,4 @@
+import { settledWithin } from '@flexsecure/core'
 import { CompiledQuery, type Kysely } from 'kysely'
 
 /**
@@ -155,16 +156,12 @@ export function closableExecutor(inner: SqlExecutor, name: string) {
     async close(waitMs = 5_000): Promise<void> {
       closing = true
       if (underWay === 0) return
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
+      await settledWithin(
         new Promise<void>((resolve) => {
           idle = resolve
         }),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, waitMs)
-        }),
-      ])
-      clearTimeout(timer)
+        waitMs,
+      )
     },
   }
 }

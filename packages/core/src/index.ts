@@ -56,6 +56,8 @@ export {
 } from './audit/audit-sealing.js'
 export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './domain/api-keys.js'
 export { maskDestination, normalizeEmail, normalizePhone, refusedPhoneKind } from './domain/contact-points.js'
+// A deadline without a leaked timer: the adapters' and the server's closes wait with it too.
+export { LATE, settledWithin } from './domain/deadline.js'
 export {
   ConflictError,
   DeliveryError,

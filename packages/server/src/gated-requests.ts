@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { LATE, settledWithin } from '@flexsecure/core'
 import { getRequestListener } from '@hono/node-server'
 import { turnBudget } from './turn-budget.js'
 
@@ -42,22 +43,10 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number, maxUnderW
     const outgoing = env.outgoing as ServerResponse
     // Once closing, a request that arrives (pipelined on a connection, say) is not taken on: the engine is
     // about to close, and a client told to come back goes to an instance that stays.
-    if (closing) {
-      outgoing.setHeader('Connection', 'close')
-      return Response.json(
-        { result: 'error', error: 'the server is stopping; try again' },
-        { status: 503, headers: { 'retry-after': '1' } },
-      )
-    }
+    if (closing) return unavailable(outgoing, 'the server is stopping; try again')
     // Too much under way: answered at once, and the connection closed after the answer, so that the rest
     // of a pipelined flood on it is dropped unread.
-    if (underWay >= maxUnderWay) {
-      outgoing.setHeader('Connection', 'close')
-      return Response.json(
-        { result: 'error', error: 'the server is busy; try again' },
-        { status: 503, headers: { 'retry-after': '1' } },
-      )
-    }
+    if (underWay >= maxUnderWay) return unavailable(outgoing, 'the server is busy; try again')
     const connection = { remoteAddress: incoming.socket.remoteAddress, bodyLengthEnforced: true }
     // Nobody reads the answer of a client that went away while its request waited: no work is done for
     // it (a start would send a message that no one waits for). 499: nginx's "client closed request".
@@ -94,13 +83,6 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number, maxUnderW
       // streamed export's are) is closed once it is idle: looked for every 50 ms rather than watched on
       // every request, which would cost every poll a listener.
       const sweep = setInterval(() => server.closeIdleConnections(), 50)
-      let timer: NodeJS.Timeout | undefined
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          server.closeAllConnections()
-          resolve()
-        }, deadlineMs)
-      })
       // Once every connection is gone no request can arrive; until then the count may rise again.
       const idle = () =>
         new Promise<void>((resolve) => {
@@ -112,11 +94,16 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number, maxUnderW
         while (underWay > 0) await idle()
       })()
       try {
-        await Promise.race([drained, deadline])
+        if ((await settledWithin(drained, deadlineMs)) === LATE) server.closeAllConnections()
       } finally {
-        clearTimeout(timer)
         clearInterval(sweep)
       }
     },
   }
+}
+
+/** 503, unhandled, with Retry-After; the connection closed after it. */
+function unavailable(outgoing: ServerResponse, error: string): Response {
+  outgoing.setHeader('Connection', 'close')
+  return Response.json({ result: 'error', error }, { status: 503, headers: { 'retry-after': '1' } })
 }
