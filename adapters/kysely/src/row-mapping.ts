@@ -168,17 +168,21 @@ export function prefixed<A extends string, C extends string>(
 
 /**
  * Reads one table's columns out of a joined row whose columns are `${alias}_${column}`, or null when
- * the join found nothing (its key column is null). The prefixed names are built once per table.
+ * the join found nothing (its key column is null). Compiled once per table into one object literal:
+ * a copy loop with computed keys cost 4–7 µs for the login's joined read (five tables, 60 columns),
+ * the literal 0.3 µs, and the rows it builds have one shape for the code that reads them.
  */
 export function columnsOf(alias: string, columns: readonly string[], key: string): (row: Raw) => Raw | null {
-  const names = columns.map((column) => [`${alias}_${column}`, column] as const)
-  const keyName = `${alias}_${key}`
-  return (row) => {
-    if (row[keyName] === null || row[keyName] === undefined) return null
-    const out: Raw = {}
-    for (const [prefixed, column] of names) out[column] = row[prefixed]
-    return out
-  }
+  // A `__proto__` key in a literal would set the prototype instead of a property.
+  if (columns.includes('__proto__')) throw new TypeError('columnsOf: a column named __proto__')
+  const name = (column: string) => JSON.stringify(`${alias}_${column}`)
+  const fields = columns.map((column) => `${JSON.stringify(column)}: row[${name(column)}]`)
+  return new Function(
+    'row',
+    `const key = row[${name(key)}]
+    if (key === null || key === undefined) return null
+    return { ${fields.join(', ')} }`,
+  ) as (row: Raw) => Raw | null
 }
 
 /**
