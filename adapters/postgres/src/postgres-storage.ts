@@ -18,6 +18,13 @@ export interface PostgresStorageOptions {
   /** Connections in the owned pool. Default 10. */
   readonly max?: number
   /**
+   * The owned pool's patience, in ms: how long opening a connection may take, and how long a query
+   * waits for a free one; 0 waits forever. Default: the connection string's `connect_timeout` (seconds,
+   * as libpq reads it), else 10,000. Without it a server that accepts the connection and never answers
+   * (a wrong port, a stuck proxy) would hold every request, and the server's start, forever.
+   */
+  readonly connectTimeoutMs?: number
+  /**
    * Fewer round trips (default true): a start's own send counters in one upsert (the account's shared
    * one in a second) and a transaction's audit rows in one statement, the audit head written in the
    * statement that inserts the events, and the outcomes of many sends recorded in one transaction.
@@ -40,7 +47,17 @@ export function postgresStorage(options: PostgresStorageOptions): KyselyStorage 
     throw new TypeError('postgresStorage needs a pool or a connectionString')
   const owned = !options.pool
   const pool =
-    options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 })
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.max ?? 10,
+      connectionTimeoutMillis:
+        options.connectTimeoutMs ?? connectTimeoutOf(options.connectionString as string) ?? 10_000,
+      // A connection whose server vanished without a word (a failover, a dropped network) is found out
+      // by TCP keepalive within about a minute, instead of the two hours Linux waits by default.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 30_000,
+    })
   // An idle connection the server drops (a restart, a failover, an administrator) makes the pool emit
   // 'error'; unheard, that event would crash the host process. The pool replaces the connection on
   // the next query, so it is only worth a line. A host passing its own pool handles its own events.
@@ -76,4 +93,18 @@ export function postgresStorage(options: PostgresStorageOptions): KyselyStorage 
     return { ...storage, outbox }
   }
   return storage
+}
+
+/**
+ * libpq's `connect_timeout` (whole seconds, 0 for none) from a connection string, in ms; `pg` reads it
+ * only for its native driver. Undefined when the string has none or it is not a number of seconds.
+ */
+function connectTimeoutOf(connectionString: string): number | undefined {
+  let value: string | null
+  try {
+    value = new URL(connectionString).searchParams.get('connect_timeout')
+  } catch {
+    return undefined
+  }
+  return value !== null && /^\d{1,6}$/.test(value) ? Number(value) * 1000 : undefined
 }

@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:net'
+import { type AddressInfo, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -103,6 +103,28 @@ describe('start-up errors: one line that says what to do, no stack trace', () =>
       /cannot reach the database server at postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/auth \(ECONNREFUSED\)/,
     )
     expect(run.out).not.toContain('hunter2')
+  }, 60_000)
+
+  it('a database server that takes the connection and never answers, within its connect_timeout', async () => {
+    // The kernel completes the handshake for a listener that never reads, so nothing here needs to run
+    // while the CLI waits.
+    const silent = createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = silent.address() as AddressInfo
+      const run = runCli(['migrate'], {
+        FLEXSECURE_DB: `postgres://app:hunter2@127.0.0.1:${port}/auth?connect_timeout=1`,
+        FLEXSECURE_SECRET: SECRET,
+      })
+      expectOneLine(
+        run,
+        1,
+        /the database server at postgres:\/\/app:\*\*\*@127\.0\.0\.1:\d+\/auth\S* took the connection but did not answer in time/,
+      )
+      expect(run.out).not.toContain('hunter2')
+    } finally {
+      silent.close()
+    }
   }, 60_000)
 
   it('with FLEXSECURE_SECRET set, a fresh data folder is still created (0700)', () => {
