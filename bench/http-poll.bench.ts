@@ -101,6 +101,10 @@ async function serveEngine(dir: string): Promise<void> {
       throw new Error(`seeding: start for ${authid} answered ${started.result}`)
     users.push(authid)
   }
+  // A server in use has had its console opened: one page, as an administrator's visit would render it.
+  const page = await fetch(`${server.url}/console/sign-in`)
+  if (page.status !== 200) throw new Error(`the console's sign-in page answered ${page.status}`)
+  await page.text()
   serveUntilStopped({ url: server.url, key, users }, () => server.close())
 }
 
