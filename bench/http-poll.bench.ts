@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { renderJsxWithoutAsyncContext } from '@flexsecure/console'
 import type { Notifier } from '@flexsecure/core'
 import { startServer } from '@flexsecure/server'
 import autocannon from 'autocannon'
@@ -76,6 +77,8 @@ function serveUntilStopped(ready: Ready, close: () => Promise<void>): void {
 /** The real server, with the data every poll needs: one pending passwordless challenge per user. */
 async function serveEngine(dir: string): Promise<void> {
   const notifier: Notifier = { send: async () => ({ providerId: null }) }
+  // As `flexsecure serve` does before it starts the server (its console's pages and promise hooks).
+  renderJsxWithoutAsyncContext()
   const server = await startServer(
     benchServerConfig(DATABASE ?? join(dir, 'bench.db')),
     notifier,

@@ -4,8 +4,9 @@ type BuiltinModuleLoader = (id: string) => unknown
 
 /**
  * Makes hono/jsx render without an `AsyncLocalStorage`, in this process, from now on. For a process
- * whose only JSX is the console's, such as `flexsecure serve`; returns false when hono had already
- * chosen (a page rendered before the call).
+ * whose only JSX is the console's, such as `flexsecure serve`'s; returns false when hono had already
+ * chosen (a page rendered before the call), or when the process would not let its module loader be
+ * hidden for the moment it takes.
  *
  * hono/jsx (4.13) runs every render inside an `AsyncLocalStorage`, so that a context provided above an
  * async component survives its `await`. On Node 20, and on Node 22 without
@@ -25,21 +26,23 @@ export function renderJsxWithoutAsyncContext(): boolean {
   const loader = host.getBuiltinModule
   const main = Object.getOwnPropertyDescriptor(process, 'mainModule')
   let asked = false
-  host.getBuiltinModule = (id) => {
-    if (id === 'node:async_hooks' || id === 'async_hooks') {
-      asked = true
-      return undefined
-    }
-    return loader?.call(process, id)
-  }
-  Object.defineProperty(process, 'mainModule', { value: undefined, configurable: true, writable: true })
   try {
+    host.getBuiltinModule = (id) => {
+      if (id === 'node:async_hooks' || id === 'async_hooks') {
+        asked = true
+        return undefined
+      }
+      return loader?.call(process, id)
+    }
+    // A mainModule that cannot be hidden (not configurable) would be found: leave hono to its default.
+    if (main && !main.configurable) return false
+    Object.defineProperty(process, 'mainModule', { value: undefined, configurable: true, writable: true })
     String(jsx('i', {}))
   } finally {
     if (loader) host.getBuiltinModule = loader
     else delete host.getBuiltinModule
-    if (main) Object.defineProperty(process, 'mainModule', main)
-    else delete (process as { mainModule?: unknown }).mainModule
+    if (main?.configurable) Object.defineProperty(process, 'mainModule', main)
+    else if (!main) delete (process as { mainModule?: unknown }).mainModule
   }
   return asked
 }

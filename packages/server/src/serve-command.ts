@@ -53,6 +53,14 @@ export async function serve(
   say: (line: string) => void,
 ): Promise<void> {
   if (config.production) say('Production mode.')
+  // This process renders no JSX but the console's: without this, its first page would turn on promise
+  // hooks for the process, and every API request would run them from then on (jsx-async-context.ts in
+  // @flexsecure/console). startServer leaves the choice to a host that embeds it.
+  const { renderJsxWithoutAsyncContext } = await import('@flexsecure/console')
+  if (!renderJsxWithoutAsyncContext())
+    say(
+      'WARNING: hono/jsx rendered before the server started; console pages may slow every request (promise hooks).',
+    )
   const notifier: Notifier = file.notifier ?? deliveryFor(config, say)
   if (file.notifier) say('Messages go out through the notifier of the config module.')
   if (!file.storage) prepareDataDirectory(config, say)

@@ -107,10 +107,7 @@ export async function startServer(
   })
   // The administration console at /console, same origin as the API. Loaded here, not at
   // the top, so the CLI's one-shot commands (which import this file for openStorage) start no slower.
-  const { createConsole, renderJsxWithoutAsyncContext } = await import('@flexsecure/console')
-  // The console's JSX is the only JSX here; without this its first page would turn on promise hooks
-  // for the process, and every API request would run them from then on (jsx-async-context.ts).
-  renderJsxWithoutAsyncContext()
+  const { createConsole } = await import('@flexsecure/console')
   const adminConsole = createConsole({
     engine,
     secret: config.secret,
