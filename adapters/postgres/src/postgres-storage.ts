@@ -19,9 +19,11 @@ export interface PostgresStorageOptions {
   readonly max?: number
   /**
    * The owned pool's patience, in ms: how long opening a connection may take, and how long a query
-   * waits for a free one; 0 waits forever. Default: the connection string's `connect_timeout` (seconds,
-   * as libpq reads it), else 10,000. Without it a server that accepts the connection and never answers
-   * (a wrong port, a stuck proxy) would hold every request, and the server's start, forever.
+   * waits for a free one (pg's pool has one limit for both); 0 waits forever. Default: libpq's
+   * `connect_timeout` (the connection string's, else `PGCONNECT_TIMEOUT`; seconds, 2 at least), else
+   * 10,000. Without it a server that never answers (a wrong port, a stuck proxy, a firewall that drops)
+   * would hold every request, and the server's start, forever. A query that waited this long for a
+   * free connection fails instead of waiting on.
    */
   readonly connectTimeoutMs?: number
   /**
@@ -96,15 +98,19 @@ export function postgresStorage(options: PostgresStorageOptions): KyselyStorage 
 }
 
 /**
- * libpq's `connect_timeout` (whole seconds, 0 for none) from a connection string, in ms; `pg` reads it
- * only for its native driver. Undefined when the string has none or it is not a number of seconds.
+ * libpq's `connect_timeout`, in ms, as libpq reads it (pg reads it only for its native driver): the
+ * connection string's last `connect_timeout`, else `PGCONNECT_TIMEOUT`; whole seconds, 2 at least, and
+ * zero or less for no limit (0 here). Undefined when neither holds an integer.
  */
 function connectTimeoutOf(connectionString: string): number | undefined {
-  let value: string | null
+  let value: string | undefined
   try {
-    value = new URL(connectionString).searchParams.get('connect_timeout')
+    value = new URL(connectionString).searchParams.getAll('connect_timeout').at(-1)
   } catch {
-    return undefined
+    // Not a URL (a key=value string, a socket path): only the environment can say.
   }
-  return value !== null && /^\d{1,6}$/.test(value) ? Number(value) * 1000 : undefined
+  value ??= process.env.PGCONNECT_TIMEOUT
+  if (value === undefined || !/^\s*[-+]?\d{1,9}\s*$/.test(value)) return undefined
+  const seconds = Number.parseInt(value, 10)
+  return seconds <= 0 ? 0 : Math.max(seconds, 2) * 1000
 }

@@ -105,7 +105,7 @@ describe('start-up errors: one line that says what to do, no stack trace', () =>
     expect(run.out).not.toContain('hunter2')
   }, 60_000)
 
-  it('a database server that takes the connection and never answers, within its connect_timeout', async () => {
+  it('a database server that takes the connection and never answers, within the URL’s connect_timeout', async () => {
     // The kernel completes the handshake for a listener that never reads, so nothing here needs to run
     // while the CLI waits.
     const silent = createServer(() => {})
@@ -119,7 +119,7 @@ describe('start-up errors: one line that says what to do, no stack trace', () =>
       expectOneLine(
         run,
         1,
-        /the database server at postgres:\/\/app:\*\*\*@127\.0\.0\.1:\d+\/auth\S* took the connection but did not answer in time/,
+        /the database server at postgres:\/\/app:\*\*\*@127\.0\.0\.1:\d+\/auth\S* did not answer within the connect timeout/,
       )
       expect(run.out).not.toContain('hunter2')
     } finally {

@@ -48,11 +48,12 @@ function describeOne(
     return `cannot write ${e.path ?? database} (${code}): make its directory writable by the user running flexsecure, or set FLEXSECURE_DB to another path`
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT')
     return `cannot reach the database server at ${database} (${code}): start it, or fix the host and port in FLEXSECURE_DB`
-  // pg's connect timeout: something took the connection and never spoke PostgreSQL.
+  // pg's connect timeout: nothing answered (a dropped SYN), or something took the connection and never
+  // spoke PostgreSQL.
   if (
     /^Connection terminated due to connection timeout|^timeout exceeded when trying to connect/.test(message)
   )
-    return `the database server at ${database} took the connection but did not answer in time: check that FLEXSECURE_DB names a PostgreSQL server's host and port (its connect_timeout, in seconds, sets the wait; 10 by default)`
+    return `the database server at ${database} did not answer within the connect timeout: check the host and port in FLEXSECURE_DB and that a PostgreSQL server is up there (connect_timeout in the URL, in seconds, sets the wait; 10 by default)`
   if (code === '3D000' || code === 'ER_BAD_DB_ERROR')
     return `the database named in ${database} does not exist: create it (CREATE DATABASE …) or fix FLEXSECURE_DB`
   if (
