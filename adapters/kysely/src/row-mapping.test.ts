@@ -26,6 +26,25 @@ describe('columnsOf', () => {
     expect(odd(row)).toEqual({ 'a"b': 1, "c'd": 2, 'e\\f': 3, 'g}; throw 1; {': 4 })
   })
 
+  it('copies the columns where code cannot be compiled from strings', () => {
+    const compile = globalThis.Function
+    // What --disallow-code-generation-from-strings makes `new Function` do.
+    globalThis.Function = function refused() {
+      throw new EvalError('Code generation from strings disallowed for this context')
+    } as unknown as FunctionConstructor
+    let copy: ReturnType<typeof columnsOf>
+    try {
+      copy = columnsOf('u', ['id', 'email'], 'id')
+    } finally {
+      globalThis.Function = compile
+    }
+    expect(copy({ u_id: 'u1', u_email: 'a@example.com', s_id: 's1' })).toEqual({
+      id: 'u1',
+      email: 'a@example.com',
+    })
+    expect(copy({ u_id: null })).toBeNull()
+  })
+
   it('refuses a column named __proto__, which an object literal would take as the prototype', () => {
     expect(() => columnsOf('x', ['id', '__proto__'], 'id')).toThrow(/__proto__/)
   })

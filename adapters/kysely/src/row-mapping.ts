@@ -177,12 +177,24 @@ export function columnsOf(alias: string, columns: readonly string[], key: string
   if (columns.includes('__proto__')) throw new TypeError('columnsOf: a column named __proto__')
   const name = (column: string) => JSON.stringify(`${alias}_${column}`)
   const fields = columns.map((column) => `${JSON.stringify(column)}: row[${name(column)}]`)
-  return new Function(
-    'row',
-    `const key = row[${name(key)}]
-    if (key === null || key === undefined) return null
-    return { ${fields.join(', ')} }`,
-  ) as (row: Raw) => Raw | null
+  try {
+    return new Function(
+      'row',
+      `const key = row[${name(key)}]
+      if (key === null || key === undefined) return null
+      return { ${fields.join(', ')} }`,
+    ) as (row: Raw) => Raw | null
+  } catch {
+    // A runtime that compiles no code from strings (--disallow-code-generation-from-strings): the copy.
+    const names = columns.map((column) => [`${alias}_${column}`, column] as const)
+    const keyName = `${alias}_${key}`
+    return (row) => {
+      if (row[keyName] === null || row[keyName] === undefined) return null
+      const out: Raw = {}
+      for (const [prefixed, column] of names) out[column] = row[prefixed]
+      return out
+    }
+  }
 }
 
 /**
