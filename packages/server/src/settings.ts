@@ -20,7 +20,7 @@ export const SETTINGS = {
     env: 'FLEXSECURE_DB',
     kind: 'string',
     default: './data/flexsecure.db',
-    doc: 'a SQLite file, or a postgres://, postgresql://, mysql:// or mariadb:// URL',
+    doc: 'a SQLite file, or a postgres://, postgresql://, mysql:// or mariadb:// URL (PostgreSQL: `?connect_timeout=` in seconds bounds the wait for the server, 10 by default)',
   },
   host: { env: 'FLEXSECURE_HOST', kind: 'string', default: '127.0.0.1', doc: 'address to listen on' },
   port: { env: 'FLEXSECURE_PORT', kind: 'integer', default: '8080', doc: 'port; 0 picks a free one' },
