@@ -1,4 +1,4 @@
-import { settledWithin } from '@flexsecure/core'
+import { settledWithin, underWay } from '@flexsecure/core'
 import { CompiledQuery, type Kysely } from 'kysely'
 
 /**
@@ -133,19 +133,9 @@ export function retryingExecutor(inner: SqlExecutor, rules: RetryRules, attempts
  */
 export function closableExecutor(inner: SqlExecutor, name: string) {
   let closing = false
-  let underWay = 0
-  let idle: (() => void) | undefined
-  const end = () => {
-    underWay -= 1
-    if (underWay === 0) idle?.()
-  }
-  const track = <T>(work: () => Promise<T>): Promise<T> => {
-    if (closing) return Promise.reject(new Error(`the ${name} storage is closed`))
-    underWay += 1
-    const running = work()
-    running.then(end, end)
-    return running
-  }
+  const running = underWay()
+  const track = <T>(work: () => Promise<T>): Promise<T> =>
+    closing ? Promise.reject(new Error(`the ${name} storage is closed`)) : running.track(work())
   const executor: SqlExecutor = {
     all: (sql, parameters, options) => track(() => inner.all(sql, parameters, options)),
     run: (sql, parameters, options) => track(() => inner.run(sql, parameters, options)),
@@ -155,13 +145,7 @@ export function closableExecutor(inner: SqlExecutor, name: string) {
     executor,
     async close(waitMs = 5_000): Promise<void> {
       closing = true
-      if (underWay === 0) return
-      await settledWithin(
-        new Promise<void>((resolve) => {
-          idle = resolve
-        }),
-        waitMs,
-      )
+      await settledWithin(running.idle(), waitMs)
     },
   }
 }

@@ -57,7 +57,7 @@ export {
 export { API_KEY_PREFIX, isWellFormedApiKey, SCOPES, type Scope } from './domain/api-keys.js'
 export { maskDestination, normalizeEmail, normalizePhone, refusedPhoneKind } from './domain/contact-points.js'
 // A deadline without a leaked timer: the adapters' and the server's closes wait with it too.
-export { LATE, settledWithin } from './domain/deadline.js'
+export { LATE, settledWithin, type UnderWay, underWay } from './domain/deadline.js'
 export {
   ConflictError,
   DeliveryError,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { LATE, settledWithin } from '@flexsecure/core'
+import { LATE, settledWithin, underWay } from '@flexsecure/core'
 import { getRequestListener } from '@hono/node-server'
 import { turnBudget } from './turn-budget.js'
 
@@ -31,12 +31,7 @@ export type Respond = (
 export function gatedRequests(respond: Respond, turnBudgetMs?: number, maxUnderWay = MAX_UNDER_WAY) {
   const gate = turnBudget(turnBudgetMs)
   let closing = false
-  let underWay = 0
-  let ended: (() => void) | undefined
-  const end = () => {
-    underWay -= 1
-    if (underWay === 0) ended?.()
-  }
+  const requests = underWay()
   const listener = getRequestListener((request, env) => {
     // node:http's (the server is an HTTP/1.1 `createServer`), not HTTP/2's.
     const incoming = env.incoming as IncomingMessage
@@ -46,7 +41,7 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number, maxUnderW
     if (closing) return unavailable(outgoing, 'the server is stopping; try again')
     // Too much under way: answered at once, and the connection closed after the answer, so that the rest
     // of a pipelined flood on it is dropped unread.
-    if (underWay >= maxUnderWay) return unavailable(outgoing, 'the server is busy; try again')
+    if (requests.count >= maxUnderWay) return unavailable(outgoing, 'the server is busy; try again')
     const connection = { remoteAddress: incoming.socket.remoteAddress, bodyLengthEnforced: true }
     // Nobody reads the answer of a client that went away while its request waited: no work is done for
     // it (a start would send a message that no one waits for). 499: nginx's "client closed request".
@@ -59,16 +54,13 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number, maxUnderW
     }
     const answer = (response: Response) => gate('answer')?.then(() => send(response)) ?? send(response)
     const waiting = gate('request')
-    const handled = (waiting ? waiting.then(handle) : Promise.resolve(handle())).then(answer)
-    underWay += 1
-    handled.then(end, end)
-    return handled
+    return requests.track((waiting ? waiting.then(handle) : Promise.resolve(handle())).then(answer))
   })
   return {
     listener,
     /** How many requests wait at the gate or are handled now. */
     get underWay(): number {
-      return underWay
+      return requests.count
     },
     /**
      * Closes `server`: no new connections, idle ones closed at once, busy ones once their answer is written
@@ -84,14 +76,9 @@ export function gatedRequests(respond: Respond, turnBudgetMs?: number, maxUnderW
       // every request, which would cost every poll a listener.
       const sweep = setInterval(() => server.closeIdleConnections(), 50)
       // Once every connection is gone no request can arrive; until then the count may rise again.
-      const idle = () =>
-        new Promise<void>((resolve) => {
-          ended = resolve
-          if (underWay === 0) resolve()
-        })
       const drained = (async () => {
         await closed
-        while (underWay > 0) await idle()
+        while (requests.count > 0) await requests.idle()
       })()
       try {
         if ((await settledWithin(drained, deadlineMs)) === LATE) server.closeAllConnections()

@@ -17,3 +17,36 @@ export async function settledWithin<T>(work: Promise<T>, ms: number): Promise<T 
     clearTimeout(timer)
   }
 }
+
+/** Work under way, counted, for a close that waits for it to end (`settledWithin` bounds the wait). */
+export interface UnderWay {
+  /** How much is under way now. */
+  readonly count: number
+  /** Counts `work` until it settles; returns it. */
+  track<T>(work: Promise<T>): Promise<T>
+  /** Resolves once nothing is under way: at once when nothing is. */
+  idle(): Promise<void>
+}
+
+export function underWay(): UnderWay {
+  let count = 0
+  let waiters: (() => void)[] = []
+  const end = () => {
+    count -= 1
+    if (count > 0) return
+    const woken = waiters
+    waiters = []
+    for (const wake of woken) wake()
+  }
+  return {
+    get count() {
+      return count
+    },
+    track(work) {
+      count += 1
+      work.then(end, end)
+      return work
+    },
+    idle: () => (count === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+  }
+}
