@@ -9,6 +9,7 @@
 
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
@@ -59,6 +60,8 @@ interface Ready {
   readonly url: string
   readonly key: string
   readonly threadPool: string
+  /** Where V8 scavenges: `bin/thread-pool.js` has it scavenge on the main thread alone on two cores or fewer. */
+  readonly scavenges: string
 }
 /** What the server process says about its loop since the last reset: ms, and its CPU share of one core. */
 interface LoopReport {
@@ -72,6 +75,15 @@ interface LoopReport {
 
 // ---------------------------------------------------------------------------------------------------
 // The server process.
+
+/** Whether this process loaded `bin/thread-pool.js` (as `pnpm bench:loop` does) and it turned V8's parallel scavenges off. */
+function scavengesAlone(): boolean {
+  const require = createRequire(import.meta.url)
+  const path = require.resolve('../packages/server/bin/thread-pool.js')
+  if (!require.cache[path]) return false
+  const { scavengeAlone } = require(path) as { scavengeAlone: (cores: number, execArgv: string[]) => boolean }
+  return scavengeAlone(availableParallelism(), process.execArgv)
+}
 
 async function serve(dir: string): Promise<void> {
   const server = await startServer(
@@ -137,7 +149,14 @@ async function serve(dir: string): Promise<void> {
       server.close().finally(() => process.disconnect?.())
     }
   })
-  process.send?.({ ready: { url: server.url, key, threadPool: process.env.UV_THREADPOOL_SIZE ?? 'default' } })
+  process.send?.({
+    ready: {
+      url: server.url,
+      key,
+      threadPool: process.env.UV_THREADPOOL_SIZE ?? 'default',
+      scavenges: scavengesAlone() ? 'on the main thread alone' : 'shared with helper threads',
+    },
+  })
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -272,7 +291,8 @@ async function main(): Promise<void> {
     console.log(
       [
         "FlexSecure bench: the server's event loop under PIN logins over HTTP",
-        `  server: startServer on SQLite at synchronous=${SYNCHRONOUS.toUpperCase()}, libuv pool ${ready.threadPool} threads, ${availableParallelism()} cores;`,
+        `  server: startServer on SQLite at synchronous=${SYNCHRONOUS.toUpperCase()}, libuv pool ${ready.threadPool} threads, ${availableParallelism()} cores,`,
+        `          V8's scavenges ${ready.scavenges} (bin/thread-pool.js);`,
         `  ${fmt(USERS)} users; load from another process: ${IN_FLIGHT} logins in flight, or ${fmt(PACED_RATE)} started a second (paced);`,
         `  ${ROUNDS} rounds of ${SECONDS} s per cell;`,
         `  loop delay: monitorEventLoopDelay (1 ms resolution) in the server process; load average ${loadavg()[0]?.toFixed(2)}`,

@@ -5,12 +5,14 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
-// Issue 16 item 4: the server sizes libuv's thread pool for the machine, before anything starts it.
-// bin/flexsecure.js requires bin/thread-pool.js first; here a child process does the same with `-r`.
+// Issue 16 item 4: the server sizes libuv's thread pool for the machine, before anything starts it, and
+// on two cores or fewer has V8 scavenge on the main thread alone. bin/flexsecure.js requires
+// bin/thread-pool.js first; here a child process does the same with `-r`.
 
 const threadPool = new URL('../bin/thread-pool.js', import.meta.url).pathname
-const { threadPoolSize } = createRequire(import.meta.url)(threadPool) as {
+const { threadPoolSize, scavengeAlone } = createRequire(import.meta.url)(threadPool) as {
   threadPoolSize: (cores: number) => number
+  scavengeAlone: (cores: number, execArgv: readonly string[]) => boolean
 }
 const dir = mkdtempSync(join(tmpdir(), 'flexsecure-pool-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -57,4 +59,46 @@ describe("libuv's thread pool in the server", () => {
   it("keeps an operator's own UV_THREADPOOL_SIZE", () => {
     expect(probe(5, { UV_THREADPOOL_SIZE: '6' })).toEqual({ size: '6', order: ['stat', 'released'] })
   }, 30_000)
+})
+
+/**
+ * The ms V8's helper threads spent in parallel scavenges, in a child that loaded thread-pool.js (with
+ * `flags` before it on node's command line) and then allocated enough for about ten scavenges, each with
+ * survivors to copy: from `--trace-gc-nvp`'s `background.scavenge.parallel`, 0 when no helper took part.
+ */
+function helpersScavenging(flags: readonly string[] = []): number {
+  const script = `
+    const ring = new Array(300000)
+    for (let i = 0; i < 4e6; i++) ring[i % ring.length] = { i, a: [i] }
+  `
+  const output = execFileSync(
+    process.execPath,
+    [...flags, '--trace-gc-nvp', '-r', threadPool, '-e', script],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  )
+  const times = [...output.matchAll(/background\.scavenge\.parallel=([0-9.]+)/g)].map((match) =>
+    Number(match[1]),
+  )
+  if (times.length === 0) throw new Error(`no scavenge was traced:\n${output.slice(0, 500)}`)
+  return times.reduce((sum, ms) => sum + ms, 0)
+}
+
+describe("V8's scavenges in the server", () => {
+  it('run on the main thread alone on two cores or fewer, unless node was told otherwise', () => {
+    expect([1, 2, 3, 16].map((cores) => scavengeAlone(cores, []))).toEqual([true, true, false, false])
+    expect(scavengeAlone(2, ['--max-old-space-size=512'])).toBe(true)
+    for (const flag of ['--parallel-scavenge', '--no-parallel-scavenge', '--single-threaded-gc'])
+      expect(scavengeAlone(2, [flag])).toBe(false)
+  })
+
+  it('run that way in the process', () => {
+    const helpers = helpersScavenging()
+    if (scavengeAlone(availableParallelism(), [])) expect(helpers).toBe(0)
+    else expect(helpers).toBeGreaterThan(0)
+    // The operator's flag is kept, and shows that the helpers do take part when allowed to.
+    expect(helpersScavenging(['--parallel-scavenge'])).toBeGreaterThan(0)
+  }, 120_000)
 })
