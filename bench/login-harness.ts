@@ -1,6 +1,7 @@
 // The harness the login benchmarks share: what a contender is, how one timed run drives it with N logins
 // in flight, and how rounds interleave the contenders so that a busy machine slows them alike.
 
+import { createRequire } from 'node:module'
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type BetterSqlite3 from 'better-sqlite3'
@@ -188,6 +189,24 @@ export async function warmUp(
 ): Promise<void> {
   for (const flow of contender.flows)
     for (let n = 0; n < logins[flow]; n++) await contender.login(flow, n % users)
+}
+
+/**
+ * Whether this process loaded `bin/thread-pool.js` (every bench script does, as the server does) and it
+ * turned V8's parallel scavenges off (two cores or fewer).
+ */
+function scavengesAlone(): boolean {
+  const require = createRequire(import.meta.url)
+  const path = require.resolve('../packages/server/bin/thread-pool.js')
+  if (!require.cache[path]) return false
+  const { scavengeAlone } = require(path) as { scavengeAlone: (cores: number, execArgv: string[]) => boolean }
+  return scavengeAlone(availableParallelism(), process.execArgv)
+}
+
+/** This process's helper threads as the output prints them: libuv's pool, and where V8 scavenges. */
+export function threadsLine(): string {
+  const scavenges = scavengesAlone() ? 'on the main thread alone' : 'shared with helper threads'
+  return `libuv pool ${process.env.UV_THREADPOOL_SIZE ?? 'default'} threads, V8's scavenges ${scavenges} (bin/thread-pool.js)`
 }
 
 /** The machine as the output prints it: cores, CPU model, and the 1-minute load average now. */

@@ -26,6 +26,7 @@ import {
   runSettings,
   runsIn,
   synchronousOf,
+  threadsLine,
   warmUp,
 } from './login-harness.js'
 import { floorContender } from './sqlite-floor.js'
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
       [
         'FlexSecure vs Better Auth: whole logins per second, in process, each on its own SQLite file',
         `  node ${process.version}, SQLite ${sqlite}, ${machineLine()} (before)`,
+        `  ${threadsLine()}`,
         ...settings.map((s) => `  ${s}`),
         `  ${fmt(USERS)} users round-robin; ${ROUNDS} interleaved rounds, ${SECONDS} s per contender and cell,`,
         '  contenders in rotating order within each cell; the floor is synchronous, so it runs at 1 in flight',

@@ -9,7 +9,6 @@
 
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
@@ -19,6 +18,7 @@ import { startServer } from '@flexsecure/server'
 import { sqliteStorage } from '@flexsecure/sqlite'
 import { fmt, median, table } from './bench-report.js'
 import { benchServerConfig, LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
+import { threadsLine } from './login-harness.js'
 
 const ROUNDS = setting('BENCH_LOOP_ROUNDS', 3)
 const SECONDS = setting('BENCH_LOOP_SECONDS', 5)
@@ -59,9 +59,8 @@ const SYSTEM: Record<Exclude<Cell, 'idle'>, string> = {
 interface Ready {
   readonly url: string
   readonly key: string
-  readonly threadPool: string
-  /** Where V8 scavenges: `bin/thread-pool.js` has it scavenge on the main thread alone on two cores or fewer. */
-  readonly scavenges: string
+  /** Its libuv pool and where V8 scavenges (`threadsLine`). */
+  readonly threads: string
 }
 /** What the server process says about its loop since the last reset: ms, and its CPU share of one core. */
 interface LoopReport {
@@ -75,15 +74,6 @@ interface LoopReport {
 
 // ---------------------------------------------------------------------------------------------------
 // The server process.
-
-/** Whether this process loaded `bin/thread-pool.js` (as `pnpm bench:loop` does) and it turned V8's parallel scavenges off. */
-function scavengesAlone(): boolean {
-  const require = createRequire(import.meta.url)
-  const path = require.resolve('../packages/server/bin/thread-pool.js')
-  if (!require.cache[path]) return false
-  const { scavengeAlone } = require(path) as { scavengeAlone: (cores: number, execArgv: string[]) => boolean }
-  return scavengeAlone(availableParallelism(), process.execArgv)
-}
 
 async function serve(dir: string): Promise<void> {
   const server = await startServer(
@@ -153,8 +143,7 @@ async function serve(dir: string): Promise<void> {
     ready: {
       url: server.url,
       key,
-      threadPool: process.env.UV_THREADPOOL_SIZE ?? 'default',
-      scavenges: scavengesAlone() ? 'on the main thread alone' : 'shared with helper threads',
+      threads: threadsLine(),
     },
   })
 }
@@ -291,8 +280,8 @@ async function main(): Promise<void> {
     console.log(
       [
         "FlexSecure bench: the server's event loop under PIN logins over HTTP",
-        `  server: startServer on SQLite at synchronous=${SYNCHRONOUS.toUpperCase()}, libuv pool ${ready.threadPool} threads, ${availableParallelism()} cores,`,
-        `          V8's scavenges ${ready.scavenges} (bin/thread-pool.js);`,
+        `  server: startServer on SQLite at synchronous=${SYNCHRONOUS.toUpperCase()}, ${availableParallelism()} cores,`,
+        `          ${ready.threads};`,
         `  ${fmt(USERS)} users; load from another process: ${IN_FLIGHT} logins in flight, or ${fmt(PACED_RATE)} started a second (paced);`,
         `  ${ROUNDS} rounds of ${SECONDS} s per cell;`,
         `  loop delay: monitorEventLoopDelay (1 ms resolution) in the server process; load average ${loadavg()[0]?.toFixed(2)}`,
