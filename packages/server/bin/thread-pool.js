@@ -16,7 +16,8 @@
 // alone took the loop's p99 from 7.2–9.1 ms to 5.6–6.7 ms saturated, and from 3.6–4.7 ms to 3.0–3.6 ms
 // at 400 logins a second, for as many logins (bench/README.md, "Twelfth session"). An operator's own
 // choice on node's command line (`--parallel-scavenge`, `--single-threaded-gc`) is kept. V8 reads this
-// flag at each scavenge, so setting it here, before the server starts, is in time.
+// flag at each scavenge, so setting it here, before the server starts, is in time. Cores are counted as
+// node counts them (`availableParallelism()`), as for the pool.
 const { availableParallelism } = require('node:os')
 const { setFlagsFromString } = require('node:v8')
 
@@ -29,7 +30,9 @@ function threadPoolSize(cores) {
 function scavengeAlone(cores, execArgv) {
   return (
     cores <= 2 &&
-    !execArgv.some((flag) => /^--(no-)?(parallel[-_]scavenge|single[-_]threaded[-_]gc)\b/.test(flag))
+    // V8 spells a negation `--no-flag` or `--noflag`, and `-` or `_` inside a name; a longer name that
+    // begins the same (`--single-threaded-gc-in-background`) is another flag.
+    !execArgv.some((flag) => /^--(no-?)?(parallel[-_]scavenge|single[-_]threaded[-_]gc)(?![-\w])/.test(flag))
   )
 }
 

@@ -65,20 +65,17 @@ describe("libuv's thread pool in the server", () => {
  * The ms V8's helper threads spent in parallel scavenges, in a child that loaded thread-pool.js (with
  * `flags` before it on node's command line) and then allocated enough for about ten scavenges, each with
  * survivors to copy: from `--trace-gc-nvp`'s `background.scavenge.parallel`, 0 when no helper took part.
+ * On a machine with more than two cores the child runs on two of them (`taskset`: node counts the cores
+ * its affinity allows), so that the two-core case is what runs everywhere.
  */
 function helpersScavenging(flags: readonly string[] = []): number {
   const script = `
     const ring = new Array(300000)
     for (let i = 0; i < 4e6; i++) ring[i % ring.length] = { i, a: [i] }
   `
-  const output = execFileSync(
-    process.execPath,
-    [...flags, '--trace-gc-nvp', '-r', threadPool, '-e', script],
-    {
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  )
+  const node = [process.execPath, ...flags, '--trace-gc-nvp', '-r', threadPool, '-e', script]
+  const [command, ...args] = availableParallelism() > 2 ? ['taskset', '-c', '0,1', ...node] : node
+  const output = execFileSync(command as string, args, { encoding: 'utf8', timeout: 60_000 })
   const times = [...output.matchAll(/background\.scavenge\.parallel=([0-9.]+)/g)].map((match) =>
     Number(match[1]),
   )
@@ -90,14 +87,20 @@ describe("V8's scavenges in the server", () => {
   it('run on the main thread alone on two cores or fewer, unless node was told otherwise', () => {
     expect([1, 2, 3, 16].map((cores) => scavengeAlone(cores, []))).toEqual([true, true, false, false])
     expect(scavengeAlone(2, ['--max-old-space-size=512'])).toBe(true)
-    for (const flag of ['--parallel-scavenge', '--no-parallel-scavenge', '--single-threaded-gc'])
+    for (const flag of [
+      '--parallel-scavenge',
+      '--parallel_scavenge',
+      '--no-parallel-scavenge',
+      '--noparallel-scavenge',
+      '--single-threaded-gc',
+    ])
       expect(scavengeAlone(2, [flag])).toBe(false)
+    // Another flag whose name begins the same is not the operator's choice about scavenges.
+    expect(scavengeAlone(2, ['--single-threaded-gc-in-background'])).toBe(true)
   })
 
-  it('run that way in the process', () => {
-    const helpers = helpersScavenging()
-    if (scavengeAlone(availableParallelism(), [])) expect(helpers).toBe(0)
-    else expect(helpers).toBeGreaterThan(0)
+  it('run that way in the process on two cores', () => {
+    expect(helpersScavenging()).toBe(0)
     // The operator's flag is kept, and shows that the helpers do take part when allowed to.
     expect(helpersScavenging(['--parallel-scavenge'])).toBeGreaterThan(0)
   }, 120_000)
