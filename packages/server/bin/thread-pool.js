@@ -36,9 +36,10 @@ function scavengeAlone(cores, execArgv) {
   )
 }
 
-if (!process.env.UV_THREADPOOL_SIZE)
-  process.env.UV_THREADPOOL_SIZE = String(threadPoolSize(availableParallelism()))
+const cores = availableParallelism()
 
-if (scavengeAlone(availableParallelism(), process.execArgv)) setFlagsFromString('--no-parallel-scavenge')
+if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = String(threadPoolSize(cores))
+
+if (scavengeAlone(cores, process.execArgv)) setFlagsFromString('--no-parallel-scavenge')
 
 module.exports = { threadPoolSize, scavengeAlone }
