@@ -110,6 +110,21 @@ describe('locales and overrides', () => {
     )
   })
 
+  it('fills a template it has seen before with each message its own values', () => {
+    // Templates are split at their placeholders once and kept: nothing of one message may stay in them.
+    const overrides = [{ templates: { en: { smsPin: '{pin}{pin} for {name} at {app}, {lifetime}{link}' } } }]
+    expect(composeMessage(pin({ overrides, displayName: 'Ann' })).text).toBe(
+      '0123456701234567 for Ann at Acme Payroll, 5 minutes',
+    )
+    expect(
+      composeMessage(pin({ overrides, secret: '99', appName: 'Beta', lifetimeMinutes: 1, displayName: null }))
+        .text,
+    ).toBe('9999 for  at Beta, 1 minute')
+    expect(composeMessage(pin({ overrides: [{ templates: { en: { smsPin: '{pin}' } } }] })).text).toBe(
+      '01234567',
+    )
+  })
+
   it('passes the sender name on', () => {
     expect(composeMessage(pin({ channel: 'email', senderName: 'Acme Security' })).fromName).toBe(
       'Acme Security',

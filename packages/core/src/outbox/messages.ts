@@ -146,14 +146,39 @@ export interface MessageInput {
   readonly overrides?: readonly (MessageSettings | undefined)[]
 }
 
-/** The locale chain for a tag: itself, its language, then English. */
-function chain(locale: string): string[] {
-  const language = locale.split('-')[0] as string
-  return [...new Set([locale, language, 'en'])]
+/** The locale chain for a tag: itself, its language, then English; each tag's chain built once. */
+const chains = new Map<string, readonly string[]>()
+function chain(locale: string): readonly string[] {
+  let locales = chains.get(locale)
+  if (!locales) {
+    const language = locale.split('-')[0] as string
+    locales = [...new Set([locale, language, 'en'])]
+    // Tags are checked (`requireLocale`), but a user's may be any of them: keep the map small.
+    if (chains.size >= 256) chains.clear()
+    chains.set(locale, locales)
+  }
+  return locales
 }
 
-function fill(template: string, values: Record<string, string>): string {
-  return template.replace(/\{(app|link|pin|lifetime|name)\}/g, (_, key: string) => values[key] ?? '')
+type Placeholder = 'app' | 'link' | 'pin' | 'lifetime' | 'name'
+
+/**
+ * Each template split once at its placeholders: literal text at the even indexes, a placeholder's
+ * name at the odd ones. Composing runs for every start, so a template is not parsed again for each
+ * message. Overrides are at most 2,000 characters each; the map is emptied when it grows large.
+ */
+const compiled = new Map<string, readonly string[]>()
+
+function fill(template: string, values: Readonly<Record<Placeholder, string>>): string {
+  let parts = compiled.get(template)
+  if (!parts) {
+    parts = template.split(/\{(app|link|pin|lifetime|name)\}/)
+    if (compiled.size >= 512) compiled.clear()
+    compiled.set(template, parts)
+  }
+  let out = parts[0] as string
+  for (let i = 1; i < parts.length; i += 2) out += values[parts[i] as Placeholder] + (parts[i + 1] as string)
+  return out
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -176,56 +201,92 @@ function html(text: string, secret: string, isLink: boolean, button: string): st
   return `<!doctype html><html><body style="font-family:sans-serif;line-height:1.5;color:#111111">\n${paragraphs}\n</body></html>`
 }
 
+/** A template and the locale it was found in: the first override, then the shipped text, along the chain. */
+function pick(
+  locales: readonly string[],
+  overrides: readonly (MessageSettings | undefined)[],
+  name: keyof MessageTemplates,
+): { template: string; locale: string } {
+  for (const locale of locales) {
+    for (const settings of overrides) {
+      const template = settings?.templates?.[locale]?.[name]
+      if (template) return { template, locale }
+    }
+    const shipped = LOCALES[locale]?.templates[name]
+    if (shipped) return { template: shipped, locale }
+  }
+  return { template: (LOCALES.en as Locale).templates[name], locale: 'en' }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g
+
 /** Composes a link or PIN message for one channel, in the user's language. */
 export function composeMessage(input: MessageInput): Message {
   const locales = chain(input.locale ?? 'en')
-  const overrides = (input.overrides ?? []).filter((o): o is MessageSettings => o !== undefined)
-  const pick = (name: keyof MessageTemplates): { template: string; locale: string } => {
-    for (const locale of locales) {
-      for (const settings of overrides) {
-        const template = settings.templates?.[locale]?.[name]
-        if (template) return { template, locale }
-      }
-      const shipped = LOCALES[locale]?.templates[name]
-      if (shipped) return { template: shipped, locale }
-    }
-    return { template: (LOCALES.en as Locale).templates[name], locale: 'en' }
-  }
+  const overrides = input.overrides ?? []
   const isLink = input.method === 'passwordless'
   // The main template of the channel decides the message's locale (and how the lifetime reads).
   const sms = input.channel === 'sms'
-  const base = pick(sms ? (isLink ? 'smsLink' : 'smsPin') : isLink ? 'emailLinkText' : 'emailPinText')
+  const base = pick(
+    locales,
+    overrides,
+    sms ? (isLink ? 'smsLink' : 'smsPin') : isLink ? 'emailLinkText' : 'emailPinText',
+  )
   const locale = base.locale
   const lifetime = (LOCALES[locale] ?? LOCALES[locale.split('-')[0] as string] ?? (LOCALES.en as Locale))
     .lifetime
-  const values = {
+  const values: Record<Placeholder, string> = {
     app: input.appName,
     link: isLink ? input.secret : '',
     pin: isLink ? '' : input.secret,
     lifetime: lifetime(input.lifetimeMinutes),
     // A name stored before S30 refused control characters must not write lines of its own either.
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
-    name: (input.displayName ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' '),
+    name: (input.displayName ?? '').replace(CONTROL_CHARACTERS, ' '),
   }
-  const common = {
-    channel: input.channel,
-    to: input.to,
-    kind: isLink ? ('link' as const) : ('pin' as const),
-    locale,
-    idempotencyKey: input.challengeId,
-    ...(input.senderName ? { fromName: input.senderName } : {}),
-  }
+  const kind = isLink ? ('link' as const) : ('pin' as const)
+  const fromName = input.senderName ? { fromName: input.senderName } : undefined
   if (sms) {
     let text = fill(base.template, values)
     // WebOTP (https://wicg.github.io/web-otp/): the last line names the origin and the code.
     if (!isLink && input.webOtpDomain) text += `\n\n@${input.webOtpDomain} #${input.secret}`
-    return { ...common, text }
+    return {
+      channel: input.channel,
+      to: input.to,
+      kind,
+      locale,
+      idempotencyKey: input.challengeId,
+      ...fromName,
+      text,
+    }
   }
   // An empty {name} leaves "Hello ," behind: tidy the greeting instead of shipping it.
   const text = fill(base.template, values).replace(/^(\S+) ,/, '$1,')
-  const subject = fill(pick(isLink ? 'emailLinkSubject' : 'emailPinSubject').template, values)
-  const button = fill(pick('emailLinkButton').template, values)
-  return { ...common, subject, text, html: html(text, input.secret, isLink, button) }
+  const subject = fill(
+    pick(locales, overrides, isLink ? 'emailLinkSubject' : 'emailPinSubject').template,
+    values,
+  )
+  const button = fill(pick(locales, overrides, 'emailLinkButton').template, values)
+  return {
+    channel: input.channel,
+    to: input.to,
+    kind,
+    locale,
+    idempotencyKey: input.challengeId,
+    ...fromName,
+    subject,
+    text,
+    html: html(text, input.secret, isLink, button),
+  }
+}
+
+/** The first of the system's and the account's message settings that sets `key`. */
+function first<K extends 'appName' | 'senderName' | 'webOtpDomain'>(
+  system: MessageSettings | undefined,
+  account: MessageSettings | undefined,
+  key: K,
+): MessageSettings[K] {
+  return system?.[key] !== undefined ? system[key] : account?.[key]
 }
 
 /** A message for one user of one system, with the account's and the system's overrides applied. */
@@ -235,17 +296,23 @@ export function composeFor(
   user: UserRow,
   input: Pick<MessageInput, 'method' | 'channel' | 'to' | 'challengeId' | 'lifetimeMinutes' | 'secret'>,
 ): Message {
-  const layers = [system.messages ?? undefined, account.settings.messages]
-  const first = <K extends 'appName' | 'senderName' | 'webOtpDomain'>(key: K) =>
-    layers.find((layer) => layer?.[key] !== undefined)?.[key]
+  const ofSystem = system.messages ?? undefined
+  const ofAccount = account.settings.messages
+  const senderName = first(ofSystem, ofAccount, 'senderName')
+  const webOtpDomain = first(ofSystem, ofAccount, 'webOtpDomain')
   const message = composeMessage({
-    ...input,
-    appName: first('appName') ?? system.name,
+    method: input.method,
+    channel: input.channel,
+    to: input.to,
+    challengeId: input.challengeId,
+    lifetimeMinutes: input.lifetimeMinutes,
+    secret: input.secret,
+    appName: first(ofSystem, ofAccount, 'appName') ?? system.name,
     displayName: user.displayName,
     locale: user.locale,
-    ...(first('senderName') ? { senderName: first('senderName') as string } : {}),
-    ...(first('webOtpDomain') ? { webOtpDomain: first('webOtpDomain') as string } : {}),
-    overrides: layers,
+    ...(senderName ? { senderName } : {}),
+    ...(webOtpDomain ? { webOtpDomain } : {}),
+    overrides: [ofSystem, ofAccount],
   })
   return { ...message, accountId: account.id }
 }
