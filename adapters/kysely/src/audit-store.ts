@@ -90,17 +90,21 @@ export function auditChain(ctx: SqlContext): Pick<StoreContext, 'appendAudit' | 
   const paramNamesOf = (i: number): string[] =>
     (paramNames[i] ??= AUDIT_COLUMNS.map((column) => `${column}_${i}`))
 
+  type HeadValues = { account_id: string; mac: string; head_mac: string }
+  /** Where one parameter of an audit insert comes from, and what it is called in an error. */
+  type Source = {
+    readonly name: string
+    readonly value: (events: readonly AuditEvent[], head: HeadValues | null) => unknown
+  }
+  type AuditInsert = { readonly sql: string; readonly sources: readonly Source[] }
+  const inserts = new Map<string, AuditInsert>()
+
   /**
    * An audit insert compiled once per row count (at most `auditRowsPerStatement` of each kind), with
-   * where each of its parameters comes from: the i-th row's value of a column, or the head's. A call
-   * then lays out its parameters by position, without an object of named values per statement (the
-   * largest allocation of a login's writes: 15 named values a row).
+   * where each of its parameters comes from: the i-th row's value of a column, the head's, or a constant
+   * of the query. A call then lays out its parameters by position, without an object of named values per
+   * statement (the largest allocation of a login's writes: 15 named values a row).
    */
-  type HeadValues = { account_id: string; mac: string; head_mac: string }
-  type Source = (events: readonly AuditEvent[], head: HeadValues | null) => unknown
-  type AuditInsert = { readonly sql: string; readonly sources: readonly Source[] }
-  const HEAD_ROW = -1
-  const inserts = new Map<string, AuditInsert>()
   function insertOf(count: number, withHead: boolean): AuditInsert {
     const key = `${count}:${withHead}`
     let insert = inserts.get(key)
@@ -118,24 +122,25 @@ export function auditChain(ctx: SqlContext): Pick<StoreContext, 'appendAudit' | 
               .where('account_id', '=', param('account_id')),
           )
         : prepare(rows)
-      // Binding every name to its own source reads the layout off the compiled query.
-      const origins: Record<string, readonly [row: number, field: string]> = {}
+      // Binding each placeholder's name to its source reads the layout off the compiled query; whatever
+      // else `bind` gives back is a constant of the query.
+      const named: Record<string, Source> = {}
       for (let i = 0; i < count; i++)
         AUDIT_COLUMNS.forEach((column, c) => {
-          origins[paramNamesOf(i)[c] as string] = [i, column]
+          const name = paramNamesOf(i)[c] as string
+          const value = AUDIT_VALUES[column]
+          named[name] = { name, value: (events) => value(events[i] as AuditEvent) }
         })
-      for (const field of ['account_id', 'mac', 'head_mac']) origins[field] = [HEAD_ROW, field]
-      const layout = query.bind(origins) as unknown[]
+      for (const field of ['account_id', 'mac', 'head_mac'] as const)
+        named[field] = { name: `the head's ${field}`, value: (_, head) => head?.[field] }
+      const sources = new Set(Object.values(named))
       insert = {
         sql: query.sql,
-        sources: layout.map((source): Source => {
-          if (!Array.isArray(source))
-            throw new TypeError('an audit insert has a parameter that is not a row value or the head')
-          const [row, field] = source as [number, string]
-          if (row === HEAD_ROW) return (_, head) => head?.[field as keyof HeadValues]
-          const value = AUDIT_VALUES[field as (typeof AUDIT_COLUMNS)[number]]
-          return (events) => value(events[row] as AuditEvent)
-        }),
+        sources: query
+          .bind(named)
+          .map((slot) =>
+            sources.has(slot as Source) ? (slot as Source) : { name: 'a constant', value: () => slot },
+          ),
       }
       inserts.set(key, insert)
     }
@@ -158,9 +163,9 @@ export function auditChain(ctx: SqlContext): Pick<StoreContext, 'appendAudit' | 
       const last = from + chunk.length === events.length
       const withHead = last && head !== null
       const insert = insertOf(chunk.length, withHead && dialect.writableCte)
-      const parameters = insert.sources.map((source, i) => {
-        const value = source(chunk, head)
-        if (value === undefined) throw new TypeError(`no value for parameter ${i + 1} of an audit insert`)
+      const parameters = insert.sources.map((source) => {
+        const value = source.value(chunk, head)
+        if (value === undefined) throw new TypeError(`no value for the audit insert's ${source.name}`)
         return value
       })
       await tx.run(insert.sql, parameters)

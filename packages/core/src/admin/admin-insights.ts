@@ -3,6 +3,7 @@ import { requireName } from '../domain/login-input.js'
 import { CHANNELS, type Channel, METHODS, type Method, type User, type UserStatus } from '../domain/model.js'
 import {
   composeMessage,
+  firstSetting,
   type MessageSettings,
   requireLocale,
   resolveMessageSettings,
@@ -348,15 +349,15 @@ export function messagePreview(
         ? resolveMessageSettings(input.messages, 'messages')
         : account.settings.messages
       const layers = [system?.messages ?? undefined, accountMessages]
-      const first = <K extends 'appName' | 'senderName' | 'webOtpDomain'>(key: K) =>
-        layers.find((layer) => layer?.[key] !== undefined)?.[key]
+      const senderName = firstSetting(layers, 'senderName')
+      const webOtpDomain = firstSetting(layers, 'webOtpDomain')
       const isLink = input.method === 'passwordless'
       const lifetime = system?.policies[input.method].lifetimeSeconds ?? (isLink ? 600 : 300)
       return composeMessage({
         method: input.method,
         channel: input.channel,
         to: input.channel === 'email' ? 'user@example.com' : '+15555550100',
-        appName: first('appName') ?? system?.name ?? account.name,
+        appName: firstSetting(layers, 'appName') ?? system?.name ?? account.name,
         displayName: 'Alex Example',
         challengeId: 'preview',
         lifetimeMinutes: Math.max(1, Math.round(lifetime / 60)),
@@ -364,8 +365,8 @@ export function messagePreview(
           ? ctx.linkUrl('PREVIEW-LINK-TOKEN-NOT-A-REAL-ONE')
           : '1234567890'.slice(0, system?.policies.pin.pinLength ?? 8),
         locale,
-        ...(first('senderName') ? { senderName: first('senderName') as string } : {}),
-        ...(first('webOtpDomain') ? { webOtpDomain: first('webOtpDomain') as string } : {}),
+        ...(senderName ? { senderName } : {}),
+        ...(webOtpDomain ? { webOtpDomain } : {}),
         overrides: layers,
       })
     },

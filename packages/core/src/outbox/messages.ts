@@ -177,7 +177,8 @@ function fill(template: string, values: Readonly<Record<Placeholder, string>>): 
     compiled.set(template, parts)
   }
   let out = parts[0] as string
-  for (let i = 1; i < parts.length; i += 2) out += values[parts[i] as Placeholder] + (parts[i + 1] as string)
+  for (let i = 1; i < parts.length; i += 2)
+    out += (values[parts[i] as Placeholder] ?? '') + (parts[i + 1] as string)
   return out
 }
 
@@ -280,13 +281,13 @@ export function composeMessage(input: MessageInput): Message {
   }
 }
 
-/** The first of the system's and the account's message settings that sets `key`. */
-function first<K extends 'appName' | 'senderName' | 'webOtpDomain'>(
-  system: MessageSettings | undefined,
-  account: MessageSettings | undefined,
+/** The first of the layers (most specific first: the system's, then the account's) that sets `key`. */
+export function firstSetting<K extends 'appName' | 'senderName' | 'webOtpDomain'>(
+  layers: readonly (MessageSettings | undefined)[],
   key: K,
 ): MessageSettings[K] {
-  return system?.[key] !== undefined ? system[key] : account?.[key]
+  for (const layer of layers) if (layer?.[key] !== undefined) return layer[key]
+  return undefined
 }
 
 /** A message for one user of one system, with the account's and the system's overrides applied. */
@@ -296,10 +297,9 @@ export function composeFor(
   user: UserRow,
   input: Pick<MessageInput, 'method' | 'channel' | 'to' | 'challengeId' | 'lifetimeMinutes' | 'secret'>,
 ): Message {
-  const ofSystem = system.messages ?? undefined
-  const ofAccount = account.settings.messages
-  const senderName = first(ofSystem, ofAccount, 'senderName')
-  const webOtpDomain = first(ofSystem, ofAccount, 'webOtpDomain')
+  const layers = [system.messages ?? undefined, account.settings.messages]
+  const senderName = firstSetting(layers, 'senderName')
+  const webOtpDomain = firstSetting(layers, 'webOtpDomain')
   const message = composeMessage({
     method: input.method,
     channel: input.channel,
@@ -307,12 +307,12 @@ export function composeFor(
     challengeId: input.challengeId,
     lifetimeMinutes: input.lifetimeMinutes,
     secret: input.secret,
-    appName: first(ofSystem, ofAccount, 'appName') ?? system.name,
+    appName: firstSetting(layers, 'appName') ?? system.name,
     displayName: user.displayName,
     locale: user.locale,
     ...(senderName ? { senderName } : {}),
     ...(webOtpDomain ? { webOtpDomain } : {}),
-    overrides: [ofSystem, ofAccount],
+    overrides: layers,
   })
   return { ...message, accountId: account.id }
 }
