@@ -245,39 +245,30 @@ export function composeMessage(input: MessageInput): Message {
     // A name stored before S30 refused control characters must not write lines of its own either.
     name: (input.displayName ?? '').replace(CONTROL_CHARACTERS, ' '),
   }
-  const kind = isLink ? ('link' as const) : ('pin' as const)
-  const fromName = input.senderName ? { fromName: input.senderName } : undefined
+  let parts: Pick<Message, 'subject' | 'text' | 'html'>
   if (sms) {
     let text = fill(base.template, values)
     // WebOTP (https://wicg.github.io/web-otp/): the last line names the origin and the code.
     if (!isLink && input.webOtpDomain) text += `\n\n@${input.webOtpDomain} #${input.secret}`
-    return {
-      channel: input.channel,
-      to: input.to,
-      kind,
-      locale,
-      idempotencyKey: input.challengeId,
-      ...fromName,
-      text,
-    }
+    parts = { text }
+  } else {
+    // An empty {name} leaves "Hello ," behind: tidy the greeting instead of shipping it.
+    const text = fill(base.template, values).replace(/^(\S+) ,/, '$1,')
+    const subject = fill(
+      pick(locales, overrides, isLink ? 'emailLinkSubject' : 'emailPinSubject').template,
+      values,
+    )
+    const button = fill(pick(locales, overrides, 'emailLinkButton').template, values)
+    parts = { subject, text, html: html(text, input.secret, isLink, button) }
   }
-  // An empty {name} leaves "Hello ," behind: tidy the greeting instead of shipping it.
-  const text = fill(base.template, values).replace(/^(\S+) ,/, '$1,')
-  const subject = fill(
-    pick(locales, overrides, isLink ? 'emailLinkSubject' : 'emailPinSubject').template,
-    values,
-  )
-  const button = fill(pick(locales, overrides, 'emailLinkButton').template, values)
   return {
     channel: input.channel,
     to: input.to,
-    kind,
+    kind: isLink ? 'link' : 'pin',
     locale,
     idempotencyKey: input.challengeId,
-    ...fromName,
-    subject,
-    text,
-    html: html(text, input.secret, isLink, button),
+    ...(input.senderName ? { fromName: input.senderName } : {}),
+    ...parts,
   }
 }
 
