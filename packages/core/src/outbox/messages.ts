@@ -146,36 +146,37 @@ export interface MessageInput {
   readonly overrides?: readonly (MessageSettings | undefined)[]
 }
 
-/** The locale chain for a tag: itself, its language, then English; each tag's chain built once. */
-const chains = new Map<string, readonly string[]>()
-function chain(locale: string): readonly string[] {
-  let locales = chains.get(locale)
-  if (!locales) {
-    const language = locale.split('-')[0] as string
-    locales = [...new Set([locale, language, 'en'])]
-    // Tags are checked (`requireLocale`), but a user's may be any of them: keep the map small.
-    if (chains.size >= 256) chains.clear()
-    chains.set(locale, locales)
+/**
+ * `make` for a key, made once and kept: composing runs for every start. The keys are few in practice
+ * (locale tags, templates of at most 2,000 characters), but any may come; at `max` the map starts over.
+ */
+function keptFor<T>(max: number, make: (key: string) => T): (key: string) => T {
+  const kept = new Map<string, T>()
+  return (key) => {
+    let value = kept.get(key)
+    if (value === undefined) {
+      value = make(key)
+      if (kept.size >= max) kept.clear()
+      kept.set(key, value)
+    }
+    return value
   }
-  return locales
 }
+
+/** The locale chain for a tag: itself, its language, then English. */
+const chain = keptFor<readonly string[]>(256, (locale) => [
+  ...new Set([locale, locale.split('-')[0] as string, 'en']),
+])
 
 type Placeholder = 'app' | 'link' | 'pin' | 'lifetime' | 'name'
 
-/**
- * Each template split once at its placeholders: literal text at the even indexes, a placeholder's
- * name at the odd ones. Composing runs for every start, so a template is not parsed again for each
- * message. Overrides are at most 2,000 characters each; the map is emptied when it grows large.
- */
-const compiled = new Map<string, readonly string[]>()
+/** A template split at its placeholders: literal text at the even indexes, a placeholder's name at the odd ones. */
+const partsOf = keptFor<readonly string[]>(512, (template) =>
+  template.split(/\{(app|link|pin|lifetime|name)\}/),
+)
 
 function fill(template: string, values: Readonly<Record<Placeholder, string>>): string {
-  let parts = compiled.get(template)
-  if (!parts) {
-    parts = template.split(/\{(app|link|pin|lifetime|name)\}/)
-    if (compiled.size >= 512) compiled.clear()
-    compiled.set(template, parts)
-  }
+  const parts = partsOf(template)
   let out = parts[0] as string
   for (let i = 1; i < parts.length; i += 2)
     out += (values[parts[i] as Placeholder] ?? '') + (parts[i + 1] as string)
