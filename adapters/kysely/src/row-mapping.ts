@@ -7,6 +7,7 @@ import {
   type DeliveryRow,
   type DeliveryState,
   EMPTY_RULES,
+  type PollView,
   resolveSettings,
   type SystemRow,
   type UserRow,
@@ -312,6 +313,28 @@ export const toChallenge = (r: Raw): ChallengeRow => ({
   ...(r.return_url ? { returnUrl: r.return_url } : {}),
   // Joined from the delivery where the query joins it (resolveLogin, getChallenge).
   delivery: DELIVERY_STATE[r.delivery_status as string] ?? null,
+})
+
+/**
+ * A poll's view (`LoginStore.pollLogin`) from its narrow joined row: `s_id`, `s_policies`, `u_id`,
+ * `u_status`, `a_user_id` and the challenge's `c_` columns, each mapped as the whole subject's are.
+ */
+export const toPollView = (r: Raw): PollView => ({
+  system: r.s_id == null ? null : { id: r.s_id, policies: frozenJson(String(r.s_policies)) },
+  user: r.u_id == null ? null : { id: r.u_id, status: r.u_status },
+  assigned: r.a_user_id != null,
+  challenge:
+    r.c_id == null
+      ? null
+      : {
+          id: r.c_id,
+          status: r.c_status,
+          method: r.c_method,
+          channel: r.c_channel,
+          expiresAt: num(r.c_expires_at),
+          deliveryId: r.c_delivery_id ?? null,
+          delivery: DELIVERY_STATE[r.c_delivery_status as string] ?? null,
+        },
 })
 
 /** What a host hears for each delivery status; a cancelled delivery's challenge is over anyway. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { StorageError } from '../domain/errors.js'
 import { newId } from '../domain/secrets.js'
+import { pollViewOf } from '../login/pending-poll.js'
 import { DEFAULT_SETTINGS } from '../policy/account-settings.js'
 import type { ChallengeRow } from '../ports/storage.js'
 import { completionCodeCases } from './completion-conformance.js'
@@ -50,6 +51,38 @@ export function loginCases(suite: StoreSuite): void {
         const other = await insertAccount(f.storage)
         const subject = await f.storage.logins.resolveLogin(other, 'payroll', 'alice')
         expect([subject?.system, subject?.user]).toEqual([null, null])
+      })
+    })
+
+    describe('pollLogin (optional)', () => {
+      /** The view of (system, authid) now, after checking that it agrees with the whole subject. */
+      const agreed = async (system = 'payroll', authid = 'alice', accountId = f.accountId) => {
+        const poll = f.storage.logins.pollLogin as NonNullable<typeof f.storage.logins.pollLogin>
+        const view = await poll(accountId, system, authid)
+        expect(view).toEqual(pollViewOf(await f.storage.logins.resolveLogin(accountId, system, authid)))
+        return view
+      }
+
+      it('agrees with resolveLogin from an unknown account to a confirmed challenge (skipped where the storage has no pollLogin)', async (context) => {
+        if (!f.storage.logins.pollLogin) return context.skip('the storage has no pollLogin')
+        expect(await agreed('payroll', 'alice', 'no-such-account')).toBeNull()
+        expect(await agreed('nope')).toMatchObject({ system: null, assigned: false, challenge: null })
+        expect(await agreed('payroll', 'nobody')).toMatchObject({ system: { id: f.system.id }, user: null })
+        expect(await agreed()).toMatchObject({ user: { id: f.user.id, status: 'active' }, assigned: false })
+        await f.assign()
+        expect(await agreed()).toMatchObject({ assigned: true, challenge: null })
+        const row = await f.issued({ method: 'passwordless' })
+        expect(await agreed()).toMatchObject({ challenge: { id: row.id, status: 'pending' } })
+        const audit = (c: ChallengeRow) => draft(f.accountId, 'link.confirmed', { challengeId: c.id })
+        await f.storage.logins.confirmLink(row.linkHash as string, T0 + 1000, audit)
+        expect(await agreed()).toMatchObject({ challenge: { id: row.id, status: 'confirmed' } })
+        await f.storage.users.updateUser({ ...f.user, status: 'disabled' }, [])
+        expect(await agreed()).toMatchObject({ user: { status: 'disabled' } })
+        // Another account's system and user of the same names stay out of it.
+        expect(await agreed('payroll', 'alice', await insertAccount(f.storage))).toMatchObject({
+          system: null,
+          user: null,
+        })
       })
     })
 

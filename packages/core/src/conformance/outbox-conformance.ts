@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import { newId } from '../domain/secrets.js'
+import { pollViewOf } from '../login/pending-poll.js'
 import type { ChallengeRow, DeliveryOutcome, DeliveryRow } from '../ports/storage.js'
 import { draft, freshStorage, inspectorOf, NEEDS_INSPECTOR, type StoreSuite, T0 } from './storage-fixture.js'
 
@@ -64,6 +65,20 @@ export function outboxCases(suite: StoreSuite): void {
         claimedUntil: T0 + 2 * LEASE,
         payload: 'v1.sealed',
       })
+    })
+
+    it('tells a poll where its delivery stands, as resolveLogin does (skipped where the storage has no pollLogin)', async (context) => {
+      const poll = f.storage.logins.pollLogin
+      if (!poll) return context.skip('the storage has no pollLogin')
+      const seen = async () => {
+        const view = await poll(f.accountId, 'payroll', 'alice')
+        expect(view).toEqual(pollViewOf(await f.storage.logins.resolveLogin(f.accountId, 'payroll', 'alice')))
+        return view?.challenge
+      }
+      const { row, sent } = await withDelivery()
+      expect(await seen()).toMatchObject({ id: row.id, deliveryId: sent.id, delivery: 'queued' })
+      expect(await f.storage.outbox.finishDelivery(outcome(sent, {}), [])).toBe(true)
+      expect(await seen()).toMatchObject({ id: row.id, deliveryId: sent.id, delivery: 'sent' })
     })
 
     suite.itReading(

@@ -6,6 +6,7 @@ import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
 import { countFailure } from './failure-streaks.js'
 import { admitted, auditRefusal, challengeEvent, loginInput, refuseSubject, resolve } from './login-gate.js'
+import { answerPendingPoll } from './pending-poll.js'
 import { pendingAnswer, verifyPin } from './pin-verification.js'
 
 /**
@@ -68,6 +69,10 @@ export async function checkLogin(
   // S31: before any read, hash or write, and whoever the login is for.
   const throttled = admitted(ctx, 'check', accountId, actor)
   if (throttled) return throttled
+  // The poll a host sends most, read narrowly where the storage can; anything else reads the whole subject.
+  const pending =
+    pin === null ? await answerPendingPoll(ctx, accountId, systemName, authid, challengeId, actor) : null
+  if (pending) return pending
   const subject = await resolve(ctx, accountId, systemName, authid)
   const refusal = refuseSubject(subject)
   const { uniformResponses } = subject.account.settings

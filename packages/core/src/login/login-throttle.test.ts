@@ -119,11 +119,17 @@ describe('refusal summaries (S31)', () => {
 describe('poll budgets per login (S19)', () => {
   it('counts every spelling that storage resolves to one user against that user’s budget', async () => {
     await fixture({ polls: { burst: 10, perSecond: 0.000_001 } })
-    // What a case- and accent-insensitive collation does (MariaDB's default before S38).
-    const resolveLogin = f.storage.logins.resolveLogin.bind(f.storage.logins)
+    // What a case- and accent-insensitive collation does (MariaDB's default before S38), to both reads.
+    const folded = (authid: string) => authid.normalize('NFD').replace(/\p{M}/gu, '').trim().toLowerCase()
+    const { resolveLogin, pollLogin } = f.storage.logins
     vi.spyOn(f.storage.logins, 'resolveLogin').mockImplementation((account, system, authid) =>
-      resolveLogin(account, system, authid.normalize('NFD').replace(/\p{M}/gu, '').trim().toLowerCase()),
+      resolveLogin.call(f.storage.logins, account, system, folded(authid)),
     )
+    const poll = vi
+      .spyOn(f.storage.logins, 'pollLogin')
+      .mockImplementation((account, system, authid) =>
+        (pollLogin as NonNullable<typeof pollLogin>).call(f.storage.logins, account, system, folded(authid)),
+      )
     await f.acme.start({ system: 'payroll', authid: 'alice' })
     const spellings = ['alice', 'ALICE', 'Alice ', 'ÁLICE', 'alicE']
     const answers = []
@@ -131,6 +137,7 @@ describe('poll budgets per login (S19)', () => {
       answers.push((await f.acme.check({ system: 'payroll', authid: spellings[i % 5] as string })).result)
     expect(answers.filter((a) => a === 'pending')).toHaveLength(10)
     expect(answers.slice(10)).toEqual(Array(10).fill('rate limited'))
+    expect(poll).toHaveBeenCalledTimes(20)
   })
 })
 

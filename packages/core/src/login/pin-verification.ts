@@ -15,7 +15,11 @@ export type CheckDraft = (
 ) => AuditDraft
 
 /** What `check` answers while the login waits: its channel, its delivery, and the layer next. */
-export const pendingAnswer = (ctx: EngineContext, row: ChallengeRow, next: Layer): CheckResult => ({
+export const pendingAnswer = (
+  ctx: EngineContext,
+  row: Pick<ChallengeRow, 'id' | 'method' | 'channel' | 'delivery' | 'deliveryId'>,
+  next: Layer,
+): CheckResult => ({
   result: 'pending',
   challengeId: row.id,
   method: row.method,
@@ -78,7 +82,7 @@ export async function verifyPin(
       const current = await ctx.storage.logins.getChallenge(row.id)
       if (current?.status !== 'confirmed') return null
     }
-    return pendingAnswer(ctx, { ...row, status: 'confirmed' }, row.extraLayer)
+    return pendingAnswer(ctx, row, row.extraLayer)
   }
   if (correct) {
     const done = draft(now, counted, 'authenticated', null)

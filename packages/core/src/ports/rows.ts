@@ -217,6 +217,21 @@ export interface LoginSubject {
   readonly challenge: ChallengeRow | null
 }
 
+/**
+ * What a poll reads first (`LoginStore.pollLogin`): the few columns of the login's subject that answer a
+ * pending challenge, the request a host sends most. Each field is the same as in `resolveLogin`'s subject.
+ */
+export interface PollView {
+  readonly system: Pick<SystemRow, 'id' | 'policies'> | null
+  readonly user: Pick<UserRow, 'id' | 'status'> | null
+  /** Whether the user is assigned to the system. */
+  readonly assigned: boolean
+  readonly challenge: Pick<
+    ChallengeRow,
+    'id' | 'status' | 'method' | 'channel' | 'expiresAt' | 'deliveryId' | 'delivery'
+  > | null
+}
+
 /** An audit event before storage gives it its sequence number. Never holds a secret (S26). */
 export interface AuditDraft {
   readonly accountId: string
