@@ -353,13 +353,17 @@ function resolveLoginQuery(
       ...prefixed('c', CHALLENGE_COLUMNS),
     ]),
   )
-  // A poll's view: the same joins, 12 columns of the 58 (a row exactly when the account exists).
+  // A check's view: the same joins, 16 columns of the 58 (a row exactly when the account exists).
   const poll = prepare<Names>(
     subjectJoins.select([
+      'acc.settings as acc_settings',
       's.id as s_id',
       's.policies as s_policies',
       'u.id as u_id',
       'u.status as u_status',
+      'u.failure_streak as u_failure_streak',
+      'u.retry_after as u_retry_after',
+      'u.memorized_pin_hash as u_memorized_pin_hash',
       'a.user_id as a_user_id',
       'c.id as c_id',
       'c.status as c_status',

@@ -225,13 +225,14 @@ function jsonOr<T>(text: unknown, fallback: T): T {
   return text === null || text === undefined ? fallback : frozenJson(String(text))
 }
 
+/** An account's settings from their JSON text (none: the defaults). */
+const accountSettings = (text: unknown): AccountRow['settings'] =>
+  text === null || text === undefined ? resolveSettings(undefined) : settingsOf(String(text))
+
 export const toAccount = (r: Raw): AccountRow => ({
   id: r.id,
   name: r.name,
-  settings:
-    r.settings === null || r.settings === undefined
-      ? resolveSettings(undefined)
-      : settingsOf(String(r.settings)),
+  settings: accountSettings(r.settings),
   createdAt: num(r.created_at),
 })
 
@@ -316,12 +317,23 @@ export const toChallenge = (r: Raw): ChallengeRow => ({
 })
 
 /**
- * A poll's view (`LoginStore.pollLogin`) from its narrow joined row: `s_id`, `s_policies`, `u_id`,
- * `u_status`, `a_user_id` and the challenge's `c_` columns, each mapped as the whole subject's are.
+ * A check's view (`LoginStore.pollLogin`) from its narrow joined row: the account's settings, the
+ * system's id and policies, the user's `u_` columns, `a_user_id` and the challenge's `c_` columns, each
+ * mapped as the whole subject's are.
  */
 export const toPollView = (r: Raw): PollView => ({
+  settings: accountSettings(r.acc_settings),
   system: r.s_id == null ? null : { id: r.s_id, policies: frozenJson(String(r.s_policies)) },
-  user: r.u_id == null ? null : { id: r.u_id, status: r.u_status },
+  user:
+    r.u_id == null
+      ? null
+      : {
+          id: r.u_id,
+          status: r.u_status,
+          failureStreak: num(r.u_failure_streak ?? 0),
+          retryAfter: numOrNull(r.u_retry_after),
+          memorizedPinHash: r.u_memorized_pin_hash ?? null,
+        },
   assigned: r.a_user_id != null,
   challenge:
     r.c_id == null

@@ -13,10 +13,17 @@ afterAll(async () => {
 
 /** What a case- and accent-insensitive collation does with names (MariaDB's default before S38). */
 function foldingNames(storage: Storage): Storage {
+  const folded = (authid: string) => authid.normalize('NFD').replace(/\p{M}/gu, '').trim().toLowerCase()
   const resolveLogin = storage.logins.resolveLogin.bind(storage.logins)
   vi.spyOn(storage.logins, 'resolveLogin').mockImplementation((account, system, authid) =>
-    resolveLogin(account, system, authid.normalize('NFD').replace(/\p{M}/gu, '').trim().toLowerCase()),
+    resolveLogin(account, system, folded(authid)),
   )
+  // A collation folds every read: the check's narrow one too.
+  const pollLogin = storage.logins.pollLogin?.bind(storage.logins)
+  if (pollLogin)
+    vi.spyOn(storage.logins, 'pollLogin').mockImplementation((account, system, authid) =>
+      pollLogin(account, system, folded(authid)),
+    )
   return storage
 }
 

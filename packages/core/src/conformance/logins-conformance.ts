@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { StorageError } from '../domain/errors.js'
 import { newId } from '../domain/secrets.js'
-import { pollViewOf } from '../login/pending-poll.js'
+import { pollViewOf } from '../login/check-view.js'
 import { DEFAULT_SETTINGS } from '../policy/account-settings.js'
 import type { ChallengeRow } from '../ports/storage.js'
 import { completionCodeCases } from './completion-conformance.js'
@@ -76,6 +76,19 @@ export function loginCases(suite: StoreSuite): void {
         const audit = (c: ChallengeRow) => draft(f.accountId, 'link.confirmed', { challengeId: c.id })
         await f.storage.logins.confirmLink(row.linkHash as string, T0 + 1000, audit)
         expect(await agreed()).toMatchObject({ challenge: { id: row.id, status: 'confirmed' } })
+        // What check reads of the user and the account besides: the failure streak, the memorized PIN, the settings.
+        const failure = () => ({ retryAfter: T0 + 5_000, lock: false })
+        await f.storage.users.recordFailure(f.user.id, T0 + 2000, failure, [], () => draft(f.accountId, 'l'))
+        await f.storage.users.setMemorizedPin(f.user.id, '$argon2id$hash', T0 + 3000, [])
+        expect(await agreed()).toMatchObject({
+          user: { failureStreak: 1, retryAfter: T0 + 5_000, memorizedPinHash: '$argon2id$hash' },
+        })
+        await f.storage.accounts.updateAccountSettings(
+          f.accountId,
+          (s) => ({ ...s, uniformResponses: true }),
+          () => [],
+        )
+        expect(await agreed()).toMatchObject({ settings: { uniformResponses: true } })
         await f.storage.users.updateUser({ ...f.user, status: 'disabled' }, [])
         expect(await agreed()).toMatchObject({ user: { status: 'disabled' } })
         // Another account's system and user of the same names stay out of it.

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest'
 import { newId } from '../domain/secrets.js'
-import { pollViewOf } from '../login/pending-poll.js'
+import { pollViewOf } from '../login/check-view.js'
 import type { ChallengeRow, DeliveryOutcome, DeliveryRow } from '../ports/storage.js'
 import { draft, freshStorage, inspectorOf, NEEDS_INSPECTOR, type StoreSuite, T0 } from './storage-fixture.js'
 

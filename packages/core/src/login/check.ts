@@ -4,9 +4,9 @@ import { contextString } from '../domain/login-input.js'
 import type { CheckResult, SecurityReason } from '../domain/model.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
+import { readCheckSubject } from './check-view.js'
 import { countFailure } from './failure-streaks.js'
-import { admitted, auditRefusal, challengeEvent, loginInput, refuseSubject, resolve } from './login-gate.js'
-import { answerPendingPoll } from './pending-poll.js'
+import { admitted, auditRefusal, challengeEvent, loginInput, refuseSubject } from './login-gate.js'
 import { pendingAnswer, verifyPin } from './pin-verification.js'
 
 /**
@@ -69,41 +69,36 @@ export async function checkLogin(
   // S31: before any read, hash or write, and whoever the login is for.
   const throttled = admitted(ctx, 'check', accountId, actor)
   if (throttled) return throttled
-  // The poll a host sends most, read narrowly where the storage can; anything else reads the whole subject.
-  const pending =
-    pin === null ? await answerPendingPoll(ctx, accountId, systemName, authid, challengeId, actor) : null
-  if (pending) return pending
-  const subject = await resolve(ctx, accountId, systemName, authid)
-  const refusal = refuseSubject(subject)
-  const { uniformResponses } = subject.account.settings
-  const { lockout } = ctx.effective(subject.account.settings)
+  // The login's narrow view; the whole challenge is read only to move it (check-view.ts).
+  const { view, challengeRow } = await readCheckSubject(ctx, accountId, systemName, authid)
+  const refusal = refuseSubject(view.system, view.user, view.assigned)
+  const { uniformResponses } = view.settings
+  const { lockout } = ctx.effective(view.settings)
   // S19: polls are counted per login as storage resolved it, never per spelling of its names (a
   // case- or accent-insensitive collation reaches one user under many spellings).
   const login =
-    subject.user && subject.system
-      ? `login:${subject.user.id}:${subject.system.id}`
+    view.user && view.system
+      ? `login:${view.user.id}:${view.system.id}`
       : challengeId !== undefined
         ? `challenge:${accountId}:${challengeId}`
         : null
   const pollWait = login === null ? 0 : ctx.throttle.admitPoll(login, accountId, actor, ctx.clock.now())
   if (pollWait > 0) return { result: 'rate limited', retryAfter: new Date(ctx.clock.now() + pollWait) }
   // S20: a check naming a decoy a refused start answered with hears what a real pending challenge says.
-  if (uniformResponses && challengeId !== undefined && subject.challenge?.id !== challengeId) {
+  if (uniformResponses && challengeId !== undefined && view.challenge?.id !== challengeId) {
     const decoy = ctx.decoys.check(
       challengeId,
       { accountId, system: systemName, authid },
       pin,
       ctx.clock.now(),
-      subject.system?.policies.pin.attempts,
+      view.system?.policies.pin.attempts,
     )
     if (decoy) return decoy
   }
   // A success clears the user's failure streak; when the user had none as we read it, skip that write.
   // (A failure landing between the read and the success then stays counted: the stricter side.)
   const resetFailuresOf =
-    subject.user && (subject.user.failureStreak > 0 || subject.user.retryAfter !== null)
-      ? subject.user.id
-      : undefined
+    view.user && (view.user.failureStreak > 0 || view.user.retryAfter !== null) ? view.user.id : undefined
   /** S17: one more consecutive failure for this user; delays grow and the 100th locks. */
   const failed = (row: ChallengeRow, audit: AuditDraft[]) => {
     const at = ctx.clock.now()
@@ -147,9 +142,19 @@ export async function checkLogin(
     await auditRefusal(ctx, { ...refused, details: { answered: 'no_pending_challenge' } }, 'check')
     return { result: 'security error', reason: 'no_pending_challenge' }
   }
-  if (challengeId !== undefined && subject.challenge?.id !== challengeId)
+  if (challengeId !== undefined && view.challenge?.id !== challengeId)
     return refuse(null, 'no_pending_challenge')
-  let row = subject.challenge
+  // A poll while the login waits, the request a host sends most, is answered from the view: what the
+  // loop below answers for a pending, unexpired challenge of a method still enabled.
+  const waiting = view.challenge
+  if (
+    pin === null &&
+    waiting?.status === 'pending' &&
+    ctx.clock.now() < waiting.expiresAt &&
+    view.system?.policies[waiting.method].enabled
+  )
+    return pendingAnswer(ctx, waiting, waiting.method)
+  let row = await challengeRow()
   for (let reread = 0; row && reread < CHECK_REREADS; reread++) {
     const now = ctx.clock.now()
     const live = isLive(row.status)
@@ -162,7 +167,7 @@ export async function checkLogin(
         emit(ctx, 'challenge.expired', challengeEvent(row, now))
         return { result: 'expired' }
       }
-    } else if (live && subject.system && !subject.system.policies[row.method].enabled) {
+    } else if (live && view.system && !view.system.policies[row.method].enabled) {
       // The administrator turned the method off while this login waited: it ends here, whatever it
       // carries (docs/architecture.md, "Turning a method off").
       const ended = draft(now, row, 'security error', 'method_not_enabled')
@@ -195,7 +200,7 @@ export async function checkLogin(
     } else if (row.status === 'confirmed' && row.extraLayer === 'memorized_pin') {
       // The delivered layer is done; the PIN the user knows is next.
       if (pin === null) return pendingAnswer(ctx, row, 'memorized_pin')
-      const memorized = subject.user?.memorizedPinHash ?? null
+      const memorized = view.user?.memorizedPinHash ?? null
       if (memorized === null) return refuse(row, 'policy_denied')
       if (typeof pin === 'number')
         throw new ValidationError('pin', 'send a memorized PIN as a string: a number loses its leading zeros')

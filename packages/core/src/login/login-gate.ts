@@ -4,7 +4,7 @@ import { requireContext, requireName } from '../domain/login-input.js'
 import type { SecurityReason } from '../domain/model.js'
 import type { EngineContext } from '../ports/engine-context.js'
 import type { Operation } from '../ports/login-guards.js'
-import type { AuditDraft, ChallengeRow, LoginSubject } from '../ports/storage.js'
+import type { AuditDraft, ChallengeRow, LoginSubject, UserRow } from '../ports/storage.js'
 
 // What `start`, `simulate` and `check` do before anything that is theirs alone: take the call's budget,
 // check the input, read the login's subject and refuse what no login may go on with.
@@ -42,12 +42,16 @@ export async function auditRefusal(
 }
 
 /** The checks shared by `start` and `check`, in the order the reasons are reported. */
-export function refuseSubject(subject: LoginSubject): Refusal | null {
-  if (!subject.system) return { reason: 'unknown_system' }
-  if (!subject.user) return { reason: 'unknown_user' }
-  if (subject.user.status === 'disabled') return { reason: 'user_disabled' }
-  if (subject.user.status === 'locked') return { reason: 'locked' }
-  if (!subject.assignment) return { reason: 'not_assigned' }
+export function refuseSubject(
+  system: object | null,
+  user: Pick<UserRow, 'status'> | null,
+  assigned: boolean,
+): Refusal | null {
+  if (!system) return { reason: 'unknown_system' }
+  if (!user) return { reason: 'unknown_user' }
+  if (user.status === 'disabled') return { reason: 'user_disabled' }
+  if (user.status === 'locked') return { reason: 'locked' }
+  if (!assigned) return { reason: 'not_assigned' }
   return null
 }
 

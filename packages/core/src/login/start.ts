@@ -133,7 +133,7 @@ export async function startLogin(
     await paceLikeRealStart(ctx, began)
     return answer
   }
-  const refusal = refuseSubject(subject)
+  const refusal = refuseSubject(subject.system, subject.user, subject.assignment !== null)
   if (refusal) {
     const refused = audit(now, { outcome: 'security error', reason: refusal.reason })
     if (uniformResponses) {
@@ -319,7 +319,7 @@ export async function simulateLogin(
 ): Promise<SimulateResult> {
   const { systemName, authid, context } = loginInput(input)
   const subject = await resolve(ctx, accountId, systemName, authid)
-  const refusal = refuseSubject(subject)
+  const refusal = refuseSubject(subject.system, subject.user, subject.assignment !== null)
   if (refusal) return { result: 'security error', reason: refusal.reason }
   const plan = await planStart(ctx, subject as DecidableSubject, context, ctx.clock.now(), true)
   if (plan.kind === 'delayed') return { result: 'rate limited', retryAfter: new Date(plan.retryAfter) }

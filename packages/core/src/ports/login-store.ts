@@ -27,10 +27,11 @@ export interface LoginStore {
   /** The account, and the system, user, assignment and current challenge when they exist; null for an unknown account. */
   resolveLogin(accountId: string, system: string, authid: string): Promise<LoginSubject | null>
   /**
-   * Optional: the same read narrowed to what answers a pending poll (`PollView`), null for an unknown
-   * account. `check` answers a plain pending poll from it and reads the whole subject for anything else;
-   * without it, every check reads the whole subject. On SQLite the narrow read (12 columns of 58) takes a
-   * pending poll's CPU through the server from about 88 to 75–82 µs (bench/README.md, "HTTP polls").
+   * Optional: the same read narrowed to what `check` decides on (`PollView`), null for an unknown
+   * account. With it, `check` answers a pending poll, a decoy's poll and every refusal from the view and
+   * reads the challenge whole (`getChallenge`) only to move it; without it, `check` reads the whole
+   * subject. On SQLite the view's 16 columns of 58 take a pending poll through the server from 91–92 to
+   * 83–84 µs of CPU (bench/README.md, "HTTP polls").
    */
   pollLogin?(accountId: string, system: string, authid: string): Promise<PollView | null>
   /**

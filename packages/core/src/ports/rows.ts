@@ -218,12 +218,15 @@ export interface LoginSubject {
 }
 
 /**
- * What a poll reads first (`LoginStore.pollLogin`): the few columns of the login's subject that answer a
- * pending challenge, the request a host sends most. Each field is the same as in `resolveLogin`'s subject.
+ * What `check` reads first (`LoginStore.pollLogin`): the columns of the login's subject that answer a
+ * pending poll (the request a host sends most), a decoy's poll and every refusal; the challenge whole is
+ * read only to move it. Each field is the same as in `resolveLogin`'s subject.
  */
 export interface PollView {
+  /** The account's settings (uniform responses, lockout). */
+  readonly settings: AccountRow['settings']
   readonly system: Pick<SystemRow, 'id' | 'policies'> | null
-  readonly user: Pick<UserRow, 'id' | 'status'> | null
+  readonly user: Pick<UserRow, 'id' | 'status' | 'failureStreak' | 'retryAfter' | 'memorizedPinHash'> | null
   /** Whether the user is assigned to the system. */
   readonly assigned: boolean
   readonly challenge: Pick<

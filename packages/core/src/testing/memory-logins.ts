@@ -1,4 +1,4 @@
-import { pollViewOf } from '../login/pending-poll.js'
+import { pollViewOf } from '../login/check-view.js'
 import type {
   AuditDraft,
   ChallengeRow,
