@@ -92,6 +92,11 @@ describe('a decoy’s poll (S20)', () => {
     const afterDecoy = counted()
     expect(afterReal).toEqual({ view: 1, whole: 0, challenge: 0 })
     expect(afterDecoy).toEqual({ view: 2, whole: 0, challenge: 0 })
+    // With a PIN, each reads the whole subject once.
+    await f.acme.check({ ...login, challengeId: real.challengeId, pin: '123456' })
+    expect(counted()).toEqual({ view: 2, whole: 1, challenge: 0 })
+    await f.acme.check({ system: 'payroll', authid: 'dora', challengeId: decoy.challengeId, pin: '123456' })
+    expect(counted()).toEqual({ view: 2, whole: 2, challenge: 0 })
     const { challengeId: _real, ...realBody } = realAnswer as { challengeId: string }
     const { challengeId: _decoy, ...decoyBody } = decoyAnswer as { challengeId: string }
     expect(decoyBody).toEqual(realBody)
@@ -99,7 +104,7 @@ describe('a decoy’s poll (S20)', () => {
 })
 
 describe('a check that moves the challenge', () => {
-  it('reads the view, then the challenge whole: a confirmed link, an expired challenge, a PIN', async () => {
+  it('reads the view, then the challenge whole: a confirmed link, an expired challenge; with a PIN, the whole subject', async () => {
     await f.acme.start(login)
     expect(await f.engine.links.confirm(f.notifier.last().token as string)).toMatchObject({
       result: 'confirmed',
@@ -116,7 +121,7 @@ describe('a check that moves the challenge', () => {
       result: 'security error',
       reason: 'no_pending_challenge',
     })
-    expect(counted()).toEqual({ view: 2, whole: 0, challenge: 2 })
+    expect(counted()).toEqual({ view: 1, whole: 1, challenge: 1 })
   })
 
   it('answers as the whole subject does: another challenge named, a wrong method', async () => {

@@ -4,7 +4,8 @@ import type { ChallengeRow, LoginSubject, PollView } from '../ports/storage.js'
 
 // What `check` reads: the login's narrow view first (`LoginStore.pollLogin`, where the storage has it),
 // enough to answer a pending poll, a decoy's poll and every refusal; the whole challenge row only when
-// check goes on to move it. Through the server on SQLite a read costs about 0.4 µs of CPU a column, and
+// check goes on to move it. A check with a PIN moves it whatever it finds, and reads the whole subject
+// at once. Through the server on SQLite a read costs about 0.4 µs of CPU a column, and
 // the whole subject has 58 of them against the view's 16 (bench/README.md, "HTTP polls").
 
 /** `resolveLogin`'s subject narrowed to a poll's view: what `pollLogin` must answer. */
@@ -41,15 +42,20 @@ export interface CheckSubject {
   challengeRow(): Promise<ChallengeRow | null>
 }
 
-/** Reads the login of (system, authid) for `check`; an unknown account is a caller's bug. */
+/**
+ * Reads the login of (system, authid) for `check`; an unknown account is a caller's bug. `moves`: the
+ * check comes to move the challenge (it carries a PIN), so the whole subject is read at once: one read
+ * where the view and then the challenge would be two.
+ */
 export async function readCheckSubject(
   ctx: EngineContext,
   accountId: string,
   systemName: string,
   authid: string,
+  moves: boolean,
 ): Promise<CheckSubject> {
   const { logins } = ctx.storage
-  if (logins.pollLogin) {
+  if (logins.pollLogin && !moves) {
     const view = await logins.pollLogin(accountId, systemName, authid)
     if (!view) throw new NotFoundError('account', accountId)
     const id = view.challenge?.id

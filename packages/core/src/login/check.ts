@@ -70,7 +70,7 @@ export async function checkLogin(
   const throttled = admitted(ctx, 'check', accountId, actor)
   if (throttled) return throttled
   // The login's narrow view; the whole challenge is read only to move it (check-view.ts).
-  const { view, challengeRow } = await readCheckSubject(ctx, accountId, systemName, authid)
+  const { view, challengeRow } = await readCheckSubject(ctx, accountId, systemName, authid, pin !== null)
   const refusal = refuseSubject(view.system, view.user, view.assigned)
   const { uniformResponses } = view.settings
   const { lockout } = ctx.effective(view.settings)
