@@ -353,7 +353,7 @@ function resolveLoginQuery(
       ...prefixed('c', CHALLENGE_COLUMNS),
     ]),
   )
-  // A check's view: the same joins, 16 columns of the 58 (a row exactly when the account exists).
+  // A check's view: the same joins, 21 columns of the 58 (a row exactly when the account exists).
   const poll = prepare<Names>(
     subjectJoins.select([
       'acc.settings as acc_settings',
@@ -366,10 +366,15 @@ function resolveLoginQuery(
       'u.memorized_pin_hash as u_memorized_pin_hash',
       'a.user_id as a_user_id',
       'c.id as c_id',
+      'c.account_id as c_account_id',
+      'c.system_name as c_system_name',
+      'c.authid as c_authid',
       'c.status as c_status',
       'c.method as c_method',
       'c.channel as c_channel',
+      'c.attempts as c_attempts',
       'c.expires_at as c_expires_at',
+      'c.outcome_reported as c_outcome_reported',
       'c.delivery_id as c_delivery_id',
       'dl.status as c_delivery_status',
     ]),

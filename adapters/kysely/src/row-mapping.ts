@@ -340,10 +340,15 @@ export const toPollView = (r: Raw): PollView => ({
       ? null
       : {
           id: r.c_id,
-          status: r.c_status,
+          accountId: r.c_account_id,
+          systemName: r.c_system_name,
+          authid: r.c_authid,
           method: r.c_method,
           channel: r.c_channel,
+          status: r.c_status,
+          attempts: num(r.c_attempts),
           expiresAt: num(r.c_expires_at),
+          outcomeReported: num(r.c_outcome_reported) === 1,
           deliveryId: r.c_delivery_id ?? null,
           delivery: DELIVERY_STATE[r.c_delivery_status as string] ?? null,
         },

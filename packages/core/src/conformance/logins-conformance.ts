@@ -76,6 +76,18 @@ export function loginCases(suite: StoreSuite): void {
         const audit = (c: ChallengeRow) => draft(f.accountId, 'link.confirmed', { challengeId: c.id })
         await f.storage.logins.confirmLink(row.linkHash as string, T0 + 1000, audit)
         expect(await agreed()).toMatchObject({ challenge: { id: row.id, status: 'confirmed' } })
+        await f.storage.logins.transitionChallenge(
+          { id: row.id, from: ['confirmed'], to: 'authenticated', at: T0 + 1500, reported: true },
+          [],
+        )
+        expect(await agreed()).toMatchObject({
+          challenge: {
+            status: 'authenticated',
+            outcomeReported: true,
+            systemName: 'payroll',
+            authid: 'alice',
+          },
+        })
         // What check reads of the user and the account besides: the failure streak, the memorized PIN, the settings.
         const failure = () => ({ retryAfter: T0 + 5_000, lock: false })
         await f.storage.users.recordFailure(f.user.id, T0 + 2000, failure, [], () => draft(f.accountId, 'l'))

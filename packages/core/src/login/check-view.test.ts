@@ -103,6 +103,23 @@ describe('a decoy’s poll (S20)', () => {
   })
 })
 
+describe('a user whose last login ended (S20)', () => {
+  it('reads what an unknown user reads, and answers like one', async () => {
+    await f.acme.settings.update({ uniformResponses: true })
+    await f.acme.start(login)
+    await f.engine.links.confirm(f.notifier.last().token as string)
+    expect(await f.acme.check(login)).toMatchObject({ result: 'authenticated' })
+    const counted = reads()
+    const ended = await f.acme.check(login)
+    const afterEnded = counted()
+    const unknown = await f.acme.check({ system: 'payroll', authid: 'nobody' })
+    expect(afterEnded).toEqual({ view: 1, whole: 0, challenge: 0 })
+    expect(counted()).toEqual({ view: 2, whole: 0, challenge: 0 })
+    expect(ended).toEqual({ result: 'security error', reason: 'no_pending_challenge' })
+    expect(unknown).toEqual(ended)
+  })
+})
+
 describe('a check that moves the challenge', () => {
   it('reads the view, then the challenge whole: a confirmed link, an expired challenge; with a PIN, the whole subject', async () => {
     await f.acme.start(login)

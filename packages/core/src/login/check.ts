@@ -1,9 +1,9 @@
 import { isLive, transitionTo } from '../domain/challenge-lifecycle.js'
 import { StorageError, ValidationError } from '../domain/errors.js'
 import { contextString } from '../domain/login-input.js'
-import type { CheckResult, SecurityReason } from '../domain/model.js'
+import type { ChallengeStatus, CheckResult, SecurityReason } from '../domain/model.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
-import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
+import type { AuditDraft, ChallengeRow, PollView } from '../ports/storage.js'
 import { readCheckSubject } from './check-view.js'
 import { countFailure } from './failure-streaks.js'
 import { admitted, auditRefusal, challengeEvent, loginInput, refuseSubject } from './login-gate.js'
@@ -32,6 +32,12 @@ export interface CheckInput {
 
 /** How many times `check` re-reads a challenge that moved under it before giving up. */
 const CHECK_REREADS = 3
+
+/** Ends the first check that sees them hears once (the loop's `report…` moves). */
+const REPORTED_ONCE: ReadonlySet<ChallengeStatus> = new Set(['expired', 'failed', 'authenticated'])
+
+/** A challenge as the check's view has it, or whole: what its audit and events record of it. */
+type ViewedChallenge = NonNullable<PollView['challenge']>
 
 /** How the caller reached `check`: the HTTP layer passes the API key's id, for its budget (S31) and the audit. */
 export interface CheckOptions {
@@ -106,7 +112,7 @@ export async function checkLogin(
   }
   const draft = (
     at: number,
-    row: ChallengeRow | null,
+    row: ViewedChallenge | null,
     outcome: string,
     reason: SecurityReason | null,
   ): AuditDraft => ({
@@ -125,7 +131,7 @@ export async function checkLogin(
   })
   /** A refusal that changes nothing: audited, or counted past the minute's budget (S31). */
   const refuse = async (
-    row: ChallengeRow | null,
+    row: ViewedChallenge | null,
     reason: SecurityReason,
     final = true,
   ): Promise<CheckResult> => {
@@ -144,16 +150,21 @@ export async function checkLogin(
   }
   if (challengeId !== undefined && view.challenge?.id !== challengeId)
     return refuse(null, 'no_pending_challenge')
-  // A poll while the login waits, the request a host sends most, is answered from the view: what the
-  // loop below answers for a pending, unexpired challenge of a method still enabled.
-  const waiting = view.challenge
-  if (
-    pin === null &&
-    waiting?.status === 'pending' &&
-    ctx.clock.now() < waiting.expiresAt &&
-    view.system?.policies[waiting.method].enabled
-  )
-    return pendingAnswer(ctx, waiting, waiting.method)
+  // Two answers of the loop below come from the view, so that neither reads more than a refusal does
+  // (S20): a poll while the login waits (a pending, unexpired challenge of a method still enabled), the
+  // request a host sends most; and the refusal of a challenge that is over and was reported (its last
+  // branch), which a user whose last login ended would otherwise tell apart from an unknown one.
+  const current = view.challenge
+  if (pin === null && current) {
+    if (
+      current.status === 'pending' &&
+      ctx.clock.now() < current.expiresAt &&
+      view.system?.policies[current.method].enabled
+    )
+      return pendingAnswer(ctx, current, current.method)
+    if (!isLive(current.status) && (current.outcomeReported || !REPORTED_ONCE.has(current.status)))
+      return refuse(current, 'no_pending_challenge')
+  }
   let row = await challengeRow()
   for (let reread = 0; row && reread < CHECK_REREADS; reread++) {
     const now = ctx.clock.now()

@@ -68,7 +68,10 @@ export async function resolve(
 }
 
 /** The payload of a challenge's events (`challenge.started`, `.failed`, …) at `at`. */
-export function challengeEvent(row: ChallengeRow, at: number): ChallengeEvent {
+export function challengeEvent(
+  row: Pick<ChallengeRow, 'accountId' | 'id' | 'systemName' | 'authid' | 'method'>,
+  at: number,
+): ChallengeEvent {
   return {
     accountId: row.accountId,
     challengeId: row.id,

@@ -30,7 +30,7 @@ export interface LoginStore {
    * Optional: the same read narrowed to what `check` decides on (`PollView`), null for an unknown
    * account. With it, `check` answers a pending poll, a decoy's poll and every refusal from the view and
    * reads the challenge whole (`getChallenge`) only to move it; without it, `check` reads the whole
-   * subject. On SQLite the view's 16 columns of 58 take a pending poll through the server from 91–92 to
+   * subject. On SQLite the view's 21 columns of 58 take a pending poll through the server from 91–92 to
    * 83–84 µs of CPU (bench/README.md, "HTTP polls").
    */
   pollLogin?(accountId: string, system: string, authid: string): Promise<PollView | null>

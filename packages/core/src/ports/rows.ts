@@ -229,9 +229,21 @@ export interface PollView {
   readonly user: Pick<UserRow, 'id' | 'status' | 'failureStreak' | 'retryAfter' | 'memorizedPinHash'> | null
   /** Whether the user is assigned to the system. */
   readonly assigned: boolean
+  /** The current challenge: what answers it while it waits, and what a refusal of it records. */
   readonly challenge: Pick<
     ChallengeRow,
-    'id' | 'status' | 'method' | 'channel' | 'expiresAt' | 'deliveryId' | 'delivery'
+    | 'id'
+    | 'accountId'
+    | 'systemName'
+    | 'authid'
+    | 'method'
+    | 'channel'
+    | 'status'
+    | 'attempts'
+    | 'expiresAt'
+    | 'outcomeReported'
+    | 'deliveryId'
+    | 'delivery'
   > | null
 }
 
