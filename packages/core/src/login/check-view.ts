@@ -5,9 +5,9 @@ import type { ChallengeRow, LoginSubject, PollView } from '../ports/storage.js'
 // What `check` reads: the login's narrow view first (`LoginStore.pollLogin`, where the storage has it),
 // enough to answer a pending poll, a decoy's poll and every refusal (a user whose last login ended
 // included: S20 wants it to read as an unknown one does); the whole challenge row only when check goes
-// on to move it. A check with a PIN moves it whatever it finds, and reads the whole subject
-// at once. Through the server on SQLite a read costs about 0.4 µs of CPU a column, and
-// the whole subject has 58 of them against the view's 21 (bench/README.md, "HTTP polls").
+// on to move it; a check with a PIN comes to move it and reads the whole subject at once. Through the
+// server on SQLite a read costs about 0.4 µs of CPU a column, and the whole subject has 58 of them
+// against the view's 21 (bench/README.md, "HTTP polls").
 
 /** `resolveLogin`'s subject narrowed to a poll's view: what `pollLogin` must answer. */
 export function pollViewOf(subject: LoginSubject | null): PollView | null {

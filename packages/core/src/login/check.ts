@@ -33,7 +33,7 @@ export interface CheckInput {
 /** How many times `check` re-reads a challenge that moved under it before giving up. */
 const CHECK_REREADS = 3
 
-/** Ends the first check that sees them hears once (the loop's `report…` moves). */
+/** Ends the first check to see them reports, once (the loop's `report…` moves); after that they are over. */
 const REPORTED_ONCE: ReadonlySet<ChallengeStatus> = new Set(['expired', 'failed', 'authenticated'])
 
 /** A challenge as the check's view has it, or whole: what its audit and events record of it. */
