@@ -332,7 +332,6 @@ export const toPollView = (r: Raw): PollView => ({
           status: r.u_status,
           failureStreak: num(r.u_failure_streak ?? 0),
           retryAfter: numOrNull(r.u_retry_after),
-          memorizedPinHash: r.u_memorized_pin_hash ?? null,
         },
   assigned: r.a_user_id != null,
   challenge:
@@ -349,6 +348,7 @@ export const toPollView = (r: Raw): PollView => ({
           attempts: num(r.c_attempts),
           expiresAt: num(r.c_expires_at),
           outcomeReported: num(r.c_outcome_reported) === 1,
+          extraLayer: r.c_extra_layer ?? null,
           deliveryId: r.c_delivery_id ?? null,
           delivery: DELIVERY_STATE[r.c_delivery_status as string] ?? null,
         },

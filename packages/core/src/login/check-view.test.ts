@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 import type { CheckInput } from './check.js'
 
-// `check` reads the login's narrow view (LoginStore.pollLogin) and the whole challenge only to move it:
-// the same answers as from the whole subject (a storage without pollLogin), S19's poll budget taken once
-// a poll, and a decoy's poll (S20) reading what a real pending poll reads.
+// A `check` without a PIN reads the login's narrow view (LoginStore.pollLogin) and nothing more, whatever it
+// answers: the same answers as from the whole subject (a storage without pollLogin), S19's poll budget
+// taken once a poll, and a decoy's poll (S20) reading what a real pending poll reads.
 
 const login = { system: 'payroll', authid: 'alice' }
 
@@ -121,14 +121,14 @@ describe('a user whose last login ended (S20)', () => {
 })
 
 describe('a check that moves the challenge', () => {
-  it('reads the view, then the challenge whole: a confirmed link, an expired challenge; with a PIN, the whole subject', async () => {
+  it('reads the view alone without a PIN (a confirmed link, an expired challenge), the whole subject with one', async () => {
     await f.acme.start(login)
     expect(await f.engine.links.confirm(f.notifier.last().token as string)).toMatchObject({
       result: 'confirmed',
     })
     let counted = reads()
     expect(await f.acme.check(login)).toMatchObject({ result: 'authenticated' })
-    expect(counted()).toEqual({ view: 1, whole: 0, challenge: 1 })
+    expect(counted()).toEqual({ view: 1, whole: 0, challenge: 0 })
     vi.restoreAllMocks()
     await f.acme.start(login)
     f.clock.advance(60 * 60_000)
@@ -138,7 +138,40 @@ describe('a check that moves the challenge', () => {
       result: 'security error',
       reason: 'no_pending_challenge',
     })
-    expect(counted()).toEqual({ view: 1, whole: 1, challenge: 1 })
+    expect(counted()).toEqual({ view: 1, whole: 1, challenge: 0 })
+  })
+
+  it('reads an expired real challenge as a decoy’s expired one is read (S20)', async () => {
+    await f.acme.settings.update({ uniformResponses: true })
+    const real = await f.acme.start(login)
+    const decoy = await f.acme.start({ system: 'payroll', authid: 'nobody' })
+    if (real.result !== 'success' || decoy.result !== 'success') throw new Error('both starts answer success')
+    f.clock.advance(60 * 60_000)
+    const counted = reads()
+    const realAnswer = await f.acme.check({ ...login, challengeId: real.challengeId })
+    const afterReal = counted()
+    const decoyAnswer = await f.acme.check({
+      system: 'payroll',
+      authid: 'nobody',
+      challengeId: decoy.challengeId,
+    })
+    expect(afterReal).toEqual({ view: 1, whole: 0, challenge: 0 })
+    expect(counted()).toEqual({ view: 2, whole: 0, challenge: 0 })
+    expect([realAnswer, decoyAnswer]).toEqual([{ result: 'expired' }, { result: 'expired' }])
+  })
+
+  it('answers a confirmed link with a memorized PIN still to come from the view as the whole subject does', async () => {
+    await f.acme.systems.update('payroll', {
+      rules: [{ name: 'always', when: {}, effect: { requireMemorizedPin: true } }],
+    })
+    await f.acme.users.setPin('alice', '582914')
+    await f.acme.start(login)
+    await f.engine.links.confirm(f.notifier.last().token as string)
+    const counted = reads()
+    const { narrow, whole } = await bothWays(login)
+    expect(narrow).toMatchObject({ result: 'pending', next: 'memorized_pin' })
+    expect(whole).toEqual(narrow)
+    expect(counted()).toEqual({ view: 1, whole: 1, challenge: 0 })
   })
 
   it('answers as the whole subject does: another challenge named, a wrong method', async () => {

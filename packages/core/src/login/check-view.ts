@@ -2,12 +2,23 @@ import { NotFoundError } from '../domain/errors.js'
 import type { EngineContext } from '../ports/engine-context.js'
 import type { ChallengeRow, LoginSubject, PollView } from '../ports/storage.js'
 
-// What `check` reads: the login's narrow view first (`LoginStore.pollLogin`, where the storage has it),
-// enough to answer a pending poll, a decoy's poll and every refusal (a user whose last login ended
-// included: S20 wants it to read as an unknown one does); the whole challenge row only when check goes
-// on to move it; a check with a PIN comes to move it and reads the whole subject at once. Through the
-// server on SQLite a read costs about 0.4 µs of CPU a column, and the whole subject has 58 of them
-// against the view's 21 (bench/README.md, "HTTP polls").
+// What `check` reads: a check without a PIN reads the login's narrow view (`LoginStore.pollLogin`, where
+// the storage has it) and nothing more, whatever it answers: a pending poll, a decoy's poll, a refusal, a
+// confirmed link or an expiry it moves (S20 wants each of them to read as an unknown user's poll does).
+// A check with a PIN reads the whole subject, for the challenge's PIN hash and the user's memorized one.
+// Through the server on SQLite a read costs about 0.4 µs of CPU a column, and the whole subject has 58 of
+// them against the view's 21 (bench/README.md, "HTTP polls").
+
+/** A challenge as the view has it: what a check without a PIN answers and moves it by. */
+export type ViewedChallenge = NonNullable<PollView['challenge']>
+
+/**
+ * The current challenge as `check` works on it: the view's for a poll, the whole row (and the user's
+ * memorized PIN) for a check that carries a PIN. Narrowing on `pin` gives the PIN branches the row.
+ */
+export type CheckedChallenge =
+  | { readonly pin: null; readonly row: ViewedChallenge }
+  | { readonly pin: string | number; readonly row: ChallengeRow; readonly memorizedPinHash: string | null }
 
 /** `resolveLogin`'s subject narrowed to a poll's view: what `pollLogin` must answer. */
 export function pollViewOf(subject: LoginSubject | null): PollView | null {
@@ -21,7 +32,6 @@ export function pollViewOf(subject: LoginSubject | null): PollView | null {
       status: user.status,
       failureStreak: user.failureStreak,
       retryAfter: user.retryAfter,
-      memorizedPinHash: user.memorizedPinHash,
     },
     assigned: subject.assignment !== null,
     challenge: challenge && {
@@ -35,40 +45,46 @@ export function pollViewOf(subject: LoginSubject | null): PollView | null {
       attempts: challenge.attempts,
       expiresAt: challenge.expiresAt,
       outcomeReported: challenge.outcomeReported,
+      extraLayer: challenge.extraLayer,
       deliveryId: challenge.deliveryId,
       delivery: challenge.delivery,
     },
   }
 }
 
-/** A login as `check` reads it: the view, and the whole current challenge when asked for. */
+/** A login as `check` reads it: the view, and its current challenge as the check works on it. */
 export interface CheckSubject {
   readonly view: PollView
-  /** The view's challenge, whole, as it is now (read once more where the view came from `pollLogin`). */
-  challengeRow(): Promise<ChallengeRow | null>
+  readonly current: CheckedChallenge | null
 }
 
-/**
- * Reads the login of (system, authid) for `check`; an unknown account is a caller's bug. `moves`: the
- * check comes to move the challenge (it carries a PIN), so the whole subject is read at once: one read
- * where the view and then the challenge would be two.
- */
+/** Reads the login of (system, authid) for a `check` carrying `pin`; an unknown account is a caller's bug. */
 export async function readCheckSubject(
   ctx: EngineContext,
   accountId: string,
   systemName: string,
   authid: string,
-  moves: boolean,
+  pin: string | number | null,
 ): Promise<CheckSubject> {
   const { logins } = ctx.storage
-  if (logins.pollLogin && !moves) {
+  if (pin === null && logins.pollLogin) {
     const view = await logins.pollLogin(accountId, systemName, authid)
     if (!view) throw new NotFoundError('account', accountId)
-    const id = view.challenge?.id
-    return { view, challengeRow: async () => (id === undefined ? null : logins.getChallenge(id)) }
+    return { view, current: view.challenge && { pin, row: view.challenge } }
   }
   const subject = await logins.resolveLogin(accountId, systemName, authid)
   const view = pollViewOf(subject)
   if (!subject || !view) throw new NotFoundError('account', accountId)
-  return { view, challengeRow: async () => subject.challenge }
+  const row = subject.challenge
+  const memorizedPinHash = subject.user?.memorizedPinHash ?? null
+  return {
+    view,
+    current: row && (pin === null ? { pin, row } : { pin, row, memorizedPinHash }),
+  }
+}
+
+/** The same challenge read again after it moved under the check, as the check works on it. */
+export function reread(current: CheckedChallenge, row: ChallengeRow | null): CheckedChallenge | null {
+  if (!row) return null
+  return current.pin === null ? { pin: null, row } : { ...current, row }
 }

@@ -1,10 +1,10 @@
 import { isLive, transitionTo } from '../domain/challenge-lifecycle.js'
 import { StorageError, ValidationError } from '../domain/errors.js'
 import { contextString } from '../domain/login-input.js'
-import type { ChallengeStatus, CheckResult, SecurityReason } from '../domain/model.js'
+import type { CheckResult, SecurityReason } from '../domain/model.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
-import type { AuditDraft, ChallengeRow, PollView } from '../ports/storage.js'
-import { readCheckSubject } from './check-view.js'
+import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
+import { readCheckSubject, reread, type ViewedChallenge } from './check-view.js'
 import { countFailure } from './failure-streaks.js'
 import { admitted, auditRefusal, challengeEvent, loginInput, refuseSubject } from './login-gate.js'
 import { pendingAnswer, verifyPin } from './pin-verification.js'
@@ -32,12 +32,6 @@ export interface CheckInput {
 
 /** How many times `check` re-reads a challenge that moved under it before giving up. */
 const CHECK_REREADS = 3
-
-/** Ends the first check to see them reports, once (the loop's `report…` moves); after that they are over. */
-const REPORTED_ONCE: ReadonlySet<ChallengeStatus> = new Set(['expired', 'failed', 'authenticated'])
-
-/** A challenge as the check's view has it, or whole: what its audit and events record of it. */
-type ViewedChallenge = NonNullable<PollView['challenge']>
 
 /** How the caller reached `check`: the HTTP layer passes the API key's id, for its budget (S31) and the audit. */
 export interface CheckOptions {
@@ -75,8 +69,8 @@ export async function checkLogin(
   // S31: before any read, hash or write, and whoever the login is for.
   const throttled = admitted(ctx, 'check', accountId, actor)
   if (throttled) return throttled
-  // The login's narrow view; the whole challenge is read only to move it (check-view.ts).
-  const { view, challengeRow } = await readCheckSubject(ctx, accountId, systemName, authid, pin !== null)
+  // One read: the login's narrow view for a poll, the whole subject with a PIN (check-view.ts).
+  const { view, current: read } = await readCheckSubject(ctx, accountId, systemName, authid, pin)
   const refusal = refuseSubject(view.system, view.user, view.assigned)
   const { uniformResponses } = view.settings
   const { lockout } = ctx.effective(view.settings)
@@ -150,23 +144,9 @@ export async function checkLogin(
   }
   if (challengeId !== undefined && view.challenge?.id !== challengeId)
     return refuse(null, 'no_pending_challenge')
-  // Two answers of the loop below come from the view, so that neither reads more than a refusal does
-  // (S20): a poll while the login waits (a pending, unexpired challenge of a method still enabled), the
-  // request a host sends most; and the refusal of a challenge that is over and was reported (its last
-  // branch), which a user whose last login ended would otherwise tell apart from an unknown one.
-  const current = view.challenge
-  if (pin === null && current) {
-    if (
-      current.status === 'pending' &&
-      ctx.clock.now() < current.expiresAt &&
-      view.system?.policies[current.method].enabled
-    )
-      return pendingAnswer(ctx, current, current.method)
-    if (!isLive(current.status) && (current.outcomeReported || !REPORTED_ONCE.has(current.status)))
-      return refuse(current, 'no_pending_challenge')
-  }
-  let row = await challengeRow()
-  for (let reread = 0; row && reread < CHECK_REREADS; reread++) {
+  let current = read
+  for (let reads = 0; current && reads < CHECK_REREADS; reads++) {
+    const { row } = current
     const now = ctx.clock.now()
     const live = isLive(row.status)
 
@@ -210,13 +190,12 @@ export async function checkLogin(
         return { result: 'security error', reason: 'attempts_exhausted' }
     } else if (row.status === 'confirmed' && row.extraLayer === 'memorized_pin') {
       // The delivered layer is done; the PIN the user knows is next.
-      if (pin === null) return pendingAnswer(ctx, row, 'memorized_pin')
-      const memorized = view.user?.memorizedPinHash ?? null
+      if (current.pin === null) return pendingAnswer(ctx, row, 'memorized_pin')
+      const memorized = current.memorizedPinHash
       if (memorized === null) return refuse(row, 'policy_denied')
-      if (typeof pin === 'number')
+      if (typeof current.pin === 'number')
         throw new ValidationError('pin', 'send a memorized PIN as a string: a number loses its leading zeros')
-      const typed = pin
-      const verdict = await verifyPin(ctx, row, typed, draft, failed, resetFailuresOf, {
+      const verdict = await verifyPin(ctx, current.row, current.pin, draft, failed, resetFailuresOf, {
         hash: memorized,
         length: null,
         from: 'confirmed',
@@ -247,12 +226,16 @@ export async function checkLogin(
         return { result: 'authenticated', challengeId: row.id }
       }
     } else if (row.status === 'pending') {
-      if (pin === null) return pendingAnswer(ctx, row, row.method)
+      if (current.pin === null) return pendingAnswer(ctx, row, row.method)
       if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
-      const typed = typeof pin === 'number' ? String(pin).padStart(row.pinLength ?? 0, '0') : pin
-      const verdict = await verifyPin(ctx, row, typed, draft, failed, resetFailuresOf, {
-        hash: row.pinHash,
-        length: row.pinLength,
+      const whole = current.row
+      const typed =
+        typeof current.pin === 'number'
+          ? String(current.pin).padStart(whole.pinLength ?? 0, '0')
+          : current.pin
+      const verdict = await verifyPin(ctx, whole, typed, draft, failed, resetFailuresOf, {
+        hash: whole.pinHash,
+        length: whole.pinLength,
         from: 'pending',
       })
       if (verdict) return verdict
@@ -260,8 +243,8 @@ export async function checkLogin(
       return refuse(row, 'no_pending_challenge')
     }
     // The challenge moved between our read and our write: read it again and answer for its new state.
-    row = await ctx.storage.logins.getChallenge(row.id)
+    current = reread(current, await ctx.storage.logins.getChallenge(row.id))
   }
-  if (row) throw new StorageError('the challenge kept changing under check; giving up')
+  if (current) throw new StorageError('the challenge kept changing under check; giving up')
   return refuse(null, 'no_pending_challenge')
 }

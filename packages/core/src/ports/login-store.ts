@@ -27,11 +27,10 @@ export interface LoginStore {
   /** The account, and the system, user, assignment and current challenge when they exist; null for an unknown account. */
   resolveLogin(accountId: string, system: string, authid: string): Promise<LoginSubject | null>
   /**
-   * Optional: the same read narrowed to what `check` decides on (`PollView`), null for an unknown
-   * account. With it, `check` answers a pending poll, a decoy's poll and every refusal from the view and
-   * reads the challenge whole (`getChallenge`) only to move it; without it, `check` reads the whole
-   * subject. On SQLite the view's 21 columns of 58 take a pending poll through the server from 91–92 to
-   * 83–84 µs of CPU (bench/README.md, "HTTP polls").
+   * Optional: the same read narrowed to what `check` decides on without a PIN (`PollView`), null for an
+   * unknown account. With it, a `check` without a PIN reads only the view, whatever it answers; a check
+   * with a PIN reads the whole subject, as every check does on a storage without it. On SQLite the view's 21 columns of 58
+   * take a pending poll through the server from 91–92 to 83–84 µs of CPU (bench/README.md, "HTTP polls").
    */
   pollLogin?(accountId: string, system: string, authid: string): Promise<PollView | null>
   /**

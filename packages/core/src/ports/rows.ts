@@ -218,18 +218,21 @@ export interface LoginSubject {
 }
 
 /**
- * What `check` reads first (`LoginStore.pollLogin`): the columns of the login's subject that answer a
- * pending poll (the request a host sends most), a decoy's poll and every refusal; the challenge whole is
- * read only to move it. Each field is the same as in `resolveLogin`'s subject.
+ * What `check` reads when it carries no PIN (`LoginStore.pollLogin`): the columns of the login's subject
+ * that answer a pending poll (the request a host sends most), a decoy's poll and every refusal, and move
+ * the challenge where no secret is involved. Each field is the same as in `resolveLogin`'s subject.
  */
 export interface PollView {
   /** The account's settings (uniform responses, lockout). */
   readonly settings: AccountRow['settings']
   readonly system: Pick<SystemRow, 'id' | 'policies'> | null
-  readonly user: Pick<UserRow, 'id' | 'status' | 'failureStreak' | 'retryAfter' | 'memorizedPinHash'> | null
+  readonly user: Pick<UserRow, 'id' | 'status' | 'failureStreak' | 'retryAfter'> | null
   /** Whether the user is assigned to the system. */
   readonly assigned: boolean
-  /** The current challenge: what answers it while it waits, and what a refusal of it records. */
+  /**
+   * The current challenge: what answers it while it waits, what moves it without a PIN (a confirmed
+   * link, an expiry, a layer still to come) and what a refusal of it records. No secret of it.
+   */
   readonly challenge: Pick<
     ChallengeRow,
     | 'id'
@@ -242,6 +245,7 @@ export interface PollView {
     | 'attempts'
     | 'expiresAt'
     | 'outcomeReported'
+    | 'extraLayer'
     | 'deliveryId'
     | 'delivery'
   > | null
