@@ -4,8 +4,10 @@
 // Run it with `pnpm bench:http` in this package (or `pnpm bench:all`, which runs every bench).
 // See README.md for how to read the output.
 //
-// Three processes: this one drives autocannon; each server runs in a child process of its own (this file,
-// forked with a role argument), so neither server shares an event loop with the load generator.
+// Four processes: this one drives autocannon; each server runs in a child process of its own (this file,
+// forked with a role argument), so no server shares an event loop with the load generator. The third
+// server, a reading aid with no target, is the floor made to busy-wait a fixed time a poll, so that it
+// answers at about the server's rate: what node and the kernel cost a poll grows as the rate falls.
 
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -29,8 +31,10 @@ const CONNECTIONS = setting('BENCH_HTTP_CONNECTIONS', 10)
 const USERS = setting('BENCH_HTTP_USERS', 200)
 /** The server's database: a SQLite file in the temporary directory unless this names a URL (PostgreSQL). */
 const DATABASE = process.env.BENCH_HTTP_DATABASE || null
-/** A directory: both server processes run with `--cpu-prof`, writing to its `floor/` and `server/`. */
+/** A directory: the server processes run with `--cpu-prof`, writing to its `floor/`, `server/`, `slowed/`. */
 const CPU_PROF = process.env.BENCH_HTTP_CPU_PROF || null
+/** The slowed floor's busy wait a poll, µs: about what the server spends beyond the floor. 0 leaves it out. */
+const SLOWED_US = process.env.BENCH_HTTP_SLOWED_US === '0' ? 0 : setting('BENCH_HTTP_SLOWED_US', 50)
 
 const SYSTEM = 'app'
 const PIPELINING = 1
@@ -43,7 +47,7 @@ interface Ready {
   readonly users: readonly string[]
 }
 
-type Side = 'floor' | 'server'
+type Side = 'floor' | 'server' | 'slowed'
 
 // ---------------------------------------------------------------------------------------------------
 // The server processes.
@@ -111,8 +115,11 @@ async function serveEngine(dir: string): Promise<void> {
   serveUntilStopped({ url: server.url, key, users }, () => server.close())
 }
 
-/** The floor: read the body, JSON.parse it, answer 202 with a pending answer of the same shape. */
-async function serveFloor(): Promise<void> {
+/**
+ * The floor: read the body, JSON.parse it, answer 202 with a pending answer of the same shape. `busyUs`:
+ * a busy wait before each answer (the slowed floor), on the event loop as the engine's work would be.
+ */
+async function serveFloor(busyUs = 0): Promise<void> {
   // 24 characters, like the engine's challenge ids.
   const challengeId = 'AAAAAAAAAAAAAAAAAAAAAAAA'
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -126,6 +133,10 @@ async function serveFloor(): Promise<void> {
       if (typeof body.system !== 'string' || typeof body.authid !== 'string') {
         response.writeHead(400).end()
         return
+      }
+      if (busyUs > 0) {
+        const until = performance.now() + busyUs / 1000
+        while (performance.now() < until) {}
       }
       const text = JSON.stringify({ result: 'pending', challengeId, method: 'passwordless' })
       // The server's headers: content-type and cache-control, then node's date, connection and keep-alive.
@@ -341,9 +352,11 @@ async function main(): Promise<void> {
     children.push(floor.process)
     const server = await spawnServer('server', dir)
     children.push(server.process)
-    const sides: Record<Side, Child> = { floor, server }
-    await verifyPending('floor', floor.ready)
-    await verifyPending('server', server.ready)
+    const slowed = SLOWED_US > 0 ? await spawnServer('slowed', dir) : null
+    if (slowed) children.push(slowed.process)
+    const sides: Partial<Record<Side, Child>> = { floor, server, ...(slowed ? { slowed } : {}) }
+    const measured = Object.keys(sides) as Side[]
+    for (const side of measured) await verifyPending(side, (sides[side] as Child).ready)
 
     const cores = availableParallelism()
     const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU'
@@ -356,31 +369,47 @@ async function main(): Promise<void> {
         '          passwordless challenge; poll limiter (S19) lifted; every answer must be 202 pending',
         '  floor:  a bare node:http server: read the body, JSON.parse it, answer 202 with a body of the',
         '          same shape and the same content-type and cache-control headers',
+        ...(slowed
+          ? [
+              `  slowed: the floor with a busy wait of ${fmt(SLOWED_US)} µs a poll before each answer, so that it`,
+              "          answers at about the server's rate (a reading aid, no target)",
+            ]
+          : []),
         `  load:   autocannon, ${CONNECTIONS} connections, pipelining ${PIPELINING}; ${ROUNDS} rounds of`,
-        `          ${SECONDS} s per side, alternating which goes first, after ${WARMUP_SECONDS} s of warm-up`,
+        `          ${SECONDS} s per side, rotating which goes first, after ${WARMUP_SECONDS} s of warm-up`,
         `  the generator and the servers are separate processes sharing these ${cores} cores: absolute`,
         '  req/s understate a dedicated server; the ratio is what to track',
         '',
       ].join('\n'),
     )
 
-    for (const side of ['floor', 'server'] as const)
-      expectAllPending(side, await load(sides[side], WARMUP_SECONDS))
+    for (const side of measured) expectAllPending(side, await load(sides[side] as Child, WARMUP_SECONDS))
 
-    const runs: Record<Side, Run[]> = { floor: [], server: [] }
+    const runs: Record<Side, Run[]> = { floor: [], server: [], slowed: [] }
     const ratios: number[] = []
     const rows: string[][] = []
     for (let round = 0; round < ROUNDS; round++) {
-      const order: Side[] = round % 2 === 0 ? ['floor', 'server'] : ['server', 'floor']
+      const order = [
+        ...measured.slice(round % measured.length),
+        ...measured.slice(0, round % measured.length),
+      ]
       for (const side of order) {
-        const run = await load(sides[side], SECONDS)
+        const run = await load(sides[side] as Child, SECONDS)
         expectAllPending(side, run)
         runs[side].push(run)
       }
       const f = runs.floor[round] as Run
       const s = runs.server[round] as Run
+      const w = runs.slowed[round]
       ratios.push(s.rate / f.rate)
-      rows.push([String(round + 1), order[0] as string, fmt(f.rate), fmt(s.rate), fmt(s.rate / f.rate, 3)])
+      rows.push([
+        String(round + 1),
+        order[0] as string,
+        fmt(f.rate),
+        fmt(s.rate),
+        ...(slowed ? [fmt((w as Run).rate)] : []),
+        fmt(s.rate / f.rate, 3),
+      ])
     }
     // The answers must still be pending after the load (statuses were checked throughout; bodies too, now).
     await verifyPending('server', server.ready)
@@ -399,10 +428,30 @@ async function main(): Promise<void> {
         polls: runs[side].reduce((total, r) => total + r.requests, 0),
       }
     }
-    const medians = { floor: summary('floor'), server: summary('server') }
+    const medians = { floor: summary('floor'), server: summary('server'), slowed: summary('slowed') }
     const ratio = median(ratios)
-    rows.push(['median', '', fmt(medians.floor.rate), fmt(medians.server.rate), fmt(ratio, 3)])
-    console.log(table('llrrr', ['round', 'first', 'floor req/s', 'server req/s', 'server/floor'], rows))
+    rows.push([
+      'median',
+      '',
+      fmt(medians.floor.rate),
+      fmt(medians.server.rate),
+      ...(slowed ? [fmt(medians.slowed.rate)] : []),
+      fmt(ratio, 3),
+    ])
+    console.log(
+      table(
+        slowed ? 'llrrrr' : 'llrrr',
+        [
+          'round',
+          'first',
+          'floor req/s',
+          'server req/s',
+          ...(slowed ? ['slowed req/s'] : []),
+          'server/floor',
+        ],
+        rows,
+      ),
+    )
     console.log()
 
     const percent = (share: number) => `${fmt(share * 100)}%`
@@ -421,7 +470,7 @@ async function main(): Promise<void> {
           'user/poll',
           'polls (all 202)',
         ],
-        (['floor', 'server'] as const).map((side) => [
+        measured.map((side) => [
           side,
           fmt(medians[side].rate),
           fmt(medians[side].p50, 2),
@@ -444,8 +493,21 @@ async function main(): Promise<void> {
     )
     if (CPU_PROF)
       console.log(
-        `CPU profiles: ${resolve(CPU_PROF)}/{floor,server}/CPU.*.cpuprofile, the main thread's with '.0.'`,
+        `CPU profiles: ${resolve(CPU_PROF)}/{${measured.join(',')}}/CPU.*.cpuprofile, the main thread's with '.0.'`,
       )
+    if (slowed) {
+      // What a poll costs beyond the busy wait, at the slowed floor's rate, against the floor's at its own.
+      const beyond = medians.slowed.cpuPerPoll - SLOWED_US
+      console.log(
+        [
+          `slowed floor: ${fmt(medians.slowed.cpuPerPoll, 1)} µs of CPU a poll at ${fmt(medians.slowed.rate)} polls/s, ${fmt(beyond, 1)} µs of it beyond its`,
+          `  ${fmt(SLOWED_US)} µs wait: what node and the kernel cost a poll at that rate, where the floor's cost ${fmt(medians.floor.cpuPerPoll, 1)} µs`,
+          `  at ${fmt(medians.floor.rate)}. The server's own work a poll is about its ${fmt(medians.server.cpuPerPoll, 1)} µs less that: ${fmt(medians.server.cpuPerPoll - beyond, 1)} µs`,
+          `  (for reading only, no target; closest when the slowed floor's rate is the server's)`,
+          '',
+        ].join('\n'),
+      )
+    }
 
     const cpuRatio = medians.floor.cpuPerPoll / medians.server.cpuPerPoll
     console.log(`CPU per poll, floor/server: ${cpuRatio.toFixed(2)} (for reading only, no target)`)
@@ -459,6 +521,7 @@ async function main(): Promise<void> {
 const [role, dir] = process.argv.slice(2)
 if (role === 'server') await serveEngine(dir as string)
 else if (role === 'floor') await serveFloor()
+else if (role === 'slowed') await serveFloor(SLOWED_US)
 else
   await main().catch((error: unknown) => {
     console.error('\nFAIL:', error)
