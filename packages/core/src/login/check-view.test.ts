@@ -141,6 +141,8 @@ describe('a check that moves the challenge', () => {
     expect(counted()).toEqual({ view: 1, whole: 1, challenge: 0 })
   })
 
+  // Reads only: the real one still writes its move to `expired` and its audit, a decoy nothing
+  // (docs/security.md, S20).
   it('reads an expired real challenge as a decoy’s expired one is read (S20)', async () => {
     await f.acme.settings.update({ uniformResponses: true })
     const real = await f.acme.start(login)
