@@ -52,6 +52,29 @@ function requirePin(value: unknown): string | number | null {
 }
 
 /**
+ * S20: a decoy's answer costs what the same answer of a real challenge costs, in hashes and writes. A
+ * PIN guess: the hash a real guess verifies (argon2id or an HMAC, as the engine keeps one-time PINs),
+ * then the audit of its failure. `expired`: the audit a real challenge writes with its move. A refusal:
+ * the audited refusal, within the same budget (S31). A pending poll: nothing, as a real one. Left: a real
+ * wrong PIN writes twice (the attempt taken, then the failure streak), a decoy's once.
+ */
+async function payForDecoy(
+  ctx: EngineContext,
+  answer: CheckResult,
+  pin: string | number | null,
+  audited: (outcome: string, reason: SecurityReason | null) => AuditDraft,
+): Promise<CheckResult> {
+  if (answer.result === 'expired') await ctx.storage.audit.appendAudit([audited('expired', null)])
+  else if (answer.result === 'security error') {
+    if (pin !== null && (answer.reason === 'wrong_pin' || answer.reason === 'attempts_exhausted')) {
+      await ctx.hasher.hash(String(pin))
+      await ctx.storage.audit.appendAudit([audited('security error', answer.reason)])
+    } else await auditRefusal(ctx, audited('security error', answer.reason), 'check')
+  }
+  return answer
+}
+
+/**
  * Answers a host's poll or PIN submission for the current challenge of (system, authid), moving it
  * with one conditional write when the answer changes its state.
  */
@@ -84,17 +107,6 @@ export async function checkLogin(
         : null
   const pollWait = login === null ? 0 : ctx.throttle.admitPoll(login, accountId, actor, ctx.clock.now())
   if (pollWait > 0) return { result: 'rate limited', retryAfter: new Date(ctx.clock.now() + pollWait) }
-  // S20: a check naming a decoy a refused start answered with hears what a real pending challenge says.
-  if (uniformResponses && challengeId !== undefined && view.challenge?.id !== challengeId) {
-    const decoy = ctx.decoys.check(
-      challengeId,
-      { accountId, system: systemName, authid },
-      pin,
-      ctx.clock.now(),
-      view.system?.policies.pin.attempts,
-    )
-    if (decoy) return decoy
-  }
   // A success clears the user's failure streak; when the user had none as we read it, skip that write.
   // (A failure landing between the read and the success then stays counted: the stricter side.)
   const resetFailuresOf =
@@ -133,6 +145,22 @@ export async function checkLogin(
     await auditRefusal(ctx, draft(at, row, 'security error', reason), 'check')
     if (row) emit(ctx, 'challenge.failed', { ...challengeEvent(row, at), reason, final })
     return { result: 'security error', reason }
+  }
+  // S20: a check naming a decoy a refused start answered with hears what a real challenge would say, at
+  // what the real answer costs.
+  if (uniformResponses && challengeId !== undefined && view.challenge?.id !== challengeId) {
+    const decoy = ctx.decoys.check(
+      challengeId,
+      { accountId, system: systemName, authid },
+      pin,
+      ctx.clock.now(),
+      view.system?.policies.pin.attempts,
+    )
+    if (decoy)
+      return payForDecoy(ctx, decoy, pin, (outcome, reason) => ({
+        ...draft(ctx.clock.now(), null, outcome, reason),
+        details: { decoy: challengeId },
+      }))
   }
   if (refusal) {
     if (!uniformResponses) return refuse(null, refusal.reason)

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { PinHasher } from '../ports/pin-hasher.js'
 import { type EngineFixture, engineFixture } from '../testing/engine-fixture.js'
 import { cheapHasher } from '../testing/index.js'
@@ -9,6 +9,7 @@ import { cheapHasher } from '../testing/index.js'
 
 let f: EngineFixture
 let hashes = 0
+let verifies = 0
 const counting = (): PinHasher => {
   const inner = cheapHasher()
   return {
@@ -16,13 +17,17 @@ const counting = (): PinHasher => {
       hashes++
       return inner.hash(pin)
     },
-    verify: (hash, pin) => inner.verify(hash, pin),
+    verify: (hash, pin) => {
+      verifies++
+      return inner.verify(hash, pin)
+    },
   }
 }
 const alice = { system: 'payroll', authid: 'alice' }
 
 beforeEach(async () => {
   hashes = 0
+  verifies = 0
   // One-time PINs through the counted hasher (argon2id mode), so every hash a start costs is seen.
   f = await engineFixture({ hasher: counting(), pinHashing: 'argon2id' })
   await f.acme.settings.update({
@@ -153,6 +158,77 @@ describe('a check of a decoy (S20)', () => {
     expect(await f.acme.check(guess)).toEqual({ result: 'security error', reason: 'wrong_pin' })
     expect(await f.acme.check(guess)).toEqual({ result: 'security error', reason: 'attempts_exhausted' })
     expect(await f.acme.check(guess)).toEqual({ result: 'security error', reason: 'no_pending_challenge' })
+  })
+
+  it('costs each answer of a decoy the hashes and the writes of a real challenge’s, but one write of a wrong PIN', async () => {
+    await f.acme.systems.create({ name: 'pins', policies: { pin: { enabled: true, attempts: 2 } } })
+    await f.acme.users.create({ authid: 'bob', email: 'bob@example.com' })
+    await f.acme.users.assign('bob', [{ system: 'pins', method: 'pin' }])
+    const { logins, users, audit } = f.storage
+    const writes = [
+      vi.spyOn(audit, 'appendAudit'),
+      vi.spyOn(logins, 'transitionChallenge'),
+      vi.spyOn(logins, 'reserveAttempt'),
+      vi.spyOn(users, 'recordFailure'),
+    ]
+    /** One check's answer, the PIN hashes (or verifications) it ran and the writes it made. */
+    const cost = async (input: Parameters<typeof f.acme.check>[0]) => {
+      const hashed = hashes + verifies
+      const before = writes.map((write) => write.mock.calls.length)
+      const { result, reason } = (await f.acme.check(input)) as { result: string; reason?: string }
+      const wrote = writes.reduce((sum, write, i) => sum + write.mock.calls.length - (before[i] as number), 0)
+      return [reason ?? result, hashes + verifies - hashed, wrote]
+    }
+    const bob = {
+      system: 'pins',
+      authid: 'bob',
+      challengeId: idOf(await f.acme.start({ system: 'pins', authid: 'bob' })),
+    }
+    const pinDecoy = {
+      system: 'pins',
+      authid: 'nobody',
+      challengeId: idOf(await f.acme.start({ system: 'pins', authid: 'nobody' })),
+    }
+    const link = { ...alice, challengeId: idOf(await f.acme.start(alice)) }
+    const linkDecoy = {
+      system: 'payroll',
+      authid: 'nobody',
+      challengeId: idOf(await f.acme.start({ system: 'payroll', authid: 'nobody' })),
+    }
+    const both = async (real: typeof bob, decoy: typeof bob, extra: { pin?: string } = {}) => ({
+      real: await cost({ ...real, ...extra }),
+      decoy: await cost({ ...decoy, ...extra }),
+    })
+    const wrong = { pin: '00000000' }
+    // [answer, hashes, writes]: a real wrong PIN takes an attempt, then counts the user's failure; a decoy
+    // hashes the guess and audits it, one write.
+    expect(await both(bob, pinDecoy, wrong)).toEqual({
+      real: ['wrong_pin', 1, 2],
+      decoy: ['wrong_pin', 1, 1],
+    })
+    // The last attempt: a real one also burns the challenge.
+    expect(await both(bob, pinDecoy, wrong)).toEqual({
+      real: ['attempts_exhausted', 1, 3],
+      decoy: ['attempts_exhausted', 1, 1],
+    })
+    expect(await both(bob, pinDecoy, wrong)).toEqual({
+      real: ['no_pending_challenge', 0, 1],
+      decoy: ['no_pending_challenge', 0, 1],
+    })
+    expect(await both(link, linkDecoy, wrong)).toEqual({
+      real: ['wrong_method', 0, 1],
+      decoy: ['wrong_method', 0, 1],
+    })
+    expect(await both(link, linkDecoy)).toEqual({ real: ['pending', 0, 0], decoy: ['pending', 0, 0] })
+    f.clock.advance(60 * 60_000)
+    expect(await both(link, linkDecoy)).toEqual({ real: ['expired', 0, 1], decoy: ['expired', 0, 1] })
+    expect(await both(link, linkDecoy)).toEqual({
+      real: ['no_pending_challenge', 0, 1],
+      decoy: ['no_pending_challenge', 0, 1],
+    })
+    // The audit tells a decoy's check from a real one.
+    const { events } = await f.acme.audit.list({ type: 'challenge.checked', outcome: 'expired' })
+    expect(events.map((event) => event.details)).toContainEqual({ decoy: linkDecoy.challengeId })
   })
 
   it('answers a check of an unknown, disabled or unassigned user as a real user with nothing pending', async () => {
