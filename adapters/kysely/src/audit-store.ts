@@ -10,7 +10,7 @@ import {
 } from '@flexsecure/core'
 import { param, prepare } from './prepared-query.js'
 import { AUDIT_COLUMNS, toAuditEvent } from './row-mapping.js'
-import type { BatchScope, SqlExecutor } from './sql-executor.js'
+import { type BatchScope, DEFERRED, type SqlExecutor } from './sql-executor.js'
 import type { SqlContext, StoreContext } from './store-context.js'
 
 // The audit trail in SQL (S27): one chain per account, whose head row (`fs_audit_heads`) every append
@@ -298,7 +298,13 @@ export function auditStore(ctx: StoreContext): AuditStore {
   )
 
   return {
-    appendAudit: (audit) => guard('appendAudit', () => exec.transaction((tx) => ctx.appendAudit(tx, audit))),
+    appendAudit: (audit, durability) =>
+      guard('appendAudit', () =>
+        exec.transaction(
+          (tx) => ctx.appendAudit(tx, audit),
+          durability === 'deferred' ? DEFERRED : undefined,
+        ),
+      ),
     listAudit: (query) =>
       guard('listAudit', async () => {
         // Admin queries vary in shape, so this one is compiled per call; it is not on the login path.

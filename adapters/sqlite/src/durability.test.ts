@@ -119,6 +119,38 @@ describe('durability (S37)', () => {
     }
   })
 
+  it('answers an audit append told it is deferred at its commit, and any other once it is on the disk', async () => {
+    const filename = join(dir, 'audit.db')
+    const storage = sqliteStorage({ filename })
+    const { engine, acme } = await confirmedLogin(storage)
+    const draft = (type: string) => ({
+      accountId: acme.id,
+      at: Date.now(),
+      type,
+      actor: 'api',
+      system: null,
+      authid: null,
+      challengeId: null,
+      outcome: 'expired',
+      reason: null,
+      ip: null,
+      userAgent: null,
+      details: null,
+    })
+    try {
+      const deferred = await spyOnWalSyncs(filename, 'fs_audit_events WHERE type = ?', ['deferred.append'])
+      await storage.audit.appendAudit([draft('deferred.append')], 'deferred')
+      expect(deferred).not.toContain(1)
+      await vi.waitFor(() => expect(deferred).toContain(1))
+      vi.restoreAllMocks()
+      const durable = await spyOnWalSyncs(filename, 'fs_audit_events WHERE type = ?', ['durable.append'])
+      await storage.audit.appendAudit([draft('durable.append')])
+      expect(durable).toContain(1)
+    } finally {
+      await engine.close()
+    }
+  })
+
   it('syncs a confirmation whose delayed sync has not started yet when the storage closes', async () => {
     const filename = join(dir, 'close.db')
     const synced = await spyOnWalSyncs(filename, 'fs_challenges WHERE status = ?', ['confirmed'])

@@ -2,6 +2,7 @@ import { isLive, transitionTo } from '../domain/challenge-lifecycle.js'
 import { StorageError, ValidationError } from '../domain/errors.js'
 import { contextString } from '../domain/login-input.js'
 import type { CheckResult, SecurityReason } from '../domain/model.js'
+import { DEFAULT_POLICIES } from '../policy/system-policy.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
 import { readCheckSubject, reread, type ViewedChallenge } from './check-view.js'
@@ -53,22 +54,32 @@ function requirePin(value: unknown): string | number | null {
 
 /**
  * S20: a decoy's answer costs what the same answer of a real challenge costs, in hashes and writes. A
- * PIN guess: the hash a real guess verifies (argon2id or an HMAC, as the engine keeps one-time PINs),
- * then the audit of its failure. `expired`: the audit a real challenge writes with its move. A refusal:
- * the audited refusal, within the same budget (S31). A pending poll: nothing, as a real one. Left: a real
- * wrong PIN writes twice (the attempt taken, then the failure streak), a decoy's once.
+ * PIN guess: the hash a real guess verifies (argon2id or an HMAC, as the engine keeps one-time PINs; only
+ * a guess of the PIN's length, `pinLength`, is verified), then the audit of its failure. `expired`: the
+ * audit a real challenge writes with its move. Both are answered at their commit, as a real challenge's
+ * moves are (deferred: docs/decisions.md). A refusal: the audited refusal, within the same budget (S31).
+ * A pending poll: nothing, as a real one. Left: a real wrong PIN writes twice (the attempt taken, then the
+ * failure streak), a decoy's once; a real challenge's `expired` is never over a budget.
  */
 async function payForDecoy(
   ctx: EngineContext,
   answer: CheckResult,
   pin: string | number | null,
+  pinLength: number,
   audited: (outcome: string, reason: SecurityReason | null) => AuditDraft,
 ): Promise<CheckResult> {
-  if (answer.result === 'expired') await ctx.storage.audit.appendAudit([audited('expired', null)])
-  else if (answer.result === 'security error') {
+  if (answer.result === 'expired') {
+    // Within the refusals' budget, where a real expiry writes anyway: a decoy remembers its one `expired`
+    // in this process only, so an id it forgot (past the memory's bound, or on another instance) answers
+    // it again, and unbudgeted every such poll would be a write.
+    const draft = audited('expired', null)
+    if (ctx.throttle.auditRefusal(draft.accountId, draft.actor, 'check: decoy expired', draft.at))
+      await ctx.storage.audit.appendAudit([draft], 'deferred')
+  } else if (answer.result === 'security error') {
     if (pin !== null && (answer.reason === 'wrong_pin' || answer.reason === 'attempts_exhausted')) {
-      await ctx.hasher.hash(String(pin))
-      await ctx.storage.audit.appendAudit([audited('security error', answer.reason)])
+      const typed = typeof pin === 'number' ? String(pin).padStart(pinLength, '0') : pin
+      if (typed.length === pinLength) await ctx.hasher.hash(typed)
+      await ctx.storage.audit.appendAudit([audited('security error', answer.reason)], 'deferred')
     } else await auditRefusal(ctx, audited('security error', answer.reason), 'check')
   }
   return answer
@@ -156,8 +167,9 @@ export async function checkLogin(
       ctx.clock.now(),
       view.system?.policies.pin.attempts,
     )
+    const pinLength = (view.system?.policies ?? DEFAULT_POLICIES).pin.pinLength
     if (decoy)
-      return payForDecoy(ctx, decoy, pin, (outcome, reason) => ({
+      return payForDecoy(ctx, decoy, pin, pinLength, (outcome, reason) => ({
         ...draft(ctx.clock.now(), null, outcome, reason),
         details: { decoy: challengeId },
       }))

@@ -161,7 +161,7 @@ describe('a check of a decoy (S20)', () => {
   })
 
   it('costs each answer of a decoy the hashes and the writes of a real challenge’s, but one write of a wrong PIN', async () => {
-    await f.acme.systems.create({ name: 'pins', policies: { pin: { enabled: true, attempts: 2 } } })
+    await f.acme.systems.create({ name: 'pins', policies: { pin: { enabled: true, attempts: 3 } } })
     await f.acme.users.create({ authid: 'bob', email: 'bob@example.com' })
     await f.acme.users.assign('bob', [{ system: 'pins', method: 'pin' }])
     const { logins, users, audit } = f.storage
@@ -195,14 +195,18 @@ describe('a check of a decoy (S20)', () => {
       authid: 'nobody',
       challengeId: idOf(await f.acme.start({ system: 'payroll', authid: 'nobody' })),
     }
-    const both = async (real: typeof bob, decoy: typeof bob, extra: { pin?: string } = {}) => ({
+    const both = async (real: typeof bob, decoy: typeof bob, extra: { pin?: string | number } = {}) => ({
       real: await cost({ ...real, ...extra }),
       decoy: await cost({ ...decoy, ...extra }),
     })
     const wrong = { pin: '00000000' }
     // [answer, hashes, writes]: a real wrong PIN takes an attempt, then counts the user's failure; a decoy
-    // hashes the guess and audits it, one write.
-    expect(await both(bob, pinDecoy, wrong)).toEqual({
+    // audits it, one write. A guess not of the PIN's length (8) is hashed by neither; a number is padded.
+    expect(await both(bob, pinDecoy, { pin: '1' })).toEqual({
+      real: ['wrong_pin', 0, 2],
+      decoy: ['wrong_pin', 0, 1],
+    })
+    expect(await both(bob, pinDecoy, { pin: 0 })).toEqual({
       real: ['wrong_pin', 1, 2],
       decoy: ['wrong_pin', 1, 1],
     })
@@ -229,6 +233,23 @@ describe('a check of a decoy (S20)', () => {
     // The audit tells a decoy's check from a real one.
     const { events } = await f.acme.audit.list({ type: 'challenge.checked', outcome: 'expired' })
     expect(events.map((event) => event.details)).toContainEqual({ decoy: linkDecoy.challengeId })
+  })
+
+  it('writes a decoy’s `expired` within the refusals’ budget, which an id it forgot could answer again', async () => {
+    await f.close()
+    f = await engineFixture({ throttle: { auditedRefusalsPerMinute: 1 } })
+    await f.acme.settings.update({ uniformResponses: true })
+    const decoy = await f.acme.start({ system: 'payroll', authid: 'nobody' })
+    f.clock.set((decoy as { expiresAt: Date }).expiresAt.getTime())
+    // The minute's one audited refusal: a check of a user who does not exist.
+    expect(await f.acme.check({ system: 'payroll', authid: 'nobody' })).toMatchObject({
+      result: 'security error',
+    })
+    const appended = vi.spyOn(f.storage.audit, 'appendAudit')
+    expect(await f.acme.check({ system: 'payroll', authid: 'nobody', challengeId: idOf(decoy) })).toEqual({
+      result: 'expired',
+    })
+    expect(appended).not.toHaveBeenCalled()
   })
 
   it('answers a check of an unknown, disabled or unassigned user as a real user with nothing pending', async () => {

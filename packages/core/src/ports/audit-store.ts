@@ -6,7 +6,12 @@ import type { AuditDraft, AuditEvent, AuditHead, AuditQuery } from './rows.js'
  * transaction of the change they record.
  */
 export interface AuditStore {
-  appendAudit(audit: readonly AuditDraft[]): Promise<void>
+  /**
+   * `durability` `deferred`: the drafts record what precedes no message to a provider (a check's answer),
+   * so a storage that can may answer at their commit and put them on the disk with its next sync, as it
+   * does a challenge's moves (docs/decisions.md, "Deferred sync"). By default they are on the disk first.
+   */
+  appendAudit(audit: readonly AuditDraft[], durability?: 'deferred'): Promise<void>
   /** Events by ascending sequence number, filtered. */
   listAudit(query: AuditQuery): Promise<AuditEvent[]>
   getAuditHead(accountId: string): Promise<AuditHead | null>
