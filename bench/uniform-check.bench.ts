@@ -4,15 +4,11 @@
 // engine interleaved, one at a time, answer by answer, and prints the medians and decoy ÷ real. Run it with
 // `pnpm bench:uniform` (`pnpm bench` runs it after the starts). See README.md, "Uniform mode".
 
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type AccountHandle, type CheckInput, createEngine, type Engine } from '@flexsecure/core'
-import { sqliteStorage } from '@flexsecure/sqlite'
-import BetterSqlite3 from 'better-sqlite3'
+import { loadavg } from 'node:os'
+import type { AccountHandle, CheckInput } from '@flexsecure/core'
 import { fmt, median, table } from './bench-report.js'
-import { LIFTED_SEND_LIMITS, setting, synchronousModes } from './bench-settings.js'
-import { BENCH_SECRET, inboxNotifier } from './flexsecure-contender.js'
+import { LIFTED_SEND_LIMITS, setting } from './bench-settings.js'
+import { uniformEngine } from './uniform-engine.js'
 
 const ROUNDS = setting('BENCH_UNIFORM_ROUNDS', 5)
 /** Real and decoy logins per round, each checked once for every answer. */
@@ -60,26 +56,12 @@ async function timedCheck(account: AccountHandle, input: CheckInput, result: str
 }
 
 async function main(): Promise<void> {
-  const [synchronous] = synchronousModes()
-  if (!synchronous) throw new Error('no synchronous mode')
-  const dir = mkdtempSync(join(tmpdir(), 'flexsecure-bench-uniform-check-'))
-  let engine: Engine | undefined
   // The wall clock, moved past the challenges' expiry for the last two answers of a round.
   let ahead = 0
+  const { engine, synchronous, close } = await uniformEngine('uniform-check', {
+    now: () => Date.now() + ahead,
+  })
   try {
-    const database = new BetterSqlite3(join(dir, 'uniform.db'))
-    engine = createEngine({
-      storage: sqliteStorage({ database, walCheckpoints: 'worker' }),
-      notifier: inboxNotifier(),
-      secret: BENCH_SECRET,
-      links: { baseUrl: 'https://auth.example.com' },
-      // The call budgets of S31 lifted, as in the other benches: past them a refusal skips its audit.
-      throttle: false,
-      clock: { now: () => Date.now() + ahead },
-      background: false,
-    })
-    database.pragma(`synchronous = ${synchronous}`)
-    await engine.migrate()
     const { id } = await engine.accounts.create({
       name: 'Bench',
       settings: { sendLimits: LIFTED_SEND_LIMITS, uniformResponses: true },
@@ -172,8 +154,7 @@ async function main(): Promise<void> {
       '  target 1 for each: a decoy costs what a real challenge does (docs/security.md, S20, says what is left)',
     )
   } finally {
-    await engine?.close()
-    rmSync(dir, { recursive: true, force: true })
+    await close()
   }
 }
 

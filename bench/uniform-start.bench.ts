@@ -5,16 +5,13 @@
 // ratio decoy ÷ real. Run it with `pnpm bench:uniform` (`pnpm bench` runs it after the login table).
 // See README.md, "Uniform mode: decoy against real starts".
 
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type AccountHandle, createEngine, type Engine } from '@flexsecure/core'
-import { sqliteStorage } from '@flexsecure/sqlite'
-import BetterSqlite3 from 'better-sqlite3'
+import { loadavg } from 'node:os'
+import type { AccountHandle } from '@flexsecure/core'
 import { fmt, median, table } from './bench-report.js'
-import { setting, synchronousModes } from './bench-settings.js'
-import { authidOf, BENCH_SECRET, inboxNotifier, SYSTEMS, seedAccount } from './flexsecure-contender.js'
+import { setting } from './bench-settings.js'
+import { authidOf, SYSTEMS, seedAccount } from './flexsecure-contender.js'
 import type { Flow } from './login-harness.js'
+import { uniformEngine } from './uniform-engine.js'
 
 const ROUNDS = setting('BENCH_UNIFORM_ROUNDS', 5)
 /** Real and decoy starts per flow and round, each. */
@@ -54,23 +51,8 @@ async function round(account: AccountHandle, flow: Flow, offset: number): Promis
 const ms = (value: number) => fmt(value, 2)
 
 async function main(): Promise<void> {
-  const [synchronous] = synchronousModes()
-  if (!synchronous) throw new Error('no synchronous mode')
-  const dir = mkdtempSync(join(tmpdir(), 'flexsecure-bench-uniform-'))
-  let engine: Engine | undefined
+  const { engine, synchronous, close } = await uniformEngine('uniform')
   try {
-    const database = new BetterSqlite3(join(dir, 'uniform.db'))
-    // As the other benches open it (flexsecure-contender.ts), with the call budgets of S31 lifted: past
-    // them a refusal skips its audit write, and the bench times the refusals every caller meets first.
-    engine = createEngine({
-      storage: sqliteStorage({ database, walCheckpoints: 'worker' }),
-      notifier: inboxNotifier(),
-      secret: BENCH_SECRET,
-      links: { baseUrl: 'https://auth.example.com' },
-      throttle: false,
-    })
-    database.pragma(`synchronous = ${synchronous}`)
-    await engine.migrate()
     const id = await seedAccount(engine, USERS)
     await engine.account(id).settings.update({ uniformResponses: true })
     const account = engine.account(id)
@@ -126,8 +108,7 @@ async function main(): Promise<void> {
       )
     }
   } finally {
-    await engine?.close()
-    rmSync(dir, { recursive: true, force: true })
+    await close()
   }
 }
 
