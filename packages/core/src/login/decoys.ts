@@ -90,18 +90,22 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
     }
   }
 
-  // Decoys opened lately, by id and the names they were opened for: a host polls one every 2 s, and a real
-  // pending poll costs no HMAC, so after its first poll a decoy's costs none either (0.02 ms less, S20).
-  const opened = new Map<string, NonNullable<ReturnType<typeof open>>>()
+  // Decoys issued or opened lately, by id and the names they were issued for: a real pending poll costs no
+  // HMAC, so a decoy's poll costs none either once it is known here (S20; two HMACs, 0.008 ms, otherwise).
+  type Opened = NonNullable<ReturnType<typeof open>>
+  const opened = new Map<string, Opened>()
+  const keyOf = (id: string, login: DecoyLogin) =>
+    `${id}\u0000${login.accountId}\u0000${login.system}\u0000${login.authid}`
+  const keep = (key: string, decoy: Opened) => {
+    opened.set(key, decoy)
+    if (opened.size > OPENED_KEPT) opened.delete(opened.keys().next().value as string)
+  }
   const openOnce = (id: string, login: DecoyLogin) => {
-    const key = `${id}\u0000${login.accountId}\u0000${login.system}\u0000${login.authid}`
+    const key = keyOf(id, login)
     const known = opened.get(key)
     if (known) return known
     const decoy = open(id, login)
-    if (decoy) {
-      opened.set(key, decoy)
-      if (opened.size > OPENED_KEPT) opened.delete(opened.keys().next().value as string)
-    }
+    if (decoy) keep(key, decoy)
     return decoy
   }
 
@@ -110,9 +114,11 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
       const { method, channel, lifetimeSeconds } = decoyShape(target)
       // Whole seconds, as the id carries them, so `check` expires it when `expiresAt` says.
       const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000) * 1000
+      const challengeId = seal(target, expiresAt, method, channel)
+      keep(keyOf(challengeId, target), { expiresAt, method, channel })
       return {
         result: 'success',
-        challengeId: seal(target, expiresAt, method, channel),
+        challengeId,
         expiresAt: new Date(expiresAt),
         method,
         channel,
