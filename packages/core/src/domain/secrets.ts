@@ -18,13 +18,29 @@ const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz
  * key instead of on random pages of it, which keeps a large table's inserts in the page cache.
  */
 export function newTimeOrderedId(at: number): string {
+  return timePrefix(at) + nanoid(16)
+}
+
+/** The 8 characters a time-ordered id begins with: `at` in whole milliseconds. */
+export function timePrefix(at: number): string {
   let time = Math.max(0, Math.floor(at))
   let prefix = ''
   for (let i = 0; i < 8; i++) {
     prefix = (SORTED[time % 64] as string) + prefix
     time = Math.floor(time / 64)
   }
-  return prefix + nanoid(16)
+  return prefix
+}
+
+/** The time `timePrefix` wrote in the first 8 characters of `id`, or null when they are not such a prefix. */
+export function timeOfPrefix(id: string): number | null {
+  let time = 0
+  for (let i = 0; i < 8; i++) {
+    const digit = SORTED.indexOf(id[i] ?? '')
+    if (digit < 0) return null
+    time = time * 64 + digit
+  }
+  return time
 }
 
 /** Bytes drawn from node:crypto at a time, for `randomBytesPooled`. */

@@ -1,13 +1,18 @@
 import { createHmac, hkdfSync, randomInt } from 'node:crypto'
 import type { Channel, Method } from '../domain/model.js'
-import { randomBytesPooled } from '../domain/secrets.js'
+import { randomBytesPooled, timeOfPrefix, timePrefix } from '../domain/secrets.js'
 import { DEFAULT_POLICIES } from '../policy/system-policy.js'
 import type { DecoyLogin, Decoys, DecoyTarget } from '../ports/login-guards.js'
 import type { SystemRow } from '../ports/rows.js'
 
-const NONCE_BYTES = 8
-const BODY_BYTES = 10 // expiry in seconds (4), flags (1), tag (5)
-const TAG_BYTES = 5
+// A decoy id has a real id's shape (`newTimeOrderedId`): 8 characters of the start's time, then 16 of
+// base64url that read as random: a nonce, and under a keystream from it the lifetime, the method, the
+// channel and a tag over (account, system, authid). 12 bytes in all.
+const NONCE_BYTES = 4
+const BODY_BYTES = 8 // lifetime in seconds (3), flags (1), tag (4)
+const TAG_BYTES = 4
+/** The longest lifetime the id can carry, in seconds (194 days): longer is carried as this. */
+const MAX_LIFETIME_SECONDS = 0xffffff
 /** Decoys kept opened (`openOnce`): those polled lately. */
 const OPENED_KEPT = 10_000
 
@@ -31,9 +36,10 @@ function decoyShape(target: DecoyTarget): { method: Method; channel: Channel; li
  * (and a decoy match code where the system matches numbers), and a `check` naming that id answers
  * like a real unconfirmed challenge until it expires. Nothing is stored: the id itself carries its
  * expiry and method, sealed under a key from the engine secret and bound to (account, system,
- * authid). Without the key it reads as 144 random bits, like a real id (`newId`: 24 characters of
- * nanoid's alphabet, which is base64url's). What a real challenge remembers between checks (its
- * PIN attempts, that `expired` was answered once) lives in this process's memory, bounded.
+ * authid). Without the key it reads as a real id does (`newTimeOrderedId`: the start's time in
+ * milliseconds, then 96 random bits), and its `expiresAt` is that time plus the lifetime, as a real
+ * one's is. What a real challenge remembers between checks (its PIN attempts, that `expired` was
+ * answered once) lives in this process's memory, bounded.
  */
 export function decoys(secret: string, maxRemembered = 100_000): Decoys {
   const key = Buffer.from(hkdfSync('sha256', secret, 'flexsecure', 'decoy-challenge-v1', 32))
@@ -54,20 +60,21 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
     return entry
   }
 
-  const seal = (login: DecoyLogin, expiresAt: number, method: Method, channel: Channel): string => {
+  const seal = (login: DecoyLogin, at: number, lifetimeSeconds: number, method: Method, channel: Channel) => {
+    const prefix = timePrefix(at)
     const nonce = randomBytesPooled(NONCE_BYTES)
     const body = Buffer.alloc(BODY_BYTES)
-    body.writeUInt32BE(Math.ceil(expiresAt / 1000), 0)
-    body[4] = (method === 'pin' ? 1 : 0) | (channel === 'sms' ? 2 : 0)
-    mac('tag', login.accountId, login.system, login.authid, nonce, body.subarray(0, 5)).copy(
+    body.writeUIntBE(Math.min(lifetimeSeconds, MAX_LIFETIME_SECONDS), 0, 3)
+    body[3] = (method === 'pin' ? 1 : 0) | (channel === 'sms' ? 2 : 0)
+    mac('tag', login.accountId, login.system, login.authid, prefix, nonce, body.subarray(0, 4)).copy(
       body,
-      5,
+      4,
       0,
       TAG_BYTES,
     )
-    const stream = mac('stream', nonce)
+    const stream = mac('stream', prefix, nonce)
     for (let i = 0; i < BODY_BYTES; i++) body[i] = (body[i] as number) ^ (stream[i] as number)
-    return Buffer.concat([nonce, body]).toString('base64url')
+    return prefix + Buffer.concat([nonce, body]).toString('base64url')
   }
 
   const open = (
@@ -75,16 +82,19 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
     login: DecoyLogin,
   ): { expiresAt: number; method: Method; channel: Channel } | null => {
     if (!/^[A-Za-z0-9_-]{24}$/.test(id)) return null
-    const raw = Buffer.from(id, 'base64url')
+    const prefix = id.slice(0, 8)
+    const at = timeOfPrefix(prefix)
+    if (at === null) return null
+    const raw = Buffer.from(id.slice(8), 'base64url')
     const nonce = raw.subarray(0, NONCE_BYTES)
     const body = Buffer.from(raw.subarray(NONCE_BYTES))
-    const stream = mac('stream', nonce)
+    const stream = mac('stream', prefix, nonce)
     for (let i = 0; i < BODY_BYTES; i++) body[i] = (body[i] as number) ^ (stream[i] as number)
-    const tag = mac('tag', login.accountId, login.system, login.authid, nonce, body.subarray(0, 5))
-    if (!tag.subarray(0, TAG_BYTES).equals(body.subarray(5))) return null
-    const flags = body[4] as number
+    const tag = mac('tag', login.accountId, login.system, login.authid, prefix, nonce, body.subarray(0, 4))
+    if (!tag.subarray(0, TAG_BYTES).equals(body.subarray(4))) return null
+    const flags = body[3] as number
     return {
-      expiresAt: body.readUInt32BE(0) * 1000,
+      expiresAt: at + body.readUIntBE(0, 3) * 1000,
       method: flags & 1 ? 'pin' : 'passwordless',
       channel: flags & 2 ? 'sms' : 'email',
     }
@@ -112,9 +122,11 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
   return {
     start(target, now) {
       const { method, channel, lifetimeSeconds } = decoyShape(target)
-      // Whole seconds, as the id carries them, so `check` expires it when `expiresAt` says.
-      const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000) * 1000
-      const challengeId = seal(target, expiresAt, method, channel)
+      // As a real start writes them: the id begins with the time, `expiresAt` that plus the lifetime.
+      const at = Math.floor(now)
+      const lifetime = Math.min(lifetimeSeconds, MAX_LIFETIME_SECONDS)
+      const expiresAt = at + lifetime * 1000
+      const challengeId = seal(target, at, lifetime, method, channel)
       keep(keyOf(challengeId, target), { expiresAt, method, channel })
       return {
         result: 'success',
