@@ -34,6 +34,7 @@ export function timePrefix(at: number): string {
 
 /** The time `timePrefix` wrote in the first 8 characters of `id`, or null when they are not such a prefix. */
 export function timeOfPrefix(id: string): number | null {
+  if (id.length < 8) return null
   let time = 0
   for (let i = 0; i < 8; i++) {
     const digit = SORTED.indexOf(id[i] ?? '')

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { newTimeOrderedId } from '../domain/secrets.js'
 import { DEFAULT_POLICIES } from '../policy/system-policy.js'
+import type { AssignmentRow } from '../ports/rows.js'
 import { decoys } from './decoys.js'
 
 // S20: a decoy's id and expiry must read as a real start's (the start's time first, the expiry to the
@@ -43,5 +44,30 @@ describe('decoy ids', () => {
       result: 'pending',
     })
     expect(elsewhere.check(challengeId, login, null, expiresAt.getTime())).toEqual({ result: 'expired' })
+  })
+
+  it('carry the method and channel a real start would name, opened elsewhere as issued', () => {
+    const assignment = { method: 'pin', channel: 'sms' } as AssignmentRow
+    const { challengeId, expiresAt, method, channel } = decoys(SECRET).start({ ...target, assignment }, NOW)
+    expect([method, channel]).toEqual(['pin', 'sms'])
+    expect(expiresAt.getTime()).toBe(NOW + DEFAULT_POLICIES.pin.lifetimeSeconds * 1000)
+    expect(decoys(SECRET).check(challengeId, login, null, NOW + 1)).toMatchObject({
+      method: 'pin',
+      channel: 'sms',
+    })
+  })
+
+  it('refuse an id changed in any character, named for another account or system, or of another form', () => {
+    const { challengeId } = decoys(SECRET).start(target, NOW)
+    const elsewhere = decoys(SECRET)
+    for (let i = 0; i < challengeId.length; i++) {
+      const changed =
+        challengeId.slice(0, i) + (challengeId[i] === 'A' ? 'B' : 'A') + challengeId.slice(i + 1)
+      expect(elsewhere.check(changed, login, null, NOW + 1), `character ${i}`).toBeNull()
+    }
+    expect(elsewhere.check(challengeId, { ...login, accountId: 'other' }, null, NOW + 1)).toBeNull()
+    expect(elsewhere.check(challengeId, { ...login, system: 'crm' }, null, NOW + 1)).toBeNull()
+    for (const id of ['AAAAAAAAAAAAAAAAAAAAAAAA', newTimeOrderedId(NOW), challengeId.slice(0, 23), ''])
+      expect(elsewhere.check(id, login, null, NOW + 1), id).toBeNull()
   })
 })

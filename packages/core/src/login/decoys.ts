@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync, randomInt } from 'node:crypto'
 import type { Channel, Method } from '../domain/model.js'
 import { randomBytesPooled, timeOfPrefix, timePrefix } from '../domain/secrets.js'
-import { DEFAULT_POLICIES } from '../policy/system-policy.js'
+import { DEFAULT_POLICIES, MAX_LIFETIME_SECONDS, MIN_LIFETIME_SECONDS } from '../policy/system-policy.js'
 import type { DecoyLogin, Decoys, DecoyTarget } from '../ports/login-guards.js'
 import type { SystemRow } from '../ports/rows.js'
 
@@ -11,8 +11,8 @@ import type { SystemRow } from '../ports/rows.js'
 const NONCE_BYTES = 4
 const BODY_BYTES = 8 // lifetime in seconds (3), flags (1), tag (4)
 const TAG_BYTES = 4
-/** The longest lifetime the id can carry, in seconds (194 days): longer is carried as this. */
-const MAX_LIFETIME_SECONDS = 0xffffff
+/** The flag bits in use: bit 0 a PIN, bit 1 SMS. An id with another set is not a decoy. */
+const FLAGS = 0b11
 /** Decoys kept opened (`openOnce`): those polled lately. */
 const OPENED_KEPT = 10_000
 
@@ -92,9 +92,13 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
     for (let i = 0; i < BODY_BYTES; i++) body[i] = (body[i] as number) ^ (stream[i] as number)
     const tag = mac('tag', login.accountId, login.system, login.authid, prefix, nonce, body.subarray(0, 4))
     if (!tag.subarray(0, TAG_BYTES).equals(body.subarray(4))) return null
+    // What no decoy carries is refused too: beyond the tag, about 20 more bits an id must get right.
     const flags = body[3] as number
+    const lifetime = body.readUIntBE(0, 3)
+    if ((flags & ~FLAGS) !== 0 || lifetime < MIN_LIFETIME_SECONDS || lifetime > MAX_LIFETIME_SECONDS)
+      return null
     return {
-      expiresAt: at + body.readUIntBE(0, 3) * 1000,
+      expiresAt: at + lifetime * 1000,
       method: flags & 1 ? 'pin' : 'passwordless',
       channel: flags & 2 ? 'sms' : 'email',
     }
@@ -124,7 +128,7 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
       const { method, channel, lifetimeSeconds } = decoyShape(target)
       // As a real start writes them: the id begins with the time, `expiresAt` that plus the lifetime.
       const at = Math.floor(now)
-      const lifetime = Math.min(lifetimeSeconds, MAX_LIFETIME_SECONDS)
+      const lifetime = Math.min(Math.max(lifetimeSeconds, MIN_LIFETIME_SECONDS), MAX_LIFETIME_SECONDS)
       const expiresAt = at + lifetime * 1000
       const challengeId = seal(target, at, lifetime, method, channel)
       keep(keyOf(challengeId, target), { expiresAt, method, channel })

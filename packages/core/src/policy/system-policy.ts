@@ -21,8 +21,9 @@ export const DEFAULT_POLICIES: SystemPolicies = {
   pin: { enabled: false, channels: ['email', 'sms'], lifetimeSeconds: 300, pinLength: 8, attempts: 5 },
 }
 
-const MAX_LIFETIME_SECONDS = 600
-const MIN_LIFETIME_SECONDS = 30
+/** The bounds of a method's lifetime, in seconds (rules may only shorten it, not below the least). */
+export const MAX_LIFETIME_SECONDS = 600
+export const MIN_LIFETIME_SECONDS = 30
 
 /** Merges `input` over `base` and validates the result; throws `ValidationError` naming the field. */
 export function resolvePolicies(
