@@ -45,6 +45,13 @@ const CHECKS: Record<Answer, { input: (side: Pair['real']) => CheckInput; result
   no_pending_challenge: { input: (side) => side.link, result: 'no_pending_challenge' },
 }
 
+/** Times of each answer, real and decoy, in ms. */
+const timesPerAnswer = () =>
+  Object.fromEntries(ANSWERS.map((answer) => [answer, { real: [], decoy: [] }])) as unknown as Record<
+    Answer,
+    { real: number[]; decoy: number[] }
+  >
+
 /** Milliseconds one check takes; it must answer `result` (`reason` for a refusal). */
 async function timedCheck(account: AccountHandle, input: CheckInput, result: string): Promise<number> {
   const began = performance.now()
@@ -88,10 +95,11 @@ async function main(): Promise<void> {
       ].join('\n'),
     )
 
-    const all: Record<Answer, { real: number[]; decoy: number[] }> = Object.fromEntries(
-      ANSWERS.map((answer) => [answer, { real: [], decoy: [] }]),
-    ) as never
-    const ratios: Record<Answer, number[]> = Object.fromEntries(ANSWERS.map((a) => [a, []])) as never
+    const all = timesPerAnswer()
+    const ratios = Object.fromEntries(ANSWERS.map((answer) => [answer, [] as number[]])) as Record<
+      Answer,
+      number[]
+    >
     const loads: string[] = []
     for (let r = 0; r < ROUNDS; r++) {
       ahead = 0
@@ -109,9 +117,7 @@ async function main(): Promise<void> {
           decoy: { pin: await login('pins', decoy), link: await login('links', decoy) },
         })
       }
-      const round: Record<Answer, { real: number[]; decoy: number[] }> = Object.fromEntries(
-        ANSWERS.map((answer) => [answer, { real: [], decoy: [] }]),
-      ) as never
+      const round = timesPerAnswer()
       for (const answer of ANSWERS) {
         // Past every challenge's expiry (a link lives 10 minutes at most by default).
         if (answer === 'expired') ahead = 60 * 60_000

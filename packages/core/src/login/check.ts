@@ -52,6 +52,10 @@ function requirePin(value: unknown): string | number | null {
   return value
 }
 
+/** A PIN as the user typed it: a number (the product guide sends one) left-padded to the PIN's length. */
+const asTyped = (pin: string | number, length: number): string =>
+  typeof pin === 'number' ? String(pin).padStart(length, '0') : pin
+
 /**
  * S20: a decoy's answer costs what the same answer of a real challenge costs, in hashes and writes. A
  * PIN guess: the hash a real guess verifies (argon2id or an HMAC, as the engine keeps one-time PINs; only
@@ -68,16 +72,14 @@ async function payForDecoy(
   pinLength: number,
   audited: (outcome: string, reason: SecurityReason | null) => AuditDraft,
 ): Promise<CheckResult> {
-  if (answer.result === 'expired') {
+  if (answer.result === 'expired')
     // Within the refusals' budget, where a real expiry writes anyway: a decoy remembers its one `expired`
     // in this process only, so an id it forgot (past the memory's bound, or on another instance) answers
     // it again, and unbudgeted every such poll would be a write.
-    const draft = audited('expired', null)
-    if (ctx.throttle.auditRefusal(draft.accountId, draft.actor, 'check: decoy expired', draft.at))
-      await ctx.storage.audit.appendAudit([draft], 'deferred')
-  } else if (answer.result === 'security error') {
+    await auditRefusal(ctx, audited('expired', null), 'check', 'deferred')
+  else if (answer.result === 'security error') {
     if (pin !== null && (answer.reason === 'wrong_pin' || answer.reason === 'attempts_exhausted')) {
-      const typed = typeof pin === 'number' ? String(pin).padStart(pinLength, '0') : pin
+      const typed = asTyped(pin, pinLength)
       if (typed.length === pinLength) await ctx.hasher.hash(typed)
       await ctx.storage.audit.appendAudit([audited('security error', answer.reason)], 'deferred')
     } else await auditRefusal(ctx, audited('security error', answer.reason), 'check')
@@ -167,12 +169,17 @@ export async function checkLogin(
       ctx.clock.now(),
       view.system?.policies.pin.attempts,
     )
-    const pinLength = (view.system?.policies ?? DEFAULT_POLICIES).pin.pinLength
     if (decoy)
-      return payForDecoy(ctx, decoy, pin, pinLength, (outcome, reason) => ({
-        ...draft(ctx.clock.now(), null, outcome, reason),
-        details: { decoy: challengeId },
-      }))
+      return payForDecoy(
+        ctx,
+        decoy,
+        pin,
+        (view.system?.policies ?? DEFAULT_POLICIES).pin.pinLength,
+        (outcome, reason) => ({
+          ...draft(ctx.clock.now(), null, outcome, reason),
+          details: { decoy: challengeId },
+        }),
+      )
   }
   if (refusal) {
     if (!uniformResponses) return refuse(null, refusal.reason)
@@ -269,10 +276,7 @@ export async function checkLogin(
       if (current.pin === null) return pendingAnswer(ctx, row, row.method)
       if (row.method !== 'pin') return refuse(row, 'wrong_method', false)
       const whole = current.row
-      const typed =
-        typeof current.pin === 'number'
-          ? String(current.pin).padStart(whole.pinLength ?? 0, '0')
-          : current.pin
+      const typed = asTyped(current.pin, whole.pinLength ?? 0)
       const verdict = await verifyPin(ctx, whole, typed, draft, failed, resetFailuresOf, {
         hash: whole.pinHash,
         length: whole.pinLength,

@@ -21,6 +21,12 @@ export function matchesNumbersInUniformMode(system: SystemRow | null): boolean {
   return system?.rules.rules.some((rule) => rule.effect.numberMatching === true) ?? false
 }
 
+/** Sets `key` in a map kept to `max` entries, the oldest going first. */
+function keepBounded<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.set(key, value)
+  if (map.size > max) map.delete(map.keys().next().value as string)
+}
+
 /** The method and channel a real start on this system would most likely name. */
 function decoyShape(target: DecoyTarget): { method: Method; channel: Channel; lifetimeSeconds: number } {
   const policies = target.systemRow?.policies ?? DEFAULT_POLICIES
@@ -54,17 +60,21 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
     let entry = remembered.get(id)
     if (!entry) {
       entry = { attempts: 0, ended: false }
-      remembered.set(id, entry)
-      if (remembered.size > maxRemembered) remembered.delete(remembered.keys().next().value as string)
+      keepBounded(remembered, id, entry, maxRemembered)
     }
     return entry
+  }
+  /** XORs `body` with the keystream of (time prefix, nonce), in place: seals it, or opens it again. */
+  const crypt = (body: Buffer, prefix: string, nonce: Buffer) => {
+    const stream = mac('stream', prefix, nonce)
+    for (let i = 0; i < BODY_BYTES; i++) body[i] = (body[i] as number) ^ (stream[i] as number)
   }
 
   const seal = (login: DecoyLogin, at: number, lifetimeSeconds: number, method: Method, channel: Channel) => {
     const prefix = timePrefix(at)
     const nonce = randomBytesPooled(NONCE_BYTES)
     const body = Buffer.alloc(BODY_BYTES)
-    body.writeUIntBE(Math.min(lifetimeSeconds, MAX_LIFETIME_SECONDS), 0, 3)
+    body.writeUIntBE(lifetimeSeconds, 0, 3)
     body[3] = (method === 'pin' ? 1 : 0) | (channel === 'sms' ? 2 : 0)
     mac('tag', login.accountId, login.system, login.authid, prefix, nonce, body.subarray(0, 4)).copy(
       body,
@@ -72,8 +82,7 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
       0,
       TAG_BYTES,
     )
-    const stream = mac('stream', prefix, nonce)
-    for (let i = 0; i < BODY_BYTES; i++) body[i] = (body[i] as number) ^ (stream[i] as number)
+    crypt(body, prefix, nonce)
     return prefix + Buffer.concat([nonce, body]).toString('base64url')
   }
 
@@ -88,8 +97,7 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
     const raw = Buffer.from(id.slice(8), 'base64url')
     const nonce = raw.subarray(0, NONCE_BYTES)
     const body = Buffer.from(raw.subarray(NONCE_BYTES))
-    const stream = mac('stream', prefix, nonce)
-    for (let i = 0; i < BODY_BYTES; i++) body[i] = (body[i] as number) ^ (stream[i] as number)
+    crypt(body, prefix, nonce)
     const tag = mac('tag', login.accountId, login.system, login.authid, prefix, nonce, body.subarray(0, 4))
     if (!tag.subarray(0, TAG_BYTES).equals(body.subarray(4))) return null
     // What no decoy carries is refused too: beyond the tag, about 20 more bits an id must get right.
@@ -110,16 +118,12 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
   const opened = new Map<string, Opened>()
   const keyOf = (id: string, login: DecoyLogin) =>
     `${id}\u0000${login.accountId}\u0000${login.system}\u0000${login.authid}`
-  const keep = (key: string, decoy: Opened) => {
-    opened.set(key, decoy)
-    if (opened.size > OPENED_KEPT) opened.delete(opened.keys().next().value as string)
-  }
   const openOnce = (id: string, login: DecoyLogin) => {
     const key = keyOf(id, login)
     const known = opened.get(key)
     if (known) return known
     const decoy = open(id, login)
-    if (decoy) keep(key, decoy)
+    if (decoy) keepBounded(opened, key, decoy, OPENED_KEPT)
     return decoy
   }
 
@@ -131,7 +135,7 @@ export function decoys(secret: string, maxRemembered = 100_000): Decoys {
       const lifetime = Math.min(Math.max(lifetimeSeconds, MIN_LIFETIME_SECONDS), MAX_LIFETIME_SECONDS)
       const expiresAt = at + lifetime * 1000
       const challengeId = seal(target, at, lifetime, method, channel)
-      keep(keyOf(challengeId, target), { expiresAt, method, channel })
+      keepBounded(opened, keyOf(challengeId, target), { expiresAt, method, channel }, OPENED_KEPT)
       return {
         result: 'success',
         challengeId,

@@ -29,16 +29,18 @@ export function admitted(
 
 /**
  * S31: a refusal that changes nothing gets its own audit event while its key's minute has room for
- * one; past that it is only counted, and the minute's summary event says how many.
+ * one; past that it is only counted, and the minute's summary event says how many. `durability`
+ * `deferred`: answered at its commit (`AuditStore.appendAudit`).
  */
 export async function auditRefusal(
   ctx: EngineContext,
   draft: AuditDraft,
   operation: Operation,
+  durability?: 'deferred',
 ): Promise<void> {
   const what = `${operation}: ${draft.reason ?? draft.outcome}`
   if (ctx.throttle.auditRefusal(draft.accountId, draft.actor, what, draft.at))
-    await ctx.storage.audit.appendAudit([draft])
+    await ctx.storage.audit.appendAudit([draft], durability)
 }
 
 /** The checks shared by `start` and `check`, in the order the reasons are reported. */
