@@ -1,5 +1,6 @@
-import type { IssueOutcome, LoginStore } from '@flexsecure/core'
+import type { ChallengeTransition, IssueOutcome, LoginStore } from '@flexsecure/core'
 import { sql } from 'kysely'
+import { failureStreakQueries } from './failure-streak-queries.js'
 import { literals, param, prepare } from './prepared-query.js'
 import { purgeEndedChallenges } from './retention-queries.js'
 import {
@@ -22,7 +23,7 @@ import {
   toUser,
   USER_COLUMNS,
 } from './row-mapping.js'
-import { DEFERRED } from './sql-executor.js'
+import { DEFERRED, type SqlExecutor } from './sql-executor.js'
 import { columnParams, Rollback, type StoreContext } from './store-context.js'
 
 // A login's moves in SQL: the one read of start and check, issuing a challenge (send limits,
@@ -101,7 +102,7 @@ export function loginStore(ctx: StoreContext): LoginStore {
       .whereRef('attempts', '<', 'max_attempts'),
   )
   // A PIN attempt taken: alone (reserveAttempt, `accept` 0) or, for a PIN verified before it
-  // (takePinAttempt), with the right PIN's move in the same statement, the same right or wrong (`accept`
+  // (settlePinAttempt), with the right PIN's move in the same statement, the same right or wrong (`accept`
   // only changes values).
   const takeAttempt = dialect.updateReturning<
     {
@@ -113,7 +114,7 @@ export function loginStore(ctx: StoreContext): LoginStore {
       moved_at: number
       reported: number
     },
-    { attempts: number },
+    { attempts: number; max_attempts: number },
     'fs_challenges'
   >(
     db
@@ -130,7 +131,7 @@ export function loginStore(ctx: StoreContext): LoginStore {
       .where('expires_at', '>', param('at'))
       .where('outcome_reported', '=', 0)
       .whereRef('attempts', '<', 'max_attempts'),
-    { table: 'fs_challenges', key: 'id', columns: ['attempts'] },
+    { table: 'fs_challenges', key: 'id', columns: ['attempts', 'max_attempts'] },
   )
   const userHistory = prepare<{ user_id: string; device: string }>(
     db
@@ -167,13 +168,21 @@ export function loginStore(ctx: StoreContext): LoginStore {
       .where('status', 'in', [param('from1'), param('from2')])
       .where('outcome_reported', '=', 0),
   )
-  const resetFailures = prepare<{ id: string }>(
-    db
-      .updateTable('fs_users')
-      .set({ failure_streak: 0, retry_after: null })
-      .where('id', '=', param('id'))
-      .where((eb) => eb.or([eb('failure_streak', '>', 0), eb('retry_after', 'is not', null)])),
-  )
+  const failures = failureStreakQueries(ctx)
+  /** One conditional move of a challenge; whether it moved. */
+  const moveChallenge = async (tx: SqlExecutor, move: ChallengeTransition) =>
+    (await tx.run(
+      transition.sql,
+      transition.bind({
+        id: move.id,
+        from1: move.from[0],
+        from2: move.from[1] ?? move.from[0],
+        to: move.to,
+        at: move.at,
+        reported: move.reported ? 1 : 0,
+        reset_attempts: move.resetAttempts ? 1 : 0,
+      }),
+    )) === 1
   const { resolveLogin, pollLogin } = resolveLoginQuery(ctx)
 
   return {
@@ -261,10 +270,10 @@ export function loginStore(ctx: StoreContext): LoginStore {
         )
         return row ? Number(row.attempts) : null
       }),
-    takePinAttempt: (id, at, status, accepted) =>
-      guard('takePinAttempt', () =>
+    settlePinAttempt: (id, at, status, verdict) =>
+      guard('settlePinAttempt', () =>
         exec.transaction(async (tx) => {
-          const move = accepted?.move
+          const move = verdict.right ? verdict.move : null
           const [row] = await takeAttempt.run(tx, {
             id,
             at,
@@ -275,31 +284,23 @@ export function loginStore(ctx: StoreContext): LoginStore {
             reported: move?.reported ? 1 : 0,
           })
           if (!row) return null
-          if (accepted?.resetFailuresOf !== undefined)
-            await tx.run(resetFailures.sql, resetFailures.bind({ id: accepted.resetFailuresOf }))
-          if (accepted) await ctx.appendAudit(tx, accepted.audit)
-          return Number(row.attempts)
+          const attempts = Number(row.attempts)
+          if (verdict.right) {
+            if (verdict.resetFailuresOf !== undefined) await failures.reset(tx, verdict.resetFailuresOf)
+            await ctx.appendAudit(tx, verdict.audit)
+          } else {
+            if (attempts >= Number(row.max_attempts)) await moveChallenge(tx, verdict.burn)
+            await failures.count(tx, verdict.failure, verdict.audit(attempts))
+          }
+          return attempts
           // Deferred (docs/decisions.md): an attempt, and check's moves, precede no message.
         }, DEFERRED),
       ),
     transitionChallenge: (move, audit, resetFailuresOf) =>
       guard('transitionChallenge', () =>
         exec.transaction(async (tx) => {
-          const moved = await tx.run(
-            transition.sql,
-            transition.bind({
-              id: move.id,
-              from1: move.from[0],
-              from2: move.from[1] ?? move.from[0],
-              to: move.to,
-              at: move.at,
-              reported: move.reported ? 1 : 0,
-              reset_attempts: move.resetAttempts ? 1 : 0,
-            }),
-          )
-          if (moved !== 1) return false
-          if (resetFailuresOf !== undefined)
-            await tx.run(resetFailures.sql, resetFailures.bind({ id: resetFailuresOf }))
+          if (!(await moveChallenge(tx, move))) return false
+          if (resetFailuresOf !== undefined) await failures.reset(tx, resetFailuresOf)
           await ctx.appendAudit(tx, audit)
           return true
           // Deferred (docs/decisions.md): check's moves precede no message.

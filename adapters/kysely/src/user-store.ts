@@ -1,5 +1,6 @@
 import type { UserStore } from '@flexsecure/core'
 import { sql } from 'kysely'
+import { failureStreakQueries } from './failure-streak-queries.js'
 import { param, prepare } from './prepared-query.js'
 import { ASSIGNMENT_COLUMNS, toAssignment, toUser, USER_COLUMNS } from './row-mapping.js'
 import { DEFERRED } from './sql-executor.js'
@@ -41,24 +42,7 @@ export function userStore(ctx: StoreContext): UserStore {
       .orderBy('authid')
       .limit(param('limit')),
   )
-  const addFailure = dialect.updateReturning<{ id: string }, { failure_streak: number }, 'fs_users'>(
-    db
-      .updateTable('fs_users')
-      .set((eb) => ({ failure_streak: eb('failure_streak', '+', 1) }))
-      .where('id', '=', param('id')),
-    { table: 'fs_users', key: 'id', columns: ['failure_streak'] },
-  )
-  const applyFailure = prepare<{ id: string; retry_after: number | null; lock: number; at: number }>(
-    db
-      .updateTable('fs_users')
-      .set({
-        // Never shorten a delay already running.
-        retry_after: sql`CASE WHEN ${sql.ref('retry_after')} IS NULL OR ${sql.ref('retry_after')} < ${param('retry_after')} THEN ${param('retry_after')} ELSE ${sql.ref('retry_after')} END`,
-        status: sql`CASE WHEN ${param('lock')} = 1 THEN 'locked' ELSE ${sql.ref('status')} END`,
-        updated_at: param('at'),
-      })
-      .where('id', '=', param('id')),
-  )
+  const failures = failureStreakQueries(ctx)
   const unlockLocked = prepare<{ id: string; at: number }>(
     db
       .updateTable('fs_users')
@@ -153,22 +137,11 @@ export function userStore(ctx: StoreContext): UserStore {
       ),
     recordFailure: (userId, at, decide, audit, lockAudit) =>
       guard('recordFailure', () =>
-        exec.transaction(async (tx) => {
-          const [row] = await addFailure.run(tx, { id: userId })
-          if (!row) {
-            await ctx.appendAudit(tx, audit)
-            return { streak: 0, locked: false }
-          }
-          const streak = Number(row.failure_streak)
-          const { retryAfter, lock } = decide(streak)
-          await tx.run(
-            applyFailure.sql,
-            applyFailure.bind({ id: userId, retry_after: retryAfter, lock: lock ? 1 : 0, at }),
-          )
-          await ctx.appendAudit(tx, lock ? [...audit, lockAudit(streak)] : audit)
-          return { streak, locked: lock }
+        exec.transaction(
+          (tx) => failures.count(tx, { userId, at, decide, lockAudit }, audit),
           // Deferred (docs/decisions.md): a failure counted precedes no message.
-        }, DEFERRED),
+          DEFERRED,
+        ),
       ),
     unlockUser: (userId, at, audit) =>
       guard('unlockUser', () =>

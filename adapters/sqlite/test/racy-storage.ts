@@ -18,7 +18,7 @@ export function openStorage(options: { filename: string }): Storage {
     logins: {
       ...real.logins,
       // Without it the engine takes the attempt with reserveAttempt below, racy like the rest.
-      takePinAttempt: undefined,
+      settlePinAttempt: undefined,
       async confirmLink(linkHash, at, audit) {
         const row = await real.logins.getChallengeByLinkHash(linkHash)
         if (row?.status !== 'pending' || at >= row.expiresAt) return null

@@ -1,6 +1,8 @@
 import {
   type AssignmentRow,
+  type AuditDraft,
   ConflictError,
+  type FailureToCount,
   StorageError,
   type SystemRow,
   type SystemStore,
@@ -10,11 +12,46 @@ import {
 import { appendAudit, type SealerSlot } from './audit.js'
 import type { RedisKeys } from './keys.js'
 import { compareText, deleteChallenge, type StoredChallenge } from './rows.js'
-import type { Runner } from './transaction.js'
+import type { Runner, Tx } from './transaction.js'
 
 // An account's systems and users in Redis. A name or authid is unique per account through a hash
 // from the exact text to the row's id: WATCH on that hash makes "is it taken?" and "take it" one
 // step, so two processes inserting the same authid cannot both succeed.
+
+/**
+ * One more failure of `failure.userId` in `tx`, audited with `audit` (and the lock's, when it locks): the
+ * user store's `recordFailure`, and the logins' with a wrong PIN's attempt (`settlePinAttempt`).
+ */
+export async function countFailure(
+  tx: Tx,
+  keys: RedisKeys,
+  slot: SealerSlot,
+  failure: FailureToCount,
+  audit: readonly AuditDraft[],
+): Promise<{ streak: number; locked: boolean }> {
+  const user = await tx.row<UserRow>(keys.user(failure.userId))
+  if (!user) {
+    await appendAudit(tx, keys, slot, audit)
+    return { streak: 0, locked: false }
+  }
+  const streak = user.failureStreak + 1
+  const { retryAfter, lock } = failure.decide(streak)
+  // Never shorten a delay already running.
+  const kept =
+    user.retryAfter === null || (retryAfter !== null && user.retryAfter < retryAfter)
+      ? retryAfter
+      : user.retryAfter
+  const status = lock ? 'locked' : user.status
+  tx.put(keys.user(user.id), {
+    ...user,
+    failureStreak: streak,
+    retryAfter: kept,
+    status,
+    updatedAt: failure.at,
+  })
+  await appendAudit(tx, keys, slot, lock ? [...audit, failure.lockAudit(streak)] : audit)
+  return { streak, locked: lock }
+}
 
 /** The system store. */
 export function redisSystems(run: Runner, keys: RedisKeys, slot: SealerSlot): SystemStore {
@@ -190,24 +227,9 @@ export function redisUsers(run: Runner, keys: RedisKeys, slot: SealerSlot): User
       }),
 
     recordFailure: (userId, at, decide, audit, lockAudit) =>
-      run.transact('recordFailure', async (tx) => {
-        const user = await tx.row<UserRow>(userKey(userId))
-        if (!user) {
-          await appendAudit(tx, keys, slot, audit)
-          return { streak: 0, locked: false }
-        }
-        const streak = user.failureStreak + 1
-        const { retryAfter, lock } = decide(streak)
-        // Never shorten a delay already running.
-        const kept =
-          user.retryAfter === null || (retryAfter !== null && user.retryAfter < retryAfter)
-            ? retryAfter
-            : user.retryAfter
-        const status = lock ? 'locked' : user.status
-        tx.put(userKey(userId), { ...user, failureStreak: streak, retryAfter: kept, status, updatedAt: at })
-        await appendAudit(tx, keys, slot, lock ? [...audit, lockAudit(streak)] : audit)
-        return { streak, locked: lock }
-      }),
+      run.transact('recordFailure', (tx) =>
+        countFailure(tx, keys, slot, { userId, at, decide, lockAudit }, audit),
+      ),
 
     unlockUser: (userId, at, audit) =>
       run.transact('unlockUser', async (tx) => {

@@ -5,12 +5,13 @@ import type {
   DeliveryRow,
   IssueOutcome,
   LoginStore,
-  PinAcceptance,
+  PinVerdict,
   SendLimit,
   SystemRow,
   UserRow,
 } from '@flexsecure/core'
 import { appendAudit, type SealerSlot } from './audit.js'
+import { countFailure } from './directory.js'
 import type { RedisKeys } from './keys.js'
 import {
   accountOut,
@@ -71,15 +72,15 @@ export function redisLogins(run: Runner, keys: RedisKeys, slot: SealerSlot): Log
       tx.put(keys.user(user.id), { ...user, failureStreak: 0, retryAfter: null })
   }
 
-  // An attempt, and for a right PIN the move with its audit, in one transaction (`takePinAttempt`;
-  // `reserveAttempt` is the attempt alone): under WATCH, two processes checking one challenge never both
-  // take its last attempt, and never both authenticate it.
+  // An attempt alone (`reserveAttempt`), or settled with what the PIN was (`settlePinAttempt`: the move
+  // with its audit, or the failure and the burn on the last attempt), in one transaction: under WATCH, two
+  // processes checking one challenge never both take its last attempt, and never both authenticate it.
   const takeAttempt = (
-    operation: 'reserveAttempt' | 'takePinAttempt',
+    operation: 'reserveAttempt' | 'settlePinAttempt',
     id: string,
     at: number,
     status: 'pending' | 'confirmed',
-    accepted?: PinAcceptance,
+    verdict?: PinVerdict,
   ) =>
     run.transact(operation, async (tx) => {
       const row = await tx.row<StoredChallenge>(challengeKey(id))
@@ -92,11 +93,18 @@ export function redisLogins(run: Runner, keys: RedisKeys, slot: SealerSlot): Log
       )
         return null
       const counted = { ...row, attempts: row.attempts + 1 }
-      if (!accepted) putChallenge(tx, keys, counted)
-      else {
+      if (!verdict) putChallenge(tx, keys, counted)
+      else if (verdict.right) {
         // The move ends the PIN layer: the attempt just taken stays counted (`resetAttempts` is not read).
-        await moveChallenge(tx, counted, { ...accepted.move, resetAttempts: false }, accepted.resetFailuresOf)
-        await appendAudit(tx, keys, slot, accepted.audit)
+        await moveChallenge(tx, counted, { ...verdict.move, resetAttempts: false }, verdict.resetFailuresOf)
+        await appendAudit(tx, keys, slot, verdict.audit)
+      } else {
+        // The last attempt burns the challenge (a conditional move, as transitionChallenge's).
+        const burns =
+          counted.attempts >= counted.maxAttempts && (verdict.burn.from as readonly string[]).includes(status)
+        if (burns) await moveChallenge(tx, counted, verdict.burn, undefined)
+        else putChallenge(tx, keys, counted)
+        await countFailure(tx, keys, slot, verdict.failure, verdict.audit(counted.attempts))
       }
       return counted.attempts
     })
@@ -196,7 +204,7 @@ export function redisLogins(run: Runner, keys: RedisKeys, slot: SealerSlot): Log
 
     reserveAttempt: (id, at, status = 'pending') => takeAttempt('reserveAttempt', id, at, status),
 
-    takePinAttempt: (id, at, status, accepted) => takeAttempt('takePinAttempt', id, at, status, accepted),
+    settlePinAttempt: (id, at, status, verdict) => takeAttempt('settlePinAttempt', id, at, status, verdict),
 
     transitionChallenge: (move, audit, resetFailuresOf) =>
       run.transact('transitionChallenge', async (tx) => {

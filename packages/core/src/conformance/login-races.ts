@@ -171,6 +171,7 @@ async function report(storage: Storage, login: PreparedLogin, answers: RaceAnswe
   return {
     ...answers,
     final: await storage.logins.getChallenge(login.challengeId),
+    failureStreak: (await storage.users.getUser(login.accountId, RACE_USER))?.failureStreak ?? null,
     audit: await verifyAuditChain(storage, RACE_SECRET, login.accountId),
   }
 }
@@ -180,6 +181,8 @@ export interface RaceReport extends RaceAnswers {
   readonly audit: AuditVerdict
   /** The challenge as storage holds it after the race. */
   readonly final: ChallengeRow | null
+  /** The racing user's consecutive failures after the race (S17): one for each wrong PIN evaluated. */
+  readonly failureStreak: number | null
 }
 
 /** `total` confirms of one link at once. Exactly one may answer `confirmed`. */
@@ -259,6 +262,7 @@ export async function raceStarts(
   return {
     ...answers,
     final: subject?.challenge ?? null,
+    failureStreak: subject?.user?.failureStreak ?? null,
     live,
     audit: await verifyAuditChain(options.storage, RACE_SECRET, login.accountId),
   }

@@ -6,6 +6,7 @@ import { DEFAULT_SETTINGS } from '../policy/account-settings.js'
 import type { ChallengeRow } from '../ports/storage.js'
 import { completionCodeCases } from './completion-conformance.js'
 import { challengeMoveCases } from './login-move-conformance.js'
+import { pinAttemptCases } from './pin-attempt-conformance.js'
 import { exactIdentifierLoginCases } from './retention-conformance.js'
 import { sendLimitCases } from './send-limit-conformance.js'
 import { draft, freshStorage, insertAccount, type StoreSuite, T0 } from './storage-fixture.js'
@@ -264,7 +265,7 @@ export function loginCases(suite: StoreSuite): void {
           [],
         )
         expect(await f.storage.logins.reserveAttempt(row.id, T0)).toBeNull()
-        // Still pending, but its outcome was reported: no attempt is taken from it (as takePinAttempt).
+        // Still pending, but its outcome was reported: no attempt is taken from it (as settlePinAttempt).
         const reported = await f.issued({ method: 'pin', linkHash: null, pinHash: 'h', pinLength: 8 })
         await f.storage.logins.transitionChallenge(
           { id: reported.id, from: ['pending'], to: 'pending', at: T0, reported: true },
@@ -298,119 +299,9 @@ export function loginCases(suite: StoreSuite): void {
       })
     })
 
-    describe('takePinAttempt (optional: each case skips itself on a store without it)', () => {
-      const pinChallenge = (fields: Partial<ChallengeRow> = {}) =>
-        f.issued({ method: 'pin', linkHash: null, pinHash: 'h', pinLength: 8, maxAttempts: 3, ...fields })
-      const accept = (id: string, at: number, resetFailuresOf?: string) => ({
-        move: { id, from: ['pending'] as const, to: 'authenticated' as const, at, reported: true },
-        audit: [draft(f.accountId, 'challenge.checked', { challengeId: id })],
-        ...(resetFailuresOf ? { resetFailuresOf } : {}),
-      })
-
-      suite.itReading(
-        ['audit', 'users'],
-        'takes the attempt and makes the move in one write, with its audit and the failure reset',
-        async (context) => {
-          const take = f.storage.logins.takePinAttempt
-          if (!take) return context.skip('the store has no takePinAttempt')
-          const row = await pinChallenge()
-          expect(await f.storage.logins.reserveAttempt(row.id, T0)).toBe(1)
-          const decide = () => ({ retryAfter: T0 + 5000, lock: false })
-          await f.storage.users.recordFailure(f.user.id, T0, decide, [], () => draft(f.accountId, 'locked'))
-          expect(await take(row.id, T0 + 7, 'pending', accept(row.id, T0 + 7, f.user.id))).toBe(2)
-          expect(await f.storage.logins.getChallenge(row.id)).toMatchObject({
-            status: 'authenticated',
-            attempts: 2,
-            completedAt: T0 + 7,
-            outcomeReported: true,
-          })
-          expect(
-            (await f.storage.audit.listAudit({ accountId: f.accountId, limit: 10 })).map((e) => e.type),
-          ).toEqual(['challenge.checked'])
-          expect(await f.storage.users.getUser(f.accountId, 'alice')).toMatchObject({
-            failureStreak: 0,
-            retryAfter: null,
-          })
-        },
-      )
-
-      suite.itReading(
-        ['audit', 'users'],
-        'takes only the attempt for a wrong PIN, and changes nothing without an attempt left',
-        async (context) => {
-          const take = f.storage.logins.takePinAttempt
-          if (!take) return context.skip('the store has no takePinAttempt')
-          const row = await pinChallenge({ maxAttempts: 2 })
-          const decide = () => ({ retryAfter: T0 + 5000, lock: false })
-          await f.storage.users.recordFailure(f.user.id, T0, decide, [], () => draft(f.accountId, 'locked'))
-          expect(await take(row.id, T0, 'pending')).toBe(1)
-          expect(await f.storage.logins.getChallenge(row.id)).toMatchObject({
-            status: 'pending',
-            attempts: 1,
-            completedAt: null,
-            outcomeReported: false,
-          })
-          expect(await take(row.id, T0, 'pending')).toBe(2)
-          // No attempt left: a right PIN moves nothing, writes no audit and resets no streak, as a wrong one.
-          expect(await take(row.id, T0, 'pending', accept(row.id, T0, f.user.id))).toBeNull()
-          expect(await take(row.id, T0, 'pending')).toBeNull()
-          expect(await f.storage.logins.getChallenge(row.id)).toMatchObject({
-            status: 'pending',
-            attempts: 2,
-            completedAt: null,
-            outcomeReported: false,
-          })
-          expect(await f.storage.audit.listAudit({ accountId: f.accountId, limit: 10 })).toEqual([])
-          expect(await f.storage.users.getUser(f.accountId, 'alice')).toMatchObject({
-            failureStreak: 1,
-            retryAfter: T0 + 5000,
-          })
-        },
-      )
-
-      it('refuses an expired challenge, another status, or one whose outcome was reported (optional: skipped on a store without it)', async (context) => {
-        const take = f.storage.logins.takePinAttempt
-        if (!take) return context.skip('the store has no takePinAttempt')
-        const expiring = await pinChallenge({ expiresAt: T0 + 1000 })
-        expect(await take(expiring.id, T0 + 1000, 'pending', accept(expiring.id, T0 + 1000))).toBeNull()
-        expect(await take(expiring.id, T0 + 999, 'confirmed')).toBeNull()
-        expect((await f.storage.logins.getChallenge(expiring.id))?.attempts).toBe(0)
-        const done = await pinChallenge()
-        expect(await take(done.id, T0, 'pending', accept(done.id, T0))).toBe(1)
-        expect(await take(done.id, T0, 'pending', accept(done.id, T0))).toBeNull()
-        expect(await take(done.id, T0, 'pending')).toBeNull()
-        expect((await f.storage.logins.getChallenge(done.id))?.attempts).toBe(1)
-        // Still pending, but its outcome was reported: nothing more is taken from it.
-        const reported = await pinChallenge()
-        await f.storage.logins.transitionChallenge(
-          { id: reported.id, from: ['pending'], to: 'pending', at: T0, reported: true },
-          [],
-        )
-        expect(await take(reported.id, T0, 'pending', accept(reported.id, T0))).toBeNull()
-        expect(await take(reported.id, T0, 'pending')).toBeNull()
-        expect(await f.storage.logins.getChallenge(reported.id)).toMatchObject({
-          status: 'pending',
-          attempts: 0,
-        })
-      })
-
-      it('lets exactly one of 50 concurrent right PINs win, taking one attempt (optional: skipped on a store without it)', async (context) => {
-        const take = f.storage.logins.takePinAttempt
-        if (!take) return context.skip('the store has no takePinAttempt')
-        const row = await pinChallenge({ maxAttempts: 5 })
-        const taken = await Promise.all(
-          Array.from({ length: 50 }, () => take(row.id, T0, 'pending', accept(row.id, T0))),
-        )
-        expect(taken.filter((n) => n !== null)).toEqual([1])
-        expect(await f.storage.logins.getChallenge(row.id)).toMatchObject({
-          status: 'authenticated',
-          attempts: 1,
-        })
-      })
-    })
-
     sendLimitCases(f)
     challengeMoveCases(suite, f)
+    pinAttemptCases(suite, f)
     exactIdentifierLoginCases(f)
 
     const completionCodes = () =>

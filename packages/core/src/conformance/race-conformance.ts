@@ -51,7 +51,7 @@ export function raceCases(suite: StoreSuite): void {
     }, 60_000)
 
     it('evaluates no more wrong PINs than the attempt limit out of 50 concurrent ones', async () => {
-      const { results, final, verifications, audit } = await racePinChecks({
+      const { results, final, verifications, audit, failureStreak } = await racePinChecks({
         storage: f.storage,
         shared: shared(),
         correct: false,
@@ -62,6 +62,7 @@ export function raceCases(suite: StoreSuite): void {
       expect(audit).toMatchObject({ ok: true })
       expect(results.filter((r) => r === 'security error:wrong_pin')).toHaveLength(4)
       expect(final).toMatchObject({ status: 'failed', attempts: 5 })
+      expect(failureStreak).toBe(5)
     }, 60_000)
 
     it('lets exactly one of 50 concurrent correct PIN checks authenticate, the PIN kept as an HMAC', async () => {
@@ -76,14 +77,14 @@ export function raceCases(suite: StoreSuite): void {
       expect(results.filter((r) => r === 'authenticated')).toHaveLength(1)
       expect(results.filter((r) => r.startsWith('threw'))).toEqual([])
       expect(final?.status).toBe('authenticated')
-      // With takePinAttempt each right PIN's attempt and move are one write, so the winner's is the only
+      // With settlePinAttempt each right PIN's attempt and move are one write, so the winner's is the only
       // attempt taken; without it (an optional method) each check reserves first, within the budget.
-      if (f.storage.logins.takePinAttempt) expect(final?.attempts).toBe(1)
+      if (f.storage.logins.settlePinAttempt) expect(final?.attempts).toBe(1)
       else expect(final?.attempts).toBeLessThanOrEqual(5)
     }, 60_000)
 
     it('answers no more wrong PINs than the attempt limit out of 50 concurrent ones, the PIN kept as an HMAC', async () => {
-      const { results, final, audit } = await racePinChecks({
+      const { results, final, audit, failureStreak } = await racePinChecks({
         storage: f.storage,
         shared: shared(),
         correct: false,
@@ -94,6 +95,7 @@ export function raceCases(suite: StoreSuite): void {
       expect(results.filter((r) => r === 'security error:wrong_pin')).toHaveLength(4)
       expect(audit).toMatchObject({ ok: true })
       expect(final).toMatchObject({ status: 'failed', attempts: 5 })
+      expect(failureStreak).toBe(5)
     }, 60_000)
 
     it('leaves exactly one live challenge after 20 concurrent starts for one user', async () => {

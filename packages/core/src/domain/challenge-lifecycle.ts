@@ -54,7 +54,7 @@ export const MOVES = {
   },
   /** Same device: a completion code redeemed; the original device's `check` still hears it once. */
   redeemCompletion: { from: ['confirmed'], to: 'authenticated', by: 'redeem', reported: false },
-  /** The last wrong one-time PIN. */
+  /** The last wrong one-time PIN (a keyed one's is made with its attempt, by `settlePinAttempt`). */
   burnOneTimePin: { from: ['pending'], to: 'failed', by: 'transitionChallenge', reported: true },
   /** The last wrong memorized PIN. */
   burnMemorizedPin: { from: ['confirmed'], to: 'failed', by: 'transitionChallenge', reported: true },

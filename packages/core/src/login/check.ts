@@ -6,7 +6,7 @@ import { DEFAULT_POLICIES } from '../policy/system-policy.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
 import { readCheckSubject, reread, type ViewedChallenge } from './check-view.js'
-import { countFailure } from './failure-streaks.js'
+import { failureOf } from './failure-streaks.js'
 import { admitted, auditRefusal, challengeEvent, loginInput, refuseSubject } from './login-gate.js'
 import { pendingAnswer, verifyPin } from './pin-verification.js'
 
@@ -63,7 +63,8 @@ const asTyped = (pin: string | number, length: number): string =>
  * audit a real challenge writes with its move. Both are answered at their commit, as a real challenge's
  * moves are (deferred: docs/decisions.md). A refusal: the audited refusal, within the same budget (S31).
  * A pending poll: nothing, as a real one. Left: a real wrong PIN writes twice (the attempt taken, then the
- * failure streak), a decoy's once; a real challenge's `expired` is never over a budget.
+ * failure streak) under argon2id or on a store without `settlePinAttempt`, a decoy's once; a real
+ * challenge's `expired` is never over a budget.
  */
 async function payForDecoy(
   ctx: EngineContext,
@@ -125,10 +126,8 @@ export async function checkLogin(
   const resetFailuresOf =
     view.user && (view.user.failureStreak > 0 || view.user.retryAfter !== null) ? view.user.id : undefined
   /** S17: one more consecutive failure for this user; delays grow and the 100th locks. */
-  const failed = (row: ChallengeRow, audit: AuditDraft[]) => {
-    const at = ctx.clock.now()
-    return countFailure(ctx, row.userId, at, lockout, audit, draft(at, row, 'locked', 'locked'))
-  }
+  const failed = (row: ChallengeRow, at: number) =>
+    failureOf(row.userId, at, lockout, draft(at, row, 'locked', 'locked'))
   const draft = (
     at: number,
     row: ViewedChallenge | null,

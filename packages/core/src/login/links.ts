@@ -6,7 +6,7 @@ import { sha256Hex } from '../domain/secrets.js'
 import { isAllowedReturnUrl } from '../policy/account-settings.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
 import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
-import { countFailure } from './failure-streaks.js'
+import { countFailure, failureOf } from './failure-streaks.js'
 import { issueCompletion } from './same-device.js'
 
 /** What a link's confirm page may show. Never the token or anything secret. */
@@ -211,7 +211,8 @@ async function wrongCode(
     audit('security error', 'wrong_code'),
     ...(burned ? [audit('security error', 'attempts_exhausted')] : []),
   ]
-  if (lockout) await countFailure(ctx, row.userId, now, lockout, drafts, audit('locked', 'wrong_code'))
+  if (lockout)
+    await countFailure(ctx, failureOf(row.userId, now, lockout, audit('locked', 'wrong_code')), drafts)
   else await ctx.storage.audit.appendAudit(drafts)
   return { result: 'wrong_code', final }
 }

@@ -101,16 +101,22 @@ describe('one-time PINs at rest (S8)', () => {
 })
 
 describe('checking a one-time PIN (S8, S16)', () => {
-  type Move = 'reserveAttempt' | 'transitionChallenge' | 'takePinAttempt'
-  /** The storage calls that take attempts and move challenges, in order. */
+  type Move = 'reserveAttempt' | 'transitionChallenge' | 'settlePinAttempt' | 'recordFailure'
+  /** The storage calls that take attempts, move challenges and count failures, in order. */
   const recordMoves = () => {
     const calls: Move[] = []
-    const logins = f.storage.logins as unknown as Record<Move, (...args: unknown[]) => Promise<unknown>>
-    for (const name of ['reserveAttempt', 'transitionChallenge', 'takePinAttempt'] as const) {
-      const original = logins[name]
-      logins[name] = (...args) => {
-        calls.push(name)
-        return original.apply(f.storage.logins, args)
+    const stores = [
+      [f.storage.logins, ['reserveAttempt', 'transitionChallenge', 'settlePinAttempt']],
+      [f.storage.users, ['recordFailure']],
+    ] as const
+    for (const [store, names] of stores) {
+      const methods = store as unknown as Record<Move, (...args: unknown[]) => Promise<unknown>>
+      for (const name of names) {
+        const original = methods[name]
+        methods[name] = (...args) => {
+          calls.push(name)
+          return original.apply(store, args)
+        }
       }
     }
     return calls
@@ -122,15 +128,18 @@ describe('checking a one-time PIN (S8, S16)', () => {
   }
   const wrong = (pin: string) => pin.replace(/\d$/, (d) => String((Number(d) + 1) % 10))
 
-  it('verifies a keyed PIN first, then takes its attempt and authenticates in one write', async () => {
+  it('verifies a keyed PIN first, then settles it in one write: the attempt and the failure, or the attempt and the move', async () => {
     f = await engineFixture()
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
     const pin = await started()
     const calls = recordMoves()
     expect(await check(wrong(pin))).toMatchObject({ result: 'security error', reason: 'wrong_pin' })
-    expect(calls).toEqual(['takePinAttempt'])
+    // One write for a wrong PIN, as for a guess at a decoy (S20): the user's failure is counted with it.
+    expect(calls).toEqual(['settlePinAttempt'])
+    expect(f.rows('users')).toMatchObject([{ failureStreak: 1 }])
     expect(await check(pin)).toMatchObject({ result: 'authenticated' })
-    expect(calls).toEqual(['takePinAttempt', 'takePinAttempt'])
+    expect(calls).toEqual(['settlePinAttempt', 'settlePinAttempt'])
+    expect(f.rows('users')).toMatchObject([{ failureStreak: 0 }])
     const [row] = f.rows('challenges')
     expect(row).toMatchObject({ status: 'authenticated', attempts: 2, outcomeReported: true })
   })
@@ -139,7 +148,8 @@ describe('checking a one-time PIN (S8, S16)', () => {
     f = await engineFixture()
     await f.acme.users.assign('alice', [{ system: 'payroll', method: 'pin', channel: 'email' }])
     const pin = await started()
-    // The budget spent by guesses whose own answers are still on their way: the challenge is not burned yet.
+    // The budget spent by guesses whose own answers are still on their way, the challenge not burned yet: a
+    // state left by attempts reserved first (a store without settlePinAttempt), which this one must answer too.
     const [row] = f.rows('challenges')
     for (let i = 0; i < 5; i++) await f.storage.logins.reserveAttempt(String(row?.id), f.clock.now())
     const streak = () => f.rows('users').find((u) => u.authid === 'alice')?.failureStreak

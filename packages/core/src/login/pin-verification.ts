@@ -2,7 +2,8 @@ import { transitionTo } from '../domain/challenge-lifecycle.js'
 import type { CheckResult, Layer, SecurityReason } from '../domain/model.js'
 import { type EngineContext, emit } from '../ports/engine-context.js'
 import { isKeyedPinHash } from '../ports/pin-hashing.js'
-import type { AuditDraft, ChallengeRow } from '../ports/storage.js'
+import type { AuditDraft, ChallengeRow, FailureToCount, PinVerdict } from '../ports/storage.js'
+import { countFailure } from './failure-streaks.js'
 import { challengeEvent } from './login-gate.js'
 import { rehashMemorizedPin } from './pin-rehash.js'
 
@@ -40,30 +41,27 @@ export interface PinLayer {
 /**
  * Takes an attempt, then verifies. Reserving first is what keeps concurrent guesses within the
  * attempt budget: a guess that cannot reserve is never verified, nor answered. (A one-time PIN kept as
- * a keyed HMAC is verified first and the attempt taken with the move, `verifyBeforeAttempt`: its answer
- * still depends on the PIN only when the attempt was taken.) Returns null when the challenge moved and
- * must be read again.
+ * a keyed HMAC is verified first and settled in one write, `verifyBeforeAttempt`: its answer still
+ * depends on the PIN only when the attempt was taken.) Returns null when the challenge moved and must be
+ * read again.
  */
 export async function verifyPin(
   ctx: EngineContext,
   row: ChallengeRow,
   pin: string,
   draft: CheckDraft,
-  countFailure: (row: ChallengeRow, audit: AuditDraft[]) => Promise<void>,
+  failureOf: (row: ChallengeRow, at: number) => FailureToCount,
   resetFailuresOf: string | undefined,
   layer: PinLayer,
 ): Promise<CheckResult | null> {
-  const early = await verifyBeforeAttempt(ctx, row, pin, draft, resetFailuresOf, layer)
-  if (early?.answer !== undefined) return early.answer
-  const reserved = early
-    ? early.reserved
-    : await ctx.storage.logins.reserveAttempt(row.id, ctx.clock.now(), layer.from)
+  const settled = await verifyBeforeAttempt(ctx, row, pin, draft, failureOf, resetFailuresOf, layer)
+  if (settled !== undefined) return settled
+  const reserved = await ctx.storage.logins.reserveAttempt(row.id, ctx.clock.now(), layer.from)
   if (reserved === null) return noAttemptLeft(ctx, row, draft, layer)
   const correct =
-    early?.correct ??
-    (layer.hash !== null &&
-      (layer.length === null ? /^\d{6,12}$/.test(pin) : pin.length === layer.length) &&
-      (await (layer.length === null ? ctx.memorizedPins : ctx.hasher).verify(layer.hash, pin)))
+    layer.hash !== null &&
+    (layer.length === null ? /^\d{6,12}$/.test(pin) : pin.length === layer.length) &&
+    (await (layer.length === null ? ctx.memorizedPins : ctx.hasher).verify(layer.hash, pin))
   const now = ctx.clock.now()
   if (correct && layer.length === null) await rehashMemorizedPin(ctx, row, layer.hash as string, pin, now)
   const counted = { ...row, attempts: reserved }
@@ -98,9 +96,8 @@ export async function verifyPin(
     return { result: 'authenticated', challengeId: row.id }
   }
   if (reserved < row.maxAttempts) {
-    await countFailure(row, [draft(now, counted, 'security error', 'wrong_pin')])
-    emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'wrong_pin', final: false })
-    return { result: 'security error', reason: 'wrong_pin' }
+    await countFailure(ctx, failureOf(row, now), [draft(now, counted, 'security error', 'wrong_pin')])
+    return wrongPin(ctx, row, reserved, now)
   }
   const burned = draft(now, counted, 'security error', 'attempts_exhausted')
   // If a concurrent correct PIN won, this guess was still wrong and the last one: record it all the same.
@@ -108,50 +105,76 @@ export async function verifyPin(
     transitionTo(layer.from === 'pending' ? 'burnOneTimePin' : 'burnMemorizedPin', row.id, now),
     [burned],
   )
-  await countFailure(row, moved ? [] : [burned])
-  emit(ctx, 'challenge.failed', { ...challengeEvent(row, now), reason: 'attempts_exhausted', final: true })
-  return { result: 'security error', reason: 'attempts_exhausted' }
+  await countFailure(ctx, failureOf(row, now), moved ? [] : [burned])
+  return wrongPin(ctx, row, reserved, now)
+}
+
+/** The answer to a wrong PIN whose failure is counted: `wrong_pin`, or `attempts_exhausted` for the last attempt. */
+function wrongPin(ctx: EngineContext, row: ChallengeRow, attempts: number, at: number): CheckResult {
+  const reason = attempts < row.maxAttempts ? 'wrong_pin' : 'attempts_exhausted'
+  emit(ctx, 'challenge.failed', {
+    ...challengeEvent(row, at),
+    reason,
+    final: reason === 'attempts_exhausted',
+  })
+  return { result: 'security error', reason }
 }
 
 /**
- * A one-time PIN kept as a keyed HMAC, with no layer after it, on a store that can take an attempt and
- * move in one write (`takePinAttempt`): verified first (microseconds), then one transaction takes the
- * attempt and, when the PIN was right, authenticates. What the verification found reaches the caller only
- * if the attempt was taken, and the write is the same statement right or wrong, so a guess past the
- * budget tells nothing, as when the attempt is reserved first (an argon2 PIN still is: no slow hash
- * runs past the budget). Null when this path does not apply; else the attempts taken (null: none left) and
- * whether the PIN was right, or the answer when it authenticated.
+ * A one-time PIN kept as a keyed HMAC, with no layer after it, on a store that settles an attempt in one
+ * write (`settlePinAttempt`): verified first (microseconds), then one transaction takes the attempt and,
+ * when the PIN was right, authenticates, or when it was wrong, counts the user's failure (burning the
+ * challenge on its last attempt). What the verification found reaches the caller only if the attempt was
+ * taken, and the attempt is the same statement right or wrong, so a guess past the budget tells nothing,
+ * as when the attempt is reserved first (an argon2 PIN still is: no slow hash runs past the budget).
+ * Undefined when this path does not apply; else the answer, or null when the challenge moved.
  */
 async function verifyBeforeAttempt(
   ctx: EngineContext,
   row: ChallengeRow,
   pin: string,
   draft: CheckDraft,
+  failureOf: (row: ChallengeRow, at: number) => FailureToCount,
   resetFailuresOf: string | undefined,
   layer: PinLayer,
-): Promise<{ reserved: number | null; correct: boolean; answer?: CheckResult } | null> {
-  const take = ctx.storage.logins.takePinAttempt
+): Promise<CheckResult | null | undefined> {
+  const settle = ctx.storage.logins.settlePinAttempt
   if (
-    !take ||
+    !settle ||
     layer.from !== 'pending' ||
     layer.length === null ||
     layer.hash === null ||
     row.extraLayer !== null ||
     !isKeyedPinHash(layer.hash)
   )
-    return null
+    return undefined
   const correct = pin.length === layer.length && (await ctx.hasher.verify(layer.hash, pin))
   const now = ctx.clock.now()
-  // Built right or wrong, so the two differ only in what the write is given.
-  const accepted = {
-    move: transitionTo('acceptOneTimePin', row.id, now),
-    audit: [draft(now, row, 'authenticated', null)],
-    ...(resetFailuresOf === undefined ? {} : { resetFailuresOf }),
-  }
-  const reserved = await take.call(ctx.storage.logins, row.id, now, 'pending', correct ? accepted : undefined)
-  if (reserved === null || !correct) return { reserved, correct }
+  const verdict: PinVerdict = correct
+    ? {
+        right: true,
+        move: transitionTo('acceptOneTimePin', row.id, now),
+        audit: [draft(now, row, 'authenticated', null)],
+        ...(resetFailuresOf === undefined ? {} : { resetFailuresOf }),
+      }
+    : {
+        right: false,
+        burn: transitionTo('burnOneTimePin', row.id, now),
+        audit: (attempts) => [
+          draft(
+            now,
+            { ...row, attempts },
+            'security error',
+            attempts < row.maxAttempts ? 'wrong_pin' : 'attempts_exhausted',
+          ),
+        ],
+        failure: failureOf(row, now),
+      }
+  const reserved = await settle.call(ctx.storage.logins, row.id, now, 'pending', verdict)
+  if (reserved === null) return noAttemptLeft(ctx, row, draft, layer)
+  if (!correct) return wrongPin(ctx, row, reserved, now)
   emit(ctx, 'challenge.authenticated', challengeEvent(row, now))
-  return { reserved, correct, answer: { result: 'authenticated', challengeId: row.id } }
+  return { result: 'authenticated', challengeId: row.id }
 }
 
 /** No attempt could be taken: exhausted (answered so), or the challenge moved (null: read it again). */

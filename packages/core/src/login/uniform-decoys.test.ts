@@ -160,7 +160,7 @@ describe('a check of a decoy (S20)', () => {
     expect(await f.acme.check(guess)).toEqual({ result: 'security error', reason: 'no_pending_challenge' })
   })
 
-  it('costs each answer of a decoy the hashes and the writes of a real challenge’s, but one write of a wrong PIN', async () => {
+  it('costs each answer of a decoy the hashes and the writes of a real challenge’s, but one write of a wrong PIN under argon2id', async () => {
     await f.acme.systems.create({ name: 'pins', policies: { pin: { enabled: true, attempts: 3 } } })
     await f.acme.users.create({ authid: 'bob', email: 'bob@example.com' })
     await f.acme.users.assign('bob', [{ system: 'pins', method: 'pin' }])
@@ -233,6 +233,43 @@ describe('a check of a decoy (S20)', () => {
     // The audit tells a decoy's check from a real one.
     const { events } = await f.acme.audit.list({ type: 'challenge.checked', outcome: 'expired' })
     expect(events.map((event) => event.details)).toContainEqual({ decoy: linkDecoy.challengeId })
+  })
+
+  it('costs a wrong PIN at a decoy the one write a real wrong PIN costs, the PIN kept as an HMAC', async () => {
+    await f.close()
+    f = await engineFixture()
+    await f.acme.settings.update({ uniformResponses: true })
+    await f.acme.systems.create({ name: 'pins', policies: { pin: { enabled: true, attempts: 2 } } })
+    await f.acme.users.create({ authid: 'bob', email: 'bob@example.com' })
+    await f.acme.users.assign('bob', [{ system: 'pins', method: 'pin' }])
+    const { logins, users, audit } = f.storage
+    const writes = [
+      vi.spyOn(audit, 'appendAudit'),
+      vi.spyOn(logins, 'transitionChallenge'),
+      vi.spyOn(logins, 'reserveAttempt'),
+      vi.spyOn(logins as Required<typeof logins>, 'settlePinAttempt'),
+      vi.spyOn(users, 'recordFailure'),
+    ]
+    const wrote = async (input: Parameters<typeof f.acme.check>[0]) => {
+      const before = writes.reduce((sum, write) => sum + write.mock.calls.length, 0)
+      const { result, reason } = (await f.acme.check(input)) as { result: string; reason?: string }
+      return [reason ?? result, writes.reduce((sum, write) => sum + write.mock.calls.length, 0) - before]
+    }
+    const real = { system: 'pins', authid: 'bob', pin: '00000000' }
+    const decoy = { ...real, authid: 'nobody' }
+    const challengeOf = async (input: typeof real) => ({
+      ...input,
+      challengeId: idOf(await f.acme.start({ system: input.system, authid: input.authid })),
+    })
+    const [bob, nobody] = [await challengeOf(real), await challengeOf(decoy)]
+    // The real one takes its attempt and counts bob's failure in one write (settlePinAttempt); the last
+    // attempt burns the challenge in that write too.
+    for (const answer of ['wrong_pin', 'attempts_exhausted'])
+      expect([await wrote(bob), await wrote(nobody)]).toEqual([
+        [answer, 1],
+        [answer, 1],
+      ])
+    expect(f.rows('users').find((user) => user.authid === 'bob')).toMatchObject({ failureStreak: 2 })
   })
 
   it('writes a decoy’s `expired` within the refusals’ budget, which an id it forgot could answer again', async () => {

@@ -10,14 +10,42 @@ import type {
 } from './rows.js'
 
 /**
- * What a right PIN does in `takePinAttempt`: the move, its audit, the failure reset. The move goes from the
+ * What a right PIN does in `settlePinAttempt`: the move, its audit, the failure reset. The move goes from the
  * call's `status` (its `from` is not read) and ends the PIN layer: its `resetAttempts` is not read either.
  */
 export interface PinAcceptance {
+  readonly right: true
   readonly move: ChallengeTransition
   readonly audit: readonly AuditDraft[]
   readonly resetFailuresOf?: string
 }
+
+/**
+ * One more consecutive failure of a user (S17), as `UserStore.recordFailure(userId, at, decide, audit,
+ * lockAudit)` counts it: `decide(streak)` gives the delay (never shortening one already set) and the lock,
+ * and the lock, when it comes, is audited as `lockAudit(streak)`.
+ */
+export interface FailureToCount {
+  readonly userId: string
+  readonly at: number
+  readonly decide: (streak: number) => { retryAfter: number | null; lock: boolean }
+  readonly lockAudit: (streak: number) => AuditDraft
+}
+
+/**
+ * What a wrong PIN does in `settlePinAttempt`, in the attempt's transaction: when the attempt taken was the
+ * challenge's last (the attempts now used reach its `maxAttempts`), `burn` moves it first, as
+ * `transitionChallenge` would; then the user's `failure` is counted, with `audit(attempts)` written once.
+ */
+export interface PinRejection {
+  readonly right: false
+  readonly burn: ChallengeTransition
+  readonly audit: (attempts: number) => readonly AuditDraft[]
+  readonly failure: FailureToCount
+}
+
+/** What the engine found of a PIN it verified before taking its attempt. */
+export type PinVerdict = PinAcceptance | PinRejection
 
 /**
  * Logins: challenges from start to end. Each operation that moves a challenge is a single conditional
@@ -70,17 +98,20 @@ export interface LoginStore {
   reserveAttempt(id: string, at: number, status?: 'pending' | 'confirmed'): Promise<number | null>
   /**
    * Optional: one attempt at a PIN the engine verified before taking it (a one-time PIN kept as a keyed
-   * HMAC, microseconds to check). Takes the attempt as `reserveAttempt` does, and when the PIN was right
-   * (`accepted`) makes its move in the same conditional write, with its audit and the failure reset as
-   * `transitionChallenge` writes them; all or nothing. The write is the same statement right or wrong, so a
-   * guess that finds no attempt left costs the same either way. Returns the attempts now used, or null when
-   * nothing changed. Without it the engine reserves, verifies, then moves: two transactions for a login.
+   * HMAC, microseconds to check), settled in one transaction, all or nothing. Takes the attempt as
+   * `reserveAttempt` does; then for a right PIN makes its move in the same conditional write, with its
+   * audit and the failure reset as `transitionChallenge` writes them, and for a wrong one burns the
+   * challenge if that was its last attempt and counts the user's failure as `UserStore.recordFailure`
+   * does. The attempt is the same statement right or wrong, so a guess that finds no attempt left costs
+   * the same either way, and a wrong guess costs one transaction, as a guess at a decoy does (S20).
+   * Returns the attempts now used, or null when nothing changed (nothing is written then). Without it the
+   * engine reserves, verifies, then moves or counts the failure: two transactions a guess.
    */
-  takePinAttempt?(
+  settlePinAttempt?(
     id: string,
     at: number,
     status: 'pending' | 'confirmed',
-    accepted?: PinAcceptance,
+    verdict: PinVerdict,
   ): Promise<number | null>
   /**
    * One conditional write; returns whether it moved the challenge. `audit` is written only if it did,

@@ -19,7 +19,7 @@ function derivedKey(secret: string, purpose: string): Buffer {
 
 /**
  * Whether `hash` is a one-time PIN's keyed HMAC: microseconds to verify, so `check` may verify it before
- * taking the attempt (`LoginStore.takePinAttempt`); an argon2 hash is verified only once its attempt is taken.
+ * taking the attempt (`LoginStore.settlePinAttempt`); an argon2 hash is verified only once its attempt is taken.
  */
 export const isKeyedPinHash = (hash: string): boolean => hash.startsWith(HMAC_PREFIX)
 

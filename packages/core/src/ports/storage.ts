@@ -13,7 +13,7 @@ export type { DeliveryState } from '../domain/model.js'
 export type { AccountStore, ApiKeyStore } from './account-store.js'
 export type { AuditStore } from './audit-store.js'
 export type { SystemStore, UserStore } from './directory-store.js'
-export type { LoginStore, PinAcceptance } from './login-store.js'
+export type { FailureToCount, LoginStore, PinAcceptance, PinRejection, PinVerdict } from './login-store.js'
 export type { OutboxStore } from './outbox-store.js'
 export type * from './rows.js'
 

@@ -6,7 +6,7 @@ import type {
   IssueOutcome,
   LoginStore,
   LoginSubject,
-  PinAcceptance,
+  PinVerdict,
   SendLimit,
 } from '../ports/storage.js'
 import { appendAudit } from './memory-audit.js'
@@ -22,6 +22,7 @@ import {
   type StoredChallenge,
   unique,
 } from './memory-tables.js'
+import { countFailure } from './memory-users.js'
 
 // The in-memory storage's logins: the joined read, issuing with send limits and supersession, and
 // every move of a challenge, each one conditional as its SQL statement in
@@ -86,14 +87,14 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore
     }
   }
 
-  // An attempt, and for a right PIN the move with its audit (`takePinAttempt`; `reserveAttempt` is the
-  // attempt alone): the same conditions for both.
+  // An attempt alone (`reserveAttempt`), or settled with what the PIN was (`settlePinAttempt`): the
+  // same conditions for both.
   const takeAttempt = (
-    operation: 'reserveAttempt' | 'takePinAttempt',
+    operation: 'reserveAttempt' | 'settlePinAttempt',
     id: string,
     at: number,
     status: 'pending' | 'confirmed',
-    accepted?: PinAcceptance,
+    verdict?: PinVerdict,
   ) =>
     run(operation, () => {
       const row = challengeById(id)
@@ -106,13 +107,18 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore
       )
         return null
       const counted = { ...row, attempts: row.attempts + 1 }
-      // The move ends the layer: the attempt just taken stays counted (`resetAttempts` is not read).
-      setChallenge(
-        accepted
-          ? moved(counted, { ...accepted.move, resetAttempts: false }, accepted.resetFailuresOf)
-          : counted,
-      )
-      if (accepted) audit(accepted.audit)
+      if (!verdict) setChallenge(counted)
+      else if (verdict.right) {
+        // The move ends the layer: the attempt just taken stays counted (`resetAttempts` is not read).
+        setChallenge(moved(counted, { ...verdict.move, resetAttempts: false }, verdict.resetFailuresOf))
+        audit(verdict.audit)
+      } else {
+        // The last attempt burns the challenge (a conditional move, as transitionChallenge's).
+        const burns =
+          counted.attempts >= counted.maxAttempts && (verdict.burn.from as readonly string[]).includes(status)
+        setChallenge(burns ? moved(counted, verdict.burn) : counted)
+        countFailure(tables, slot, verdict.failure, verdict.audit(counted.attempts))
+      }
       return counted.attempts
     })
 
@@ -204,7 +210,7 @@ export function memoryLogins({ tables, slot, run }: MemoryStoreDeps): LoginStore
 
     reserveAttempt: (id, at, status = 'pending') => takeAttempt('reserveAttempt', id, at, status),
 
-    takePinAttempt: (id, at, status, accepted) => takeAttempt('takePinAttempt', id, at, status, accepted),
+    settlePinAttempt: (id, at, status, verdict) => takeAttempt('settlePinAttempt', id, at, status, verdict),
 
     transitionChallenge: (move, drafts, resetFailuresOf) =>
       run('transitionChallenge', () => {

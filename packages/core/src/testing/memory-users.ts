@@ -1,4 +1,4 @@
-import type { AuditDraft, UserStore } from '../ports/storage.js'
+import type { AuditDraft, FailureToCount, UserStore } from '../ports/storage.js'
 import { appendAudit } from './memory-audit.js'
 import { assignmentOut, out, userIn } from './memory-rows.js'
 import {
@@ -6,6 +6,7 @@ import {
   compareText,
   deleteChallenge,
   type MemoryStoreDeps,
+  type MemoryTables,
   references,
   unique,
 } from './memory-tables.js'
@@ -14,6 +15,39 @@ import {
 // (adapters/kysely/src/user-store.ts): an authid unique in its account, the same columns written
 // by each update (a lock is never lifted but by unlockUser), the schema's cascades on removal, and a
 // failure counted in one step that never shortens a running delay.
+
+/**
+ * One more failure of `failure.userId`, audited with `drafts` (and the lock's, when it locks): the
+ * user store's `recordFailure`, and the logins' with a wrong PIN's attempt (`settlePinAttempt`).
+ */
+export function countFailure(
+  tables: MemoryTables,
+  slot: MemoryStoreDeps['slot'],
+  failure: FailureToCount,
+  drafts: readonly AuditDraft[],
+): { streak: number; locked: boolean } {
+  const user = tables.users.get(failure.userId)
+  if (!user) {
+    appendAudit(tables, slot, drafts)
+    return { streak: 0, locked: false }
+  }
+  const streak = user.failureStreak + 1
+  const { retryAfter, lock } = failure.decide(streak)
+  // Never shorten a delay already running.
+  const kept =
+    user.retryAfter === null || (retryAfter !== null && user.retryAfter < retryAfter)
+      ? retryAfter
+      : user.retryAfter
+  tables.users.set(user.id, {
+    ...user,
+    failureStreak: streak,
+    retryAfter: kept,
+    status: lock ? 'locked' : user.status,
+    updatedAt: failure.at,
+  })
+  appendAudit(tables, slot, lock ? [...drafts, failure.lockAudit(streak)] : drafts)
+  return { streak, locked: lock }
+}
 
 /** An account's users, their assignments, failure streaks, lock and memorized PIN, in memory. */
 export function memoryUsers({ tables, slot, run }: MemoryStoreDeps): UserStore {
@@ -122,29 +156,7 @@ export function memoryUsers({ tables, slot, run }: MemoryStoreDeps): UserStore {
       ),
 
     recordFailure: (userId, at, decide, drafts, lockAudit) =>
-      run('recordFailure', () => {
-        const user = userById(userId)
-        if (!user) {
-          audit(drafts)
-          return { streak: 0, locked: false }
-        }
-        const streak = user.failureStreak + 1
-        const { retryAfter, lock } = decide(streak)
-        // Never shorten a delay already running.
-        const kept =
-          user.retryAfter === null || (retryAfter !== null && user.retryAfter < retryAfter)
-            ? retryAfter
-            : user.retryAfter
-        tables.users.set(userId, {
-          ...user,
-          failureStreak: streak,
-          retryAfter: kept,
-          status: lock ? 'locked' : user.status,
-          updatedAt: at,
-        })
-        audit(lock ? [...drafts, lockAudit(streak)] : drafts)
-        return { streak, locked: lock }
-      }),
+      run('recordFailure', () => countFailure(tables, slot, { userId, at, decide, lockAudit }, drafts)),
 
     unlockUser: (userId, at, drafts) =>
       run('unlockUser', () => {
