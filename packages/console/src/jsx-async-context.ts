@@ -12,7 +12,7 @@ type BuiltinModuleLoader = (id: string) => unknown
  * async component survives its `await`. On Node 20, and on Node 22 without
  * `--experimental-async-context-frame`, an `AsyncLocalStorage` that has run once turns on async_hooks'
  * promise hooks for the whole process, for good: from the first console page on, every promise of every
- * API request ran them, and the engine did 10–15% fewer logins a second (bench/README.md, "Eleventh
+ * API request ran them, and the engine did 10–15% fewer logins a second (bench/HISTORY.md, "Eleventh
  * session"). The console reads no context after an `await`, so hono's way without one (the render's
  * context kept for its synchronous part) renders it the same.
  *

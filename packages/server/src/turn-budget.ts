@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks'
  * work a stretch starts, not how long the stretch lasts. A stretch begun in a check phase runs on through
  * the next timers and poll phases to the next check phase, so under saturation most gated work runs in
  * check phases. Below saturation a stretch rarely spends the budget, so the gate costs a clock read and
- * one `setImmediate` a stretch. Measured with `pnpm bench:loop` (bench/README.md, "Seventh session: a
+ * one `setImmediate` a stretch. Measured with `pnpm bench:loop` (bench/HISTORY.md, "Seventh session: a
  * budget for each turn"): 0.8 ms cut the loop's p99 under saturated one-time PIN logins from 8.2–8.8 ms
  * to 6.4–6.7 ms for 3–8% fewer logins a second; 0.3 ms reached 5.0 ms for about a quarter fewer.
  */
@@ -31,7 +31,7 @@ export type GateKind = 'request' | 'answer'
  * far as it goes without the event loop, answers and requests taking turns, each kind in order: under a
  * flood of requests the answers of work already done (a `check` that answered `authenticated` has used
  * its challenge up) do not wait for every request behind them. Answers always first measured 0.4–0.9 ms
- * more loop p99 under saturation; turns measured as the code before (bench/README.md, "Tenth session").
+ * more loop p99 under saturation; turns measured as the code before (bench/HISTORY.md, "Tenth session").
  * The first of a check phase always passes, so every check phase lets work through. Each waiting piece
  * of work costs the same whatever the queue's length: one check phase's `setImmediate` serves all of
  * them. `now` is injectable for tests; `waiting` says how many wait.
