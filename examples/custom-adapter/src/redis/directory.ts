@@ -1,6 +1,7 @@
 import {
   type AssignmentRow,
   type AuditDraft,
+  afterFailure,
   ConflictError,
   type FailureToCount,
   StorageError,
@@ -34,23 +35,10 @@ export async function countFailure(
     await appendAudit(tx, keys, slot, audit)
     return { streak: 0, locked: false }
   }
-  const streak = user.failureStreak + 1
-  const { retryAfter, lock } = failure.decide(streak)
-  // Never shorten a delay already running.
-  const kept =
-    user.retryAfter === null || (retryAfter !== null && user.retryAfter < retryAfter)
-      ? retryAfter
-      : user.retryAfter
-  const status = lock ? 'locked' : user.status
-  tx.put(keys.user(user.id), {
-    ...user,
-    failureStreak: streak,
-    retryAfter: kept,
-    status,
-    updatedAt: failure.at,
-  })
-  await appendAudit(tx, keys, slot, lock ? [...audit, failure.lockAudit(streak)] : audit)
-  return { streak, locked: lock }
+  const { row, streak, locked } = afterFailure(user, failure)
+  tx.put(keys.user(user.id), row)
+  await appendAudit(tx, keys, slot, locked ? [...audit, failure.lockAudit(streak)] : audit)
+  return { streak, locked }
 }
 
 /** The system store. */

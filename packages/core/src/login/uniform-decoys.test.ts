@@ -42,6 +42,18 @@ afterEach(async () => {
 
 const keysOf = (answer: object) => Object.keys(answer).sort().join()
 const idOf = (answer: object) => (answer as { challengeId: string }).challengeId
+/** Counts the storage calls a check may write with; returns the count so far. */
+const spyOnWrites = () => {
+  const { logins, users, audit } = f.storage
+  const spies = [
+    vi.spyOn(audit, 'appendAudit'),
+    vi.spyOn(logins, 'transitionChallenge'),
+    vi.spyOn(logins, 'reserveAttempt'),
+    ...(logins.settlePinAttempt ? [vi.spyOn(logins as Required<typeof logins>, 'settlePinAttempt')] : []),
+    vi.spyOn(users, 'recordFailure'),
+  ]
+  return () => spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0)
+}
 
 describe('uniform responses mask every refusal of a start (S20)', () => {
   it('answers disabled, locked and unreachable users, and a disabled method, like a real start, sending nothing', async () => {
@@ -164,20 +176,13 @@ describe('a check of a decoy (S20)', () => {
     await f.acme.systems.create({ name: 'pins', policies: { pin: { enabled: true, attempts: 3 } } })
     await f.acme.users.create({ authid: 'bob', email: 'bob@example.com' })
     await f.acme.users.assign('bob', [{ system: 'pins', method: 'pin' }])
-    const { logins, users, audit } = f.storage
-    const writes = [
-      vi.spyOn(audit, 'appendAudit'),
-      vi.spyOn(logins, 'transitionChallenge'),
-      vi.spyOn(logins, 'reserveAttempt'),
-      vi.spyOn(users, 'recordFailure'),
-    ]
+    const writes = spyOnWrites()
     /** One check's answer, the PIN hashes (or verifications) it ran and the writes it made. */
     const cost = async (input: Parameters<typeof f.acme.check>[0]) => {
       const hashed = hashes + verifies
-      const before = writes.map((write) => write.mock.calls.length)
+      const before = writes()
       const { result, reason } = (await f.acme.check(input)) as { result: string; reason?: string }
-      const wrote = writes.reduce((sum, write, i) => sum + write.mock.calls.length - (before[i] as number), 0)
-      return [reason ?? result, hashes + verifies - hashed, wrote]
+      return [reason ?? result, hashes + verifies - hashed, writes() - before]
     }
     const bob = {
       system: 'pins',
@@ -242,18 +247,11 @@ describe('a check of a decoy (S20)', () => {
     await f.acme.systems.create({ name: 'pins', policies: { pin: { enabled: true, attempts: 2 } } })
     await f.acme.users.create({ authid: 'bob', email: 'bob@example.com' })
     await f.acme.users.assign('bob', [{ system: 'pins', method: 'pin' }])
-    const { logins, users, audit } = f.storage
-    const writes = [
-      vi.spyOn(audit, 'appendAudit'),
-      vi.spyOn(logins, 'transitionChallenge'),
-      vi.spyOn(logins, 'reserveAttempt'),
-      vi.spyOn(logins as Required<typeof logins>, 'settlePinAttempt'),
-      vi.spyOn(users, 'recordFailure'),
-    ]
+    const writes = spyOnWrites()
     const wrote = async (input: Parameters<typeof f.acme.check>[0]) => {
-      const before = writes.reduce((sum, write) => sum + write.mock.calls.length, 0)
+      const before = writes()
       const { result, reason } = (await f.acme.check(input)) as { result: string; reason?: string }
-      return [reason ?? result, writes.reduce((sum, write) => sum + write.mock.calls.length, 0) - before]
+      return [reason ?? result, writes() - before]
     }
     const real = { system: 'pins', authid: 'bob', pin: '00000000' }
     const decoy = { ...real, authid: 'nobody' }

@@ -1,3 +1,4 @@
+import { afterFailure } from '../ports/failure-streak.js'
 import type { AuditDraft, FailureToCount, UserStore } from '../ports/storage.js'
 import { appendAudit } from './memory-audit.js'
 import { assignmentOut, out, userIn } from './memory-rows.js'
@@ -31,22 +32,10 @@ export function countFailure(
     appendAudit(tables, slot, drafts)
     return { streak: 0, locked: false }
   }
-  const streak = user.failureStreak + 1
-  const { retryAfter, lock } = failure.decide(streak)
-  // Never shorten a delay already running.
-  const kept =
-    user.retryAfter === null || (retryAfter !== null && user.retryAfter < retryAfter)
-      ? retryAfter
-      : user.retryAfter
-  tables.users.set(user.id, {
-    ...user,
-    failureStreak: streak,
-    retryAfter: kept,
-    status: lock ? 'locked' : user.status,
-    updatedAt: failure.at,
-  })
-  appendAudit(tables, slot, lock ? [...drafts, failure.lockAudit(streak)] : drafts)
-  return { streak, locked: lock }
+  const { row, streak, locked } = afterFailure(user, failure)
+  tables.users.set(user.id, row)
+  appendAudit(tables, slot, locked ? [...drafts, failure.lockAudit(streak)] : drafts)
+  return { streak, locked }
 }
 
 /** An account's users, their assignments, failure streaks, lock and memorized PIN, in memory. */
