@@ -9,21 +9,25 @@ import type { StoreContext } from './store-context.js'
 
 export function failureStreakQueries(ctx: StoreContext) {
   const { db, dialect } = ctx
-  const addFailure = dialect.updateReturning<{ id: string }, { failure_streak: number }, 'fs_users'>(
+  const addFailure = dialect.updateReturning<
+    { id: string; at: number },
+    { failure_streak: number },
+    'fs_users'
+  >(
     db
       .updateTable('fs_users')
-      .set((eb) => ({ failure_streak: eb('failure_streak', '+', 1) }))
+      .set((eb) => ({ failure_streak: eb('failure_streak', '+', 1), updated_at: param('at') }))
       .where('id', '=', param('id')),
     { table: 'fs_users', key: 'id', columns: ['failure_streak'] },
   )
-  const applyFailure = prepare<{ id: string; retry_after: number | null; lock: number; at: number }>(
+  // Run only when the failure brings a delay or the lock: the first failures of a streak are free (S17).
+  const applyFailure = prepare<{ id: string; retry_after: number | null; lock: number }>(
     db
       .updateTable('fs_users')
       .set({
         // Never shorten a delay already running.
         retry_after: sql`CASE WHEN ${sql.ref('retry_after')} IS NULL OR ${sql.ref('retry_after')} < ${param('retry_after')} THEN ${param('retry_after')} ELSE ${sql.ref('retry_after')} END`,
         status: sql`CASE WHEN ${param('lock')} = 1 THEN 'locked' ELSE ${sql.ref('status')} END`,
-        updated_at: param('at'),
       })
       .where('id', '=', param('id')),
   )
@@ -42,22 +46,18 @@ export function failureStreakQueries(ctx: StoreContext) {
       failure: FailureToCount,
       audit: readonly AuditDraft[],
     ): Promise<{ streak: number; locked: boolean }> {
-      const [row] = await addFailure.run(tx, { id: failure.userId })
+      const [row] = await addFailure.run(tx, { id: failure.userId, at: failure.at })
       if (!row) {
         await ctx.appendAudit(tx, audit)
         return { streak: 0, locked: false }
       }
       const streak = Number(row.failure_streak)
       const { retryAfter, lock } = failure.decide(streak)
-      await tx.run(
-        applyFailure.sql,
-        applyFailure.bind({
-          id: failure.userId,
-          retry_after: retryAfter,
-          lock: lock ? 1 : 0,
-          at: failure.at,
-        }),
-      )
+      if (retryAfter !== null || lock)
+        await tx.run(
+          applyFailure.sql,
+          applyFailure.bind({ id: failure.userId, retry_after: retryAfter, lock: lock ? 1 : 0 }),
+        )
       await ctx.appendAudit(tx, lock ? [...audit, failure.lockAudit(streak)] : audit)
       return { streak, locked: lock }
     },
