@@ -144,7 +144,7 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     await page.getByLabel('Method for vault').last().selectOption('pin')
     await page.getByRole('button', { name: 'Assign the selected systems' }).click()
     await page.waitForURL(/done=assigned/)
-    const rows = page.getByRole('region', { name: 'Assigned systems' }).locator('tbody tr')
+    const rows = page.getByRole('region', { name: 'Assigned systems, as a table' }).locator('tbody tr')
     await expect(rows.count()).resolves.toBe(2)
     await expect(rows.filter({ hasText: 'vault' }).textContent()).resolves.toContain('One-time PIN')
     await rows.filter({ hasText: 'vault' }).getByLabel('Method for vault').selectOption('passwordless')
@@ -183,6 +183,12 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     const checked = page.locator('#audit-rows tr', { hasText: 'challenge.checked' })
     await expect(checked.first().textContent()).resolves.toContain('authenticated')
     await check('audit')
+    // All ten columns, Details last, fit a 1280 px screen without scrolling the table sideways.
+    const fits = await page.evaluate(() => {
+      const table = document.querySelector('table.audit-events') as HTMLTableElement
+      return { table: table.scrollWidth, region: (table.parentElement as HTMLElement).clientWidth }
+    })
+    expect(fits.table).toBeLessThanOrEqual(fits.region)
     // The live tail puts new events on top as they happen.
     await page.getByLabel('Live: add new events as they happen').check()
     await server.engine.account(accountId).users.update('carol', { displayName: 'Carol J.' })
@@ -202,9 +208,21 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     await expect(page.locator('.good').textContent()).resolves.toContain('Verified intact')
     await check('overview')
 
-    // A key: created (fresh sign-in, so no confirmation asked), shown once, then revoked.
+    // A key form with an error keeps what was typed, the message beside the scopes it is about.
     await go('/console/keys')
     await page.getByLabel(/^Name/).fill('web back end')
+    await page.getByLabel(/^auth:/).uncheck()
+    await page.getByLabel(/^Expires on/).fill('2031-01-31')
+    await page.getByRole('button', { name: 'Create the key' }).click()
+    await expect(page.locator('#f-scopes-error').textContent()).resolves.toContain('must list one or more')
+    await expect(page.locator('.error-summary a').getAttribute('href')).resolves.toBe('#f-scopes')
+    await expect(page.getByLabel(/^Name/).inputValue()).resolves.toBe('web back end')
+    await expect(page.getByLabel(/^Expires on/).inputValue()).resolves.toBe('2031-01-31')
+    await expect(page.getByLabel(/^auth:/).isChecked()).resolves.toBe(false)
+    await page.getByLabel(/^auth:/).check()
+    await page.getByLabel(/^Expires on/).fill('')
+
+    // A key: created (fresh sign-in, so no confirmation asked), shown once, then revoked.
     await page.getByRole('button', { name: 'Create the key' }).click()
     const shown = (await page.locator('#new-key-value').textContent()) ?? ''
     expect(shown).toMatch(/^fsk_/)

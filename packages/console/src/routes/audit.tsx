@@ -75,6 +75,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       c,
       <Layout
         page={kit.page(c)}
+        wide
         title="Audit trail"
         flash={c.req.query('done') === 'verified' ? 'The audit chain was verified.' : null}
       >
@@ -113,7 +114,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
               </span>
             ) : null}
           </p>
-          <TableRegion label="Audit events, newest first">
+          <TableRegion label="Audit events, newest first" class="audit-events">
             <thead>
               <tr>
                 <th scope="col">#</th>

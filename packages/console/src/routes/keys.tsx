@@ -15,13 +15,22 @@ function state(key: ApiKeyInfo, now: number): string {
 }
 
 /** API keys: list, create (shown once), revoke. */
+/** The create form's fields as submitted, shown again beside an error. */
+interface KeyFormValues {
+  readonly name: string
+  readonly scopes: readonly string[]
+  readonly expiresAt: string
+}
+
 export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
 
   const keysPage = async (
     c: ConsoleContext,
-    extra: { created?: ApiKeyInfo & { key: string }; errors?: FieldError[] } = {},
+    extra: { created?: ApiKeyInfo & { key: string }; errors?: FieldError[]; values?: KeyFormValues } = {},
   ) => {
+    const values = extra.values
+    const scopesError = extra.errors?.find((e) => e.field === 'scopes')?.message
     const keys = await c.var.account.apiKeys.list()
     const admin = c.var.session?.role === 'admin'
     const now = kit.now()
@@ -104,25 +113,43 @@ export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
                 label="Name"
                 hint="Where it is used, e.g. web back end."
                 required
+                value={values?.name}
                 errors={extra.errors}
               />
-              <fieldset>
+              {/* The error summary links here (`#f-scopes`); the message sits under the legend. */}
+              <fieldset
+                id="f-scopes"
+                class={scopesError ? 'invalid' : undefined}
+                aria-describedby={scopesError ? 'f-scopes-error' : undefined}
+              >
                 <legend>Scopes</legend>
+                {scopesError ? (
+                  <p class="error" id="f-scopes-error">
+                    {scopesError}
+                  </p>
+                ) : null}
                 <Checkbox
                   name="scopes"
                   value="auth"
                   id="f-scopes-auth"
                   label="auth: start and check logins"
-                  checked
+                  checked={values ? values.scopes.includes('auth') : true}
                 />
                 <Checkbox
                   name="scopes"
                   value="admin"
                   id="f-scopes-admin"
                   label="admin: manage the account (the admin API)"
+                  checked={values?.scopes.includes('admin') ?? false}
                 />
               </fieldset>
-              <Field name="expiresAt" label="Expires on (optional, UTC)" type="date" errors={extra.errors} />
+              <Field
+                name="expiresAt"
+                label="Expires on (optional, UTC)"
+                type="date"
+                value={values?.expiresAt}
+                errors={extra.errors}
+              />
               <button type="submit">Create the key</button>
             </form>
           </section>
@@ -138,15 +165,20 @@ export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const fresh = kit.requireFresh(c, `${base}/keys`)
     if (fresh) return fresh
     const form = await kit.form(c)
-    const expires = form.get('expiresAt')
+    const values: KeyFormValues = {
+      name: form.get('name') ?? '',
+      scopes: form.all('scopes'),
+      expiresAt: form.get('expiresAt') ?? '',
+    }
     const done = await attempt(() =>
       c.var.account.apiKeys.create({
-        name: form.get('name') ?? '',
-        scopes: form.all('scopes') as Scope[],
-        ...(expires ? { expiresAt: new Date(`${expires}T00:00:00Z`) } : {}),
+        name: values.name,
+        scopes: values.scopes as Scope[],
+        ...(values.expiresAt ? { expiresAt: new Date(`${values.expiresAt}T00:00:00Z`) } : {}),
       }),
     )
-    if (!done.ok) return keysPage(c, { errors: done.errors })
+    // What was typed comes back with the message beside its field.
+    if (!done.ok) return keysPage(c, { errors: done.errors, values })
     return keysPage(c, { created: done.value })
   })
 

@@ -217,8 +217,8 @@ export const PostButton: FC<{
 )
 
 /** A table that scrolls sideways on narrow screens, reachable by keyboard. */
-export const TableRegion: FC<{ label: string; children?: Child }> = ({ label, children }) => (
-  <section class="table-wrap" aria-label={label} tabindex={0}>
-    <table>{children}</table>
+export const TableRegion: FC<{ label: string; class?: string; children?: Child }> = (p) => (
+  <section class="table-wrap" aria-label={p.label} tabindex={0}>
+    <table class={p.class}>{p.children}</table>
   </section>
 )

@@ -39,12 +39,14 @@ function current(page: PageContext, screen: string): boolean {
 }
 
 /** A full console page: skip link, navigation, who is signed in, and the main content. */
-export const Layout: FC<{ page: PageContext; title: string; flash?: string | null; children?: Child }> = ({
-  page,
-  title,
-  flash,
-  children,
-}) => (
+export const Layout: FC<{
+  page: PageContext
+  title: string
+  flash?: string | null
+  /** Wider than reading width, for a page whose table has many columns (the audit trail). */
+  wide?: boolean
+  children?: Child
+}> = ({ page, title, flash, wide, children }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -92,7 +94,7 @@ export const Layout: FC<{ page: PageContext; title: string; flash?: string | nul
           </div>
         ) : null}
       </header>
-      <main id="main" tabindex={-1}>
+      <main id="main" tabindex={-1} class={wide ? 'wide' : undefined}>
         <h1>{title}</h1>
         {flash ? (
           <p class="flash" role="status">

@@ -116,7 +116,7 @@ export const AssignmentTable: FC<{
 }> = ({ action, csrf, assignments, systems, admin }) => {
   if (assignments.length === 0) return <p>No systems assigned yet.</p>
   return (
-    <TableRegion label="Assigned systems">
+    <TableRegion label="Assigned systems, as a table">
       <thead>
         <tr>
           <th scope="col">System</th>
