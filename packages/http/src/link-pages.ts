@@ -8,7 +8,9 @@ const STYLE =
   'body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1b1b1b}' +
   'h1{font-size:1.4rem}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{color:#555}' +
   'button{font:inherit;padding:.6rem 1.4rem;border:0;border-radius:.4rem;background:#1d4ed8;color:#fff;cursor:pointer}' +
-  '.note{color:#555;font-size:.9rem}'
+  '.note{color:#555;font-size:.9rem}' +
+  '#code{font:inherit;font-size:1.5rem;letter-spacing:.3em;width:5em;padding:.3rem .5rem;text-align:center;' +
+  'border:1px solid #767676;border-radius:.4rem}#code[aria-invalid]{border-color:#b91c1c}.error{color:#b91c1c}'
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64')
 
 /** S14: no caching, no referrer (the URL holds the token), no framing, nothing but our one style. */
@@ -60,7 +62,7 @@ const escapeHtml = (text: string) =>
   )
 
 function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`
 }
 
 /** Binds the confirm form to its link, so the POST must come from a page we served (S14). */
@@ -131,13 +133,15 @@ export function confirmPage(view: LinkView, formToken: string, wrongCode = false
   return page(
     `Sign in to ${view.system ?? 'your account'}?`,
     `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k as string)}</dt><dd>${escapeHtml(v as string)}</dd>`).join('')}</dl>` +
-      (wrongCode
-        ? '<p><strong>That code does not match. Check the code on your device and try again.</strong></p>'
-        : '') +
       `<form method="post"><input type="hidden" name="form" value="${escapeHtml(formToken)}">` +
-      // S12: the code the device where the login started shows; without it nothing is confirmed.
+      // S12: the code the device where the login started shows; without it nothing is confirmed. A wrong
+      // one is said beside the box, which a screen reader reads with it.
       (view.numberMatching
-        ? '<p><label for="code">Enter the code shown on the device where you started signing in</label></p><p><input id="code" name="code" inputmode="numeric" autocomplete="off" pattern="[0-9]{3}" maxlength="3" required></p>'
+        ? '<p><label for="code">Enter the code shown on the device where you started signing in</label></p>' +
+          (wrongCode
+            ? '<p class="error" id="code-error" role="alert"><strong>That code does not match. Check the code on your device and try again.</strong></p>'
+            : '') +
+          `<p><input id="code" name="code" inputmode="numeric" autocomplete="off" pattern="[0-9]{3}" maxlength="3" required${wrongCode ? ' aria-invalid="true" aria-describedby="code-error"' : ''}></p>`
         : '') +
       `<button type="submit">Confirm sign-in</button></form>` +
       `<p class="note">If you did not just try to sign in, close this page: nothing happens unless you confirm.</p>`,

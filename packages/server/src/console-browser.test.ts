@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
+  axeViolations,
   type Browser,
   type BrowserContext,
   browserAvailable,
@@ -91,9 +92,20 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     const link = notifier.last(ADMIN).link as string
     const mail = await context.newPage()
     await mail.goto(link)
+    // The link's pages are what anyone who signs in sees: axe finds nothing on them, moderate or minor
+    // included, and a wrong code is said beside the box it is about.
+    expect(await axeViolations(mail), 'axe on the confirm page').toEqual([])
+    await mail.getByLabel(/Enter the code/).fill(code === '999' ? '998' : '999')
+    await mail.getByRole('button', { name: 'Confirm sign-in' }).click()
+    await expect(mail.getByRole('alert').textContent()).resolves.toContain('That code does not match')
+    await expect(mail.getByLabel(/Enter the code/).getAttribute('aria-describedby')).resolves.toBe(
+      'code-error',
+    )
+    expect(await axeViolations(mail), 'axe on the confirm page with a wrong code').toEqual([])
     await mail.getByLabel(/Enter the code/).fill(code)
     await mail.getByRole('button', { name: 'Confirm sign-in' }).click()
     await mail.getByText('You are signed in').waitFor()
+    expect(await axeViolations(mail), 'axe on the signed-in page').toEqual([])
     await mail.close()
     await page.waitForURL(`${server.url}/console/`, { timeout: 15_000 })
     await expect(page.getByRole('heading', { name: 'Overview' }).isVisible()).resolves.toBe(true)

@@ -55,18 +55,26 @@ export interface AxeViolation {
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
 /**
- * Runs axe-core on the page as it is now and returns the serious and critical violations (the ones
- * a test should fail on). The script is added through the DevTools protocol, so the page's
- * Content-Security-Policy does not have to allow it.
+ * Runs axe-core on the page as it is now and returns every violation, minor and moderate ones too. The
+ * script is added through the DevTools protocol, so the page's Content-Security-Policy does not have to
+ * allow it.
  */
-export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(axeSource)
   const result = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as {
     violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[]
   }
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }))
+  return result.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map((n) => n.target.join(' ')),
+  }))
+}
+
+/** The serious and critical violations axe finds (the ones a test of a busy page should fail on). */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  return (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical')
 }
 
 export type { Browser, BrowserContext, Page } from 'playwright-core'
