@@ -37,6 +37,14 @@ describe('the console', () => {
     expect((await client.get('/console/users/nobody')).status).toBe(404)
   })
 
+  it('says so when an audit filter’s time holds no events, not an empty range of numbers', async () => {
+    const { client } = await f.signIn('root@example.com')
+    const page = await client.get('/console/audit?since=2099-01-01T00%3A00')
+    expect(page.status).toBe(200)
+    expect(page.text).toContain('No events in that time.')
+    expect(page.text).not.toMatch(/events #(\d+)–#(\d+)/)
+  })
+
   it('signs in with a one-time PIN when that is the administrator’s method', async () => {
     await f.acme.console.grant({
       authid: 'pat@example.com',

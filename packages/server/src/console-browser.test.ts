@@ -194,6 +194,8 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Filter' }).click()
     const checked = page.locator('#audit-rows tr', { hasText: 'challenge.checked' })
     await expect(checked.first().textContent()).resolves.toContain('authenticated')
+    // The host's calls are shown under its key's name (the audit keeps the key's id).
+    await expect(checked.first().textContent()).resolves.toContain('key “test host”')
     await check('audit')
     // All ten columns, Details last, fit a 1280 px screen without scrolling the table sideways.
     const fits = await page.evaluate(() => {

@@ -23,12 +23,23 @@ const details = (event: AuditEvent) => {
   return text.length > 240 ? `${text.slice(0, 240)}…` : text
 }
 
+/** The account's API keys by id: the audit records a key's calls under its id, the console shows its name. */
+type KeyNames = ReadonlyMap<string, string>
+const keyNames = async (c: ConsoleContext): Promise<KeyNames> =>
+  new Map((await c.var.account.apiKeys.list()).map((key) => [key.id, key.name]))
+
+/** Who acted: an API key by its name and id, anyone else as the audit recorded them. */
+const actorOf = (actor: string, keys: KeyNames) => {
+  const name = keys.get(actor)
+  return name === undefined ? actor : `key “${name}” (${actor})`
+}
+
 /** An event as the live tail's script receives it: text only, which it puts in cells as text. */
-const tailRow = (e: AuditEvent) => ({
+const tailRow = (e: AuditEvent, keys: KeyNames) => ({
   seq: e.seq,
   at: `${new Date(e.at).toISOString().slice(0, 19).replace('T', ' ')} UTC`,
   type: e.type,
-  actor: e.actor,
+  actor: actorOf(e.actor, keys),
   system: e.system ?? '',
   authid: e.authid ?? '',
   outcome: e.outcome,
@@ -55,7 +66,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const { text, since, until } = filtersOf(c)
     const before = Number(c.req.query('before'))
     const account = c.var.account
-    const [page, overview] = await Promise.all([
+    const [page, overview, keys] = await Promise.all([
       account.audit.search({
         ...text,
         ...(since ? { since } : {}),
@@ -64,6 +75,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
         limit: 50,
       }),
       account.stats.overview(),
+      keyNames(c),
     ])
     const query = new URLSearchParams({
       ...text,
@@ -137,7 +149,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
                     <When at={e.at} />
                   </td>
                   <td>{e.type}</td>
-                  <td>{e.actor}</td>
+                  <td>{actorOf(e.actor, keys)}</td>
                   <td>{e.system ?? ''}</td>
                   <td>{e.authid ?? ''}</td>
                   <td>{e.outcome}</td>
@@ -149,8 +161,9 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
             </tbody>
           </TableRegion>
           <p class="hint">
-            {page.events.length === 0 ? 'No matching events in events ' : 'Read events '}#{page.scanned.from}
-            –#{page.scanned.to}.
+            {page.scanned.from > page.scanned.to
+              ? 'No events in that time.'
+              : `${page.events.length === 0 ? 'No matching events in events' : 'Read events'} #${page.scanned.from}–#${page.scanned.to}.`}
           </p>
           {page.next !== null ? (
             <nav aria-label="Pages" class="pager">
@@ -175,9 +188,12 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       ...(Number.isSafeInteger(after) && after >= 0 ? { after } : {}),
       limit: 200,
     }
-    const { events } = await c.var.account.audit.list(filters)
+    const [{ events }, keys] = await Promise.all([c.var.account.audit.list(filters), keyNames(c)])
     return c.json(
-      { events: events.map(tailRow), after: events.at(-1)?.seq ?? (Number.isSafeInteger(after) ? after : 0) },
+      {
+        events: events.map((e) => tailRow(e, keys)),
+        after: events.at(-1)?.seq ?? (Number.isSafeInteger(after) ? after : 0),
+      },
       200,
       {
         'cache-control': 'no-store',

@@ -73,7 +73,7 @@ export const PolicyForm: FC<{
         <Field
           name="name"
           label="Name"
-          hint="What the API’s `system` field carries."
+          hint="What the API’s “system” field carries."
           required
           errors={errors}
           value={v('name', system?.name)}

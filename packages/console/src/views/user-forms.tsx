@@ -85,7 +85,7 @@ export const UserForm: FC<{
       <TextArea
         name="attributes"
         label="Attributes (key=value, one per line)"
-        hint="What rules can test, e.g. department=finance. Console roles are set under Console access."
+        hint="What rules can test, e.g. department=finance. Console roles are set on the user’s page once created, under Console access."
         value={v('attributes', keyValueLines(attributes))}
         rows={3}
         errors={errors}
