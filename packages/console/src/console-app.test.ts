@@ -93,6 +93,37 @@ describe('the console', () => {
     expect((await client.get('/console/keys')).status).toBe(200)
   })
 
+  it('shows the first code again when asked twice within the resend cooldown, the one message sent', async () => {
+    const client = f.client()
+    const ask = async (authid: string) => {
+      const form = await client.get('/console/sign-in?next=%2Fconsole%2F')
+      await client.post('/console/sign-in', {
+        _form: hidden(form.text, '_form'),
+        authid,
+        account: f.acme.id,
+        next: hidden(form.text, 'next'),
+      })
+      return /class="code">(\d{3})</.exec((await client.get('/console/sign-in/wait')).text)?.[1]
+    }
+    await f.acme.settings.update({ sendLimits: { resendCooldownSeconds: 30 } })
+    const sent = () => f.notifier.messages.filter((m) => m.to === 'root@example.com').length
+    const before = sent()
+    const first = await ask('root@example.com')
+    f.clock.advance(20_000)
+    // A second start would be refused (S18) and show a code no message carries: the first page again.
+    expect(await ask('root@example.com')).toBe(first)
+    expect(sent()).toBe(before + 1)
+    const message = f.notifier.last('root@example.com')
+    // Past the cooldown, a new message, and the page shows its code.
+    f.clock.advance(15_000)
+    await ask('root@example.com')
+    expect(sent()).toBe(before + 2)
+    expect(f.notifier.last('root@example.com')).not.toEqual(message)
+    // Someone who is not an administrator sees the same: the first (decoy) code again.
+    const decoy = await ask('nobody@example.com')
+    expect(await ask('nobody@example.com')).toBe(decoy)
+  })
+
   it('refuses to sign in to another origin after the sign-in (no open redirect)', async () => {
     const client = f.client()
     const form = await client.get('/console/sign-in?next=https%3A%2F%2Fevil.example%2F')

@@ -22,6 +22,8 @@ export interface PendingSignIn {
   readonly reauth: string | null
   /** Where to go once signed in (a console path). */
   readonly next: string | null
+  /** When this browser asked (absent in a cookie set before this field existed). */
+  readonly startedAt?: number
 }
 
 /** Cookie names and flags for one console. */

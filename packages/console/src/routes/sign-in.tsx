@@ -102,6 +102,7 @@ export function signInRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
         [{ field: 'authid', message: 'Enter your user id.' }],
         400,
       )
+    if (await askedLately(c, accountId, authid)) return kit.redirect(c, `${base}/sign-in/wait`)
     const ip = kit.clientAddress(c)
     const userAgent = c.req.header('user-agent')
     let started: Awaited<ReturnType<ReturnType<typeof engine.account>['start']>> | null = null
@@ -132,6 +133,7 @@ export function signInRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       expiresAt: ok?.expiresAt.getTime() ?? kit.now() + TEN_MINUTES,
       reauth: null,
       next,
+      startedAt: kit.now(),
     }
     putCookie(c, cookies, cookies.signIn, tokens.sign(pending), TEN_MINUTES / 1000)
     return kit.redirect(c, `${base}/sign-in/wait`)
@@ -141,6 +143,24 @@ export function signInRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const value = readCookie(c, cookies.signIn)
     const pending = tokens.open(value, kit.now())
     return pending && value ? { pending, formToken: tokens.form(`s:${value}`) } : null
+  }
+
+  /**
+   * Whether this browser asked to sign in as `authid` within the account's resend cooldown. A second start
+   * then would be refused (S18) and, looking like a link sent, show a new code no message carries; the
+   * waiting page of the first, whose message is on its way, is the one to show again. It reads only this
+   * browser's own cookie, so it answers alike for an administrator and for anyone else.
+   */
+  const askedLately = async (c: ConsoleContext, accountId: string, authid: string) => {
+    const earlier = pendingOf(c)?.pending
+    if (earlier?.accountId !== accountId || earlier.authid !== authid || earlier.startedAt === undefined)
+      return false
+    const settings = await engine
+      .account(accountId)
+      .settings.get()
+      .catch(() => null)
+    const cooldown = (settings?.sendLimits.resendCooldownSeconds ?? 0) * 1000
+    return kit.now() - earlier.startedAt < cooldown
   }
 
   const waitPage = async (
