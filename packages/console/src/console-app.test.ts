@@ -37,12 +37,16 @@ describe('the console', () => {
     expect((await client.get('/console/users/nobody')).status).toBe(404)
   })
 
-  it('says so when an audit filter’s time holds no events, not an empty range of numbers', async () => {
+  it('says so when an audit filter’s time holds no events, and says a time that is not one beside its field', async () => {
     const { client } = await f.signIn('root@example.com')
     const page = await client.get('/console/audit?since=2099-01-01T00%3A00')
     expect(page.status).toBe(200)
     expect(page.text).toContain('No events in that time.')
     expect(page.text).not.toMatch(/events #(\d+)–#(\d+)/)
+    // A time that is not one is said beside its field, not dropped without a word.
+    const bad = await client.get('/console/audit?since=not-a-date')
+    expect(bad.status).toBe(400)
+    expect(bad.text).toMatch(/id="f-since-error"[^>]*>must be a date and time in UTC/)
   })
 
   it('signs in with a one-time PIN when that is the administrator’s method', async () => {

@@ -2,7 +2,7 @@ import { type AuditEvent, type AuditFilters, auditExportStream } from '@flexsecu
 import type { Hono } from 'hono'
 import type { ConsoleContext, ConsoleEnv, ConsoleKit } from '../console-context.js'
 import { ChainStatus } from '../views/chain-status.js'
-import { Field, TableRegion } from '../views/controls.js'
+import { Field, type FieldError, TableRegion } from '../views/controls.js'
 import { Layout, When } from '../views/layout.js'
 import { consolePath } from './sign-in.js'
 
@@ -59,11 +59,15 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     }
     const since = utc(c.req.query('since'))
     const until = utc(c.req.query('until'))
-    return { text: given, since, until }
+    // A time that is not one is said beside its field, not dropped without a word.
+    const errors: FieldError[] = (['since', 'until'] as const)
+      .filter((name) => c.req.query(name)?.trim() && utc(c.req.query(name)) === undefined)
+      .map((field) => ({ field, message: 'must be a date and time in UTC, e.g. 2026-12-07T09:30' }))
+    return { text: given, since, until, errors }
   }
 
   app.get(`${base}/audit`, async (c) => {
-    const { text, since, until } = filtersOf(c)
+    const { text, since, until, errors } = filtersOf(c)
     const before = Number(c.req.query('before'))
     const account = c.var.account
     const [page, overview, keys] = await Promise.all([
@@ -95,12 +99,19 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
         <section aria-labelledby="events">
           <h2 id="events">Events</h2>
           <form method="get" action={`${base}/audit`} class="filters">
-            <Field name="since" label="From (UTC)" type="datetime-local" value={c.req.query('since') ?? ''} />
+            <Field
+              name="since"
+              label="From (UTC)"
+              type="datetime-local"
+              value={c.req.query('since') ?? ''}
+              errors={errors}
+            />
             <Field
               name="until"
               label="Until (UTC)"
               type="datetime-local"
               value={c.req.query('until') ?? ''}
+              errors={errors}
             />
             <Field name="system" label="System" value={text.system ?? ''} />
             <Field name="authid" label="User id" value={text.authid ?? ''} />
@@ -176,6 +187,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
           ) : null}
         </section>
       </Layout>,
+      errors.length > 0 ? 400 : 200,
     )
   })
 
