@@ -37,12 +37,16 @@ describe('the console', () => {
     expect((await client.get('/console/users/nobody')).status).toBe(404)
   })
 
-  it('says so when an audit filter’s time holds no events, and says a time that is not one beside its field', async () => {
+  it('reads times as times: an empty filtered time said so, a bad one beside its field, details’ times as dates', async () => {
     const { client } = await f.signIn('root@example.com')
     const page = await client.get('/console/audit?since=2099-01-01T00%3A00')
     expect(page.status).toBe(200)
     expect(page.text).toContain('No events in that time.')
     expect(page.text).not.toMatch(/events #(\d+)–#(\d+)/)
+    // Times in an event's details read as times, not epoch milliseconds.
+    await f.acme.start({ system: 'payroll', authid: 'alice' })
+    const events = await client.get('/console/audit?type=challenge.started')
+    expect(events.text).toMatch(/&quot;expiresAt&quot;:&quot;\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC&quot;/)
     // A time that is not one is said beside its field, not dropped without a word.
     const bad = await client.get('/console/audit?since=not-a-date')
     expect(bad.status).toBe(400)

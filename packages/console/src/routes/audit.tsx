@@ -18,8 +18,14 @@ function utc(value: string | undefined): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date
 }
 
+/** A time the audit keeps as epoch milliseconds (`expiresAt`, `retryAfter`), shown as one a person reads. */
+const asTime = (key: string, value: unknown) =>
+  typeof value === 'number' && /(At|After)$/.test(key) && Number.isSafeInteger(value) && value > 0
+    ? `${new Date(value).toISOString().slice(0, 19).replace('T', ' ')} UTC`
+    : value
+
 const details = (event: AuditEvent) => {
-  const text = event.details === null ? '' : JSON.stringify(event.details)
+  const text = event.details === null ? '' : JSON.stringify(event.details, asTime)
   return text.length > 240 ? `${text.slice(0, 240)}…` : text
 }
 
