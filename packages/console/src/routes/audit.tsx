@@ -54,6 +54,12 @@ const tailRow = (e: AuditEvent, keys: KeyNames) => ({
   details: details(e),
 })
 
+/** The filters that take a time, with their labels. */
+const TIME_FILTERS = [
+  ['since', 'From (UTC)'],
+  ['until', 'Until (UTC)'],
+] as const
+
 /** The audit trail: pages, live tail, CSV export, verification. */
 export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
@@ -66,7 +72,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const since = utc(c.req.query('since'))
     const until = utc(c.req.query('until'))
     // A time that is not one is said beside its field, not dropped without a word.
-    const errors: FieldError[] = (['since', 'until'] as const)
+    const errors: FieldError[] = TIME_FILTERS.map(([name]) => name)
       .filter((name) => c.req.query(name)?.trim() && utc(c.req.query(name)) === undefined)
       .map((field) => ({ field, message: 'must be a date and time in UTC, e.g. 2026-12-07T09:30' }))
     return { text: given, since, until, errors }
@@ -105,20 +111,15 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
         <section aria-labelledby="events">
           <h2 id="events">Events</h2>
           <form method="get" action={`${base}/audit`} class="filters">
-            <Field
-              name="since"
-              label="From (UTC)"
-              type="datetime-local"
-              value={c.req.query('since') ?? ''}
-              errors={errors}
-            />
-            <Field
-              name="until"
-              label="Until (UTC)"
-              type="datetime-local"
-              value={c.req.query('until') ?? ''}
-              errors={errors}
-            />
+            {TIME_FILTERS.map(([name, label]) => (
+              <Field
+                name={name}
+                label={label}
+                type="datetime-local"
+                value={c.req.query(name) ?? ''}
+                errors={errors}
+              />
+            ))}
             <Field name="system" label="System" value={text.system ?? ''} />
             <Field name="authid" label="User id" value={text.authid ?? ''} />
             <Field name="type" label="Event" hint="e.g. challenge.checked" value={text.type ?? ''} />

@@ -109,9 +109,13 @@ export async function verifyPin(
   return wrongPin(ctx, row, reserved, now)
 }
 
+/** A wrong PIN's reason once `attempts` are used: the last one exhausts the challenge. */
+const wrongPinReason = (row: ChallengeRow, attempts: number) =>
+  attempts < row.maxAttempts ? ('wrong_pin' as const) : ('attempts_exhausted' as const)
+
 /** The answer to a wrong PIN whose failure is counted: `wrong_pin`, or `attempts_exhausted` for the last attempt. */
 function wrongPin(ctx: EngineContext, row: ChallengeRow, attempts: number, at: number): CheckResult {
-  const reason = attempts < row.maxAttempts ? 'wrong_pin' : 'attempts_exhausted'
+  const reason = wrongPinReason(row, attempts)
   emit(ctx, 'challenge.failed', {
     ...challengeEvent(row, at),
     reason,
@@ -161,12 +165,7 @@ async function verifyBeforeAttempt(
         right: false,
         burn: transitionTo('burnOneTimePin', row.id, now),
         audit: (attempts) => [
-          draft(
-            now,
-            { ...row, attempts },
-            'security error',
-            attempts < row.maxAttempts ? 'wrong_pin' : 'attempts_exhausted',
-          ),
+          draft(now, { ...row, attempts }, 'security error', wrongPinReason(row, attempts)),
         ],
         failure: failureOf(row, now),
       }
