@@ -34,10 +34,28 @@ describe('systems', () => {
     [{ passwordless: { channels: [] } }, 'policies.passwordless.channels'],
     [{ passwordless: { channels: ['fax'] } }, 'policies.passwordless.channels'],
     [{ pin: { enabled: 'yes' } }, 'policies.pin.enabled'],
+    // Mistyped keys, which once left the method off without a word.
+    [{ passwordLess: { enabled: true } }, 'policies.passwordLess'],
+    [{ passwordless: { enable: true } }, 'policies.passwordless.enable'],
+    [{ pin: { enabled: true, returnUrls: [] } }, 'policies.pin.returnUrls'],
+    [{ passwordless: { pinLength: 6 } }, 'policies.passwordless.pinLength'],
+    [[{ pin: { enabled: true } }], 'policies'],
   ])('refuses policies %j, naming %s', async (policies, field) => {
     await expect(f.acme.systems.create({ name: 'x', policies: policies as never })).rejects.toMatchObject({
       field,
     })
+  })
+
+  it('lists the valid keys when a policy key is mistyped, on create and on update', async () => {
+    await expect(
+      f.acme.systems.create({ name: 'x', policies: { pin: { enabeld: true } } as never }),
+    ).rejects.toThrow(
+      'policies.pin.enabeld: is not one of enabled, channels, lifetimeSeconds, pinLength, attempts',
+    )
+    await expect(f.acme.systems.update('payroll', { policies: { policy: {} } as never })).rejects.toThrow(
+      'policies.policy: is not one of passwordless, pin',
+    )
+    expect((await f.acme.systems.get('payroll'))?.policies.pin.enabled).toBe(true)
   })
 
   it('refuses a duplicate name with ConflictError and an unknown system with NotFoundError', async () => {
@@ -127,11 +145,12 @@ describe('users.assign', () => {
     expect(await f.acme.users.assignments('alice')).toEqual([])
   })
 
-  it('refuses a method the system does not enable', async () => {
+  it('refuses a method the system does not enable, saying which policy enables it', async () => {
     await f.acme.systems.create({ name: 'crm', policies: { passwordless: { enabled: true } } })
     const refused = f.acme.users.assign('alice', [{ system: 'crm', method: 'pin' }])
     await expect(refused).rejects.toBeInstanceOf(ValidationError)
     await expect(refused).rejects.toMatchObject({ field: 'assignments[0].method' })
+    await expect(refused).rejects.toThrow('policies: { pin: { enabled: true } }')
   })
 
   it('refuses a channel the user has no contact point for', async () => {

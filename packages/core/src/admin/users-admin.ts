@@ -226,7 +226,10 @@ export function usersAdmin(
           throw new ValidationError(`${field}.method`, `must be one of ${METHODS.join(', ')}`)
         const policy = system.policies[item.method]
         if (!policy.enabled)
-          throw new ValidationError(`${field}.method`, `'${item.method}' is not enabled on '${systemName}'`)
+          throw new ValidationError(
+            `${field}.method`,
+            `'${item.method}' is not enabled on '${systemName}' (its policies.${item.method}.enabled is false; update the system with policies: { ${item.method}: { enabled: true } } first)`,
+          )
         const channel = item.channel ?? null
         if (channel !== null && !CHANNELS.includes(channel))
           throw new ValidationError(`${field}.channel`, `must be one of ${CHANNELS.join(', ')}`)

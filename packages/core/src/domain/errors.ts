@@ -12,6 +12,25 @@ export class ValidationError extends Error {
   }
 }
 
+/**
+ * Refuses a key of `value` that is not in `known`: a mistyped key would otherwise be dropped without a
+ * word (`{ passwordless: { enable: true } }` leaving the method off). The error names the key and lists
+ * the valid ones, as `<noun>s` when a noun is given (`is not a setting; the settings are …`).
+ */
+export function refuseUnknownKeys(
+  field: string,
+  value: object,
+  known: readonly string[],
+  noun?: string,
+): void {
+  for (const key of Object.keys(value))
+    if (!known.includes(key))
+      throw new ValidationError(
+        `${field}.${key}`,
+        noun ? `is not a ${noun}; the ${noun}s are ${known.join(', ')}` : `is not one of ${known.join(', ')}`,
+      )
+}
+
 /** Thrown when a unique name is taken (a system name, a user's authid). */
 export class ConflictError extends ValidationError {
   override readonly name = 'ConflictError'

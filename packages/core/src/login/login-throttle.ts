@@ -1,4 +1,4 @@
-import { ValidationError } from '../domain/errors.js'
+import { refuseUnknownKeys, ValidationError } from '../domain/errors.js'
 import type { LoginThrottle, Operation } from '../ports/login-guards.js'
 import type { AuditDraft } from '../ports/rows.js'
 import { type Rate, type TokenBuckets, tokenBuckets } from './token-buckets.js'
@@ -61,9 +61,7 @@ function object(field: string, value: unknown, keys: readonly string[]): Record<
   if (value === undefined) return {}
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new ValidationError(field, 'must be an object')
-  const unknown = Object.keys(value).find((key) => !keys.includes(key))
-  if (unknown !== undefined)
-    throw new ValidationError(`${field}.${unknown}`, `is not one of ${keys.join(', ')}`)
+  refuseUnknownKeys(field, value, keys)
   return value as Record<string, unknown>
 }
 

@@ -1,4 +1,4 @@
-import { ValidationError } from '../domain/errors.js'
+import { refuseUnknownKeys, ValidationError } from '../domain/errors.js'
 import type { AccountSettings, LockoutPolicy, MessageSettings, SendLimits } from '../domain/settings.js'
 import { resolveMessageSettings } from '../outbox/messages.js'
 
@@ -56,13 +56,6 @@ const LOCKOUT_KEYS: readonly (keyof LockoutPolicy)[] = [
   'lockAfter',
 ]
 
-/** A mistyped key would be dropped without a word: refuse it, listing the valid ones. */
-function onlyKnown(field: string, value: Record<string, unknown>, known: readonly string[]) {
-  const unknown = Object.keys(value).find((key) => !known.includes(key))
-  if (unknown !== undefined)
-    throw new ValidationError(`${field}.${unknown}`, `is not a setting; the settings are ${known.join(', ')}`)
-}
-
 function object(field: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new ValidationError(field, 'must be an object')
@@ -73,11 +66,11 @@ function object(field: string, value: unknown): Record<string, unknown> {
 export function resolveSettings(input: unknown, base: AccountSettings = DEFAULT_SETTINGS): AccountSettings {
   if (input === undefined || input === null) return base
   const given = object('settings', input) as AccountSettingsInput
-  onlyKnown('settings', given as Record<string, unknown>, SETTING_KEYS)
+  refuseUnknownKeys('settings', given, SETTING_KEYS, 'setting')
   const limits = given.sendLimits === undefined ? {} : object('settings.sendLimits', given.sendLimits)
   const lockout = given.lockout === undefined ? {} : object('settings.lockout', given.lockout)
-  onlyKnown('settings.sendLimits', limits, SEND_LIMIT_KEYS)
-  onlyKnown('settings.lockout', lockout, LOCKOUT_KEYS)
+  refuseUnknownKeys('settings.sendLimits', limits, SEND_LIMIT_KEYS, 'setting')
+  refuseUnknownKeys('settings.lockout', lockout, LOCKOUT_KEYS, 'setting')
   const uniformResponses = given.uniformResponses ?? base.uniformResponses
   if (typeof uniformResponses !== 'boolean')
     throw new ValidationError('settings.uniformResponses', 'must be true or false')

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { ValidationError } from '../domain/errors.js'
+import { refuseUnknownKeys, ValidationError } from '../domain/errors.js'
 import {
   CHANNELS,
   type Channel,
@@ -24,11 +24,6 @@ function fail(field: string, message: string): never {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], field: string): void {
-  for (const key of Object.keys(value))
-    if (!allowed.includes(key)) fail(`${field}.${key}`, `is not one of ${allowed.join(', ')}`)
 }
 
 function labels(value: unknown, field: string): string[] {
@@ -66,7 +61,7 @@ function cidrs(value: unknown, field: string): string[] {
 
 function timeWindow(value: unknown, field: string): TimeWindow {
   if (!isObject(value)) fail(field, 'must be an object')
-  onlyKeys(value, ['timeZone', 'days', 'from', 'to'], field)
+  refuseUnknownKeys(field, value, ['timeZone', 'days', 'from', 'to'])
   const timeZone = value.timeZone
   try {
     if (typeof timeZone !== 'string') throw new Error()
@@ -122,7 +117,7 @@ const EFFECTS = [
 
 function conditions(value: unknown, field: string, predicates: ReadonlySet<string> | null): RuleConditions {
   if (!isObject(value)) fail(field, 'must be an object of conditions')
-  onlyKeys(value, CONDITIONS, field)
+  refuseUnknownKeys(field, value, CONDITIONS)
   const out: Record<string, unknown> = {}
   if (value.ipIn !== undefined) out.ipIn = cidrs(value.ipIn, `${field}.ipIn`)
   if (value.ipNotIn !== undefined) out.ipNotIn = cidrs(value.ipNotIn, `${field}.ipNotIn`)
@@ -171,7 +166,7 @@ function conditions(value: unknown, field: string, predicates: ReadonlySet<strin
 function effect(value: unknown, field: string): RuleEffect {
   if (!isObject(value) || Object.keys(value).length === 0)
     fail(field, 'must be an object with at least one effect')
-  onlyKeys(value, EFFECTS, field)
+  refuseUnknownKeys(field, value, EFFECTS)
   const out: Record<string, unknown> = {}
   for (const key of ['deny', 'requireMemorizedPin', 'numberMatching'] as const)
     if (value[key] !== undefined) {
@@ -200,7 +195,7 @@ export function validateRules(value: unknown, predicates: ReadonlySet<string> | 
   return value.map((rule, i) => {
     const field = `rules[${i}]`
     if (!isObject(rule)) fail(field, 'must be an object with name, when and effect')
-    onlyKeys(rule, ['name', 'when', 'effect'], field)
+    refuseUnknownKeys(field, rule, ['name', 'when', 'effect'])
     if (typeof rule.name !== 'string' || rule.name.length === 0 || rule.name.length > 100)
       fail(`${field}.name`, 'must be 1 to 100 characters')
     if (names.has(rule.name)) fail(`${field}.name`, 'is used by an earlier rule')

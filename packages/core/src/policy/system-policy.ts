@@ -1,4 +1,4 @@
-import { ValidationError } from '../domain/errors.js'
+import { refuseUnknownKeys, ValidationError } from '../domain/errors.js'
 import {
   CHANNELS,
   type Channel,
@@ -30,9 +30,14 @@ export function resolvePolicies(
   input: PoliciesInput | undefined,
   base: SystemPolicies = DEFAULT_POLICIES,
 ): SystemPolicies {
-  if (input !== undefined && (typeof input !== 'object' || input === null))
+  if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input)))
     throw new ValidationError('policies', 'must be an object')
-  const method = resolveMethod('policies.passwordless', input?.passwordless, base.passwordless)
+  // A mistyped key (`passwordLess`, `enable`) would leave a method off without a word.
+  if (input) refuseUnknownKeys('policies', input, POLICY_KEYS)
+  const method = resolveMethod('policies.passwordless', input?.passwordless, base.passwordless, [
+    ...METHOD_KEYS,
+    'returnUrls',
+  ])
   const given = input?.passwordless?.returnUrls
   const returnUrls =
     given === undefined
@@ -42,19 +47,25 @@ export function resolvePolicies(
   const passwordless: PasswordlessPolicy =
     returnUrls && returnUrls.length > 0 ? { ...method, returnUrls } : method
   const pinInput = input?.pin
-  const pinBase = resolveMethod('policies.pin', pinInput, base.pin)
+  const pinBase = resolveMethod('policies.pin', pinInput, base.pin, [...METHOD_KEYS, 'pinLength', 'attempts'])
   const pinLength = integerIn('policies.pin.pinLength', pinInput?.pinLength ?? base.pin.pinLength, 6, 10)
   const attempts = integerIn('policies.pin.attempts', pinInput?.attempts ?? base.pin.attempts, 1, 5)
   return { passwordless, pin: { ...pinBase, pinLength, attempts } }
 }
 
+const POLICY_KEYS = ['passwordless', 'pin']
+const METHOD_KEYS = ['enabled', 'channels', 'lifetimeSeconds']
+
 function resolveMethod(
   field: string,
   input: Partial<MethodPolicy> | undefined,
   base: MethodPolicy,
+  keys: readonly string[],
 ): MethodPolicy {
   if (input === undefined) return base
-  if (typeof input !== 'object' || input === null) throw new ValidationError(field, 'must be an object')
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new ValidationError(field, 'must be an object')
+  refuseUnknownKeys(field, input, keys)
   const enabled = input.enabled ?? base.enabled
   if (typeof enabled !== 'boolean') throw new ValidationError(`${field}.enabled`, 'must be true or false')
   const channels = input.channels ?? base.channels
