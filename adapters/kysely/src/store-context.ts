@@ -32,6 +32,16 @@ function isUniqueViolation(error: unknown): boolean {
   )
 }
 
+/** A table that is not there, however the database spells it: the schema was never migrated. */
+function isMissingTable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  return (
+    code === '42P01' ||
+    code === 'ER_NO_SUCH_TABLE' ||
+    (code === 'SQLITE_ERROR' && typeof message === 'string' && message.startsWith('no such table'))
+  )
+}
+
 /** The shared storage's plumbing, before the audit chain exists. */
 export interface SqlContext {
   /** Builds queries (each store compiles its hot ones once, at construction). */
@@ -74,7 +84,10 @@ export function sqlContext(
         if (error instanceof ValidationError || error instanceof StorageError) throw error
         if (conflictField && isUniqueViolation(error))
           throw new ConflictError(conflictField, 'is already taken')
-        throw new StorageError(`${what} failed: ${(error as Error)?.message ?? String(error)}`, {
+        const hint = isMissingTable(error)
+          ? ' (no schema yet, or an older one: call engine.migrate() first, or run `flexsecure migrate`)'
+          : ''
+        throw new StorageError(`${what} failed: ${(error as Error)?.message ?? String(error)}${hint}`, {
           cause: error,
         })
       }

@@ -1,5 +1,6 @@
+import { DEFAULT_SETTINGS } from '@flexsecure/core'
 import { runStorageConformance } from '@flexsecure/core/conformance'
-import { afterAll, describe } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { mysqlReachable, SERVER_URL, testDatabase } from '../test/test-database.js'
 import { mysqlStorage } from './mysql-storage.js'
 
@@ -23,5 +24,24 @@ if (!reachable) {
         },
       }
     },
+  })
+
+  describe('MySQL storage before its migration', () => {
+    it('says to migrate when its tables are not there yet', async () => {
+      await database.reset()
+      const storage = mysqlStorage({ uri: database.url })
+      try {
+        await expect(
+          storage.accounts.insertAccount({
+            id: 'a1',
+            name: 'Acme',
+            settings: DEFAULT_SETTINGS,
+            createdAt: 0,
+          }),
+        ).rejects.toThrow('call engine.migrate() first, or run `flexsecure migrate`')
+      } finally {
+        await storage.close()
+      }
+    })
   })
 }
