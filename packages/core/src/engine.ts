@@ -23,6 +23,7 @@ import { ensureAccount } from './admin/setup-in-code.js'
 import { auditSealer } from './audit/audit-chain.js'
 import type { CheckpointStore } from './audit/audit-checkpoints.js'
 import { LATE, settledWithin } from './domain/deadline.js'
+import { ValidationError } from './domain/errors.js'
 import type { EngineEvents } from './domain/events.js'
 import type { Account } from './domain/model.js'
 import { keyedDigest } from './domain/secrets.js'
@@ -217,6 +218,24 @@ function contextOf(options: EngineOptions, keyring: Keyring, ceilings: OperatorC
   }
 }
 
+/** A missing storage or notifier (plain JavaScript has no types to say so) is named at once, not at first use. */
+function requireParts(options: EngineOptions): void {
+  const has = (part: unknown, method: string) =>
+    typeof part === 'object' &&
+    part !== null &&
+    typeof (part as Record<string, unknown>)[method] === 'function'
+  if (!has(options?.storage, 'migrate') || !has(options.storage, 'sealAuditWith'))
+    throw new ValidationError(
+      'storage',
+      "must be a Storage, such as sqliteStorage({ filename: 'data/flexsecure.db' }) from @flexsecure/sqlite",
+    )
+  if (!has(options.notifier, 'send'))
+    throw new ValidationError(
+      'notifier',
+      'must be a Notifier, an object with send(message) (docs/adapters.md); captureNotifier() from @flexsecure/core/testing keeps messages in memory',
+    )
+}
+
 /**
  * Creates an engine over a storage and a notifier.
  *
@@ -228,6 +247,7 @@ function contextOf(options: EngineOptions, keyring: Keyring, ceilings: OperatorC
  * ```
  */
 export function createEngine(options: EngineOptions): Engine {
+  requireParts(options)
   const keyring = keyringOf(options.secret, options.previousSecrets ?? [])
   const ceilings = resolveCeilings(options.ceilings)
   const ctx = contextOf(options, keyring, ceilings)
