@@ -138,6 +138,14 @@ describe('errors', () => {
     expect((error as Error).message).toContain('POST /v1/start: 400: bad request')
   })
 
+  it('says a field left out is required, naming it once', async () => {
+    const error = await clientFor()
+      .start({ system: 'payroll' } as never)
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ status: 400, body: { field: 'authid', error: 'authid: is required' } })
+    expect((error as Error).message).toBe('POST /v1/start: 400: bad request: authid: is required')
+  })
+
   it('answers a key the server does not know as a security error, and never names the key', async () => {
     const key = 'fsk_Unknown0Key0Of0Thirty0Two0Chars0xxxx9Q2c'
     expect(await clientFor(key).start(login)).toEqual({ result: 'security error', reason: 'invalid_key' })

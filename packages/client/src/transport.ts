@@ -110,11 +110,11 @@ export function createTransport(options: TransportOptions): Transport {
 /** The error for a reply outside the contract, with what the body says about it. */
 export function unexpectedReply(where: string, reply: Reply): FlexSecureHttpError {
   const body = reply.body
-  const said =
-    typeof body === 'object' && body !== null
-      ? ['result', 'reason', 'field', 'error']
-          .map((key) => (body as Record<string, unknown>)[key])
-          .filter((value) => typeof value === 'string')
-      : []
+  const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {}
+  const said = ['result', 'reason', 'field', 'error']
+    // A server's error names its field first (`authid: is required`): not twice.
+    .filter((key) => !(key === 'field' && String(fields.error).startsWith(`${fields.field}:`)))
+    .map((key) => fields[key])
+    .filter((value) => typeof value === 'string')
   return new FlexSecureHttpError(reply.status, body, [`${where}: ${reply.status}`, ...said].join(': '))
 }

@@ -24,7 +24,7 @@ export async function readJson<T extends z.ZodType>(
   refuseHostileShape(value)
   const parsed = schema.safeParse(value)
   if (!parsed.success) {
-    const { error, field } = describeIssue(parsed.error)
+    const { error, field } = describeIssue(parsed.error, value)
     throw new BadRequest(400, error, field)
   }
   return parsed.data

@@ -221,10 +221,13 @@ export const SettingsUpdate = exactObject({
   messages: MessageSettings.optional(),
 })
 
-/** The first problem in a body, as one line naming the field. */
-export function describeIssue(error: z.ZodError): { error: string; field: string } {
+/** The first problem in `body`, as one line naming the field. */
+export function describeIssue(error: z.ZodError, body?: unknown): { error: string; field: string } {
   const issue = error.issues[0]
   const field = issue?.path.map(String).join('.') || 'body'
+  // A field left out reads as such, not as zod's "expected string, received undefined".
+  if (issue?.code === 'invalid_type' && issue.path.length > 0 && valueAt(body, issue.path) === undefined)
+    return { field, error: `${field}: is required` }
   if (issue?.code === 'unrecognized_keys')
     return {
       field,
@@ -236,6 +239,15 @@ export function describeIssue(error: z.ZodError): { error: string; field: string
   if (issue?.code === 'invalid_key' && issue.issues[0])
     return { field, error: `${field}: key ${issue.issues[0].message}` }
   return { field, error: `${field}: ${issue?.message ?? 'is invalid'}` }
+}
+
+function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+  let value = body
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined
+    value = (value as Record<PropertyKey, unknown>)[key]
+  }
+  return value
 }
 
 /** `POST /v1/admin/policy/simulate`: the same fields as start. */
