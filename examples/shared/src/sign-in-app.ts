@@ -1,6 +1,6 @@
 import type { AccountHandle, Clock, Engine } from '@flexsecure/core'
+import { consoleNotifier } from '@flexsecure/core/testing'
 import { createLinkPagesHandler } from '@flexsecure/http'
-import { consoleNotifier } from '@flexsecure/server'
 import {
   EXAMPLE_SYSTEM,
   exampleConfig,

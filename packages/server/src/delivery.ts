@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { DeliveryError, type Message, type Notifier } from '@flexsecure/core'
+import { consoleNotifier } from '@flexsecure/core/testing'
 import { twilioNotifier, webhookNotifier } from '@flexsecure/sms'
 import { smtpNotifier } from '@flexsecure/smtp'
 import { ConfigError, SETTINGS, type ServerConfig } from './config.js'
-import { consoleNotifier } from './dev-notifier.js'
 
 /** A channel without a provider: fails as permanent, so the outbox tries the other channel (and audits it). */
 const missing = (channel: string): Notifier => ({

@@ -1,8 +1,8 @@
+export { consoleNotifier } from '@flexsecure/core/testing'
 export { ConfigError, databaseKind, loadConfig, SETTINGS, type ServerConfig } from './config.js'
 export { type ConfigFile, readConfigFile } from './config-file.js'
 export { prepareDataDirectory } from './data-directory.js'
 export { deliveryFor } from './delivery.js'
-export { consoleNotifier } from './dev-notifier.js'
 export { bootstrap, type FirstRun, howToCall } from './first-run.js'
 export { redactUrl } from './redaction.js'
 export {

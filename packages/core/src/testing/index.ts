@@ -8,6 +8,7 @@ export {
   parseSecret,
 } from './capture-notifier.js'
 export { cheapHasher } from './cheap-hasher.js'
+export { consoleNotifier } from './console-notifier.js'
 export { type ManualClock, manualClock } from './manual-clock.js'
 export {
   type MemoryRows,

@@ -1,8 +1,9 @@
-import type { Notifier } from '@flexsecure/core'
+import type { Notifier } from '../ports/notifier.js'
 
 /**
- * Prints each message, link or PIN included, instead of delivering it. Only for development: the
- * server uses it when no SMTP or SMS is configured and says so loudly at start-up.
+ * Prints each message, link or PIN included, instead of delivering it: for development, in an app that
+ * runs the engine in process or in the server, which uses it when no SMTP or SMS is configured and says
+ * so loudly at start-up. Never in production: a link in a log signs its reader in.
  */
 export function consoleNotifier(
   write: (text: string) => void = (text) => process.stdout.write(text),
