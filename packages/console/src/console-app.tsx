@@ -84,6 +84,17 @@ function asset(name: string, type: string) {
 }
 
 /**
+ * `path` with `?done=` (the notice to show) in its query: before a `#section`, where a browser reads it,
+ * not after, where it would be part of the fragment.
+ */
+export function withDone(path: string, done?: string): string {
+  if (!done) return path
+  const hash = path.indexOf('#')
+  const [before, fragment] = hash < 0 ? [path, ''] : [path.slice(0, hash), path.slice(hash)]
+  return `${before}${before.includes('?') ? '&' : '?'}done=${encodeURIComponent(done)}${fragment}`
+}
+
+/**
  * The administration console as a web-standard handler, to mount at `basePath` on the same origin as
  * the API. Administrators sign in with FlexSecure itself (the account's `flexsecure-console` system).
  *
@@ -145,17 +156,7 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       return parsed
     },
     redirect: (c, path, done) =>
-      carryCookies(
-        c,
-        new Response(null, {
-          status: 303,
-          headers: {
-            location: done
-              ? `${path}${path.includes('?') ? '&' : '?'}done=${encodeURIComponent(done)}`
-              : path,
-          },
-        }),
-      ),
+      carryCookies(c, new Response(null, { status: 303, headers: { location: withDone(path, done) } })),
     clientAddress(c) {
       if (options.trustProxy) {
         const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
@@ -221,8 +222,11 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
     const session = token ? await sessions.resolve(token) : null
     const read = c.req.method === 'GET' || c.req.method === 'HEAD'
     if (!session || !token) {
-      if (read)
-        return kit.redirect(c, `${base}/sign-in?next=${encodeURIComponent(new URL(c.req.url).pathname)}`)
+      if (read) {
+        // The whole address, filters included, so a deep link survives the sign-in.
+        const { pathname, search } = new URL(c.req.url)
+        return kit.redirect(c, `${base}/sign-in?next=${encodeURIComponent(pathname + search)}`)
+      }
       return page(c, 'Signed out', 'Your session has ended. Sign in again to make changes.', 401)
     }
     c.set('session', session)

@@ -108,13 +108,16 @@ export function parseKeyValues(
     if (at <= 0) throw new FormError([{ field, message: `${field}: line ${i + 1} is not key=value` }])
     const key = line.slice(0, at).trim()
     const value = line.slice(at + 1).trim()
+    // A number only when it reads back as typed: `007`, `1.50` and digits past a double's precision
+    // (a badge number) stay text, as they were meant.
+    const number = Number(value)
     out[key] =
       value === 'true'
         ? true
         : value === 'false'
           ? false
-          : /^-?\d+(\.\d+)?$/.test(value)
-            ? Number(value)
+          : Number.isFinite(number) && String(number) === value
+            ? number
             : value
   }
   return out

@@ -79,6 +79,18 @@ export function ruleFromForm(form: Form): Rule {
   const custom = listField(form, 'when.custom')
   if (custom.length > 0) when.custom = custom
   const timeMode = form.get('when.time')
+  const windowGiven =
+    form.all('time.days').length > 0 || Boolean(form.get('time.from')?.trim() || form.get('time.to')?.trim())
+  // Days or hours under "Any time" would be dropped, and the rule would hold always: a deny rule would
+  // refuse every login.
+  if (windowGiven && timeMode !== 'timeIn' && timeMode !== 'timeNotIn')
+    throw new FormError([
+      {
+        field: 'when.time',
+        message:
+          'when.time: days or hours are filled in, but Time is "Any time": choose within or outside them, or clear them',
+      },
+    ])
   if (timeMode === 'timeIn' || timeMode === 'timeNotIn') {
     const window: Record<string, unknown> = { timeZone: (form.get('time.timeZone') ?? '').trim() || 'UTC' }
     const days = form.all('time.days')

@@ -78,7 +78,7 @@ export function deliveryRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
                       <PostButton
                         action={`${base}/deliveries/requeue`}
                         label="Send now"
-                        describe={`Send the message to ${d.destination} now`}
+                        describe={`Send now: the message to ${d.destination}`}
                         csrf={c.var.csrf}
                         fields={{ id: d.id }}
                       />

@@ -15,6 +15,8 @@ export const NOTICES: Readonly<Record<string, string>> = {
   'system-created': 'The system was created.',
   'system-saved': 'The system was saved.',
   'rules-saved': 'The rules were saved.',
+  'rules-changed':
+    'The rules had changed since that page was loaded, so nothing was moved or removed. Here they are now.',
   'user-created': 'The user was created.',
   'user-saved': 'The user was saved.',
   assigned: 'The assignments were saved.',

@@ -5,7 +5,7 @@ import { dropCookie, type PendingSignIn, putCookie } from '../console-cookies.js
 import { PostButton, TableRegion } from '../views/controls.js'
 import { Csrf, Layout, When } from '../views/layout.js'
 import { NOTICES } from './overview.js'
-import { consolePath } from './sign-in.js'
+import { consolePath, pendingSignIns } from './sign-in.js'
 
 // The administrator's own sessions (each can be revoked), sign-out, and the confirmation that asks for
 // a new login before API keys are created or security settings change (S24).
@@ -13,6 +13,7 @@ import { consolePath } from './sign-in.js'
 /** Your sessions, sign-out, and the fresh-login confirmation. */
 export function sessionRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base, cookies, sessions, tokens } = kit
+  const { askedLately } = pendingSignIns(kit)
 
   app.get(`${base}/sessions`, async (c) => {
     const token = c.var.token as string
@@ -112,6 +113,10 @@ export function sessionRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const session = c.var.session
     if (!session) return kit.redirect(c, `${base}/sign-in`)
     const next = consolePath(base, (await kit.form(c)).get('next')) ?? `${base}/`
+    // Asked again within the resend cooldown (Back, then the button again): the first link is on its
+    // way, and a second start would be refused with a code no message carries.
+    if (await askedLately(c, session.accountId, session.authid, session.id))
+      return kit.redirect(c, `${base}/sign-in/wait`)
     const ip = kit.clientAddress(c)
     const started = await kit.engine.account(session.accountId, { actor: 'console' }).start({
       system: CONSOLE_SYSTEM,
@@ -128,6 +133,7 @@ export function sessionRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       expiresAt: ok?.expiresAt.getTime() ?? kit.now() + 600_000,
       reauth: session.id,
       next: `${next}${next.includes('?') ? '&' : '?'}done=confirmed`,
+      startedAt: kit.now(),
     }
     putCookie(c, cookies, cookies.signIn, tokens.sign(pending), 600)
     return kit.redirect(c, `${base}/sign-in/wait`)

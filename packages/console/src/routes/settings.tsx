@@ -71,8 +71,17 @@ function messagesFrom(form: Form, saved: MessageSettings | undefined, locale: st
 /** Account settings and message templates with previews. */
 export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
-  const localeOf = (value: string | undefined) =>
-    value && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(value) ? value : 'en'
+  // A language tag in its canonical case (`FR` is `fr`, `pt-br` is `pt-BR`), as the engine matches it:
+  // otherwise `FR` would not pass and the page would edit English instead.
+  const localeOf = (value: string | undefined) => {
+    let canonical: string | undefined
+    try {
+      canonical = value ? Intl.getCanonicalLocales(value.trim())[0] : undefined
+    } catch {
+      canonical = undefined
+    }
+    return canonical && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(canonical) ? canonical : 'en'
+  }
 
   const settingsPage = async (
     c: ConsoleContext,

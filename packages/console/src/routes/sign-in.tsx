@@ -18,7 +18,47 @@ type SignInState = 'pending' | 'done' | 'expired' | 'failed' | 'wrong_pin' | 'no
 export function consolePath(base: string, value: string | undefined | null): string | null {
   if (!value || value.length > 1000 || !value.startsWith(`${base}/`) || value.startsWith(`${base}//`))
     return null
-  return /^[\w\-./%~?=&#]*$/.test(value) && !value.includes('..') ? value : null
+  return /^[\w\-./%~?=&#:+,]*$/.test(value) && !value.includes('..') ? value : null
+}
+
+/** This browser's sign-in under way (its cookie), and whether it asked again within the resend cooldown. */
+export function pendingSignIns(kit: ConsoleKit) {
+  const { cookies, tokens, engine } = kit
+  const pendingOf = (c: ConsoleContext) => {
+    const value = readCookie(c, cookies.signIn)
+    const pending = tokens.open(value, kit.now())
+    return pending && value ? { pending, formToken: tokens.form(`s:${value}`) } : null
+  }
+
+  /**
+   * Whether this browser asked to sign in as `authid` (to confirm session `reauth`, or to sign in when
+   * null) within the account's resend cooldown. A second start then would be refused (S18) and, looking
+   * like a link sent, show a new code no message carries; the waiting page of the first, whose message is
+   * on its way, is the one to show again. It reads only this browser's own cookie, so it answers alike for
+   * an administrator and for anyone else.
+   */
+  const askedLately = async (
+    c: ConsoleContext,
+    accountId: string,
+    authid: string,
+    reauth: string | null = null,
+  ) => {
+    const earlier = pendingOf(c)?.pending
+    if (
+      earlier?.accountId !== accountId ||
+      earlier.authid !== authid ||
+      earlier.reauth !== reauth ||
+      earlier.startedAt === undefined
+    )
+      return false
+    const settings = await engine
+      .account(accountId)
+      .settings.get()
+      .catch(() => null)
+    const cooldown = (settings?.sendLimits.resendCooldownSeconds ?? 0) * 1000
+    return kit.now() - earlier.startedAt < cooldown
+  }
+  return { pendingOf, askedLately }
 }
 
 /** The sign-in pages: the address form, the waiting page, its poll, the PIN form. */
@@ -139,29 +179,7 @@ export function signInRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     return kit.redirect(c, `${base}/sign-in/wait`)
   })
 
-  const pendingOf = (c: ConsoleContext) => {
-    const value = readCookie(c, cookies.signIn)
-    const pending = tokens.open(value, kit.now())
-    return pending && value ? { pending, formToken: tokens.form(`s:${value}`) } : null
-  }
-
-  /**
-   * Whether this browser asked to sign in as `authid` within the account's resend cooldown. A second start
-   * then would be refused (S18) and, looking like a link sent, show a new code no message carries; the
-   * waiting page of the first, whose message is on its way, is the one to show again. It reads only this
-   * browser's own cookie, so it answers alike for an administrator and for anyone else.
-   */
-  const askedLately = async (c: ConsoleContext, accountId: string, authid: string) => {
-    const earlier = pendingOf(c)?.pending
-    if (earlier?.accountId !== accountId || earlier.authid !== authid || earlier.startedAt === undefined)
-      return false
-    const settings = await engine
-      .account(accountId)
-      .settings.get()
-      .catch(() => null)
-    const cooldown = (settings?.sendLimits.resendCooldownSeconds ?? 0) * 1000
-    return kit.now() - earlier.startedAt < cooldown
-  }
+  const { pendingOf, askedLately } = pendingSignIns(kit)
 
   const waitPage = async (
     c: ConsoleContext,

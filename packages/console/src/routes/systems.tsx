@@ -1,4 +1,4 @@
-import { CONSOLE_SYSTEM, NotFoundError, type SimulateResult, type System } from '@flexsecure/core'
+import { CONSOLE_SYSTEM, NotFoundError, type Rule, type SimulateResult, type System } from '@flexsecure/core'
 import type { Hono } from 'hono'
 import {
   attempt,
@@ -269,17 +269,19 @@ export function systemRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     return saveRules(c, system, [...system.rules, built.value], 'rule')
   })
 
+  // Up, Down and Remove name the rule, not its place: a page loaded before another change (a second
+  // tab) must not move or remove the rule that has since taken that place.
   app.post(`${base}/systems/:name/rules/move`, async (c) => {
     const system = await load(c)
     const fresh = guard(c, system.name)
     if (fresh) return fresh
     const form = await kit.form(c)
-    const from = Number(form.get('index'))
-    const to = Number(form.get('to'))
+    const from = system.rules.findIndex((rule) => rule.name === form.get('rule'))
+    const to = from + (form.get('direction') === 'up' ? -1 : 1)
+    if (from < 0 || !system.rules[to]) return kit.redirect(c, `${pathOf(system.name)}#rules`, 'rules-changed')
     const rules = [...system.rules]
-    const [moved] = Number.isInteger(from) && Number.isInteger(to) && rules[to] ? rules.splice(from, 1) : []
-    if (!moved) return kit.redirect(c, pathOf(system.name))
-    rules.splice(to, 0, moved)
+    const [moved] = rules.splice(from, 1)
+    rules.splice(to, 0, moved as Rule)
     return saveRules(c, system, rules, 'rules')
   })
 
@@ -287,12 +289,13 @@ export function systemRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const system = await load(c)
     const fresh = guard(c, system.name)
     if (fresh) return fresh
-    const index = Number((await kit.form(c)).get('index'))
-    if (!Number.isInteger(index) || !system.rules[index]) return kit.redirect(c, pathOf(system.name))
+    const name = (await kit.form(c)).get('rule')
+    if (!system.rules.some((rule) => rule.name === name))
+      return kit.redirect(c, `${pathOf(system.name)}#rules`, 'rules-changed')
     return saveRules(
       c,
       system,
-      system.rules.filter((_, i) => i !== index),
+      system.rules.filter((rule) => rule.name !== name),
       'rules',
     )
   })

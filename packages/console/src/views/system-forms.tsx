@@ -178,7 +178,7 @@ export const RuleList: FC<{ base: string; system: System; csrf: string | null; a
                       label="Up"
                       describe={`Move rule ${rule.name} up`}
                       csrf={csrf}
-                      fields={{ index: String(i), to: String(i - 1) }}
+                      fields={{ rule: rule.name, direction: 'up' }}
                     />
                   ) : null}
                   {i < system.rules.length - 1 ? (
@@ -187,7 +187,7 @@ export const RuleList: FC<{ base: string; system: System; csrf: string | null; a
                       label="Down"
                       describe={`Move rule ${rule.name} down`}
                       csrf={csrf}
-                      fields={{ index: String(i), to: String(i + 1) }}
+                      fields={{ rule: rule.name, direction: 'down' }}
                     />
                   ) : null}
                   <PostButton
@@ -195,7 +195,7 @@ export const RuleList: FC<{ base: string; system: System; csrf: string | null; a
                     label="Remove"
                     describe={`Remove rule ${rule.name}`}
                     csrf={csrf}
-                    fields={{ index: String(i) }}
+                    fields={{ rule: rule.name }}
                     danger
                     confirm={`Remove the rule ${rule.name}?`}
                   />

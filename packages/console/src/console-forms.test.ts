@@ -1,0 +1,145 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type ConsoleFixture, consoleFixture, hidden } from '../test/console-fixture.js'
+import { withDone } from './console-app.js'
+import { parseKeyValues } from './console-context.js'
+
+// Defects a walk through the console in a browser found (the seventeenth session): each test fails on
+// the code before its fix.
+
+let f: ConsoleFixture
+beforeEach(async () => {
+  f = await consoleFixture()
+  await f.acme.console.grant({ authid: 'root@example.com', email: 'root@example.com', role: 'admin' })
+})
+afterEach(() => f.close())
+
+const rule = (name: string) => ({ name, effect: { numberMatching: true } })
+
+describe('the rules of a system', () => {
+  it('refuses days or hours under "Any time" instead of saving a rule that always holds', async () => {
+    const { client, csrf } = await f.signIn('root@example.com')
+    const added = await client.post('/console/systems/payroll/rules/add', {
+      _csrf: csrf,
+      'rule.name': 'office hours',
+      'when.time': 'any',
+      'time.days': 'mon',
+      'time.from': '09:00',
+      'effect.deny': 'on',
+    })
+    expect(added.status).toBe(400)
+    expect(added.text).toContain('when.time: days or hours are filled in, but Time is')
+    expect(added.text).toMatch(/id="f-when-time"[^>]*aria-invalid="true"/)
+    expect((await f.acme.systems.get('payroll'))?.rules).toEqual([])
+  })
+
+  it('moves and removes the rule a page names, and nothing when the page is older than the rules', async () => {
+    await f.acme.systems.update('payroll', { rules: [rule('a'), rule('b'), rule('c'), rule('d')] })
+    const { client, csrf } = await f.signIn('root@example.com')
+    const names = async () => (await f.acme.systems.get('payroll'))?.rules.map((r) => r.name)
+    // Two tabs: the first removes b; the second, loaded before, removes c by the place it showed.
+    await client.post('/console/systems/payroll/rules/remove', { _csrf: csrf, rule: 'b' })
+    expect(await names()).toEqual(['a', 'c', 'd'])
+    await client.post('/console/systems/payroll/rules/remove', { _csrf: csrf, rule: 'c' })
+    expect(await names()).toEqual(['a', 'd'])
+    await client.post('/console/systems/payroll/rules/move', { _csrf: csrf, rule: 'a', direction: 'down' })
+    expect(await names()).toEqual(['d', 'a'])
+    // A rule that is gone, or a form from before rules were named (by place only): nothing changes.
+    for (const body of [{ rule: 'b' }, { index: '0' }] as Record<string, string>[]) {
+      const stale = await client.post('/console/systems/payroll/rules/remove', { _csrf: csrf, ...body })
+      expect(stale.location).toBe('/console/systems/payroll?done=rules-changed#rules')
+    }
+    const top = await client.post('/console/systems/payroll/rules/move', {
+      _csrf: csrf,
+      rule: 'd',
+      direction: 'up',
+    })
+    expect(top.location).toBe('/console/systems/payroll?done=rules-changed#rules')
+    expect(await names()).toEqual(['d', 'a'])
+    const page = await client.get('/console/systems/payroll?done=rules-changed')
+    expect(page.text).toContain('The rules had changed since that page was loaded')
+  })
+})
+
+describe('notices after a change', () => {
+  it('put ?done= before the #section, where the browser reads it', () => {
+    expect(withDone('/console/systems/payroll#rules', 'rules-saved')).toBe(
+      '/console/systems/payroll?done=rules-saved#rules',
+    )
+    expect(withDone('/console/settings?locale=fr#messages', 'settings-saved')).toBe(
+      '/console/settings?locale=fr&done=settings-saved#messages',
+    )
+    expect(withDone('/console/users', undefined)).toBe('/console/users')
+  })
+})
+
+describe('user attributes typed as key=value lines', () => {
+  it('keep as text what would not read back as typed: leading zeros, digits past a double', () => {
+    expect(
+      parseKeyValues(
+        'employee=007\nbadge=12345678901234567890\nlevel=42\nratio=1.5\nsize=1.50\nadmin=true',
+        'x',
+      ),
+    ).toEqual({
+      employee: '007',
+      badge: '12345678901234567890',
+      level: 42,
+      ratio: 1.5,
+      size: '1.50',
+      admin: true,
+    })
+  })
+})
+
+describe('a confirmation asked twice within the resend cooldown', () => {
+  it('shows the first waiting page again, the one message sent', async () => {
+    await f.acme.settings.update({ sendLimits: { resendCooldownSeconds: 30 } })
+    const { client, csrf } = await f.signIn('root@example.com')
+    f.clock.advance(6 * 60_000) // past the 5 minutes a sign-in counts as fresh
+    const sent = () => f.notifier.messages.filter((m) => m.to === 'root@example.com').length
+    const before = sent()
+    const ask = () => client.post('/console/confirm', { _csrf: csrf, next: '/console/keys' })
+    expect((await ask()).location).toBe('/console/sign-in/wait')
+    const first = /class="code">(\d{3})</.exec((await client.get('/console/sign-in/wait')).text)?.[1]
+    f.clock.advance(10_000)
+    expect((await ask()).location).toBe('/console/sign-in/wait')
+    const wait = await client.get('/console/sign-in/wait')
+    expect(/class="code">(\d{3})</.exec(wait.text)?.[1]).toBe(first)
+    expect(sent()).toBe(before + 1)
+    // The first link still completes the confirmation.
+    await f.engine.links.confirm(
+      f.notifier.last('root@example.com').token ?? '',
+      first ? { matchCode: first } : {},
+    )
+    const done = await client.post('/console/sign-in/continue', { _form: hidden(wait.text, '_form') })
+    expect(done.location).toBe('/console/keys?done=confirmed')
+  })
+})
+
+describe('addresses', () => {
+  it('keep a deep link’s query through the sign-in', async () => {
+    const client = f.client()
+    const asked = await client.get('/console/users?query=al')
+    expect(asked.location).toBe(`/console/sign-in?next=${encodeURIComponent('/console/users?query=al')}`)
+    const form = await client.get(asked.location as string)
+    expect(hidden(form.text, 'next')).toBe('/console/users?query=al')
+  })
+
+  it('edit the templates of a locale typed in any case in that locale, not in English', async () => {
+    const { client } = await f.signIn('root@example.com')
+    expect((await client.get('/console/settings?locale-new=FR')).text).toContain('Templates in fr ')
+    expect((await client.get('/console/settings?locale-new=pt-br')).text).toContain('Templates in pt-BR ')
+  })
+})
+
+describe('buttons', () => {
+  it('name "Send now" by its visible words first (WCAG 2.5.3, label in name)', async () => {
+    await f.acme.users.create({ authid: 'dora', email: 'dora@example.com' })
+    await f.acme.users.assign('dora', [{ system: 'payroll', method: 'passwordless' }])
+    const { DeliveryError } = await import('@flexsecure/core')
+    f.notifier.failNext(new DeliveryError('temporary', '451 later'))
+    await f.acme.start({ system: 'payroll', authid: 'dora' })
+    const { client } = await f.signIn('root@example.com')
+    const page = await client.get('/console/deliveries')
+    expect(page.text).toContain('aria-label="Send now: the message to')
+  })
+})
