@@ -143,3 +143,63 @@ describe('buttons', () => {
     expect(page.text).toContain('aria-label="Send now: the message to')
   })
 })
+
+describe('creating an API key', () => {
+  it('makes one key when its form is sent twice (a reload of the page that showed the key)', async () => {
+    const { client, csrf } = await f.signIn('root@example.com')
+    const page = await client.get('/console/keys')
+    const form = { _csrf: csrf, _once: hidden(page.text, '_once'), name: 'web', scopes: 'auth' }
+    const live = async () => (await f.acme.apiKeys.list()).filter((k) => k.name === 'web' && !k.revokedAt)
+    const first = await client.post('/console/keys', form)
+    expect(first.status).toBe(200)
+    expect(first.text).toMatch(/id="new-key-value">fsk_/)
+    const again = await client.post('/console/keys', form)
+    expect(again.status).toBe(409)
+    expect(again.text).toContain('This form was sent before: the key “web” was created then')
+    expect(again.text).not.toMatch(/id="new-key-value">fsk_/)
+    expect(await live()).toHaveLength(1)
+    // A form refused for what was typed may be sent again once corrected; a new page's form is new.
+    const other = hidden((await client.get('/console/keys')).text, '_once')
+    expect(other).not.toBe(form._once)
+    const refused = await client.post('/console/keys', { ...form, _once: other, name: '' })
+    expect(refused.status).toBe(400)
+    expect((await client.post('/console/keys', { ...form, _once: other, name: 'app' })).status).toBe(200)
+  })
+})
+
+describe('a viewer', () => {
+  it('sees why there is no form at the address of a create form, not a form that answers 403', async () => {
+    await f.acme.console.grant({ authid: 'view@example.com', email: 'view@example.com', role: 'viewer' })
+    const { client } = await f.signIn('view@example.com')
+    for (const [path, action] of [
+      ['/console/systems/new', '/console/systems'],
+      ['/console/users/new', '/console/users'],
+    ]) {
+      const page = await client.get(path as string)
+      expect(page.status, path).toBe(403)
+      expect(page.text, path).toContain('Only administrators can do this')
+      expect(page.text, path).not.toContain(`action="${action}"`)
+    }
+  })
+})
+
+describe('account settings', () => {
+  it('take a cleared number as its default again, and say what the default is', async () => {
+    const { DEFAULT_SETTINGS } = await import('@flexsecure/core')
+    await f.acme.settings.update({ sendLimits: { resendCooldownSeconds: 10, perAccountPerDay: 123 } })
+    const { client, csrf } = await f.signIn('root@example.com')
+    const page = await client.get('/console/settings')
+    expect(page.text).toContain(`Empty: the default, ${DEFAULT_SETTINGS.sendLimits.resendCooldownSeconds}.`)
+    const saved = await client.post('/console/settings', {
+      _csrf: csrf,
+      'sendLimits.resendCooldownSeconds': '',
+      'sendLimits.perUserPerHour': '7',
+    })
+    expect(saved.location).toBe('/console/settings?done=settings-saved')
+    const { sendLimits } = await f.acme.settings.get()
+    expect(sendLimits.resendCooldownSeconds).toBe(DEFAULT_SETTINGS.sendLimits.resendCooldownSeconds)
+    expect(sendLimits.perUserPerHour).toBe(7)
+    // A field the form did not send keeps what was saved.
+    expect(sendLimits.perAccountPerDay).toBe(123)
+  })
+})

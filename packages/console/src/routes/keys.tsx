@@ -22,12 +22,43 @@ interface KeyFormValues {
   readonly expiresAt: string
 }
 
+/**
+ * The create forms that made a key, by their one-time field: reloading the page that showed the new key
+ * sends its form again, which must not make a second live key. Kept in this process's memory for an
+ * hour, at most 10,000: a form sent again to another instance of a load-balanced console is not caught.
+ */
+function sentForms(now: () => number) {
+  const HOUR = 3_600_000
+  const sent = new Map<string, { readonly at: number; readonly name: string }>()
+  return {
+    /** The name the form made a key under before, or null (and the form is claimed) the first time. */
+    claim(form: string, name: string): string | null {
+      const earlier = sent.get(form)
+      if (earlier && now() - earlier.at < HOUR) return earlier.name
+      for (const [id, entry] of sent) if (sent.size >= 10_000 || now() - entry.at >= HOUR) sent.delete(id)
+      sent.set(form, { at: now(), name })
+      return null
+    },
+    /** A form whose key was refused may be sent again. */
+    release(form: string): void {
+      sent.delete(form)
+    },
+  }
+}
+
 export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const { base } = kit
+  const forms = sentForms(kit.now)
 
   const keysPage = async (
     c: ConsoleContext,
-    extra: { created?: ApiKeyInfo & { key: string }; errors?: FieldError[]; values?: KeyFormValues } = {},
+    extra: {
+      created?: ApiKeyInfo & { key: string }
+      errors?: FieldError[]
+      values?: KeyFormValues
+      /** The name of the key this form made when it was first sent. */
+      resent?: string
+    } = {},
   ) => {
     const values = extra.values
     const scopesError = extra.errors?.find((e) => e.field === 'scopes')?.message
@@ -36,7 +67,15 @@ export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const now = kit.now()
     return kit.render(
       c,
-      <Layout page={kit.page(c)} title="API keys" flash={NOTICES[c.req.query('done') ?? '']}>
+      <Layout
+        page={kit.page(c)}
+        title="API keys"
+        flash={
+          extra.resent !== undefined
+            ? `This form was sent before: the key “${extra.resent}” was created then, and shown once. No other key was made. If its secret was not copied, revoke it below and create another.`
+            : NOTICES[c.req.query('done') ?? '']
+        }
+      >
         {extra.created ? (
           <section class="created" aria-labelledby="new-key">
             <h2 id="new-key">Your new key “{extra.created.name}”</h2>
@@ -107,6 +146,7 @@ export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
             <p>Needs a sign-in from the last 5 minutes; you may be asked to confirm it is you.</p>
             <form method="post" action={`${base}/keys`} class="stack narrow">
               <Csrf token={c.var.csrf} />
+              <input type="hidden" name="_once" value={kit.tokens.visitor()} />
               <ErrorSummary errors={extra.errors} />
               <Field
                 name="name"
@@ -155,7 +195,7 @@ export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
           </section>
         ) : null}
       </Layout>,
-      extra.errors ? 400 : 200,
+      extra.errors ? 400 : extra.resent !== undefined ? 409 : 200,
     )
   }
 
@@ -170,6 +210,9 @@ export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       scopes: form.all('scopes'),
       expiresAt: form.get('expiresAt') ?? '',
     }
+    const once = form.get('_once')
+    const resent = once ? forms.claim(once, values.name) : null
+    if (resent !== null) return keysPage(c, { resent })
     const done = await attempt(() =>
       c.var.account.apiKeys.create({
         name: values.name,
@@ -177,8 +220,11 @@ export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
         ...(values.expiresAt ? { expiresAt: new Date(`${values.expiresAt}T00:00:00Z`) } : {}),
       }),
     )
-    // What was typed comes back with the message beside its field.
-    if (!done.ok) return keysPage(c, { errors: done.errors, values })
+    // What was typed comes back with the message beside its field, and the form may be sent again.
+    if (!done.ok) {
+      if (once) forms.release(once)
+      return keysPage(c, { errors: done.errors, values })
+    }
     return keysPage(c, { created: done.value })
   })
 

@@ -1,4 +1,4 @@
-import type { AccountSettings, Message, MessageSettings } from '@flexsecure/core'
+import { type AccountSettings, DEFAULT_SETTINGS, type Message, type MessageSettings } from '@flexsecure/core'
 import type { Hono } from 'hono'
 import {
   attempt,
@@ -25,6 +25,10 @@ const TEMPLATES = [
   ['smsPin', 'SMS with a PIN ({pin} required)'],
   ['smsLink', 'SMS with a link ({link} required)'],
 ] as const
+/** A send limit's or the lockout's default, for a field left empty. */
+const defaultOf = (group: 'sendLimits' | 'lockout', key: string) =>
+  (DEFAULT_SETTINGS[group] as unknown as Readonly<Record<string, number>>)[key] as number
+
 const LIMITS = [
   ['perUserPerHour', 'Messages per user per hour'],
   ['perDestinationPerHour', 'Messages per address or number per hour'],
@@ -150,6 +154,7 @@ export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
                     label={label}
                     type="number"
                     min={0}
+                    hint={`Empty: the default, ${defaultOf(group, key)}.`}
                     value={v(`${group}.${key}`, (saved as unknown as Readonly<Record<string, number>>)[key])}
                     errors={options.errors}
                   />
@@ -261,11 +266,13 @@ export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     if (fresh) return fresh
     const form = await kit.form(c)
     const done = await attempt(async () => {
-      const numbers = (keys: readonly (readonly [string, string])[], group: string) =>
+      // A field cleared is the default again; a field the form did not send keeps what is saved.
+      const numbers = (keys: readonly (readonly [string, string])[], group: 'sendLimits' | 'lockout') =>
         Object.fromEntries(
           keys.flatMap(([key]) => {
-            const value = wholeField(form, `${group}.${key}`)
-            return value === undefined ? [] : [[key, value]]
+            const name = `${group}.${key}`
+            if (!form.has(name)) return []
+            return [[key, wholeField(form, name) ?? defaultOf(group, key)]]
           }),
         )
       const retention = wholeField(form, 'auditRetentionDays')

@@ -21,6 +21,15 @@ export async function creationPage(
   CreationForm: FC<CreationFormProps>,
   errors: FieldError[] = [],
 ): Promise<Response> {
+  // A viewer who opens the address sees why there is no form, not a form that answers 403.
+  if (c.var.session?.role !== 'admin')
+    return kit.render(
+      c,
+      <Layout page={kit.page(c)} title={title}>
+        <p>Only administrators can do this; your console role is viewer, which reads only.</p>
+      </Layout>,
+      403,
+    )
   const refused = errors.length > 0
   return kit.render(
     c,
