@@ -203,3 +203,17 @@ describe('account settings', () => {
     expect(sendLimits.perAccountPerDay).toBe(123)
   })
 })
+
+describe('the sign-in form', () => {
+  it('says a user id is too long rather than missing', async () => {
+    const client = f.client()
+    const form = await client.get('/console/sign-in')
+    const sent = await client.post('/console/sign-in', {
+      _form: hidden(form.text, '_form'),
+      authid: 'a'.repeat(300),
+      account: f.acme.id,
+    })
+    expect(sent.status).toBe(400)
+    expect(sent.text).toContain('A user id has at most 256 characters.')
+  })
+})

@@ -379,6 +379,22 @@ describe('link pages', () => {
     expect(await call('/v1/check', login)).toMatchObject({ status: 200, body: { result: 'authenticated' } })
   })
 
+  it('says a link closed by wrong codes was closed, not used, and confirms nothing (S12)', async () => {
+    await f.acme.systems.update('payroll', { rules: [{ name: 'match', effect: { numberMatching: true } }] })
+    await f.acme.users.assign('alice', [{ system: 'payroll', method: 'passwordless' }])
+    const code = (await call('/v1/start', login)).body.matchCode as string
+    const token = f.notifier.last().token as string
+    const form = formField(await (await page('GET', token)).text())
+    const wrong = String((Number(code) + 1) % 1000).padStart(3, '0')
+    let last: Response | undefined
+    for (let i = 0; i < 5 && last?.status !== 410; i++)
+      last = await page('POST', token, `${form}&code=${wrong}`)
+    expect([last?.status, await last?.text()]).toEqual([410, expect.stringContaining('This link was closed')])
+    const again = await page('GET', token)
+    expect([again.status, await again.text()]).toEqual([410, expect.stringContaining('Too many wrong codes')])
+    expect(await call('/v1/check', login)).not.toMatchObject({ body: { result: 'authenticated' } })
+  })
+
   it('links back to the system’s returnUrl on the outcome page', async () => {
     await f.acme.settings.update({ returnOrigins: ['https://app.example.com'] })
     await f.acme.systems.update('payroll', { returnUrl: 'https://app.example.com/in?from="x"' })

@@ -294,8 +294,8 @@ function buildHttp(options: HttpHandlerOptions) {
       ...(userAgent ? { userAgent } : {}),
     })
     if (result.result === 'wrong_code') {
-      // Ask again while attempts remain; the last wrong code burns the link like a used one.
-      if (result.final) return page(deadEndPage('used'))
+      // Ask again while attempts remain; the last wrong code closes the link.
+      if (result.final) return page(deadEndPage('closed'))
       const view = await engine.links.inspect(token)
       return page({ html: confirmPage(view, forms.make(token), true), status: 400 }, linkPageHeaders(view))
     }

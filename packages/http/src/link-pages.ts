@@ -89,6 +89,11 @@ const DEAD_ENDS: Record<
     title: 'This link was already used',
     text: 'Each sign-in link works once. Start again on your device if you still need to sign in.',
   },
+  closed: {
+    status: 410,
+    title: 'This link was closed',
+    text: 'Too many wrong codes were typed on its page, so nothing was confirmed. Start again on your device.',
+  },
   expired: {
     status: 410,
     title: 'This link has expired',

@@ -139,7 +139,12 @@ export function signInRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       return signInPage(
         c,
         { authid, account: accountId, next },
-        [{ field: 'authid', message: 'Enter your user id.' }],
+        [
+          {
+            field: 'authid',
+            message: authid ? 'A user id has at most 256 characters.' : 'Enter your user id.',
+          },
+        ],
         400,
       )
     if (await askedLately(c, accountId, authid)) return kit.redirect(c, `${base}/sign-in/wait`)

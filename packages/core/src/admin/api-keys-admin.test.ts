@@ -152,6 +152,12 @@ describe('apiKeys', () => {
     await expect(f.acme.apiKeys.create(input as never)).rejects.toMatchObject({ field })
   })
 
+  it('says a date that is not one is not a date, and a past one is past', async () => {
+    const create = (expiresAt: Date) => f.acme.apiKeys.create({ name: 'x', scopes: ['auth'], expiresAt })
+    await expect(create(new Date('99999-01-01T00:00:00Z'))).rejects.toThrow('expiresAt: is not a date')
+    await expect(create(new Date(0))).rejects.toThrow('expiresAt: must be a date in the future')
+  })
+
   it('audits creation and revocation with the key id, never the key', async () => {
     const created = await f.acme.apiKeys.create({ name: 'web', scopes: ['auth'] })
     await f.acme.apiKeys.revoke(created.id)

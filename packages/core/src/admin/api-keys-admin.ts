@@ -86,10 +86,9 @@ export function apiKeysAdmin(
         throw new ValidationError('scopes', `must list one or more of ${SCOPES.join(', ')}`)
       const now = clock.now()
       const expiresAt = input.expiresAt ?? null
-      if (
-        expiresAt !== null &&
-        (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now)
-      )
+      if (expiresAt !== null && (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())))
+        throw new ValidationError('expiresAt', 'is not a date (a year has four digits)')
+      if (expiresAt !== null && expiresAt.getTime() <= now)
         throw new ValidationError('expiresAt', 'must be a date in the future')
       await ready()
       const key = newApiKey()

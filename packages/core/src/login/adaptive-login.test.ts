@@ -240,7 +240,7 @@ describe('number matching (S12)', () => {
     const answers = []
     for (let i = 0; i < 5; i++) answers.push(await f.engine.links.confirm(second, { matchCode: bad }))
     expect(answers.at(-1)).toEqual({ result: 'wrong_code', final: true })
-    expect(await f.engine.links.confirm(second, { matchCode: other as string })).toEqual({ result: 'used' })
+    expect(await f.engine.links.confirm(second, { matchCode: other as string })).toEqual({ result: 'closed' })
     // The poller hears why, once; each wrong code since the last success counted as a failure (S17).
     expect(await f.acme.check({ system: 'wiki', authid: 'alice' })).toEqual({
       result: 'security error',

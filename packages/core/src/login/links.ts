@@ -15,7 +15,8 @@ export interface LinkView {
    * `pending` can be confirmed; the others explain why it cannot (`disabled`: the administrator turned
    * sign-in by link off for the system while it waited).
    */
-  readonly status: 'pending' | 'used' | 'expired' | 'superseded' | 'disabled' | 'unknown'
+  /** `closed`: too many wrong match codes were typed on its page (S12). */
+  readonly status: 'pending' | 'used' | 'closed' | 'expired' | 'superseded' | 'disabled' | 'unknown'
   readonly accountId?: string
   readonly system?: string
   readonly startedAt?: Date
@@ -67,7 +68,9 @@ function viewOf(row: ChallengeRow | null, now: number): LinkView {
         ? 'expired'
         : row.status === 'superseded'
           ? 'superseded'
-          : 'used'
+          : row.status === 'failed'
+            ? 'closed'
+            : 'used'
   const ip = row.context?.ip
   const userAgent = row.context?.userAgent
   return {
