@@ -241,6 +241,10 @@ export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
             </div>
           </form>
           <h3>{options.draft !== undefined ? 'Preview of the draft (not saved)' : 'Preview'}</h3>
+          <p class="hint">
+            Without an app name set here, a preview names the app by the account’s name; a real message names
+            it by its system’s name. A system’s own message overrides (on its page) come before these.
+          </p>
           {previews.map((p, i) => (
             <details open={i === 0 || p.locale === options.locale}>
               <summary>{p.locale}</summary>

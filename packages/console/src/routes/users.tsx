@@ -106,7 +106,13 @@ export function userRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
           </p>
         ) : null}
         <form method="get" action={`${base}/users`} class="filters">
-          <Field name="query" label="Starts with" type="search" value={query} />
+          <Field
+            name="query"
+            label="Starts with"
+            hint="The start of a user id, name, email or phone, letter case as stored."
+            type="search"
+            value={query}
+          />
           <Select name="by" label="Search in" options={BY} value={by} />
           <Select name="status" label="Status" options={STATUS} value={status ?? ''} />
           <button type="submit" class="secondary">
