@@ -27,9 +27,13 @@ if (!reachable) {
   })
 
   describe('MySQL storage before its migration', () => {
+    // A database of its own, never migrated: the suite's own is truncated between tests, not dropped.
+    const empty = testDatabase()
+    afterAll(() => empty.drop())
+
     it('says to migrate when its tables are not there yet', async () => {
-      await database.reset()
-      const storage = mysqlStorage({ uri: database.url })
+      await empty.reset()
+      const storage = mysqlStorage({ uri: empty.url })
       try {
         await expect(
           storage.accounts.insertAccount({

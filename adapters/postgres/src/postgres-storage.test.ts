@@ -27,9 +27,13 @@ if (!reachable) {
   })
 
   describe('PostgreSQL storage before its migration', () => {
+    // A database of its own, never migrated: the suite's own is truncated between tests, not dropped.
+    const empty = testDatabase()
+    afterAll(() => empty.drop())
+
     it('says to migrate when its tables are not there yet', async () => {
-      await database.reset()
-      const storage = postgresStorage({ connectionString: database.url })
+      await empty.reset()
+      const storage = postgresStorage({ connectionString: empty.url })
       try {
         await expect(
           storage.accounts.insertAccount({

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import type { Notifier } from '@flexsecure/core'
+import type { Engine, Notifier } from '@flexsecure/core'
 import { databaseKind, type ServerConfig } from './config.js'
 import type { ConfigFile } from './config-file.js'
 import { consoleHint } from './console-admin-command.js'
@@ -9,6 +9,12 @@ import { deliveryFor } from './delivery.js'
 import { bootstrap, type FirstRun, howToCall } from './first-run.js'
 import { redactUrl } from './redaction.js'
 import { startServer } from './server.js'
+
+/** Whether the first run's `demo` system is there for the banner's commands (a database made by `init` has none). */
+async function hasDemoSystem(engine: Engine): Promise<boolean> {
+  const [account] = await engine.accounts.list()
+  return account ? (await engine.account(account.id).systems.get('demo')) !== null : false
+}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i
 
@@ -81,7 +87,11 @@ export async function serve(
       `First run: created account Default (${first.accountId}); its admin and auth keys are in ${path} (mode 600).`,
     )
     say(howToCall(server.url, null, delivery))
-  } else say(howToCall(server.url, first, delivery))
+  } else if (first || (await hasDemoSystem(server.engine))) say(howToCall(server.url, first, delivery))
+  else
+    say(
+      'Try a login: make a system, a user and an assignment (flexsecure systems create, users create, assign, or the console), then POST /v1/start with its system and authid.',
+    )
 
   let stopping = false
   const stop = (signal: string) => {
