@@ -1,6 +1,5 @@
-import { DEFAULT_SETTINGS } from '@flexsecure/core'
 import { runStorageConformance } from '@flexsecure/core/conformance'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe } from 'vitest'
 import { postgresReachable, SERVER_URL, testDatabase } from '../test/test-database.js'
 import { postgresStorage } from './postgres-storage.js'
 
@@ -10,7 +9,9 @@ if (!reachable) {
   describe.skip(`PostgreSQL storage: not run, no server at ${SERVER_URL} (set FLEXSECURE_TEST_PG_URL)`, () => {})
 } else {
   const database = testDatabase()
-  afterAll(() => database.drop())
+  // A database of its own, never migrated: the suite's own is truncated between tests, not dropped.
+  const empty = testDatabase()
+  afterAll(() => Promise.all([database.drop(), empty.drop()]))
 
   runStorageConformance({
     name: 'postgres',
@@ -24,28 +25,9 @@ if (!reachable) {
         },
       }
     },
-  })
-
-  describe('PostgreSQL storage before its migration', () => {
-    // A database of its own, never migrated: the suite's own is truncated between tests, not dropped.
-    const empty = testDatabase()
-    afterAll(() => empty.drop())
-
-    it('says to migrate when its tables are not there yet', async () => {
+    openUnmigrated: async () => {
       await empty.reset()
-      const storage = postgresStorage({ connectionString: empty.url })
-      try {
-        await expect(
-          storage.accounts.insertAccount({
-            id: 'a1',
-            name: 'Acme',
-            settings: DEFAULT_SETTINGS,
-            createdAt: 0,
-          }),
-        ).rejects.toThrow('call engine.migrate() first, or run `flexsecure migrate`')
-      } finally {
-        await storage.close()
-      }
-    })
+      return { storage: postgresStorage({ connectionString: empty.url }) }
+    },
   })
 }

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import { newId } from '../domain/secrets.js'
+import { DEFAULT_SETTINGS } from '../policy/account-settings.js'
 import { accountCases } from './accounts-conformance.js'
 import { apiKeyCases } from './api-keys-conformance.js'
 import { auditCases } from './audit-conformance.js'
 import { loginCases } from './logins-conformance.js'
 import { outboxCases } from './outbox-conformance.js'
 import { raceCases } from './race-conformance.js'
-import { freshStorage, type StorageConformanceOptions, storeSuite } from './storage-fixture.js'
+import { freshStorage, type StorageConformanceOptions, storeSuite, T0 } from './storage-fixture.js'
 import { systemCases } from './systems-conformance.js'
 import { userCases } from './users-conformance.js'
 
@@ -36,6 +38,24 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       it('migrates twice without error', async () => {
         await expect(f.storage.migrate()).resolves.toBeUndefined()
       })
+      const { openUnmigrated } = options
+      if (openUnmigrated)
+        it('says to migrate when written to before its migration', async () => {
+          const { storage, cleanup } = await openUnmigrated()
+          try {
+            await expect(
+              storage.accounts.insertAccount({
+                id: newId(),
+                name: 'Acme',
+                settings: DEFAULT_SETTINGS,
+                createdAt: T0,
+              }),
+            ).rejects.toThrow(/migrate/)
+          } finally {
+            await storage.close()
+            await cleanup?.()
+          }
+        })
     })
 
     accountCases(suite)

@@ -44,6 +44,11 @@ export interface StorageConformanceOptions {
   /** Opens a storage on a fresh, empty database; called before every test. */
   open(): Promise<StorageUnderTest>
   /**
+   * Opens a storage on a database that was never migrated, for a storage with a schema: a write there
+   * must say to migrate, not only that a table is missing. Omit for a storage without a schema.
+   */
+  openUnmigrated?(): Promise<StorageUnderTest>
+  /**
    * Why the cross-process races cannot run here (`:memory:` cannot be shared), or omit to run them;
    * then `open()` must return `shared`.
    */
