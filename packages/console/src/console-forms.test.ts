@@ -217,3 +217,50 @@ describe('the sign-in form', () => {
     expect(sent.text).toContain('A user id has at most 256 characters.')
   })
 })
+
+describe('a rule refused for its time zone', () => {
+  it('marks the time zone field', async () => {
+    const { client, csrf } = await f.signIn('root@example.com')
+    const added = await client.post('/console/systems/payroll/rules/add', {
+      _csrf: csrf,
+      'rule.name': 'office hours',
+      'when.time': 'timeIn',
+      'time.from': '09:00',
+      'time.to': '17:00',
+      'time.timeZone': 'Mars/Olympus',
+      'effect.deny': 'on',
+    })
+    expect(added.status).toBe(400)
+    expect(added.text).toMatch(/id="f-time-timeZone"[^>]*aria-invalid="true"/)
+  })
+})
+
+describe('a refused return origin', () => {
+  it('is marked beside the one text area that lists them', async () => {
+    const { client, csrf } = await f.signIn('root@example.com')
+    const saved = await client.post('/console/settings', {
+      _csrf: csrf,
+      returnOrigins: 'https://app.example.com\nnot an origin',
+    })
+    expect(saved.status).toBe(400)
+    expect(saved.text).toMatch(/id="f-returnOrigins"[^>]*aria-invalid="true"/)
+  })
+})
+
+describe('a system’s message overrides refused', () => {
+  it('open their section, so the error beside the field shows', async () => {
+    const { client, csrf } = await f.signIn('root@example.com')
+    const page = await client.get('/console/systems/payroll')
+    expect(page.text).toMatch(/<details>\s*<summary>Message overrides/)
+    const saved = await client.post('/console/systems/payroll', {
+      _csrf: csrf,
+      'policies.passwordless.enabled': 'on',
+      'policies.passwordless.channels': 'email',
+      'policies.pin.enabled': 'on',
+      'policies.pin.channels': 'email',
+      messages: '{"appName": ',
+    })
+    expect(saved.status).toBe(400)
+    expect(saved.text).toMatch(/<details open="">\s*<summary>Message overrides/)
+  })
+})

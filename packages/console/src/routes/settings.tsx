@@ -56,6 +56,8 @@ const settingsField = (field: string) =>
     .replace(/^settings\.messages\./, '')
     .replace(/^messages\./, '')
     .replace(/^settings\./, '')
+    // `returnOrigins[1]` names a line of the one text area.
+    .replace(/^returnOrigins\[\d+\]$/, 'returnOrigins')
 
 /** The message settings the form describes, for `locale`, over the saved ones. */
 function messagesFrom(form: Form, saved: MessageSettings | undefined, locale: string): MessageSettings {

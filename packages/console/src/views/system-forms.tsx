@@ -125,7 +125,8 @@ export const PolicyForm: FC<{
         value={v('returnUrl', system?.returnUrl ?? '')}
         errors={errors}
       />
-      <details>
+      {/* Open when its field was refused, so the error beside it shows. */}
+      <details open={errors?.some((e) => e.field === 'messages')}>
         <summary>Message overrides for this system (JSON)</summary>
         <TextArea
           name="messages"
@@ -290,6 +291,7 @@ export const RuleForm: FC<{
             name="time.timeZone"
             label="Time zone (IANA, e.g. Europe/Berlin)"
             value={values?.get('time.timeZone') ?? 'UTC'}
+            errors={errors}
           />
         </fieldset>
       </fieldset>
