@@ -264,3 +264,20 @@ describe('a system’s message overrides refused', () => {
     expect(saved.text).toMatch(/<details open="">\s*<summary>Message overrides/)
   })
 })
+
+describe('the audit trail filtered until a minute', () => {
+  it('takes in the events of that minute', async () => {
+    const { client } = await f.signIn('root@example.com')
+    // The sign-in's own events happened at the fixture clock's time: filter until that minute.
+    const at = new Date(f.clock.now())
+    const minute = at.toISOString().slice(0, 16)
+    const page = await client.get(`/console/audit?until=${encodeURIComponent(minute)}`)
+    expect(page.status).toBe(200)
+    expect(page.text).not.toContain('No events in that time.')
+    const before = new Date(at.getTime() - 60_000).toISOString().slice(0, 16)
+    const earlier = await client.get(
+      `/console/audit?until=${encodeURIComponent(before)}&type=console.session.created`,
+    )
+    expect(earlier.text).toContain('No events in that time.')
+  })
+})

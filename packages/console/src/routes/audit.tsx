@@ -70,7 +70,13 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       if (value) given[name] = value.slice(0, 256)
     }
     const since = utc(c.req.query('since'))
-    const until = utc(c.req.query('until'))
+    // "Until 10:05" takes in the events of 10:05 itself: to the minute's end (storage's until is exclusive).
+    const untilText = c.req.query('until')?.trim()
+    const untilMinute = utc(untilText)
+    const until =
+      untilMinute && /T\d\d:\d\d$/.test(untilText ?? '')
+        ? new Date(untilMinute.getTime() + 60_000)
+        : untilMinute
     // A time that is not one is said beside its field, not dropped without a word.
     const errors: FieldError[] = TIME_FILTERS.map(([name]) => name)
       .filter((name) => c.req.query(name)?.trim() && utc(c.req.query(name)) === undefined)
