@@ -133,11 +133,11 @@ describe('twilioNotifier', () => {
     const gateway = await open(() => ({ status: 201, json: {} }))
     await gateway.close()
     gateways.pop()
-    expect(
-      await twilio(gateway)
-        .send(sms())
-        .catch((e: unknown) => e),
-    ).toMatchObject({ kind: 'temporary' })
+    const failed = await twilio(gateway)
+      .send(sms())
+      .catch((e: unknown) => e)
+    // What went wrong, by its system code, and never the address.
+    expect(failed).toMatchObject({ kind: 'temporary', message: 'Twilio unreachable: ECONNREFUSED' })
   })
 
   it('refuses an email as permanent', async () => {

@@ -1,4 +1,5 @@
 import { DeliveryError, type Message, type Notifier } from '@flexsecure/core'
+import { whyUnreachable } from './unreachable.js'
 
 export interface TwilioNotifierOptions {
   readonly accountSid: string
@@ -56,7 +57,7 @@ export function twilioNotifier(options: TwilioNotifierOptions): Notifier {
           signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
         })
       } catch (error) {
-        throw new DeliveryError('temporary', `Twilio unreachable: ${(error as Error)?.name ?? 'error'}`, {
+        throw new DeliveryError('temporary', `Twilio unreachable: ${whyUnreachable(error)}`, {
           cause: error,
         })
       }

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { DeliveryError, type Message, type Notifier } from '@flexsecure/core'
+import { whyUnreachable } from './unreachable.js'
 
 export interface WebhookNotifierOptions {
   /** Where each message is POSTed as JSON. */
@@ -76,7 +77,7 @@ export function webhookNotifier(options: WebhookNotifierOptions): Notifier {
           signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
         })
       } catch (error) {
-        throw new DeliveryError('temporary', `webhook unreachable: ${(error as Error)?.name ?? 'error'}`, {
+        throw new DeliveryError('temporary', `webhook unreachable: ${whyUnreachable(error)}`, {
           cause: error,
         })
       }

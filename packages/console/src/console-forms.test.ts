@@ -281,3 +281,44 @@ describe('the audit trail filtered until a minute', () => {
     expect(earlier.text).toContain('No events in that time.')
   })
 })
+
+describe('a viewer on pages with forms', () => {
+  it('sees the policy, the user and the security settings, not editable', async () => {
+    await f.acme.console.grant({ authid: 'view@example.com', email: 'view@example.com', role: 'viewer' })
+    const { client } = await f.signIn('view@example.com')
+    for (const path of ['/console/systems/payroll', '/console/users/alice', '/console/settings']) {
+      const page = await client.get(path)
+      expect(page.text, path).toContain('<fieldset class="read-only" disabled="">')
+    }
+    // An administrator's forms are editable.
+    const admin = await f.signIn('root@example.com')
+    expect((await admin.client.get('/console/systems/payroll')).text).not.toContain('class="read-only"')
+  })
+})
+
+describe('the notice after saving rules or messages', () => {
+  it('is shown in the section the page lands on, not at its top', async () => {
+    const { client, csrf } = await f.signIn('root@example.com')
+    const added = await client.post('/console/systems/payroll/rules/add', {
+      _csrf: csrf,
+      'rule.name': 'match',
+      'effect.numberMatching': 'on',
+    })
+    expect(added.location).toBe('/console/systems/payroll?done=rules-saved#rules')
+    const page = (await client.get('/console/systems/payroll?done=rules-saved')).text
+    expect(page).toMatch(
+      /<h2 id="rules">Rules<\/h2><p class="flash" role="status">The rules were saved\.<\/p>/,
+    )
+    expect(page.match(/class="flash"/g)).toHaveLength(1)
+    const saved = await client.post('/console/settings/messages', {
+      _csrf: csrf,
+      locale: 'en',
+      appName: 'Acme',
+    })
+    expect(saved.location).toBe('/console/settings?locale=en&done=messages-saved#messages')
+    const settings = (await client.get('/console/settings?locale=en&done=messages-saved')).text
+    expect(settings).toMatch(
+      /<h2 id="messages">Messages<\/h2><p class="flash" role="status">The messages were saved\.<\/p>/,
+    )
+  })
+})

@@ -31,6 +31,7 @@ export const NOTICES: Readonly<Record<string, string>> = {
   'key-revoked': 'The key was revoked. Requests with it are refused from now on.',
   'key-not-revoked': 'That key was already revoked.',
   'settings-saved': 'The settings were saved.',
+  'messages-saved': 'The messages were saved.',
   'session-revoked': 'The session was revoked.',
   confirmed: 'Thanks, you confirmed it is you. Go ahead.',
 }

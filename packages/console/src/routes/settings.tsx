@@ -8,7 +8,15 @@ import {
   type Form,
   wholeField,
 } from '../console-context.js'
-import { Checkbox, ErrorSummary, Field, type FieldError, Select, TextArea } from '../views/controls.js'
+import {
+  Checkbox,
+  Editable,
+  ErrorSummary,
+  Field,
+  type FieldError,
+  Select,
+  TextArea,
+} from '../views/controls.js'
 import { Csrf, Layout } from '../views/layout.js'
 import { NOTICES } from './overview.js'
 
@@ -130,61 +138,76 @@ export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       options.values?.get(name) ?? fallback
     return kit.render(
       c,
-      <Layout page={kit.page(c)} title="Settings" flash={NOTICES[c.req.query('done') ?? '']}>
+      <Layout
+        page={kit.page(c)}
+        title="Settings"
+        flash={c.req.query('done') === 'messages-saved' ? null : NOTICES[c.req.query('done') ?? '']}
+      >
         <section aria-labelledby="security">
           <h2 id="security">Security</h2>
           <form method="post" action={`${base}/settings`} class="stack">
             <Csrf token={csrf} />
             <ErrorSummary errors={options.errors} />
-            <Checkbox
-              name="uniformResponses"
-              label="Uniform responses"
-              checked={options.values ? options.values.has('uniformResponses') : settings.uniformResponses}
-              hint="start answers success for unknown and unassigned users too, sending nothing, so its answers reveal no user."
-            />
-            {(
-              [
-                ['sendLimits', 'Send limits', LIMITS, settings.sendLimits],
-                ['lockout', 'Lockout after failures', LOCKOUT, settings.lockout],
-              ] as const
-            ).map(([group, legend, fields, saved]) => (
-              <fieldset>
-                <legend>{legend}</legend>
-                {fields.map(([key, label]) => (
-                  <Field
-                    name={`${group}.${key}`}
-                    label={label}
-                    type="number"
-                    min={0}
-                    hint={`Empty: the default, ${defaultOf(group, key)}.`}
-                    value={v(`${group}.${key}`, (saved as unknown as Readonly<Record<string, number>>)[key])}
-                    errors={options.errors}
-                  />
-                ))}
-              </fieldset>
-            ))}
-            <Field
-              name="auditRetentionDays"
-              label="Keep audit events for (days)"
-              hint="Empty keeps every event."
-              type="number"
-              min={1}
-              value={v('auditRetentionDays', settings.auditRetentionDays)}
-              errors={options.errors}
-            />
-            <TextArea
-              name="returnOrigins"
-              label="Return origins (one https origin per line)"
-              hint="Where a system’s return URL may point."
-              value={v('returnOrigins', settings.returnOrigins.join('\n'))}
-              rows={3}
-              errors={options.errors}
-            />
+            <Editable readonly={!admin}>
+              <Checkbox
+                name="uniformResponses"
+                label="Uniform responses"
+                checked={options.values ? options.values.has('uniformResponses') : settings.uniformResponses}
+                hint="start answers success for unknown and unassigned users too, sending nothing, so its answers reveal no user."
+              />
+              {(
+                [
+                  ['sendLimits', 'Send limits', LIMITS, settings.sendLimits],
+                  ['lockout', 'Lockout after failures', LOCKOUT, settings.lockout],
+                ] as const
+              ).map(([group, legend, fields, saved]) => (
+                <fieldset>
+                  <legend>{legend}</legend>
+                  {fields.map(([key, label]) => (
+                    <Field
+                      name={`${group}.${key}`}
+                      label={label}
+                      type="number"
+                      min={0}
+                      hint={`Empty: the default, ${defaultOf(group, key)}.`}
+                      value={v(
+                        `${group}.${key}`,
+                        (saved as unknown as Readonly<Record<string, number>>)[key],
+                      )}
+                      errors={options.errors}
+                    />
+                  ))}
+                </fieldset>
+              ))}
+              <Field
+                name="auditRetentionDays"
+                label="Keep audit events for (days)"
+                hint="Empty keeps every event."
+                type="number"
+                min={1}
+                value={v('auditRetentionDays', settings.auditRetentionDays)}
+                errors={options.errors}
+              />
+              <TextArea
+                name="returnOrigins"
+                label="Return origins (one https origin per line)"
+                hint="Where a system’s return URL may point."
+                value={v('returnOrigins', settings.returnOrigins.join('\n'))}
+                rows={3}
+                errors={options.errors}
+              />
+            </Editable>
             {admin ? <button type="submit">Save the security settings</button> : null}
           </form>
         </section>
         <section aria-labelledby="messages">
           <h2 id="messages">Messages</h2>
+          {/* Saving the messages lands at #messages: its notice is shown there, where the page scrolls to. */}
+          {c.req.query('done') === 'messages-saved' ? (
+            <p class="flash" role="status">
+              {NOTICES['messages-saved']}
+            </p>
+          ) : null}
           <form method="get" action={`${base}/settings#messages`} class="filters">
             <Select
               name="locale"
@@ -309,7 +332,7 @@ export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       settingsField,
     )
     if (!done.ok) return settingsPage(c, { locale, messageErrors: done.errors, values: form })
-    return kit.redirect(c, `${base}/settings?locale=${locale}#messages`, 'settings-saved')
+    return kit.redirect(c, `${base}/settings?locale=${locale}#messages`, 'messages-saved')
   })
 
   // A preview changes nothing: viewers may use it too.

@@ -145,9 +145,12 @@ export function systemRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     }
     const status = errors.policy || errors.rules || errors.rule ? 400 : 200
     const csrf = c.var.csrf
+    // A change to the rules lands at #rules: its notice is shown there, where the page scrolls to.
+    const done = c.req.query('done') ?? ''
+    const rulesNotice = done === 'rules-saved' || done === 'rules-changed' ? NOTICES[done] : undefined
     return kit.render(
       c,
-      <Layout page={kit.page(c)} title={`System ${system.name}`} flash={NOTICES[c.req.query('done') ?? '']}>
+      <Layout page={kit.page(c)} title={`System ${system.name}`} flash={rulesNotice ? null : NOTICES[done]}>
         <p>
           <a href={`${base}/systems`}>All systems</a> · version {system.rulesVersion} of the rules · changed{' '}
           <When at={system.updatedAt} />
@@ -165,6 +168,11 @@ export function systemRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
         </section>
         <section aria-labelledby="rules">
           <h2 id="rules">Rules</h2>
+          {rulesNotice ? (
+            <p class="flash" role="status">
+              {rulesNotice}
+            </p>
+          ) : null}
           <p>
             Rules run in order on every start; each can only tighten what the login gets. Every matching rule
             applies.

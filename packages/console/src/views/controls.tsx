@@ -222,3 +222,13 @@ export const TableRegion: FC<{ label: string; class?: string; children?: Child }
     <table class={p.class}>{p.children}</table>
   </section>
 )
+
+/** A form's controls: shown but not editable for a viewer (a disabled fieldset disables every control inside). */
+export const Editable: FC<{ readonly?: boolean | undefined; children?: Child }> = ({ readonly, children }) =>
+  readonly ? (
+    <fieldset class="read-only" disabled>
+      {children}
+    </fieldset>
+  ) : (
+    <>{children}</>
+  )

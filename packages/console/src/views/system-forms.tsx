@@ -4,6 +4,7 @@ import type { Form } from '../console-context.js'
 import { CHANNEL_ORDERS, describeRule } from '../system-form.js'
 import {
   Checkbox,
+  Editable,
   ErrorSummary,
   Field,
   type FieldError,
@@ -69,73 +70,75 @@ export const PolicyForm: FC<{
     <form method="post" action={action} class="stack">
       <Csrf token={csrf} />
       <ErrorSummary errors={errors} />
-      {creating ? (
+      <Editable readonly={readonly}>
+        {creating ? (
+          <Field
+            name="name"
+            label="Name"
+            hint="What the API’s “system” field carries."
+            required
+            errors={errors}
+            value={v('name', system?.name)}
+          />
+        ) : null}
+        <Select
+          name="sensitivity"
+          label="Sensitivity"
+          options={SENSITIVITY}
+          value={v('sensitivity', system?.sensitivity ?? 'medium')}
+          errors={errors}
+        />
+        <fieldset>
+          <legend>Magic link</legend>
+          {enabled('passwordless', p?.passwordless.enabled ?? true)}
+          {channels('passwordless', p?.passwordless.channels ?? ['email'])}
+          {number(
+            'policies.passwordless.lifetimeSeconds',
+            'Lifetime in seconds',
+            [30, 600],
+            p?.passwordless.lifetimeSeconds ?? 600,
+          )}
+          <TextArea
+            name="policies.passwordless.returnUrls"
+            label="Same-device return URLs, one per line (optional)"
+            hint="Exact URLs a start may name as returnUrl; the confirm page then sends the user there, signed in."
+            value={v('policies.passwordless.returnUrls', (p?.passwordless.returnUrls ?? []).join('\n'))}
+            rows={2}
+            errors={errors}
+          />
+        </fieldset>
+        <fieldset>
+          <legend>One-time PIN</legend>
+          {enabled('pin', p?.pin.enabled ?? false)}
+          {channels('pin', p?.pin.channels ?? ['email', 'sms'])}
+          {number(
+            'policies.pin.lifetimeSeconds',
+            'Lifetime in seconds',
+            [30, 600],
+            p?.pin.lifetimeSeconds ?? 300,
+          )}
+          {number('policies.pin.pinLength', 'PIN length (digits)', [6, 10], p?.pin.pinLength ?? 8)}
+          {number('policies.pin.attempts', 'Attempts before the PIN burns', [1, 5], p?.pin.attempts ?? 5)}
+        </fieldset>
         <Field
-          name="name"
-          label="Name"
-          hint="What the API’s “system” field carries."
-          required
-          errors={errors}
-          value={v('name', system?.name)}
-        />
-      ) : null}
-      <Select
-        name="sensitivity"
-        label="Sensitivity"
-        options={SENSITIVITY}
-        value={v('sensitivity', system?.sensitivity ?? 'medium')}
-        errors={errors}
-      />
-      <fieldset>
-        <legend>Magic link</legend>
-        {enabled('passwordless', p?.passwordless.enabled ?? true)}
-        {channels('passwordless', p?.passwordless.channels ?? ['email'])}
-        {number(
-          'policies.passwordless.lifetimeSeconds',
-          'Lifetime in seconds',
-          [30, 600],
-          p?.passwordless.lifetimeSeconds ?? 600,
-        )}
-        <TextArea
-          name="policies.passwordless.returnUrls"
-          label="Same-device return URLs, one per line (optional)"
-          hint="Exact URLs a start may name as returnUrl; the confirm page then sends the user there, signed in."
-          value={v('policies.passwordless.returnUrls', (p?.passwordless.returnUrls ?? []).join('\n'))}
-          rows={2}
+          name="returnUrl"
+          label="Return URL after a confirmed link (optional)"
+          hint="https, on an origin listed in the account’s return origins."
+          value={v('returnUrl', system?.returnUrl ?? '')}
           errors={errors}
         />
-      </fieldset>
-      <fieldset>
-        <legend>One-time PIN</legend>
-        {enabled('pin', p?.pin.enabled ?? false)}
-        {channels('pin', p?.pin.channels ?? ['email', 'sms'])}
-        {number(
-          'policies.pin.lifetimeSeconds',
-          'Lifetime in seconds',
-          [30, 600],
-          p?.pin.lifetimeSeconds ?? 300,
-        )}
-        {number('policies.pin.pinLength', 'PIN length (digits)', [6, 10], p?.pin.pinLength ?? 8)}
-        {number('policies.pin.attempts', 'Attempts before the PIN burns', [1, 5], p?.pin.attempts ?? 5)}
-      </fieldset>
-      <Field
-        name="returnUrl"
-        label="Return URL after a confirmed link (optional)"
-        hint="https, on an origin listed in the account’s return origins."
-        value={v('returnUrl', system?.returnUrl ?? '')}
-        errors={errors}
-      />
-      {/* Open when its field was refused, so the error beside it shows. */}
-      <details open={errors?.some((e) => e.field === 'messages')}>
-        <summary>Message overrides for this system (JSON)</summary>
-        <TextArea
-          name="messages"
-          label="Message settings (appName, senderName, webOtpDomain, templates by locale)"
-          value={v('messages', system?.messages ? JSON.stringify(system.messages, null, 2) : '')}
-          rows={6}
-          errors={errors}
-        />
-      </details>
+        {/* Open when its field was refused, so the error beside it shows. */}
+        <details open={errors?.some((e) => e.field === 'messages')}>
+          <summary>Message overrides for this system (JSON)</summary>
+          <TextArea
+            name="messages"
+            label="Message settings (appName, senderName, webOtpDomain, templates by locale)"
+            value={v('messages', system?.messages ? JSON.stringify(system.messages, null, 2) : '')}
+            rows={6}
+            errors={errors}
+          />
+        </details>
+      </Editable>
       {readonly ? null : <button type="submit">{creating ? 'Create the system' : 'Save the policy'}</button>}
     </form>
   )

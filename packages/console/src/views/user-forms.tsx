@@ -7,7 +7,16 @@ import {
 } from '@flexsecure/core'
 import type { FC } from 'hono/jsx'
 import { type Form, keyValueLines } from '../console-context.js'
-import { Checkbox, ErrorSummary, Field, type FieldError, Select, TableRegion, TextArea } from './controls.js'
+import {
+  Checkbox,
+  Editable,
+  ErrorSummary,
+  Field,
+  type FieldError,
+  Select,
+  TableRegion,
+  TextArea,
+} from './controls.js'
 import { Csrf } from './layout.js'
 
 // The users screen's forms: a user's contact points and locale, assignments (several at once), and a
@@ -43,64 +52,66 @@ export const UserForm: FC<{
     <form method="post" action={action} class="stack">
       <Csrf token={csrf} />
       <ErrorSummary errors={errors} />
-      {creating ? (
+      <Editable readonly={readonly}>
+        {creating ? (
+          <Field
+            name="authid"
+            label="User id (authid)"
+            hint="How your application names the user; cannot change later."
+            required
+            errors={errors}
+            value={v('authid', user?.authid)}
+          />
+        ) : null}
         <Field
-          name="authid"
-          label="User id (authid)"
-          hint="How your application names the user; cannot change later."
-          required
+          name="displayName"
+          label="Display name"
+          value={v('displayName', user?.displayName)}
           errors={errors}
-          value={v('authid', user?.authid)}
         />
-      ) : null}
-      <Field
-        name="displayName"
-        label="Display name"
-        value={v('displayName', user?.displayName)}
-        errors={errors}
-      />
-      <Field
-        name="email"
-        label="Email address"
-        type="email"
-        value={v('email', user?.email)}
-        errors={errors}
-        autocomplete="off"
-      />
-      <Field
-        name="phone"
-        label="Phone number"
-        type="tel"
-        hint="International form, starting with + (e.g. +14155552671)."
-        value={v('phone', user?.phone)}
-        errors={errors}
-      />
-      <Field
-        name="locale"
-        label="Language of messages"
-        hint="en, de, or a tag with templates of its own (pt-BR)."
-        value={v('locale', user?.locale)}
-        errors={errors}
-      />
-      <TextArea
-        name="attributes"
-        label="Attributes (key=value, one per line)"
-        hint="What rules can test, e.g. department=finance. Console roles are set on the user’s page once created, under Console access."
-        value={v('attributes', keyValueLines(attributes))}
-        rows={3}
-        errors={errors}
-      />
-      <Select
-        name="status"
-        label="Status"
-        value={v('status', user?.status === 'disabled' ? 'disabled' : 'active')}
-        options={[
-          ['active', 'Active'],
-          ['disabled', 'Disabled (cannot sign in)'],
-        ]}
-        hint={user?.status === 'locked' ? 'Locked after too many failures: use Unlock.' : undefined}
-        errors={errors}
-      />
+        <Field
+          name="email"
+          label="Email address"
+          type="email"
+          value={v('email', user?.email)}
+          errors={errors}
+          autocomplete="off"
+        />
+        <Field
+          name="phone"
+          label="Phone number"
+          type="tel"
+          hint="International form, starting with + (e.g. +14155552671)."
+          value={v('phone', user?.phone)}
+          errors={errors}
+        />
+        <Field
+          name="locale"
+          label="Language of messages"
+          hint="en, de, or a tag with templates of its own (pt-BR)."
+          value={v('locale', user?.locale)}
+          errors={errors}
+        />
+        <TextArea
+          name="attributes"
+          label="Attributes (key=value, one per line)"
+          hint="What rules can test, e.g. department=finance. Console roles are set on the user’s page once created, under Console access."
+          value={v('attributes', keyValueLines(attributes))}
+          rows={3}
+          errors={errors}
+        />
+        <Select
+          name="status"
+          label="Status"
+          value={v('status', user?.status === 'disabled' ? 'disabled' : 'active')}
+          options={[
+            ['active', 'Active'],
+            ['disabled', 'Disabled (cannot sign in)'],
+          ]}
+          hint={user?.status === 'locked' ? 'Locked after too many failures: use Unlock.' : undefined}
+          errors={errors}
+        />
+      </Editable>
       {readonly ? null : <button type="submit">{creating ? 'Create the user' : 'Save'}</button>}
     </form>
   )
