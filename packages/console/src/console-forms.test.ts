@@ -322,3 +322,16 @@ describe('the notice after saving rules or messages', () => {
     )
   })
 })
+
+describe('verifying the audit chain from the audit page', () => {
+  it('comes back to the page with its filters', async () => {
+    const { client, csrf } = await f.signIn('root@example.com')
+    const path = '/console/audit?type=console.session.created&since=2026-01-01T00%3A00'
+    const page = await client.get(`${path}&done=verified`)
+    // As a browser reads the attribute: `&amp;` is `&`.
+    const back = hidden(page.text, 'back').replaceAll('&amp;', '&')
+    expect(back).toBe(path)
+    const verified = await client.post('/console/audit/verify', { _csrf: csrf, back })
+    expect(verified.location).toBe(`${path}&done=verified`)
+  })
+})

@@ -54,6 +54,13 @@ const tailRow = (e: AuditEvent, keys: KeyNames) => ({
   details: details(e),
 })
 
+/** This page's address, its filters kept, without the notice of an earlier change: where Verify comes back to. */
+function withoutNotice(url: string): string {
+  const here = new URL(url)
+  here.searchParams.delete('done')
+  return here.pathname + here.search
+}
+
 /** The filters that take a time, with their labels. */
 const TIME_FILTERS = [
   ['since', 'From (UTC)'],
@@ -113,7 +120,7 @@ export function auditRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
         title="Audit trail"
         flash={c.req.query('done') === 'verified' ? 'The audit chain was verified.' : null}
       >
-        <ChainStatus base={base} audit={overview.audit} csrf={c.var.csrf} back={`${base}/audit`} />
+        <ChainStatus base={base} audit={overview.audit} csrf={c.var.csrf} back={withoutNotice(c.req.url)} />
         <section aria-labelledby="events">
           <h2 id="events">Events</h2>
           <form method="get" action={`${base}/audit`} class="filters">
