@@ -6,6 +6,6 @@
 export function whyUnreachable(error: unknown): string {
   const name = (error as Error)?.name ?? 'error'
   if (name === 'TimeoutError') return 'timed out'
-  const code = ((error as { cause?: { code?: unknown } })?.cause as { code?: unknown } | undefined)?.code
+  const code = (error as { cause?: { code?: unknown } })?.cause?.code
   return typeof code === 'string' && /^E[A-Z_]{2,30}$/.test(code) ? code : name
 }

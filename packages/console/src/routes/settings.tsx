@@ -136,13 +136,11 @@ export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const current = messages?.templates?.[options.locale] ?? {}
     const v = (name: string, fallback: string | number | null | undefined) =>
       options.values?.get(name) ?? fallback
+    // Saving the messages lands at #messages, where their notice shows; any other shows at the top.
+    const done = c.req.query('done') ?? ''
     return kit.render(
       c,
-      <Layout
-        page={kit.page(c)}
-        title="Settings"
-        flash={c.req.query('done') === 'messages-saved' ? null : NOTICES[c.req.query('done') ?? '']}
-      >
+      <Layout page={kit.page(c)} title="Settings" flash={done === 'messages-saved' ? null : NOTICES[done]}>
         <section aria-labelledby="security">
           <h2 id="security">Security</h2>
           <form method="post" action={`${base}/settings`} class="stack">
@@ -202,8 +200,7 @@ export function settingsRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
         </section>
         <section aria-labelledby="messages">
           <h2 id="messages">Messages</h2>
-          {/* Saving the messages lands at #messages: its notice is shown there, where the page scrolls to. */}
-          {c.req.query('done') === 'messages-saved' ? (
+          {done === 'messages-saved' ? (
             <p class="flash" role="status">
               {NOTICES['messages-saved']}
             </p>
