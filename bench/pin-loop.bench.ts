@@ -7,8 +7,8 @@
 // the machine alone does to the loop. Run it with `pnpm bench:loop`.
 // See README.md, "The event loop under PIN logins".
 
-import { type ChildProcess, fork } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { type ChildProcess, execFileSync, fork } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
@@ -36,6 +36,13 @@ const TURN_BUDGET_MS = process.env.BENCH_LOOP_TURN_BUDGET_MS
   ? Number(process.env.BENCH_LOOP_TURN_BUDGET_MS)
   : undefined
 const MEMORIZED_PIN = '582914'
+/**
+ * `BENCH_LOOP_GENERATOR=idle`: this process (the load generator) runs under Linux's `SCHED_IDLE` once the
+ * server is up, so that it takes a core only when no other thread wants it and never preempts the
+ * server's. On a machine with few cores the generator otherwise competes with the server for them (about
+ * two thirds of a core at saturation here), which the server's loop delay then includes.
+ */
+const GENERATOR_IDLE = process.env.BENCH_LOOP_GENERATOR === 'idle'
 
 /**
  * The cells of a round: no load; one-time PIN logins, IN_FLIGHT at a time (the server saturated: each
@@ -70,6 +77,28 @@ interface LoopReport {
   readonly cpu: number
   /** The share of the time its event loop was busy (the main thread alone). */
   readonly busy: number
+  /**
+   * The share of the time its main thread was ready to run but waited for a core (Linux's schedstat),
+   * and how often a second the kernel took the core from it; null where the kernel does not say.
+   */
+  readonly waited: { readonly share: number; readonly preemptedPerSecond: number } | null
+}
+
+/**
+ * The main thread's time spent waiting for a core while runnable (ns) and its involuntary context
+ * switches, from /proc (Linux with schedstats); null elsewhere.
+ */
+function schedulerWaits(): { waitedNs: number; preempted: number } | null {
+  try {
+    const task = `/proc/self/task/${process.pid}`
+    const waitedNs = Number(readFileSync(`${task}/schedstat`, 'utf8').split(' ')[1])
+    const preempted = Number(
+      /nonvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`${task}/status`, 'utf8'))?.[1],
+    )
+    return Number.isFinite(waitedNs) && Number.isFinite(preempted) ? { waitedNs, preempted } : null
+  } catch {
+    return null
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -118,20 +147,31 @@ async function serve(dir: string): Promise<void> {
   let cpuFrom = process.cpuUsage()
   let busyFrom = performance.eventLoopUtilization()
   let wallFrom = performance.now()
+  let waitsFrom = schedulerWaits()
   process.on('message', (message) => {
     if (message === 'reset') {
       loop.reset()
+      waitsFrom = schedulerWaits()
       cpuFrom = process.cpuUsage()
       busyFrom = performance.eventLoopUtilization()
       wallFrom = performance.now()
     } else if (message === 'report') {
       const cpu = process.cpuUsage(cpuFrom)
+      const wall = performance.now() - wallFrom
+      const waits = schedulerWaits()
       const report: LoopReport = {
         p50: loop.percentile(50) / 1e6,
         p99: loop.percentile(99) / 1e6,
         max: loop.max / 1e6,
-        cpu: (cpu.user + cpu.system) / 1000 / (performance.now() - wallFrom),
+        cpu: (cpu.user + cpu.system) / 1000 / wall,
         busy: performance.eventLoopUtilization(busyFrom).utilization,
+        waited:
+          waits && waitsFrom
+            ? {
+                share: (waits.waitedNs - waitsFrom.waitedNs) / 1e6 / wall,
+                preemptedPerSecond: ((waits.preempted - waitsFrom.preempted) * 1000) / wall,
+              }
+            : null,
       }
       process.send?.({ report })
     } else if (message === 'stop') {
@@ -285,9 +325,11 @@ async function main(): Promise<void> {
         `  ${fmt(USERS)} users; load from another process: ${IN_FLIGHT} logins in flight, or ${fmt(PACED_RATE)} started a second (paced);`,
         `  ${ROUNDS} rounds of ${SECONDS} s per cell;`,
         `  loop delay: monitorEventLoopDelay (1 ms resolution) in the server process; load average ${loadavg()[0]?.toFixed(2)}`,
+        `  load generator: ${GENERATOR_IDLE ? 'SCHED_IDLE (BENCH_LOOP_GENERATOR=idle): it never preempts the server' : "the scheduler's default policy, competing with the server for the cores"}`,
         '',
       ].join('\n'),
     )
+    if (GENERATOR_IDLE) idleScheduling(process.pid)
     for (const system of Object.values(SYSTEM)) await drive(ready, mailbox, system, 1)
 
     const runs: Record<Cell, { rate: number; loop: LoopReport }[]> = {
@@ -315,7 +357,7 @@ async function main(): Promise<void> {
       median(runs[cell].map(value))
     console.log(
       table(
-        'lrrrrrrr',
+        'lrrrrrrrr',
         [
           'cell',
           'logins/s',
@@ -325,6 +367,7 @@ async function main(): Promise<void> {
           'loop max ms',
           'server CPU',
           'loop busy',
+          'waited for a core',
         ],
         CELLS.map((cell) => [
           cell,
@@ -344,6 +387,7 @@ async function main(): Promise<void> {
           ),
           `${fmt(mid(cell, (r) => r.loop.cpu) * 100)}%`,
           `${fmt(mid(cell, (r) => r.loop.busy) * 100)}%`,
+          waitedColumn(runs[cell].map((r) => r.loop.waited)),
         ]),
       ),
     )
@@ -366,6 +410,24 @@ async function main(): Promise<void> {
     if (child.connected) child.send('stop')
     await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The median share of the time the server's main thread waited for a core, and how often it was preempted a second. */
+function waitedColumn(waits: readonly LoopReport['waited'][]): string {
+  if (waits.some((w) => w === null)) return '-'
+  const known = waits as readonly NonNullable<LoopReport['waited']>[]
+  const share = median(known.map((w) => w.share))
+  const preempted = median(known.map((w) => w.preemptedPerSecond))
+  return `${fmt(share * 100, 1)}%, ${fmt(preempted)}/s`
+}
+
+/** Every thread of `pid` under SCHED_IDLE (Linux, util-linux's `chrt`); fails the run where it cannot. */
+function idleScheduling(pid: number): void {
+  try {
+    execFileSync('chrt', ['--idle', '--all-tasks', '--pid', '0', String(pid)], { stdio: 'pipe' })
+  } catch (error) {
+    throw new Error(`BENCH_LOOP_GENERATOR=idle needs Linux and chrt (util-linux): ${String(error)}`)
   }
 }
 
