@@ -88,11 +88,12 @@ export type AuditVerdict =
     }
 
 /**
- * A refusal (403); `reason` is machine-readable.
+ * A refusal (403); `reason` is machine-readable. `error`, only when the request carried no `apikey` header, says where the key goes.
  */
 export interface SecurityError {
   result: 'security error'
   reason: SecurityReason
+  error?: string
 }
 /**
  * Throttled (429: a key’s or account’s budget of calls, polls of one login, a send limit, a delay after failures): try again at `retryAfter`; the `Retry-After` header says the same in seconds.

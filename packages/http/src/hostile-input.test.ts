@@ -289,7 +289,11 @@ describe('keys come from the apikey header only (S22)', () => {
         )
         expect([response.status, await response.json()]).toEqual([
           403,
-          { result: 'security error', reason: 'invalid_key' },
+          {
+            result: 'security error',
+            reason: 'invalid_key',
+            error: expect.stringContaining('no apikey header'),
+          },
         ])
       }
       expect(f.notifier.messages).toHaveLength(0)

@@ -161,21 +161,32 @@ describe('bad requests: a documented 4xx, a clear error, no state change', () =>
     noChallenges()
   })
 
+  const NO_HEADER =
+    'no apikey header: send the API key in a header named apikey (not Authorization, a cookie or the URL)'
   it.each([
-    ['a missing key', {}, 'invalid_key'],
-    ['a malformed key', { apikey: 'fsk_123' }, 'invalid_key'],
-  ])('refuses %s with 403', async (_name, headers, reason) => {
-    const response = await handler(
-      new Request(`${BASE}/v1/start`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify(login),
-      }),
-    )
-    expect(response.status).toBe(403)
-    expect(await response.json()).toEqual({ result: 'security error', reason })
-    noChallenges()
-  })
+    ['a missing key', () => ({}), { error: NO_HEADER }],
+    [
+      'a valid key sent as a bearer token',
+      () => ({ authorization: `Bearer ${authKey}` }),
+      { error: NO_HEADER },
+    ],
+    ['a malformed key', () => ({ apikey: 'fsk_123' }), {}],
+    ['an empty apikey header', () => ({ apikey: '' }), {}],
+  ])(
+    'refuses %s with 403, saying where the key goes only when the header is missing',
+    async (_name, headers, hint) => {
+      const response = await handler(
+        new Request(`${BASE}/v1/start`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers() },
+          body: JSON.stringify(login),
+        }),
+      )
+      expect(response.status).toBe(403)
+      expect(await response.json()).toEqual({ result: 'security error', reason: 'invalid_key', ...hint })
+      noChallenges()
+    },
+  )
 
   it('refuses a revoked key at once', async () => {
     const { id, key } = await f.acme.apiKeys.create({ name: 'temp', scopes: ['auth'] })

@@ -14,6 +14,7 @@ import { type Context, Hono } from 'hono'
 import { adminRoutes } from './admin-routes.js'
 import { insightRoutes } from './insight-routes.js'
 import { readJson } from './json-body.js'
+import { invalidKey } from './key-refusal.js'
 import {
   badFormPage,
   completionRedirect,
@@ -158,7 +159,7 @@ function buildHttp(options: HttpHandlerOptions) {
     const identity = await engine.accounts.authenticateKey(request.headers.get('apikey') ?? '', {
       recordUse: false,
     })
-    if (!identity) return json({ result: 'security error', reason: 'invalid_key' }, 403)
+    if (!identity) return json(invalidKey(request), 403)
     if (!identity.scopes.includes(scope))
       return json({ result: 'security error', reason: 'forbidden_scope' }, 403)
     return identity

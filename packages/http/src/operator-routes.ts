@@ -3,6 +3,7 @@ import type { Engine } from '@flexsecure/core'
 import { Hono } from 'hono'
 import { AccountCreate } from './contract/requests.js'
 import { readJson } from './json-body.js'
+import { invalidKey } from './key-refusal.js'
 import type { Metrics } from './metrics.js'
 
 /** What the operator (who runs the server, above every account) configures for the HTTP layer. */
@@ -66,7 +67,7 @@ export function operatorRoutes(engine: Engine, counters: Metrics, options: Opera
       })
     if (operator(c.req.raw)) return text(counters.render())
     const identity = await engine.accounts.authenticateKey(c.req.header('apikey') ?? '', { recordUse: false })
-    if (!identity) return json({ result: 'security error', reason: 'invalid_key' }, 403)
+    if (!identity) return json(invalidKey(c.req.raw), 403)
     if (!identity.scopes.includes('admin'))
       return json({ result: 'security error', reason: 'forbidden_scope' }, 403)
     return text(counters.render(identity.account.id))

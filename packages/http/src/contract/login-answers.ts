@@ -33,8 +33,12 @@ export const SecurityReason = named(
 
 export const SecurityError = named(
   'SecurityError',
-  'A refusal (403); `reason` is machine-readable.',
-  z.strictObject({ result: z.literal('security error'), reason: SecurityReason }),
+  'A refusal (403); `reason` is machine-readable. `error`, only when the request carried no `apikey` header, says where the key goes.',
+  z.strictObject({
+    result: z.literal('security error'),
+    reason: SecurityReason,
+    error: z.string().optional(),
+  }),
 )
 
 export const RateLimited = named(
