@@ -131,6 +131,42 @@ describe('addresses', () => {
   })
 })
 
+describe('assigning systems to a user', () => {
+  /** The option values of every select labelled `label` on `html`, in page order. */
+  const optionsOf = (html: string, label: string) =>
+    [...html.matchAll(new RegExp(`<label for="([^"]+)"[^>]*>${label}</label>`, 'g'))].map((label) => {
+      const select = new RegExp(`<select id="${label[1]}"[^>]*>(.*?)</select>`, 's').exec(html)?.[1] ?? ''
+      return [...select.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1])
+    })
+
+  it('offers only the channels a system allows, and keeps an assigned one the policy dropped', async () => {
+    await f.acme.systems.create({
+      name: 'mailonly',
+      policies: { passwordless: { enabled: true, channels: ['email'] } },
+    })
+    await f.acme.users.create({ authid: 'dora', email: 'dora@example.com', phone: '+14155552671' })
+    await f.acme.users.assign('dora', [{ system: 'payroll', method: 'pin', channel: 'sms' }])
+    await f.acme.systems.update('payroll', { policies: { pin: { channels: ['email'] } } })
+    const { client } = await f.signIn('root@example.com')
+    const page = (await client.get('/console/users/dora')).text
+    // The assign form's select; payroll's: its row's switch, then the assign form's. Its magic link still
+    // allows SMS (the default channels), its PIN no longer does.
+    expect(optionsOf(page, 'Channel for mailonly')).toEqual([['', 'email']])
+    expect(optionsOf(page, 'Channel for payroll')).toEqual([
+      ['', 'email', 'sms'],
+      ['', 'email', 'sms'],
+    ])
+    await f.acme.systems.update('payroll', { policies: { passwordless: { channels: ['email'] } } })
+    const later = (await client.get('/console/users/dora')).text
+    // The assignment's own channel stays shown, selected, in its row's switch; the assign form offers email.
+    expect(optionsOf(later, 'Channel for payroll')).toEqual([
+      ['', 'email', 'sms'],
+      ['', 'email'],
+    ])
+    expect(later).toMatch(/<option value="sms" selected="">SMS<\/option>/)
+  })
+})
+
 describe('buttons', () => {
   it('name "Send now" by its visible words first (WCAG 2.5.3, label in name)', async () => {
     await f.acme.users.create({ authid: 'dora', email: 'dora@example.com' })

@@ -29,6 +29,20 @@ const CHANNEL_CHOICES: readonly (readonly [string, string])[] = [
   ['sms', 'SMS'],
 ]
 
+/**
+ * The channels a system's enabled methods allow, for a channel select: an email-only system offers no
+ * SMS. `current` (an assignment's channel) stays listed, so the select shows it even when the policy has
+ * dropped it since.
+ */
+export const channelsOf = (system: System, current?: string | null): (readonly [string, string])[] => {
+  const allowed = new Set<string>(
+    (['passwordless', 'pin'] as const)
+      .filter((m) => system.policies[m].enabled)
+      .flatMap((m) => system.policies[m].channels),
+  )
+  return CHANNEL_CHOICES.filter(([value]) => value === '' || allowed.has(value) || value === current)
+}
+
 /** The methods a system enables, for a method select. */
 export const methodsOf = (system: System): [string, string][] =>
   (['passwordless', 'pin'] as const)
@@ -161,7 +175,7 @@ export const AssignmentTable: FC<{
                       name="channel"
                       id={`switch-channel-${i}`}
                       label={`Channel for ${a.system}`}
-                      options={CHANNEL_CHOICES}
+                      options={channelsOf(system, a.channel)}
                       value={a.channel ?? ''}
                       hideLabel
                     />
@@ -209,7 +223,7 @@ export const AssignForm: FC<{
               name={`channel:${s.name}`}
               id={`assign-channel-${i}`}
               label={`Channel for ${s.name}`}
-              options={CHANNEL_CHOICES}
+              options={channelsOf(s)}
             />
           </div>
         ))}
