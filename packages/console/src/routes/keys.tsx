@@ -1,6 +1,7 @@
 import type { ApiKeyInfo, Scope } from '@flexsecure/core'
 import type { Hono } from 'hono'
 import { attempt, type ConsoleContext, type ConsoleEnv, type ConsoleKit } from '../console-context.js'
+import { sentForms } from '../sent-forms.js'
 import { Checkbox, ErrorSummary, Field, type FieldError, PostButton, TableRegion } from '../views/controls.js'
 import { Csrf, Layout, When } from '../views/layout.js'
 import { NOTICES } from './overview.js'
@@ -14,36 +15,11 @@ function state(key: ApiKeyInfo, now: number): string {
   return 'live'
 }
 
-/** API keys: list, create (shown once), revoke. */
 /** The create form's fields as submitted, shown again beside an error. */
 interface KeyFormValues {
   readonly name: string
   readonly scopes: readonly string[]
   readonly expiresAt: string
-}
-
-/**
- * The create forms that made a key, by their one-time field: reloading the page that showed the new key
- * sends its form again, which must not make a second live key. Kept in this process's memory for an
- * hour, at most 10,000: a form sent again to another instance of a load-balanced console is not caught.
- */
-function sentForms(now: () => number) {
-  const HOUR = 3_600_000
-  const sent = new Map<string, { readonly at: number; readonly name: string }>()
-  return {
-    /** The name the form made a key under before, or null (and the form is claimed) the first time. */
-    claim(form: string, name: string): string | null {
-      const earlier = sent.get(form)
-      if (earlier && now() - earlier.at < HOUR) return earlier.name
-      for (const [id, entry] of sent) if (sent.size >= 10_000 || now() - entry.at >= HOUR) sent.delete(id)
-      sent.set(form, { at: now(), name })
-      return null
-    },
-    /** A form whose key was refused may be sent again. */
-    release(form: string): void {
-      sent.delete(form)
-    },
-  }
 }
 
 export function keyRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
