@@ -1,4 +1,5 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { type AddressInfo, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mysqlReachable } from '../../../adapters/mysql/test/test-database.js'
 import { postgresReachable } from '../../../adapters/postgres/test/test-database.js'
 import { runCli } from '../test/serve-process.js'
+import { describeStartupError } from './startup-errors.js'
 
 const SECRET = 's'.repeat(40)
 
@@ -151,4 +153,25 @@ describe('start-up errors on database servers', async () => {
       },
       60_000,
     )
+})
+
+describe('a native module that was never built', () => {
+  it("says how to build better-sqlite3's when its binding file is missing", () => {
+    // The error better-sqlite3's loader (`bindings`) throws when no build exists, made by that loader.
+    const fromSqlite = createRequire(createRequire(import.meta.url).resolve('better-sqlite3'))
+    const bindings = fromSqlite('bindings') as (options: object) => unknown
+    const empty = mkdtempSync(join(tmpdir(), 'flexsecure-no-build-'))
+    let missing: unknown
+    try {
+      bindings({ bindings: 'better_sqlite3.node', module_root: empty })
+    } catch (error) {
+      missing = error
+    } finally {
+      rmSync(empty, { recursive: true, force: true })
+    }
+    expect(String(missing)).toMatch(/Could not locate the bindings file/)
+    expect(describeStartupError(missing, { database: 'data/fs.db' })).toMatch(
+      /^better-sqlite3's native module was never built .* npm pkg set allowScripts\.better-sqlite3=true allowScripts\.argon2=true --json && npm rebuild better-sqlite3 argon2/,
+    )
+  })
 })

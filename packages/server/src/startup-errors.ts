@@ -30,6 +30,10 @@ function describeOne(
   const code = String(e.code ?? '')
   const message = String(e.message ?? '')
   const database = redactUrl(context.database)
+  // better-sqlite3 loads its native module on the first connection; without it (its install script
+  // skipped, as npm 12 does unless package.json's allowScripts allows it) `bindings` says only where it looked.
+  if (/^Could not locate the bindings file/.test(message))
+    return `better-sqlite3's native module was never built (its install script did not run; npm 12 runs it only when allowed): in the folder flexsecure is installed in, run npm pkg set allowScripts.better-sqlite3=true allowScripts.argon2=true --json && npm rebuild better-sqlite3 argon2 (README.md, "Installing from npm")`
   if ((error as { name?: string }).name === 'SecretMismatchError')
     return `FLEXSECURE_SECRET is not the secret ${database} was made with (${message.slice(message.indexOf('(') + 1, message.indexOf(')'))}): set it to that secret; to rotate, make the new one FLEXSECURE_SECRET and list the old one in FLEXSECURE_PREVIOUS_SECRETS (docs/operations.md)`
   if (code === 'EADDRINUSE')
