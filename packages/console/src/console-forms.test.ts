@@ -139,7 +139,7 @@ describe('assigning systems to a user', () => {
       return [...select.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1])
     })
 
-  it('offers only the channels a system allows, and keeps an assigned one the policy dropped', async () => {
+  it('offers only the channels a system allows, says which method a channel is for, and flags an assignment its policy no longer allows', async () => {
     await f.acme.systems.create({
       name: 'mailonly',
       policies: { passwordless: { enabled: true, channels: ['email'] } },
@@ -147,15 +147,23 @@ describe('assigning systems to a user', () => {
     await f.acme.users.create({ authid: 'dora', email: 'dora@example.com', phone: '+14155552671' })
     await f.acme.users.assign('dora', [{ system: 'payroll', method: 'pin', channel: 'sms' }])
     await f.acme.systems.update('payroll', { policies: { pin: { channels: ['email'] } } })
-    const { client } = await f.signIn('root@example.com')
+    const { client, csrf } = await f.signIn('root@example.com')
     const page = (await client.get('/console/users/dora')).text
     // The assign form's select; payroll's: its row's switch, then the assign form's. Its magic link still
-    // allows SMS (the default channels), its PIN no longer does.
+    // allows SMS (the default channels), its PIN no longer does, and the option says so.
     expect(optionsOf(page, 'Channel for mailonly')).toEqual([['', 'email']])
     expect(optionsOf(page, 'Channel for payroll')).toEqual([
       ['', 'email', 'sms'],
       ['', 'email', 'sms'],
     ])
+    expect(page).toContain('<option value="sms">SMS (Magic link only)</option>')
+    // dora's PIN by SMS on payroll is refused now: her row says so.
+    expect(page).toContain(
+      'payroll no longer sends One-time PIN by SMS: its logins are refused until you switch it',
+    )
+    expect(await f.acme.start({ system: 'payroll', authid: 'dora' })).toMatchObject({
+      result: 'security error',
+    })
     await f.acme.systems.update('payroll', { policies: { passwordless: { channels: ['email'] } } })
     const later = (await client.get('/console/users/dora')).text
     // The assignment's own channel stays shown, selected, in its row's switch; the assign form offers email.
@@ -163,7 +171,17 @@ describe('assigning systems to a user', () => {
       ['', 'email', 'sms'],
       ['', 'email'],
     ])
-    expect(later).toMatch(/<option value="sms" selected="">SMS<\/option>/)
+    expect(later).toContain('<option value="sms" selected="">SMS (not allowed now)</option>')
+    // Switching it unchanged is refused, and the error summary's link leads to an element on the page.
+    const refused = await client.post('/console/users/dora/assign', {
+      _csrf: csrf,
+      system: 'payroll',
+      method: 'pin',
+      channel: 'sms',
+    })
+    expect(refused.status).toBe(400)
+    const target = /<div class="error-summary"[^]*?<a href="#([^"]+)"/.exec(refused.text)?.[1]
+    expect(refused.text).toContain(`id="${target}"`)
   })
 })
 

@@ -13,6 +13,7 @@ import {
   ErrorSummary,
   Field,
   type FieldError,
+  fieldId,
   Select,
   TableRegion,
   TextArea,
@@ -29,25 +30,44 @@ const CHANNEL_CHOICES: readonly (readonly [string, string])[] = [
   ['sms', 'SMS'],
 ]
 
+/** The methods a system enables, in the order the console lists them. */
+const enabledMethods = (system: System) =>
+  (['passwordless', 'pin'] as const).filter((m) => system.policies[m].enabled)
+
 /**
  * The channels a system's enabled methods allow, for a channel select: an email-only system offers no
- * SMS. `current` (an assignment's channel) stays listed, so the select shows it even when the policy has
- * dropped it since.
+ * SMS, and a channel only some of its methods allow says which (`SMS (One-time PIN only)`), since the
+ * method is chosen beside it. `current` (an assignment's channel) stays listed, so the select shows what
+ * is stored even when the policy has dropped it since.
  */
 export const channelsOf = (system: System, current?: string | null): (readonly [string, string])[] => {
-  const allowed = new Set<string>(
-    (['passwordless', 'pin'] as const)
-      .filter((m) => system.policies[m].enabled)
-      .flatMap((m) => system.policies[m].channels),
-  )
-  return CHANNEL_CHOICES.filter(([value]) => value === '' || allowed.has(value) || value === current)
+  const methods = enabledMethods(system)
+  return CHANNEL_CHOICES.flatMap(([value, label]): (readonly [string, string])[] => {
+    if (value === '') return [[value, label]]
+    const by = methods.filter((m) => (system.policies[m].channels as readonly string[]).includes(value))
+    if (by.length === 0) return value === current ? [[value, `${label} (not allowed now)`]] : []
+    const only = by.length < methods.length ? ` (${by.map((m) => METHOD_LABEL[m]).join(', ')} only)` : ''
+    return [[value, `${label}${only}`]]
+  })
+}
+
+/**
+ * Why an assignment cannot be used as stored, after its system's policy changed (its method turned off,
+ * its channel dropped): its logins are refused until it is switched. Null when it can be used.
+ */
+export function staleAssignment(system: System, assignment: Assignment): string | null {
+  const method = METHOD_LABEL[assignment.method] ?? assignment.method
+  const policy = system.policies[assignment.method]
+  if (!policy.enabled)
+    return `${method} is no longer enabled on ${system.name}: its logins are refused until you switch it`
+  if (assignment.channel && !(policy.channels as readonly string[]).includes(assignment.channel))
+    return `${system.name} no longer sends ${method} by ${assignment.channel === 'sms' ? 'SMS' : 'email'}: its logins are refused until you switch it`
+  return null
 }
 
 /** The methods a system enables, for a method select. */
 export const methodsOf = (system: System): [string, string][] =>
-  (['passwordless', 'pin'] as const)
-    .filter((m) => system.policies[m].enabled)
-    .map((m) => [m, METHOD_LABEL[m] as string])
+  enabledMethods(system).map((m) => [m, METHOD_LABEL[m] as string])
 
 /** A user's details: display name, contact points, locale, attributes, status. */
 export const UserForm: FC<{
@@ -153,11 +173,15 @@ export const AssignmentTable: FC<{
       <tbody>
         {assignments.map((a, i) => {
           const system = systems.find((s) => s.name === a.system)
+          const stale = system ? staleAssignment(system, a) : null
           return (
             <tr>
               <th scope="row">{a.system}</th>
               <td>{METHOD_LABEL[a.method] ?? a.method}</td>
-              <td>{a.channel ?? 'as the policy prefers'}</td>
+              <td>
+                {a.channel ?? 'as the policy prefers'}
+                {stale ? <p class="error">{stale}</p> : null}
+              </td>
               {admin && system ? (
                 <td>
                   <form method="post" action={action} class="inline switch">
@@ -208,7 +232,8 @@ export const AssignForm: FC<{
     <form method="post" action={action} class="stack">
       <Csrf token={csrf} />
       <ErrorSummary errors={errors} />
-      <fieldset>
+      {/* The error summary's link for a refused assignment (its field is `assign`) lands here. */}
+      <fieldset id={fieldId('assign')} tabindex={-1}>
         <legend>Systems to assign (adds them, or replaces the method of those already assigned)</legend>
         {open.map((s, i) => (
           <div class="assign-row">
