@@ -180,7 +180,7 @@ describe('assigning systems to a user', () => {
       channel: 'sms',
     })
     expect(refused.status).toBe(400)
-    const target = /<div class="error-summary"[^]*?<a href="#([^"]+)"/.exec(refused.text)?.[1]
+    const target = /<div class="error-summary".*?<a href="#([^"]+)"/s.exec(refused.text)?.[1]
     expect(refused.text).toContain(`id="${target}"`)
   })
 })
