@@ -25,7 +25,7 @@ Options for every command:
 
 An id that begins with "-" goes after "--": flexsecure users show -- -x1
 Exit codes: 0 done, 1 refused or failed (not found, broken audit chain, database unreachable), 2 usage or
-configuration error. Every setting: docs/configuration.md.`,
+configuration error. Every setting: docs/configuration.md (installed from npm: node_modules/@flexsecure/server/docs/).`,
   serve: `usage: flexsecure serve [--production] [--config FILE]
 
 Runs the HTTP API on FLEXSECURE_HOST:FLEXSECURE_PORT, migrating the database first. On an empty

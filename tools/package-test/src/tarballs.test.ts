@@ -173,6 +173,18 @@ describe('every publishable package, installed from its tarball in a fresh app',
     },
   )
 
+  it("ships the server's operator guides, which its --help and errors name, and leaves none in the tree", async () => {
+    const server = packages.find((pkg) => pkg.name === '@flexsecure/server') as PublishablePackage
+    const { stdout } = await run('tar', ['tzf', tarballs.get(server) as string])
+    expect(stdout.split('\n')).toEqual(
+      expect.arrayContaining(['package/docs/configuration.md', 'package/docs/operations.md']),
+    )
+    expect(readFileSync(join(app, 'node_modules/@flexsecure/server/docs/configuration.md'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8'),
+    )
+    expect(existsSync(join(server.dir, 'docs'))).toBe(false)
+  })
+
   it.each(['kysely', 'better-sqlite3', 'pg', 'mysql2'])('installs one copy of %s', (name) => {
     expect(copiesOf(name)).toHaveLength(1)
   })
