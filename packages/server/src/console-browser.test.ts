@@ -163,6 +163,11 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     await rows.filter({ hasText: 'vault' }).getByRole('button', { name: 'Switch' }).click()
     await page.waitForURL(/done=assigned/)
     await expect(rows.filter({ hasText: 'vault' }).textContent()).resolves.toContain('Magic link')
+    // On a phone the table fits its region: the Switch column is not hidden past the edge.
+    await page.setViewportSize({ width: 375, height: 812 })
+    const region = page.getByRole('region', { name: 'Assigned systems, as a table' })
+    await expect(region.evaluate((e) => e.scrollWidth - e.clientWidth)).resolves.toBeLessThanOrEqual(0)
+    await page.setViewportSize({ width: 1280, height: 900 })
     await check('user')
 
     await go('/console/systems/vault?try=carol&context=ip%3D198.51.100.7')

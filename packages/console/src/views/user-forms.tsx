@@ -30,6 +30,9 @@ const CHANNEL_CHOICES: readonly (readonly [string, string])[] = [
   ['sms', 'SMS'],
 ]
 
+/** A channel as the selects name it (`SMS`, `Email`). */
+const channelName = (channel: string) => CHANNEL_CHOICES.find(([value]) => value === channel)?.[1] ?? channel
+
 /** The methods a system enables, in the order the console lists them. */
 const enabledMethods = (system: System) =>
   (['passwordless', 'pin'] as const).filter((m) => system.policies[m].enabled)
@@ -179,7 +182,7 @@ export const AssignmentTable: FC<{
               <th scope="row">{a.system}</th>
               <td>{METHOD_LABEL[a.method] ?? a.method}</td>
               <td>
-                {a.channel ?? 'as the policy prefers'}
+                {a.channel ? channelName(a.channel) : 'as the policy prefers'}
                 {stale ? <p class="error">{stale}</p> : null}
               </td>
               {admin && system ? (
