@@ -172,16 +172,27 @@ describe('assigning systems to a user', () => {
       ['', 'email'],
     ])
     expect(later).toContain('<option value="sms" selected="">SMS (not allowed now)</option>')
-    // Switching it unchanged is refused, and the error summary's link leads to an element on the page.
     const refused = await client.post('/console/users/dora/assign', {
       _csrf: csrf,
       system: 'payroll',
       method: 'pin',
       channel: 'sms',
     })
+    // Switching it unchanged is refused in its own row; a refused assign form's summary links to the form.
     expect(refused.status).toBe(400)
-    const target = /<div class="error-summary".*?<a href="#([^"]+)"/s.exec(refused.text)?.[1]
-    expect(refused.text).toContain(`id="${target}"`)
+    expect(refused.text).toMatch(
+      /<tr><th scope="row">payroll<\/th>.*<p class="error" role="alert" id="f-switch">&#39;sms&#39; is not allowed for pin on &#39;payroll&#39;<\/p>/s,
+    )
+    expect(refused.text).not.toContain('class="error-summary"')
+    const assigned = await client.post('/console/users/dora/assign', {
+      _csrf: csrf,
+      system: 'payroll',
+      'method:payroll': 'pin',
+      'channel:payroll': 'sms',
+    })
+    expect(assigned.status).toBe(400)
+    const target = /<div class="error-summary".*?<a href="#([^"]+)"/s.exec(assigned.text)?.[1]
+    expect(assigned.text).toContain(`id="${target}"`)
   })
 })
 

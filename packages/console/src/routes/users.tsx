@@ -177,7 +177,13 @@ export function userRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
   const userPage = async (
     c: ConsoleContext,
     user: User,
-    errors: { details?: FieldError[]; assign?: FieldError[]; pin?: FieldError[] } = {},
+    errors: {
+      details?: FieldError[]
+      assign?: FieldError[]
+      pin?: FieldError[]
+      /** A row's switch that was refused: shown in that row. */
+      switched?: { readonly system: string; readonly message: string }
+    } = {},
   ) => {
     const account = c.var.account
     const [assignments, systems] = await Promise.all([
@@ -187,7 +193,7 @@ export function userRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
     const csrf = c.var.csrf
     const at = pathOf(user.authid)
     const role = consoleRoleOf(user.attributes)
-    const failed = Boolean(errors.details || errors.assign || errors.pin)
+    const failed = Boolean(errors.details || errors.assign || errors.pin || errors.switched)
     return kit.render(
       c,
       <Layout page={kit.page(c)} title={`User ${user.authid}`} flash={NOTICES[c.req.query('done') ?? '']}>
@@ -204,6 +210,7 @@ export function userRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
             assignments={assignments}
             systems={systems}
             admin={admin(c)}
+            refused={errors.switched}
           />
           {admin(c) ? (
             <details open={Boolean(errors.assign)}>
@@ -331,6 +338,15 @@ export function userRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       () => c.var.account.users.assign(user.authid, assignments),
       (field) => (field.startsWith('assignments') ? 'system' : field),
     )
+    // A row's switch is answered in its row; the assign form's refusals above the form.
+    if (!done.ok && single)
+      return userPage(c, user, {
+        switched: {
+          system: names[0] ?? '',
+          // In its row the engine's field (`assignments[0].channel: `) says nothing the row does not.
+          message: (done.errors[0]?.message ?? '').replace(/^assignments\[\d+\]\.\w+: /, ''),
+        },
+      })
     if (!done.ok)
       return userPage(c, user, { assign: done.errors.map((e) => ({ field: 'assign', message: e.message })) })
     return kit.redirect(c, pathOf(user.authid), 'assigned')

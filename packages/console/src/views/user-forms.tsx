@@ -161,7 +161,9 @@ export const AssignmentTable: FC<{
   assignments: readonly Assignment[]
   systems: readonly System[]
   admin: boolean
-}> = ({ action, csrf, assignments, systems, admin }) => {
+  /** A switch that was refused: its message, in its row. */
+  refused?: { readonly system: string; readonly message: string } | undefined
+}> = ({ action, csrf, assignments, systems, admin, refused }) => {
   if (assignments.length === 0) return <p>No systems assigned yet.</p>
   return (
     <TableRegion label="Assigned systems, as a table">
@@ -187,6 +189,11 @@ export const AssignmentTable: FC<{
               </td>
               {admin && system ? (
                 <td>
+                  {refused?.system === a.system ? (
+                    <p class="error" role="alert" id={fieldId('switch')}>
+                      {refused.message}
+                    </p>
+                  ) : null}
                   <form method="post" action={action} class="inline switch">
                     <Csrf token={csrf} />
                     <input type="hidden" name="system" value={a.system} />
