@@ -88,7 +88,10 @@ export async function attempt<T>(
     if (error instanceof FormError) return { ok: false, errors: [...error.errors] }
     // The message names the engine's field (`rules[1].when.ipIn[0]: …`), which says exactly what is wrong.
     if (error instanceof ValidationError)
-      return { ok: false, errors: [{ field: fieldOf(error.field), message: error.message }] }
+      return {
+        ok: false,
+        errors: [{ field: fieldOf(error.field), message: error.message, detail: error.detail }],
+      }
     if (error instanceof NotFoundError)
       return { ok: false, errors: [{ field: error.entity, message: error.message }] }
     throw error

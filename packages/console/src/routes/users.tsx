@@ -343,8 +343,8 @@ export function userRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
       return userPage(c, user, {
         switched: {
           system: names[0] ?? '',
-          // In its row the engine's field (`assignments[0].channel: `) says nothing the row does not.
-          message: (done.errors[0]?.message ?? '').replace(/^assignments\[\d+\]\.\w+: /, ''),
+          // In its row the engine's field (`assignments[0].channel`) says nothing the row does not.
+          message: done.errors[0]?.detail ?? done.errors[0]?.message ?? '',
         },
       })
     if (!done.ok)

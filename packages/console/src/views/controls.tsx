@@ -9,6 +9,8 @@ import { Csrf } from './layout.js'
 export interface FieldError {
   readonly field: string
   readonly message: string
+  /** The engine's refusal without its field's name, where the engine gave one. */
+  readonly detail?: string
 }
 
 /** The id of the control for a field name (`policies.pin.attempts` → `f-policies-pin-attempts`). */

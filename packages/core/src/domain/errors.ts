@@ -6,9 +6,10 @@ export class ValidationError extends Error {
   override readonly name: string = 'ValidationError'
   constructor(
     readonly field: string,
-    message: string,
+    /** What is wrong, without the field: for a page that shows it beside the field already. */
+    readonly detail: string,
   ) {
-    super(`${field}: ${message}`)
+    super(`${field}: ${detail}`)
   }
 }
 
