@@ -158,6 +158,43 @@ export function challengeMoveCases(suite: StoreSuite, f: StorageFixture): void {
       expect(expired).toMatchObject({ id: due.id, status: 'expired', completedAt: T0 + 3000 })
       expect((await f.storage.logins.getChallenge(due.id))?.completedAt).toBe(T0 + 3000)
     })
+
+    // A store may remember how far its sweeps got, to read only what expired since. Engines issue a
+    // challenge at least 30 s before it expires, but a clock that went back can issue one that an
+    // earlier sweep has already passed: it must still be found.
+    it('expires a challenge issued with an expiry that an earlier sweep had already passed', async () => {
+      const sweep = (at: number) =>
+        f.storage.logins.expireDue(at, 10, (c) =>
+          draft(f.accountId, 'challenge.expired', { challengeId: c.id }),
+        )
+      const first = await f.issued({ expiresAt: T0 + 2000 })
+      expect((await sweep(T0 + 3000)).map((c) => c.id)).toEqual([first.id])
+      // Issued after that sweep, for another system, already due when the clock says T0 + 3000.
+      const crm = { ...f.system, id: newId(), name: 'crm' }
+      await f.storage.systems.insertSystem(crm, [])
+      await f.storage.users.saveAssignments(
+        f.user.id,
+        [{ systemId: crm.id, method: 'passwordless', channel: null }],
+        [],
+      )
+      const behind = f.challenge({ systemId: crm.id, systemName: 'crm', expiresAt: T0 + 1000 })
+      await f.storage.logins.issueChallenge(behind, [], [])
+      // A sweep with a clock that went back further still takes nothing that is not due by it.
+      expect(await sweep(T0 + 500)).toEqual([])
+      expect((await sweep(T0 + 3000)).map((c) => [c.id, c.status])).toEqual([[behind.id, 'expired']])
+    })
+
+    it('finds challenges due later than a sweep that found none, and only once', async () => {
+      const sweep = (at: number) =>
+        f.storage.logins.expireDue(at, 10, (c) =>
+          draft(f.accountId, 'challenge.expired', { challengeId: c.id }),
+        )
+      expect(await sweep(T0 + 1000)).toEqual([])
+      const row = await f.issued({ expiresAt: T0 + 5000 })
+      expect(await sweep(T0 + 4999)).toEqual([])
+      expect((await sweep(T0 + 5000)).map((c) => c.id)).toEqual([row.id])
+      expect(await sweep(T0 + 9000)).toEqual([])
+    })
   })
 
   describe('userHistory', () => {
