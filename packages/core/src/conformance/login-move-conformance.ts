@@ -98,23 +98,31 @@ export function challengeMoveCases(suite: StoreSuite, f: StorageFixture): void {
   })
 
   describe('expireDue', () => {
+    const sweep = (at: number, limit = 10) =>
+      f.storage.logins.expireDue(at, limit, (c) =>
+        draft(f.accountId, 'challenge.expired', { challengeId: c.id }),
+      )
+    /** A second system the fixture's user is assigned to: a challenge there supersedes none on the first. */
+    const secondSystem = async () => {
+      const crm = { ...f.system, id: newId(), name: 'crm' }
+      await f.storage.systems.insertSystem(crm, [])
+      await f.storage.users.saveAssignments(
+        f.user.id,
+        [{ systemId: crm.id, method: 'passwordless', channel: null }],
+        [],
+      )
+      return crm
+    }
+
     suite.itReading(
       ['audit'],
       'expires live challenges that are due, audits each, and leaves the rest',
       async () => {
         const due = await f.issued({ expiresAt: T0 + 1000 })
-        const crm = { ...f.system, id: newId(), name: 'crm' }
-        await f.storage.systems.insertSystem(crm, [])
-        await f.storage.users.saveAssignments(
-          f.user.id,
-          [{ systemId: crm.id, method: 'passwordless', channel: null }],
-          [],
-        )
+        const crm = await secondSystem()
         const later = f.challenge({ systemId: crm.id, systemName: 'crm', expiresAt: T0 + 5000 })
         await f.storage.logins.issueChallenge(later, [], [])
-        const expired = await f.storage.logins.expireDue(T0 + 1000, 100, (c) =>
-          draft(f.accountId, 'challenge.expired', { challengeId: c.id }),
-        )
+        const expired = await sweep(T0 + 1000, 100)
         expect(expired.map((c) => [c.id, c.status])).toEqual([[due.id, 'expired']])
         expect((await f.storage.logins.getChallenge(later.id))?.status).toBe('pending')
         expect(
@@ -138,23 +146,15 @@ export function challengeMoveCases(suite: StoreSuite, f: StorageFixture): void {
           [],
         )
       }
-      expect(
-        await f.storage.logins.expireDue(T0, 2, (c) => draft(f.accountId, 'x', { challengeId: c.id })),
-      ).toHaveLength(2)
-      expect(
-        await f.storage.logins.expireDue(T0, 2, (c) => draft(f.accountId, 'x', { challengeId: c.id })),
-      ).toHaveLength(1)
-      expect(
-        await f.storage.logins.expireDue(T0, 2, (c) => draft(f.accountId, 'x', { challengeId: c.id })),
-      ).toHaveLength(0)
+      expect(await sweep(T0, 2)).toHaveLength(2)
+      expect(await sweep(T0, 2)).toHaveLength(1)
+      expect(await sweep(T0, 2)).toHaveLength(0)
     })
 
     it('stamps each expired challenge with the time it is given, not its audit event’s', async () => {
       const due = await f.issued({ expiresAt: T0 + 1000 })
-      // The audit event is stamped T0: the expiry must not take its time from there.
-      const [expired] = await f.storage.logins.expireDue(T0 + 3000, 10, (c) =>
-        draft(f.accountId, 'challenge.expired', { challengeId: c.id }),
-      )
+      // The audit event is stamped T0 (`draft`): the expiry must not take its time from there.
+      const [expired] = await sweep(T0 + 3000)
       expect(expired).toMatchObject({ id: due.id, status: 'expired', completedAt: T0 + 3000 })
       expect((await f.storage.logins.getChallenge(due.id))?.completedAt).toBe(T0 + 3000)
     })
@@ -163,20 +163,10 @@ export function challengeMoveCases(suite: StoreSuite, f: StorageFixture): void {
     // challenge at least 30 s before it expires, but a clock that went back can issue one that an
     // earlier sweep has already passed: it must still be found.
     it('expires a challenge issued with an expiry that an earlier sweep had already passed', async () => {
-      const sweep = (at: number) =>
-        f.storage.logins.expireDue(at, 10, (c) =>
-          draft(f.accountId, 'challenge.expired', { challengeId: c.id }),
-        )
       const first = await f.issued({ expiresAt: T0 + 2000 })
       expect((await sweep(T0 + 3000)).map((c) => c.id)).toEqual([first.id])
       // Issued after that sweep, for another system, already due when the clock says T0 + 3000.
-      const crm = { ...f.system, id: newId(), name: 'crm' }
-      await f.storage.systems.insertSystem(crm, [])
-      await f.storage.users.saveAssignments(
-        f.user.id,
-        [{ systemId: crm.id, method: 'passwordless', channel: null }],
-        [],
-      )
+      const crm = await secondSystem()
       const behind = f.challenge({ systemId: crm.id, systemName: 'crm', expiresAt: T0 + 1000 })
       await f.storage.logins.issueChallenge(behind, [], [])
       // A sweep with a clock that went back further still takes nothing that is not due by it.
@@ -185,10 +175,6 @@ export function challengeMoveCases(suite: StoreSuite, f: StorageFixture): void {
     })
 
     it('finds challenges due later than a sweep that found none, and only once', async () => {
-      const sweep = (at: number) =>
-        f.storage.logins.expireDue(at, 10, (c) =>
-          draft(f.accountId, 'challenge.expired', { challengeId: c.id }),
-        )
       expect(await sweep(T0 + 1000)).toEqual([])
       const row = await f.issued({ expiresAt: T0 + 5000 })
       expect(await sweep(T0 + 4999)).toEqual([])
