@@ -9,10 +9,10 @@ export function invalidKey(request: Request): {
   reason: 'invalid_key'
   error?: string
 } {
-  if (request.headers.has('apikey')) return { result: 'security error', reason: 'invalid_key' }
+  const refusal = { result: 'security error', reason: 'invalid_key' } as const
+  if (request.headers.has('apikey')) return refusal
   return {
-    result: 'security error',
-    reason: 'invalid_key',
+    ...refusal,
     error:
       'no apikey header: send the API key in a header named apikey (not Authorization, a cookie or the URL)',
   }

@@ -33,6 +33,10 @@ const CHANNEL_CHOICES: readonly (readonly [string, string])[] = [
 /** A channel as the selects name it (`SMS`, `Email`). */
 const channelName = (channel: string) => CHANNEL_CHOICES.find(([value]) => value === channel)?.[1] ?? channel
 
+/** Whether a system's policy for `method` sends by `channel`. */
+const sendsBy = (system: System, method: 'passwordless' | 'pin', channel: string) =>
+  (system.policies[method].channels as readonly string[]).includes(channel)
+
 /** The methods a system enables, in the order the console lists them. */
 const enabledMethods = (system: System) =>
   (['passwordless', 'pin'] as const).filter((m) => system.policies[m].enabled)
@@ -47,7 +51,7 @@ export const channelsOf = (system: System, current?: string | null): (readonly [
   const methods = enabledMethods(system)
   return CHANNEL_CHOICES.flatMap(([value, label]): (readonly [string, string])[] => {
     if (value === '') return [[value, label]]
-    const by = methods.filter((m) => (system.policies[m].channels as readonly string[]).includes(value))
+    const by = methods.filter((m) => sendsBy(system, m, value))
     if (by.length === 0) return value === current ? [[value, `${label} (not allowed now)`]] : []
     const only = by.length < methods.length ? ` (${by.map((m) => METHOD_LABEL[m]).join(', ')} only)` : ''
     return [[value, `${label}${only}`]]
@@ -63,7 +67,7 @@ export function staleAssignment(system: System, assignment: Assignment): string 
   const policy = system.policies[assignment.method]
   if (!policy.enabled)
     return `${method} is no longer enabled on ${system.name}: its logins are refused until you switch it`
-  if (assignment.channel && !(policy.channels as readonly string[]).includes(assignment.channel))
+  if (assignment.channel && !sendsBy(system, assignment.method, assignment.channel))
     return `${system.name} no longer sends ${method} by ${assignment.channel === 'sms' ? 'SMS' : 'email'}: its logins are refused until you switch it`
   return null
 }
