@@ -63,6 +63,8 @@ export interface EngineVariant {
   readonly deferredSync?: boolean
   /** How long a deferred-only batch may wait for its sync (ms). Default: the storage's. */
   readonly deferredSyncDelayMs?: number
+  /** false: every sync on libuv's pool, none on the event loop while logins come one at a time. Default true. */
+  readonly inlineSyncs?: boolean
 }
 
 /** How a variant's commits reach the disk, for the table's header. */
@@ -74,7 +76,11 @@ export function durabilityOf(synchronous: Synchronous, variant: EngineVariant = 
     variant.deferredSyncDelayMs === 0
       ? 'each batch of them synced at once'
       : `synced with the next durable write, within ${variant.deferredSyncDelayMs ?? 5} ms`
-  return `WAL synced off-thread before the answers that precede a send, deferred for the others (${deferred})`
+  const where =
+    variant.inlineSyncs === false
+      ? 'every sync on the pool'
+      : 'on the event loop while commits come one at a time'
+  return `WAL synced off-thread (${where}) before the answers that precede a send, deferred for the others (${deferred})`
 }
 
 /** An engine on `database` at `synchronous`. */
@@ -97,6 +103,7 @@ export function openEngine(
       ...(variant.deferredSyncDelayMs !== undefined
         ? { deferredSyncDelayMs: variant.deferredSyncDelayMs }
         : {}),
+      ...(variant.inlineSyncs === false ? { inlineSyncs: false } : {}),
     }),
     pinHashing: variant.pinHashing ?? 'hmac',
     // The per-minute operation budgets of S31 (in process, per key and account) would refuse the bench's

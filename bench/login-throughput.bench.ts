@@ -117,12 +117,14 @@ async function main(): Promise<void> {
       )
     // The steps of the executor's durability, each in the same run: SQLite's FULL inside COMMIT (group
     // commit alone), the WAL synced off the event loop before every answer, then deferred writes
-    // answered at COMMIT but each batch of them synced at once (before their sync could wait for the next).
+    // answered at COMMIT but each batch of them synced at once (before their sync could wait for the next),
+    // and every sync on libuv's pool (before syncs ran on the event loop while logins come one at a time).
     if (process.env.BENCH_STEPS === '1')
       for (const [name, variant] of [
         ['FULL in COMMIT', { durableCommits: 'in-commit' }],
         ['FULL off-thread', { deferredSync: false }],
         ['deferred, sync at once', { deferredSyncDelayMs: 0 }],
+        ['every sync on the pool', { inlineSyncs: false }],
       ] as const)
         contenders.push(
           await flexSecureContender({

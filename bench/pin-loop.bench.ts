@@ -31,6 +31,8 @@ const TARGET_MS = 5
 const CPU_PROF = process.env.BENCH_LOOP_CPU_PROF || null
 /** The server's SQLite `synchronous`: `full`, its default (S37), or `normal`, a diagnostic. */
 const SYNCHRONOUS = process.env.BENCH_LOOP_SYNCHRONOUS === 'normal' ? 'normal' : 'full'
+/** `BENCH_LOOP_INLINE_SYNCS=0`: every sync of the WAL on libuv's pool, none on the event loop (a diagnostic). */
+const INLINE_SYNCS = process.env.BENCH_LOOP_INLINE_SYNCS !== '0'
 /** The server's turn budget (ms, `Infinity` for none): its default unless set. */
 const TURN_BUDGET_MS = process.env.BENCH_LOOP_TURN_BUDGET_MS
   ? Number(process.env.BENCH_LOOP_TURN_BUDGET_MS)
@@ -116,9 +118,15 @@ async function serve(dir: string): Promise<void> {
     },
     // The bench measures the loop under logins, not the call budgets' 429s (S19, S31).
     { throttle: false, ...(TURN_BUDGET_MS !== undefined ? { turnBudgetMs: TURN_BUDGET_MS } : {}) },
-    // A diagnostic: the storage the server opens, at synchronous=NORMAL (commits wait for no fsync).
-    SYNCHRONOUS === 'normal'
-      ? sqliteStorage({ filename: join(dir, 'loop.db'), walCheckpoints: 'worker', synchronous: 'normal' })
+    // Diagnostics: the storage the server opens, at synchronous=NORMAL (commits wait for no fsync), or
+    // with every sync on the pool.
+    SYNCHRONOUS === 'normal' || !INLINE_SYNCS
+      ? sqliteStorage({
+          filename: join(dir, 'loop.db'),
+          walCheckpoints: 'worker',
+          synchronous: SYNCHRONOUS,
+          inlineSyncs: INLINE_SYNCS,
+        })
       : undefined,
   )
   const { engine } = server
@@ -320,7 +328,7 @@ async function main(): Promise<void> {
     console.log(
       [
         "FlexSecure bench: the server's event loop under PIN logins over HTTP",
-        `  server: startServer on SQLite at synchronous=${SYNCHRONOUS.toUpperCase()}, ${availableParallelism()} cores,`,
+        `  server: startServer on SQLite at synchronous=${SYNCHRONOUS.toUpperCase()}${INLINE_SYNCS ? '' : ', every sync on the pool'}, ${availableParallelism()} cores,`,
         `          ${ready.threads};`,
         `  ${fmt(USERS)} users; load from another process: ${IN_FLIGHT} logins in flight, or ${fmt(PACED_RATE)} started a second (paced);`,
         `  ${ROUNDS} rounds of ${SECONDS} s per cell;`,

@@ -1,4 +1,5 @@
 import type { BatchScope, SqlExecutor, WriteOptions } from './sql-executor.js'
+import { type SyncPlacement, type SyncPlacementOptions, syncPlacement } from './sync-placement.js'
 
 /** One database connection whose statements run one at a time (better-sqlite3's is synchronous). */
 export interface SingleConnection {
@@ -14,6 +15,13 @@ export interface SingleConnection {
    * A rejection fails every later sync too, unless it is a `SyncNotStarted`.
    */
   sync?(): Promise<void>
+  /**
+   * The same sync on the calling thread, blocking it: what the executor uses instead of `sync` while its
+   * commits come one at a time, so that nothing else would run during the sync (`sync-placement.ts`).
+   * Returns false when it cannot run inline (the file is not open yet): `sync` runs instead. A throw is a
+   * failed sync, as a rejection of `sync` is.
+   */
+  syncNow?(): boolean
 }
 
 /**
@@ -57,6 +65,13 @@ export interface GroupCommitOptions {
    * answered): the one place such a failure shows before `flush()` or a durable write fails on it.
    */
   readonly onUnawaitedSyncFailure?: (error: unknown) => void
+  /**
+   * Whether a sync may run on the calling thread (`SingleConnection.syncNow`) while commits come one at a
+   * time (default true; `sync-placement.ts` says when). False: every sync on the pool.
+   */
+  readonly inlineSyncs?: boolean | SyncPlacementOptions
+  /** Milliseconds for timing syncs (default `performance.now`); tests pass their own. */
+  readonly clock?: () => number
 }
 
 /** What the executor has done, for tests and the statements bench. */
@@ -65,8 +80,10 @@ export interface GroupCommitStats {
   batches: number
   /** Transactions and statements that ran inside them. */
   jobs: number
-  /** Syncs started (`SingleConnection.sync`); several commits may share one. */
+  /** Syncs started (`SingleConnection.sync` or `syncNow`); several commits may share one. */
   syncs: number
+  /** Of those, the ones that ran on the calling thread (`syncNow`). */
+  inlineSyncs: number
 }
 
 interface Job {
@@ -123,19 +140,27 @@ export function groupCommitExecutor(
   const maxBatch = options.maxBatch ?? 256
   const maxAttempts = options.attempts ?? 3
   const honourDeferred = options.deferred ?? true
-  const stats: GroupCommitStats = { batches: 0, jobs: 0, syncs: 0 }
+  const stats: GroupCommitStats = { batches: 0, jobs: 0, syncs: 0, inlineSyncs: 0 }
   const queue: Job[] = []
   let scheduled = false
   // Waiting for the queue to run dry (`flush()`): settled when a drain ends.
   let idleWaiters: (() => void)[] = []
   let open = false
+  const inline = options.inlineSyncs ?? true
   const syncs = conn.sync
-    ? coalescedSyncs(
-        conn.sync.bind(conn),
+    ? coalescedSyncs({
+        sync: conn.sync.bind(conn),
+        ...(conn.syncNow && inline !== false
+          ? {
+              syncNow: conn.syncNow.bind(conn),
+              placement: syncPlacement(inline === true ? {} : inline),
+              clock: options.clock ?? (() => performance.now()),
+            }
+          : {}),
         stats,
-        options.deferredSyncDelayMs ?? 5,
-        options.onUnawaitedSyncFailure,
-      )
+        delayMs: options.deferredSyncDelayMs ?? 5,
+        onUnawaitedFailure: options.onUnawaitedSyncFailure,
+      })
     : undefined
 
   // Inside a batch the connection is the caller's: statements run directly; nested transactions flatten;
@@ -366,20 +391,50 @@ function batchScope(executorFor: (scope: BatchScope) => SqlExecutor) {
 /**
  * Syncs that several commits share: `after()` resolves once a sync that began after the call has
  * finished. One runs at a time; calls during it share the one that follows it. `soon()` asks for such a
- * sync within `delayMs`, which an `after()` before then answers too.
+ * sync within `delayMs`, which an `after()` before then answers too. Given `syncNow`, a sync runs on the
+ * calling thread where `placement` says so, told how long each took and whether a commit came meanwhile.
  */
-function coalescedSyncs(
-  sync: () => Promise<void>,
-  stats: GroupCommitStats,
-  delayMs: number,
-  onUnawaitedFailure: ((error: unknown) => void) | undefined,
-) {
+function coalescedSyncs(options: {
+  readonly sync: () => Promise<void>
+  readonly syncNow?: () => boolean
+  readonly placement?: SyncPlacement
+  readonly clock?: () => number
+  readonly stats: GroupCommitStats
+  readonly delayMs: number
+  readonly onUnawaitedFailure: ((error: unknown) => void) | undefined
+}) {
+  const { sync, syncNow, placement, clock, stats, delayMs, onUnawaitedFailure } = options
   let running: Promise<void> | undefined
   let next: Promise<void> | undefined
   let failed: { readonly error: unknown } | undefined
   let delayed: ReturnType<typeof setTimeout> | undefined
-  const start = (): Promise<void> => {
+  // Whether a commit came while the running sync ran: the commits overlap, so the loop has other work.
+  let crowded = false
+  const inline = (): boolean => {
+    if (!syncNow || !placement || !clock || failed || placement.next() !== 'inline') return false
+    const began = clock()
+    let ran: boolean
+    try {
+      ran = syncNow()
+    } catch (error) {
+      failed ??= { error }
+      throw error
+    }
+    if (!ran) return false
+    placement.inline(clock() - began)
+    stats.inlineSyncs += 1
+    return true
+  }
+  // `awaited`: a caller waits for this sync. One that nobody waits for never blocks the loop.
+  const start = (awaited: boolean): Promise<void> => {
     stats.syncs += 1
+    try {
+      if (awaited && inline()) return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    crowded = false
+    const began = clock?.() ?? 0
     const current = (async () => {
       if (failed) throw failed.error
       try {
@@ -390,27 +445,25 @@ function coalescedSyncs(
       }
     })()
     running = current
-    current.then(
-      () => {
-        if (running === current) running = undefined
-      },
-      () => {
-        if (running === current) running = undefined
-      },
-    )
+    const ended = () => {
+      if (running === current) running = undefined
+      if (clock) placement?.pooled(clock() - began, crowded)
+    }
+    current.then(ended, ended)
     return current
   }
-  const after = (): Promise<void> => {
+  const after = (awaited = true): Promise<void> => {
+    if (running) crowded = true
     if (delayed) {
       clearTimeout(delayed)
       delayed = undefined
     }
-    if (!running) return start()
+    if (!running) return start(awaited)
     next ??= running
       .catch(() => {})
       .then(() => {
         next = undefined
-        return start()
+        return start(true)
       })
     return next
   }
@@ -418,7 +471,7 @@ function coalescedSyncs(
   // once, since the writes it leaves unsynced were answered already.
   const told = { final: false, notStarted: false }
   const unawaited = () => {
-    after().catch((error: unknown) => {
+    after(false).catch((error: unknown) => {
       const kind = error instanceof SyncNotStarted ? 'notStarted' : 'final'
       if (told[kind]) return
       told[kind] = true
@@ -428,6 +481,7 @@ function coalescedSyncs(
   return {
     after,
     soon(): void {
+      if (running) crowded = true
       // A sync already queued behind the running one begins after this commit: it writes it.
       if (next) return
       if (delayMs <= 0) unawaited()

@@ -23,3 +23,4 @@ export {
   type WriteOptions,
 } from './sql-executor.js'
 export { type StandardAbilities, standardDialect } from './standard-dialect.js'
+export type { SyncPlace, SyncPlacementOptions } from './sync-placement.js'

@@ -1,3 +1,4 @@
+import { fdatasyncSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import {
@@ -58,7 +59,7 @@ export function sqliteExecutor(
       all: <Row>(sql: string, parameters: readonly unknown[]) => reader(sql)(parameters) as Row[],
       run: (sql, parameters) => statement(sql).run(...parameters).changes,
       inTransaction: () => db.inTransaction,
-      ...(wal ? { sync: wal.sync } : {}),
+      ...(wal ? { sync: wal.sync, syncNow: wal.syncNow } : {}),
     },
     // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read.
     { begin: 'BEGIN IMMEDIATE', ...groupOptions },
@@ -102,13 +103,17 @@ export function sqliteExecutor(
  */
 function walSyncer(walFile: string) {
   let handle: ReturnType<typeof open> | undefined
+  // The open file's descriptor, for a sync on the calling thread; until it is open, syncs go to the pool.
+  let descriptor: number | undefined
   let last: Promise<void> = Promise.resolve()
   let closed = false
   const opened = () => {
     if (!handle) {
       const opening = (async () => {
         await syncDirectory(dirname(walFile))
-        return open(walFile, 'r')
+        const file = await open(walFile, 'r')
+        if (!closed) descriptor = file.fd
+        return file
       })()
       handle = opening
       // A WAL that could not be opened (EMFILE, say) is opened again by the next sync: nothing was
@@ -128,8 +133,16 @@ function walSyncer(walFile: string) {
       last = opened().then((file) => file.datasync())
       return last
     },
+    /** The same `fdatasync` on this thread, once the file is open: false until then. */
+    syncNow(): boolean {
+      if (closed) throw new Error('the WAL syncer is closed')
+      if (descriptor === undefined) return false
+      fdatasyncSync(descriptor)
+      return true
+    },
     async close(): Promise<void> {
       closed = true
+      descriptor = undefined
       await last.catch(() => {})
       if (handle) await (await handle.catch(() => undefined))?.close()
       handle = undefined

@@ -42,6 +42,14 @@ export interface SqliteStorageOptions {
    */
   readonly deferredSyncDelayMs?: number
   /**
+   * At `off-thread`, whether a sync may run on the event loop's thread while commits come one at a time
+   * (default true): only after 16 syncs in a row on libuv's pool each ended, within 1 ms, before any other
+   * commit came, and back on the pool at the first overlap or slow sync (`sync-placement.ts` in
+   * `@flexsecure/kysely`). It saves the pool's two thread wake-ups when nothing would run meanwhile. False:
+   * every sync on the pool.
+   */
+  readonly inlineSyncs?: boolean
+  /**
    * Concurrent transactions share one SQLite transaction and one commit, a savepoint each (group commit,
    * `sqlite-executor.ts`). Default true; false commits each transaction on its own.
    */
@@ -102,6 +110,7 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage
     ...(options.deferredSyncDelayMs !== undefined
       ? { deferredSyncDelayMs: options.deferredSyncDelayMs }
       : {}),
+    ...(options.inlineSyncs === false ? { inlineSyncs: false } : {}),
     ...(walCheckpointer ? { beforeBatch: () => walCheckpointer.beforeBatch() } : {}),
     onUnawaitedSyncFailure: (error) =>
       console.error(
