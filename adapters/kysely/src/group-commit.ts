@@ -1,5 +1,8 @@
+import { coalescedSyncs, SyncNotStarted } from './coalesced-syncs.js'
 import type { BatchScope, SqlExecutor, WriteOptions } from './sql-executor.js'
-import { type SyncPlacement, type SyncPlacementOptions, syncPlacement } from './sync-placement.js'
+import { type SyncPlacementOptions, syncPlacement } from './sync-placement.js'
+
+export { SyncNotStarted }
 
 /** One database connection whose statements run one at a time (better-sqlite3's is synchronous). */
 export interface SingleConnection {
@@ -22,17 +25,6 @@ export interface SingleConnection {
    * failed sync, as a rejection of `sync` is.
    */
   syncNow?(): boolean
-}
-
-/**
- * A sync that failed before it handed anything to the disk (the file could not be opened): its callers
- * get the error, but the next sync is tried, since no page can have been marked clean unwritten.
- */
-export class SyncNotStarted extends Error {
-  constructor(cause: unknown) {
-    super(`the sync could not start: ${(cause as Error)?.message ?? String(cause)}`, { cause })
-    this.name = 'SyncNotStarted'
-  }
 }
 
 export interface GroupCommitOptions {
@@ -130,7 +122,9 @@ interface Job {
  * durable sync takes it along (`flush()` runs the writes still queued and starts it at once, as a closing
  * storage does). A sync that fails fails its callers, every `before-answer` caller after it and every
  * `flush()`: Linux may mark the pages it could not write as clean, so a later sync that succeeds proves
- * nothing about them; the process must restart.
+ * nothing about them; the process must restart. While commits come one at a time, a sync that callers wait
+ * for runs on the calling thread instead (`syncNow`, `sync-placement.ts` says when): nothing else would
+ * have run meanwhile, and the pool's two thread wake-ups are saved.
  */
 export function groupCommitExecutor(
   conn: SingleConnection,
@@ -384,124 +378,6 @@ function batchScope(executorFor: (scope: BatchScope) => SqlExecutor) {
         entries.delete(key)
         await entry.write(inside, entry.value)
       }
-    },
-  }
-}
-
-/**
- * Syncs that several commits share: `after()` resolves once a sync that began after the call has
- * finished. One runs at a time; calls during it share the one that follows it. `soon()` asks for such a
- * sync within `delayMs`, which an `after()` before then answers too. Given `syncNow`, a sync runs on the
- * calling thread where `placement` says so, told how long each took and whether a commit came meanwhile.
- */
-function coalescedSyncs(options: {
-  readonly sync: () => Promise<void>
-  readonly syncNow?: () => boolean
-  readonly placement?: SyncPlacement
-  readonly clock?: () => number
-  readonly stats: GroupCommitStats
-  readonly delayMs: number
-  readonly onUnawaitedFailure: ((error: unknown) => void) | undefined
-}) {
-  const { sync, syncNow, placement, clock, stats, delayMs, onUnawaitedFailure } = options
-  let running: Promise<void> | undefined
-  let next: Promise<void> | undefined
-  let failed: { readonly error: unknown } | undefined
-  let delayed: ReturnType<typeof setTimeout> | undefined
-  // Whether a commit came while the running sync ran: the commits overlap, so the loop has other work.
-  let crowded = false
-  const inline = (): boolean => {
-    if (!syncNow || !placement || !clock || failed || placement.next() !== 'inline') return false
-    const began = clock()
-    let ran: boolean
-    try {
-      ran = syncNow()
-    } catch (error) {
-      failed ??= { error }
-      throw error
-    }
-    if (!ran) return false
-    placement.inline(clock() - began)
-    stats.inlineSyncs += 1
-    return true
-  }
-  // `awaited`: a caller waits for this sync. One that nobody waits for never blocks the loop.
-  const start = (awaited: boolean): Promise<void> => {
-    stats.syncs += 1
-    try {
-      if (awaited && inline()) return Promise.resolve()
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    crowded = false
-    const began = clock?.() ?? 0
-    const current = (async () => {
-      if (failed) throw failed.error
-      try {
-        await sync()
-      } catch (error) {
-        if (!(error instanceof SyncNotStarted)) failed ??= { error }
-        throw error
-      }
-    })()
-    running = current
-    const ended = () => {
-      if (running === current) running = undefined
-      if (clock) placement?.pooled(clock() - began, crowded)
-    }
-    current.then(ended, ended)
-    return current
-  }
-  const after = (awaited = true): Promise<void> => {
-    if (running) crowded = true
-    if (delayed) {
-      clearTimeout(delayed)
-      delayed = undefined
-    }
-    if (!running) return start(awaited)
-    next ??= running
-      .catch(() => {})
-      .then(() => {
-        next = undefined
-        return start(true)
-      })
-    return next
-  }
-  // Nobody waits for these: a failure is remembered for the next callers who need the disk, and told
-  // once, since the writes it leaves unsynced were answered already.
-  const told = { final: false, notStarted: false }
-  const unawaited = () => {
-    after(false).catch((error: unknown) => {
-      const kind = error instanceof SyncNotStarted ? 'notStarted' : 'final'
-      if (told[kind]) return
-      told[kind] = true
-      onUnawaitedFailure?.(error)
-    })
-  }
-  return {
-    after,
-    soon(): void {
-      if (running) crowded = true
-      // A sync already queued behind the running one begins after this commit: it writes it.
-      if (next) return
-      if (delayMs <= 0) unawaited()
-      else if (!delayed) {
-        delayed = setTimeout(unawaited, delayMs)
-        // Not a reason to keep the process alive: a commit not yet synced survives the process (the
-        // operating system has it and writes it back within seconds); `flush()` is how a closing
-        // storage syncs it at once.
-        delayed.unref()
-      }
-    },
-    /**
-     * Resolves once every commit so far is on the disk: runs the delayed or queued sync now, or waits for
-     * the running one.
-     */
-    async flush(): Promise<void> {
-      // After a failed sync no later commit was made durable, whatever a sync would now say.
-      if (failed) throw failed.error
-      if (delayed || next) await after()
-      else if (running) await running
     },
   }
 }
