@@ -276,6 +276,17 @@ describe.runIf(browserAvailable())('the console in Chromium', () => {
     expect(refused.status).toBe(403)
     await check('keys')
 
+    // A long address: on a phone the users list still fits its region, the address broken, not cut off.
+    await server.engine.account(accountId).users.create({
+      authid: 'margaret',
+      email: 'margaret.featherstonehaugh@accounts.example-enterprises.com',
+    })
+    await go('/console/users')
+    await page.setViewportSize({ width: 375, height: 812 })
+    const users = page.getByRole('region', { name: 'Users' })
+    await users.getByText('margaret.featherstonehaugh@', { exact: false }).waitFor()
+    await expect(users.evaluate((e) => e.scrollWidth - e.clientWidth)).resolves.toBeLessThanOrEqual(0)
+    await page.setViewportSize({ width: 1280, height: 900 })
     for (const [path, name] of [
       ['/console/users', 'users'],
       ['/console/deliveries', 'deliveries'],

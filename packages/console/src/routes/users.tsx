@@ -120,7 +120,7 @@ export function userRoutes(app: Hono<ConsoleEnv>, kit: ConsoleKit): void {
           </button>
         </form>
         {found.ok ? null : <ErrorSummary errors={found.errors} />}
-        <TableRegion label="Users">
+        <TableRegion label="Users" class="user-list">
           <thead>
             <tr>
               <th scope="col">User id</th>
