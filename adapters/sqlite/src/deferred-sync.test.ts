@@ -3,27 +3,23 @@
 // answered at COMMIT, and their commit is synced in the background by the next sync, started within a
 // few milliseconds. The sync here is a promise the test settles, so "answered before the disk" is
 // observable rather than timed, and the delay runs on vitest's fake clock.
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEFERRED, groupCommitExecutor } from '@flexsecure/kysely'
-import BetterSqlite3 from 'better-sqlite3'
+import type BetterSqlite3 from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { openWalTable, turns, type WalTable, watch } from '../test/sync-fixture.js'
 import { sqliteExecutor } from './sqlite-executor.js'
 
+let table: WalTable
 let dir: string
 let db: BetterSqlite3.Database
-let other: BetterSqlite3.Database
 /** Syncs asked for and not yet settled by the test, oldest first. */
 let pendingSyncs: { resolve: () => void; reject: (error: Error) => void }[]
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'flexsecure-sync-'))
-  db = new BetterSqlite3(join(dir, 's.db'))
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = NORMAL')
-  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
-  other = new BetterSqlite3(join(dir, 's.db'), { readonly: true })
+  table = openWalTable('flexsecure-sync-')
+  ;({ dir, db } = table)
   pendingSyncs = []
   // Only the delay's timers: the executor's turns (setImmediate) stay real.
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
@@ -31,9 +27,7 @@ beforeEach(() => {
 afterEach(() => {
   vi.clearAllTimers()
   vi.useRealTimers()
-  other.close()
-  db.close()
-  rmSync(dir, { recursive: true, force: true })
+  table.close()
 })
 
 function executor(options: { deferred?: boolean; deferredSyncDelayMs?: number } = {}) {
@@ -48,20 +42,7 @@ function executor(options: { deferred?: boolean; deferredSyncDelayMs?: number } 
   )
 }
 
-const visible = () => (other.prepare('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((r) => r.v)
-/** Lets the executor's batches run (each waits for the event loop's next turn). */
-const turns = async (n = 5) => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
-}
-/** Tracks whether a promise has settled. */
-function watch<T>(promise: Promise<T>) {
-  const state = { settled: false, ok: false, value: undefined as T | undefined, error: undefined as unknown }
-  promise.then(
-    (value) => Object.assign(state, { settled: true, ok: true, value }),
-    (error) => Object.assign(state, { settled: true, ok: false, error }),
-  )
-  return state
-}
+const visible = () => table.visible()
 
 describe('durable commits off the event loop', () => {
   it('answers a transaction only once a sync begun after its COMMIT has finished', async () => {

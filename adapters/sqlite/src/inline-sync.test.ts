@@ -2,17 +2,16 @@
 // that has `syncNow`, sync-placement.ts): the pool's syncs here are promises the test settles and the
 // inline one a function that records what was committed when it ran, so "synced after its COMMIT,
 // answered after the sync" is observed, not timed. The clock is the test's: every sync takes 0.2 ms.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFERRED, groupCommitExecutor } from '@flexsecure/kysely'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { openWalTable, turns, type WalTable, watch } from '../test/sync-fixture.js'
 import { sqliteExecutor } from './sqlite-executor.js'
 
+let table: WalTable
 let dir: string
 let db: BetterSqlite3.Database
-let other: BetterSqlite3.Database
 let pendingSyncs: { resolve: () => void; reject: (error: Error) => void }[]
 /** What another connection saw of the table at each inline sync. */
 let inlineSaw: string[][]
@@ -20,24 +19,16 @@ let inlineFails: Error | undefined
 let now: number
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'flexsecure-inline-'))
-  db = new BetterSqlite3(join(dir, 's.db'))
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = NORMAL')
-  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
-  other = new BetterSqlite3(join(dir, 's.db'), { readonly: true })
+  table = openWalTable('flexsecure-inline-')
+  ;({ dir, db } = table)
   pendingSyncs = []
   inlineSaw = []
   inlineFails = undefined
   now = 0
 })
-afterEach(() => {
-  other.close()
-  db.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+afterEach(() => table.close())
 
-const visible = () => (other.prepare('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((r) => r.v)
+const visible = () => table.visible()
 
 function executor(options: { inlineSyncs?: boolean } = {}) {
   return groupCommitExecutor(
@@ -58,18 +49,6 @@ function executor(options: { inlineSyncs?: boolean } = {}) {
     },
     { ...options, clock: () => now },
   )
-}
-
-const turns = async (n = 5) => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
-}
-function watch<T>(promise: Promise<T>) {
-  const state = { settled: false, ok: false, error: undefined as unknown }
-  promise.then(
-    () => Object.assign(state, { settled: true, ok: true }),
-    (error) => Object.assign(state, { settled: true, ok: false, error }),
-  )
-  return state
 }
 
 /** `n` durable writes one after another, each answered before the next begins; pool syncs settled. */
