@@ -96,8 +96,9 @@ export function sqliteExecutor(
 }
 
 /**
- * `fdatasync` of a WAL file on libuv's pool: what SQLite does inside COMMIT at `synchronous=FULL` (WAL
- * mode syncs only the WAL there), without blocking the event loop. On Linux a sync through any descriptor
+ * `fdatasync` of a WAL file on libuv's pool (`sync`), or on the calling thread once the file is open
+ * (`syncNow`, which the executor uses while its commits come one at a time): what SQLite does inside
+ * COMMIT at `synchronous=FULL` (WAL mode syncs only the WAL there). On Linux a sync through any descriptor
  * of a file writes all of its dirty pages. The directory is synced once too, so a WAL file created
  * since the last sync of the directory keeps its name after a power loss.
  */

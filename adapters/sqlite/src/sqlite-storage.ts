@@ -43,10 +43,11 @@ export interface SqliteStorageOptions {
   readonly deferredSyncDelayMs?: number
   /**
    * At `off-thread`, whether a sync may run on the event loop's thread while commits come one at a time
-   * (default true): only after 16 syncs in a row on libuv's pool each ended, within 1 ms, before any other
-   * commit came, and back on the pool at the first overlap or slow sync (`sync-placement.ts` in
-   * `@flexsecure/kysely`). It saves the pool's two thread wake-ups when nothing would run meanwhile. False:
-   * every sync on the pool.
+   * (default true): only after 16 syncs in a row on libuv's pool each ended before any other commit came,
+   * and while syncs take under 1 ms on average; back on the pool at the first overlap, or once syncs are
+   * slow (`sync-placement.ts` in `@flexsecure/kysely`). It saves the pool's two thread wake-ups when
+   * nothing would run meanwhile; a sync that stalls then holds the event loop (docs/configuration.md).
+   * False: every sync on the pool.
    */
   readonly inlineSyncs?: boolean
   /**
