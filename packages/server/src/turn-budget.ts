@@ -17,9 +17,13 @@ import { performance } from 'node:perf_hooks'
  * check phases. Below saturation a stretch rarely spends the budget, so the gate costs a clock read and
  * one `setImmediate` a stretch. Measured with `pnpm bench:loop` (bench/HISTORY.md, "Seventh session: a
  * budget for each turn"): 0.8 ms cut the loop's p99 under saturated one-time PIN logins from 8.2–8.8 ms
- * to 6.4–6.7 ms for 3–8% fewer logins a second; 0.3 ms reached 5.0 ms for about a quarter fewer.
+ * to 6.4–6.7 ms for 3–8% fewer logins a second; 0.3 ms reached 5.0 ms for about a quarter fewer. On the
+ * fourteenth host (twentieth session, bench/README.md), three runs of each one after the other: 0.5 ms
+ * gave 4.70, 4.78 and 5.14 ms at 1,172, 999 and 930 logins a second, 0.8 ms 6.09, 5.81 and 5.68 ms at
+ * 1,027, 1,073 and 909, the paced and memorized cells alike; pending polls were not fewer (13,140 a
+ * second against 11,028). So 0.5 since then.
  */
-export const TURN_BUDGET_MS = 0.8
+export const TURN_BUDGET_MS = 0.5
 
 /** What waits at the gate: a request about to be handled, or an answer about to be written. */
 export type GateKind = 'request' | 'answer'
