@@ -40,7 +40,7 @@ export function openStorage(database: string): ServerStorage {
  */
 export interface ServerHttpOptions {
   readonly throttle?: ThrottleInput
-  /** The turn budget in ms (`turn-budget.ts`; default 0.8); `Infinity` gates nothing. */
+  /** The turn budget in ms (default `TURN_BUDGET_MS` in `turn-budget.ts`, 0.5); `Infinity` gates nothing. */
   readonly turnBudgetMs?: number
   /** How long `close()` waits for connections and requests before it cuts them (default 5,000 ms). */
   readonly closeDeadlineMs?: number
