@@ -17,20 +17,24 @@ export class SyncNotStarted extends Error {
 /**
  * Syncs that several commits share: `after()` resolves once a sync that began after the call has
  * finished. One runs at a time; calls during it share the one that follows it. `soon()` asks for such a
- * sync within `delayMs`, which an `after()` before then answers too. Given `syncNow`, a sync runs on the
- * calling thread where `placement` says so, told how long each took and whether a commit came meanwhile.
+ * sync within `delayMs`, which an `after()` before then answers too. Given `inline`, a sync that a caller
+ * waits for runs on the calling thread where its placement says so, told how long each sync took and
+ * whether a commit came meanwhile.
  */
 export function coalescedSyncs(options: {
   readonly sync: () => Promise<void>
-  readonly syncNow?: () => boolean
-  readonly placement?: SyncPlacement
-  readonly clock?: () => number
+  /** The sync on the calling thread (false: could not run), where to run each, and the ms clock. */
+  readonly inline?: {
+    readonly syncNow: () => boolean
+    readonly placement: SyncPlacement
+    readonly clock: () => number
+  }
   /** Counted into: syncs started, and those of them run on the calling thread. */
   readonly stats: { syncs: number; inlineSyncs: number }
   readonly delayMs: number
   readonly onUnawaitedFailure: ((error: unknown) => void) | undefined
 }) {
-  const { sync, syncNow, placement, clock, stats, delayMs, onUnawaitedFailure } = options
+  const { sync, inline: here, stats, delayMs, onUnawaitedFailure } = options
   let running: Promise<void> | undefined
   let next: Promise<void> | undefined
   let failed: { readonly error: unknown } | undefined
@@ -38,17 +42,17 @@ export function coalescedSyncs(options: {
   // Whether a commit came while the running sync ran: the commits overlap, so the loop has other work.
   let crowded = false
   const inline = (): boolean => {
-    if (!syncNow || !placement || !clock || failed || placement.next() !== 'inline') return false
-    const began = clock()
+    if (!here || failed || here.placement.next() !== 'inline') return false
+    const began = here.clock()
     let ran: boolean
     try {
-      ran = syncNow()
+      ran = here.syncNow()
     } catch (error) {
       failed ??= { error }
       throw error
     }
     if (!ran) return false
-    placement.inline(clock() - began)
+    here.placement.inline(here.clock() - began)
     stats.inlineSyncs += 1
     return true
   }
@@ -61,7 +65,7 @@ export function coalescedSyncs(options: {
       return Promise.reject(error)
     }
     crowded = false
-    const began = clock?.() ?? 0
+    const began = here?.clock() ?? 0
     const current = (async () => {
       if (failed) throw failed.error
       try {
@@ -74,7 +78,7 @@ export function coalescedSyncs(options: {
     running = current
     const ended = () => {
       if (running === current) running = undefined
-      if (clock) placement?.pooled(clock() - began, crowded)
+      here?.placement.pooled(here.clock() - began, crowded)
     }
     current.then(ended, ended)
     return current

@@ -1,8 +1,6 @@
-import { coalescedSyncs, SyncNotStarted } from './coalesced-syncs.js'
+import { coalescedSyncs } from './coalesced-syncs.js'
 import type { BatchScope, SqlExecutor, WriteOptions } from './sql-executor.js'
 import { type SyncPlacementOptions, syncPlacement } from './sync-placement.js'
-
-export { SyncNotStarted }
 
 /** One database connection whose statements run one at a time (better-sqlite3's is synchronous). */
 export interface SingleConnection {
@@ -146,9 +144,11 @@ export function groupCommitExecutor(
         sync: conn.sync.bind(conn),
         ...(conn.syncNow && inline !== false
           ? {
-              syncNow: conn.syncNow.bind(conn),
-              placement: syncPlacement(inline === true ? {} : inline),
-              clock: options.clock ?? (() => performance.now()),
+              inline: {
+                syncNow: conn.syncNow.bind(conn),
+                placement: syncPlacement(inline === true ? {} : inline),
+                clock: options.clock ?? (() => performance.now()),
+              },
             }
           : {}),
         stats,

@@ -1,10 +1,10 @@
+export { SyncNotStarted } from './coalesced-syncs.js'
 export type { ReadBack, RowsStatement, SqlDialect, SweepArgs, TableUpdate } from './dialect.js'
 export {
   type GroupCommitOptions,
   type GroupCommitStats,
   groupCommitExecutor,
   type SingleConnection,
-  SyncNotStarted,
 } from './group-commit.js'
 export { type KyselyStorage, type KyselyStorageOptions, kyselyStorage } from './kysely-storage.js'
 export { migrations } from './migrations.js'
