@@ -26,10 +26,36 @@ describe('sync placement', () => {
   it('keeps syncs on the pool until 16 in a row were quiet, then runs them inline but one in 8', () => {
     const placement = syncPlacement()
     expect(run(placement, 16)).toEqual(Array(16).fill('pool'))
-    const after = run(placement, 24)
+    const after = run(placement, 8)
     expect(after.slice(0, 7)).toEqual(Array(7).fill('inline'))
     expect(after[7]).toBe('pool') // the probe: would a commit come while the loop is free?
-    expect(count(after, 'pool')).toBe(3)
+  })
+
+  it('probes half as often after each probe that found no overlap, down to one sync in 32', () => {
+    const placement = syncPlacement()
+    run(placement, 16)
+    const probes = (places: SyncPlace[]) => places.flatMap((place, i) => (place === 'pool' ? [i + 1] : []))
+    // Quiet probes: the next one comes after 8, then 16, then 32 syncs, and stays at 32.
+    expect(probes(run(placement, 8 + 16 + 32 + 32 + 32))).toEqual([8, 24, 56, 88, 120])
+  })
+
+  it('probes one in 8 again once a probe found an overlap and the pool went quiet again', () => {
+    const placement = syncPlacement()
+    run(placement, 16)
+    run(placement, 8 + 16 + 32) // three quiet probes: one sync in 32 now
+    expect(run(placement, 31)).toEqual(Array(31).fill('inline'))
+    expect(placement.next()).toBe('pool')
+    placement.pooled(0.2, true) // a commit came during the probe
+    expect(run(placement, 16)).toEqual(Array(16).fill('pool'))
+    const after = run(placement, 8)
+    expect(after.slice(0, 7)).toEqual(Array(7).fill('inline'))
+    expect(after[7]).toBe('pool')
+  })
+
+  it('probes at a fixed rate when the two settings agree', () => {
+    const placement = syncPlacement({ probeEvery: 8, probeEveryAtMost: 8 })
+    run(placement, 16)
+    expect(count(run(placement, 80), 'pool')).toBe(10)
   })
 
   it('goes back to the pool when a commit came during a sync, for another 16 quiet ones', () => {
