@@ -90,7 +90,8 @@ interface Job {
 
 /**
  * Group commit (issue 16, ARCHITECTURE §7): the transactions that arrive while one is being written share
- * one database transaction, each inside a savepoint of its own, and one COMMIT. A transaction arriving on
+ * one database transaction, each inside a savepoint of its own (but the first, which the batch's ROLLBACK
+ * undoes alone), and one COMMIT. A transaction arriving on
  * an idle connection waits for the event loop's next turn, so every login in flight that reached its
  * write by then joins it. Each caller gets its answer only after the shared COMMIT returned: a result is
  * never seen before it is durable (with `synchronous=FULL`, on the disk), so the outbox row exists before
@@ -98,7 +99,8 @@ interface Job {
  *
  * Isolation: one caller's transaction runs at a time, from its savepoint to its release, so it sees the
  * committed database plus what earlier transactions of the batch wrote, exactly as if they had committed
- * one after another. A transaction that throws is rolled back to its savepoint, the others stand. If the
+ * one after another. A transaction that throws is rolled back to its savepoint, the others stand (the
+ * batch's first is rolled back with the batch, which then ends: nothing else was in it yet). If the
  * database ends the whole transaction under it (SQLITE_FULL, SQLITE_IOERR), that caller gets its error and
  * the others of the batch run again in a new one; if the COMMIT fails, every caller of the batch gets
  * that error and nothing of the batch was written.
@@ -239,14 +241,18 @@ export function groupCommitExecutor(
         const job = queue.shift() as Job
         current = job
         job.attempts += 1
+        // The batch's first transaction needs no savepoint: should it fail, rolling the whole batch back
+        // undoes only its writes. At 1 in flight every transaction is a batch's first, and the savepoint
+        // cost it two statements and SQLite a copy of each page it changed.
+        const first = done.length === 0
         if (job.isolated) {
-          conn.run('SAVEPOINT fs_job', [])
+          if (!first) conn.run('SAVEPOINT fs_job', [])
           kept.begin()
         }
         try {
           job.outcome = { ok: true, value: await job.work(inside) }
           if (job.isolated) {
-            conn.run('RELEASE fs_job', [])
+            if (!first) conn.run('RELEASE fs_job', [])
             kept.release()
           }
         } catch (error) {
@@ -257,6 +263,14 @@ export function groupCommitExecutor(
             const again = done.filter((other) => other.attempts < maxAttempts)
             for (const other of done) if (other.attempts >= maxAttempts) other.reject(error)
             queue.unshift(...again)
+            return
+          }
+          if (job.isolated && first) {
+            // Nothing else is in the batch yet: it ends here, and the transactions queued behind this
+            // one begin the next.
+            conn.run('ROLLBACK', [])
+            kept.rollBack()
+            job.reject(error)
             return
           }
           if (job.isolated) {

@@ -86,6 +86,33 @@ describe('group commit', () => {
     expect(visible()).toEqual(['a', 'b', 'c'])
   })
 
+  it("rolls back a batch's first transaction when it fails, and commits those queued behind it", async () => {
+    const results = await Promise.allSettled([
+      exec.transaction(async (tx) => {
+        await tx.run('INSERT INTO t (v) VALUES (?)', ['mine'])
+        throw new Error('changed its mind')
+      }),
+      insert('a'),
+      exec.transaction(async (tx) => {
+        await tx.run('INSERT INTO t (v) VALUES (?)', ['theirs'])
+        await tx.run('INSERT INTO t (v) VALUES (?)', ['a']) // unique: fails
+      }),
+      insert('b'),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled'])
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/changed its mind/)
+    expect(visible()).toEqual(['a', 'b'])
+    // Alone in its batch: nothing of it is left, and the executor goes on.
+    await expect(
+      exec.transaction(async (tx) => {
+        await tx.run('INSERT INTO t (v) VALUES (?)', ['alone'])
+        await tx.run('INSERT INTO t (v) VALUES (?)', ['b'])
+      }),
+    ).rejects.toThrow(/UNIQUE/)
+    await insert('c')
+    expect(visible()).toEqual(['a', 'b', 'c'])
+  })
+
   it('runs the others again when the database ends the whole transaction under one caller', async () => {
     const runs = { a: 0, b: 0 }
     const counted = (v: 'a' | 'b') =>
