@@ -91,9 +91,8 @@ interface Job {
 /**
  * Group commit (issue 16, ARCHITECTURE §7): the transactions that arrive while one is being written share
  * one database transaction, each inside a savepoint of its own (but the first, which the batch's ROLLBACK
- * undoes alone), and one COMMIT. A transaction arriving on
- * an idle connection waits for the event loop's next turn, so every login in flight that reached its
- * write by then joins it. Each caller gets its answer only after the shared COMMIT returned: a result is
+ * undoes alone), and one COMMIT. A transaction arriving on an idle connection waits for the event loop's
+ * next turn, so every login in flight that reached its write by then joins it. Each caller gets its answer only after the shared COMMIT returned: a result is
  * never seen before it is durable (with `synchronous=FULL`, on the disk), so the outbox row exists before
  * a notifier is called (S37).
  *
