@@ -3,11 +3,13 @@
 // inline one a function that records what was committed when it ran, so "synced after its COMMIT,
 // answered after the sync" is observed, not timed. The clock is the test's: every sync takes 0.2 ms.
 import { join } from 'node:path'
+import { createEngine } from '@flexsecure/core'
 import { DEFERRED, groupCommitExecutor } from '@flexsecure/kysely'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { openWalTable, turns, type WalTable, watch } from '../test/sync-fixture.js'
 import { sqliteExecutor } from './sqlite-executor.js'
+import { sqliteStorage } from './sqlite-storage.js'
 
 let table: WalTable
 let dir: string
@@ -165,6 +167,36 @@ describe('the SQLite executor syncing its WAL inline', () => {
     } finally {
       await exec.close()
       real.close()
+    }
+  })
+})
+
+describe("the SQLite storage's commit counters (the server's /metrics)", () => {
+  it("counts a file's commits, the transactions in them and where each sync ran", async () => {
+    const storage = sqliteStorage({ filename: join(dir, 'counted.db') })
+    try {
+      await storage.migrate()
+      const before = storage.commitStats()
+      const engine = createEngine({
+        storage,
+        notifier: { send: async () => ({ providerId: null }) },
+        secret: 's'.repeat(32),
+        links: { baseUrl: 'https://auth.example.com' },
+        background: false,
+      })
+      for (let i = 0; i < 20; i++) await engine.accounts.create({ name: `A${i}` })
+      const after = storage.commitStats()
+      // Each account is at least one transaction, committed one after another, each synced.
+      expect(after.jobs - before.jobs).toBeGreaterThanOrEqual(20)
+      expect(after.batches - before.batches).toBeGreaterThanOrEqual(20)
+      expect(after.syncs - before.syncs).toBeGreaterThanOrEqual(20)
+      expect(after.inlineSyncs).toBeLessThanOrEqual(after.syncs)
+      // A copy: what the caller holds does not move under it.
+      expect(storage.commitStats()).toEqual(after)
+      expect(after).not.toBe(storage.commitStats())
+      await engine.close()
+    } finally {
+      await storage.close().catch(() => {})
     }
   })
 })

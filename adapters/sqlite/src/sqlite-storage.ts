@@ -1,4 +1,4 @@
-import { type Database, type KyselyStorage, kyselyStorage } from '@flexsecure/kysely'
+import { type Database, type GroupCommitStats, type KyselyStorage, kyselyStorage } from '@flexsecure/kysely'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { sqliteExecutor } from './sqlite-executor.js'
@@ -64,8 +64,14 @@ export interface SqliteStorageOptions {
   readonly walCheckpoints?: 'connection' | 'worker' | ({ readonly in: 'worker' } & WalCheckpointerOptions)
 }
 
-/** The SQLite storage; `walCheckpointer` is there when checkpoints run in a worker. */
-export type SqliteStorage = KyselyStorage & { readonly walCheckpointer?: WalCheckpointer }
+/**
+ * The SQLite storage; `walCheckpointer` is there when checkpoints run in a worker. `commitStats()`: its
+ * commits, the transactions in them and its syncs so far (the server's `/metrics` shows them).
+ */
+export type SqliteStorage = KyselyStorage & {
+  readonly walCheckpointer?: WalCheckpointer
+  commitStats(): GroupCommitStats
+}
 
 /**
  * Storage on SQLite through better-sqlite3: WAL, durable commits (`synchronous=FULL`, the WAL synced off
@@ -135,6 +141,7 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): SqliteStorage
   return {
     ...storage,
     ...(walCheckpointer ? { walCheckpointer } : {}),
+    commitStats: () => ({ ...executor.stats }),
     // Two processes migrating one new file at once: the loser sees SQLITE_BUSY and tries again.
     async migrate() {
       for (let attempt = 1; ; attempt++) {

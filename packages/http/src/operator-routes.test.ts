@@ -56,6 +56,27 @@ describe('/metrics (S38)', () => {
     expect(theirs).toContain('flexsecure_starts_total{result="security error"} 1')
     expect(all).toContain('flexsecure_starts_total{result="security error"} 3')
   })
+
+  it("shows the operator the storage's commits and syncs, and an account's admin none of them", async () => {
+    const withStats = createHttpHandler({
+      engine: f.engine,
+      secret: TEST_SECRET,
+      operatorKeySha256: [OPERATOR_DIGEST],
+      commitStats: () => f.storage.commitStats(),
+    })
+    const metrics = async (apikey: string) =>
+      (await withStats(new Request(`${BASE}/metrics`, { headers: { apikey } }))).text()
+    const commits = (text: string) => Number(/^flexsecure_storage_commits_total (\d+)$/m.exec(text)?.[1])
+    const before = await metrics(OPERATOR_KEY)
+    await f.acme.users.create({ authid: 'newcomer', email: 'newcomer@example.com' })
+    const after = await metrics(OPERATOR_KEY)
+    expect(commits(after)).toBeGreaterThan(commits(before))
+    expect(after).toMatch(/^flexsecure_storage_transactions_total \d+$/m)
+    // An in-memory database has no log to sync: both threads show 0.
+    expect(after).toContain('flexsecure_storage_syncs_total{thread="event loop"} 0')
+    expect(after).toContain('flexsecure_storage_syncs_total{thread="pool"} 0')
+    expect(await metrics(adminKey)).not.toContain('flexsecure_storage_')
+  })
 })
 
 describe('/v1/operator/accounts', () => {

@@ -15,6 +15,22 @@ export interface OperatorOptions {
   readonly operatorKeySha256?: readonly string[]
   /** `/readyz`: reads the database; `pending` lists migrations not yet run. Throws when unreachable. */
   readonly readiness?: () => Promise<{ readonly pending: readonly string[] }>
+  /**
+   * The storage's commits and syncs so far, for the operator's `/metrics` only: they are the whole
+   * database's, not an account's (S38). The SQLite storage's `commitStats`.
+   */
+  readonly commitStats?: () => CommitStats
+}
+
+/** What a storage that groups transactions into commits has done since it opened. */
+export interface CommitStats {
+  /** Commits, each of one or more transactions (group commit). */
+  readonly batches: number
+  /** Transactions and statements committed in them. */
+  readonly jobs: number
+  /** Syncs of the database's log to the disk, of them `inlineSyncs` on the event loop's thread. */
+  readonly syncs: number
+  readonly inlineSyncs: number
 }
 
 /** The operator key's prefix: never an account key's (`fsk_`), so one can never pass for the other. */
@@ -36,6 +52,28 @@ export function isOperatorKey(key: string, digests: readonly string[]): boolean 
     if (expected.length === presented.length && timingSafeEqual(expected, presented)) match = true
   }
   return match
+}
+
+/** The storage's counters in the Prometheus text format, or nothing for a storage that keeps none. */
+function storageMetrics(stats: CommitStats | undefined): string {
+  if (!stats) return ''
+  const counter = (name: string, help: string, samples: string[]) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} counter`,
+    ...samples,
+  ]
+  return `${[
+    ...counter('flexsecure_storage_commits_total', 'database commits, each of one or more transactions', [
+      `flexsecure_storage_commits_total ${stats.batches}`,
+    ]),
+    ...counter('flexsecure_storage_transactions_total', 'transactions and statements committed', [
+      `flexsecure_storage_transactions_total ${stats.jobs}`,
+    ]),
+    ...counter('flexsecure_storage_syncs_total', "syncs of the database's log to the disk, by thread", [
+      `flexsecure_storage_syncs_total{thread="event loop"} ${stats.inlineSyncs}`,
+      `flexsecure_storage_syncs_total{thread="pool"} ${stats.syncs - stats.inlineSyncs}`,
+    ]),
+  ].join('\n')}\n`
 }
 
 /**
@@ -65,7 +103,7 @@ export function operatorRoutes(engine: Engine, counters: Metrics, options: Opera
       new Response(body, {
         headers: { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' },
       })
-    if (operator(c.req.raw)) return text(counters.render())
+    if (operator(c.req.raw)) return text(counters.render() + storageMetrics(options.commitStats?.()))
     const identity = await engine.accounts.authenticateKey(c.req.header('apikey') ?? '', { recordUse: false })
     if (!identity) return json(invalidKey(c.req.raw), 403)
     if (!identity.scopes.includes('admin'))

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createEngine, type Engine, type Notifier, type Storage, type ThrottleInput } from '@flexsecure/core'
-import { createHttpHandler, pathOf } from '@flexsecure/http'
+import { type CommitStats, createHttpHandler, pathOf } from '@flexsecure/http'
 import { mysqlStorage } from '@flexsecure/mysql'
 import { postgresStorage } from '@flexsecure/postgres'
 import { sqliteStorage } from '@flexsecure/sqlite'
@@ -23,6 +23,8 @@ export interface RunningServer {
 /** A Storage that may also report its pending migrations (every storage this project ships does). */
 export type ServerStorage = Storage & {
   migrationStatus?(): Promise<{ readonly pending: readonly string[] }>
+  /** Its commits and syncs so far, for the operator's `/metrics` (the SQLite storage has them). */
+  commitStats?(): CommitStats
 }
 
 /** The storage `database` names: a PostgreSQL or MySQL/MariaDB URL, or a SQLite file. */
@@ -98,12 +100,14 @@ export async function startServer(
     throw error
   }
   const status = storage.migrationStatus?.bind(storage)
+  const commitStats = storage.commitStats?.bind(storage)
   const handler = createHttpHandler({
     engine,
     secret: config.secret,
     trustProxy: config.trustProxy === true,
     operatorKeySha256: config.operatorKeySha256 ?? [],
     ...(status ? { readiness: status } : {}),
+    ...(commitStats ? { commitStats } : {}),
   })
   // The administration console at /console, same origin as the API. Loaded here, not at
   // the top, so the CLI's one-shot commands (which import this file for openStorage) start no slower.
