@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureNotifier } from '@flexsecure/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedPayroll } from '../test/payroll-seed.js'
 import { testServerConfig } from '../test/server-config.js'
 import { type RunningServer, startServer } from './server.js'
 
@@ -25,13 +26,8 @@ beforeAll(async () => {
     captureNotifier(),
     { throttle: false },
   )
-  const acme = server.engine.account((await server.engine.accounts.create({ name: 'Acme' })).id)
-  await acme.systems.create({ name: 'payroll', policies: { passwordless: { enabled: true } } })
-  for (let i = 0; i < 40; i++) {
-    await acme.users.create({ authid: `u${i}`, email: `u${i}@example.com` })
-    await acme.users.assign(`u${i}`, [{ system: 'payroll', method: 'passwordless' }])
-  }
-  authKey = (await acme.apiKeys.create({ name: 'host', scopes: ['auth'] })).key
+  const { acme, authKey: key } = await seedPayroll(server.engine, 40)
+  authKey = key
   adminKey = (await acme.apiKeys.create({ name: 'ops', scopes: ['admin'] })).key
 }, 30_000)
 afterAll(async () => {

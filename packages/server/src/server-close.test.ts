@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureNotifier } from '@flexsecure/core/testing'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { seedPayroll } from '../test/payroll-seed.js'
 import { testServerConfig } from '../test/server-config.js'
 import { type RunningServer, type ServerHttpOptions, startServer } from './server.js'
 
@@ -20,13 +21,7 @@ let notifier: ReturnType<typeof captureNotifier>
 async function serve(http: ServerHttpOptions) {
   notifier = captureNotifier()
   server = await startServer(testServerConfig(join(dir, 'db.sqlite')), notifier, { throttle: false, ...http })
-  const acme = server.engine.account((await server.engine.accounts.create({ name: 'Acme' })).id)
-  await acme.systems.create({ name: 'payroll', policies: { passwordless: { enabled: true } } })
-  for (let i = 0; i < 40; i++) {
-    await acme.users.create({ authid: `u${i}`, email: `u${i}@example.com` })
-    await acme.users.assign(`u${i}`, [{ system: 'payroll', method: 'passwordless' }])
-  }
-  key = (await acme.apiKeys.create({ name: 'host', scopes: ['auth'] })).key
+  key = (await seedPayroll(server.engine, 40)).authKey
   return server
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureNotifier } from '@flexsecure/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedPayroll } from '../test/payroll-seed.js'
 import { testServerConfig } from '../test/server-config.js'
 import { type RunningServer, startServer } from './server.js'
 
@@ -21,13 +22,7 @@ beforeAll(async () => {
     throttle: false,
     turnBudgetMs: 1e-9,
   })
-  const acme = server.engine.account((await server.engine.accounts.create({ name: 'Acme' })).id)
-  await acme.systems.create({ name: 'payroll', policies: { passwordless: { enabled: true } } })
-  for (let i = 0; i < 20; i++) {
-    await acme.users.create({ authid: `u${i}`, email: `u${i}@example.com` })
-    await acme.users.assign(`u${i}`, [{ system: 'payroll', method: 'passwordless' }])
-  }
-  key = (await acme.apiKeys.create({ name: 'host', scopes: ['auth'] })).key
+  key = (await seedPayroll(server.engine, 20)).authKey
 }, 30_000)
 afterAll(async () => {
   await server.close()
