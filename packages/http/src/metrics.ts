@@ -13,6 +13,37 @@ const HELP = {
   flexsecure_deliveries_total: 'messages handed to the notifier, by status',
 } as const
 
+/** What a storage that groups transactions into commits has done since it opened. */
+export interface CommitStats {
+  /** Commits, each of one or more transactions (group commit). */
+  readonly batches: number
+  /** Transactions and statements committed in them. */
+  readonly jobs: number
+  /** Syncs of the database's log to the disk, of them `inlineSyncs` on the event loop's thread. */
+  readonly syncs: number
+  readonly inlineSyncs: number
+}
+
+/** The `# HELP` and `# TYPE` lines of a counter. */
+const header = (name: string, help: string) => [`# HELP ${name} ${help}`, `# TYPE ${name} counter`]
+
+/**
+ * A storage's counters (`CommitStats`), for the operator's view only: they are the whole database's,
+ * not an account's (S38). Nothing for a storage that keeps none.
+ */
+export function storageMetrics(stats: CommitStats | undefined): string {
+  if (!stats) return ''
+  return `${[
+    ...header('flexsecure_storage_commits_total', 'database commits, each of one or more transactions'),
+    `flexsecure_storage_commits_total ${stats.batches}`,
+    ...header('flexsecure_storage_transactions_total', 'transactions and statements committed'),
+    `flexsecure_storage_transactions_total ${stats.jobs}`,
+    ...header('flexsecure_storage_syncs_total', "syncs of the database's log to the disk, by thread"),
+    `flexsecure_storage_syncs_total{thread="event loop"} ${stats.inlineSyncs}`,
+    `flexsecure_storage_syncs_total{thread="pool"} ${stats.syncs - stats.inlineSyncs}`,
+  ].join('\n')}\n`
+}
+
 export function metrics(engine: Engine): Metrics {
   // name → account → labels → count
   const counters = new Map<string, Map<string, Map<string, number>>>(
@@ -38,7 +69,7 @@ export function metrics(engine: Engine): Metrics {
     render(accountId) {
       const lines: string[] = []
       for (const [name, help] of Object.entries(HELP)) {
-        lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`)
+        lines.push(...header(name, help))
         const totals = new Map<string, number>()
         for (const [account, series] of counters.get(name) ?? [])
           if (accountId === undefined || account === accountId)

@@ -4,7 +4,7 @@ import { Hono } from 'hono'
 import { AccountCreate } from './contract/requests.js'
 import { readJson } from './json-body.js'
 import { invalidKey } from './key-refusal.js'
-import type { Metrics } from './metrics.js'
+import { type CommitStats, type Metrics, storageMetrics } from './metrics.js'
 
 /** What the operator (who runs the server, above every account) configures for the HTTP layer. */
 export interface OperatorOptions {
@@ -20,17 +20,6 @@ export interface OperatorOptions {
    * database's, not an account's (S38). The SQLite storage's `commitStats`.
    */
   readonly commitStats?: () => CommitStats
-}
-
-/** What a storage that groups transactions into commits has done since it opened. */
-export interface CommitStats {
-  /** Commits, each of one or more transactions (group commit). */
-  readonly batches: number
-  /** Transactions and statements committed in them. */
-  readonly jobs: number
-  /** Syncs of the database's log to the disk, of them `inlineSyncs` on the event loop's thread. */
-  readonly syncs: number
-  readonly inlineSyncs: number
 }
 
 /** The operator key's prefix: never an account key's (`fsk_`), so one can never pass for the other. */
@@ -52,28 +41,6 @@ export function isOperatorKey(key: string, digests: readonly string[]): boolean 
     if (expected.length === presented.length && timingSafeEqual(expected, presented)) match = true
   }
   return match
-}
-
-/** The storage's counters in the Prometheus text format, or nothing for a storage that keeps none. */
-function storageMetrics(stats: CommitStats | undefined): string {
-  if (!stats) return ''
-  const counter = (name: string, help: string, samples: string[]) => [
-    `# HELP ${name} ${help}`,
-    `# TYPE ${name} counter`,
-    ...samples,
-  ]
-  return `${[
-    ...counter('flexsecure_storage_commits_total', 'database commits, each of one or more transactions', [
-      `flexsecure_storage_commits_total ${stats.batches}`,
-    ]),
-    ...counter('flexsecure_storage_transactions_total', 'transactions and statements committed', [
-      `flexsecure_storage_transactions_total ${stats.jobs}`,
-    ]),
-    ...counter('flexsecure_storage_syncs_total', "syncs of the database's log to the disk, by thread", [
-      `flexsecure_storage_syncs_total{thread="event loop"} ${stats.inlineSyncs}`,
-      `flexsecure_storage_syncs_total{thread="pool"} ${stats.syncs - stats.inlineSyncs}`,
-    ]),
-  ].join('\n')}\n`
 }
 
 /**
